@@ -1,0 +1,8 @@
+#include "commands.hpp"
+
+namespace harness::cli {
+
+// PLACEHOLDER: replaced by the real command while the first version is built.
+Result<int> cmd_verify(const Args&) { return fail(Exit::usage, "verify", "not implemented yet"); }
+
+} // namespace harness::cli

@@ -1,0 +1,39 @@
+#include "options.hpp"
+
+#include <iostream>
+
+namespace harness::cli {
+
+void print_help(const std::string& command, const std::string& usage,
+                const po::options_description& opts, const std::string& extra) {
+  std::cout << "usage: harness " << usage << "\n\n";
+  if (const auto* c = find_command(command))
+    std::cout << c->summary << "\n\n";
+  std::cout << opts;
+  if (!extra.empty())
+    std::cout << "\n" << extra;
+  if (extra.empty() || extra.back() != '\n')
+    std::cout << "\n";
+}
+
+Result<ParsedOptions> parse_options(const Args& args, const std::string& command,
+                                    const std::string& usage, po::options_description& opts,
+                                    const po::positional_options_description& positional) {
+  ParsedOptions out;
+  const std::string hint = "see `harness " + command + " --help`";
+  try {
+    auto parser = po::command_line_parser(args).options(opts).positional(positional);
+    po::store(parser.run(), out.vm);
+    if (out.vm.count("help")) {
+      out.help = true;
+      print_help(command, usage, opts);
+      return out;
+    }
+    po::notify(out.vm);
+  } catch (const po::error& e) {
+    return fail(Exit::usage, command, e.what(), hint);
+  }
+  return out;
+}
+
+} // namespace harness::cli

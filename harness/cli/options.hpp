@@ -1,0 +1,29 @@
+#pragma once
+
+#include "commands.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <optional>
+#include <string>
+
+namespace harness::cli {
+
+namespace po = boost::program_options;
+
+// Parses a subcommand's argv. Returns nullopt after printing help for --help; an error for
+// unknown options, missing or malformed values (naming the option and the command's --help).
+struct ParsedOptions {
+  po::variables_map vm;
+  bool help = false;
+};
+
+Result<ParsedOptions> parse_options(const Args& args, const std::string& command,
+                                    const std::string& usage, po::options_description& opts,
+                                    const po::positional_options_description& positional = {});
+
+// Prints "usage: harness <usage>\n\n<summary>\n\n<options>".
+void print_help(const std::string& command, const std::string& usage,
+                const po::options_description& opts, const std::string& extra = {});
+
+} // namespace harness::cli

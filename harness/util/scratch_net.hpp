@@ -1,0 +1,55 @@
+#pragma once
+
+#include "result.hpp"
+
+#include <string>
+#include <utility>
+
+namespace harness {
+
+// A throwaway network namespace holding one veth pair, both ends up, created with iproute2
+// (`ip`, argv only) and removed, with the pair, when the object is destroyed. Names carry the
+// prefix "hx" and the creating pid so leftovers of a killed run are recognisable.
+class ScratchNet {
+public:
+  static Result<ScratchNet> create();
+
+  ScratchNet(ScratchNet&& o) noexcept { *this = std::move(o); }
+  ScratchNet& operator=(ScratchNet&& o) noexcept;
+  ScratchNet(const ScratchNet&) = delete;
+  ScratchNet& operator=(const ScratchNet&) = delete;
+  ~ScratchNet();
+
+  const std::string& name() const { return name_; }    // the namespace, e.g. "hx-1234-0"
+  const std::string& tx_if() const { return tx_if_; }  // the end frames are sent on
+  const std::string& rx_if() const { return rx_if_; }  // its peer, for a receiver
+  const std::string& path() const { return path_; }    // /run/netns/<name>
+
+  // Removes the namespace now (idempotent); reports whether it is gone.
+  Status remove();
+
+private:
+  ScratchNet() = default;
+  std::string name_, tx_if_, rx_if_, path_;
+};
+
+// Runs `fn` with the calling thread inside the network namespace at `ns_path`, then switches
+// back. Sockets created inside stay in that namespace after the switch back.
+class NetnsGuard {
+public:
+  static Result<NetnsGuard> enter(const std::string& ns_path);
+  NetnsGuard(NetnsGuard&& o) noexcept : saved_fd_(std::exchange(o.saved_fd_, -1)) {}
+  NetnsGuard(const NetnsGuard&) = delete;
+  NetnsGuard& operator=(const NetnsGuard&) = delete;
+  NetnsGuard& operator=(NetnsGuard&&) = delete;
+  ~NetnsGuard();
+
+private:
+  explicit NetnsGuard(int saved) : saved_fd_(saved) {}
+  int saved_fd_ = -1;
+};
+
+// True when a network namespace with that name exists (for leak checks in tests).
+bool netns_exists(const std::string& name);
+
+} // namespace harness

@@ -1,0 +1,81 @@
+#include "child_proc.hpp"
+#include "signals.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <vector>
+
+using namespace harness;
+using namespace std::chrono_literals;
+
+TEST(ChildProc, CapturesStdoutLinesSeparatelyFromStderr) {
+  std::vector<std::string> out, err;
+  auto c = spawn({.exe = "printf",
+                  .args = {"a\\nb\\npartial"},
+                  .on_stdout = [&](std::string_view l) { out.emplace_back(l); },
+                  .on_stderr = [&](std::string_view l) { err.emplace_back(l); }});
+  ASSERT_TRUE(c) << format_error(c.error());
+  auto st = (*c)->wait(5s);
+  ASSERT_TRUE(st);
+  EXPECT_TRUE(st->success());
+  EXPECT_EQ(out, (std::vector<std::string>{"a", "b", "partial"}));
+  EXPECT_TRUE(err.empty());
+}
+
+TEST(ChildProc, ReportsExitCode) {
+  auto r = run_captured({.exe = "false"}, 5s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status.code, 1);
+  EXPECT_EQ(r->status.describe(), "exit status 1");
+}
+
+TEST(ChildProc, MissingProgramIsAnError) {
+  auto c = spawn({.exe = "definitely-not-a-program-harness"});
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().why.find("not found"), std::string::npos);
+}
+
+TEST(ChildProc, WaitTimesOutThenTerminateReaps) {
+  auto c = spawn({.exe = "sleep", .args = {"30"}});
+  ASSERT_TRUE(c);
+  EXPECT_FALSE((*c)->wait(100ms));
+  const pid_t pid = (*c)->pid();
+  auto st = (*c)->terminate(500ms);
+  EXPECT_EQ(st.signal, SIGINT);
+  EXPECT_NE(::kill(pid, 0), 0) << "child still exists after terminate";
+}
+
+TEST(ChildProc, RunsInItsOwnProcessGroup) {
+  auto c = spawn({.exe = "sleep", .args = {"30"}});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(::getpgid((*c)->pid()), (*c)->pid());
+  (*c)->terminate(500ms);
+}
+
+TEST(ChildProc, EnvironmentOverride) {
+  auto r = run_captured({.exe = "printenv", .args = {"HARNESS_TEST_VAR"},
+                         .env = {{"HARNESS_TEST_VAR", "x y"}}},
+                        5s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->out, "x y\n");
+}
+
+TEST(ChildProc, WaitReturnsEarlyOnInterrupt) {
+  install_interrupt_handlers();
+  auto c = spawn({.exe = "sleep", .args = {"30"}});
+  ASSERT_TRUE(c);
+  ::raise(SIGTERM);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE((*c)->wait(20s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+  EXPECT_EQ(interrupt_signal(), SIGTERM);
+  clear_interrupt();
+  (*c)->terminate(500ms);
+}
+
+TEST(ChildProc, DescribeCommandQuotes) {
+  EXPECT_EQ(describe_command({.exe = "stap", .args = {"-e", "probe begin {}"}}),
+            "stap -e 'probe begin {}'");
+}
