@@ -1,8 +1,120 @@
+// harness build --kernel-build DIR [--probes SET] [--kernel VER | --map FILE | --script FILE]
+//               [-m NAME] [-o DIR] [--cache DIR] [--no-cache]
+#include "cache_dir.hpp"
 #include "commands.hpp"
+#include "files.hpp"
+#include "module_build.hpp"
+#include "options.hpp"
+
+#include <cstdio>
+#include <iostream>
 
 namespace harness::cli {
 
-// PLACEHOLDER: replaced by the real command while the first version is built.
-Result<int> cmd_build(const Args&) { return fail(Exit::usage, "build", "not implemented yet"); }
+Result<int> cmd_build(const Args& args) {
+  const std::string usage =
+      "build --kernel-build DIR [--probes SET] [--kernel VER | --map FILE | --script FILE "
+      "[--plan FILE]] [-m NAME] [-o DIR] [--cache DIR] [--no-cache]";
+  po::options_description opts("options");
+  opts.add_options()("help,h", "show this help")(
+      "kernel-build", po::value<std::string>()->required(),
+      "the kernel build tree (O= directory) to build for; needs vmlinux with DWARF")(
+      "probes", po::value<std::string>()->default_value("status"),
+      "probe set to generate: status, call-return or all")(
+      "kernel", po::value<std::string>(),
+      "use the shipped map for this release instead of the tree's own (3.13, 6.1, ...)")(
+      "map", po::value<std::string>(), "use this line map file (harness.map/1)")(
+      "script", po::value<std::string>(), "build this SystemTap script instead of generating")(
+      "plan", po::value<std::string>(), "with --script: its plan (copied to NAME.plan.json)")(
+      "name,m", po::value<std::string>()->default_value(std::string(kernel::default_module_name)),
+      "module name; the file stays NAME.ko (staprun loads it by that name)")(
+      "output,o", po::value<std::string>()->default_value("."),
+      "directory for NAME.ko, NAME.plan.json, NAME.stp and NAME.stap.log")(
+      "cache", po::value<std::string>()->default_value(""),
+      "cache directory (default $HARNESS_CACHE or /var/cache/harness)")(
+      "no-cache",
+      "always run stap, do not reuse or store a cached module")("quiet,q", "no progress on stderr");
+  auto parsed = parse_options(args, "build", usage, opts);
+  if (!parsed)
+    return std::unexpected(parsed.error());
+  if (parsed->help)
+    return 0;
+  const auto& vm = parsed->vm;
+  if (vm.count("script") + vm.count("map") + vm.count("kernel") > 1)
+    return fail(Exit::usage, "build", "--script, --map and --kernel exclude each other",
+                "see `harness build --help`");
+  if (vm.count("plan") && !vm.count("script"))
+    return fail(Exit::usage, "--plan", "only goes with --script");
+  const bool quiet = vm.count("quiet") > 0;
+  auto progress = [quiet](std::string_view line) {
+    if (!quiet)
+      std::cerr << "harness: " << line << "\n";
+  };
+
+  kernel::ModuleBuildRequest req;
+  req.kernel_build = vm["kernel-build"].as<std::string>();
+  req.module_name = vm["name"].as<std::string>();
+  req.out_dir = vm["output"].as<std::string>();
+  req.cache_dir = kernel::resolve_cache_dir(vm["cache"].as<std::string>());
+  req.use_cache = !vm.count("no-cache");
+  req.on_progress = progress;
+
+  if (vm.count("script")) {
+    auto text = read_file(vm["script"].as<std::string>());
+    if (!text)
+      return std::unexpected(text.error());
+    req.script_text = std::move(*text);
+    if (vm.count("plan")) {
+      auto plan = stap::load_plan(vm["plan"].as<std::string>());
+      if (!plan)
+        return std::unexpected(plan.error());
+      req.plan = std::move(*plan);
+    }
+  } else {
+    auto set = stap::parse_probe_set(vm["probes"].as<std::string>());
+    if (!set)
+      return std::unexpected(set.error());
+    auto tree = kernel::inspect_kernel_tree(req.kernel_build);
+    if (!tree)
+      return std::unexpected(tree.error());
+    std::optional<stap::LineMap> map;
+    if (vm.count("map")) {
+      auto m = stap::load_line_map(vm["map"].as<std::string>());
+      if (!m)
+        return std::unexpected(m.error());
+      map = std::move(*m);
+    }
+    auto gen = kernel::generate_for_tree(
+        *tree, *set, map, vm.count("kernel") ? vm["kernel"].as<std::string>() : "", req.cache_dir);
+    if (!gen)
+      return std::unexpected(gen.error());
+    if (!gen->map_note.empty())
+      progress("note: " + gen->map_note);
+    if (!gen->dropped.empty()) {
+      std::string list;
+      for (const auto& a : gen->dropped)
+        list += " " + a;
+      progress("dropped " + std::to_string(gen->dropped.size()) +
+               " probe(s) whose line has no line-table entry in this build:" + list +
+               " (see `harness verify`); the report will mark their phases missing");
+    }
+    req.script_text = std::move(gen->script.text);
+    req.plan = std::move(gen->script.plan);
+  }
+
+  auto res = kernel::build_module(req);
+  if (!res)
+    return std::unexpected(res.error());
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.1f s", static_cast<double>(res->elapsed_ms) / 1000.0);
+  std::cout << res->module_path << "\n";
+  if (!res->plan_path.empty())
+    std::cout << res->plan_path << "\n";
+  progress(req.module_name + ".ko for " + res->tree.release + " (build id " +
+           res->tree.build_id.substr(0, 12) +
+           "): " + (res->cache_hit ? "from the cache" : "built") + " in " + secs +
+           (res->tree.af_packet_O0 ? "; af_packet.c at -O0, built with -P" : ""));
+  return 0;
+}
 
 } // namespace harness::cli

@@ -1,8 +1,101 @@
+// harness drift --source PATH (--kernel VER | --map FILE) [--update] [--json]
 #include "commands.hpp"
+#include "drift.hpp"
+#include "files.hpp"
+#include "line_map.hpp"
+#include "locator.hpp"
+#include "map_store.hpp"
+#include "options.hpp"
+#include "source_release.hpp"
+
+#include <iostream>
 
 namespace harness::cli {
 
-// PLACEHOLDER: replaced by the real command while the first version is built.
-Result<int> cmd_drift(const Args&) { return fail(Exit::usage, "drift", "not implemented yet"); }
+namespace {
+
+Result<int> drift(const Args& args) {
+  const std::string usage = "drift --source PATH (--kernel VER | --map FILE) [--update] [--json]";
+  po::options_description opts("options");
+  opts.add_options()("help,h", "show this help")("source", po::value<std::string>()->required(),
+                                                 "af_packet.c to check")(
+      "kernel", po::value<std::string>(),
+      "compare with the shipped line map for this kernel (3.13, 5.x, 6.1, a release, auto)")(
+      "map", po::value<std::string>(), "compare with this line map file")(
+      "update", "rewrite the map entry with the located lines (exact entries only)")(
+      "json", "print the table as JSON (harness.drift/1)");
+  auto parsed = parse_options(args, "drift", usage, opts);
+  if (!parsed)
+    return std::unexpected(parsed.error());
+  if (parsed->help) {
+    std::cout << "\nexit status: 0 nothing moved, 1 drift found (also after --update), 2 error\n";
+    return 0;
+  }
+  const auto& vm = parsed->vm;
+  if (vm.count("kernel") == vm.count("map"))
+    return fail(Exit::usage, "drift", "give exactly one of --kernel VER and --map FILE",
+                "see `harness drift --help`");
+  const std::string source = vm["source"].as<std::string>();
+  auto text = read_file(source);
+  if (!text)
+    return std::unexpected(text.error());
+
+  stap::LineMap old_map;
+  std::string map_file;
+  bool exact = true;
+  if (vm.count("map")) {
+    map_file = vm["map"].as<std::string>();
+    auto m = stap::load_line_map(map_file);
+    if (!m)
+      return std::unexpected(m.error());
+    old_map = std::move(*m);
+  } else {
+    auto sel = stap::select_map(vm["kernel"].as<std::string>());
+    if (!sel)
+      return std::unexpected(sel.error());
+    if (!sel->exact)
+      std::cerr << "harness: note: " << sel->note << "\n";
+    exact = sel->exact;
+    map_file = sel->entry.file;
+    old_map = std::move(sel->entry.map);
+  }
+
+  // The located source keeps its own release when its tree says which; else the map's.
+  auto release = stap::release_for_source(source, "");
+  const std::string new_release = release ? *release : old_map.release;
+  auto located = stap::locate_all(*text, new_release);
+  if (new_release == old_map.release)
+    located.map.package = old_map.package;
+  const auto report = stap::compare_maps(old_map, located);
+  std::cout << (vm.count("json") ? stap::drift_to_json(report) : stap::drift_to_text(report));
+
+  if (vm.count("update") && report.drifted()) {
+    if (!located.ok())
+      return fail(Exit::usage, source,
+                  std::to_string(located.problems.size()) +
+                      " anchors could not be placed; not updating " + map_file,
+                  "fix the anchor rules or the source first (see the table above)");
+    if (!exact)
+      return fail(Exit::usage, map_file,
+                  "not updating the entry of another kernel (" + old_map.release + ")",
+                  "add an entry for this kernel instead: `harness map --source " + source +
+                      " -o stap/maps/NAME.json`");
+    located.map.note = old_map.note;
+    if (auto s = stap::save_line_map(map_file, located.map); !s)
+      return std::unexpected(s.error());
+    std::cerr << "harness: updated " << map_file << "\n";
+  }
+  return report.drifted() ? 1 : 0;
+}
+
+} // namespace
+
+// drift is made for scripts: 0 nothing moved, 1 drift, 2 any error (whatever its cause).
+Result<int> cmd_drift(const Args& args) {
+  auto r = drift(args);
+  if (!r)
+    r.error().code = Exit::usage;
+  return r;
+}
 
 } // namespace harness::cli

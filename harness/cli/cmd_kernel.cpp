@@ -1,8 +1,173 @@
+// harness kernel prepare --source DIR [--build DIR] [--minimal] [--from-debian 6.1|6.12] ...
+// harness kernel build --build DIR [-j N]
+// harness kernel ensure [--from-debian 6.1|6.12] [--optimised] [--cache DIR] [-j N]
+#include "cache_dir.hpp"
 #include "commands.hpp"
+#include "files.hpp"
+#include "kernel_builder.hpp"
+#include "options.hpp"
+#include "signals.hpp"
+
+#include <cstdio>
+#include <iostream>
 
 namespace harness::cli {
+namespace {
 
-// PLACEHOLDER: replaced by the real command while the first version is built.
-Result<int> cmd_kernel(const Args&) { return fail(Exit::usage, "kernel", "not implemented yet"); }
+const char* const kExitText =
+    "\nexit status: 0 done; 2 bad options or not a kernel tree; 13 the kernel could not be "
+    "prepared or built (the log is named); 14 I/O; 130 interrupted (a later build resumes).\n";
+
+void progress(std::string_view line) {
+  std::cerr << "harness: " << line << std::endl;
+}
+
+std::string seconds(long ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%ldm%02lds", ms / 60000, (ms / 1000) % 60);
+  return buf;
+}
+
+Result<int> kernel_prepare(const Args& args) {
+  const std::string usage = "kernel prepare --source DIR [--build DIR] [--minimal] "
+                            "[--from-debian 6.1|6.12] [--optimised] [--fragment FILE]";
+  po::options_description opts("kernel prepare options");
+  opts.add_options()("help,h", "show this help")(
+      "source", po::value<std::string>()->required(),
+      "kernel source tree (created by --from-debian when missing)")(
+      "build", po::value<std::string>(), "build (O=) directory (default SOURCE/build-harness)")(
+      "minimal", "start from tinyconfig: a small, fast test kernel for qemu")(
+      "from-debian", po::value<std::string>(),
+      "unpack Debian's linux-source-6.1 or -6.12 package into --source first")(
+      "optimised", "the -O2 variant: af_packet.c keeps the default optimisation (inlined)")(
+      "fragment", po::value<std::string>(),
+      "Kconfig fragment to merge (default: harness's probe-kernel.config)");
+  auto parsed = parse_options(args, "kernel", usage, opts);
+  if (!parsed)
+    return std::unexpected(parsed.error());
+  if (parsed->help) {
+    std::cout << "\nAdds `CFLAGS_af_packet.o = -O0` to net/packet/Makefile (once), merges the "
+                 "fragment (DWARF, kprobes, unsigned modules, debugfs, relay, veth/netns, "
+                 "virtio, 9p) and runs make olddefconfig, checking that every option stuck.\n"
+              << kExitText;
+    return 0;
+  }
+  const auto& vm = parsed->vm;
+  kernel::PrepareRequest req;
+  req.source_dir = vm["source"].as<std::string>();
+  if (vm.count("build"))
+    req.build_dir = vm["build"].as<std::string>();
+  req.minimal = vm.count("minimal") > 0;
+  req.optimised = vm.count("optimised") > 0;
+  if (vm.count("from-debian"))
+    req.from_debian = vm["from-debian"].as<std::string>();
+  req.fragment_origin =
+      vm.count("fragment") ? vm["fragment"].as<std::string>() : kernel::fragment_path();
+  auto fragment = read_file(req.fragment_origin);
+  if (!fragment)
+    return std::unexpected(fragment.error());
+  req.fragment_text = std::move(*fragment);
+  req.on_progress = progress;
+  install_interrupt_handlers();
+  auto res = kernel::prepare_kernel(req);
+  if (!res)
+    return std::unexpected(res.error());
+  std::cout << res->build_dir << "\n";
+  progress("prepared " + res->build_dir + " (config from " + res->config_base +
+           "); next: " + "harness kernel build --build " + res->build_dir);
+  return 0;
+}
+
+Result<int> kernel_build(const Args& args) {
+  const std::string usage = "kernel build --build DIR [-j N]";
+  po::options_description opts("kernel build options");
+  opts.add_options()("help,h", "show this help")("build", po::value<std::string>()->required(),
+                                                 "the prepared build (O=) directory")(
+      "jobs,j", po::value<int>()->default_value(0), "parallel make jobs (default: CPUs)");
+  auto parsed = parse_options(args, "kernel", usage, opts);
+  if (!parsed)
+    return std::unexpected(parsed.error());
+  if (parsed->help) {
+    std::cout << kExitText;
+    return 0;
+  }
+  kernel::BuildRequest req;
+  req.build_dir = parsed->vm["build"].as<std::string>();
+  req.jobs = parsed->vm["jobs"].as<int>();
+  if (req.jobs < 0 || req.jobs > 512)
+    return fail(Exit::usage, "--jobs " + std::to_string(req.jobs), "must be 0 to 512");
+  req.on_progress = progress;
+  install_interrupt_handlers();
+  auto res = kernel::build_kernel(req);
+  if (!res)
+    return std::unexpected(res.error());
+  std::cout << req.build_dir << "\n";
+  progress("built " + req.build_dir + " in " + seconds(res->elapsed_ms) + " (" +
+           std::to_string(res->compiled) + " files compiled)");
+  return 0;
+}
+
+Result<int> kernel_ensure(const Args& args) {
+  const std::string usage =
+      "kernel ensure [--from-debian 6.1|6.12] [--optimised] [--cache DIR] [-j N]";
+  po::options_description opts("kernel ensure options");
+  opts.add_options()("help,h", "show this help")("from-debian",
+                                                 po::value<std::string>()->default_value("6.1"),
+                                                 "which Debian linux-source package: 6.1 or 6.12")(
+      "optimised", "the -O2 variant (af_packet.c inlined) instead of -O0")(
+      "cache", po::value<std::string>()->default_value(""),
+      "cache directory (default $HARNESS_CACHE or /var/cache/harness)")(
+      "jobs,j", po::value<int>()->default_value(0), "parallel make jobs (default: CPUs)");
+  auto parsed = parse_options(args, "kernel", usage, opts);
+  if (!parsed)
+    return std::unexpected(parsed.error());
+  if (parsed->help) {
+    std::cout << "\nPrints the build directory of a minimal probe-friendly test kernel from "
+                 "Debian's sources, building it into the cache when it is not there (keyed by "
+                 "package version, variant, config fragment, gcc and stap versions).\n"
+              << kExitText;
+    return 0;
+  }
+  kernel::EnsureRequest req;
+  req.series = parsed->vm["from-debian"].as<std::string>();
+  if (req.series != "6.1" && req.series != "6.12")
+    return fail(Exit::usage, "--from-debian " + req.series, "must be 6.1 or 6.12");
+  req.optimised = parsed->vm.count("optimised") > 0;
+  req.cache_dir = kernel::resolve_cache_dir(parsed->vm["cache"].as<std::string>());
+  req.jobs = parsed->vm["jobs"].as<int>();
+  req.on_progress = progress;
+  install_interrupt_handlers();
+  auto res = kernel::ensure_debian_kernel(req);
+  if (!res)
+    return std::unexpected(res.error());
+  std::cout << res->build_dir << "\n";
+  progress(res->cached ? "test kernel from the cache: " + res->build_dir
+                       : "built " + res->build_dir + " in " + seconds(res->elapsed_ms));
+  return 0;
+}
+
+} // namespace
+
+Result<int> cmd_kernel(const Args& args) {
+  if (args.empty() || args.front() == "--help" || args.front() == "-h") {
+    std::cout << "usage: harness kernel prepare --source DIR [--build DIR] [--minimal] "
+                 "[--from-debian 6.1|6.12] [--optimised]\n"
+                 "       harness kernel build --build DIR [-j N]\n"
+                 "       harness kernel ensure [--from-debian 6.1|6.12] [--optimised] "
+                 "[--cache DIR]\n\nPrepare and build a probe-friendly kernel (af_packet.c at "
+                 "-O0, DWARF, kprobes, unsigned modules) to boot with `harness vm`.\n"
+              << kExitText;
+    return args.empty() ? static_cast<int>(Exit::usage) : 0;
+  }
+  const Args rest(args.begin() + 1, args.end());
+  if (args.front() == "prepare")
+    return kernel_prepare(rest);
+  if (args.front() == "build")
+    return kernel_build(rest);
+  if (args.front() == "ensure")
+    return kernel_ensure(rest);
+  return fail(Exit::usage, "kernel " + args.front(), "unknown subcommand",
+              "use `kernel prepare`, `kernel build` or `kernel ensure`");
+}
 
 } // namespace harness::cli

@@ -1,8 +1,82 @@
+// harness report: rebuild the report of a run from its saved outputs.
 #include "commands.hpp"
+#include "offline.hpp"
+#include "options.hpp"
+
+#include <iostream>
 
 namespace harness::cli {
 
-// PLACEHOLDER: replaced by the real command while the first version is built.
-Result<int> cmd_report(const Args&) { return fail(Exit::usage, "report", "not implemented yet"); }
+Result<int> cmd_report(const Args& args) {
+  const std::string usage =
+      "report --trace FILE [--sender FILE] [--plan FILE] [--json FILE] [--baseline OLD.json]";
+  po::options_description opts("options");
+  std::string trace, sender, plan, json, baseline, tpacket;
+  double tolerance = 25;
+  long max_rows = 64;
+  long block_ms = 20;
+  opts.add_options()("help,h", "show this help")("trace", po::value(&trace),
+                                                 "raw probe output (trace.txt of a run directory)")(
+      "sender", po::value(&sender), "the sender's records, harness.sender/1 (sender.json)")(
+      "plan", po::value(&plan), "the probe plan, harness.plan/1 (names anchors and lines)")(
+      "json", po::value(&json), "also write the report as harness.report/1 JSON to FILE")(
+      "baseline", po::value(&baseline),
+      "compare with an earlier report.json; exit 1 on regression")(
+      "tolerance", po::value(&tolerance)->default_value(25),
+      "baseline: allowed latency growth in percent")("tpacket", po::value(&tpacket),
+                                                     "v1|v2|v3 when there are no sender records")(
+      "block-threshold-ms", po::value(&block_ms)->default_value(20),
+      "a tpacket_snd call with MSG_DONTWAIT longer than this counts as blocking")(
+      "max-rows", po::value(&max_rows)->default_value(64),
+      "frame rows printed (0: all)")("quiet,q", "print only the verdict line");
+  auto parsed = parse_options(args, "report", usage, opts);
+  if (!parsed)
+    return std::unexpected(parsed.error());
+  if (parsed->help) {
+    std::cout << "\nexit status: 0 every frame accounted for and no regression, 1 anomalies or "
+                 "regression, 2 bad input, 14 unreadable file\n";
+    return 0;
+  }
+  if (trace.empty())
+    return fail(Exit::usage, "report", "--trace is required",
+                "give the raw probe output, e.g. --trace harness-run-*/trace.txt");
+  if (tolerance < 0 || tolerance > 10000)
+    return fail(Exit::usage, "--tolerance " + std::to_string(tolerance),
+                "must be between 0 and 10000 (percent)");
+  if (block_ms <= 0)
+    return fail(Exit::usage, "--block-threshold-ms " + std::to_string(block_ms),
+                "must be a positive number of milliseconds");
+  if (max_rows < 0)
+    return fail(Exit::usage, "--max-rows " + std::to_string(max_rows), "must be 0 or more");
+
+  report::OfflineRequest req;
+  req.trace_path = trace;
+  if (!sender.empty())
+    req.sender_path = sender;
+  if (!plan.empty())
+    req.plan_path = plan;
+  if (!baseline.empty())
+    req.baseline_path = baseline;
+  req.baseline.tolerance = tolerance / 100.0;
+  req.analyze.block_threshold_ns = static_cast<std::uint64_t>(block_ms) * 1'000'000;
+  if (!tpacket.empty()) {
+    if (tpacket != "v1" && tpacket != "v2" && tpacket != "v3")
+      return fail(Exit::usage, "--tpacket " + tpacket, "must be v1, v2 or v3");
+    req.analyze.tpacket = tpacket[1] - '0';
+  }
+  auto r = report::rebuild_report(req);
+  if (!r)
+    return std::unexpected(r.error());
+  if (!json.empty())
+    if (auto s = report::write_report_json(*r, json); !s)
+      return std::unexpected(s.error());
+  const std::string text =
+      report::format_report_text(*r, max_rows == 0 ? SIZE_MAX : static_cast<std::size_t>(max_rows));
+  if (parsed->vm.count("quiet"))
+    std::cout << text.substr(text.rfind("verdict:"));
+  else
+    std::cout << text;
+  return r->exit_code();
+}
 
 } // namespace harness::cli

@@ -1,8 +1,138 @@
+// harness run: probe the kernel while sending, correlate, report.
 #include "commands.hpp"
+#include "options.hpp"
+#include "run_session.hpp"
+#include "sender_options.hpp"
+#include "signals.hpp"
+
+#include <cstdlib>
+#include <iostream>
 
 namespace harness::cli {
+namespace {
 
-// PLACEHOLDER: replaced by the real command while the first version is built.
-Result<int> cmd_run(const Args&) { return fail(Exit::usage, "run", "not implemented yet"); }
+std::string env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+Result<std::chrono::milliseconds> seconds_option(double v, const std::string& name) {
+  if (!(v > 0) || v > 86400)
+    return fail(Exit::usage, "--" + name + " " + std::to_string(v),
+                "must be a number of seconds above 0 and at most 86400");
+  return std::chrono::milliseconds(static_cast<long>(v * 1000));
+}
+
+} // namespace
+
+Result<int> cmd_run(const Args& args) {
+  const std::string usage = "run [options] (IFACE | --veth)";
+  po::options_description opts("run options");
+  std::string kernel = "auto", probes = "status", build_dir, module, plan, out, json, baseline;
+  std::string stap = env_or("HARNESS_STAP", "stap");
+  std::string staprun = env_or("HARNESS_STAPRUN", "staprun");
+  std::vector<std::string> stap_args;
+  double ready_s = 300, settle_s = 5, grace_s = 3, tolerance = 25;
+  long block_ms = 20, max_rows = 64;
+  opts.add_options()("help,h", "show this help")(
+      "kernel", po::value(&kernel)->default_value("auto"),
+      "line map to probe with: 3.13, 6.1, a full release, or auto (uname -r)")(
+      "probes", po::value(&probes)->default_value("status"), "probe set: status|call-return|all")(
+      "build-dir,r", po::value(&build_dir), "stap -r DIR: compile for this kernel build tree")(
+      "module", po::value(&module), "load this prebuilt probe module with staprun (no compile)")(
+      "plan", po::value(&plan), "the module's plan (default: FILE.plan.json next to FILE.ko)")(
+      "stap", po::value(&stap), "stap program (default $HARNESS_STAP or stap)")(
+      "staprun", po::value(&staprun), "staprun program (default $HARNESS_STAPRUN or staprun)")(
+      "stap-arg", po::value(&stap_args)->composing(),
+      "extra argument for stap/staprun (repeat; e.g. --stap-arg=-DSTP_NO_OVERLOAD)")(
+      "out,o", po::value(&out), "run directory (default ./harness-run-<timestamp>)")(
+      "json", po::value(&json), "also write the report as harness.report/1 JSON to FILE")(
+      "baseline", po::value(&baseline),
+      "compare with an earlier report.json; exit 1 on regression")(
+      "tolerance", po::value(&tolerance)->default_value(25),
+      "baseline: allowed latency growth in percent")(
+      "ready-timeout", po::value(&ready_s)->default_value(300),
+      "seconds to wait for stap's READY record (compiling included)")(
+      "settle-timeout", po::value(&settle_s)->default_value(5),
+      "seconds to wait for the kernel's last records after the sender finished")(
+      "stop-grace", po::value(&grace_s)->default_value(3),
+      "seconds stap gets after SIGINT (then SIGTERM, then SIGKILL)")(
+      "block-threshold-ms", po::value(&block_ms)->default_value(20),
+      "a tpacket_snd call with MSG_DONTWAIT longer than this counts as blocking")(
+      "max-rows", po::value(&max_rows)->default_value(64), "frame rows printed (0: all)")(
+      "no-preflight", "skip the pre-flight checks (for a stand-in stap in tests)")(
+      "iface", po::value<std::string>(), "interface to send on (positional)");
+  add_sender_options(opts);
+  po::positional_options_description pos;
+  pos.add("iface", 1);
+  auto parsed = parse_options(args, "run", usage, opts, pos);
+  if (!parsed)
+    return std::unexpected(parsed.error());
+  if (parsed->help) {
+    std::cout << "\nexit status: 0 every frame accounted for, 1 anomalies or regression, 2 bad "
+                 "input, 3 not root, 4 interface, 5 stap missing, 6 no debuginfo, 7 lockdown / "
+                 "module signing, 8 no line map, 9 stap failed, 10 stap never ready, 11 kernel "
+                 "lacks modules/kprobes, 14 I/O, 130 interrupted (partial report kept)\n";
+    return 0;
+  }
+  auto config = sender_config_from(parsed->vm);
+  if (!config)
+    return std::unexpected(config.error());
+
+  run::RunRequest req;
+  req.sender = std::move(*config);
+  req.kernel_spec = kernel;
+  req.probes = probes;
+  req.build_dir = build_dir;
+  req.module = module;
+  req.plan_path = plan;
+  req.stap = stap;
+  req.staprun = staprun;
+  req.stap_args = stap_args;
+  req.out_dir = out;
+  req.json_path = json;
+  if (!baseline.empty())
+    req.baseline_path = baseline;
+  if (tolerance < 0 || tolerance > 10000)
+    return fail(Exit::usage, "--tolerance " + std::to_string(tolerance),
+                "must be between 0 and 10000 (percent)");
+  req.baseline.tolerance = tolerance / 100.0;
+  if (block_ms <= 0)
+    return fail(Exit::usage, "--block-threshold-ms " + std::to_string(block_ms),
+                "must be a positive number of milliseconds");
+  req.analyze.block_threshold_ns = static_cast<std::uint64_t>(block_ms) * 1'000'000;
+  if (!plan.empty() && module.empty())
+    return fail(Exit::usage, "--plan", "only goes with --module",
+                "generated scripts write their own plan");
+  req.preflight = parsed->vm.count("no-preflight") == 0;
+  for (auto [value, name, field] : {std::tuple{ready_s, "ready-timeout", &req.ready_timeout},
+                                    std::tuple{settle_s, "settle-timeout", &req.settle_timeout},
+                                    std::tuple{grace_s, "stop-grace", &req.stop_grace}}) {
+    auto ms = seconds_option(value, name);
+    if (!ms)
+      return std::unexpected(ms.error());
+    *field = *ms;
+  }
+  if (max_rows < 0)
+    return fail(Exit::usage, "--max-rows " + std::to_string(max_rows), "must be 0 or more");
+
+  install_interrupt_handlers();
+  run::RunHooks hooks;
+  hooks.progress = [](std::string_view line) {
+    std::cerr << "harness: " << line << std::endl;
+  };
+  auto outcome = run::run_session(req, hooks);
+  if (!outcome)
+    return std::unexpected(outcome.error());
+  std::cout << (max_rows == 64 ? outcome->report_text
+                               : report::format_report_text(
+                                     outcome->report,
+                                     max_rows == 0 ? SIZE_MAX : static_cast<std::size_t>(max_rows)))
+            << std::flush;
+  std::cerr << "harness: run directory " << outcome->run_dir << std::endl;
+  if (outcome->error)
+    return std::unexpected(*outcome->error);
+  return outcome->report.exit_code();
+}
 
 } // namespace harness::cli

@@ -1,8 +1,90 @@
 #include "commands.hpp"
+#include "files.hpp"
+#include "options.hpp"
+#include "send_report.hpp"
+#include "sender.hpp"
+#include "sender_options.hpp"
+#include "signals.hpp"
+
+#include <iostream>
 
 namespace harness::cli {
+namespace {
 
-// PLACEHOLDER: replaced by the real command while the first version is built.
-Result<int> cmd_send(const Args&) { return fail(Exit::usage, "send", "not implemented yet"); }
+constexpr const char* kUsage = "send [options] IFACE\n       harness send --veth [options]";
+
+constexpr const char* kExtra =
+    "Fills a PACKET_TX_RING with --count frames (payload header: \"HXTR\", run id, sequence\n"
+    "number; then the bytes 0,1,2,...), keeps it moving with send(), then audits every ring\n"
+    "slot's final status (AVAILABLE / SEND_REQUEST / SENDING / WRONG_FORMAT; status 4 is\n"
+    "WRONG_FORMAT on a TX ring, the value RX rings call LOSING), the interface's TX counters\n"
+    "and, with --veth, what the peer received.\n"
+    "\n"
+    "exit status: 0 every frame sent (and received, with --veth); 1 a frame was not sent;\n"
+    "2 bad option or value; 3 not root; 4 interface missing or down; 11 the kernel lacks the\n"
+    "feature (--tpacket v3 TX); 14 I/O or socket failure; 130 interrupted (partial audit).\n";
+
+} // namespace
+
+Result<int> cmd_send(const Args& args) {
+  po::options_description opts("options");
+  // clang-format off
+  opts.add_options()
+    ("help,h", "show this help")
+    ("json", po::bool_switch(), "print the harness.sender/1 JSON record on stdout instead of "
+                                "the audit")
+    ("records", po::value<std::string>()->value_name("FILE"),
+     "also write the harness.sender/1 JSON record to FILE");
+  // clang-format on
+  add_sender_options(opts);
+  po::options_description hidden;
+  hidden.add_options()("iface", po::value<std::string>());
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::positional_options_description pos;
+  pos.add("iface", 1);
+
+  // Help is printed here so the hidden positional does not show up as an option.
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") {
+      print_help("send", kUsage, opts, kExtra);
+      return 0;
+    }
+  auto parsed = parse_options(args, "send", kUsage, all, pos);
+  if (!parsed)
+    return std::unexpected(parsed.error());
+  if (parsed->help)
+    return 0;
+  auto config = sender_config_from(parsed->vm);
+  if (!config)
+    return std::unexpected(config.error());
+
+  install_interrupt_handlers();
+  auto report = sender::send_frames(*config);
+  if (!report)
+    return std::unexpected(report.error());
+
+  const bool json = parsed->vm["json"].as<bool>();
+  if (json)
+    std::cout << sender::to_json(*report).dump(1) << "\n";
+  else {
+    std::cout << sender::format_audit(*report);
+    if (config->verbose)
+      std::cout << "\n" << sender::format_frames(*report);
+  }
+  std::cout.flush();
+
+  if (parsed->vm.count("records")) {
+    const auto path = parsed->vm["records"].as<std::string>();
+    if (auto s = write_file_atomic(path, sender::to_json(*report).dump(1) + "\n"); !s) {
+      auto e = s.error();
+      e.hint = "the audit above is complete; only the records file is missing";
+      return std::unexpected(e);
+    }
+  }
+  if (report->interrupted)
+    return static_cast<int>(Exit::interrupted);
+  return sender::all_frames_sent(*report) ? 0 : static_cast<int>(Exit::anomaly);
+}
 
 } // namespace harness::cli

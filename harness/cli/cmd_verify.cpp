@@ -1,8 +1,107 @@
+// harness verify --kernel-build DIR [--probes SET] [--kernel VER | --map FILE] [--json]
+#include "cache_dir.hpp"
 #include "commands.hpp"
+#include "kernel_tree.hpp"
+#include "map_store.hpp"
+#include "options.hpp"
+#include "verify.hpp"
+
+#include <iostream>
+#include <nlohmann/json.hpp>
 
 namespace harness::cli {
+namespace {
 
-// PLACEHOLDER: replaced by the real command while the first version is built.
-Result<int> cmd_verify(const Args&) { return fail(Exit::usage, "verify", "not implemented yet"); }
+std::string verify_json(const kernel::VerifyResult& r, const kernel::KernelTree& tree) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& row : r.rows)
+    rows.push_back({{"anchor", row.anchor},
+                    {"function", row.function},
+                    {"line", row.line},
+                    {"state", std::string(kernel::to_string(row.state))},
+                    {"nearest_line", row.nearest_line},
+                    {"visible", row.visible},
+                    {"missing_fields", row.missing_fields},
+                    {"in_set", row.in_set},
+                    {"usable", !row.unusable()}});
+  nlohmann::json j{{"schema", "harness.verify/1"},
+                   {"kernel_build", tree.build_dir},
+                   {"release", tree.release},
+                   {"build_id", tree.build_id},
+                   {"af_packet_O0", tree.af_packet_O0},
+                   {"map", r.map_identity},
+                   {"probes", std::string(stap::to_string(r.set))},
+                   {"anchors", rows},
+                   {"unusable", r.unusable()}};
+  return j.dump(2) + "\n";
+}
+
+} // namespace
+
+Result<int> cmd_verify(const Args& args) {
+  const std::string usage =
+      "verify --kernel-build DIR [--probes SET] [--kernel VER | --map FILE] [--json]";
+  po::options_description opts("options");
+  opts.add_options()("help,h",
+                     "show this help")("kernel-build", po::value<std::string>()->required(),
+                                       "the kernel build tree (O= directory) whose DWARF to check")(
+      "probes", po::value<std::string>()->default_value("all"),
+      "the anchors that must be probeable: status, call-return or all")(
+      "kernel", po::value<std::string>(), "check the shipped map of this release instead")(
+      "map", po::value<std::string>(),
+      "check this line map file")("json", "print the result as JSON (harness.verify/1)")(
+      "cache", po::value<std::string>()->default_value(""),
+      "cache directory (stap's cache goes to its stap/ subdirectory)");
+  auto parsed = parse_options(args, "verify", usage, opts);
+  if (!parsed)
+    return std::unexpected(parsed.error());
+  if (parsed->help) {
+    std::cout << "\nExit status: 0 every anchor of the set can be probed; 1 some cannot (the "
+                 "table names the nearest probeable line).\n";
+    return 0;
+  }
+  const auto& vm = parsed->vm;
+  if (vm.count("map") && vm.count("kernel"))
+    return fail(Exit::usage, "verify", "--map and --kernel exclude each other");
+  auto set = stap::parse_probe_set(vm["probes"].as<std::string>());
+  if (!set)
+    return std::unexpected(set.error());
+  auto tree = kernel::inspect_kernel_tree(vm["kernel-build"].as<std::string>());
+  if (!tree)
+    return std::unexpected(tree.error());
+  stap::LineMap map;
+  std::string note;
+  if (vm.count("map")) {
+    auto m = stap::load_line_map(vm["map"].as<std::string>());
+    if (!m)
+      return std::unexpected(m.error());
+    map = std::move(*m);
+  } else {
+    auto maps = stap::load_shipped_maps();
+    if (!maps)
+      return std::unexpected(maps.error());
+    auto sel = stap::select_map(
+        *maps, vm.count("kernel") ? vm["kernel"].as<std::string>() : tree->release, tree->release);
+    if (!sel)
+      return std::unexpected(sel.error());
+    map = std::move(sel->entry.map);
+    note = sel->note;
+  }
+  const std::string cache = kernel::resolve_cache_dir(vm["cache"].as<std::string>());
+  auto listings = kernel::list_af_packet_probes(tree->build_dir, cache, tree->build_id);
+  if (!listings)
+    return std::unexpected(listings.error());
+  const auto result = kernel::check_anchors(map, *set, listings->statements, listings->functions);
+  if (vm.count("json")) {
+    std::cout << verify_json(result, *tree);
+  } else {
+    if (!note.empty())
+      std::cerr << "harness: note: " << note << "\n";
+    std::cout << "kernel build: " << tree->build_dir << " (" << tree->release << ", af_packet.c "
+              << (tree->af_packet_O0 ? "-O0" : "optimised") << ")\n"
+              << kernel::format_verify_table(result);
+  }
+  return result.unusable() ? 1 : 0;
+}
 
 } // namespace harness::cli

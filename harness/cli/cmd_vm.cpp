@@ -1,8 +1,233 @@
+// harness vm run  --kernel-build DIR [options] -- <harness run options>
+// harness vm exec --kernel-build DIR [options] -- PROGRAM [ARGS...]
+#include "cache_dir.hpp"
 #include "commands.hpp"
+#include "files.hpp"
+#include "options.hpp"
+#include "signals.hpp"
+#include "vm_session.hpp"
+
+#include <filesystem>
+#include <iostream>
 
 namespace harness::cli {
+namespace {
 
-// PLACEHOLDER: replaced by the real command while the first version is built.
-Result<int> cmd_vm(const Args&) { return fail(Exit::usage, "vm", "not implemented yet"); }
+const char* const kExitText =
+    "\nexit status: the exit status of the command run in the guest (for `vm run`: harness "
+    "run's: 0 every frame accounted for, 1 anomalies, ...); 12 the VM failed (guest panic, no "
+    "ready marker, timeout; the console log is named), 2 bad options, 5 stap missing, 6 no "
+    "debuginfo in the build tree, 9 the probe module did not build, 130 interrupted.\n";
+
+void add_vm_options(po::options_description& opts) {
+  opts.add_options()("help,h", "show this help")(
+      "kernel-build", po::value<std::string>()->required(),
+      "kernel build tree to boot (arch/x86/boot/bzImage; vmlinux for the module)")(
+      "accel", po::value<std::string>()->default_value("auto"),
+      "auto (KVM when a probe boot proves it works, else TCG), kvm or tcg")(
+      "timeout", po::value<double>()->default_value(300), "seconds before the VM is stopped")(
+      "out,o", po::value<std::string>(),
+      "directory shared with the guest: job, console.log, outputs (default ./vm-<time>)")(
+      "memory", po::value<int>()->default_value(1024),
+      "guest memory in MiB")("cache", po::value<std::string>()->default_value(""),
+                             "cache directory (default $HARNESS_CACHE or /var/cache/harness)")(
+      "verbose,v", "show the guest's console and the programs' output as they run");
+}
+
+struct Common {
+  std::string kernel_build, out, cache;
+  kernel::AccelRequest accel = kernel::AccelRequest::automatic;
+  std::chrono::milliseconds timeout{300000};
+  int memory = 1024;
+  bool verbose = false;
+};
+
+Result<Common> common_from(const po::variables_map& vm) {
+  Common c;
+  c.kernel_build = vm["kernel-build"].as<std::string>();
+  auto accel = kernel::parse_accel(vm["accel"].as<std::string>());
+  if (!accel)
+    return std::unexpected(accel.error());
+  c.accel = *accel;
+  const double t = vm["timeout"].as<double>();
+  if (!(t >= 5 && t <= 86400))
+    return fail(Exit::usage, "--timeout " + std::to_string(t), "must be 5 to 86400 seconds");
+  c.timeout = std::chrono::milliseconds(static_cast<long>(t * 1000));
+  c.memory = vm["memory"].as<int>();
+  c.cache = kernel::resolve_cache_dir(vm["cache"].as<std::string>());
+  c.verbose = vm.count("verbose") > 0;
+  c.out = vm.count("out") ? vm["out"].as<std::string>() : kernel::timestamped_dir(".", "vm");
+  std::error_code ec;
+  c.out = std::filesystem::absolute(c.out, ec).lexically_normal().string();
+  return c;
+}
+
+// Splits at the first "--": harness's options before, the guest command after.
+std::pair<Args, Args> split_at_dashes(const Args& args) {
+  const auto it = std::find(args.begin(), args.end(), "--");
+  if (it == args.end())
+    return {args, {}};
+  return {Args(args.begin(), it), Args(it + 1, args.end())};
+}
+
+void print_file(const std::string& path, std::ostream& os) {
+  if (auto text = read_file(path); text && !text->empty())
+    os << *text << std::flush;
+}
+
+auto progress_sink(bool) {
+  return [](std::string_view line) {
+    std::cerr << "harness: " << line << std::endl;
+  };
+}
+
+auto console_sink(bool verbose) {
+  return verbose ? LineSink([](std::string_view line) { std::cerr << line << "\n"; }) : LineSink{};
+}
+
+Result<int> vm_run(const Args& args) {
+  const std::string usage =
+      "vm run --kernel-build DIR [--accel auto|kvm|tcg] [--timeout S] [--out DIR] [--probes SET "
+      "| --module FILE.ko [--plan FILE]] -- [harness run options]";
+  auto [ours, theirs] = split_at_dashes(args);
+  po::options_description opts("vm run options");
+  add_vm_options(opts);
+  opts.add_options()("probes", po::value<std::string>()->default_value("status"),
+                     "probe set of the module built for the tree: status, call-return or all")(
+      "module", po::value<std::string>(), "use this prebuilt module instead of building one")(
+      "plan", po::value<std::string>(), "the module's plan (default NAME.plan.json next to it)");
+  auto parsed = parse_options(ours, "vm", usage, opts);
+  if (!parsed)
+    return std::unexpected(parsed.error());
+  if (parsed->help) {
+    std::cout << "\nEverything after `--` goes to `harness run` in the guest, which sends on a "
+                 "veth pair it creates there (--veth is added unless given). The guest's report "
+                 "is printed; report files are under OUT/run/.\n"
+              << kExitText;
+    return 0;
+  }
+  auto c = common_from(parsed->vm);
+  if (!c)
+    return std::unexpected(c.error());
+  auto set = stap::parse_probe_set(parsed->vm["probes"].as<std::string>());
+  if (!set)
+    return std::unexpected(set.error());
+  install_interrupt_handlers();
+  kernel::HarnessRunRequest req;
+  req.kernel_build = c->kernel_build;
+  req.out_dir = c->out;
+  req.run_args = theirs;
+  req.probes = *set;
+  if (parsed->vm.count("module"))
+    req.module = parsed->vm["module"].as<std::string>();
+  if (parsed->vm.count("plan"))
+    req.plan = parsed->vm["plan"].as<std::string>();
+  req.accel = c->accel;
+  req.timeout = c->timeout;
+  req.memory_mb = c->memory;
+  req.cache_dir = c->cache;
+  req.echo_output = c->verbose;
+  req.on_progress = progress_sink(c->verbose);
+  req.on_console = console_sink(c->verbose);
+  auto res = kernel::run_harness_in_vm(req);
+  if (!res)
+    return std::unexpected(res.error());
+  if (!c->verbose)
+    print_file(res->run_stderr, std::cerr);
+  print_file(res->run_stdout, std::cout);
+  std::cerr << "harness: VM run directory " << c->out << " (guest report files in " << res->run_dir
+            << ")" << std::endl;
+  return res->exit_code;
+}
+
+Result<int> vm_exec(const Args& args) {
+  const std::string usage =
+      "vm exec --kernel-build DIR [--accel auto|kvm|tcg] [--timeout S] [--out DIR] [--veth] "
+      "[--module FILE.ko] -- PROGRAM [ARGS...]";
+  auto [ours, theirs] = split_at_dashes(args);
+  po::options_description opts("vm exec options");
+  add_vm_options(opts);
+  opts.add_options()("veth", "create a veth pair hxv0 (send here) / hxv1 in the guest first")(
+      "module", po::value<std::string>(),
+      "load this probe module with staprun before PROGRAM (its output: OUT/probes.stdout)");
+  auto parsed = parse_options(ours, "vm", usage, opts);
+  if (!parsed)
+    return std::unexpected(parsed.error());
+  if (parsed->help) {
+    std::cout << kExitText;
+    return 0;
+  }
+  if (theirs.empty())
+    return fail(Exit::usage, "vm exec", "no program to run", "put it after `--`");
+  auto c = common_from(parsed->vm);
+  if (!c)
+    return std::unexpected(c.error());
+  install_interrupt_handlers();
+  kernel::VmJobRequest req;
+  req.kernel_build = c->kernel_build;
+  req.out_dir = c->out;
+  req.job.veth = parsed->vm.count("veth") > 0;
+  req.job.echo_output = c->verbose;
+  if (parsed->vm.count("module")) {
+    const std::string mod = parsed->vm["module"].as<std::string>();
+    if (auto s = make_dirs(c->out); !s)
+      return std::unexpected(s.error());
+    const std::string copy = c->out + "/" + std::filesystem::path(mod).filename().string();
+    std::error_code ec;
+    std::filesystem::copy_file(mod, copy, std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec)
+      return fail(Exit::io, "--module " + mod, ec.message());
+    kernel::GuestStep probes;
+    probes.name = "probes";
+    probes.argv = {"staprun", copy};
+    probes.background = true;
+    probes.ready_text = "HX1 READY";
+    probes.timeout_ms = 60000;
+    req.job.steps.push_back(probes);
+  }
+  kernel::GuestStep step;
+  step.name = "exec";
+  step.argv = theirs;
+  step.timeout_ms = static_cast<int>(c->timeout.count());
+  req.job.steps.push_back(step);
+  req.job.result_step = "exec";
+  req.accel = c->accel;
+  req.timeout = c->timeout;
+  req.memory_mb = c->memory;
+  req.cache_dir = c->cache;
+  req.on_progress = progress_sink(c->verbose);
+  req.on_console = console_sink(c->verbose);
+  auto res = kernel::run_job_in_vm(req);
+  if (!res)
+    return std::unexpected(res.error());
+  if (!c->verbose) {
+    print_file(c->out + "/exec.stderr", std::cerr);
+    print_file(c->out + "/exec.stdout", std::cout);
+  }
+  for (const auto& s : res->status.steps)
+    if (!s.error.empty())
+      std::cerr << "harness: guest step " << s.name << ": " << s.error << std::endl;
+  return res->status.result < 0 ? static_cast<int>(Exit::vm_failed) : res->status.result;
+}
+
+} // namespace
+
+Result<int> cmd_vm(const Args& args) {
+  if (args.empty() || args.front() == "--help" || args.front() == "-h") {
+    std::cout << "usage: harness vm run --kernel-build DIR [options] -- [harness run options]\n"
+                 "       harness vm exec --kernel-build DIR [options] -- PROGRAM [ARGS...]\n\n"
+                 "Boots the kernel build under qemu with this machine's root file system "
+                 "read-only over 9p and harness as the guest's init.\n`harness vm run --help` "
+                 "and `harness vm exec --help` list the options.\n"
+              << kExitText;
+    return args.empty() ? static_cast<int>(Exit::usage) : 0;
+  }
+  const Args rest(args.begin() + 1, args.end());
+  if (args.front() == "run")
+    return vm_run(rest);
+  if (args.front() == "exec")
+    return vm_exec(rest);
+  return fail(Exit::usage, "vm " + args.front(), "unknown subcommand", "use `vm run` or `vm exec`");
+}
 
 } // namespace harness::cli

@@ -23,7 +23,9 @@ constexpr std::array kCommands = {
 
 } // namespace
 
-std::span<const Command> commands() { return kCommands; }
+std::span<const Command> commands() {
+  return kCommands;
+}
 
 const Command* find_command(std::string_view name) {
   for (const auto& c : kCommands)

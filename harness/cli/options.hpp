@@ -3,7 +3,6 @@
 #include "commands.hpp"
 
 #include <boost/program_options.hpp>
-
 #include <optional>
 #include <string>
 

@@ -2,17 +2,16 @@
 
 #include "signals.hpp"
 
+#include <array>
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <array>
-#include <csignal>
-#include <cstdlib>
-#include <cstring>
 
 namespace bp = boost::process;
 
@@ -159,7 +158,9 @@ private:
     for (int fd : fds_)
       if (fd >= 0)
         p[n++] = {fd, POLLIN, 0};
-    const int ifd = interrupt_fd();
+    // Once an interrupt is pending its pipe stays readable: watching it then would turn every
+    // wait (e.g. terminate()'s grace period) into a busy loop.
+    const int ifd = interrupt_requested() ? -1 : interrupt_fd();
     int ipos = -1;
     if (ifd >= 0) {
       ipos = n;
@@ -215,7 +216,8 @@ std::optional<std::string> find_program(std::string_view name) {
     return is_executable(p) ? std::optional(p) : std::nullopt;
   }
   const char* path = std::getenv("PATH");
-  std::string_view dirs = path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  std::string_view dirs =
+      path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   while (!dirs.empty()) {
     const auto colon = dirs.find(':');
     std::string dir(dirs.substr(0, colon));
@@ -250,16 +252,17 @@ Result<std::unique_ptr<ChildProc>> spawn(const ChildSpec& spec) {
   }
 
   bp::environment env = boost::this_process::environment();
+  // set(), not operator[]: Boost 1.74's find() memcmp()s the key against every entry and reads
+  // past the end of shorter ones (AddressSanitizer: heap-buffer-overflow).
   for (const auto& [k, v] : spec.env)
-    env[k] = v;
+    env.set(k, v);
 
   std::error_code ec;
   const std::string cwd = spec.cwd.empty() ? "." : spec.cwd;
   auto launch = [&](auto&& out_redirect, auto&& err_redirect) {
     if (spec.own_process_group)
-      return bp::child(bp::exe = *exe, bp::args = spec.args, env, bp::start_dir = cwd,
-                       out_redirect, err_redirect,
-                       bp::std_in < bp::null, NewProcessGroup{}, ec);
+      return bp::child(bp::exe = *exe, bp::args = spec.args, env, bp::start_dir = cwd, out_redirect,
+                       err_redirect, bp::std_in < bp::null, NewProcessGroup{}, ec);
     return bp::child(bp::exe = *exe, bp::args = spec.args, env, bp::start_dir = cwd, out_redirect,
                      err_redirect, bp::std_in < bp::null, ec);
   };
@@ -272,11 +275,13 @@ Result<std::unique_ptr<ChildProc>> spawn(const ChildSpec& spec) {
       child = launch(pipe_out<1, -1>(out_pipe[1], out_pipe[0]),
                      pipe_out<2, -1>(err_pipe[1], err_pipe[0]));
     else if (spec.on_stdout)
-      child = spec.inherit_stderr ? launch(pipe_out<1, -1>(out_pipe[1], out_pipe[0]), bp::std_err > stderr)
-                                  : launch(pipe_out<1, -1>(out_pipe[1], out_pipe[0]), bp::std_err > bp::null);
+      child = spec.inherit_stderr
+                  ? launch(pipe_out<1, -1>(out_pipe[1], out_pipe[0]), bp::std_err > stderr)
+                  : launch(pipe_out<1, -1>(out_pipe[1], out_pipe[0]), bp::std_err > bp::null);
     else if (spec.on_stderr)
-      child = spec.inherit_stdout ? launch(bp::std_out > stdout, pipe_out<2, -1>(err_pipe[1], err_pipe[0]))
-                                  : launch(bp::std_out > bp::null, pipe_out<2, -1>(err_pipe[1], err_pipe[0]));
+      child = spec.inherit_stdout
+                  ? launch(bp::std_out > stdout, pipe_out<2, -1>(err_pipe[1], err_pipe[0]))
+                  : launch(bp::std_out > bp::null, pipe_out<2, -1>(err_pipe[1], err_pipe[0]));
     else if (spec.inherit_stdout && spec.inherit_stderr)
       child = launch(bp::std_out > stdout, bp::std_err > stderr);
     else if (spec.inherit_stdout)

@@ -2,14 +2,13 @@
 
 #include "result.hpp"
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <utility>
 #include <vector>
 
@@ -33,8 +32,9 @@ struct ChildSpec {
   std::string cwd;                                      // empty: inherit
   bool own_process_group = true; // so terminal Ctrl-C reaches us, not the child, and we can
                                  // signal the child and all its descendants at once
-  // stdin is always /dev/null. Output handling: a sink receives complete lines (without '\n'); without a sink the stream is
-  // inherited from the parent when `inherit_*` is set, and discarded otherwise.
+  // stdin is always /dev/null. Output handling: a sink receives complete lines (without '\n');
+  // without a sink the stream is inherited from the parent when `inherit_*` is set, and discarded
+  // otherwise.
   LineSink on_stdout;
   LineSink on_stderr;
   bool inherit_stdout = false;

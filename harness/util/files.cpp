@@ -2,12 +2,11 @@
 
 #include "build_info.hpp"
 
+#include <cerrno>
+#include <cstdlib>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstdlib>
 
 namespace harness {
 

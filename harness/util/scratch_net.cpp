@@ -2,12 +2,13 @@
 
 #include "child_proc.hpp"
 
+#include <atomic>
+#include <cerrno>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <atomic>
 
 namespace harness {
 namespace {
@@ -70,16 +71,31 @@ ScratchNet& ScratchNet::operator=(ScratchNet&& o) noexcept {
   return *this;
 }
 
-ScratchNet::~ScratchNet() { (void)remove(); }
+ScratchNet::~ScratchNet() {
+  (void)remove();
+}
 
 Status ScratchNet::remove() {
   if (name_.empty())
     return {};
-  // Deleting the namespace destroys the veth pair inside it.
-  auto s = ip({"netns", "delete", name_}, "removing network namespace " + name_);
-  if (s || !netns_exists(name_))
-    name_.clear();
-  return s;
+  // Deleting the namespace destroys the veth pair inside it. Done as `ip netns delete` does it
+  // (detach the bind mount, unlink the file) but without a child process: cleanup must also
+  // work while an interrupt is pending, when run_captured stops children at once.
+  const std::string path = "/run/netns/" + name_;
+  if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+    const int e = errno;
+    return fail(e == EPERM ? Exit::not_root : Exit::io, "removing network namespace " + name_,
+                "umount " + path + ": " + errno_text(e),
+                "remove it with `ip netns delete " + name_ + "`");
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    const int e = errno;
+    return fail(Exit::io, "removing network namespace " + name_,
+                "unlink " + path + ": " + errno_text(e),
+                "remove it with `ip netns delete " + name_ + "`");
+  }
+  name_.clear();
+  return {};
 }
 
 bool netns_exists(const std::string& name) {
@@ -90,8 +106,8 @@ bool netns_exists(const std::string& name) {
 Result<NetnsGuard> NetnsGuard::enter(const std::string& ns_path) {
   const int saved = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (saved < 0)
-    return fail(Exit::io, "network namespace", "cannot open /proc/thread-self/ns/net: " +
-                                                   errno_text(errno));
+    return fail(Exit::io, "network namespace",
+                "cannot open /proc/thread-self/ns/net: " + errno_text(errno));
   const int target = ::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (target < 0) {
     const int e = errno;

@@ -20,10 +20,10 @@ public:
   ScratchNet& operator=(const ScratchNet&) = delete;
   ~ScratchNet();
 
-  const std::string& name() const { return name_; }    // the namespace, e.g. "hx-1234-0"
-  const std::string& tx_if() const { return tx_if_; }  // the end frames are sent on
-  const std::string& rx_if() const { return rx_if_; }  // its peer, for a receiver
-  const std::string& path() const { return path_; }    // /run/netns/<name>
+  const std::string& name() const { return name_; }   // the namespace, e.g. "hx-1234-0"
+  const std::string& tx_if() const { return tx_if_; } // the end frames are sent on
+  const std::string& rx_if() const { return rx_if_; } // its peer, for a receiver
+  const std::string& path() const { return path_; }   // /run/netns/<name>
 
   // Removes the namespace now (idempotent); reports whether it is gone.
   Status remove();

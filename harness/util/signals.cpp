@@ -1,10 +1,9 @@
 #include "signals.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <csignal>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace harness {
 namespace {
@@ -42,7 +41,9 @@ void install_interrupt_handlers() {
   ::signal(SIGPIPE, SIG_IGN);
 }
 
-int interrupt_signal() { return g_signal.load(); }
+int interrupt_signal() {
+  return g_signal.load();
+}
 
 int interrupt_fd() {
   ensure_pipe();

@@ -8,7 +8,9 @@ void install_interrupt_handlers();
 
 // 0 when no interrupt is pending, else the signal number received first.
 int interrupt_signal();
-inline bool interrupt_requested() { return interrupt_signal() != 0; }
+inline bool interrupt_requested() {
+  return interrupt_signal() != 0;
+}
 
 // A file descriptor that becomes readable when an interrupt arrives (for poll()).
 int interrupt_fd();

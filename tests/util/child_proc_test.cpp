@@ -1,10 +1,9 @@
 #include "child_proc.hpp"
 #include "signals.hpp"
 
+#include <chrono>
 #include <gtest/gtest.h>
 #include <signal.h>
-
-#include <chrono>
 #include <vector>
 
 using namespace harness;
@@ -15,7 +14,10 @@ TEST(ChildProc, CapturesStdoutLinesSeparatelyFromStderr) {
   auto c = spawn({.exe = "printf",
                   .args = {"a\\nb\\npartial"},
                   .on_stdout = [&](std::string_view l) { out.emplace_back(l); },
-                  .on_stderr = [&](std::string_view l) { err.emplace_back(l); }});
+                  .on_stderr =
+                      [&](std::string_view l) {
+                        err.emplace_back(l);
+                      }});
   ASSERT_TRUE(c) << format_error(c.error());
   auto st = (*c)->wait(5s);
   ASSERT_TRUE(st);
@@ -55,9 +57,8 @@ TEST(ChildProc, RunsInItsOwnProcessGroup) {
 }
 
 TEST(ChildProc, EnvironmentOverride) {
-  auto r = run_captured({.exe = "printenv", .args = {"HARNESS_TEST_VAR"},
-                         .env = {{"HARNESS_TEST_VAR", "x y"}}},
-                        5s);
+  auto r = run_captured(
+      {.exe = "printenv", .args = {"HARNESS_TEST_VAR"}, .env = {{"HARNESS_TEST_VAR", "x y"}}}, 5s);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->out, "x y\n");
 }

@@ -1,0 +1,153 @@
+#include "analyze.hpp"
+
+#include "build_info.hpp"
+#include "files.hpp"
+
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+#include <vector>
+
+namespace harness::report {
+
+Analysis::Analysis(AnalyzeOptions options, AnalyzeInputs inputs)
+    : opt_(options), in_(std::move(inputs)),
+      window_(options.reorder_window_ns, options.reorder_max_records),
+      builder_(options.max_frame_rows) {
+  CorrelatorOptions co;
+  co.block_threshold_ns = opt_.block_threshold_ns;
+  if (in_.sender) {
+    co.sender_pid = static_cast<std::uint32_t>(in_.sender->pid);
+    co.ring_frames = in_.sender->ring.frames;
+    sender_frame_records_ = in_.sender->frames.size();
+    if (!in_.source) {
+      // The join consumes the records; the report keeps only the sender's totals and identity.
+      in_.source =
+          std::make_unique<VectorSenderSource>(std::move(in_.sender->frames), in_.sender->sockets);
+      in_.sender->frames.clear();
+    }
+  }
+  correlator_ = std::make_unique<Correlator>(co, in_.source.get(),
+                                             [this](const FrameTimeline& tl) { builder_.add(tl); });
+}
+
+void Analysis::feed_line(std::string_view line) {
+  const TraceRecord* r = parser_.feed(line);
+  if (!r)
+    return;
+  switch (r->kind) {
+  case RecordKind::event:
+    window_.push(*r, [this](const TraceRecord& x) { correlator_->on_event(x); });
+    break;
+  case RecordKind::end:
+    window_.flush([this](const TraceRecord& x) { correlator_->on_event(x); });
+    break;
+  case RecordKind::ready:
+  case RecordKind::hits:
+    break; // kept in the parser's stats
+  }
+}
+
+void Analysis::feed_truncated_tail(std::string_view tail) {
+  parser_.note_truncated_tail(tail);
+}
+
+Report Analysis::finish() {
+  window_.flush([this](const TraceRecord& x) { correlator_->on_event(x); });
+  correlator_->finish();
+  BuildInputs b;
+  b.parse = &parser_.stats();
+  b.anchors = &parser_.anchors();
+  b.kernel = &correlator_->stats();
+  b.reordered = window_.reordered();
+  b.late = window_.late();
+  b.plan = in_.plan ? &*in_.plan : nullptr;
+  b.sender = in_.sender ? &*in_.sender : nullptr;
+  b.sender_frame_records = sender_frame_records_;
+  if (in_.sender && in_.source && sender_frame_records_ == 0)
+    b.sender_frame_records = in_.sender->totals.queued; // frames generated on the fly
+  b.tpacket = opt_.tpacket;
+  b.partial = in_.partial;
+  b.partial_reason = in_.partial_reason;
+  b.harness_version = std::string(build_info::version);
+  return builder_.finish(b);
+}
+
+void feed_trace_text(std::string_view text, Analysis& analysis) {
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    if (nl == std::string_view::npos) {
+      analysis.feed_truncated_tail(text);
+      return;
+    }
+    analysis.feed_line(text.substr(0, nl));
+    text.remove_prefix(nl + 1);
+  }
+}
+
+Status feed_trace_file(const std::string& path, Analysis& analysis) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return fail(errno == ENOENT ? Exit::usage : Exit::io, "trace " + path, errno_text(errno),
+                "give the raw probe output saved by `harness run` (trace.txt)");
+  constexpr std::size_t kChunk = 1 << 20;
+  constexpr std::size_t kMaxLine = 1 << 16; // a longer "line" is garbage; cut it
+  std::vector<char> buf(kChunk + kMaxLine);
+  std::size_t have = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data() + have, buf.size() - have);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      return fail(Exit::io, "trace " + path, errno_text(e));
+    }
+    if (n == 0)
+      break;
+    have += static_cast<std::size_t>(n);
+    std::size_t start = 0;
+    for (;;) {
+      const void* nl = std::memchr(buf.data() + start, '\n', have - start);
+      if (!nl)
+        break;
+      const auto end = static_cast<std::size_t>(static_cast<const char*>(nl) - buf.data());
+      analysis.feed_line(std::string_view(buf.data() + start, end - start));
+      start = end + 1;
+    }
+    if (start == 0 && have == buf.size()) {
+      analysis.feed_line(std::string_view(buf.data(), have)); // counted as malformed/other
+      have = 0;
+      continue;
+    }
+    std::memmove(buf.data(), buf.data() + start, have - start);
+    have -= start;
+  }
+  ::close(fd);
+  if (have > 0)
+    analysis.feed_truncated_tail(std::string_view(buf.data(), have));
+  return {};
+}
+
+Result<sender::SendReport> load_sender_records(const std::string& path) {
+  auto text = read_file(path);
+  if (!text)
+    return fail(text.error().code, "sender records " + path, text.error().why,
+                "give the file written by `harness send --records FILE` or `harness run` "
+                "(sender.json)");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(*text);
+  } catch (const nlohmann::json::parse_error& e) {
+    return fail(Exit::usage, "sender records " + path, std::string("not valid JSON: ") + e.what(),
+                "the file must hold harness.sender/1 JSON");
+  }
+  auto r = sender::send_report_from_json(j);
+  if (!r)
+    return fail(Exit::usage, "sender records " + path, r.error().what + ": " + r.error().why,
+                r.error().hint.empty() ? "the file must hold harness.sender/1 JSON"
+                                       : r.error().hint);
+  return r;
+}
+
+} // namespace harness::report

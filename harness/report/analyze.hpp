@@ -1,0 +1,70 @@
+#pragma once
+
+// The whole offline pipeline: trace lines -> parser -> reorder window -> correlator -> report
+// builder. Used by `harness report` on saved files and by `harness run` on what it captured, so
+// both give the same report for the same inputs.
+
+#include "correlator.hpp"
+#include "probe_plan.hpp"
+#include "reorder_window.hpp"
+#include "report.hpp"
+#include "report_builder.hpp"
+#include "result.hpp"
+#include "send_report.hpp"
+#include "sender_source.hpp"
+#include "trace_parser.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace harness::report {
+
+struct AnalyzeOptions {
+  std::uint64_t block_threshold_ns = 20'000'000; // see CorrelatorOptions
+  std::uint64_t reorder_window_ns = 1'000'000'000;
+  std::size_t reorder_max_records = 32768;
+  std::size_t max_frame_rows = 10000;
+  int tpacket = 0; // TPACKET version when there are no sender records (0: from the trace)
+};
+
+struct AnalyzeInputs {
+  std::optional<stap::ProbePlan> plan;
+  std::optional<sender::SendReport> sender; // its frames feed the join unless `source` is set
+  std::unique_ptr<SenderSource> source;     // frames generated elsewhere (benchmark)
+  bool partial = false;
+  std::string partial_reason;
+};
+
+class Analysis {
+public:
+  Analysis(AnalyzeOptions options, AnalyzeInputs inputs);
+  Analysis(const Analysis&) = delete;
+  Analysis& operator=(const Analysis&) = delete;
+
+  void feed_line(std::string_view line);
+  void feed_truncated_tail(std::string_view tail); // input ended without a newline
+  // Flushes, finishes the correlator and builds the report. Call once.
+  Report finish();
+
+  const ParseStats& parse_stats() const { return parser_.stats(); }
+
+private:
+  AnalyzeOptions opt_;
+  AnalyzeInputs in_;
+  std::uint64_t sender_frame_records_ = 0;
+  TraceParser parser_;
+  ReorderWindow window_;
+  ReportBuilder builder_;
+  std::unique_ptr<Correlator> correlator_;
+};
+
+// Reads `path` in large chunks and feeds it line by line (memory independent of its size).
+Status feed_trace_file(const std::string& path, Analysis& analysis);
+void feed_trace_text(std::string_view text, Analysis& analysis);
+
+// Loads the optional inputs of `harness report`: errors name the file and what is wrong.
+Result<sender::SendReport> load_sender_records(const std::string& path);
+
+} // namespace harness::report

@@ -1,0 +1,84 @@
+#include "anchor_table.hpp"
+
+#include <array>
+
+namespace harness::report {
+namespace {
+
+constexpr std::array<std::string_view, kKnownAnchors> kNames = {
+    "set_status.v1_break",
+    "set_status.v2_break",
+    "set_status.v3_break",
+    "get_status.v1_return",
+    "get_status.v2_return",
+    "get_status.v3_return",
+    "destruct.start",
+    "destruct.pending_dec",
+    "destruct.set_available",
+    "snd.start",
+    "snd.size_max_clamp",
+    "snd.ph_check",
+    "snd.wait",
+    "snd.wait_continue",
+    "snd.else_break",
+    "snd.alloc_failed",
+    "snd.after_xmit",
+    "snd.already_destructed",
+    "snd.not_destructed",
+    "snd.len_sum",
+    "snd.return",
+};
+
+} // namespace
+
+std::span<const std::string_view> known_anchor_names() {
+  return kNames;
+}
+
+AnchorTable::AnchorTable() {
+  names_.reserve(kNames.size() + 8);
+  for (auto n : kNames)
+    add(n);
+}
+
+void AnchorTable::add(std::string_view name) {
+  const auto id = static_cast<AnchorId>(names_.size());
+  names_.emplace_back(name);
+  by_size_[name.size()].push_back(id);
+}
+
+bool AnchorTable::valid_name(std::string_view name) {
+  if (name.empty() || name.size() > 64)
+    return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.'))
+      return false;
+  return true;
+}
+
+std::optional<AnchorId> AnchorTable::find(std::string_view name) const {
+  if (name.empty() || name.size() >= by_size_.size())
+    return std::nullopt;
+  for (AnchorId id : by_size_[name.size()])
+    if (names_[id] == name)
+      return id;
+  return std::nullopt;
+}
+
+std::optional<AnchorId> AnchorTable::intern(std::string_view name) {
+  if (auto id = find(name))
+    return id;
+  if (!valid_name(name))
+    return std::nullopt;
+  if (names_.size() >= kMaxAnchors) {
+    if (overflow_ == 0) {
+      overflow_ = static_cast<AnchorId>(names_.size());
+      names_.emplace_back("(other anchors)"); // not findable by name
+    }
+    return overflow_;
+  }
+  add(name);
+  return static_cast<AnchorId>(names_.size() - 1);
+}
+
+} // namespace harness::report

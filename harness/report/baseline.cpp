@@ -1,0 +1,173 @@
+#include "baseline.hpp"
+
+#include "text_util.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+namespace harness::report {
+namespace {
+
+std::string percent(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.0f%%", x * 100.0);
+  return buf;
+}
+
+double rate(std::uint64_t n, std::uint64_t total) {
+  return total ? static_cast<double>(n) / static_cast<double>(total) : 0.0;
+}
+
+const ProbeRow* find_probe(const Report& r, const std::string& anchor) {
+  for (const auto& p : r.probes)
+    if (p.anchor == anchor)
+      return &p;
+  return nullptr;
+}
+
+} // namespace
+
+Comparison compare_with_baseline(const Report& base, const Report& cur, const BaselineOptions& opt,
+                                 std::string baseline_file) {
+  Comparison c;
+  c.baseline_file = std::move(baseline_file);
+  c.tolerance = opt.tolerance;
+  auto regress = [&](std::string what, std::string b, std::string n, std::string msg) {
+    c.regressions.push_back({std::move(what), std::move(b), std::move(n), std::move(msg)});
+  };
+
+  if (base.run.kernel != cur.run.kernel && !base.run.kernel.empty())
+    c.notes.push_back("kernel " + base.run.kernel + " -> " + cur.run.kernel);
+  if (base.run.probes != cur.run.probes && !base.run.probes.empty())
+    c.notes.push_back("probe set " + base.run.probes + " -> " + cur.run.probes +
+                      ": probe comparisons cover the common anchors only");
+  if (base.run.tpacket != cur.run.tpacket)
+    c.notes.push_back("TPACKET_V" + std::to_string(base.run.tpacket) + " -> TPACKET_V" +
+                      std::to_string(cur.run.tpacket));
+  if (base.partial)
+    c.notes.push_back("the baseline is a partial report");
+
+  // Phases present.
+  for (std::size_t p = 0; p < kPhaseCount; ++p) {
+    const auto& b = base.phases[p];
+    const auto& n = cur.phases[p];
+    const std::string title(phase_title(static_cast<Phase>(p)));
+    if (b.observed && !n.observed)
+      regress("phase " + std::string(phase_name(static_cast<Phase>(p))),
+              std::to_string(b.frames) + " frames", "never",
+              "phase " + title +
+                  " no longer observed (baseline: " + plural(b.frames, "frame", "frames") + ")");
+    else if (!b.observed && n.observed)
+      c.notes.push_back("phase " + title + " observed now, not in the baseline");
+  }
+
+  // Probe hit counts.
+  for (const auto& bp : base.probes) {
+    if (bp.fired() == 0)
+      continue;
+    const ProbeRow* np = find_probe(cur, bp.anchor);
+    const std::uint64_t now = np ? np->fired() : 0;
+    if (now == 0) {
+      const bool was_planned_now = np && np->planned;
+      if (bp.expect == Expect::always && (was_planned_now || !np))
+        regress("probe " + bp.anchor, std::to_string(bp.fired()), "0",
+                "probe " + bp.anchor + " fired " + std::to_string(bp.fired()) +
+                    " times in the baseline, never now" +
+                    (np && np->line ? " (line " + std::to_string(np->line) + ")" : std::string()));
+      else
+        c.notes.push_back("probe " + bp.anchor + " fired " + std::to_string(bp.fired()) +
+                          " times in the baseline, not now");
+      continue;
+    }
+    const double bpf = rate(bp.fired(), std::max<std::uint64_t>(base.summary.frames, 1));
+    const double npf = rate(now, std::max<std::uint64_t>(cur.summary.frames, 1));
+    if (bpf > 0 && std::fabs(npf - bpf) / bpf > opt.tolerance)
+      c.notes.push_back("probe " + bp.anchor + ": " + std::to_string(bp.fired()) + " -> " +
+                        std::to_string(now) + " hits");
+  }
+  for (const auto& np : cur.probes)
+    if (np.fired() > 0 &&
+        (!find_probe(base, np.anchor) || find_probe(base, np.anchor)->fired() == 0))
+      c.notes.push_back("probe " + np.anchor + " fires now, not in the baseline");
+
+  // Frame outcomes.
+  struct OutcomeCount {
+    const char* name;
+    std::uint64_t Summary::*field;
+  };
+  const OutcomeCount bad[] = {{"stuck", &Summary::stuck},
+                              {"never taken by the kernel", &Summary::not_seen},
+                              {"unmatched", &Summary::unmatched},
+                              {"WRONG_FORMAT", &Summary::wrong_format},
+                              {"discarded", &Summary::discarded}};
+  for (const auto& o : bad) {
+    const auto b = base.summary.*o.field, n = cur.summary.*o.field;
+    if (n > 0 && rate(n, cur.summary.frames) > rate(b, base.summary.frames))
+      regress(std::string("frames ") + o.name,
+              std::to_string(b) + "/" + std::to_string(base.summary.frames),
+              std::to_string(n) + "/" + std::to_string(cur.summary.frames),
+              std::string("frames ") + o.name + ": " + std::to_string(b) + " of " +
+                  std::to_string(base.summary.frames) + " -> " + std::to_string(n) + " of " +
+                  std::to_string(cur.summary.frames));
+  }
+  if (rate(cur.summary.completed, cur.summary.frames) <
+          rate(base.summary.completed, base.summary.frames) &&
+      c.regressions.empty())
+    c.notes.push_back("completed share fell: " + std::to_string(base.summary.completed) + "/" +
+                      std::to_string(base.summary.frames) + " -> " +
+                      std::to_string(cur.summary.completed) + "/" +
+                      std::to_string(cur.summary.frames));
+
+  // Latency percentiles.
+  struct Pct {
+    const char* name;
+    Percentiles Summary::*field;
+  };
+  const Pct pcts[] = {{"latency", &Summary::latency},
+                      {"kernel hold", &Summary::kernel_hold},
+                      {"pickup", &Summary::pickup}};
+  for (const auto& pc : pcts) {
+    const Percentiles& b = base.summary.*pc.field;
+    const Percentiles& n = cur.summary.*pc.field;
+    if (b.count == 0 || n.count == 0) {
+      if (b.count > 0 && n.count == 0)
+        c.notes.push_back(std::string(pc.name) + " percentiles missing now");
+      continue;
+    }
+    const std::pair<const char*, std::uint64_t Percentiles::*> qs[] = {
+        {"p50", &Percentiles::p50}, {"p90", &Percentiles::p90}, {"p99", &Percentiles::p99}};
+    for (const auto& [qname, qf] : qs) {
+      const double bv = static_cast<double>(b.*qf), nv = static_cast<double>(n.*qf);
+      const double floor = static_cast<double>(opt.latency_floor_ns);
+      const std::string what = std::string(pc.name) + " " + qname;
+      const std::string change = format_duration(b.*qf) + " -> " + format_duration(n.*qf) +
+                                 (bv > 0 ? " (" + percent((nv - bv) / bv) + ")" : "");
+      if (nv > bv * (1.0 + opt.tolerance) + floor)
+        regress(what, format_duration(b.*qf), format_duration(n.*qf),
+                what + " " + change + ", beyond the " +
+                    std::to_string(static_cast<int>(opt.tolerance * 100)) + "% tolerance");
+      else if (nv < bv * (1.0 - opt.tolerance) - floor)
+        c.notes.push_back(what + " improved: " + change);
+    }
+  }
+
+  // Blocking and errors.
+  if (cur.summary.blocked_calls > 0 && base.summary.blocked_calls == 0)
+    regress("blocked_dontwait", "0", std::to_string(cur.summary.blocked_calls),
+            "tpacket_snd now blocks with MSG_DONTWAIT (" +
+                plural(cur.summary.blocked_calls, "call", "calls") + "), never in the baseline");
+  for (const auto& [err, count] : cur.summary.errors)
+    if (!base.summary.errors.count(err))
+      c.notes.push_back("tpacket_snd returns " + errno_value_text(err) + " now (" +
+                        std::to_string(count) + "x), never in the baseline");
+  std::set<std::string> base_kinds;
+  for (const auto& a : base.anomalies)
+    base_kinds.insert(a.kind);
+  for (const auto& a : cur.anomalies)
+    if (!base_kinds.count(a.kind))
+      c.notes.push_back("new anomaly kind: " + a.kind);
+  return c;
+}
+
+} // namespace harness::report

@@ -1,0 +1,564 @@
+#include "correlator.hpp"
+
+#include "anchor_table.hpp"
+
+#include <algorithm>
+
+namespace harness::report {
+namespace {
+
+constexpr std::size_t pi(Phase p) {
+  return static_cast<std::size_t>(p);
+}
+
+constexpr std::uint32_t abit(KnownAnchor a) {
+  return 1u << static_cast<unsigned>(a);
+}
+static_assert(kKnownAnchors <= 31, "anchor bits must fit a use's mask");
+
+// Anchors whose phase is redone when the kernel puts a frame back to SEND_REQUEST and retries.
+constexpr std::uint32_t kRetryBits =
+    abit(KnownAnchor::set_status_v1_break) | abit(KnownAnchor::set_status_v2_break) |
+    abit(KnownAnchor::set_status_v3_break) | abit(KnownAnchor::snd_after_xmit) |
+    abit(KnownAnchor::snd_len_sum);
+
+constexpr std::uint32_t kAvailableBit = 1u << 31;
+
+std::uint64_t first_kernel_ts(const FrameTimeline& tl) {
+  std::uint64_t first = 0;
+  for (auto t : tl.t)
+    if (t != 0 && (first == 0 || t < first))
+      first = t;
+  return first;
+}
+
+bool is_destruct(AnchorId a) {
+  return a == id_of(KnownAnchor::destruct_start) || a == id_of(KnownAnchor::destruct_pending_dec) ||
+         a == id_of(KnownAnchor::destruct_set_available);
+}
+
+} // namespace
+
+Correlator::Correlator(CorrelatorOptions options, SenderSource* sender, Sink sink)
+    : opt_(options), sender_(sender), sink_(std::move(sink)) {
+  if (sender_)
+    ring_taken_.assign(sender_->rings(), false);
+}
+
+std::uint64_t Correlator::ring_size(const Socket& s) const {
+  return s.ring_frames ? s.ring_frames : opt_.ring_frames;
+}
+
+Correlator::Socket& Correlator::socket_for(const TraceRecord& r) {
+  std::uint64_t po = r.has(Key::po) ? r.get(Key::po) : 0;
+  if (po == 0) {
+    // An optimised kernel may not show po where the frame is taken: use the socket of this
+    // thread's tpacket_snd call, else the one socket of the sender if there is exactly one.
+    if (auto it = calls_.find(r.tid); it != calls_.end() && it->second.po != 0) {
+      po = it->second.po;
+    } else {
+      const Socket* only = nullptr;
+      int n = 0;
+      for (const auto& [k, s] : sockets_)
+        if (k != 0 && s.ours && s.in_process) {
+          only = &s;
+          ++n;
+        }
+      if (n == 1)
+        po = only->po;
+    }
+  } else if (!is_destruct(r.anchor)) {
+    if (auto it = calls_.find(r.tid); it != calls_.end() && it->second.po == 0)
+      it->second.po = po;
+  }
+  auto [it, inserted] = sockets_.try_emplace(po);
+  if (inserted)
+    it->second.po = po;
+  return it->second;
+}
+
+void Correlator::mark_ours(Socket& s, const TraceRecord& r) {
+  if (!is_destruct(r.anchor))
+    s.in_process = true;
+  if (s.ours)
+    return;
+  // The destructor runs in whatever context freed the skb, so its pid proves nothing.
+  if (opt_.sender_pid == 0 || (r.pid == opt_.sender_pid && !is_destruct(r.anchor))) {
+    s.ours = true;
+  }
+}
+
+void Correlator::unreadable(const TraceRecord& r) {
+  ++stats_.unreadable_events;
+  if (stats_.unreadable_by_anchor.size() <= r.anchor)
+    stats_.unreadable_by_anchor.resize(r.anchor + 1u, 0);
+  ++stats_.unreadable_by_anchor[r.anchor];
+}
+
+void Correlator::blocked(const Call& c, std::uint32_t tid, std::uint64_t start, std::uint64_t end,
+                         bool in_wait) {
+  if (!(c.flags & kMsgDontwait) || end < start || end - start <= opt_.block_threshold_ns)
+    return;
+  ++stats_.blocked_count;
+  if (stats_.blocked.size() < kMaxBlockedSamples)
+    stats_.blocked.push_back({start, tid, end - start, in_wait, c.flags});
+}
+
+Correlator::Slot& Correlator::slot_for(std::uint64_t addr, const TraceRecord& r) {
+  Slot& slot = slots_[addr];
+  if (slot.po == 0 && r.has(Key::po))
+    slot.po = r.get(Key::po);
+  return slot;
+}
+
+void Correlator::map_index(Socket& s, std::uint64_t addr, std::int64_t index, MapSource src) {
+  if (addr == 0 || index < 0)
+    return;
+  const auto n = static_cast<std::int64_t>(ring_size(s));
+  if (n > 0)
+    index %= n;
+  Slot& slot = slots_[addr];
+  if (slot.index >= 0 && slot.index != index)
+    ++stats_.mapping_conflicts;
+  // Keep the most direct evidence: ph_check (ph with its own head) over len_sum over inference.
+  if (slot.index != index || static_cast<int>(src) < static_cast<int>(slot.src) ||
+      slot.src == MapSource::none || slot.src == MapSource::ring_order) {
+    slot.index = index;
+    slot.src = src;
+  }
+  if (slot.use.open && !slot.use.closed)
+    s.expected_head = n > 0 ? (index + 1) % n : index + 1;
+}
+
+void Correlator::open_use(Socket& s, Slot& slot, std::uint64_t addr) {
+  slot.use = Use{};
+  slot.use.open = true;
+  slot.use.opener = s.po;
+  FrameTimeline& tl = slot.use.tl;
+  tl.has_kernel = true;
+  tl.addr = addr;
+  const auto n = static_cast<std::int64_t>(ring_size(s));
+  if (slot.index < 0) {
+    // A fresh ring starts at slot 0; snd.start, ph_check and len_sum move the guess on.
+    if (s.expected_head < 0 && s.ours)
+      s.expected_head = 0;
+    if (s.expected_head >= 0) {
+      slot.index = n > 0 ? s.expected_head % n : s.expected_head;
+      slot.src = MapSource::ring_order;
+    }
+  }
+  if (slot.index >= 0)
+    s.expected_head = n > 0 ? (slot.index + 1) % n : slot.index + 1;
+}
+
+void Correlator::restore(Use& u, std::uint32_t from, std::uint32_t to) {
+  if (!u.tl.status_backwards) {
+    u.tl.status_backwards = true;
+    u.tl.backwards_from = from;
+    u.tl.backwards_to = to;
+  }
+  // The kernel will take the frame again: its next SENDING and xmit belong to this use.
+  u.tl.t[pi(Phase::sending)] = 0;
+  u.tl.t[pi(Phase::xmit)] = 0;
+  u.bits &= ~kRetryBits;
+}
+
+void Correlator::phase(Socket& s, std::uint64_t addr, Phase p, const TraceRecord& r) {
+  if (addr == 0)
+    return;
+  Slot& slot = slot_for(addr, r);
+  Use& u = slot.use;
+  // __packet_set_status records two phases (SENDING, AVAILABLE) through the same anchors.
+  const std::uint32_t bit = p == Phase::available      ? kAvailableBit
+                            : r.anchor < kKnownAnchors ? 1u << r.anchor
+                                                       : 0;
+  const bool in_sender = opt_.sender_pid != 0 && r.pid == opt_.sender_pid && !is_destruct(r.anchor);
+  auto attach = [&](Use& use) {
+    auto& t = use.tl.t[pi(p)];
+    if (t == 0)
+      t = r.ts_ns;
+    use.bits |= bit;
+    use.pid_match = use.pid_match || in_sender;
+  };
+  if (u.closed) {
+    // The frame is AVAILABLE again, but records of the same use can follow: the destructor's
+    // own lines after its __packet_set_status, and on devices that free the skb inside the
+    // xmit (lo, veth, qdisc bypass) tpacket_snd's lines after the xmit.
+    if ((p == Phase::xmit || p == Phase::destruct) && !(u.bits & bit)) {
+      attach(u);
+      return;
+    }
+    emit(slot, false);
+  }
+  if (u.open) {
+    const bool beyond_request = u.tl.seen(Phase::sending) || u.tl.seen(Phase::xmit) ||
+                                u.tl.seen(Phase::destruct) || u.tl.seen(Phase::available);
+    if (p == Phase::request_seen) {
+      // Counted through the probe that saw it first, so get_status + ph_check count once.
+      const bool again = bit == u.request_bit;
+      if (!beyond_request) {
+        if (again)
+          ++u.tl.request_seen_count; // found again after a failed or empty attempt
+        attach(u);
+        return;
+      }
+      if (!u.tl.seen(Phase::destruct) && !u.tl.seen(Phase::available)) {
+        // SEND_REQUEST while the kernel holds the frame in SENDING: someone wrote the status.
+        restore(u, kStatusSending, kStatusSendRequest);
+        if (again)
+          ++u.tl.request_seen_count;
+        attach(u);
+        return;
+      }
+      emit(slot, false); // the previous use ended without an AVAILABLE record
+    } else if (u.bits & bit) {
+      emit(slot, false); // this probe already fired for the current use: a new one began
+    } else {
+      attach(u);
+      if (p == Phase::available)
+        u.closed = true;
+      return;
+    }
+  }
+  open_use(s, slot, addr);
+  attach(slot.use);
+  if (p == Phase::request_seen) {
+    slot.use.tl.request_seen_count = 1;
+    slot.use.request_bit = bit;
+  }
+  if (p == Phase::available)
+    slot.use.closed = true;
+}
+
+void Correlator::set_status(Socket& s, std::uint64_t addr, std::uint32_t status,
+                            const TraceRecord& r) {
+  if (addr == 0)
+    return;
+  switch (status & ~kStatusTsMask) {
+  case kStatusSending:
+    phase(s, addr, Phase::sending, r);
+    break;
+  case kStatusAvailable:
+    phase(s, addr, Phase::available, r);
+    break;
+  case kStatusSendRequest: {
+    // tpacket_snd's error exit puts the frame back (out_status): after SENDING that is a
+    // status going backwards.
+    Slot& slot = slot_for(addr, r);
+    if (slot.use.open && !slot.use.closed && slot.use.tl.seen(Phase::sending))
+      restore(slot.use, kStatusSending, kStatusSendRequest);
+    break;
+  }
+  case kStatusWrongFormat: {
+    Slot& slot = slot_for(addr, r);
+    if (!slot.use.open || slot.use.closed)
+      phase(s, addr, Phase::request_seen, r);
+    slot.use.closed = true;
+    break;
+  }
+  default:
+    break;
+  }
+  Slot& slot = slot_for(addr, r);
+  if (slot.use.open)
+    slot.use.tl.last_status = status;
+}
+
+void Correlator::join(Socket& s, FrameTimeline& tl) {
+  if (tl.index < 0) {
+    ++stats_.unmapped_uses;
+    tl.outcome = Outcome::unmatched;
+    return;
+  }
+  if (!sender_)
+    return;
+  const auto index = static_cast<std::uint32_t>(tl.index);
+  const std::uint64_t first = first_kernel_ts(tl);
+  if (!s.ring_known) {
+    if (sender_->rings() <= 1) {
+      s.ring = 0;
+    } else {
+      // Several rings (--sockets): the socket belongs to the ring whose waiting frame for this
+      // slot was requested last before the kernel saw it.
+      std::int64_t best = -1;
+      std::int64_t best_t = 0;
+      bool best_before = false;
+      for (std::uint32_t ring = 0; ring < sender_->rings(); ++ring) {
+        if (ring < ring_taken_.size() && ring_taken_[ring])
+          continue;
+        const auto* f = sender_->peek(ring, index);
+        if (!f)
+          continue;
+        const bool before = first == 0 || f->t_request_ns <= static_cast<std::int64_t>(first);
+        if (best < 0 || (before && (!best_before || f->t_request_ns > best_t))) {
+          best = ring;
+          best_t = f->t_request_ns;
+          best_before = before;
+        }
+      }
+      if (best < 0) {
+        tl.outcome = Outcome::unmatched;
+        return;
+      }
+      s.ring = static_cast<std::uint32_t>(best);
+      ring_taken_[s.ring] = true;
+    }
+    s.ring_known = true;
+  }
+  tl.ring = s.ring;
+  const auto* f = sender_->peek(s.ring, index);
+  if (!f) {
+    tl.outcome = Outcome::unmatched;
+    return;
+  }
+  sender::FrameRecord cur = *f;
+  sender_->pop(s.ring, index);
+  // The k-th use of a slot is the k-th frame queued in it, unless the kernel's records of a
+  // frame were lost: a frame queued in the slot after `cur` but before the kernel saw this use
+  // shows that `cur` went by unseen.
+  while (first != 0) {
+    const auto* g = sender_->peek(s.ring, index);
+    if (!g || g->t_request_ns <= 0 || static_cast<std::uint64_t>(g->t_request_ns) >= first)
+      break;
+    FrameTimeline missed;
+    missed.has_sender = true;
+    missed.sender = cur;
+    missed.index = cur.index;
+    missed.ring = cur.ring;
+    missed.outcome = Outcome::not_seen;
+    sink_(missed);
+    cur = *g;
+    sender_->pop(s.ring, index);
+  }
+  tl.has_sender = true;
+  tl.sender = cur;
+}
+
+void Correlator::emit(Slot& slot, bool at_end) {
+  Use& u = slot.use;
+  if (!u.open)
+    return;
+  FrameTimeline tl = u.tl;
+  const bool pid_match = u.pid_match;
+  const std::uint64_t opener = u.opener;
+  u = Use{};
+  tl.index = slot.index;
+  tl.mapped_by = slot.src;
+  tl.po = slot.po;
+  const std::uint32_t st = tl.last_status & ~kStatusTsMask;
+  if (tl.last_status != 0xffffffffu && st == kStatusWrongFormat)
+    tl.outcome = Outcome::wrong_format;
+  else if (tl.seen(Phase::available) && !tl.seen(Phase::sending) && !tl.seen(Phase::destruct))
+    tl.outcome = Outcome::discarded;
+  else if (tl.seen(Phase::available) || tl.seen(Phase::destruct) || !at_end)
+    tl.outcome = Outcome::completed; // the destructor always gives the frame back
+  else
+    tl.outcome = Outcome::stuck; // the report decides whether AVAILABLE was observable at all
+
+  Socket* s = nullptr;
+  if (auto it = sockets_.find(slot.po); slot.po != 0 && it != sockets_.end())
+    s = &it->second;
+  if (!s || (!s->ours && pid_match))
+    if (auto it = sockets_.find(opener); it != sockets_.end())
+      s = &it->second;
+  const bool ours = opt_.sender_pid == 0 || pid_match || (s && s->ours);
+  if (!ours || !s) {
+    ++stats_.foreign_uses;
+    return;
+  }
+  join(*s, tl);
+  for (std::size_t p = 0; p < kPhaseCount; ++p)
+    if (tl.t[p] != 0)
+      ++stats_.phase_uses[p];
+  sink_(tl);
+}
+
+void Correlator::on_event(const TraceRecord& r) {
+  ++stats_.events;
+  if (stats_.first_ts == 0 || r.ts_ns < stats_.first_ts)
+    stats_.first_ts = r.ts_ns;
+  stats_.last_ts = std::max(stats_.last_ts, r.ts_ns);
+  if (r.has(Key::pending))
+    stats_.max_pending = std::max(stats_.max_pending.value_or(0), r.get(Key::pending));
+  if (r.anchor >= kKnownAnchors)
+    return;
+  const auto ka = static_cast<KnownAnchor>(r.anchor);
+  if (ka == KnownAnchor::snd_start) {
+    // A new call: forget the thread's previous socket before resolving this record's.
+    Call& c = calls_[r.tid];
+    c = Call{};
+    c.start_ts = r.ts_ns;
+    c.has_start = true;
+    c.flags = r.has(Key::flags) ? r.get(Key::flags) : 0;
+  }
+  Socket& s = socket_for(r);
+  mark_ours(s, r);
+  const std::uint64_t ph = r.has(Key::ph) ? r.get(Key::ph) : 0;
+  switch (ka) {
+  case KnownAnchor::snd_start: {
+    ++stats_.snd_calls;
+    if (r.has(Key::frame_max))
+      s.ring_frames = r.get(Key::frame_max) + 1; // frame_max is the last index
+    if (r.has(Key::head))
+      s.expected_head = static_cast<std::int64_t>(r.get(Key::head));
+    if (s.ours && !stats_.geometry && (r.has(Key::frame_max) || r.has(Key::version))) {
+      KernelGeometry g;
+      g.frame_max = r.has(Key::frame_max) ? r.get(Key::frame_max) : 0;
+      g.frame_size = r.has(Key::frame_size) ? r.get(Key::frame_size) : 0;
+      g.frames_per_block = r.has(Key::frames_per_block) ? r.get(Key::frames_per_block) : 0;
+      if (r.has(Key::version))
+        g.version = r.get(Key::version);
+      stats_.geometry = g;
+    }
+    break;
+  }
+  case KnownAnchor::snd_ph_check:
+    if (!r.has(Key::ph)) {
+      unreadable(r);
+      break;
+    }
+    if (ph != 0) {
+      const bool head = r.has(Key::head);
+      if (head)
+        map_index(s, ph, static_cast<std::int64_t>(r.get(Key::head)), MapSource::ph_check);
+      phase(s, ph, Phase::request_seen, r);
+      if (head) // again, now that the use is open, to move the expected head on
+        map_index(s, ph, static_cast<std::int64_t>(r.get(Key::head)), MapSource::ph_check);
+    }
+    break;
+  case KnownAnchor::snd_wait: {
+    ++stats_.waits;
+    Call& c = calls_[r.tid];
+    if (c.flags & kMsgDontwait)
+      ++stats_.waits_dontwait;
+    c.wait_ts = r.ts_ns;
+    break;
+  }
+  case KnownAnchor::snd_wait_continue: {
+    ++stats_.wait_continues;
+    auto it = calls_.find(r.tid);
+    if (it != calls_.end() && it->second.wait_ts != 0) {
+      blocked(it->second, r.tid, it->second.wait_ts, r.ts_ns, true);
+      it->second.wait_ts = 0;
+    }
+    break;
+  }
+  case KnownAnchor::snd_else_break:
+    ++stats_.else_breaks;
+    break;
+  case KnownAnchor::snd_alloc_failed:
+    ++stats_.alloc_failed;
+    break;
+  case KnownAnchor::snd_after_xmit:
+    if (!r.has(Key::ph)) {
+      unreadable(r);
+      break;
+    }
+    phase(s, ph, Phase::xmit, r);
+    if (r.has(Key::err) && r.get(Key::err) != 0) {
+      ++stats_.xmit_errors;
+      if (ph != 0)
+        slots_[ph].use.tl.xmit_err = r.get_signed(Key::err);
+    }
+    break;
+  case KnownAnchor::snd_already_destructed:
+  case KnownAnchor::snd_not_destructed:
+    ++(ka == KnownAnchor::snd_already_destructed ? stats_.already_destructed
+                                                 : stats_.not_destructed);
+    if (ph != 0 && r.has(Key::err))
+      if (auto it = slots_.find(ph); it != slots_.end() && it->second.use.open)
+        it->second.use.tl.xmit_err = r.get_signed(Key::err);
+    break;
+  case KnownAnchor::snd_len_sum:
+    if (!r.has(Key::ph)) {
+      unreadable(r);
+      break;
+    }
+    phase(s, ph, Phase::xmit, r);
+    if (r.has(Key::head) && ph != 0) {
+      // The head has already moved past the frame here.
+      const auto n = static_cast<std::int64_t>(ring_size(s));
+      const auto h = static_cast<std::int64_t>(r.get(Key::head));
+      map_index(s, ph, n > 0 ? (h + n - 1) % n : h - 1, MapSource::len_sum);
+      s.expected_head = h;
+    }
+    break;
+  case KnownAnchor::snd_return: {
+    ++stats_.snd_returns;
+    if (auto it = calls_.find(r.tid); it != calls_.end()) {
+      if (it->second.has_start)
+        blocked(it->second, r.tid, it->second.start_ts, r.ts_ns, false);
+      calls_.erase(it);
+    }
+    if (r.has(Key::err)) {
+      const auto err = r.get_signed(Key::err);
+      if (err < 0)
+        ++stats_.returned_errors[err];
+      else
+        stats_.bytes_returned += static_cast<std::uint64_t>(err);
+    }
+    break;
+  }
+  case KnownAnchor::set_status_v1_break:
+  case KnownAnchor::set_status_v2_break:
+  case KnownAnchor::set_status_v3_break:
+    if (!r.has(Key::frame) || !r.has(Key::status)) {
+      unreadable(r);
+      break;
+    }
+    set_status(s, r.get(Key::frame), static_cast<std::uint32_t>(r.get(Key::status)), r);
+    break;
+  case KnownAnchor::get_status_v1_return:
+  case KnownAnchor::get_status_v2_return:
+  case KnownAnchor::get_status_v3_return:
+    if (!r.has(Key::frame) || !r.has(Key::status)) {
+      unreadable(r);
+      break;
+    }
+    if ((r.get(Key::status) & ~std::uint64_t{kStatusTsMask}) == kStatusSendRequest)
+      phase(s, r.get(Key::frame), Phase::request_seen, r);
+    break;
+  case KnownAnchor::destruct_pending_dec:
+  case KnownAnchor::destruct_set_available:
+    if (!r.has(Key::ph)) {
+      unreadable(r);
+      break;
+    }
+    phase(s, ph, Phase::destruct, r);
+    break;
+  default:
+    break;
+  }
+}
+
+void Correlator::finish() {
+  if (finished_)
+    return;
+  finished_ = true;
+  // Slots in index order so that the frames of a ring come out in ring order.
+  std::vector<std::pair<std::int64_t, Slot*>> open;
+  for (auto& [addr, slot] : slots_)
+    if (slot.use.open)
+      open.emplace_back(slot.index, &slot);
+  std::sort(open.begin(), open.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [index, slot] : open)
+    emit(*slot, true);
+  for (const auto& [po, s] : sockets_) {
+    if (po == 0 || !s.in_process)
+      continue;
+    ++(s.ours ? stats_.sockets : stats_.foreign_sockets);
+  }
+  if (sender_)
+    sender_->drain([&](const sender::FrameRecord& f) {
+      FrameTimeline tl;
+      tl.has_sender = true;
+      tl.sender = f;
+      tl.index = f.index;
+      tl.ring = f.ring;
+      tl.outcome = Outcome::not_seen;
+      sink_(tl);
+    });
+}
+
+} // namespace harness::report

@@ -1,0 +1,145 @@
+#pragma once
+
+// Turns probe records (in timestamp order) into per-frame timelines and joins them with the
+// sender's records. Pure: no I/O; memory bounded by the number of ring slots and threads, not by
+// the trace length (each frame is handed to the sink as soon as its use of the slot is over).
+//
+// Address -> ring index: snd.ph_check prints the frame the kernel took (ph) with tx_ring.head
+// (its index); snd.len_sum prints ph with the head already advanced. Without either (an
+// optimised kernel where those lines cannot be probed) the index is inferred from the ring
+// order: tpacket_snd takes frames in order starting at the head (snd.start's head, or 0 for a
+// fresh ring).
+
+#include "frame_timeline.hpp"
+#include "sender_source.hpp"
+#include "trace_record.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace harness::report {
+
+struct CorrelatorOptions {
+  std::uint32_t sender_pid = 0;  // sockets used by this pid are the sender's; 0: all are
+  std::uint32_t ring_frames = 0; // the sender's ring size, when snd.start lacks frame_max
+  // A tpacket_snd call (or one wait inside it) longer than this with MSG_DONTWAIT set counts
+  // as blocking.
+  std::uint64_t block_threshold_ns = 20'000'000;
+};
+
+struct BlockedCall {
+  std::uint64_t ts_ns = 0; // when the call (or the wait) started
+  std::uint32_t tid = 0;
+  std::uint64_t duration_ns = 0;
+  bool in_wait = false; // a wait inside the loop, else the whole call
+  std::uint64_t flags = 0;
+};
+
+struct KernelGeometry {
+  std::uint64_t frame_max = 0, frame_size = 0, frames_per_block = 0;
+  std::optional<std::uint64_t> version; // tp_version: 0 = V1, 1 = V2, 2 = V3
+};
+
+struct KernelStats {
+  std::uint64_t events = 0; // EV records seen
+  std::uint64_t first_ts = 0, last_ts = 0;
+  std::uint64_t sockets = 0;         // sockets of the sender
+  std::uint64_t foreign_sockets = 0; // other processes' TX rings (ignored)
+  std::uint64_t foreign_uses = 0;
+  std::uint64_t snd_calls = 0, snd_returns = 0;
+  std::uint64_t waits = 0, wait_continues = 0, else_breaks = 0;
+  std::uint64_t waits_dontwait = 0; // waits in calls with MSG_DONTWAIT
+  std::uint64_t alloc_failed = 0, xmit_errors = 0, already_destructed = 0, not_destructed = 0;
+  std::map<std::int64_t, std::uint64_t> returned_errors; // tpacket_snd's negative returns
+  std::uint64_t bytes_returned = 0;                      // sum of its positive returns
+  std::optional<std::uint64_t> max_pending;
+  std::uint64_t blocked_count = 0;
+  std::vector<BlockedCall> blocked;    // the first few
+  std::uint64_t mapping_conflicts = 0; // ph_check disagreed with an inferred index
+  std::uint64_t unmapped_uses = 0;     // uses whose ring index stayed unknown
+  std::uint64_t unreadable_events = 0; // events lacking a field they need (`?` or absent)
+  std::vector<std::uint64_t> unreadable_by_anchor;     // by AnchorId
+  std::array<std::uint64_t, kPhaseCount> phase_uses{}; // uses in which each phase was seen
+  std::optional<KernelGeometry> geometry;              // from the sender's socket's snd.start
+};
+
+class Correlator {
+public:
+  using Sink = std::function<void(const FrameTimeline&)>;
+  static constexpr std::size_t kMaxBlockedSamples = 20;
+
+  // `sender` may be null (kernel view only); it must outlive the correlator.
+  Correlator(CorrelatorOptions options, SenderSource* sender, Sink sink);
+
+  void on_event(const TraceRecord& r); // EV records, in timestamp order
+  // Hands out every use still held (open ones as stuck) and every sender frame the kernel never
+  // took (not_seen). Call once, at the end.
+  void finish();
+  const KernelStats& stats() const { return stats_; }
+
+private:
+  struct Use {
+    FrameTimeline tl;
+    bool open = false;             // a use in progress
+    bool closed = false;           // AVAILABLE seen; late xmit/destructor records may still follow
+    bool pid_match = false;        // a record in the sender's process context touched it
+    std::uint32_t bits = 0;        // anchors (KnownAnchor) that contributed to this use
+    std::uint64_t opener = 0;      // po key of the socket whose records opened it
+    std::uint32_t request_bit = 0; // the anchor that saw SEND_REQUEST first
+  };
+  // Frame addresses are unique in the kernel, so slots are kept by address alone: records of
+  // one frame where `po` was readable and records where it was optimised out meet here.
+  struct Slot {
+    std::int64_t index = -1;
+    MapSource src = MapSource::none;
+    std::uint64_t po = 0; // first readable packet_sock seen with this frame
+    Use use;
+  };
+  struct Socket {
+    std::uint64_t po = 0; // 0: records whose po was unreadable
+    bool ours = false;
+    bool in_process = false; // had records other than the destructor's
+    bool ring_known = false;
+    std::uint32_t ring = 0;
+    std::uint64_t ring_frames = 0; // tx_ring.frame_max + 1
+    std::int64_t expected_head = -1;
+  };
+  struct Call {
+    std::uint64_t start_ts = 0;
+    std::uint64_t flags = 0;
+    bool has_start = false;
+    std::uint64_t wait_ts = 0;
+    std::uint64_t po = 0;
+  };
+
+  Socket& socket_for(const TraceRecord& r);
+  void mark_ours(Socket& s, const TraceRecord& r);
+  void map_index(Socket& s, std::uint64_t addr, std::int64_t index, MapSource src);
+  void phase(Socket& s, std::uint64_t addr, Phase p, const TraceRecord& r);
+  void set_status(Socket& s, std::uint64_t addr, std::uint32_t status, const TraceRecord& r);
+  void restore(Use& u, std::uint32_t from, std::uint32_t to);
+  Slot& slot_for(std::uint64_t addr, const TraceRecord& r);
+  void open_use(Socket& s, Slot& slot, std::uint64_t addr);
+  void emit(Slot& slot, bool at_end);
+  void join(Socket& s, FrameTimeline& tl);
+  void unreadable(const TraceRecord& r);
+  void blocked(const Call& c, std::uint32_t tid, std::uint64_t start, std::uint64_t end,
+               bool in_wait);
+  std::uint64_t ring_size(const Socket& s) const;
+
+  CorrelatorOptions opt_;
+  SenderSource* sender_;
+  Sink sink_;
+  KernelStats stats_;
+  std::unordered_map<std::uint64_t, Socket> sockets_;
+  std::unordered_map<std::uint64_t, Slot> slots_;
+  std::unordered_map<std::uint32_t, Call> calls_;
+  std::vector<bool> ring_taken_;
+  bool finished_ = false;
+};
+
+} // namespace harness::report

@@ -1,0 +1,51 @@
+#include "offline.hpp"
+
+#include "files.hpp"
+#include "report_json.hpp"
+
+namespace harness::report {
+
+Result<Report> rebuild_report(const OfflineRequest& req) {
+  AnalyzeInputs in;
+  if (req.plan_path) {
+    auto plan = stap::load_plan(*req.plan_path);
+    if (!plan)
+      return std::unexpected(plan.error());
+    in.plan = std::move(*plan);
+  }
+  if (req.sender_path) {
+    auto s = load_sender_records(*req.sender_path);
+    if (!s)
+      return std::unexpected(s.error());
+    in.sender = std::move(*s);
+  }
+  std::optional<Report> baseline;
+  if (req.baseline_path) {
+    // Read before the (possibly long) trace so a bad baseline fails fast.
+    auto b = load_report(*req.baseline_path);
+    if (!b)
+      return std::unexpected(b.error());
+    baseline = std::move(*b);
+  }
+  Analysis analysis(req.analyze, std::move(in));
+  if (auto s = feed_trace_file(req.trace_path, analysis); !s)
+    return std::unexpected(s.error());
+  Report r = analysis.finish();
+  if (baseline)
+    r.comparison = compare_with_baseline(*baseline, r, req.baseline, *req.baseline_path);
+  return r;
+}
+
+Status compare_report_file(Report& r, const std::string& path, const BaselineOptions& options) {
+  auto b = load_report(path);
+  if (!b)
+    return std::unexpected(b.error());
+  r.comparison = compare_with_baseline(*b, r, options, path);
+  return {};
+}
+
+Status write_report_json(const Report& r, const std::string& path) {
+  return write_file_atomic(path, report_to_json(r).dump(2) + "\n");
+}
+
+} // namespace harness::report

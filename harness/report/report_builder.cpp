@@ -1,0 +1,471 @@
+#include "report_builder.hpp"
+
+#include "text_util.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace harness::report {
+namespace {
+
+constexpr std::size_t pi(Phase p) {
+  return static_cast<std::size_t>(p);
+}
+
+void add_anomaly(Report& r, std::string kind, std::string message, std::uint64_t count = 1,
+                 std::vector<std::uint64_t> seqs = {}, std::vector<std::int64_t> indices = {},
+                 std::string anchor = {}, int line = 0) {
+  r.anomalies.push_back({std::move(kind), std::move(message), count, std::move(seqs),
+                         std::move(indices), std::move(anchor), line});
+}
+
+std::string frames_text(const std::vector<std::uint64_t>& seqs,
+                        const std::vector<std::int64_t>& indices, std::uint64_t count) {
+  if (!seqs.empty())
+    return "seq " + format_list(seqs, count);
+  if (!indices.empty())
+    return "ring index " + format_index_list(indices, count);
+  return {};
+}
+
+} // namespace
+
+void ReportBuilder::Bucket::note(const FrameTimeline& tl) {
+  ++count;
+  if (tl.has_sender) {
+    if (seqs.size() < kSamples)
+      seqs.push_back(tl.sender.seq);
+  } else if (indices.size() < kSamples) {
+    indices.push_back(tl.index);
+  }
+}
+
+void ReportBuilder::add(const FrameTimeline& tl) {
+  ++total_;
+  ++outcomes_[static_cast<std::size_t>(tl.outcome)];
+  if (rows_.size() < max_rows_)
+    rows_.push_back(tl);
+  switch (tl.outcome) {
+  case Outcome::stuck:
+    stuck_.note(tl);
+    break;
+  case Outcome::not_seen:
+    not_seen_.note(tl);
+    if (tl.has_sender && tl.sender.final_status == sender::SlotStatus::available &&
+        tl.sender.t_done_ns > 0)
+      ++not_seen_but_sent_;
+    break;
+  case Outcome::unmatched:
+    unmatched_.note(tl);
+    break;
+  case Outcome::wrong_format:
+    wrong_format_.note(tl);
+    break;
+  case Outcome::discarded:
+    discarded_.note(tl);
+    break;
+  case Outcome::completed:
+    break;
+  }
+  if (tl.status_backwards)
+    backwards_.note(tl);
+  if (tl.xmit_err != 0)
+    xmit_err_.note(tl);
+  if (tl.has_kernel && tl.outcome == Outcome::completed)
+    for (std::size_t p = 0; p < kPhaseCount; ++p)
+      if (tl.t[p] != 0)
+        ++with_[p];
+      else
+        missing_[p].note(tl);
+  else if (tl.has_kernel)
+    for (std::size_t p = 0; p < kPhaseCount; ++p)
+      if (tl.t[p] != 0)
+        ++with_[p];
+  if (tl.has_sender && tl.sender.t_request_ns > 0) {
+    const auto req = static_cast<std::uint64_t>(tl.sender.t_request_ns);
+    if (tl.seen(Phase::available) && tl.at(Phase::available) >= req)
+      latency_.add(tl.at(Phase::available) - req);
+    if (tl.seen(Phase::destruct) && tl.at(Phase::destruct) >= req)
+      latency_destruct_.add(tl.at(Phase::destruct) - req);
+    if (tl.seen(Phase::request_seen) && tl.at(Phase::request_seen) >= req)
+      pickup_.add(tl.at(Phase::request_seen) - req);
+  }
+  if (tl.seen(Phase::sending)) {
+    const auto s = tl.at(Phase::sending);
+    if (tl.seen(Phase::available) && tl.at(Phase::available) >= s)
+      hold_.add(tl.at(Phase::available) - s);
+    if (tl.seen(Phase::destruct) && tl.at(Phase::destruct) >= s)
+      hold_destruct_.add(tl.at(Phase::destruct) - s);
+  }
+}
+
+Report ReportBuilder::finish(const BuildInputs& in) {
+  Report r;
+  r.harness_version = in.harness_version;
+  r.partial = in.partial;
+  r.partial_reason = in.partial_reason;
+  const ParseStats empty_parse;
+  const KernelStats empty_kernel;
+  const ParseStats& ps = in.parse ? *in.parse : empty_parse;
+  const KernelStats& ks = in.kernel ? *in.kernel : empty_kernel;
+
+  // Run identity.
+  RunInfo& run = r.run;
+  if (ps.ready) {
+    run.kernel = ps.ready->kernel;
+    run.plan_id = ps.ready->plan;
+    run.probes = ps.ready->probes;
+  }
+  if (in.plan) {
+    if (run.kernel.empty())
+      run.kernel = in.plan->kernel;
+    if (run.plan_id.empty())
+      run.plan_id = in.plan->plan_id;
+    if (run.probes.empty())
+      run.probes = std::string(stap::to_string(in.plan->probes));
+    run.map = in.plan->map;
+  }
+  int tpacket = in.tpacket;
+  if (in.sender) {
+    const auto& s = *in.sender;
+    run.iface = s.iface;
+    tpacket = static_cast<int>(s.version);
+    run.socket = s.dgram ? "dgram" : "raw";
+    run.ring_frames = s.ring.frames;
+    run.frame_size = s.ring.frame_size;
+    run.block_size = s.ring.block_size;
+    run.frames_per_block = s.ring.frames_per_block;
+    run.rings = s.sockets;
+    run.sender_pid = static_cast<std::uint32_t>(s.pid);
+    run.run_id = s.run_id;
+  }
+  if (tpacket == 0 && ks.geometry && ks.geometry->version && *ks.geometry->version <= 2)
+    tpacket = static_cast<int>(*ks.geometry->version) + 1;
+  run.tpacket = tpacket;
+
+  // Trace facts.
+  TraceInfo& tr = r.trace;
+  tr.lines = ps.lines;
+  tr.records = ps.records;
+  tr.events = ps.events;
+  tr.other_lines = ps.other_lines;
+  tr.malformed = ps.malformed;
+  tr.truncated_tail = ps.truncated_tail;
+  tr.malformed_samples = ps.samples;
+  tr.reordered = in.reordered;
+  tr.late = in.late;
+  tr.ready = ps.ready.has_value();
+  tr.ready_ts = ps.ready ? ps.ready->ts_ns : 0;
+  tr.end = ps.end_ts.has_value();
+  tr.end_ts = ps.end_ts.value_or(0);
+  tr.first_event_ts = ks.first_ts;
+  tr.last_event_ts = ks.last_ts;
+  tr.unreadable_events = ks.unreadable_events;
+  tr.unmapped_uses = ks.unmapped_uses;
+  tr.mapping_conflicts = ks.mapping_conflicts;
+  tr.foreign_sockets = ks.foreign_sockets;
+  tr.foreign_uses = ks.foreign_uses;
+
+  // Probes: the plan's, then whatever else the trace mentions.
+  std::set<std::string> listed;
+  auto fill_counts = [&](ProbeRow& row) {
+    if (in.anchors) {
+      if (auto id = in.anchors->find(row.anchor)) {
+        if (*id < ps.events_by_anchor.size())
+          row.events = ps.events_by_anchor[*id];
+        if (*id < ps.hits.size() && ps.hits[*id] >= 0)
+          row.hits = static_cast<std::uint64_t>(ps.hits[*id]);
+        if (*id < ks.unreadable_by_anchor.size())
+          row.unreadable = ks.unreadable_by_anchor[*id];
+      }
+    }
+    const auto e = expectation_of(row.anchor, tpacket);
+    row.expect = e.expect;
+    row.when = std::string(e.when);
+  };
+  if (in.plan)
+    for (const auto& p : in.plan->anchors) {
+      ProbeRow row;
+      row.anchor = p.anchor;
+      row.function = p.function;
+      row.line = p.line;
+      row.statement = p.statement;
+      row.planned = true;
+      fill_counts(row);
+      listed.insert(row.anchor);
+      r.probes.push_back(std::move(row));
+    }
+  if (in.anchors)
+    for (std::size_t id = 0; id < in.anchors->size(); ++id) {
+      const bool ev = id < ps.events_by_anchor.size() && ps.events_by_anchor[id] > 0;
+      const bool hit = id < ps.hits.size() && ps.hits[id] >= 0;
+      const std::string name(in.anchors->name(static_cast<AnchorId>(id)));
+      if ((!ev && !hit) || listed.count(name))
+        continue;
+      ProbeRow row;
+      row.anchor = name;
+      row.planned = hit && !in.plan; // the END summary lists every probe of the script
+      fill_counts(row);
+      listed.insert(name);
+      r.probes.push_back(std::move(row));
+    }
+  // Without a TPACKET version, a versioned status probe is only expected if no sibling fired.
+  if (tpacket == 0)
+    for (auto& row : r.probes) {
+      const int v = anchor_version(row.anchor);
+      if (v == 0)
+        continue;
+      const auto stem = row.anchor.substr(0, row.anchor.find('.'));
+      for (const auto& other : r.probes)
+        if (&other != &row && anchor_version(other.anchor) != 0 &&
+            other.anchor.substr(0, other.anchor.find('.')) == stem && other.fired() > 0 &&
+            row.fired() == 0)
+          row.expect = Expect::other_version;
+    }
+
+  // Phases.
+  for (std::size_t p = 0; p < kPhaseCount; ++p) {
+    PhaseRow& row = r.phases[p];
+    row.phase = static_cast<Phase>(p);
+    row.frames = with_[p];
+    row.observed = with_[p] > 0;
+    row.missing = missing_[p].count;
+  }
+  for (const auto& probe : r.probes) {
+    if (!probe.planned || probe.expect == Expect::other_version)
+      continue;
+    const auto mask = phases_of_anchor(probe.anchor);
+    for (std::size_t p = 0; p < kPhaseCount; ++p)
+      if (mask & phase_bit(static_cast<Phase>(p)))
+        r.phases[p].expected = true;
+  }
+  if (!in.plan)
+    for (auto& row : r.phases)
+      row.expected = row.expected || row.observed;
+  const bool completion_observable =
+      r.phases[pi(Phase::available)].observed || r.phases[pi(Phase::destruct)].observed;
+
+  // Frames: without any probe that sees a frame come back, "never came back" is not knowable.
+  std::uint64_t stuck_count = stuck_.count;
+  std::uint64_t completed = outcomes_[static_cast<std::size_t>(Outcome::completed)];
+  if (!completion_observable) {
+    completed += stuck_count;
+    stuck_count = 0;
+    for (auto& f : rows_)
+      if (f.outcome == Outcome::stuck)
+        f.outcome = Outcome::completed;
+  }
+  std::stable_sort(rows_.begin(), rows_.end(), [](const auto& a, const auto& b) {
+    const auto ka = a.has_sender ? a.sender.seq : UINT64_MAX;
+    const auto kb = b.has_sender ? b.sender.seq : UINT64_MAX;
+    if (ka != kb)
+      return ka < kb;
+    return a.index < b.index;
+  });
+  r.frames = std::move(rows_);
+  r.frames_total = total_;
+
+  // Summary.
+  Summary& sm = r.summary;
+  if (in.sender) {
+    sm.requested = in.sender->totals.requested;
+    sm.queued = in.sender->totals.queued;
+    sm.sent = in.sender->totals.sent;
+  }
+  sm.frames = total_;
+  sm.completed = completed;
+  sm.stuck = stuck_count;
+  sm.not_seen = not_seen_.count;
+  sm.unmatched = unmatched_.count;
+  sm.wrong_format = wrong_format_.count;
+  sm.discarded = discarded_.count;
+  const bool avail = r.phases[pi(Phase::available)].observed;
+  sm.latency = (avail ? latency_ : latency_destruct_).percentiles();
+  sm.kernel_hold = (avail ? hold_ : hold_destruct_).percentiles();
+  sm.pickup = pickup_.percentiles();
+  sm.snd_calls = ks.snd_calls;
+  sm.waits = ks.waits;
+  sm.wait_continues = ks.wait_continues;
+  sm.else_breaks = ks.else_breaks;
+  sm.waits_dontwait = ks.waits_dontwait;
+  sm.blocked_calls = ks.blocked_count;
+  sm.alloc_failed = ks.alloc_failed;
+  sm.xmit_errors = ks.xmit_errors;
+  sm.errors = ks.returned_errors;
+  sm.bytes_returned = ks.bytes_returned;
+  sm.max_pending = ks.max_pending;
+
+  // Anomalies.
+  const std::uint64_t kernel_frames = total_ - not_seen_.count;
+  const bool sent_something =
+      (in.sender && in.sender->totals.queued > 0) || ks.events > 0 || kernel_frames > 0;
+  if (in.sender && in.sender->totals.queued > 0 && kernel_frames == 0 && ks.events == 0) {
+    add_anomaly(r, "no_kernel_records",
+                "no probe record at all although the sender queued " +
+                    plural(in.sender->totals.queued, "frame", "frames") +
+                    ": the probes never fired (wrong kernel? stap output lost?)",
+                in.sender->totals.queued);
+  } else if (in.sender && in.sender->totals.queued > 0 && kernel_frames == 0) {
+    std::string msg =
+        "no probe record of the sender's socket (pid " + std::to_string(run.sender_pid) + ")";
+    if (ks.foreign_sockets > 0)
+      msg += "; records came from " + plural(ks.foreign_sockets, "other socket", "other sockets") +
+             " only";
+    add_anomaly(r, "no_kernel_records", msg, in.sender->totals.queued);
+  } else if (not_seen_.count > 0) {
+    std::string msg = plural(not_seen_.count, "frame", "frames") + " the kernel never took: " +
+                      frames_text(not_seen_.seqs, not_seen_.indices, not_seen_.count);
+    if (not_seen_but_sent_ > 0)
+      msg += " (the sender saw " + plural(not_seen_but_sent_, "of them", "of them") +
+             " come back: probe records lost?)";
+    add_anomaly(r, "frame_not_seen", msg, not_seen_.count, not_seen_.seqs, not_seen_.indices);
+  }
+  if (stuck_count > 0)
+    add_anomaly(r, "frame_stuck",
+                plural(stuck_count, "frame", "frames") +
+                    " the kernel took but never gave back (no AVAILABLE): " +
+                    frames_text(stuck_.seqs, stuck_.indices, stuck_count),
+                stuck_count, stuck_.seqs, stuck_.indices);
+  // The sender keeps per-frame records for its first frames only (--max-records): kernel uses
+  // of later frames have nothing to join and are no anomaly.
+  const bool records_cut = in.sender && in.sender->totals.queued > in.sender_frame_records;
+  if (records_cut)
+    r.notes.push_back("the sender kept per-frame records for the first " +
+                      std::to_string(in.sender_frame_records) + " of " +
+                      std::to_string(in.sender->totals.queued) +
+                      " frames; the kernel's view of later frames is not joined (unmatched)");
+  if (unmatched_.count > 0 && !records_cut)
+    add_anomaly(
+        r, "frame_unmatched",
+        plural(unmatched_.count, "kernel frame use", "kernel frame uses") +
+            (in.sender ? " the sender's records do not account for: " : " without a ring index: ") +
+            frames_text({}, unmatched_.indices, unmatched_.count),
+        unmatched_.count, {}, unmatched_.indices);
+  if (wrong_format_.count > 0)
+    add_anomaly(r, "frame_wrong_format",
+                plural(wrong_format_.count, "frame", "frames") +
+                    " marked TP_STATUS_WRONG_FORMAT by the kernel: " +
+                    frames_text(wrong_format_.seqs, wrong_format_.indices, wrong_format_.count),
+                wrong_format_.count, wrong_format_.seqs, wrong_format_.indices);
+  if (discarded_.count > 0)
+    add_anomaly(r, "frame_discarded",
+                plural(discarded_.count, "frame", "frames") +
+                    " skipped as malformed (PACKET_LOSS), never transmitted: " +
+                    frames_text(discarded_.seqs, discarded_.indices, discarded_.count),
+                discarded_.count, discarded_.seqs, discarded_.indices);
+  if (backwards_.count > 0)
+    add_anomaly(r, "status_backwards",
+                "status went backwards (SENDING -> SEND_REQUEST) for " +
+                    plural(backwards_.count, "frame", "frames") + ": " +
+                    frames_text(backwards_.seqs, backwards_.indices, backwards_.count),
+                backwards_.count, backwards_.seqs, backwards_.indices);
+  for (std::size_t p = 0; p < kPhaseCount; ++p) {
+    const PhaseRow& row = r.phases[p];
+    const Bucket& b = missing_[p];
+    if (row.expected && row.observed && b.count > 0)
+      add_anomaly(
+          r, "missing_phase",
+          plural(b.count, "frame", "frames") + " without the " +
+              std::string(phase_title(row.phase)) +
+              " phase although other frames show it: " + frames_text(b.seqs, b.indices, b.count),
+          b.count, b.seqs, b.indices);
+  }
+  if (ks.blocked_count > 0) {
+    std::uint64_t worst = 0;
+    bool in_wait = false;
+    for (const auto& b : ks.blocked)
+      if (b.duration_ns > worst) {
+        worst = b.duration_ns;
+        in_wait = b.in_wait;
+      }
+    add_anomaly(r, "blocked_dontwait",
+                "tpacket_snd blocked " + std::string(in_wait ? "in its wait " : "") + "for " +
+                    format_duration(worst) + " although MSG_DONTWAIT was set (" +
+                    plural(ks.blocked_count, "call", "calls") + ")",
+                ks.blocked_count);
+  }
+  for (const auto& probe : r.probes) {
+    if (sent_something && probe.planned && probe.expect == Expect::always && probe.fired() == 0) {
+      const std::string line = probe.line > 0 ? " (line " + std::to_string(probe.line) + ")" : "";
+      add_anomaly(r, "probe_never_fired",
+                  "probe never fired: possible line drift at anchor " + probe.anchor + line +
+                      ": run `harness drift`",
+                  1, {}, {}, probe.anchor, probe.line);
+    }
+    if (probe.hits && *probe.hits > probe.events)
+      add_anomaly(r, "events_lost",
+                  "anchor " + probe.anchor + " fired " + std::to_string(*probe.hits) +
+                      " times but only " + std::to_string(probe.events) +
+                      " records reached the trace: stap dropped output",
+                  *probe.hits - probe.events, {}, {}, probe.anchor, probe.line);
+  }
+  if (in.sender && !in.sender->interrupted && in.sender->stalled)
+    add_anomaly(r, "sender_stalled",
+                "the sender's ring made no progress within its completion timeout");
+
+  // Notes: facts worth knowing that are not failures by themselves.
+  if (!tr.ready)
+    r.notes.push_back("no READY record: stap never reported ready, or its output was lost");
+  if (!tr.end)
+    r.notes.push_back("no END record: stap stopped before its end probe ran; probe hit counts "
+                      "are missing");
+  if (ps.ready_records > 1)
+    r.notes.push_back(std::to_string(ps.ready_records) +
+                      " READY records: outputs of several runs were concatenated");
+  if (tr.malformed > 0)
+    r.notes.push_back(plural(tr.malformed, "malformed trace line", "malformed trace lines") +
+                      " skipped (first at line " +
+                      std::to_string(ps.samples.empty() ? 0 : ps.samples.front().line) + ": " +
+                      (ps.samples.empty() ? std::string("?") : ps.samples.front().reason) + ")");
+  if (tr.late > 0)
+    r.notes.push_back(plural(tr.late, "record", "records") +
+                      " arrived too late to be put in time order");
+  if (in.plan && ps.ready && !ps.ready->plan.empty() && ps.ready->plan != in.plan->plan_id)
+    r.notes.push_back("the trace was produced by plan " + ps.ready->plan +
+                      " but the plan file is " + in.plan->plan_id + ": anchor lines may not match");
+  for (const auto& probe : r.probes)
+    if (probe.unreadable > 0)
+      r.notes.push_back(plural(probe.unreadable, "record", "records") + " of " + probe.anchor +
+                        " lacked a value the correlator needs (`?`: optimised out or not "
+                        "readable)");
+  if (tr.unmapped_uses > 0)
+    r.notes.push_back(plural(tr.unmapped_uses, "kernel frame", "kernel frames") +
+                      " could not be placed in the ring (no ph_check/len_sum record and no "
+                      "ring head)");
+  if (tr.mapping_conflicts > 0)
+    r.notes.push_back(plural(tr.mapping_conflicts, "frame address", "frame addresses") +
+                      " changed ring index (ring set up again?)");
+  if (tr.foreign_sockets > 0)
+    r.notes.push_back(plural(tr.foreign_sockets, "other socket", "other sockets") + " (" +
+                      plural(tr.foreign_uses, "frame", "frames") +
+                      ") used a TX ring during the run; ignored");
+  bool inferred = false;
+  for (const auto& f : r.frames)
+    inferred = inferred || f.mapped_by == MapSource::ring_order;
+  if (inferred)
+    r.notes.push_back("some ring indices were inferred from the ring order (no ph_check or "
+                      "len_sum record for them)");
+  for (std::size_t p = 0; p < kPhaseCount; ++p)
+    if (r.phases[p].expected && !r.phases[p].observed && sent_something)
+      r.notes.push_back("phase " + std::string(phase_title(static_cast<Phase>(p))) +
+                        " was never observed");
+  if (xmit_err_.count > 0)
+    r.notes.push_back(plural(xmit_err_.count, "frame", "frames") + " saw a non-zero xmit return: " +
+                      frames_text(xmit_err_.seqs, xmit_err_.indices, xmit_err_.count));
+  if (in.sender) {
+    // The sender's -v log goes to its notes; keep the report readable.
+    constexpr std::size_t kSenderNotes = 20;
+    const auto& sn = in.sender->notes;
+    for (std::size_t i = 0; i < sn.size() && i < kSenderNotes; ++i)
+      r.notes.push_back("sender: " + sn[i]);
+    if (sn.size() > kSenderNotes)
+      r.notes.push_back("sender: " + std::to_string(sn.size() - kSenderNotes) +
+                        " more notes in the sender's records");
+  }
+  if (total_ > r.frames.size())
+    r.notes.push_back("frame table holds the first " + std::to_string(r.frames.size()) + " of " +
+                      std::to_string(total_) + " frames");
+  return r;
+}
+
+} // namespace harness::report

@@ -1,0 +1,59 @@
+#pragma once
+
+// Folds frame timelines into a Report in constant memory (a bounded number of table rows and
+// samples, histograms for the percentiles), then adds what only the whole trace can tell:
+// which phases and probes were seen at all, and the anomalies.
+
+#include "correlator.hpp"
+#include "probe_plan.hpp"
+#include "report.hpp"
+#include "send_report.hpp"
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace harness::report {
+
+struct BuildInputs {
+  const ParseStats* parse = nullptr;
+  const AnchorTable* anchors = nullptr;
+  const KernelStats* kernel = nullptr;
+  std::uint64_t reordered = 0, late = 0;
+  const stap::ProbePlan* plan = nullptr;      // optional
+  const sender::SendReport* sender = nullptr; // optional (its frames are not read here)
+  std::uint64_t sender_frame_records = 0;     // per-frame records the sender kept
+  int tpacket = 0;                            // when there is no sender report
+  bool partial = false;
+  std::string partial_reason;
+  std::string harness_version;
+};
+
+class ReportBuilder {
+public:
+  static constexpr std::size_t kSamples = 10;
+
+  explicit ReportBuilder(std::size_t max_rows) : max_rows_(max_rows) {}
+  void add(const FrameTimeline& tl);
+  Report finish(const BuildInputs& in);
+
+private:
+  struct Bucket {
+    std::uint64_t count = 0;
+    std::vector<std::uint64_t> seqs;
+    std::vector<std::int64_t> indices;
+    void note(const FrameTimeline& tl);
+  };
+
+  std::size_t max_rows_;
+  std::vector<FrameTimeline> rows_;
+  std::uint64_t total_ = 0;
+  std::array<std::uint64_t, 6> outcomes_{};
+  Bucket stuck_, not_seen_, unmatched_, wrong_format_, discarded_, backwards_, xmit_err_;
+  std::array<Bucket, kPhaseCount> missing_;       // kernel-handled frames lacking the phase
+  std::array<std::uint64_t, kPhaseCount> with_{}; // frames showing the phase
+  Histogram latency_, latency_destruct_, hold_, hold_destruct_, pickup_;
+  std::uint64_t not_seen_but_sent_ = 0; // not seen by the probes, but the sender says done
+};
+
+} // namespace harness::report

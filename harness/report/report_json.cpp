@@ -1,0 +1,520 @@
+#include "report_json.hpp"
+
+#include "files.hpp"
+#include "text_util.hpp"
+
+#include <array>
+#include <cstring>
+
+namespace harness::report {
+namespace {
+
+using nlohmann::json;
+
+json percentiles_json(const Percentiles& p) {
+  return {{"count", p.count}, {"min", p.min}, {"p50", p.p50},
+          {"p90", p.p90},     {"p99", p.p99}, {"max", p.max}};
+}
+
+json opt_ns(std::uint64_t v) {
+  return v ? json(v) : json(nullptr);
+}
+
+std::string_view expect_name(Expect e) {
+  switch (e) {
+  case Expect::always:
+    return "always";
+  case Expect::conditional:
+    return "conditional";
+  case Expect::other_version:
+    return "other_version";
+  case Expect::bounds:
+    return "bounds";
+  }
+  return "conditional";
+}
+
+json frame_json(const FrameTimeline& f) {
+  json j;
+  j["seq"] = f.has_sender ? json(f.sender.seq) : json(nullptr);
+  j["index"] = f.index;
+  j["ring"] = f.ring;
+  j["outcome"] = outcome_name(f.outcome);
+  j["mapped_by"] = map_source_name(f.mapped_by);
+  if (f.has_sender)
+    j["sender"] = {{"t_fill_ns", f.sender.t_fill_ns},
+                   {"t_request_ns", f.sender.t_request_ns},
+                   {"t_send_ns", f.sender.t_send_ns},
+                   {"t_done_ns", f.sender.t_done_ns},
+                   {"final", sender::status_name(f.sender.final_status)}};
+  else
+    j["sender"] = nullptr;
+  if (f.has_kernel) {
+    json k;
+    k["po"] = format_hex(f.po);
+    k["addr"] = format_hex(f.addr);
+    for (std::size_t p = 0; p < kPhaseCount; ++p)
+      k[std::string(phase_name(static_cast<Phase>(p))) + "_ns"] = opt_ns(f.t[p]);
+    k["request_seen_count"] = f.request_seen_count;
+    k["xmit_err"] = f.xmit_err;
+    k["last_status"] = f.last_status == 0xffffffffu ? json(nullptr) : json(f.last_status);
+    k["status_backwards"] = f.status_backwards ? json{{"from", status_text(f.backwards_from)},
+                                                      {"to", status_text(f.backwards_to)}}
+                                               : json(nullptr);
+    j["kernel"] = std::move(k);
+  } else {
+    j["kernel"] = nullptr;
+  }
+  const std::uint64_t end =
+      f.seen(Phase::available) ? f.at(Phase::available) : f.at(Phase::destruct);
+  if (f.has_sender && f.sender.t_request_ns > 0 &&
+      end >= static_cast<std::uint64_t>(f.sender.t_request_ns))
+    j["latency_ns"] = end - static_cast<std::uint64_t>(f.sender.t_request_ns);
+  else
+    j["latency_ns"] = nullptr;
+  return j;
+}
+
+// Reads keys with one error naming the first missing or mistyped one.
+class Reader {
+public:
+  explicit Reader(std::string_view origin) : origin_(origin) {}
+  bool ok() const { return err_.empty(); }
+  Error error() const {
+    return Error{Exit::usage, "report " + origin_, err_,
+                 "give a report.json written by `harness run --json` or `harness report --json`"};
+  }
+
+  const json* obj(const json& j, const char* key, const std::string& path) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_object()) {
+      fail_key(path + key, "missing or not an object");
+      return nullptr;
+    }
+    return &*it;
+  }
+  const json* arr(const json& j, const char* key, const std::string& path) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_array()) {
+      fail_key(path + key, "missing or not an array");
+      return nullptr;
+    }
+    return &*it;
+  }
+  template <class T> T num(const json& j, const char* key, const std::string& path, T def = {}) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null())
+      return def;
+    if (!it->is_number()) {
+      fail_key(path + key, "not a number");
+      return def;
+    }
+    return it->get<T>();
+  }
+  std::string str(const json& j, const char* key, const std::string& path) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null())
+      return {};
+    if (!it->is_string()) {
+      fail_key(path + key, "not a string");
+      return {};
+    }
+    return it->get<std::string>();
+  }
+  bool boolean(const json& j, const char* key, const std::string& path) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null())
+      return false;
+    if (!it->is_boolean()) {
+      fail_key(path + key, "not true/false");
+      return false;
+    }
+    return it->get<bool>();
+  }
+  void fail_key(const std::string& key, const std::string& why) {
+    if (err_.empty())
+      err_ = "key " + key + ": " + why;
+  }
+
+private:
+  std::string origin_;
+  std::string err_;
+};
+
+Percentiles read_percentiles(Reader& rd, const json& j, const char* key, const std::string& path) {
+  Percentiles p;
+  const json* o = rd.obj(j, key, path);
+  if (!o)
+    return p;
+  const std::string sub = path + key + ".";
+  p.count = rd.num<std::uint64_t>(*o, "count", sub);
+  p.min = rd.num<std::uint64_t>(*o, "min", sub);
+  p.p50 = rd.num<std::uint64_t>(*o, "p50", sub);
+  p.p90 = rd.num<std::uint64_t>(*o, "p90", sub);
+  p.p99 = rd.num<std::uint64_t>(*o, "p99", sub);
+  p.max = rd.num<std::uint64_t>(*o, "max", sub);
+  return p;
+}
+
+std::uint64_t parse_hex(const std::string& s) {
+  if (s.size() < 3 || s.compare(0, 2, "0x") != 0)
+    return 0;
+  return std::strtoull(s.c_str() + 2, nullptr, 16);
+}
+
+} // namespace
+
+json report_to_json(const Report& r) {
+  json j;
+  j["schema"] = r.schema;
+  j["harness_version"] = r.harness_version;
+  j["partial"] = r.partial;
+  j["partial_reason"] = r.partial_reason;
+  j["exit_code"] = r.exit_code();
+  j["verdict"] = r.exit_code() == 0 ? "ok" : r.anomalies.empty() ? "regression" : "anomalies";
+  const RunInfo& ru = r.run;
+  j["run"] = {{"kernel", ru.kernel},
+              {"plan_id", ru.plan_id},
+              {"probes", ru.probes},
+              {"map", ru.map},
+              {"iface", ru.iface},
+              {"tpacket", ru.tpacket},
+              {"socket", ru.socket},
+              {"ring",
+               {{"frames", ru.ring_frames},
+                {"frame_size", ru.frame_size},
+                {"block_size", ru.block_size},
+                {"frames_per_block", ru.frames_per_block}}},
+              {"rings", ru.rings},
+              {"sender_pid", ru.sender_pid},
+              {"run_id", ru.run_id},
+              {"run_dir", ru.run_dir}};
+  const TraceInfo& t = r.trace;
+  json samples = json::array();
+  for (const auto& b : t.malformed_samples)
+    samples.push_back({{"line", b.line}, {"reason", b.reason}, {"text", b.text}});
+  j["trace"] = {{"lines", t.lines},
+                {"records", t.records},
+                {"events", t.events},
+                {"other_lines", t.other_lines},
+                {"malformed", t.malformed},
+                {"truncated_tail", t.truncated_tail},
+                {"reordered", t.reordered},
+                {"late", t.late},
+                {"ready", t.ready},
+                {"ready_ts_ns", opt_ns(t.ready_ts)},
+                {"end", t.end},
+                {"end_ts_ns", opt_ns(t.end_ts)},
+                {"first_event_ts_ns", opt_ns(t.first_event_ts)},
+                {"last_event_ts_ns", opt_ns(t.last_event_ts)},
+                {"unreadable_events", t.unreadable_events},
+                {"unmapped_uses", t.unmapped_uses},
+                {"mapping_conflicts", t.mapping_conflicts},
+                {"foreign_sockets", t.foreign_sockets},
+                {"foreign_uses", t.foreign_uses},
+                {"malformed_samples", samples}};
+  json phases = json::array();
+  for (const auto& p : r.phases)
+    phases.push_back({{"name", phase_name(p.phase)},
+                      {"title", phase_title(p.phase)},
+                      {"expected", p.expected},
+                      {"observed", p.observed},
+                      {"frames", p.frames},
+                      {"missing", p.missing}});
+  j["phases"] = phases;
+  json probes = json::array();
+  for (const auto& p : r.probes)
+    probes.push_back({{"anchor", p.anchor},
+                      {"function", p.function},
+                      {"line", p.line},
+                      {"statement", p.statement},
+                      {"planned", p.planned},
+                      {"expect", expect_name(p.expect)},
+                      {"when", p.when},
+                      {"records", p.events},
+                      {"hits", p.hits ? json(*p.hits) : json(nullptr)},
+                      {"unreadable", p.unreadable}});
+  j["probes"] = probes;
+  const Summary& s = r.summary;
+  json errors = json::array();
+  for (const auto& [err, count] : s.errors) {
+    const char* name =
+        err < 0 && err >= -4095 ? ::strerrorname_np(static_cast<int>(-err)) : nullptr;
+    errors.push_back({{"err", err}, {"count", count}, {"name", name ? name : ""}});
+  }
+  j["summary"] = {{"requested", s.requested},
+                  {"queued", s.queued},
+                  {"sent", s.sent},
+                  {"frames", s.frames},
+                  {"completed", s.completed},
+                  {"stuck", s.stuck},
+                  {"not_seen", s.not_seen},
+                  {"unmatched", s.unmatched},
+                  {"wrong_format", s.wrong_format},
+                  {"discarded", s.discarded},
+                  {"latency_ns", percentiles_json(s.latency)},
+                  {"kernel_hold_ns", percentiles_json(s.kernel_hold)},
+                  {"pickup_ns", percentiles_json(s.pickup)},
+                  {"snd_calls", s.snd_calls},
+                  {"waits", s.waits},
+                  {"wait_continues", s.wait_continues},
+                  {"else_breaks", s.else_breaks},
+                  {"waits_dontwait", s.waits_dontwait},
+                  {"blocked_calls", s.blocked_calls},
+                  {"alloc_failed", s.alloc_failed},
+                  {"xmit_errors", s.xmit_errors},
+                  {"errors", errors},
+                  {"bytes_returned", s.bytes_returned},
+                  {"max_pending", s.max_pending ? json(*s.max_pending) : json(nullptr)}};
+  j["frames_total"] = r.frames_total;
+  json frames = json::array();
+  for (const auto& f : r.frames)
+    frames.push_back(frame_json(f));
+  j["frames"] = std::move(frames);
+  json anomalies = json::array();
+  for (const auto& a : r.anomalies)
+    anomalies.push_back({{"kind", a.kind},
+                         {"message", a.message},
+                         {"count", a.count},
+                         {"seqs", a.seqs},
+                         {"indices", a.indices},
+                         {"anchor", a.anchor},
+                         {"line", a.line}});
+  j["anomalies"] = anomalies;
+  j["notes"] = r.notes;
+  if (r.comparison) {
+    json regs = json::array();
+    for (const auto& g : r.comparison->regressions)
+      regs.push_back({{"what", g.what},
+                      {"baseline", g.baseline},
+                      {"current", g.current},
+                      {"message", g.message}});
+    j["baseline"] = {{"file", r.comparison->baseline_file},
+                     {"tolerance", r.comparison->tolerance},
+                     {"regressions", regs},
+                     {"notes", r.comparison->notes}};
+  } else {
+    j["baseline"] = nullptr;
+  }
+  return j;
+}
+
+Result<Report> report_from_json(const nlohmann::json& j, std::string_view origin) {
+  Reader rd(origin);
+  if (!j.is_object())
+    return fail(Exit::usage, "report " + std::string(origin), "not a JSON object",
+                "give a report.json written by `harness run --json`");
+  const std::string schema = rd.str(j, "schema", "");
+  if (schema != kReportSchema)
+    return fail(Exit::usage, "report " + std::string(origin),
+                schema.empty()
+                    ? "no \"schema\" key"
+                    : "schema is " + schema + ", this harness reads " + std::string(kReportSchema),
+                "compare reports written by the same major report version");
+  Report r;
+  r.harness_version = rd.str(j, "harness_version", "");
+  r.partial = rd.boolean(j, "partial", "");
+  r.partial_reason = rd.str(j, "partial_reason", "");
+  if (const json* ru = rd.obj(j, "run", "")) {
+    r.run.kernel = rd.str(*ru, "kernel", "run.");
+    r.run.plan_id = rd.str(*ru, "plan_id", "run.");
+    r.run.probes = rd.str(*ru, "probes", "run.");
+    r.run.map = rd.str(*ru, "map", "run.");
+    r.run.iface = rd.str(*ru, "iface", "run.");
+    r.run.tpacket = rd.num<int>(*ru, "tpacket", "run.");
+    r.run.socket = rd.str(*ru, "socket", "run.");
+    if (const json* ring = rd.obj(*ru, "ring", "run.")) {
+      r.run.ring_frames = rd.num<std::uint32_t>(*ring, "frames", "run.ring.");
+      r.run.frame_size = rd.num<std::uint32_t>(*ring, "frame_size", "run.ring.");
+      r.run.block_size = rd.num<std::uint32_t>(*ring, "block_size", "run.ring.");
+      r.run.frames_per_block = rd.num<std::uint32_t>(*ring, "frames_per_block", "run.ring.");
+    }
+    r.run.rings = rd.num<std::uint32_t>(*ru, "rings", "run.", 1);
+    r.run.sender_pid = rd.num<std::uint32_t>(*ru, "sender_pid", "run.");
+    r.run.run_id = rd.num<std::uint32_t>(*ru, "run_id", "run.");
+    r.run.run_dir = rd.str(*ru, "run_dir", "run.");
+  }
+  if (const json* t = rd.obj(j, "trace", "")) {
+    const std::string p = "trace.";
+    r.trace.lines = rd.num<std::uint64_t>(*t, "lines", p);
+    r.trace.records = rd.num<std::uint64_t>(*t, "records", p);
+    r.trace.events = rd.num<std::uint64_t>(*t, "events", p);
+    r.trace.other_lines = rd.num<std::uint64_t>(*t, "other_lines", p);
+    r.trace.malformed = rd.num<std::uint64_t>(*t, "malformed", p);
+    r.trace.truncated_tail = rd.num<std::uint64_t>(*t, "truncated_tail", p);
+    r.trace.reordered = rd.num<std::uint64_t>(*t, "reordered", p);
+    r.trace.late = rd.num<std::uint64_t>(*t, "late", p);
+    r.trace.ready = rd.boolean(*t, "ready", p);
+    r.trace.end = rd.boolean(*t, "end", p);
+    r.trace.ready_ts = rd.num<std::uint64_t>(*t, "ready_ts_ns", p);
+    r.trace.end_ts = rd.num<std::uint64_t>(*t, "end_ts_ns", p);
+    r.trace.first_event_ts = rd.num<std::uint64_t>(*t, "first_event_ts_ns", p);
+    r.trace.last_event_ts = rd.num<std::uint64_t>(*t, "last_event_ts_ns", p);
+    r.trace.unreadable_events = rd.num<std::uint64_t>(*t, "unreadable_events", p);
+    r.trace.unmapped_uses = rd.num<std::uint64_t>(*t, "unmapped_uses", p);
+    r.trace.mapping_conflicts = rd.num<std::uint64_t>(*t, "mapping_conflicts", p);
+    r.trace.foreign_sockets = rd.num<std::uint64_t>(*t, "foreign_sockets", p);
+    r.trace.foreign_uses = rd.num<std::uint64_t>(*t, "foreign_uses", p);
+  }
+  if (const json* phases = rd.arr(j, "phases", "")) {
+    for (const auto& pj : *phases) {
+      const std::string name = rd.str(pj, "name", "phases[].");
+      for (std::size_t p = 0; p < kPhaseCount; ++p)
+        if (phase_name(static_cast<Phase>(p)) == name) {
+          PhaseRow& row = r.phases[p];
+          row.phase = static_cast<Phase>(p);
+          row.expected = rd.boolean(pj, "expected", "phases[].");
+          row.observed = rd.boolean(pj, "observed", "phases[].");
+          row.frames = rd.num<std::uint64_t>(pj, "frames", "phases[].");
+          row.missing = rd.num<std::uint64_t>(pj, "missing", "phases[].");
+        }
+    }
+  }
+  for (std::size_t p = 0; p < kPhaseCount; ++p)
+    r.phases[p].phase = static_cast<Phase>(p);
+  if (const json* probes = rd.arr(j, "probes", "")) {
+    for (const auto& pj : *probes) {
+      ProbeRow row;
+      const std::string p = "probes[].";
+      row.anchor = rd.str(pj, "anchor", p);
+      row.function = rd.str(pj, "function", p);
+      row.line = rd.num<int>(pj, "line", p);
+      row.statement = rd.str(pj, "statement", p);
+      row.planned = rd.boolean(pj, "planned", p);
+      const std::string e = rd.str(pj, "expect", p);
+      row.expect = e == "always"          ? Expect::always
+                   : e == "other_version" ? Expect::other_version
+                   : e == "bounds"        ? Expect::bounds
+                                          : Expect::conditional;
+      row.when = rd.str(pj, "when", p);
+      row.events = rd.num<std::uint64_t>(pj, "records", p);
+      if (pj.contains("hits") && pj["hits"].is_number())
+        row.hits = pj["hits"].get<std::uint64_t>();
+      row.unreadable = rd.num<std::uint64_t>(pj, "unreadable", p);
+      r.probes.push_back(std::move(row));
+    }
+  }
+  if (const json* s = rd.obj(j, "summary", "")) {
+    const std::string p = "summary.";
+    Summary& sm = r.summary;
+    sm.requested = rd.num<std::uint64_t>(*s, "requested", p);
+    sm.queued = rd.num<std::uint64_t>(*s, "queued", p);
+    sm.sent = rd.num<std::uint64_t>(*s, "sent", p);
+    sm.frames = rd.num<std::uint64_t>(*s, "frames", p);
+    sm.completed = rd.num<std::uint64_t>(*s, "completed", p);
+    sm.stuck = rd.num<std::uint64_t>(*s, "stuck", p);
+    sm.not_seen = rd.num<std::uint64_t>(*s, "not_seen", p);
+    sm.unmatched = rd.num<std::uint64_t>(*s, "unmatched", p);
+    sm.wrong_format = rd.num<std::uint64_t>(*s, "wrong_format", p);
+    sm.discarded = rd.num<std::uint64_t>(*s, "discarded", p);
+    sm.latency = read_percentiles(rd, *s, "latency_ns", p);
+    sm.kernel_hold = read_percentiles(rd, *s, "kernel_hold_ns", p);
+    sm.pickup = read_percentiles(rd, *s, "pickup_ns", p);
+    sm.snd_calls = rd.num<std::uint64_t>(*s, "snd_calls", p);
+    sm.waits = rd.num<std::uint64_t>(*s, "waits", p);
+    sm.wait_continues = rd.num<std::uint64_t>(*s, "wait_continues", p);
+    sm.else_breaks = rd.num<std::uint64_t>(*s, "else_breaks", p);
+    sm.waits_dontwait = rd.num<std::uint64_t>(*s, "waits_dontwait", p);
+    sm.blocked_calls = rd.num<std::uint64_t>(*s, "blocked_calls", p);
+    sm.alloc_failed = rd.num<std::uint64_t>(*s, "alloc_failed", p);
+    sm.xmit_errors = rd.num<std::uint64_t>(*s, "xmit_errors", p);
+    if (const json* errs = rd.arr(*s, "errors", p))
+      for (const auto& e : *errs)
+        sm.errors[rd.num<std::int64_t>(e, "err", p + "errors[].")] =
+            rd.num<std::uint64_t>(e, "count", p + "errors[].");
+    sm.bytes_returned = rd.num<std::uint64_t>(*s, "bytes_returned", p);
+    if (s->contains("max_pending") && (*s)["max_pending"].is_number())
+      sm.max_pending = (*s)["max_pending"].get<std::uint64_t>();
+  }
+  r.frames_total = rd.num<std::uint64_t>(j, "frames_total", "");
+  if (const json* frames = rd.arr(j, "frames", "")) {
+    for (const auto& fj : *frames) {
+      const std::string p = "frames[].";
+      FrameTimeline f;
+      f.index = rd.num<std::int64_t>(fj, "index", p, -1);
+      f.ring = rd.num<std::uint32_t>(fj, "ring", p);
+      const std::string outcome = rd.str(fj, "outcome", p);
+      for (auto o : {Outcome::completed, Outcome::stuck, Outcome::not_seen, Outcome::unmatched,
+                     Outcome::wrong_format, Outcome::discarded})
+        if (outcome_name(o) == outcome)
+          f.outcome = o;
+      const std::string mapped = rd.str(fj, "mapped_by", p);
+      for (auto m :
+           {MapSource::none, MapSource::ph_check, MapSource::len_sum, MapSource::ring_order})
+        if (map_source_name(m) == mapped)
+          f.mapped_by = m;
+      if (fj.contains("sender") && fj["sender"].is_object()) {
+        const json& s = fj["sender"];
+        f.has_sender = true;
+        f.sender.seq = rd.num<std::uint64_t>(fj, "seq", p);
+        f.sender.index = f.index >= 0 ? static_cast<std::uint32_t>(f.index) : 0;
+        f.sender.ring = f.ring;
+        f.sender.t_fill_ns = rd.num<std::int64_t>(s, "t_fill_ns", p + "sender.");
+        f.sender.t_request_ns = rd.num<std::int64_t>(s, "t_request_ns", p + "sender.");
+        f.sender.t_send_ns = rd.num<std::int64_t>(s, "t_send_ns", p + "sender.");
+        f.sender.t_done_ns = rd.num<std::int64_t>(s, "t_done_ns", p + "sender.");
+        if (auto st = sender::parse_status_name(rd.str(s, "final", p + "sender.")))
+          f.sender.final_status = *st;
+      }
+      if (fj.contains("kernel") && fj["kernel"].is_object()) {
+        const json& k = fj["kernel"];
+        f.has_kernel = true;
+        f.po = parse_hex(rd.str(k, "po", p + "kernel."));
+        f.addr = parse_hex(rd.str(k, "addr", p + "kernel."));
+        for (std::size_t ph = 0; ph < kPhaseCount; ++ph) {
+          const std::string key = std::string(phase_name(static_cast<Phase>(ph))) + "_ns";
+          f.t[ph] = rd.num<std::uint64_t>(k, key.c_str(), p + "kernel.");
+        }
+        f.request_seen_count = rd.num<std::uint32_t>(k, "request_seen_count", p + "kernel.");
+        f.xmit_err = rd.num<std::int64_t>(k, "xmit_err", p + "kernel.");
+        f.last_status = rd.num<std::uint32_t>(k, "last_status", p + "kernel.", 0xffffffffu);
+        f.status_backwards = k.contains("status_backwards") && k["status_backwards"].is_object();
+      }
+      r.frames.push_back(f);
+    }
+  }
+  if (const json* an = rd.arr(j, "anomalies", "")) {
+    for (const auto& aj : *an) {
+      Anomaly a;
+      const std::string p = "anomalies[].";
+      a.kind = rd.str(aj, "kind", p);
+      a.message = rd.str(aj, "message", p);
+      a.count = rd.num<std::uint64_t>(aj, "count", p, 1);
+      if (aj.contains("seqs") && aj["seqs"].is_array())
+        for (const auto& v : aj["seqs"])
+          if (v.is_number())
+            a.seqs.push_back(v.get<std::uint64_t>());
+      if (aj.contains("indices") && aj["indices"].is_array())
+        for (const auto& v : aj["indices"])
+          if (v.is_number())
+            a.indices.push_back(v.get<std::int64_t>());
+      a.anchor = rd.str(aj, "anchor", p);
+      a.line = rd.num<int>(aj, "line", p);
+      r.anomalies.push_back(std::move(a));
+    }
+  }
+  if (j.contains("notes") && j["notes"].is_array())
+    for (const auto& n : j["notes"])
+      if (n.is_string())
+        r.notes.push_back(n.get<std::string>());
+  if (!rd.ok())
+    return std::unexpected(rd.error());
+  return r;
+}
+
+Result<Report> load_report(const std::string& path) {
+  auto text = read_file(path);
+  if (!text)
+    return fail(text.error().code, "report " + path, text.error().why,
+                "give a report.json written by `harness run --json`");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(*text);
+  } catch (const nlohmann::json::parse_error& e) {
+    return fail(Exit::usage, "report " + path, std::string("not valid JSON: ") + e.what(),
+                "give a report.json written by `harness run --json`");
+  }
+  return report_from_json(j, path);
+}
+
+} // namespace harness::report

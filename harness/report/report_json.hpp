@@ -1,0 +1,20 @@
+#pragma once
+
+// `harness.report/1` (docs/report-schema.md): the report as JSON, and back (for --baseline).
+
+#include "report.hpp"
+#include "result.hpp"
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace harness::report {
+
+nlohmann::json report_to_json(const Report& r);
+// Reads what report_to_json writes. Errors (Exit::usage) name `origin`, the key and the problem;
+// a report of another schema version is refused.
+Result<Report> report_from_json(const nlohmann::json& j, std::string_view origin);
+Result<Report> load_report(const std::string& path);
+
+} // namespace harness::report

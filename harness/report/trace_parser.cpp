@@ -1,0 +1,345 @@
+#include "trace_parser.hpp"
+
+#include "trace_format.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+namespace harness::report {
+namespace {
+
+namespace tf = harness::stap::trace;
+
+// Splits off the next space-separated word; `rest` keeps what follows the separator.
+std::string_view next_word(std::string_view& rest) {
+  // A plain loop: words are short, so this beats memchr's setup.
+  const char* p = rest.data();
+  const char* e = p + rest.size();
+  const char* q = p;
+  while (q < e && *q != tf::separator)
+    ++q;
+  const std::string_view w(p, static_cast<std::size_t>(q - p));
+  rest = q < e ? std::string_view(q + 1, static_cast<std::size_t>(e - q - 1)) : std::string_view{};
+  return w;
+}
+
+constexpr std::array<std::uint8_t, 256> kHexValue = [] {
+  std::array<std::uint8_t, 256> t{};
+  t.fill(0xff);
+  for (int i = 0; i < 10; ++i)
+    t[static_cast<std::size_t>('0' + i)] = static_cast<std::uint8_t>(i);
+  for (int i = 0; i < 6; ++i) {
+    t[static_cast<std::size_t>('a' + i)] = static_cast<std::uint8_t>(10 + i);
+    t[static_cast<std::size_t>('A' + i)] = static_cast<std::uint8_t>(10 + i);
+  }
+  return t;
+}();
+
+// Eight ASCII digits at once (little-endian SWAR, as in simdjson / fast_float).
+inline bool eight_digits(std::uint64_t x) {
+  return ((x & 0xF0F0F0F0F0F0F0F0ull) |
+          (((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) == 0x3333333333333333ull;
+}
+inline std::uint64_t eight_digits_value(std::uint64_t x) {
+  x -= 0x3030303030303030ull;
+  x = (x * 10) + (x >> 8);
+  return (((x & 0x000000FF000000FFull) * (100 + (1000000ull << 32))) +
+          (((x >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32)))) >>
+         32;
+}
+
+// Scanners: parse a number at p (stopping at the first byte that cannot belong to it) and
+// return the end, or nullptr when there is no valid number there.
+inline const char* scan_decimal(const char* p, const char* e, std::uint64_t& out) {
+  const char* s = p;
+  std::uint64_t v = 0;
+  while (e - p >= 8) {
+    std::uint64_t x;
+    std::memcpy(&x, p, 8);
+    if (!eight_digits(x))
+      break;
+    v = v * 100000000ull + eight_digits_value(x);
+    p += 8;
+    if (p - s >= 16)
+      break; // the 17th and later digits go one by one (overflow check below)
+  }
+  while (p < e && static_cast<unsigned>(*p - '0') < 10) {
+    if (p - s >= 19) {
+      const auto d = static_cast<unsigned>(*p - '0');
+      if (p - s >= 20 || v > (UINT64_MAX - d) / 10)
+        return nullptr;
+    }
+    v = v * 10 + static_cast<unsigned>(*p - '0');
+    ++p;
+  }
+  if (p == s)
+    return nullptr;
+  out = v;
+  return p;
+}
+
+inline const char* scan_hex(const char* p, const char* e, std::uint64_t& out) {
+  const char* s = p;
+  std::uint64_t v = 0;
+  for (; p < e; ++p) {
+    const std::uint8_t d = kHexValue[static_cast<unsigned char>(*p)];
+    if (d > 15)
+      break;
+    v = (v << 4) | d;
+  }
+  if (p == s || p - s > 16)
+    return nullptr;
+  out = v;
+  return p;
+}
+
+// A trace value: decimal, -decimal (two's complement), 0x-hex.
+inline const char* scan_value(const char* p, const char* e, std::uint64_t& out) {
+  if (e - p > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+    return scan_hex(p + 2, e, out);
+  if (p < e && *p == '-') {
+    const char* q = scan_decimal(p + 1, e, out);
+    if (!q || out > static_cast<std::uint64_t>(INT64_MAX) + 1)
+      return nullptr;
+    out = ~out + 1;
+    return q;
+  }
+  return scan_decimal(p, e, out);
+}
+
+inline bool at_word_end(const char* p, const char* e) {
+  return p == e || *p == tf::separator;
+}
+
+std::optional<std::uint64_t> parse_decimal(std::string_view t) {
+  std::uint64_t v = 0;
+  const char* e = t.data() + t.size();
+  const char* q = scan_decimal(t.data(), e, v);
+  if (!q || q != e)
+    return std::nullopt;
+  return v;
+}
+
+} // namespace
+
+std::optional<std::uint64_t> parse_trace_number(std::string_view t) {
+  std::uint64_t v = 0;
+  const char* e = t.data() + t.size();
+  const char* q = scan_value(t.data(), e, v);
+  if (!q || q != e)
+    return std::nullopt;
+  return v;
+}
+
+void TraceParser::count_anchor(AnchorId id) {
+  if (stats_.events_by_anchor.size() <= id)
+    stats_.events_by_anchor.resize(id + 1u, 0);
+  ++stats_.events_by_anchor[id];
+}
+
+void TraceParser::bad(std::string_view line, std::string_view why) {
+  ++stats_.malformed;
+  if (stats_.samples.size() < kMaxSamples) {
+    std::string text(line.substr(0, 160));
+    for (char& c : text)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+        c = '?';
+    stats_.samples.push_back({stats_.lines, std::string(why), std::move(text)});
+  }
+}
+
+void TraceParser::note_truncated_tail(std::string_view tail) {
+  ++stats_.lines;
+  if (tail.substr(0, tf::line_prefix.size()) != tf::line_prefix) {
+    ++stats_.other_lines;
+    return;
+  }
+  ++stats_.truncated_tail;
+  bad(tail, "last line has no newline: output was cut off");
+}
+
+const TraceRecord* TraceParser::feed(std::string_view line) {
+  ++stats_.lines;
+  if (!line.empty() && line.back() == '\r')
+    line.remove_suffix(1);
+  if (line.size() < tf::line_prefix.size() ||
+      std::memcmp(line.data(), tf::line_prefix.data(), tf::line_prefix.size()) != 0) {
+    ++stats_.other_lines;
+    return nullptr;
+  }
+  std::string_view why;
+  if (!parse_record(line, why)) {
+    bad(line, why);
+    return nullptr;
+  }
+  rec_.line = stats_.lines;
+  ++stats_.records;
+  return &rec_;
+}
+
+bool TraceParser::parse_record(std::string_view line, std::string_view& why) {
+  std::string_view rest = line.substr(tf::line_prefix.size());
+  const std::string_view kind = next_word(rest);
+  // Two records run together (interleaved writers, a lost newline) show a second prefix; the
+  // EV parser finds it as a word, the others look for it here.
+  if (kind != tf::kind::event && rest.find(" HX1 ") != std::string_view::npos) {
+    why = "two records on one line";
+    return false;
+  }
+  if (kind == tf::kind::event) {
+    if (!parse_event(rest, why))
+      return false;
+    ++stats_.events;
+    count_anchor(rec_.anchor);
+    return true;
+  }
+  if (kind == tf::kind::hits) {
+    const auto name = next_word(rest);
+    const auto count = parse_decimal(next_word(rest));
+    if (!count || !rest.empty()) {
+      why = "HITS needs an anchor and a count";
+      return false;
+    }
+    const auto id = anchors_.intern(name);
+    if (!id) {
+      why = "invalid anchor name";
+      return false;
+    }
+    rec_ = TraceRecord{};
+    rec_.kind = RecordKind::hits;
+    rec_.anchor = *id;
+    rec_.count = *count;
+    if (stats_.hits.size() <= *id)
+      stats_.hits.resize(*id + 1u, -1);
+    stats_.hits[*id] = static_cast<std::int64_t>(*count);
+    return true;
+  }
+  if (kind == tf::kind::end) {
+    const auto ts = parse_decimal(next_word(rest));
+    if (!ts) {
+      why = "END needs a timestamp";
+      return false;
+    }
+    rec_ = TraceRecord{};
+    rec_.kind = RecordKind::end;
+    rec_.ts_ns = *ts;
+    stats_.end_ts = *ts;
+    return true;
+  }
+  if (kind == tf::kind::ready) {
+    const auto ts = parse_decimal(next_word(rest));
+    if (!ts) {
+      why = "READY needs a timestamp";
+      return false;
+    }
+    ReadyInfo info;
+    info.ts_ns = *ts;
+    while (!rest.empty()) {
+      const auto word = next_word(rest);
+      const auto eq = word.find(tf::key_value);
+      if (eq == std::string_view::npos)
+        continue;
+      const auto k = word.substr(0, eq);
+      std::string v(word.substr(eq + 1, 128));
+      for (char& c : v)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+          c = '?';
+      if (k == tf::ready_key::plan)
+        info.plan = std::move(v);
+      else if (k == tf::ready_key::kernel)
+        info.kernel = std::move(v);
+      else if (k == tf::ready_key::probes)
+        info.probes = std::move(v);
+    }
+    rec_ = TraceRecord{};
+    rec_.kind = RecordKind::ready;
+    rec_.ts_ns = *ts;
+    ++stats_.ready_records;
+    if (!stats_.ready)
+      stats_.ready = std::move(info);
+    return true;
+  }
+  why = "unknown record kind";
+  return false;
+}
+
+bool TraceParser::parse_event(std::string_view rest, std::string_view& why) {
+  // One pass with a cursor, numbers parsed where they are scanned: this runs for every record
+  // of traces with millions of them.
+  TraceRecord& r = rec_;
+  r.kind = RecordKind::event;
+  r.given = 0;
+  r.missing = 0;
+  const char* p = rest.data();
+  const char* const e = p + rest.size();
+  std::uint64_t pos[4] = {0, 0, 0, 0}; // ts cpu pid tid
+  for (auto& v : pos) {
+    const char* q = scan_decimal(p, e, v);
+    if (!q || q == e || *q != tf::separator) {
+      why = "EV needs <ts_ns> <cpu> <pid> <tid> as numbers";
+      return false;
+    }
+    p = q + 1;
+  }
+  if (pos[1] > UINT32_MAX || pos[2] > UINT32_MAX || pos[3] > UINT32_MAX) {
+    why = "EV needs <ts_ns> <cpu> <pid> <tid> as numbers";
+    return false;
+  }
+  const char* q = p;
+  while (q < e && *q != tf::separator)
+    ++q;
+  const std::string_view name(p, static_cast<std::size_t>(q - p));
+  p = q < e ? q + 1 : q;
+  const auto id = anchors_.intern(name);
+  if (!id) {
+    why = name.empty() ? "EV without an anchor" : "invalid anchor name";
+    return false;
+  }
+  r.ts_ns = pos[0];
+  r.cpu = static_cast<std::uint32_t>(pos[1]);
+  r.pid = static_cast<std::uint32_t>(pos[2]);
+  r.tid = static_cast<std::uint32_t>(pos[3]);
+  r.anchor = *id;
+  while (p < e) {
+    if (*p == tf::separator) { // doubled separator
+      ++p;
+      continue;
+    }
+    const char* k = p;
+    while (p < e && *p != tf::key_value && *p != tf::separator)
+      ++p;
+    if (p == e || *p != tf::key_value || p == k) {
+      const std::string_view w(k, static_cast<std::size_t>(p - k));
+      why = w == tf::prefix ? "two records on one line" : "field without key=value";
+      return false;
+    }
+    const auto key = key_from_name(std::string_view(k, static_cast<std::size_t>(p - k)));
+    ++p;        // '='
+    if (!key) { // unknown keys are ignored (format rule)
+      while (p < e && *p != tf::separator)
+        ++p;
+      continue;
+    }
+    const auto bit = TraceRecord::bit(*key);
+    if (p < e && *p == tf::missing.front() && at_word_end(p + 1, e)) {
+      r.missing |= bit;
+      r.given &= ~bit;
+      ++p;
+      continue;
+    }
+    std::uint64_t v = 0;
+    const char* end = scan_value(p, e, v);
+    if (!end || !at_word_end(end, e)) {
+      why = "value is not a number, 0x-hex or ?";
+      return false;
+    }
+    p = end;
+    r.values[static_cast<std::size_t>(*key)] = v;
+    r.given |= bit;
+    r.missing &= ~bit;
+  }
+  return true;
+}
+
+} // namespace harness::report

@@ -1,0 +1,62 @@
+#pragma once
+
+// Pre-flight: everything that would make a run fail, checked before any compiling (minutes
+// with stap), each with a one-line cause, a hint and its own exit status. `harness doctor`
+// prints all of them; `harness run` stops at the first failure.
+
+#include "map_store.hpp"
+#include "result.hpp"
+#include "system_view.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace harness::run {
+
+enum class CheckState { ok, warn, fail, skip };
+std::string_view check_state_name(CheckState s); // "ok", "warn", "FAIL", "skip"
+
+struct Check {
+  std::string name; // "root", "stap", "kernel", "modules", "kprobes", "lockdown", ...
+  CheckState state = CheckState::ok;
+  std::string detail; // what was found
+  Error error;        // the failure (state fail) or the caution (warn): why + hint
+};
+
+struct PreflightRequest {
+  std::string kernel_spec = "auto"; // --kernel: selects the line map
+  std::string build_dir;            // -r DIR: cross-build against a kernel build tree
+  std::string stap = "stap";
+  std::string staprun = "staprun";
+  std::string module; // --module FILE.ko: load a prebuilt module (no stap, no debuginfo)
+  std::string plan;   // its plan (harness.plan/1)
+  std::string iface;  // empty with `veth`
+  bool veth = false;
+  std::string netns_path; // interface lives in this namespace (not checked then)
+};
+
+struct PreflightResult {
+  std::vector<Check> checks;
+  std::string target_release; // the kernel the probes are for
+  std::optional<stap::MapSelection> map;
+  const Check* first_failure() const;
+};
+
+// Selects a line map: spec + running release -> selection. The default loads the shipped maps.
+using MapSelector =
+    std::function<Result<stap::MapSelection>(std::string_view spec, std::string_view release)>;
+MapSelector shipped_map_selector();
+
+PreflightResult run_preflight(const SystemView& sys, const PreflightRequest& req,
+                              const MapSelector& select_map);
+
+// One line per check: "  ok    root        uid 0", then "        hint: ..." under failures.
+std::string format_checks(const PreflightResult& r);
+
+// The lockdown mode from /sys/kernel/security/lockdown ("none [integrity] confidentiality" ->
+// "integrity"); empty when the text has no bracketed mode.
+std::string lockdown_mode(std::string_view text);
+
+} // namespace harness::run

@@ -1,0 +1,334 @@
+#include "run_session.hpp"
+
+#include "files.hpp"
+#include "generate.hpp"
+#include "offline.hpp"
+#include "probe_plan.hpp"
+#include "report_json.hpp"
+#include "send_report.hpp"
+#include "sender.hpp"
+#include "signals.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+namespace harness::run {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::string signal_text(int sig) {
+  const char* a = ::sigabbrev_np(sig);
+  return a ? std::string("SIG") + a : "signal " + std::to_string(sig);
+}
+
+bool path_exists(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+std::string seconds(std::chrono::milliseconds ms) {
+  return std::to_string(ms.count() / 1000) +
+         (ms.count() % 1000 ? "." + std::to_string(ms.count() % 1000 / 100) : "") + " s";
+}
+
+} // namespace
+
+std::string module_plan_path(const std::string& module) {
+  std::string base = module;
+  if (base.size() > 3 && base.compare(base.size() - 3, 3, ".ko") == 0)
+    base.resize(base.size() - 3);
+  return base + ".plan.json";
+}
+
+std::string default_run_dir() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::localtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "harness-run-%Y%m%d-%H%M%S", &tm);
+  std::string dir = std::string("./") + buf;
+  for (int i = 2; path_exists(dir); ++i)
+    dir = std::string("./") + buf + "-" + std::to_string(i);
+  return dir;
+}
+
+Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
+  RealSystem real;
+  const SystemView& sys = hooks.system ? *hooks.system : real;
+  auto say = [&](const std::string& s) {
+    if (hooks.progress)
+      hooks.progress(s);
+  };
+  const MapSelector select = hooks.select_map ? hooks.select_map : shipped_map_selector();
+  const bool use_module = !req.module.empty();
+  const std::string plan_in =
+      use_module ? (req.plan_path.empty() ? module_plan_path(req.module) : req.plan_path) : "";
+
+  auto probe_set = stap::parse_probe_set(req.probes);
+  if (!probe_set)
+    return std::unexpected(probe_set.error());
+
+  // Pre-flight: nothing is compiled or created before these pass.
+  std::optional<stap::MapSelection> map;
+  if (req.preflight) {
+    say("pre-flight checks");
+    PreflightRequest pf;
+    pf.kernel_spec = req.kernel_spec;
+    pf.build_dir = req.build_dir;
+    pf.stap = req.stap;
+    pf.staprun = req.staprun;
+    pf.module = req.module;
+    pf.plan = plan_in;
+    pf.iface = req.sender.iface;
+    pf.veth = req.sender.veth;
+    pf.netns_path = req.sender.netns_path;
+    auto res = run_preflight(sys, pf, select);
+    if (const Check* f = res.first_failure())
+      return std::unexpected(f->error);
+    for (const auto& c : res.checks)
+      if (c.state == CheckState::warn)
+        say("warning: " + c.name + ": " + c.error.why);
+    map = std::move(res.map);
+  }
+
+  // A bad baseline fails now, not after minutes of compiling and sending.
+  std::optional<report::Report> baseline;
+  if (req.baseline_path) {
+    auto b = report::load_report(*req.baseline_path);
+    if (!b)
+      return std::unexpected(b.error());
+    baseline = std::move(*b);
+  }
+
+  // The run directory.
+  const std::string dir = req.out_dir.empty() ? default_run_dir() : req.out_dir;
+  if (path_exists(dir + "/report.json") || path_exists(dir + "/trace.txt"))
+    return fail(Exit::usage, "--out " + dir, "already holds the files of a run",
+                "choose another directory; nothing of the earlier run is overwritten");
+  if (auto s = make_dirs(dir); !s)
+    return std::unexpected(s.error());
+  const std::string script = dir + "/probes.stp";
+  const std::string trace = dir + "/trace.txt";
+  const std::string log = dir + "/stap.log";
+  const std::string sender_json = dir + "/sender.json";
+
+  RunOutcome out;
+  out.run_dir = dir;
+  std::string phase = "pre-flight";
+  std::optional<stap::ProbePlan> plan;
+  std::optional<sender::SendReport> sent;
+  std::optional<Error> failure;
+  std::string partial_reason;
+  std::string interrupted_in; // the phase the first interrupt arrived in
+  auto watch = [&] {
+    if (interrupt_requested() && interrupted_in.empty())
+      interrupted_in = phase;
+  };
+
+  // Writes whatever was captured as the report, whatever happened.
+  auto finish = [&]() -> Result<RunOutcome> {
+    watch();
+    if (interrupt_requested()) {
+      out.interrupted = true;
+      const std::string when = interrupted_in.empty() ? phase : interrupted_in;
+      partial_reason = "interrupted by " + signal_text(interrupt_signal()) + " while " + when;
+      failure = Error{Exit::interrupted, "run",
+                      "interrupted by " + signal_text(interrupt_signal()) + " while " + when +
+                          "; what was captured is in " + dir + " (report marked partial)",
+                      ""};
+    }
+    if (sent) {
+      if (auto s = write_file_atomic(sender_json, sender::to_json(*sent).dump(2) + "\n"); !s)
+        return std::unexpected(s.error());
+      if (auto s = write_file_atomic(dir + "/sender.txt", sender::format_audit(*sent)); !s)
+        return std::unexpected(s.error());
+    }
+    report::AnalyzeInputs in;
+    in.plan = plan;
+    in.sender = sent;
+    in.partial = !partial_reason.empty();
+    in.partial_reason = partial_reason;
+    report::Analysis analysis(req.analyze, std::move(in));
+    if (path_exists(trace))
+      if (auto s = report::feed_trace_file(trace, analysis); !s)
+        return std::unexpected(s.error());
+    out.report = analysis.finish();
+    out.report.run.run_dir = dir;
+    if (baseline)
+      out.report.comparison =
+          report::compare_with_baseline(*baseline, out.report, req.baseline, *req.baseline_path);
+    out.report_text = report::format_report_text(out.report);
+    if (auto s = write_file_atomic(dir + "/report.txt", out.report_text); !s)
+      return std::unexpected(s.error());
+    if (auto s = report::write_report_json(out.report, dir + "/report.json"); !s)
+      return std::unexpected(s.error());
+    if (!req.json_path.empty())
+      if (auto s = report::write_report_json(out.report, req.json_path); !s)
+        return std::unexpected(s.error());
+    out.error = failure;
+    return std::move(out);
+  };
+
+  if (interrupt_requested())
+    return finish();
+
+  // The script and its plan, or the prebuilt module's plan.
+  phase = "preparing the probes";
+  if (use_module) {
+    if (!path_exists(req.module))
+      return fail(Exit::usage, "--module " + req.module, "no such file",
+                  "give the FILE.ko built by `harness build`");
+    auto p = stap::load_plan(plan_in);
+    if (!p)
+      return fail(Exit::usage, "plan " + plan_in, p.error().why,
+                  "give the module's plan with --plan (`harness build` writes NAME.plan.json "
+                  "next to NAME.ko)");
+    plan = std::move(*p);
+    if (auto s = stap::save_plan(dir + "/plan.json", *plan); !s)
+      return std::unexpected(s.error());
+  } else {
+    if (!map) {
+      auto sel = select(req.kernel_spec == "auto" ? sys.kernel_release() : req.kernel_spec,
+                        sys.kernel_release());
+      if (!sel)
+        return std::unexpected(sel.error());
+      map = std::move(*sel);
+    }
+    if (!map->exact && !map->note.empty())
+      say(map->note);
+    auto gen = stap::generate_script(map->entry.map, *probe_set, std::nullopt);
+    if (!gen)
+      return std::unexpected(gen.error());
+    if (auto s = write_file_atomic(script, gen->text); !s)
+      return std::unexpected(s.error());
+    if (auto s = stap::save_plan(stap::plan_path_for(script), gen->plan); !s)
+      return std::unexpected(s.error());
+    plan = std::move(gen->plan);
+  }
+
+  // stap (or staprun) under supervision.
+  phase = "starting stap";
+  ChildSpec spec;
+  if (use_module) {
+    spec.exe = req.staprun;
+    spec.args = req.stap_args;
+    spec.args.push_back(req.module);
+  } else {
+    spec.exe = req.stap;
+    spec.args = {"-v"};
+    if (!req.build_dir.empty()) {
+      spec.args.push_back("-r");
+      spec.args.push_back(req.build_dir);
+    }
+    spec.args.insert(spec.args.end(), req.stap_args.begin(), req.stap_args.end());
+    spec.args.push_back(script);
+  }
+  SupervisorConfig sc;
+  sc.spec = spec;
+  sc.trace_path = trace;
+  sc.log_path = log;
+  sc.on_progress = [&](const StapProgress& p) {
+    say(format_stap_progress(p));
+  };
+  sc.launcher = hooks.launcher;
+  say("starting " + describe_command(spec) + " (output: " + dir + ")");
+  if (const char* cache = std::getenv("SYSTEMTAP_DIR"); cache && *cache && !use_module)
+    say(std::string("stap's cache: SYSTEMTAP_DIR=") + cache);
+  auto sup_r = StapSupervisor::start(std::move(sc));
+  if (!sup_r)
+    return std::unexpected(sup_r.error());
+  auto& sup = **sup_r;
+
+  phase = "waiting for stap to get ready";
+  say("waiting for stap to get ready (timeout " + seconds(req.ready_timeout) + ")");
+  const auto t_start = Clock::now();
+  if (auto ready = sup.wait_ready(req.ready_timeout); !ready) {
+    watch();
+    if (ready.error().code != Exit::interrupted) {
+      failure = ready.error();
+      partial_reason = "stap never became ready: " + ready.error().why;
+    }
+    say("stopping stap");
+    sup.stop(req.stop_grace);
+    return finish();
+  }
+  say("stap ready after " +
+      seconds(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t_start)) +
+      "; sending");
+
+  // The sender runs in its own thread while this one keeps draining stap's output: a full
+  // pipe would make stap drop records.
+  phase = "sending";
+  std::optional<Result<sender::SendReport>> send_result;
+  std::atomic<bool> send_done{false};
+  std::thread sender_thread([&] {
+    send_result = sender::send_frames(req.sender);
+    send_done = true;
+  });
+  std::optional<ExitStatus> stap_died;
+  while (!send_done) {
+    watch();
+    if (auto st = sup.pump(50ms); st && !stap_died) {
+      stap_died = st;
+      say("stap exited during the run (" + st->describe() + "); letting the sender finish");
+    }
+    // After stap died or an interrupt, wait() returns at once: do not spin while the sender
+    // winds down (it sees the interrupt itself; its waits are bounded).
+    if (stap_died || interrupt_requested())
+      std::this_thread::sleep_for(20ms);
+  }
+  sender_thread.join();
+  if (*send_result) {
+    sent = std::move(**send_result);
+  } else {
+    failure = send_result->error();
+    partial_reason = "the sender failed: " + send_result->error().why;
+  }
+
+  // Give the kernel's last records time to arrive: the destructor of the last frames runs after
+  // the sender's send() returned; stap flushes its buffers periodically.
+  if (sent && !stap_died && !interrupt_requested()) {
+    phase = "waiting for the kernel to finish";
+    say("sender done: " + std::to_string(sent->totals.sent) + " of " +
+        std::to_string(sent->totals.requested) +
+        " frames sent; waiting for the last probe records");
+    const std::uint64_t want = sent->totals.queued;
+    const auto deadline = Clock::now() + req.settle_timeout;
+    while (!interrupt_requested() && Clock::now() < deadline) {
+      watch();
+      if (auto st = sup.pump(50ms)) {
+        stap_died = st;
+        break;
+      }
+      const auto quiet = Clock::now() - sup.last_output();
+      if ((want > 0 && sup.completions() >= want && quiet >= 200ms) || quiet >= 1000ms)
+        break;
+    }
+  }
+
+  watch();
+  phase = "stopping stap";
+  if (!stap_died) {
+    say("stopping stap (SIGINT, then SIGTERM, then SIGKILL)");
+    const ExitStatus st = sup.stop(req.stop_grace);
+    if (!sup.ended())
+      partial_reason = partial_reason.empty()
+                           ? "stap stopped (" + st.describe() + ") before its end probe ran"
+                           : partial_reason;
+  } else {
+    sup.stop(req.stop_grace);
+    failure = sup.failure(*stap_died, "during the run");
+    failure->why += "; partial report in " + dir;
+    partial_reason = "stap exited during the run (" + stap_died->describe() + ")";
+  }
+  return finish();
+}
+
+} // namespace harness::run

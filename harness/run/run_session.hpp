@@ -1,0 +1,78 @@
+#pragma once
+
+// `harness run`: pre-flight, generate the script (or take a prebuilt module and its plan),
+// start stap/staprun, wait for READY, send while draining stap's output, wait for the kernel to
+// finish, stop stap, correlate and report. Everything goes into one run directory:
+//   probes.stp + probes.stp.plan.json (or plan.json with --module), stap.log, trace.txt (stap's
+//   stdout), sender.json (+ sender.txt, its audit), report.txt, report.json.
+// SIGINT/SIGTERM in any phase: every child is stopped, what was captured is kept, the report is
+// written marked partial, and the outcome says so (Exit::interrupted).
+
+#include "analyze.hpp"
+#include "baseline.hpp"
+#include "preflight.hpp"
+#include "report.hpp"
+#include "result.hpp"
+#include "sender_config.hpp"
+#include "stap_supervisor.hpp"
+#include "system_view.hpp"
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace harness::run {
+
+struct RunRequest {
+  sender::SenderConfig sender;
+  std::string kernel_spec = "auto"; // line map (--kernel)
+  std::string probes = "status";    // probe set
+  std::string build_dir;            // -r: stap -r DIR (cross-build against a build tree)
+  std::string module;               // --module FILE.ko: staprun it instead of compiling
+  std::string plan_path;            // its plan; default FILE.plan.json next to it
+  std::string stap = "stap";        // program to run (a path or a name in PATH)
+  std::string staprun = "staprun";
+  std::vector<std::string> stap_args; // passed before the script/module
+  std::string out_dir;                // default ./harness-run-<timestamp>
+  std::string json_path;              // --json: also write report.json here
+  std::optional<std::string> baseline_path;
+  report::BaselineOptions baseline;
+  report::AnalyzeOptions analyze;
+  bool preflight = true; // false: skip the checks (tests with a stand-in stap)
+  std::chrono::milliseconds ready_timeout{std::chrono::seconds(300)};
+  std::chrono::milliseconds settle_timeout{std::chrono::seconds(5)};
+  std::chrono::milliseconds stop_grace{std::chrono::seconds(3)};
+};
+
+struct RunHooks {
+  std::function<void(std::string_view)> progress; // one line of progress, for stderr
+  Launcher launcher;                              // default: harness::spawn
+  const SystemView* system = nullptr;             // default: the real machine
+  MapSelector select_map;                         // default: the shipped maps
+};
+
+struct RunOutcome {
+  std::string run_dir;
+  report::Report report;
+  std::string report_text;
+  bool interrupted = false;
+  // Set when the run could not do its job although a report was written (stap died, never got
+  // ready, was interrupted): the exit status and message main prints.
+  std::optional<Error> error;
+  int exit_code() const { return error ? static_cast<int>(error->code) : report.exit_code(); }
+};
+
+// Errors: pre-flight failures and anything before the run directory holds a report (bad
+// options, unwritable directory). After that, problems are in RunOutcome::error.
+Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks = {});
+
+// "FILE.ko" -> "FILE.plan.json".
+std::string module_plan_path(const std::string& module);
+
+// ./harness-run-YYYYmmdd-HHMMSS (with -N appended if it exists).
+std::string default_run_dir();
+
+} // namespace harness::run

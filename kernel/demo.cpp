@@ -1,0 +1,75 @@
+#include "demo.hpp"
+
+#include "deps.hpp"
+#include "files.hpp"
+#include "kernel_builder.hpp"
+
+namespace harness::kernel {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+} // namespace
+
+Result<DemoResult> run_demo(const DemoRequest& req) {
+  const auto start = Clock::now();
+  auto step = [&](int n, const std::string& what) {
+    if (req.on_progress)
+      req.on_progress("step " + std::to_string(n) + "/3: " + what);
+  };
+  DemoResult res;
+
+  step(1, "packages");
+  auto missing = missing_packages(demo_packages());
+  if (!missing)
+    return std::unexpected(missing.error());
+  if (!missing->empty()) {
+    if (!req.install) {
+      std::string list;
+      for (const auto& p : *missing)
+        list += " " + p;
+      return fail(Exit::usage, "missing packages:" + list, "--no-install was given",
+                  "install them (apt-get install" + list + ") or drop --no-install");
+    }
+    if (auto s = install_packages(*missing, req.on_progress); !s)
+      return std::unexpected(s.error());
+  }
+
+  step(2, std::string("test kernel (linux-source-6.1, af_packet.c ") +
+              (req.optimised ? "-O2" : "-O0") + ")");
+  EnsureRequest ensure;
+  ensure.series = "6.1";
+  ensure.optimised = req.optimised;
+  ensure.cache_dir = req.cache_dir;
+  ensure.on_progress = req.on_progress;
+  auto kernel = ensure_debian_kernel(ensure);
+  if (!kernel)
+    return std::unexpected(kernel.error());
+  res.kernel_build = kernel->build_dir;
+  res.kernel_cached = kernel->cached;
+  if (req.on_progress)
+    req.on_progress(kernel->cached ? "test kernel from the cache: " + kernel->build_dir
+                                   : "test kernel built: " + kernel->build_dir);
+
+  step(3, "probe module, then the VM: harness run --frames 2 on a veth pair in the guest");
+  HarnessRunRequest run;
+  run.kernel_build = kernel->build_dir;
+  run.out_dir = req.out_dir.empty() ? timestamped_dir(req.cache_dir + "/vm", "demo") : req.out_dir;
+  run.run_args = req.run_args;
+  run.probes = stap::ProbeSet::status;
+  run.accel = req.accel;
+  run.timeout = req.timeout;
+  run.cache_dir = req.cache_dir;
+  run.echo_output = req.verbose;
+  run.on_progress = req.on_progress;
+  run.on_console = req.on_console;
+  auto r = run_harness_in_vm(run);
+  if (!r)
+    return std::unexpected(r.error());
+  res.run = std::move(*r);
+  res.elapsed_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  return res;
+}
+
+} // namespace harness::kernel

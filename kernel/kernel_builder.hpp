@@ -1,0 +1,86 @@
+#pragma once
+
+// Preparing and building probe-friendly kernels, and the cache of Debian-source test kernels
+// that `harness demo` and the e2e tests use (cache_dir.hpp has the layout).
+
+#include "child_proc.hpp"
+#include "kernel_config.hpp"
+#include "result.hpp"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace harness::kernel {
+
+// Marker written into a build directory by prepare: how to build it.
+inline constexpr std::string_view build_marker_name = "harness-kernel.json";
+
+struct PrepareRequest {
+  std::string source_dir;  // the kernel source tree (created with from_debian)
+  std::string build_dir;   // O= directory; empty: SOURCE/build-harness
+  bool minimal = false;    // tinyconfig + fragment; otherwise merge into the existing config
+  std::string from_debian; // "", "6.1" or "6.12": unpack /usr/src/linux-source-V.tar.xz first
+  bool optimised = false;  // the -O2 variant: af_packet.c at the tree's default optimisation
+  std::string fragment_text;
+  std::string fragment_origin; // for error messages
+  LineSink on_progress;
+};
+
+struct PrepareResult {
+  std::string source_dir, build_dir;
+  bool unpacked = false;
+  bool makefile_changed = false;
+  std::string config_base; // "tinyconfig", "BUILD/.config", "SOURCE/.config"
+};
+
+Result<PrepareResult> prepare_kernel(const PrepareRequest& req);
+
+struct BuildRequest {
+  std::string build_dir;
+  int jobs = 0; // 0: number of CPUs
+  std::chrono::seconds timeout{std::chrono::hours(3)};
+  LineSink on_progress; // "[ 412/~960] CC net/packet/af_packet.o  2m10s"
+};
+
+struct BuildResult {
+  long elapsed_ms = 0;
+  int compiled = 0; // CC lines seen
+  std::string log_path;
+};
+
+Result<BuildResult> build_kernel(const BuildRequest& req);
+
+// A Debian linux-source test kernel in the cache, built when missing.
+struct EnsureRequest {
+  std::string series = "6.1"; // linux-source-<series>
+  bool optimised = false;     // the -O2 variant
+  std::string cache_dir;
+  int jobs = 0;
+  LineSink on_progress;
+};
+
+struct EnsureResult {
+  std::string build_dir;
+  std::string key;
+  bool cached = false;
+  long elapsed_ms = 0;
+};
+
+Result<EnsureResult> ensure_debian_kernel(const EnsureRequest& req);
+
+// Pure: the cache key of a built test kernel.
+std::string kernel_cache_key(std::string_view series, std::string_view package_version,
+                             bool optimised, std::string_view fragment_text,
+                             std::string_view compiler_version, std::string_view stap_version);
+
+// Pure: "[ 412/~960] CC net/packet/af_packet.o  2m10s" (total 0: no estimate).
+std::string build_progress_line(int done, int estimate, std::string_view what, long elapsed_ms);
+
+// Pure: parses a make output line "  CC      net/packet/af_packet.o" -> the object ("" if none).
+std::string compiled_object(std::string_view make_line);
+
+// Pure: a rough cold-build estimate for the cache's minimal kernel on `cpus` CPUs.
+std::string cold_build_estimate(int cpus);
+
+} // namespace harness::kernel

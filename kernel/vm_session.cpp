@@ -1,0 +1,238 @@
+#include "vm_session.hpp"
+
+#include "files.hpp"
+#include "stap_env.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <unistd.h>
+
+namespace harness::kernel {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string absolute(const std::string& p) {
+  std::error_code ec;
+  auto a = fs::absolute(p, ec);
+  return ec ? p : a.lexically_normal().string();
+}
+
+bool has_arg(const std::vector<std::string>& args, std::string_view name) {
+  return std::any_of(args.begin(), args.end(), [&](const std::string& a) {
+    return a == name || a.starts_with(std::string(name) + "=");
+  });
+}
+
+} // namespace
+
+std::string timestamped_dir(const std::string& parent, const std::string& prefix) {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::localtime_r(&now, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+  return parent + "/" + prefix + "-" + buf + "-" + std::to_string(::getpid());
+}
+
+Result<AccelChoice> resolve_accel(const std::string& kernel_build, AccelRequest request,
+                                  const std::string& cache_dir, const LineSink& on_progress) {
+  auto image = kernel_image_of(kernel_build);
+  if (!image)
+    return std::unexpected(image.error());
+  SystemAccelProber prober(cache_dir, *image);
+  if (request == AccelRequest::automatic && !prober.cached()) {
+    std::string why;
+    if (prober.kvm_device_usable(why) && on_progress)
+      on_progress("/dev/kvm is present: a 15 s probe boot checks whether KVM really runs this "
+                  "guest (once per machine)");
+  }
+  auto accel = choose_accel(request, prober);
+  if (accel && on_progress)
+    on_progress("accelerator " + accel->reason + (accel->from_cache ? " (cached)" : ""));
+  return accel;
+}
+
+Result<VmJobResult> run_job_in_vm(const VmJobRequest& req) {
+  auto image = kernel_image_of(req.kernel_build);
+  if (!image)
+    return std::unexpected(image.error());
+  auto note = [&](const std::string& s) {
+    if (req.on_progress)
+      req.on_progress(s);
+  };
+  auto accel = req.chosen
+                   ? Result<AccelChoice>(*req.chosen)
+                   : resolve_accel(req.kernel_build, req.accel, req.cache_dir, req.on_progress);
+  if (!accel)
+    return std::unexpected(accel.error());
+
+  VmRunRequest run;
+  run.kernel_image = *image;
+  run.share_dir = absolute(req.out_dir);
+  run.job = req.job;
+  run.accel = accel->accel;
+  run.timeout = req.timeout;
+  run.memory_mb = req.memory_mb;
+  run.init_exe = req.init_exe;
+  run.on_console = req.on_console;
+  auto out = boot_vm(run);
+  if (!out)
+    return std::unexpected(out.error());
+  auto status = judge_vm_run(*out, req.timeout);
+  if (!status)
+    return std::unexpected(status.error());
+  char secs[64];
+  std::snprintf(secs, sizeof secs, "%.1f s (guest ready after %.1f s)",
+                static_cast<double>(out->wall_ms) / 1000.0,
+                static_cast<double>(out->ready_ms) / 1000.0);
+  note("VM finished in " + std::string(secs));
+  return VmJobResult{*accel, std::move(*out), std::move(*status)};
+}
+
+GuestJob harness_run_job(const std::string& harness_exe, const std::string& module,
+                         const std::string& plan, const std::string& run_dir,
+                         const std::vector<std::string>& run_args, bool echo_output, Accel accel) {
+  GuestJob job;
+  job.echo_output = echo_output;
+  GuestStep step;
+  step.name = "run";
+  step.argv = {harness_exe, "run", "--module", module};
+  if (!plan.empty()) {
+    step.argv.push_back("--plan");
+    step.argv.push_back(plan);
+  }
+  step.argv.push_back("--out");
+  step.argv.push_back(run_dir);
+  step.argv.insert(step.argv.end(), run_args.begin(), run_args.end());
+  // The guest has no network device but the veth pair `harness run --veth` makes.
+  if (!has_arg(run_args, "--veth") && !has_arg(run_args, "--netns"))
+    step.argv.push_back("--veth");
+  if (accel == Accel::tcg && !has_arg(run_args, "--block-threshold-ms")) {
+    step.argv.push_back("--block-threshold-ms");
+    step.argv.push_back(std::to_string(tcg_block_threshold_ms));
+  }
+  step.timeout_ms = 240000;
+  job.steps.push_back(std::move(step));
+  job.result_step = "run";
+  return job;
+}
+
+Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
+  HarnessRunResult res;
+  for (const char* own : {"--out", "-o", "--module", "--plan", "--build-dir", "-r", "--kernel"})
+    if (has_arg(req.run_args, own))
+      return fail(Exit::usage, std::string(own) + " after `--`",
+                  "is set by `harness vm run` itself for the run inside the guest",
+                  "use `harness vm run --out DIR` / `--module FILE.ko` before the `--`");
+  const std::string out_dir = absolute(req.out_dir);
+  if (fs::exists(out_dir + "/run"))
+    return fail(Exit::usage, "VM directory " + out_dir,
+                "already holds a run (" + out_dir + "/run); nothing there is overwritten",
+                "choose another --out");
+  if (auto s = make_dirs(out_dir); !s)
+    return std::unexpected(s.error());
+  auto note = [&](const std::string& s) {
+    if (req.on_progress)
+      req.on_progress(s);
+  };
+  std::string init = req.init_exe;
+  if (init.empty()) {
+    auto exe = self_exe();
+    if (!exe)
+      return std::unexpected(exe.error());
+    init = *exe;
+  }
+
+  // The module and plan are copied into the share: the guest sees the host's files read-only at
+  // the same paths, but not those under /tmp or /run, which it mounts over.
+  std::string module = out_dir + "/" + std::string(default_module_name) + ".ko";
+  std::string plan = out_dir + "/" + std::string(default_module_name) + ".plan.json";
+  if (req.module.empty()) {
+    auto tree = inspect_kernel_tree(req.kernel_build);
+    if (!tree)
+      return std::unexpected(tree.error());
+    auto gen = generate_for_tree(*tree, req.probes, std::nullopt, "", req.cache_dir);
+    if (!gen)
+      return std::unexpected(gen.error());
+    if (!gen->map_note.empty())
+      note("note: " + gen->map_note);
+    res.dropped = gen->dropped;
+    if (!gen->dropped.empty()) {
+      std::string list;
+      for (const auto& a : gen->dropped)
+        list += " " + a;
+      note("this build cannot place " + std::to_string(gen->dropped.size()) +
+           " probe(s) (no line-table entry):" + list + "; their phases will be missing");
+    }
+    ModuleBuildRequest mb;
+    mb.kernel_build = req.kernel_build;
+    mb.script_text = std::move(gen->script.text);
+    mb.plan = std::move(gen->script.plan);
+    mb.out_dir = out_dir;
+    mb.cache_dir = req.cache_dir;
+    mb.on_progress = req.on_progress;
+    auto built = build_module(mb);
+    if (!built)
+      return std::unexpected(built.error());
+    res.module_from_cache = built->cache_hit;
+    note(std::string("probe module ") + (built->cache_hit ? "from the cache" : "built") + ": " +
+         built->module_path);
+  } else {
+    const std::string name = fs::path(req.module).filename().string();
+    if (!name.ends_with(".ko"))
+      return fail(Exit::usage, "--module " + req.module, "is not a .ko file");
+    module = out_dir + "/" + name;
+    plan = req.plan.empty() ? req.module.substr(0, req.module.size() - 3) + ".plan.json" : req.plan;
+    std::error_code ec;
+    if (absolute(req.module) != module)
+      fs::copy_file(req.module, module, fs::copy_options::overwrite_existing, ec);
+    if (ec)
+      return fail(Exit::io, "--module " + req.module, ec.message());
+    const std::string plan_copy = module.substr(0, module.size() - 3) + ".plan.json";
+    if (fs::exists(plan)) {
+      if (absolute(plan) != plan_copy)
+        fs::copy_file(plan, plan_copy, fs::copy_options::overwrite_existing, ec);
+      plan = plan_copy;
+    } else if (!req.plan.empty()) {
+      return fail(Exit::usage, "--plan " + req.plan, "does not exist");
+    } else {
+      plan.clear();
+    }
+  }
+  res.module_path = module;
+  res.run_dir = out_dir + "/run";
+
+  auto accel = resolve_accel(req.kernel_build, req.accel, req.cache_dir, req.on_progress);
+  if (!accel)
+    return std::unexpected(accel.error());
+  VmJobRequest vr;
+  vr.kernel_build = req.kernel_build;
+  vr.out_dir = out_dir;
+  vr.job =
+      harness_run_job(init, module, plan, res.run_dir, req.run_args, req.echo_output, accel->accel);
+  vr.chosen = *accel;
+  vr.accel = req.accel;
+  vr.timeout = req.timeout;
+  vr.memory_mb = req.memory_mb;
+  vr.cache_dir = req.cache_dir;
+  vr.init_exe = init;
+  vr.on_progress = req.on_progress;
+  vr.on_console = req.on_console;
+  auto vm = run_job_in_vm(vr);
+  if (!vm)
+    return std::unexpected(vm.error());
+  res.vm = std::move(*vm);
+  res.exit_code = res.vm.status.result;
+  res.run_stdout = out_dir + "/run.stdout";
+  res.run_stderr = out_dir + "/run.stderr";
+  for (const auto& s : res.vm.status.steps)
+    if (s.name == "run" && (!s.started || s.timed_out))
+      return fail(Exit::vm_failed, "harness run in the VM",
+                  s.timed_out ? "did not finish within its time limit" : s.error,
+                  "its output is in " + res.run_stderr);
+  return res;
+}
+
+} // namespace harness::kernel

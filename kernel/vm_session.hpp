@@ -1,0 +1,90 @@
+#pragma once
+
+// What `harness vm run|exec`, `harness demo`, the e2e tests and the VM benchmark share: pick the
+// accelerator, boot a kernel build with a job, and turn the outcome into an exit status.
+// `run_harness_in_vm` adds the probe module (built for the tree, cached) and the job that runs
+// `harness run --module ... --veth` inside the guest.
+
+#include "accel.hpp"
+#include "module_build.hpp"
+#include "vm_job.hpp"
+#include "vm_runner.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace harness::kernel {
+
+struct VmJobRequest {
+  std::string kernel_build;
+  std::string out_dir; // the share: job, console log, step outputs, status
+  GuestJob job;
+  AccelRequest accel = AccelRequest::automatic;
+  std::optional<AccelChoice> chosen; // already chosen (resolve_accel): used as is
+  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  int memory_mb = 1024;
+  std::string cache_dir;
+  std::string init_exe; // the harness binary the guest runs; empty: this one
+  LineSink on_progress; // harness's own progress lines
+  LineSink on_console;  // raw console lines (verbose)
+};
+
+struct VmJobResult {
+  AccelChoice accel;
+  VmRunOutcome outcome;
+  GuestStatus status;
+};
+
+// Picks the accelerator for a kernel build (probe boot and cache as accel.hpp describes).
+Result<AccelChoice> resolve_accel(const std::string& kernel_build, AccelRequest request,
+                                  const std::string& cache_dir, const LineSink& on_progress);
+
+// Errors: the VM could not start, or did not finish properly (panic, no ready marker, timeout,
+// no status): Exit::vm_failed with the console log named.
+Result<VmJobResult> run_job_in_vm(const VmJobRequest& req);
+
+struct HarnessRunRequest {
+  std::string kernel_build;
+  std::string out_dir;
+  std::vector<std::string> run_args; // options for `harness run` in the guest
+  stap::ProbeSet probes = stap::ProbeSet::status;
+  std::string module; // prebuilt NAME.ko (its NAME.plan.json next to it); empty: build one
+  std::string plan;   // with module: its plan (default next to it)
+  AccelRequest accel = AccelRequest::automatic;
+  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  int memory_mb = 1024;
+  std::string cache_dir;
+  std::string init_exe;
+  bool echo_output = false;
+  LineSink on_progress;
+  LineSink on_console;
+};
+
+struct HarnessRunResult {
+  VmJobResult vm;
+  int exit_code = 0;      // the guest's `harness run` exit status
+  std::string run_dir;    // out_dir/run: report.txt, report.json, trace, sender records
+  std::string run_stdout; // path of the guest run's stdout (the text report)
+  std::string run_stderr;
+  std::string module_path;
+  bool module_from_cache = false;
+  std::vector<std::string> dropped; // probes the tree cannot place
+};
+
+Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req);
+
+// Pure: the guest job for `harness run` inside the VM (exposed for tests). Under TCG every
+// instruction is emulated and each probe hit traps: a tpacket_snd call that takes 2 ms on
+// hardware takes 20-30 ms there, so unless the caller chose one, the threshold for "blocked
+// although MSG_DONTWAIT" is raised to `tcg_block_threshold_ms`.
+inline constexpr int tcg_block_threshold_ms = 250;
+GuestJob harness_run_job(const std::string& harness_exe, const std::string& module,
+                         const std::string& plan, const std::string& run_dir,
+                         const std::vector<std::string>& run_args, bool echo_output, Accel accel);
+
+// A directory name for a run: PREFIX-YYYYmmdd-HHMMSS-PID.
+std::string timestamped_dir(const std::string& parent, const std::string& prefix);
+
+} // namespace harness::kernel

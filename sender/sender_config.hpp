@@ -1,0 +1,118 @@
+#pragma once
+
+#include "result.hpp"
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace harness::sender {
+
+// Values equal the kernel's TPACKET_Vn + 1 so they read as the user typed them (v1, v2, v3).
+enum class TpacketVersion { v1 = 1, v2 = 2, v3 = 3 };
+
+// Test-only fault injection: the sender misbehaves on purpose so tests can check that the
+// audit sees what the kernel does with such a ring. Never set by the CLI.
+struct SenderTestHooks {
+  // Leave the slot of this sequence number AVAILABLE (a gap) while later frames are marked
+  // SEND_REQUEST: the kernel stops at the gap and strands every frame behind it. -1: off.
+  std::int64_t gap_at_seq = -1;
+  // Give this sequence number a tp_len the kernel refuses (larger than the frame can hold):
+  // WRONG_FORMAT without PACKET_LOSS, silently skipped with it. -1: off.
+  std::int64_t malformed_seq = -1;
+};
+
+// Everything `harness send` (and `harness run`) can ask of the sender. Signed integers on purpose:
+// validate() must be able to name a negative count instead of seeing it wrapped around.
+struct SenderConfig {
+  std::string iface;               // interface to send on; empty with `veth`
+  std::int64_t count = 1000;       // -c/--count/--frames: frames to send
+  std::int64_t size = 150;         // -s/--size: bytes of packet data per frame (tp_len); with
+                                   // SOCK_RAW this includes the 14-byte Ethernet header
+  std::int64_t frame_size = 0;     // -b/--frame-size: ring frame size; 0 = the page size
+  std::int64_t ring_frames = 8192; // -n/--ring-frames: frames in the ring
+  std::int64_t block_size = 0;     // --block-size: ring block size; 0 = the frame size rounded
+                                   // up to the page size (one frame per block for page-sized
+                                   // frames, as packet_mmap.c did)
+  std::int64_t sndbuf = 0;         // -z/--sndbuf: SO_SNDBUF; 0 = leave the default
+  std::int64_t mtu = 0;            // -m/--mtu: set the interface MTU first; 0 = leave it
+  std::int64_t send_every = 0;     // -j/--send-every: call send() after every N filled frames;
+                                   // 0 = when the ring is full (packet_mmap.c's default).
+                                   // packet_mmap.c's `-j MASK` equals --send-every MASK+1.
+  int inject_error = 0;            // -e/--inject-error: 1 close() the socket half-way,
+                                   // 2 set PACKET_TX_RING again half-way; 0 = none
+  bool dgram = false;              // -g/--dgram: SOCK_DGRAM (kernel builds the link header)
+  bool threaded = false;           // -t/--threads: a second thread calls blocking send()
+  std::int64_t sockets = 1;        // --sockets N: N sockets, each with its own ring and thread,
+                                   // share the frames (seq blocks round-robin) to use N CPUs.
+                                   // Frames from different sockets may arrive interleaved.
+  bool loss = false;               // -l/--loss: PACKET_LOSS (skip malformed frames)
+  bool verbose = false;            // -v: the CLI prints every frame's record after the audit
+  TpacketVersion version = TpacketVersion::v2; // --tpacket v1|v2|v3
+  bool qdisc_bypass = false;                   // --qdisc-bypass: PACKET_QDISC_BYPASS
+  // --vnet-hdr: PACKET_VNET_HDR; each frame starts with a virtio-net header whose hdr_len covers
+  // the whole packet, so tpacket_snd copies the frame into the skb instead of attaching ring
+  // pages (zero-copy frames are copied page by page when a veth forwards them). SOCK_RAW only;
+  // TX rings honour it since Linux 4.10.
+  bool vnet_hdr = false;
+  std::array<std::uint8_t, 6> dest_mac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}; // --dest
+  std::uint16_t ethertype = 0x88b5; // --ethertype: IEEE 802 "local experimental" by default
+
+  // Open the socket inside this network namespace (a path such as /run/netns/NAME); empty: the
+  // caller's namespace. Interface checks and counters are read inside it too.
+  std::string netns_path;
+  // Throwaway namespace + veth pair (ScratchNet): send on its tx end, receive and verify every
+  // frame on its rx end. `iface` and `netns_path` must be empty.
+  bool veth = false;
+
+  // How long to wait, in total, for frames the kernel still holds (SEND_REQUEST/SENDING) once
+  // everything is queued, and how long the ring may make no progress before the sender gives
+  // up on a full ring. Every wait in the sender is bounded by these.
+  std::chrono::milliseconds completion_timeout{5000};
+
+  // Run id written into every payload header; 0 = pick one (random).
+  std::uint32_t run_id = 0;
+
+  // Per-frame records are kept for the first this-many frames (56 bytes each); the totals and
+  // the slot audit always cover every frame.
+  std::int64_t max_records = 1'000'000;
+
+  SenderTestHooks test_only; // see SenderTestHooks; leave default outside tests
+};
+
+// Bytes of the virtio-net header in front of each frame with --vnet-hdr.
+inline constexpr std::int64_t kVnetHeaderBytes = 10;
+
+// Bytes of the payload header at the start of every frame's payload (DESIGN.md "Sender records").
+inline constexpr std::int64_t kPayloadHeaderBytes = 16;
+inline constexpr std::int64_t kEthernetHeaderBytes = 14;
+
+// Smallest --size the sender accepts for this socket type (link header + payload header).
+std::int64_t min_frame_bytes(const SenderConfig& c);
+
+// Bytes of ring frame used before the packet data for this TPACKET version (the tpacketN_hdr,
+// aligned, plus sockaddr_ll, as the kernel computes it).
+std::int64_t tpacket_header_bytes(TpacketVersion v);
+
+// The frame size actually used (frame_size or the page size) and block size (block_size or the
+// frame size rounded up to the page size).
+std::int64_t effective_frame_size(const SenderConfig& c);
+std::int64_t effective_block_size(const SenderConfig& c);
+
+// Checks that need no socket and no interface: counts > 0, sizes within the frame, geometry the
+// kernel accepts (frame size a multiple of 16, at least the header; block a multiple of the page
+// size holding whole frames; ring frames a multiple of frames per block), option combinations. Each
+// error names the value and the limit and gives a hint; code Exit::usage.
+Status validate(const SenderConfig& c);
+
+// "v1" / "v2" / "v3"; parse returns nullopt for anything else.
+std::string to_string(TpacketVersion v);
+std::optional<TpacketVersion> parse_tpacket_version(const std::string& s);
+
+// "aa:bb:cc:dd:ee:ff" <-> bytes.
+std::optional<std::array<std::uint8_t, 6>> parse_mac(const std::string& s);
+std::string format_mac(const std::array<std::uint8_t, 6>& mac);
+
+} // namespace harness::sender

@@ -1,0 +1,309 @@
+// The script generator. Only validated data reaches the script: the map is re-validated here
+// (names from the built-in tables, release/sha1 syntax, line ranges), probe points are built
+// from the function table and integers, and every text from a map or a source appears only in
+// `//` comments after control characters are removed (a comment cannot be left without one).
+#include "generate.hpp"
+
+#include "anchors.hpp"
+#include "sha1.hpp"
+#include "trace_format.hpp"
+
+#include <array>
+#include <span>
+
+namespace harness::stap {
+namespace {
+
+namespace k = trace::key;
+
+// How a trace key is read at a probe: SystemTap expressions tried in order with @defined (the
+// first that resolves in pass 2 is used); a fault while reading yields `?`. No expression
+// resolving (optimised out) yields `?` too.
+struct FieldSource {
+  std::string_view key;
+  std::array<std::string_view, 3> exprs{};
+  bool hex = false;
+};
+
+constexpr std::array kFieldSources = std::to_array<FieldSource>({
+    {k::po, {"$po"}, true},
+    {k::frame, {"$frame"}, true},
+    {k::ph, {"$ph"}, true},
+    {k::status, {"$status"}},
+    {k::head, {"$po->tx_ring->head"}},
+    {k::frame_max, {"$po->tx_ring->frame_max"}},
+    {k::frame_size, {"$po->tx_ring->frame_size"}},
+    {k::frames_per_block, {"$po->tx_ring->frames_per_block"}},
+    {k::version, {"$po->tp_version"}},
+    {k::flags, {"$msg->msg_flags"}},
+    // <= 3.13: atomic_t; since 3.14 a per-cpu refcount, summed by kPercpuPending.
+    {k::pending, {"$po->tx_ring->pending->counter"}},
+    {k::err, {"$err"}},
+    {k::len_sum, {"$len_sum"}},
+    {k::tp_len, {"$tp_len"}},
+    {k::ts, {"$ts"}},
+    {k::sndbuf, {"$po->sk->sk_sndbuf"}},
+    // refcount_t since 4.13, atomic_t before.
+    {k::wmem, {"$po->sk->sk_wmem_alloc->refs->counter", "$po->sk->sk_wmem_alloc->counter"}},
+});
+
+// The status a get_status return reads depends on the arm.
+FieldSource field_source(std::string_view anchor, std::string_view key) {
+  if (key == k::status) {
+    if (anchor == "get_status.v1_return")
+      return {k::status, {"$h->h1->tp_status"}};
+    if (anchor == "get_status.v2_return")
+      return {k::status, {"$h->h2->tp_status"}};
+    if (anchor == "get_status.v3_return")
+      return {k::status, {"$h->h3->tp_status"}};
+  }
+  for (const auto& f : kFieldSources)
+    if (f.key == key)
+      return f;
+  return {key, {}};
+}
+
+// Comment-safe text: printable ASCII only (tabs expanded), bounded.
+std::string comment_text(std::string_view s, size_t max_len = 160) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (out.size() >= max_len) {
+      out += "...";
+      break;
+    }
+    if (c == '\t')
+      out.append(8 - out.size() % 8, ' ');
+    else if (c >= 0x20 && c < 0x7f)
+      out.push_back(static_cast<char>(c));
+    else
+      out.push_back('?');
+  }
+  while (!out.empty() && out.back() == ' ')
+    out.pop_back();
+  return out;
+}
+
+std::vector<std::string_view> split_lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) {
+      if (start < text.size())
+        lines.push_back(text.substr(start));
+      break;
+    }
+    lines.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return lines;
+}
+
+// The SystemTap string literal of a value already restricted to [0-9A-Za-z.+_~-] (release,
+// anchor names, hex ids): no quote or backslash can occur, checked again here.
+Result<std::string> literal(std::string_view s) {
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
+          c == '-' || c == '+' || c == '_' || c == '~'))
+      return fail(Exit::usage, "line map",
+                  "value '" + comment_text(s, 64) + "' cannot be placed in a script",
+                  "the map file is corrupt; regenerate it with `harness map`");
+  return "\"" + std::string(s) + "\"";
+}
+
+std::string probe_point(const AnchorDef& a, const FunctionSpan& f, int line, bool optional) {
+  if (a.probe_function_entry)
+    return "kernel.function(\"" + f.name + "\")";
+  return "kernel.statement(\"" + f.name + "@" + std::string(af_packet_path) + ":" +
+         std::to_string(line) + "\")" + (optional ? " ?" : "");
+}
+
+// Since 3.14 pending is a per-cpu refcount; the script sums it the way packet_read_pending()
+// does (per_cpu_ptr = pointer + __per_cpu_offset[cpu], x86 SMP), as racy as the kernel's own
+// read. Without __per_cpu_offset (UP kernels), or with more CPUs than the loop may visit within
+// MAXACTION, it prints `?` rather than a partial sum.
+constexpr std::string_view kPercpuPending =
+    "  else if (@defined($po->tx_ring->pending_refcnt) && @defined(@var(\"__per_cpu_offset\")) "
+    "&& @defined(@var(\"nr_cpu_ids\"))) {\n"
+    "    try {\n"
+    "      hx_rc = $po->tx_ring->pending_refcnt\n"
+    "      hx_n = @var(\"nr_cpu_ids\")\n"
+    "      if (hx_rc != 0 && hx_n > 0 && hx_n <= 128) {\n"
+    "        hx_sum = 0\n"
+    "        for (hx_c = 0; hx_c < hx_n; hx_c++)\n"
+    "          hx_sum += kernel_int(hx_rc + @var(\"__per_cpu_offset\")[hx_c]) & 0xffffffff\n"
+    "        f_pending = sprintf(\"%d\", hx_sum & 0xffffffff)\n"
+    "      }\n"
+    "    } catch { f_pending = \"?\" }\n"
+    "  }\n";
+
+void emit_field(std::string& s, std::string_view anchor, std::string_view key) {
+  const FieldSource src = field_source(anchor, key);
+  const std::string var = "f_" + std::string(key);
+  s += "  " + var + " = \"?\"\n";
+  bool first = true;
+  for (auto e : src.exprs) {
+    if (e.empty())
+      continue;
+    const std::string value = src.hex ? "sprintf(\"0x%x\", " + std::string(e) + ")"
+                                      : "sprintf(\"%d\", " + std::string(e) + ")";
+    s += std::string(first ? "  if" : "  else if") + " (@defined(" + std::string(e) +
+         ")) { try { " + var + " = " + value + " } catch { " + var + " = \"?\" } }\n";
+    first = false;
+  }
+  if (key == k::pending)
+    s += kPercpuPending;
+}
+
+} // namespace
+
+Result<GeneratedScript> generate_script(const LineMap& map_in, ProbeSet set,
+                                        const std::optional<std::string>& source_text) {
+  return generate_script(map_in, set, source_text, GenerateOptions{});
+}
+
+Result<GeneratedScript> generate_script(const LineMap& map_in, ProbeSet set,
+                                        const std::optional<std::string>& source_text,
+                                        const GenerateOptions& options) {
+  // Re-validate through the one strict parser, whatever built the map.
+  auto checked =
+      line_map_from_json(line_map_to_json(map_in), "line map " + comment_text(map_in.release, 64));
+  if (!checked)
+    return std::unexpected(checked.error());
+  const LineMap& map = *checked;
+
+  std::vector<std::string_view> source_lines;
+  if (source_text) {
+    const std::string sha = sha1_hex(*source_text);
+    if (sha != map.source_sha1)
+      return fail(Exit::usage, "source",
+                  "its sha1 " + sha + " is not the map's (" + map.source_sha1 + ")",
+                  "quote the source the map was made from, or generate without it");
+    source_lines = split_lines(*source_text);
+  }
+
+  GeneratedScript out;
+  ProbePlan& plan = out.plan;
+  plan.kernel = map.release;
+  plan.map = map_identity(map);
+  plan.source_sha1 = map.source_sha1;
+  plan.package = map.package;
+  plan.probes = set;
+
+  for (const auto& name : options.skip) {
+    const AnchorDef* def = find_anchor(name);
+    if (!def || !in_set(*def, set) || !map.anchor(def->name)->present())
+      return fail(Exit::usage, "anchor " + comment_text(name, 64),
+                  "cannot be left out: it is not a probed anchor of the " +
+                      std::string(to_string(set)) + " set in " + map.release,
+                  "name anchors listed in the plan");
+    if (def->probe_function_entry)
+      return fail(Exit::usage, "anchor " + name, "the function entry probe cannot be left out",
+                  "without it the script has no required probe");
+  }
+  auto skipped = [&](std::string_view name) {
+    for (const auto& n : options.skip)
+      if (n == name)
+        return true;
+    return false;
+  };
+
+  std::string id_input = map.release + "\n" + map.source_sha1 + "\n" + std::string(to_string(set));
+  for (const auto& a : anchors()) {
+    if (!in_set(a, set))
+      continue;
+    const AnchorLocation* loc = map.anchor(a.name);
+    const FunctionSpan* fn = map.function(a.function);
+    if (!loc->present() || skipped(a.name)) {
+      plan.absent.emplace_back(a.name);
+      continue;
+    }
+    PlannedProbe p;
+    p.anchor = std::string(a.name);
+    p.function = fn->name;
+    p.line = loc->line;
+    p.statement = a.probe_function_entry ? std::string() : loc->text;
+    p.optional = !a.probe_function_entry;
+    p.probe_point = probe_point(a, *fn, loc->line, p.optional);
+    for (auto f : a.fields)
+      p.fields.emplace_back(f);
+    id_input += p.probe_point + "\n";
+    plan.anchors.push_back(std::move(p));
+  }
+  plan.plan_id = sha1_hex(id_input).substr(0, 16);
+
+  auto kernel_lit = literal(map.release);
+  auto plan_lit = literal(plan.plan_id);
+  if (!kernel_lit)
+    return std::unexpected(kernel_lit.error());
+  if (!plan_lit)
+    return std::unexpected(plan_lit.error());
+  const std::string set_lit = "\"" + std::string(to_string(set)) + "\"";
+
+  std::string& s = out.text;
+  s += "#! /usr/bin/env stap\n";
+  s += "// harness probe script, generated by `harness generate`: do not edit.\n";
+  s += "// kernel: " + comment_text(map.release) + "\n";
+  s += "// map: " + comment_text(plan.map) + "\n";
+  s += "// source: " + std::string(af_packet_path) + " sha1 " + map.source_sha1 + "\n";
+  s += "// probes: " + std::string(to_string(set)) + ", plan " + plan.plan_id + "\n";
+  if (!plan.absent.empty()) {
+    s += "// not probed (not in this kernel, or left out):";
+    for (const auto& a : plan.absent)
+      s += " " + a;
+    s += "\n";
+  }
+  s += "// Output: one record per line, `" + std::string(trace::prefix) +
+       " READY|EV|HITS|END ...` (stap/trace_format.hpp);\n"
+       "// `?` is a value that could not be read (optimised out or a fault).\n"
+       "// Statement probes end in `?` (skipped when their function is not in the kernel); a\n"
+       "// line without line records still fails pass 2: leave it out (GenerateOptions::skip).\n"
+       "// pending: TX frames in flight when the probe fires (before its line runs): "
+       "tx_ring.pending\n"
+       "// (atomic_t, <= 3.13) or the sum of the per-cpu pending_refcnt (3.14+); `?` if "
+       "unreadable.\n"
+       "\n";
+  s += "global hx_hits\n\n";
+  s += "probe begin {\n";
+  s += "  printf(\"" + std::string(trace::prefix) + " " + std::string(trace::kind::ready) + " %d " +
+       std::string(trace::ready_key::plan) + "=%s " + std::string(trace::ready_key::kernel) +
+       "=%s " + std::string(trace::ready_key::probes) + "=%s\\n\", gettimeofday_ns(), " +
+       *plan_lit + ", " + *kernel_lit + ", " + set_lit + ")\n}\n";
+
+  for (const auto& p : plan.anchors) {
+    const AnchorDef* a = find_anchor(p.anchor);
+    auto name_lit = literal(p.anchor);
+    if (!name_lit)
+      return std::unexpected(name_lit.error());
+    s += "\n// " + p.anchor + ": " + p.function + " line " + std::to_string(p.line);
+    s += a->probe_function_entry ? " (function entry)\n" : ": " + comment_text(p.statement) + "\n";
+    if (!source_lines.empty()) {
+      const int first = std::max(1, p.line - (a->probe_function_entry ? 0 : 2));
+      for (int l = first; l <= p.line && static_cast<size_t>(l) <= source_lines.size(); ++l)
+        s += "//  " + std::to_string(l) + (l == p.line ? " > " : " | ") +
+             comment_text(source_lines[static_cast<size_t>(l) - 1]) + "\n";
+    }
+    s += "probe " + p.probe_point + " {\n";
+    s += "  t = gettimeofday_ns()\n";
+    s += "  hx_hits[" + *name_lit + "]++\n";
+    std::string fmt, argv;
+    for (const auto& f : p.fields) {
+      emit_field(s, p.anchor, f);
+      fmt += " " + f + "=%s";
+      argv += ", f_" + f;
+    }
+    s += "  printf(\"" + std::string(trace::prefix) + " " + std::string(trace::kind::event) +
+         " %d %d %d %d %s" + fmt + "\\n\", t, cpu(), pid(), tid(), " + *name_lit + argv + ")\n";
+    s += "}\n";
+  }
+
+  s += "\nprobe end {\n";
+  for (const auto& p : plan.anchors)
+    s += "  printf(\"" + std::string(trace::prefix) + " " + std::string(trace::kind::hits) +
+         " %s %d\\n\", \"" + p.anchor + "\", hx_hits[\"" + p.anchor + "\"])\n";
+  s += "  printf(\"" + std::string(trace::prefix) + " " + std::string(trace::kind::end) +
+       " %d\\n\", gettimeofday_ns())\n}\n";
+  return out;
+}
+
+} // namespace harness::stap

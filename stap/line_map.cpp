@@ -1,0 +1,253 @@
+#include "line_map.hpp"
+
+#include "anchors.hpp"
+#include "files.hpp"
+#include "json_fields.hpp"
+
+#include <set>
+
+namespace harness::stap {
+namespace {
+
+using jsonf::json;
+
+// af_packet.c is ~5k lines; anything beyond this is not a line of it.
+constexpr long long kMaxLine = 1'000'000;
+constexpr size_t kMaxText = 400;
+
+} // namespace
+
+const AnchorLocation* LineMap::anchor(std::string_view name) const {
+  for (const auto& a : anchors)
+    if (a.name == name)
+      return &a;
+  return nullptr;
+}
+
+const FunctionSpan* LineMap::function(std::string_view role) const {
+  for (const auto& f : functions)
+    if (f.role == role)
+      return &f;
+  return nullptr;
+}
+
+bool valid_release(std::string_view r) {
+  if (r.empty() || r.size() > 64 || r[0] < '0' || r[0] > '9')
+    return false;
+  for (char c : r) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    c == '.' || c == '-' || c == '+' || c == '_' || c == '~';
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
+bool valid_sha1(std::string_view s) {
+  if (s.size() != 40)
+    return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return false;
+  return true;
+}
+
+std::string map_identity(const LineMap& m) {
+  std::string out = m.release + " (";
+  if (!m.package.empty())
+    out += m.package + ", ";
+  return out + "sha1 " + m.source_sha1.substr(0, 12) + ")";
+}
+
+Result<LineMap> line_map_from_json(std::string_view text, std::string_view origin) {
+  auto parsed = jsonf::parse(text, origin);
+  if (!parsed)
+    return std::unexpected(parsed.error());
+  const json& j = *parsed;
+  if (auto s = jsonf::only_keys(
+          j, {"schema", "release", "package", "note", "source", "functions", "anchors"}, origin,
+          "");
+      !s)
+    return std::unexpected(s.error());
+  auto schema = jsonf::str(j, "schema", origin, "");
+  if (!schema)
+    return std::unexpected(schema.error());
+  if (*schema != map_schema)
+    return jsonf::bad(origin, "schema",
+                      "'" + schema->substr(0, 40) + "' is not " + std::string(map_schema));
+  LineMap m;
+  auto release = jsonf::str(j, "release", origin, "");
+  if (!release)
+    return std::unexpected(release.error());
+  if (!valid_release(*release))
+    return jsonf::bad(origin, "release",
+                      "'" + release->substr(0, 64) +
+                          "' is not a kernel release (digits, letters and . - + _ ~ only, "
+                          "starting with a digit, at most 64)");
+  m.release = *release;
+  auto package = jsonf::str(j, "package", origin, "", false);
+  auto note = jsonf::str(j, "note", origin, "", false);
+  if (!package)
+    return std::unexpected(package.error());
+  if (!note)
+    return std::unexpected(note.error());
+  if (!jsonf::clean_text(*package, 200))
+    return jsonf::bad(origin, "package", "control characters or longer than 200");
+  if (!jsonf::clean_text(*note, 2000))
+    return jsonf::bad(origin, "note", "control characters or longer than 2000");
+  m.package = *package;
+  m.note = *note;
+
+  auto src = j.find("source");
+  if (src == j.end() || !src->is_object())
+    return jsonf::bad(origin, "source", "missing or not an object");
+  if (auto s = jsonf::only_keys(*src, {"path", "sha1"}, origin, "source"); !s)
+    return std::unexpected(s.error());
+  auto path = jsonf::str(*src, "path", origin, "source");
+  if (!path)
+    return std::unexpected(path.error());
+  if (*path != af_packet_path)
+    return jsonf::bad(origin, "source.path", "must be " + std::string(af_packet_path));
+  auto sha1 = jsonf::str(*src, "sha1", origin, "source");
+  if (!sha1)
+    return std::unexpected(sha1.error());
+  if (!valid_sha1(*sha1))
+    return jsonf::bad(origin, "source.sha1", "expected 40 lowercase hex digits");
+  m.source_sha1 = *sha1;
+
+  auto funcs = j.find("functions");
+  if (funcs == j.end() || !funcs->is_array())
+    return jsonf::bad(origin, "functions", "missing or not an array");
+  std::set<std::string> roles;
+  for (size_t i = 0; i < funcs->size(); ++i) {
+    const std::string where = "functions[" + std::to_string(i) + "]";
+    const json& f = (*funcs)[i];
+    if (!f.is_object())
+      return jsonf::bad(origin, where, "expected an object");
+    if (auto s = jsonf::only_keys(f, {"role", "name", "start", "end"}, origin, where); !s)
+      return std::unexpected(s.error());
+    FunctionSpan span;
+    auto role = jsonf::str(f, "role", origin, where);
+    auto name = jsonf::str(f, "name", origin, where);
+    if (!role)
+      return std::unexpected(role.error());
+    if (!name)
+      return std::unexpected(name.error());
+    const FunctionDef* def = find_function(*role);
+    if (!def || def->canonical != *role)
+      return jsonf::bad(origin, where + ".role",
+                        "'" + role->substr(0, 64) + "' is not a function harness probes");
+    bool known_name = false;
+    for (auto n : def->names)
+      known_name = known_name || n == *name;
+    if (!known_name)
+      return jsonf::bad(origin, where + ".name",
+                        "'" + name->substr(0, 64) + "' is not a known name of " + *role);
+    auto start = jsonf::integer(f, "start", origin, where, 1, kMaxLine);
+    if (!start)
+      return std::unexpected(start.error());
+    auto end = jsonf::integer(f, "end", origin, where, *start, kMaxLine);
+    if (!end)
+      return std::unexpected(end.error());
+    if (!roles.insert(*role).second)
+      return jsonf::bad(origin, where, "function " + *role + " listed twice");
+    span.role = *role;
+    span.name = *name;
+    span.start = static_cast<int>(*start);
+    span.end = static_cast<int>(*end);
+    m.functions.push_back(std::move(span));
+  }
+  for (const auto& f : anchored_functions())
+    if (!roles.contains(std::string(f.canonical)))
+      return jsonf::bad(origin, "functions", "function " + std::string(f.canonical) + " missing");
+
+  auto anchs = j.find("anchors");
+  if (anchs == j.end() || !anchs->is_array())
+    return jsonf::bad(origin, "anchors", "missing or not an array");
+  std::set<std::string> seen;
+  for (size_t i = 0; i < anchs->size(); ++i) {
+    const std::string where = "anchors[" + std::to_string(i) + "]";
+    const json& a = (*anchs)[i];
+    if (!a.is_object())
+      return jsonf::bad(origin, where, "expected an object");
+    if (auto s = jsonf::only_keys(a, {"name", "line", "text"}, origin, where); !s)
+      return std::unexpected(s.error());
+    auto name = jsonf::str(a, "name", origin, where);
+    if (!name)
+      return std::unexpected(name.error());
+    const AnchorDef* def = find_anchor(*name);
+    if (!def)
+      return jsonf::bad(origin, where + ".name",
+                        "'" + name->substr(0, 64) + "' is not a known anchor");
+    if (!seen.insert(*name).second)
+      return jsonf::bad(origin, where + ".name", "anchor " + *name + " listed twice");
+    auto line = jsonf::integer(a, "line", origin, where, 0, kMaxLine);
+    if (!line)
+      return std::unexpected(line.error());
+    auto txt = jsonf::str(a, "text", origin, where);
+    if (!txt)
+      return std::unexpected(txt.error());
+    if (!jsonf::clean_text(*txt, kMaxText))
+      return jsonf::bad(origin, where + ".text",
+                        "control characters or longer than " + std::to_string(kMaxText));
+    const FunctionSpan* span = m.function(def->function);
+    const std::string label = where + " (" + *name + ")";
+    if (*line == 0) {
+      if (!def->optional)
+        return jsonf::bad(origin, label, "line 0 (absent), but this anchor exists in every kernel");
+      if (!txt->empty())
+        return jsonf::bad(origin, label, "absent (line 0) but has text");
+    } else {
+      if (*line < span->start || *line > span->end)
+        return jsonf::bad(origin, label,
+                          "line " + std::to_string(*line) + " is outside " + span->name +
+                              " (lines " + std::to_string(span->start) + "-" +
+                              std::to_string(span->end) + ")");
+      if (def->kind == AnchorKind::function_start && *line != span->start)
+        return jsonf::bad(origin, label, "must equal the function's start line");
+      if (def->kind == AnchorKind::function_end && *line != span->end)
+        return jsonf::bad(origin, label, "must equal the function's end line");
+      if (txt->empty())
+        return jsonf::bad(origin, label, "present but has no statement text");
+    }
+    m.anchors.push_back({*name, static_cast<int>(*line), *txt});
+  }
+  for (const auto& a : anchors())
+    if (!seen.contains(std::string(a.name)))
+      return jsonf::bad(origin, "anchors", "anchor " + std::string(a.name) + " missing");
+  return m;
+}
+
+std::string line_map_to_json(const LineMap& m) {
+  using ojson = nlohmann::ordered_json;
+  ojson j = ojson::object();
+  j["schema"] = map_schema;
+  j["release"] = m.release;
+  if (!m.package.empty())
+    j["package"] = m.package;
+  if (!m.note.empty())
+    j["note"] = m.note;
+  j["source"] = {{"path", af_packet_path}, {"sha1", m.source_sha1}};
+  ojson funcs = ojson::array();
+  for (const auto& f : m.functions)
+    funcs.push_back({{"role", f.role}, {"name", f.name}, {"start", f.start}, {"end", f.end}});
+  j["functions"] = std::move(funcs);
+  ojson anchs = ojson::array();
+  for (const auto& a : m.anchors)
+    anchs.push_back({{"name", a.name}, {"line", a.line}, {"text", a.text}});
+  j["anchors"] = std::move(anchs);
+  return j.dump(2, ' ', false, ojson::error_handler_t::replace) + "\n";
+}
+
+Result<LineMap> load_line_map(const std::string& path) {
+  auto text = read_file(path);
+  if (!text)
+    return std::unexpected(text.error());
+  return line_map_from_json(*text, path);
+}
+
+Status save_line_map(const std::string& path, const LineMap& m) {
+  return write_file_atomic(path, line_map_to_json(m));
+}
+
+} // namespace harness::stap

@@ -1,0 +1,75 @@
+#pragma once
+
+// The probe output record format (DESIGN.md "Trace format"): the single definition shared by the
+// script generator (which prints records) and the trace parser (which reads them).
+//
+//   HX1 READY <ts_ns> plan=<plan id> kernel=<release> probes=<set>
+//   HX1 EV <ts_ns> <cpu> <pid> <tid> <anchor> key=value key=value ...
+//   HX1 HITS <anchor> <count>
+//   HX1 END <ts_ns>
+//
+// Values are decimal integers or 0x-hex addresses; `?` marks a value the probe could not read.
+// Parsers ignore unknown keys and every line not starting with `HX1 `.
+
+#include <array>
+#include <string_view>
+
+namespace harness::stap::trace {
+
+inline constexpr std::string_view prefix = "HX1";
+inline constexpr std::string_view line_prefix = "HX1 "; // prefix + separator
+inline constexpr char separator = ' ';
+inline constexpr char key_value = '=';
+inline constexpr std::string_view missing = "?"; // optimised out, fault, not readable
+inline constexpr std::string_view hex_prefix = "0x";
+
+// Record kinds (second word of a record line).
+namespace kind {
+inline constexpr std::string_view ready = "READY";
+inline constexpr std::string_view event = "EV";
+inline constexpr std::string_view hits = "HITS";
+inline constexpr std::string_view end = "END";
+} // namespace kind
+
+// Keys of the READY record.
+namespace ready_key {
+inline constexpr std::string_view plan = "plan";
+inline constexpr std::string_view kernel = "kernel";
+inline constexpr std::string_view probes = "probes";
+} // namespace ready_key
+
+// Positional words of an EV record after the kind: ts_ns cpu pid tid anchor, then key=value.
+inline constexpr int event_positional_fields = 5;
+
+// Keys of EV records.
+namespace key {
+inline constexpr std::string_view po = "po";       // struct packet_sock *, hex, on every event
+inline constexpr std::string_view frame = "frame"; // frame header in set/get status, hex
+inline constexpr std::string_view ph = "ph";       // frame in tpacket_snd / destructor, hex
+inline constexpr std::string_view status = "status";
+inline constexpr std::string_view head = "head"; // tx_ring.head (frame index)
+inline constexpr std::string_view frame_max = "frame_max";
+inline constexpr std::string_view frame_size = "frame_size";
+inline constexpr std::string_view frames_per_block = "frames_per_block";
+inline constexpr std::string_view version = "version"; // po->tp_version (0 = V1, 1 = V2, 2 = V3)
+inline constexpr std::string_view flags = "flags";     // msg->msg_flags
+inline constexpr std::string_view pending = "pending"; // TX frames in flight (see generate.hpp)
+inline constexpr std::string_view err = "err";
+inline constexpr std::string_view len_sum = "len_sum";
+inline constexpr std::string_view tp_len = "tp_len";
+inline constexpr std::string_view ts = "ts"; // timestamp flags OR-ed into AVAILABLE
+inline constexpr std::string_view sndbuf = "sndbuf";
+inline constexpr std::string_view wmem = "wmem"; // sk_wmem_alloc
+} // namespace key
+
+// Keys whose values are addresses (printed as 0x-hex).
+inline constexpr std::array<std::string_view, 3> address_keys = {key::po, key::frame, key::ph};
+
+inline constexpr bool is_address_key(std::string_view k) {
+  for (auto a : address_keys)
+    if (a == k)
+      return true;
+  return false;
+}
+
+} // namespace harness::stap::trace

@@ -1,0 +1,35 @@
+#include "vm_session.hpp"
+
+#include <algorithm>
+#include <gtest/gtest.h>
+
+namespace harness::kernel {
+namespace {
+
+TEST(VmSession, HarnessRunJob) {
+  const auto job = harness_run_job("/b/harness", "/s/m.ko", "/s/m.plan.json", "/s/run",
+                                   {"--frames", "2", "--tpacket", "v3"}, false, Accel::tcg);
+  ASSERT_EQ(job.steps.size(), 1u);
+  EXPECT_EQ(job.result_step, "run");
+  EXPECT_EQ(job.steps[0].argv,
+            (std::vector<std::string>{"/b/harness", "run", "--module", "/s/m.ko", "--plan",
+                                      "/s/m.plan.json", "--out", "/s/run", "--frames", "2",
+                                      "--tpacket", "v3", "--veth", "--block-threshold-ms", "250"}));
+  EXPECT_FALSE(job.veth); // `harness run --veth` makes its own pair
+  const auto kvm = harness_run_job("/b/harness", "/s/m.ko", "", "/s/run",
+                                   {"--veth", "--block-threshold-ms=50"}, true, Accel::kvm);
+  const auto& argv = kvm.steps[0].argv;
+  EXPECT_EQ(std::count(argv.begin(), argv.end(), "--veth"), 1);
+  EXPECT_EQ(std::find(argv.begin(), argv.end(), "--plan"), argv.end());
+  EXPECT_EQ(std::find(argv.begin(), argv.end(), "250"), argv.end());
+  EXPECT_TRUE(kvm.echo_output);
+}
+
+TEST(VmSession, TimestampedDirectories) {
+  const auto d = timestamped_dir("/var/tmp", "vm");
+  EXPECT_TRUE(d.starts_with("/var/tmp/vm-20")) << d;
+  EXPECT_NE(d, timestamped_dir("/var/tmp", "other"));
+}
+
+} // namespace
+} // namespace harness::kernel

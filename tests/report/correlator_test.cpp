@@ -1,0 +1,470 @@
+#include "correlator.hpp"
+#include "generate.hpp"
+#include "map_store.hpp"
+#include "report_fixtures.hpp"
+
+#include <algorithm>
+#include <gtest/gtest.h>
+#include <random>
+#include <sstream>
+
+using namespace harness;
+using namespace harness::report;
+using namespace harness::report::testing;
+
+namespace {
+
+constexpr const char* kV2 = "6.1.192-O0-v2-2frames-status";
+constexpr const char* kWrap = "6.1.192-O0-v2-20frames-ring8-status";
+
+// Synthetic trace lines in the DESIGN.md format.
+struct Gen {
+  std::string text;
+  std::uint64_t ts = 1'000'000'000;
+  void ev(const std::string& anchor, const std::string& kv, std::uint32_t cpu = 0,
+          std::uint32_t pid = 100) {
+    ts += 1000;
+    text += "HX1 EV " + std::to_string(ts) + " " + std::to_string(cpu) + " " + std::to_string(pid) +
+            " " + std::to_string(pid) + " " + anchor + " " + kv + "\n";
+  }
+  static std::string hex(std::uint64_t v) {
+    std::ostringstream o;
+    o << "0x" << std::hex << v;
+    return o.str();
+  }
+  // One frame through a V2 ring on `po`, as an -O0 kernel shows it.
+  void frame(std::uint64_t po, std::uint64_t addr, int head, int frames, bool ph_check = true) {
+    const std::string p = "po=" + hex(po);
+    ev("get_status.v2_return", p + " frame=" + hex(addr) + " status=1");
+    if (ph_check)
+      ev("snd.ph_check", p + " ph=" + hex(addr) + " head=" + std::to_string(head));
+    ev("set_status.v2_break", p + " frame=" + hex(addr) + " status=2 version=1");
+    ev("destruct.set_available", p + " ph=" + hex(addr) + " ts=0", 1, 7);
+    ev("set_status.v2_break", p + " frame=" + hex(addr) + " status=536870912 version=1", 1, 7);
+    ev("destruct.pending_dec", p + " ph=" + hex(addr), 1, 7);
+    if (ph_check)
+      ev("snd.len_sum", p + " ph=" + hex(addr) + " head=" + std::to_string((head + 1) % frames) +
+                            " len_sum=0 tp_len=150 flags=0");
+  }
+  void start(std::uint64_t po, int head, int frames, std::uint64_t flags = 0) {
+    ev("snd.start",
+       "po=" + hex(po) + " head=" + std::to_string(head) +
+           " frame_max=" + std::to_string(frames - 1) +
+           " frame_size=4096 frames_per_block=1 version=1 flags=" + std::to_string(flags));
+  }
+  void ret(std::uint64_t po, long err) {
+    ev("snd.return", "po=" + hex(po) + " err=" + std::to_string(err) + " sndbuf=1 wmem=1");
+  }
+};
+
+sender::SendReport sender_of(std::vector<sender::FrameRecord> frames, std::uint32_t ring,
+                             int pid = 100) {
+  sender::SendReport s;
+  s.pid = pid;
+  s.ring.frames = ring;
+  s.totals.requested = s.totals.queued = s.totals.sent = frames.size();
+  s.frames = std::move(frames);
+  return s;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> v;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);)
+    v.push_back(l);
+  return v;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& l : v)
+    s += l + "\n";
+  return s;
+}
+
+// Phase times of every frame, for comparing two analyses.
+std::vector<std::array<std::uint64_t, kPhaseCount>> phases_of(const Report& r) {
+  std::vector<std::array<std::uint64_t, kPhaseCount>> v;
+  for (const auto& f : r.frames)
+    v.push_back(f.t);
+  return v;
+}
+
+stap::ProbePlan plan_for_61() {
+  auto maps = stap::load_shipped_maps();
+  EXPECT_TRUE(maps);
+  auto sel = stap::select_map(*maps, "6.1", "6.1.192");
+  EXPECT_TRUE(sel);
+  auto gen = stap::generate_script(sel->entry.map, stap::ProbeSet::status, std::nullopt);
+  EXPECT_TRUE(gen) << (gen ? "" : format_error(gen.error()));
+  return gen->plan;
+}
+
+} // namespace
+
+TEST(Correlator, CapturedV2TwoFramesEveryPhaseAtTheRightIndex) {
+  const Report r = analyze_text(read_text(trace_fixture(kV2)), sender_records(kV2));
+  ASSERT_EQ(r.frames.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& f = r.frames[i];
+    EXPECT_TRUE(f.has_sender);
+    EXPECT_TRUE(f.has_kernel);
+    EXPECT_EQ(f.sender.seq, i);
+    EXPECT_EQ(f.index, static_cast<std::int64_t>(i));
+    EXPECT_EQ(f.mapped_by, MapSource::ph_check);
+    EXPECT_EQ(f.outcome, Outcome::completed);
+    for (std::size_t p = 0; p < kPhaseCount; ++p)
+      EXPECT_NE(f.t[p], 0u) << "frame " << i << " phase " << phase_name(static_cast<Phase>(p));
+  }
+  // Frame 0 as the capture shows it (the destructor ran inside the xmit, before len_sum).
+  const auto& f0 = r.frames[0];
+  EXPECT_EQ(f0.addr, 0xffff888002d1f000ull);
+  EXPECT_EQ(f0.at(Phase::request_seen), 1795502968045452312ull);
+  EXPECT_EQ(f0.at(Phase::sending), 1795502968046554843ull);
+  EXPECT_EQ(f0.at(Phase::destruct), 1795502968046944383ull);
+  EXPECT_EQ(f0.at(Phase::available), 1795502968047040686ull);
+  EXPECT_EQ(f0.at(Phase::xmit), 1795502968047744884ull);
+  EXPECT_EQ(r.summary.completed, 2u);
+  EXPECT_EQ(r.summary.snd_calls, 1u);
+  EXPECT_EQ(r.summary.bytes_returned, 300u);
+  EXPECT_TRUE(r.anomalies.empty()) << r.anomalies.front().message;
+  EXPECT_EQ(r.exit_code(), 0);
+}
+
+TEST(Correlator, CapturedV1AndV3) {
+  for (const char* name : {"6.1.192-O0-v1-2frames-status", "6.1.192-O0-v3-2frames-status"}) {
+    const Report r = analyze_text(read_text(trace_fixture(name)), sender_records(name));
+    ASSERT_EQ(r.frames.size(), 2u) << name;
+    EXPECT_EQ(r.summary.completed, 2u) << name;
+    for (const auto& f : r.frames) {
+      EXPECT_EQ(f.index, static_cast<std::int64_t>(f.sender.seq)) << name;
+      EXPECT_TRUE(f.seen(Phase::sending) && f.seen(Phase::available)) << name;
+    }
+    EXPECT_EQ(r.exit_code(), 0) << name;
+  }
+}
+
+TEST(Correlator, CapturedRingThatWrappedJoinsTheKthUseWithTheKthFrame) {
+  const Report r = analyze_text(read_text(trace_fixture(kWrap)), sender_records(kWrap));
+  ASSERT_EQ(r.frames.size(), 20u);
+  for (std::size_t i = 0; i < 20; ++i) {
+    const auto& f = r.frames[i];
+    EXPECT_EQ(f.sender.seq, i);
+    EXPECT_EQ(f.index, static_cast<std::int64_t>(i % 8));
+    EXPECT_EQ(f.outcome, Outcome::completed);
+    // The kernel saw each frame after the sender requested it: the right use was joined.
+    EXPECT_GE(f.at(Phase::request_seen), static_cast<std::uint64_t>(f.sender.t_request_ns));
+  }
+  EXPECT_EQ(r.frames[0].addr, r.frames[8].addr);
+  EXPECT_EQ(r.frames[8].addr, r.frames[16].addr);
+  EXPECT_EQ(r.summary.snd_calls, 3u);
+  EXPECT_EQ(r.exit_code(), 0);
+}
+
+TEST(Correlator, CapturedDefaultOptimisationMarksMissingPhasesWithoutFailing) {
+  // af_packet.c at -O2: set/get status are inlined without line records, po/head optimised out.
+  for (const char* name : {"6.1.192-O2-v1-2frames-status", "6.1.192-O2-v2-2frames-status",
+                           "6.1.192-O2-v3-2frames-status"}) {
+    const Report r = analyze_text(read_text(trace_fixture(name)));
+    ASSERT_EQ(r.frames.size(), 2u) << name;
+    for (std::size_t i = 0; i < 2; ++i) {
+      const auto& f = r.frames[i];
+      EXPECT_EQ(f.index, static_cast<std::int64_t>(i)) << name;
+      EXPECT_EQ(f.mapped_by, MapSource::ring_order) << name;
+      EXPECT_TRUE(f.seen(Phase::request_seen)) << name;
+      EXPECT_TRUE(f.seen(Phase::destruct)) << name;
+      EXPECT_FALSE(f.seen(Phase::sending)) << name;
+      EXPECT_FALSE(f.seen(Phase::available)) << name;
+      EXPECT_EQ(f.outcome, Outcome::completed) << name;
+    }
+    EXPECT_FALSE(r.phases[static_cast<int>(Phase::sending)].observed);
+    EXPECT_GT(r.trace.unreadable_events, 0u) << name;
+  }
+}
+
+TEST(Correlator, DefaultOptimisationWithItsPlanReportsEverySilentProbe) {
+  const Report r = analyze_text(read_text(trace_fixture("6.1.192-O2-v2-2frames-status")), {},
+                                plan_for_61(), AnalyzeOptions{.tpacket = 2});
+  std::vector<std::string> silent;
+  for (const auto& a : r.anomalies)
+    if (a.kind == "probe_never_fired")
+      silent.push_back(a.anchor);
+  EXPECT_NE(std::find(silent.begin(), silent.end(), "set_status.v2_break"), silent.end());
+  EXPECT_NE(std::find(silent.begin(), silent.end(), "get_status.v2_return"), silent.end());
+  EXPECT_EQ(std::find(silent.begin(), silent.end(), "set_status.v1_break"), silent.end())
+      << "a V1 probe is not expected to fire on a V2 ring";
+  EXPECT_EQ(std::find(silent.begin(), silent.end(), "snd.wait"), silent.end())
+      << "a conditional probe is not expected to fire";
+  const Anomaly* a = find_anomaly(r, "probe_never_fired");
+  ASSERT_NE(a, nullptr);
+  EXPECT_NE(a->message.find("possible line drift at anchor"), std::string::npos);
+  EXPECT_NE(a->message.find("(line "), std::string::npos);
+  EXPECT_NE(a->message.find("run `harness drift`"), std::string::npos);
+  EXPECT_EQ(r.exit_code(), 1);
+}
+
+TEST(Correlator, InterleavedCpusGiveTheSameFramesAsInOrderOutput) {
+  const std::string text = read_text(trace_fixture(kWrap));
+  const Report ordered = analyze_text(text, sender_records(kWrap));
+  // Emulate per-CPU buffers: odd EV lines claim CPU 1 and reach the output in blocks of 6,
+  // each block after the CPU 0 lines that followed it in time.
+  auto lines = lines_of(text);
+  std::vector<std::string> out, held;
+  for (auto& l : lines) {
+    if (l.rfind("HX1 EV ", 0) != 0) {
+      out.insert(out.end(), held.begin(), held.end());
+      held.clear();
+      out.push_back(l);
+      continue;
+    }
+    if (held.size() < 6 && (out.size() + held.size()) % 2 == 1) {
+      auto sp = l.find(' ', 7); // after the timestamp
+      l.replace(sp + 1, 1, "1");
+      held.push_back(l);
+    } else {
+      out.push_back(l);
+      if (held.size() == 6) {
+        out.insert(out.end(), held.begin(), held.end());
+        held.clear();
+      }
+    }
+  }
+  out.insert(out.end(), held.begin(), held.end());
+  const Report mixed = analyze_text(join(out), sender_records(kWrap));
+  EXPECT_GT(mixed.trace.reordered, 0u);
+  EXPECT_EQ(mixed.trace.late, 0u);
+  EXPECT_EQ(phases_of(mixed), phases_of(ordered));
+  EXPECT_EQ(mixed.exit_code(), 0);
+}
+
+TEST(Correlator, ShuffledLinesWithinTheWindowGiveTheSameFrames) {
+  const std::string text = read_text(trace_fixture(kWrap));
+  const Report ordered = analyze_text(text, sender_records(kWrap));
+  auto lines = lines_of(text);
+  std::mt19937 rng(42);
+  for (std::size_t i = 1; i + 5 < lines.size(); i += 5)
+    if (lines[i].rfind("HX1 EV", 0) == 0 && lines[i + 4].rfind("HX1 EV", 0) == 0)
+      std::shuffle(lines.begin() + static_cast<long>(i), lines.begin() + static_cast<long>(i + 5),
+                   rng);
+  const Report shuffled = analyze_text(join(lines), sender_records(kWrap));
+  EXPECT_GT(shuffled.trace.reordered, 0u);
+  EXPECT_EQ(phases_of(shuffled), phases_of(ordered));
+}
+
+TEST(Correlator, TruncatedOutputKeepsWhatArrived) {
+  const std::string text = read_text(trace_fixture(kWrap));
+  // Cut in the middle of a line about two thirds in: no END, no HITS, a partial last line.
+  std::size_t cut = text.size() * 2 / 3;
+  while (text[cut] != ' ')
+    ++cut;
+  const Report r = analyze_text(text.substr(0, cut), sender_records(kWrap));
+  EXPECT_EQ(r.trace.truncated_tail, 1u);
+  EXPECT_FALSE(r.trace.end);
+  EXPECT_EQ(r.frames.size(), 20u);
+  std::size_t completed = 0, unfinished = 0;
+  for (const auto& f : r.frames) {
+    if (f.outcome == Outcome::completed)
+      ++completed;
+    else
+      ++unfinished;
+  }
+  EXPECT_GE(completed, 10u);
+  EXPECT_GE(unfinished, 1u);
+  for (std::size_t i = 0; i < completed; ++i)
+    EXPECT_EQ(r.frames[i].outcome, Outcome::completed) << "frames complete in ring order";
+  EXPECT_NE(std::find_if(r.notes.begin(), r.notes.end(),
+                         [](const auto& n) { return n.find("no END record") != n.npos; }),
+            r.notes.end());
+  EXPECT_EQ(r.exit_code(), 1);
+}
+
+TEST(Correlator, RingWrapWithoutPhCheckInfersIndicesFromRingOrder) {
+  Gen g;
+  const std::uint64_t po = 0xffff888000001000;
+  std::vector<sender::FrameRecord> frames;
+  for (int call = 0; call < 3; ++call) {
+    for (int i = 0; i < 4; ++i)
+      frames.push_back(frame(static_cast<std::uint64_t>(call * 4 + i),
+                             static_cast<std::uint32_t>(i), static_cast<std::int64_t>(g.ts + 10)));
+    g.start(po, 0, 4);
+    for (int i = 0; i < 4; ++i)
+      g.frame(po, 0xffff888000100000ull + 0x10000ull * static_cast<unsigned>(3 - i), i, 4, false);
+    g.ret(po, 600);
+  }
+  const Report r = analyze_text(g.text, sender_of(frames, 4));
+  ASSERT_EQ(r.frames.size(), 12u);
+  for (std::size_t k = 0; k < 12; ++k) {
+    EXPECT_EQ(r.frames[k].sender.seq, k);
+    EXPECT_EQ(r.frames[k].index, static_cast<std::int64_t>(k % 4));
+    EXPECT_EQ(r.frames[k].mapped_by, MapSource::ring_order);
+    EXPECT_EQ(r.frames[k].addr, 0xffff888000100000ull + 0x10000ull * (3 - k % 4));
+  }
+  EXPECT_EQ(r.exit_code(), 0) << (r.anomalies.empty() ? "" : r.anomalies[0].message);
+}
+
+TEST(Correlator, StatusThatWentBackwardsIsAnAnomalyAndTheRetryCompletes) {
+  Gen g;
+  const std::uint64_t po = 0x1000, a = 0x20000;
+  const std::string p = "po=0x1000";
+  const std::int64_t t0 = static_cast<std::int64_t>(g.ts);
+  g.start(po, 0, 2);
+  g.ev("get_status.v2_return", p + " frame=0x20000 status=1");
+  g.ev("snd.ph_check", p + " ph=0x20000 head=0");
+  g.ev("set_status.v2_break", p + " frame=0x20000 status=2 version=1");
+  g.ev("snd.after_xmit", p + " ph=0x20000 err=-105");
+  g.ev("set_status.v2_break", p + " frame=0x20000 status=1 version=1"); // out_status
+  g.ret(po, -105);
+  g.start(po, 0, 2);
+  g.frame(po, a, 0, 2);
+  g.ret(po, 150);
+  const Report r = analyze_text(g.text, sender_of({frame(0, 0, t0)}, 2));
+  ASSERT_EQ(r.frames.size(), 1u);
+  const auto& f = r.frames[0];
+  EXPECT_TRUE(f.status_backwards);
+  EXPECT_EQ(f.outcome, Outcome::completed);
+  EXPECT_TRUE(f.seen(Phase::available));
+  EXPECT_EQ(f.request_seen_count, 2u);
+  ASSERT_NE(find_anomaly(r, "status_backwards"), nullptr);
+  EXPECT_EQ(r.summary.errors.at(-105), 1u);
+  EXPECT_EQ(r.summary.xmit_errors, 1u);
+}
+
+TEST(Correlator, BlockingWithDontwaitIsAnAnomaly) {
+  for (std::uint64_t flags : {0x40ull, 0x0ull}) {
+    Gen g;
+    const std::int64_t t0 = static_cast<std::int64_t>(g.ts);
+    g.start(0x1000, 0, 2, flags);
+    g.frame(0x1000, 0x20000, 0, 2);
+    g.ts += 50'000'000; // 50 ms inside sock_alloc_send_skb
+    g.ret(0x1000, 150);
+    const Report r = analyze_text(g.text, sender_of({frame(0, 0, t0)}, 2));
+    const Anomaly* a = find_anomaly(r, "blocked_dontwait");
+    if (flags) {
+      ASSERT_NE(a, nullptr);
+      EXPECT_NE(a->message.find("although MSG_DONTWAIT was set"), std::string::npos);
+      EXPECT_EQ(r.summary.blocked_calls, 1u);
+    } else {
+      EXPECT_EQ(a, nullptr) << "a blocking send() may block";
+    }
+  }
+}
+
+TEST(Correlator, LostRecordsOfOneFrameDoNotShiftTheJoin) {
+  Gen g;
+  const std::uint64_t po = 0x1000;
+  std::vector<sender::FrameRecord> frames;
+  // Ring of 2; frames 0..3; the kernel's records of seq 1 are lost.
+  for (int seq = 0; seq < 4; ++seq) {
+    frames.push_back(frame(static_cast<std::uint64_t>(seq), static_cast<std::uint32_t>(seq % 2),
+                           static_cast<std::int64_t>(g.ts + 10)));
+    g.start(po, seq % 2, 2);
+    if (seq == 1) {
+      g.ts += 5000;
+    } else {
+      g.frame(po, 0x20000ull + 0x1000ull * static_cast<unsigned>(seq % 2), seq % 2, 2);
+    }
+    g.ret(po, 150);
+  }
+  const Report r = analyze_text(g.text, sender_of(frames, 2));
+  ASSERT_EQ(r.frames.size(), 4u);
+  EXPECT_EQ(r.frames[1].sender.seq, 1u);
+  EXPECT_EQ(r.frames[1].outcome, Outcome::not_seen);
+  EXPECT_EQ(r.frames[3].sender.seq, 3u);
+  EXPECT_EQ(r.frames[3].outcome, Outcome::completed);
+  EXPECT_GE(r.frames[3].at(Phase::request_seen),
+            static_cast<std::uint64_t>(r.frames[3].sender.t_request_ns));
+  const Anomaly* a = find_anomaly(r, "frame_not_seen");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->seqs, (std::vector<std::uint64_t>{1}));
+}
+
+TEST(Correlator, OtherSocketsAreIgnoredAndNoted) {
+  Gen g;
+  const std::int64_t t0 = static_cast<std::int64_t>(g.ts);
+  g.start(0x1000, 0, 2);
+  g.frame(0x1000, 0x20000, 0, 2);
+  g.ret(0x1000, 150);
+  Gen other;
+  other.ts = g.ts;
+  other.ev("snd.start",
+           "po=0x9000 head=0 frame_max=1 frame_size=4096 frames_per_block=1 version=1 flags=0", 0,
+           555);
+  other.ev("get_status.v2_return", "po=0x9000 frame=0x90000 status=1", 0, 555);
+  other.ev("snd.ph_check", "po=0x9000 ph=0x90000 head=0", 0, 555);
+  other.ev("set_status.v2_break", "po=0x9000 frame=0x90000 status=2 version=1", 0, 555);
+  const Report r = analyze_text(g.text + other.text, sender_of({frame(0, 0, t0)}, 2));
+  ASSERT_EQ(r.frames.size(), 1u);
+  EXPECT_EQ(r.trace.foreign_sockets, 1u);
+  EXPECT_EQ(r.trace.foreign_uses, 1u);
+  EXPECT_EQ(r.exit_code(), 0);
+}
+
+TEST(Correlator, FrameTakenButNeverGivenBackIsStuck) {
+  Gen g;
+  const std::int64_t t0 = static_cast<std::int64_t>(g.ts);
+  g.start(0x1000, 0, 4);
+  g.frame(0x1000, 0x20000, 0, 4);
+  g.ev("get_status.v2_return", "po=0x1000 frame=0x21000 status=1");
+  g.ev("snd.ph_check", "po=0x1000 ph=0x21000 head=1");
+  g.ev("set_status.v2_break", "po=0x1000 frame=0x21000 status=2 version=1");
+  g.ret(0x1000, 300);
+  auto s = sender_of({frame(0, 0, t0), frame(1, 1, t0 + 1), frame(2, 2, t0 + 2)}, 4);
+  s.frames[1].final_status = sender::SlotStatus::sending;
+  s.frames[2].final_status = sender::SlotStatus::send_request;
+  const Report r = analyze_text(g.text, s);
+  ASSERT_EQ(r.frames.size(), 3u);
+  EXPECT_EQ(r.frames[1].outcome, Outcome::stuck);
+  EXPECT_EQ(r.frames[2].outcome, Outcome::not_seen);
+  ASSERT_NE(find_anomaly(r, "frame_stuck"), nullptr);
+  EXPECT_EQ(find_anomaly(r, "frame_stuck")->seqs, (std::vector<std::uint64_t>{1}));
+  ASSERT_NE(find_anomaly(r, "frame_not_seen"), nullptr);
+}
+
+TEST(Correlator, WrongFormatAndLossDiscard) {
+  Gen g;
+  const std::int64_t t0 = static_cast<std::int64_t>(g.ts);
+  g.start(0x1000, 0, 4);
+  g.ev("get_status.v2_return", "po=0x1000 frame=0x20000 status=1");
+  g.ev("snd.ph_check", "po=0x1000 ph=0x20000 head=0");
+  g.ev("set_status.v2_break", "po=0x1000 frame=0x20000 status=0 version=1"); // PACKET_LOSS skip
+  g.ev("get_status.v2_return", "po=0x1000 frame=0x21000 status=1");
+  g.ev("snd.ph_check", "po=0x1000 ph=0x21000 head=1");
+  g.ev("set_status.v2_break", "po=0x1000 frame=0x21000 status=4 version=1"); // WRONG_FORMAT
+  g.ret(0x1000, -22);
+  const Report r = analyze_text(g.text, sender_of({frame(0, 0, t0), frame(1, 1, t0 + 1)}, 4));
+  ASSERT_EQ(r.frames.size(), 2u);
+  EXPECT_EQ(r.frames[0].outcome, Outcome::discarded);
+  EXPECT_EQ(r.frames[1].outcome, Outcome::wrong_format);
+  EXPECT_NE(find_anomaly(r, "frame_discarded"), nullptr);
+  EXPECT_NE(find_anomaly(r, "frame_wrong_format"), nullptr);
+}
+
+TEST(Correlator, NoRecordOfTheSendersSocketIsOneAnomaly) {
+  Gen g;
+  g.ev("snd.start",
+       "po=0x9000 head=0 frame_max=1 frame_size=4096 frames_per_block=1 version=1 flags=0", 0, 555);
+  const Report r = analyze_text(g.text, sender_of({frame(0, 0, 1), frame(1, 1, 2)}, 2));
+  ASSERT_NE(find_anomaly(r, "no_kernel_records"), nullptr);
+  EXPECT_EQ(find_anomaly(r, "frame_not_seen"), nullptr) << "not one anomaly per frame";
+}
+
+TEST(Correlator, ManyFramesThroughASmallRingKeepBoundedTables) {
+  Gen g;
+  const int ring = 8, n = 20000;
+  std::vector<sender::FrameRecord> frames;
+  for (int k = 0; k < n; ++k) {
+    if (k % ring == 0)
+      g.start(0x1000, 0, ring);
+    frames.push_back(frame(static_cast<std::uint64_t>(k), static_cast<std::uint32_t>(k % ring),
+                           static_cast<std::int64_t>(g.ts + 10)));
+    g.frame(0x1000, 0x20000ull + 0x1000ull * static_cast<unsigned>(k % ring), k % ring, ring);
+  }
+  AnalyzeOptions opt;
+  opt.max_frame_rows = 100;
+  const Report r = analyze_text(g.text, sender_of(frames, ring), {}, opt);
+  EXPECT_EQ(r.frames_total, static_cast<std::uint64_t>(n));
+  EXPECT_EQ(r.frames.size(), 100u);
+  EXPECT_EQ(r.summary.completed, static_cast<std::uint64_t>(n));
+  EXPECT_EQ(r.summary.latency.count, static_cast<std::uint64_t>(n));
+  EXPECT_EQ(r.exit_code(), 0);
+}

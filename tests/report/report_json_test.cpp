@@ -1,0 +1,62 @@
+#include "report_fixtures.hpp"
+#include "report_json.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace harness;
+using namespace harness::report;
+using namespace harness::report::testing;
+
+namespace {
+constexpr const char* kWrap = "6.1.192-O0-v2-20frames-ring8-status";
+}
+
+TEST(ReportJson, RoundTrip) {
+  Report r = analyze_text(read_text(trace_fixture(kWrap)), sender_records(kWrap));
+  r.partial = true;
+  r.partial_reason = "test";
+  const auto j = report_to_json(r);
+  EXPECT_EQ(j["schema"], "harness.report/1");
+  EXPECT_EQ(j["frames"].size(), 20u);
+  EXPECT_TRUE(j["frames"][0]["kernel"]["addr"].is_string());
+  EXPECT_EQ(j["exit_code"], 0);
+  auto back = report_from_json(j, "test");
+  ASSERT_TRUE(back) << format_error(back.error());
+  EXPECT_EQ(back->partial, true);
+  EXPECT_EQ(back->partial_reason, "test");
+  EXPECT_EQ(back->run.kernel, r.run.kernel);
+  EXPECT_EQ(back->run.ring_frames, 8u);
+  EXPECT_EQ(back->summary.completed, 20u);
+  EXPECT_EQ(back->summary.latency.p99, r.summary.latency.p99);
+  EXPECT_EQ(back->frames.size(), 20u);
+  EXPECT_EQ(back->frames[9].sender.seq, 9u);
+  EXPECT_EQ(back->frames[9].addr, r.frames[9].addr);
+  EXPECT_EQ(back->frames[9].t, r.frames[9].t);
+  EXPECT_EQ(back->probes.size(), r.probes.size());
+  for (std::size_t p = 0; p < kPhaseCount; ++p)
+    EXPECT_EQ(back->phases[p].observed, r.phases[p].observed);
+  EXPECT_EQ(report_to_json(*back)["summary"], j["summary"]);
+}
+
+TEST(ReportJson, BadInputsAreNamed) {
+  auto wrong = report_from_json(nlohmann::json{{"schema", "harness.report/9"}}, "old.json");
+  ASSERT_FALSE(wrong);
+  EXPECT_NE(wrong.error().what.find("old.json"), std::string::npos);
+  EXPECT_NE(wrong.error().why.find("harness.report/9"), std::string::npos);
+
+  auto j = report_to_json(Report{});
+  j["summary"]["completed"] = "many";
+  auto bad = report_from_json(j, "x.json");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().why.find("summary.completed"), std::string::npos);
+
+  j = report_to_json(Report{});
+  j.erase("phases");
+  bad = report_from_json(j, "x.json");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().why.find("phases"), std::string::npos);
+
+  auto missing = load_report("/nonexistent/report.json");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, Exit::usage);
+}

@@ -1,0 +1,122 @@
+#include "report_fixtures.hpp"
+#include "trace_parser.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace harness::report;
+using namespace harness::report::testing;
+
+TEST(TraceParser, ParsesAnEventWithAddressesNumbersAndUnreadableValues) {
+  TraceParser p;
+  const auto* r =
+      p.feed("HX1 EV 1795502968045452312 1 58 59 get_status.v2_return "
+             "po=0xffff888002d1e8b0 frame=0xFFFF888002D1F000 status=1 err=-105 tp_len=?");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->kind, RecordKind::event);
+  EXPECT_EQ(r->ts_ns, 1795502968045452312ull);
+  EXPECT_EQ(r->cpu, 1u);
+  EXPECT_EQ(r->pid, 58u);
+  EXPECT_EQ(r->tid, 59u);
+  EXPECT_EQ(p.anchors().name(r->anchor), "get_status.v2_return");
+  EXPECT_EQ(r->get(Key::po), 0xffff888002d1e8b0ull);
+  EXPECT_EQ(r->get(Key::frame), 0xffff888002d1f000ull);
+  EXPECT_EQ(r->get(Key::status), 1u);
+  EXPECT_EQ(r->get_signed(Key::err), -105);
+  EXPECT_FALSE(r->has(Key::tp_len));
+  EXPECT_TRUE(r->unreadable(Key::tp_len));
+  EXPECT_FALSE(r->has(Key::ph));
+  EXPECT_EQ(p.stats().events, 1u);
+}
+
+TEST(TraceParser, IgnoresUnknownKeysAndCountsStapsOwnLines) {
+  TraceParser p;
+  EXPECT_EQ(p.feed("WARNING: Number of errors: 0, skipped probes: 1"), nullptr);
+  EXPECT_EQ(p.feed(""), nullptr);
+  EXPECT_EQ(p.feed("HX1"), nullptr); // no separator: not a record line
+  const auto* r = p.feed("HX1 EV 5 0 1 1 snd.start future_key=12 po=0x10 another=?");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->get(Key::po), 0x10u);
+  EXPECT_EQ(p.stats().other_lines, 3u);
+  EXPECT_EQ(p.stats().malformed, 0u);
+}
+
+TEST(TraceParser, ReadyHitsAndEnd) {
+  TraceParser p;
+  ASSERT_NE(p.feed("HX1 READY 100 plan=1a2b3c4d5e6f7a8b kernel=6.1.192 probes=status"), nullptr);
+  ASSERT_NE(p.feed("HX1 HITS snd.len_sum 20"), nullptr);
+  ASSERT_NE(p.feed("HX1 HITS snd.wait 0"), nullptr);
+  ASSERT_NE(p.feed("HX1 END 200"), nullptr);
+  const auto& s = p.stats();
+  ASSERT_TRUE(s.ready);
+  EXPECT_EQ(s.ready->plan, "1a2b3c4d5e6f7a8b");
+  EXPECT_EQ(s.ready->kernel, "6.1.192");
+  EXPECT_EQ(s.ready->probes, "status");
+  EXPECT_EQ(s.ready->ts_ns, 100u);
+  EXPECT_EQ(s.end_ts, 200u);
+  const auto len_sum = *p.anchors().find("snd.len_sum");
+  const auto wait = *p.anchors().find("snd.wait");
+  EXPECT_EQ(s.hits[len_sum], 20);
+  EXPECT_EQ(s.hits[wait], 0);
+}
+
+TEST(TraceParser, MalformedLinesAreCountedWithSamplesNeverFatal) {
+  TraceParser p;
+  const char* bad[] = {
+      "HX1 EV 1795502968045452312 0 58",                                       // truncated
+      "HX1 EV 12 0 58 58 snd.start po=0x1 HX1 EV 13 0 58 58 snd.return err=0", // run together
+      "HX1 EV 12x 0 58 58 snd.start",                                          // bad number
+      "HX1 EV 12 0 58 58 snd.start po=0xzz",                                   // bad value
+      "HX1 EV 12 0 58 58 Snd-Start",                                           // bad anchor name
+      "HX1 EV 12 0 58 58 snd.start novalue",                                   // not key=value
+      "HX1 WHAT 12",                                                           // unknown kind
+      "HX1 HITS snd.start",                                                    // no count
+      "HX1 END",                                                               // no timestamp
+      "HX1 EV 99999999999999999999999 0 1 1 snd.start",                        // overflow
+  };
+  for (const char* l : bad)
+    EXPECT_EQ(p.feed(l), nullptr) << l;
+  EXPECT_NE(p.feed("HX1 EV 12 0 58 58 snd.start po=0x1"), nullptr) << "parsing goes on";
+  EXPECT_EQ(p.stats().malformed, std::size(bad));
+  ASSERT_EQ(p.stats().samples.size(), TraceParser::kMaxSamples);
+  EXPECT_EQ(p.stats().samples[0].line, 1u);
+  EXPECT_EQ(p.stats().samples[1].reason, "two records on one line");
+}
+
+TEST(TraceParser, TruncatedTailIsCountedNotParsed) {
+  TraceParser p;
+  p.note_truncated_tail("HX1 EV 12 0 58 58 snd.len_sum po=0x1 ph=0xffff8880");
+  EXPECT_EQ(p.stats().truncated_tail, 1u);
+  EXPECT_EQ(p.stats().records, 0u);
+  p.note_truncated_tail("Pass 5: run comp"); // stap's own text: not a record either way
+  EXPECT_EQ(p.stats().truncated_tail, 1u);
+}
+
+TEST(TraceParser, Numbers) {
+  EXPECT_EQ(parse_trace_number("0"), 0u);
+  EXPECT_EQ(parse_trace_number("18446744073709551615"), UINT64_MAX);
+  EXPECT_FALSE(parse_trace_number("18446744073709551616"));
+  EXPECT_EQ(parse_trace_number("0xffffffffffffffff"), UINT64_MAX);
+  EXPECT_FALSE(parse_trace_number("0x1ffffffffffffffff"));
+  EXPECT_EQ(static_cast<std::int64_t>(*parse_trace_number("-1")), -1);
+  EXPECT_FALSE(parse_trace_number("0x"));
+  EXPECT_FALSE(parse_trace_number("-"));
+  EXPECT_FALSE(parse_trace_number(""));
+  EXPECT_FALSE(parse_trace_number("1e3"));
+}
+
+TEST(TraceParser, EveryCapturedTraceParsesCleanly) {
+  for (const char* name : {"6.1.192-O0-v1-2frames-status", "6.1.192-O0-v2-2frames-status",
+                           "6.1.192-O0-v3-2frames-status", "6.1.192-O0-v2-20frames-ring8-status",
+                           "6.1.192-O2-v1-2frames-status", "6.1.192-O2-v2-2frames-status",
+                           "6.1.192-O2-v3-2frames-status"}) {
+    const std::string text = read_text(trace_fixture(name));
+    TraceParser p;
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1)
+      p.feed(std::string_view(text).substr(start, nl - start));
+    EXPECT_EQ(p.stats().malformed, 0u) << name;
+    EXPECT_TRUE(p.stats().ready) << name;
+    EXPECT_TRUE(p.stats().end_ts) << name;
+    EXPECT_GT(p.stats().events, 5u) << name;
+  }
+}

@@ -1,0 +1,184 @@
+#include "fake_system.hpp"
+#include "preflight.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace harness;
+using namespace harness::run;
+using namespace harness::run::testing;
+
+namespace {
+
+PreflightRequest eth0() {
+  PreflightRequest r;
+  r.kernel_spec = "6.1";
+  r.iface = "eth0";
+  return r;
+}
+
+// The failing check's exit status, or ok.
+Exit first_failure(const FakeSystem& sys, const PreflightRequest& req) {
+  const auto r = run_preflight(sys, req, shipped_map_selector());
+  const Check* f = r.first_failure();
+  return f ? f->error.code : Exit::ok;
+}
+
+const Check* check(const PreflightResult& r, const std::string& name) {
+  for (const auto& c : r.checks)
+    if (c.name == name)
+      return &c;
+  return nullptr;
+}
+
+} // namespace
+
+TEST(Preflight, ReadyMachinePassesEveryCheck) {
+  const auto r = run_preflight(FakeSystem::ready(), eth0(), shipped_map_selector());
+  EXPECT_EQ(r.first_failure(), nullptr) << format_checks(r);
+  EXPECT_EQ(r.target_release, "6.1.192");
+  ASSERT_TRUE(r.map);
+  EXPECT_TRUE(r.map->exact);
+  EXPECT_NE(check(r, "stap")->detail.find("stap 4.8/0.188"), std::string::npos);
+  EXPECT_NE(check(r, "line map")->detail.find("6.1.192"), std::string::npos);
+}
+
+TEST(Preflight, EachFailureHasItsOwnExitStatusAndAHint) {
+  struct Case {
+    std::string name;
+    std::function<void(FakeSystem&, PreflightRequest&)> breaks;
+    Exit expected;
+  };
+  const std::vector<Case> cases = {
+      {"not root", [](FakeSystem& s, PreflightRequest&) { s.uid = 1000; }, Exit::not_root},
+      {"stap missing", [](FakeSystem& s, PreflightRequest&) { s.programs.erase("stap"); },
+       Exit::stap_missing},
+      {"no modules", [](FakeSystem& s, PreflightRequest&) { s.files.erase("/proc/modules"); },
+       Exit::unsupported},
+      {"modules disabled",
+       [](FakeSystem& s, PreflightRequest&) {
+         s.files["/proc/sys/kernel/modules_disabled"] = "1\n";
+       },
+       Exit::unsupported},
+      {"kprobes off",
+       [](FakeSystem& s, PreflightRequest&) {
+         s.files["/sys/kernel/debug/kprobes/enabled"] = "0\n";
+       },
+       Exit::unsupported},
+      {"lockdown",
+       [](FakeSystem& s, PreflightRequest&) {
+         s.files["/sys/kernel/security/lockdown"] = "none [integrity] confidentiality\n";
+       },
+       Exit::lockdown},
+      {"sig_enforce",
+       [](FakeSystem& s, PreflightRequest&) {
+         s.files["/sys/module/module/parameters/sig_enforce"] = "Y\n";
+       },
+       Exit::lockdown},
+      {"no headers",
+       [](FakeSystem& s, PreflightRequest&) {
+         s.files.erase("/lib/modules/6.1.192/build/Makefile");
+       },
+       Exit::no_debuginfo},
+      {"no debuginfo", [](FakeSystem& s, PreflightRequest&) { s.dwarf.clear(); },
+       Exit::no_debuginfo},
+      {"stripped vmlinux",
+       [](FakeSystem& s, PreflightRequest&) {
+         s.dwarf["/usr/lib/debug/boot/vmlinux-6.1.192"] = false;
+       },
+       Exit::no_debuginfo},
+      {"no interface", [](FakeSystem&, PreflightRequest& r) { r.iface = "eth9"; }, Exit::interface},
+      {"interface down",
+       [](FakeSystem& s, PreflightRequest&) { s.files["/sys/class/net/eth0/flags"] = "0x1002\n"; },
+       Exit::interface},
+      {"no map", [](FakeSystem&, PreflightRequest& r) { r.kernel_spec = "not-a-version"; },
+       Exit::no_map},
+      {"bad build tree", [](FakeSystem&, PreflightRequest& r) { r.build_dir = "/nonexistent"; },
+       Exit::no_debuginfo},
+  };
+  for (const auto& c : cases) {
+    FakeSystem sys = FakeSystem::ready();
+    PreflightRequest req = eth0();
+    c.breaks(sys, req);
+    const auto r = run_preflight(sys, req, shipped_map_selector());
+    const Check* f = r.first_failure();
+    ASSERT_NE(f, nullptr) << c.name;
+    EXPECT_EQ(f->error.code, c.expected) << c.name << "\n" << format_checks(r);
+    EXPECT_FALSE(f->error.why.empty()) << c.name;
+    EXPECT_FALSE(f->error.hint.empty()) << c.name;
+    EXPECT_EQ(f->error.why.find('\n'), std::string::npos) << "one line: " << c.name;
+  }
+}
+
+TEST(Preflight, AbsentLockdownFileMeansNoLockdown) {
+  FakeSystem sys = FakeSystem::ready();
+  sys.files.erase("/sys/kernel/security/lockdown");
+  const auto r = run_preflight(sys, eth0(), shipped_map_selector());
+  EXPECT_EQ(check(r, "lockdown")->state, CheckState::ok);
+  EXPECT_EQ(lockdown_mode("none [integrity] confidentiality"), "integrity");
+  EXPECT_EQ(lockdown_mode("[none] integrity"), "none");
+  EXPECT_EQ(lockdown_mode("garbage"), "");
+}
+
+TEST(Preflight, NearestMapNamesBothVersions) {
+  PreflightRequest req = eth0();
+  req.kernel_spec = "6.2.7";
+  const auto r = run_preflight(FakeSystem::ready(), req, shipped_map_selector());
+  const Check* m = check(r, "line map");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->state, CheckState::warn);
+  EXPECT_NE(m->error.why.find("6.2.7"), std::string::npos) << m->error.why;
+  EXPECT_NE(m->detail.find("6.1.192"), std::string::npos) << m->detail;
+  EXPECT_EQ(r.first_failure(), nullptr);
+}
+
+TEST(Preflight, CrossBuildTreeAndPrebuiltModule) {
+  FakeSystem sys = FakeSystem::ready();
+  sys.files["/kb/include/config/kernel.release"] = "6.1.192-harness\n";
+  sys.dwarf["/kb/vmlinux"] = true;
+  PreflightRequest req = eth0();
+  req.build_dir = "/kb";
+  auto r = run_preflight(sys, req, shipped_map_selector());
+  EXPECT_EQ(r.target_release, "6.1.192-harness");
+  EXPECT_EQ(r.first_failure(), nullptr) << format_checks(r);
+
+  sys.dwarf["/kb/vmlinux"] = false;
+  EXPECT_EQ(first_failure(sys, req), Exit::no_debuginfo);
+
+  // --module needs staprun and the plan, not stap or debuginfo.
+  FakeSystem guest = FakeSystem::ready();
+  guest.programs.erase("stap");
+  guest.dwarf.clear();
+  PreflightRequest mod;
+  mod.module = "/nonexistent/probes.ko";
+  mod.plan = "/nonexistent/probes.plan.json";
+  mod.veth = true;
+  r = run_preflight(guest, mod, shipped_map_selector());
+  ASSERT_NE(r.first_failure(), nullptr);
+  EXPECT_EQ(r.first_failure()->name, "module");
+  EXPECT_EQ(check(r, "debuginfo"), nullptr);
+  guest.programs.erase("staprun");
+  EXPECT_EQ(first_failure(guest, mod), Exit::stap_missing);
+}
+
+TEST(Preflight, FormatShowsEveryCheckWithHints) {
+  FakeSystem sys = FakeSystem::ready();
+  sys.uid = 1000;
+  const std::string text = format_checks(run_preflight(sys, eth0(), shipped_map_selector()));
+  EXPECT_NE(text.find("FAIL  root"), std::string::npos) << text;
+  EXPECT_NE(text.find("hint: run with sudo"), std::string::npos) << text;
+  EXPECT_NE(text.find("ok    interface"), std::string::npos) << text;
+}
+
+TEST(Preflight, ThisHostFailsCleanlyForRealStap) {
+  // The development and CI machines cannot run probes (no module loading, no kprobes): the real
+  // checks must say so with a cause and a hint, never pass.
+  RealSystem sys;
+  PreflightRequest req;
+  req.veth = true;
+  const auto r = run_preflight(sys, req, shipped_map_selector());
+  const Check* f = r.first_failure();
+  if (!f)
+    GTEST_SKIP() << "this machine could run probes:\n" << format_checks(r);
+  EXPECT_NE(f->error.code, Exit::ok);
+  EXPECT_FALSE(f->error.hint.empty());
+}

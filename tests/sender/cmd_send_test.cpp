@@ -1,0 +1,213 @@
+// `harness send` as a user runs it: the real binary, its exit status, its output.
+#include "child_proc.hpp"
+#include "scratch_net.hpp"
+#include "test_net.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <signal.h>
+#include <thread>
+
+using namespace harness;
+using namespace harness::sender::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kHarness = std::string(HARNESS_BINARY_DIR) + "/bin/harness";
+
+Captured run(std::vector<std::string> args, std::vector<std::string> prefix = {}) {
+  ChildSpec spec;
+  if (prefix.empty()) {
+    spec.exe = kHarness;
+    spec.args = std::move(args);
+  } else {
+    spec.exe = prefix.front();
+    spec.args.assign(prefix.begin() + 1, prefix.end());
+    spec.args.push_back(kHarness);
+    spec.args.insert(spec.args.end(), args.begin(), args.end());
+  }
+  auto r = run_captured(spec, 60s);
+  EXPECT_TRUE(r) << format_error(r.error());
+  return r ? *r : Captured{};
+}
+
+Captured send(std::vector<std::string> args) {
+  args.insert(args.begin(), "send");
+  return run(std::move(args));
+}
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// The namespace named in an audit ("(netns hx-123-0)") must be gone.
+void expect_no_netns_left(const std::string& audit) {
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(audit, m, std::regex(R"(\(netns (hx-[0-9]+-[0-9]+)\))"))) << audit;
+  EXPECT_FALSE(netns_exists(m[1])) << m[1] << " left behind";
+}
+
+} // namespace
+
+TEST(CmdSend, VethRunPrintsTheAuditAndExitsZero) {
+  HARNESS_NEEDS_ROOT();
+  auto r = send({"--veth", "-c", "50", "-n", "32"});
+  EXPECT_EQ(r.status.code, 0) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "frames    requested 50, queued 50, sent 50, not sent 0")) << r.out;
+  EXPECT_TRUE(has(r.out, "slots     32 AVAILABLE")) << r.out;
+  EXPECT_TRUE(has(r.out, "receiver  ")) << r.out;
+  EXPECT_TRUE(has(r.out, "50/50 frames, in order")) << r.out;
+  EXPECT_TRUE(has(r.out, "iface TX  packets")) << r.out;
+  EXPECT_TRUE(has(r.out, "verdict   OK")) << r.out;
+  expect_no_netns_left(r.out);
+}
+
+TEST(CmdSend, JsonAndRecordsFollowTheSchema) {
+  HARNESS_NEEDS_ROOT();
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("hx-send-records-" + std::to_string(::getpid()) + ".json");
+  auto r = send(
+      {"--veth", "--frames", "5", "--tpacket", "v1", "-g", "--json", "--records", path.string()});
+  EXPECT_EQ(r.status.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["schema"], "harness.sender/1");
+  EXPECT_EQ(j["tpacket"], 1);
+  EXPECT_EQ(j["socket"], "dgram");
+  EXPECT_EQ(j["frames"].size(), 5u);
+  EXPECT_EQ(j["frames"][4]["final"], "AVAILABLE");
+  EXPECT_EQ(j["totals"]["sent"], 5);
+  EXPECT_TRUE(j["receiver"]["ok"].get<bool>());
+  std::ifstream in(path);
+  auto file = nlohmann::json::parse(in, nullptr, false);
+  EXPECT_EQ(file, j);
+  std::filesystem::remove(path);
+  EXPECT_FALSE(netns_exists(j["netns"].get<std::string>()));
+}
+
+TEST(CmdSend, VerboseListsEveryFrame) {
+  HARNESS_NEEDS_ROOT();
+  auto r = send({"--veth", "-c", "3", "-v"});
+  EXPECT_EQ(r.status.code, 0);
+  EXPECT_TRUE(has(r.out, "request_us")) << r.out;
+  // The audit says AVAILABLE once per frame line after the table header.
+  const auto table = r.out.substr(r.out.find("request_us"));
+  EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 4) << table;
+  EXPECT_TRUE(std::regex_search(table, std::regex(R"(\n +2 +2 .*AVAILABLE\n)"))) << table;
+}
+
+TEST(CmdSend, BadValuesAreUsageErrorsNamingValueAndLimit) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--veth", "--count=0"}, "harness: --count 0: must be at least 1"},
+      {{"--veth", "--count=-5"}, "harness: --count -5: must be at least 1"},
+      {{"--veth", "-c", "abc"}, "harness: --count abc: is not a whole number"},
+      {{"--veth", "-c", "5", "--frames", "6"}, "both given, with different values"},
+      {{"--veth", "-s", "5000"}, "harness: --size 5000: larger than a frame can hold: frame size"},
+      {{"--veth", "-s", "10"}, "harness: --size 10: below the minimum of 30 bytes"},
+      {{"--veth", "-b", "100"}, "harness: --frame-size 100: must be a multiple of 16"},
+      {{"--veth", "--block-size", "5000"}, "must be a multiple of the page size"},
+      {{"--veth", "-b", "1024", "--block-size", "4096", "-n", "10"},
+       "not a multiple of the 4 frames per block"},
+      {{"--veth", "--tpacket", "v4"}, "harness: --tpacket v4: unknown TPACKET version"},
+      {{"--veth", "-e", "3"}, "harness: --inject-error 3: must be 1 or 2"},
+      {{"--veth", "--dest", "zz"}, "harness: --dest zz: not a MAC address"},
+      {{"--veth", "--ethertype", "0x10000"}, "an EtherType is 16 bits"},
+      {{"--veth", "eth0"}, "harness: --veth: makes its own throwaway namespace"},
+      {{}, "harness: interface: no interface given"},
+      {{"--no-such-option"}, "harness: send:"},
+  };
+  for (const auto& c : cases) {
+    auto r = send(c.args);
+    EXPECT_EQ(r.status.code, 2) << c.message << "\n" << r.err;
+    EXPECT_TRUE(has(r.err, c.message)) << r.err;
+    EXPECT_TRUE(has(r.err, "\nhint: ") || c.args.empty() == false) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+}
+
+TEST(CmdSend, EnvironmentErrorsHaveTheirOwnExitStatus) {
+  HARNESS_NEEDS_ROOT();
+  auto r = send({"hxnosuch0"});
+  EXPECT_EQ(r.status.code, 4) << r.err;
+  EXPECT_TRUE(has(r.err, "harness: interface hxnosuch0: no such interface")) << r.err;
+  EXPECT_TRUE(has(r.err, "hint: ")) << r.err;
+
+  r = send({"--veth", "-s", "1600", "-b", "4096"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "larger than the MTU")) << r.err;
+
+  r = send({"--veth", "-n", "16777216"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "could not allocate a TX ring of 65536.0 MiB")) << r.err;
+  EXPECT_TRUE(has(r.err, "hint: lower --ring-frames")) << r.err;
+
+  auto net = ScratchNet::create();
+  ASSERT_TRUE(net);
+  ip({"-n", net->name(), "link", "set", net->tx_if(), "down"});
+  r = send({"--netns", net->name(), net->tx_if()});
+  EXPECT_EQ(r.status.code, 4) << r.err;
+  EXPECT_TRUE(has(r.err, "is down")) << r.err;
+}
+
+TEST(CmdSend, NotRootExitsThree) {
+  HARNESS_NEEDS_ROOT();
+  const std::vector<std::string> nobody = {"setpriv", "--reuid=65534", "--regid=65534",
+                                           "--clear-groups"};
+  auto r = run({"send", "lo", "-c", "1"}, nobody);
+  EXPECT_EQ(r.status.code, 3) << r.err;
+  EXPECT_TRUE(has(r.err, "CAP_NET_RAW")) << r.err;
+  r = run({"send", "--veth"}, nobody);
+  EXPECT_EQ(r.status.code, 3) << r.err;
+}
+
+TEST(CmdSend, InjectedErrorExitsOneAndIsReported) {
+  HARNESS_NEEDS_ROOT();
+  auto r = send({"--veth", "-c", "100", "-n", "64", "-j", "8", "-e", "1"});
+  EXPECT_EQ(r.status.code, 1) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "injected  -e 1 after 50 frames: closed the socket")) << r.out;
+  EXPECT_TRUE(has(r.out, "verdict   FAILED")) << r.out;
+  expect_no_netns_left(r.out);
+  r = send({"--veth", "-c", "100", "-e", "2", "-t"});
+  EXPECT_EQ(r.status.code, 0) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "injected  -e 2 after 50 frames: setsockopt(PACKET_TX_RING) again"))
+      << r.out;
+}
+
+TEST(CmdSend, SigintGivesAPartialAuditExit130AndNoLeftovers) {
+  HARNESS_NEEDS_ROOT();
+  std::string out;
+  auto child = spawn({.exe = kHarness,
+                      .args = {"send", "--veth", "-c", "1000000000", "-n", "256"},
+                      .on_stdout = [&](std::string_view l) {
+                        out += std::string(l) + "\n";
+                      }});
+  ASSERT_TRUE(child) << format_error(child.error());
+  std::this_thread::sleep_for(700ms);
+  (*child)->send_signal(SIGINT);
+  auto st = (*child)->wait(30s);
+  ASSERT_TRUE(st) << "harness send did not stop after SIGINT";
+  EXPECT_EQ(st->code, 130) << out;
+  EXPECT_TRUE(has(out, "verdict   INTERRUPTED")) << out;
+  expect_no_netns_left(out);
+}
+
+TEST(CmdSend, HelpListsOptionsAndExitCodes) {
+  auto r = send({"--help"});
+  EXPECT_EQ(r.status.code, 0);
+  for (const char* opt :
+       {"--count",        "--frames", "--size",       "--frame-size",   "--ring-frames",
+        "--sndbuf",       "--mtu",    "--send-every", "--inject-error", "--dgram",
+        "--threads",      "--loss",   "--verbose",    "--tpacket",      "--block-size",
+        "--qdisc-bypass", "--dest",   "--ethertype",  "--json",         "--records",
+        "--veth"})
+    EXPECT_TRUE(has(r.out, opt)) << opt;
+  EXPECT_TRUE(has(r.out, "exit status")) << r.out;
+  EXPECT_FALSE(has(r.out, "--iface")) << r.out;
+}

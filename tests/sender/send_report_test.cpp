@@ -1,0 +1,158 @@
+#include "send_report.hpp"
+
+#include <gtest/gtest.h>
+#include <linux/if_packet.h>
+
+using namespace harness;
+using namespace harness::sender;
+
+namespace {
+
+SendReport sample() {
+  SendReport r;
+  r.run_id = 3735928559u;
+  r.pid = 1234;
+  r.iface = "eth0";
+  r.version = TpacketVersion::v2;
+  r.size = 150;
+  r.ring = {8, 4096, 4096, 1, 8};
+  for (std::uint32_t i = 0; i < 2; ++i)
+    r.frames.push_back(FrameRecord{i, i, 0, 10 + i, 20 + i, 30 + i, 40 + i, SlotStatus::available});
+  for (std::uint32_t i = 0; i < 8; ++i)
+    r.slots.push_back(SlotAudit{i, 0, SlotStatus::available, 0});
+  r.totals.requested = 2;
+  r.totals.queued = 2;
+  r.totals.sent = 2;
+  r.totals.bytes = 300;
+  r.totals.elapsed_ns = 1000;
+  r.totals.send_calls = 1;
+  r.before = {true, 0, 0, 0};
+  r.after = {true, 2, 300, 0};
+  return r;
+}
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+} // namespace
+
+TEST(SlotStatus, DecodesTxStatusValues) {
+  EXPECT_EQ(classify_status(TP_STATUS_AVAILABLE), SlotStatus::available);
+  EXPECT_EQ(classify_status(TP_STATUS_SEND_REQUEST), SlotStatus::send_request);
+  EXPECT_EQ(classify_status(TP_STATUS_SENDING), SlotStatus::sending);
+  // Value 4: WRONG_FORMAT on TX, the bit RX rings call LOSING.
+  EXPECT_EQ(classify_status(4), SlotStatus::wrong_format);
+  EXPECT_EQ(classify_status(TP_STATUS_AVAILABLE | TP_STATUS_TS_SOFTWARE), SlotStatus::available);
+  EXPECT_EQ(classify_status(3), SlotStatus::unknown);
+  EXPECT_EQ(status_name(SlotStatus::wrong_format), "WRONG_FORMAT");
+  EXPECT_EQ(parse_status_name("LOSING"), SlotStatus::wrong_format);
+  EXPECT_FALSE(parse_status_name("BOGUS"));
+}
+
+TEST(SendReportJson, HasTheDocumentedShape) {
+  const auto j = to_json(sample());
+  EXPECT_EQ(j["schema"], "harness.sender/1");
+  EXPECT_EQ(j["run_id"], 3735928559u);
+  EXPECT_EQ(j["tpacket"], 2);
+  EXPECT_EQ(j["socket"], "raw");
+  EXPECT_EQ(j["ring"]["frames_per_block"], 1);
+  EXPECT_EQ(j["frames"][1]["seq"], 1);
+  EXPECT_EQ(j["frames"][1]["t_done_ns"], 41);
+  EXPECT_EQ(j["frames"][1]["final"], "AVAILABLE");
+  EXPECT_FALSE(j["frames"][1].contains("ring")); // only with several sockets
+  EXPECT_EQ(j["slots"][7]["status"], "AVAILABLE");
+  EXPECT_EQ(j["slots"][7]["raw"], 0);
+  for (const char* k : {"requested", "sent", "bytes", "elapsed_ns", "send_calls", "retries"})
+    EXPECT_TRUE(j["totals"].contains(k)) << k;
+  EXPECT_EQ(j["iface_counters"]["after"]["tx_bytes"], 300);
+}
+
+TEST(SendReportJson, RoundTrips) {
+  auto r = sample();
+  r.sockets = 2;
+  r.frames[1].ring = 1;
+  r.frames[1].malformed = true;
+  r.slots[3].status = SlotStatus::wrong_format;
+  r.slots[3].raw = 4;
+  r.interrupted = true;
+  r.notes = {"a note"};
+  r.injected = {2, 1, "EBUSY"};
+  r.receiver = ReceiverCheck{"veth1", 2, 2, 1, 0, 0, 0, 0, 0, 0, "", true};
+  r.after.valid = false;
+  auto back = send_report_from_json(to_json(r));
+  ASSERT_TRUE(back) << format_error(back.error());
+  EXPECT_EQ(to_json(*back), to_json(r));
+  EXPECT_FALSE(back->after.valid);
+  EXPECT_EQ(back->frames[1].ring, 1u);
+  EXPECT_TRUE(back->frames[1].malformed);
+}
+
+TEST(SendReportJson, MalformedRecordsNameTheKey) {
+  auto j = to_json(sample());
+  j["schema"] = "harness.sender/9";
+  auto r = send_report_from_json(j);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Exit::usage);
+  EXPECT_TRUE(has(r.error().what, "schema"));
+
+  j = to_json(sample());
+  j["frames"][1].erase("t_send_ns");
+  r = send_report_from_json(j);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().what, "sender record frames[1].t_send_ns");
+  EXPECT_EQ(r.error().why, "missing");
+
+  j = to_json(sample());
+  j["slots"][0]["status"] = "BOGUS";
+  r = send_report_from_json(j);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(has(r.error().why, "BOGUS"));
+
+  j = to_json(sample());
+  j["totals"]["sent"] = -1;
+  EXPECT_FALSE(send_report_from_json(j));
+  EXPECT_FALSE(send_report_from_json(nlohmann::json::array()));
+}
+
+TEST(SendReportAudit, AllSentIsOk) {
+  const auto r = sample();
+  EXPECT_TRUE(all_frames_sent(r));
+  const auto text = format_audit(r);
+  EXPECT_TRUE(has(text, "verdict   OK")) << text;
+  EXPECT_TRUE(has(text, "8 AVAILABLE")) << text;
+  EXPECT_TRUE(has(text, "WRONG_FORMAT (status 4, = LOSING on RX rings)")) << text;
+  EXPECT_TRUE(has(text, "packets 0 -> 2 (+2)")) << text;
+}
+
+TEST(SendReportAudit, StrandedFramesAndSlotsAreListed) {
+  auto r = sample();
+  r.totals.requested = 10;
+  for (std::uint32_t i = 2; i < 8; ++i) {
+    r.frames.push_back(FrameRecord{i, i, 0, 1, 1, 1, 0, SlotStatus::send_request});
+    r.slots[i].status = SlotStatus::send_request;
+    r.slots[i].raw = 1;
+  }
+  EXPECT_FALSE(all_frames_sent(r));
+  const auto text = format_audit(r);
+  EXPECT_TRUE(has(text, "SEND_REQUEST at slots 2-7")) << text;
+  EXPECT_TRUE(has(text, "6 frames left in SEND_REQUEST: seq 2-7")) << text;
+  EXPECT_TRUE(has(text, "verdict   FAILED: 8 frames not sent")) << text;
+}
+
+TEST(SendReportAudit, VerdictCases) {
+  auto r = sample();
+  r.interrupted = true;
+  EXPECT_FALSE(all_frames_sent(r));
+  EXPECT_TRUE(has(format_audit(r), "INTERRUPTED"));
+  r = sample();
+  r.receiver = ReceiverCheck{};
+  r.receiver->missing = 1;
+  r.receiver->first_problem = "sequence number 1 was sent but never arrived";
+  EXPECT_FALSE(all_frames_sent(r));
+  EXPECT_TRUE(has(format_audit(r), "first problem: sequence number 1"));
+  r = sample();
+  r.slots[0].status = SlotStatus::wrong_format;
+  EXPECT_FALSE(all_frames_sent(r));
+  EXPECT_TRUE(has(format_frames(sample()), "AVAILABLE"));
+}

@@ -1,0 +1,193 @@
+#include "sender_config.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace harness;
+using namespace harness::sender;
+
+namespace {
+
+SenderConfig base() {
+  SenderConfig c;
+  c.iface = "eth0";
+  c.frame_size = 4096;
+  return c;
+}
+
+// The error for `c`, which must be invalid.
+Error error_of(const SenderConfig& c) {
+  auto s = validate(c);
+  EXPECT_FALSE(s) << "expected an error";
+  return s ? Error{} : s.error();
+}
+
+bool mentions(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+} // namespace
+
+TEST(SenderConfig, DefaultsWithAnInterfaceAreValid) {
+  EXPECT_TRUE(validate(base()));
+  SenderConfig v;
+  v.veth = true;
+  EXPECT_TRUE(validate(v));
+}
+
+TEST(SenderConfig, ZeroOrNegativeCountsAreUsageErrors) {
+  for (std::int64_t n : {0, -1, -1000}) {
+    auto c = base();
+    c.count = n;
+    const auto e = error_of(c);
+    EXPECT_EQ(e.code, Exit::usage);
+    EXPECT_EQ(e.what, "--count " + std::to_string(n));
+    EXPECT_TRUE(mentions(e.why, "at least 1"));
+  }
+  auto c = base();
+  c.ring_frames = 0;
+  EXPECT_EQ(error_of(c).what, "--ring-frames 0");
+  c = base();
+  c.send_every = -3;
+  EXPECT_EQ(error_of(c).code, Exit::usage);
+}
+
+TEST(SenderConfig, SizeAboveFrameMinusHeaderNamesValueAndLimit) {
+  auto c = base();
+  c.size = 4065; // V2: 4096 - 32 = 4064
+  auto e = error_of(c);
+  EXPECT_EQ(e.what, "--size 4065");
+  EXPECT_TRUE(mentions(e.why, "4096")) << e.why;
+  EXPECT_TRUE(mentions(e.why, "= 4064")) << e.why;
+  EXPECT_FALSE(e.hint.empty());
+  c.size = 4064;
+  EXPECT_TRUE(validate(c));
+  c.version = TpacketVersion::v3; // 48-byte header
+  e = error_of(c);
+  EXPECT_TRUE(mentions(e.why, "= 4048")) << e.why;
+}
+
+TEST(SenderConfig, SizeBelowHeadersIsRefused) {
+  auto c = base();
+  c.size = 29;
+  EXPECT_TRUE(mentions(error_of(c).why, "30"));
+  c.dgram = true;
+  c.size = 16;
+  EXPECT_TRUE(validate(c));
+  c.size = 15;
+  EXPECT_EQ(error_of(c).what, "--size 15");
+}
+
+TEST(SenderConfig, GeometryTheKernelRefusesIsNamed) {
+  auto c = base();
+  c.frame_size = 100; // not a multiple of 16
+  auto e = error_of(c);
+  EXPECT_EQ(e.what, "--frame-size 100");
+  EXPECT_TRUE(mentions(e.why, "multiple of 16"));
+  EXPECT_TRUE(mentions(e.hint, "112"));
+
+  c = base();
+  c.frame_size = 48; // below TPACKET2_HDRLEN (52)
+  c.size = 16;
+  c.dgram = true;
+  EXPECT_TRUE(mentions(error_of(c).why, "52"));
+
+  c = base();
+  c.block_size = 5000;
+  e = error_of(c);
+  EXPECT_EQ(e.what, "--block-size 5000");
+  EXPECT_TRUE(mentions(e.why, "page size"));
+
+  c = base();
+  c.frame_size = 8192;
+  c.block_size = 4096;
+  EXPECT_TRUE(mentions(error_of(c).why, "smaller than the frame size"));
+
+  c = base();
+  c.frame_size = 1024;
+  c.block_size = 4096; // 4 frames per block
+  c.ring_frames = 10;
+  e = error_of(c);
+  EXPECT_EQ(e.what, "--ring-frames 10");
+  EXPECT_TRUE(mentions(e.hint, "12"));
+  c.ring_frames = 12;
+  EXPECT_TRUE(validate(c));
+}
+
+TEST(SenderConfig, DefaultBlockIsTheFrameRoundedUpToThePage) {
+  auto c = base();
+  c.frame_size = 2048;
+  EXPECT_EQ(effective_block_size(c), 4096);
+  EXPECT_TRUE(validate(c)); // 8192 ring frames, 2 per block
+  c.frame_size = 5040;
+  EXPECT_EQ(effective_block_size(c), 8192);
+  EXPECT_TRUE(validate(c));
+  c.frame_size = 4096;
+  EXPECT_EQ(effective_block_size(c), 4096);
+}
+
+TEST(SenderConfig, OptionCombinations) {
+  auto c = base();
+  c.veth = true;
+  EXPECT_EQ(error_of(c).what, "--veth");
+  c = base();
+  c.iface.clear();
+  EXPECT_TRUE(mentions(error_of(c).hint, "--veth"));
+  c = base();
+  c.iface = "a-very-long-interface-name";
+  EXPECT_TRUE(mentions(error_of(c).why, "15"));
+  c = base();
+  c.inject_error = 3;
+  EXPECT_EQ(error_of(c).what, "--inject-error 3");
+  c = base();
+  c.sockets = 2;
+  c.threaded = true;
+  EXPECT_EQ(error_of(c).code, Exit::usage);
+  c = base();
+  c.mtu = 10;
+  EXPECT_EQ(error_of(c).what, "--mtu 10");
+  c = base();
+  c.ethertype = 0x0100;
+  EXPECT_TRUE(mentions(error_of(c).why, "802.3"));
+  c = base();
+  c.completion_timeout = std::chrono::milliseconds(0);
+  EXPECT_EQ(error_of(c).code, Exit::usage);
+}
+
+TEST(SenderConfig, VnetHeaderTakesRoomAndNeedsRaw) {
+  auto c = base();
+  c.vnet_hdr = true;
+  c.size = 4055; // 4096 - 32 - 10 = 4054
+  auto e = error_of(c);
+  EXPECT_TRUE(mentions(e.why, "virtio-net header = 4054")) << e.why;
+  c.size = 4054;
+  EXPECT_TRUE(validate(c));
+  c.dgram = true;
+  c.size = 100;
+  EXPECT_EQ(error_of(c).what, "--vnet-hdr with --dgram");
+}
+
+TEST(SenderConfig, HeaderSizesMatchTheKernelLayout) {
+  EXPECT_EQ(tpacket_header_bytes(TpacketVersion::v1), 32);
+  EXPECT_EQ(tpacket_header_bytes(TpacketVersion::v2), 32);
+  EXPECT_EQ(tpacket_header_bytes(TpacketVersion::v3), 48);
+  auto c = base();
+  EXPECT_EQ(min_frame_bytes(c), 30);
+  c.dgram = true;
+  EXPECT_EQ(min_frame_bytes(c), 16);
+  c.frame_size = 0;
+  EXPECT_GT(effective_frame_size(c), 0);
+  EXPECT_EQ(effective_block_size(c), effective_frame_size(c));
+}
+
+TEST(SenderConfig, ParsesVersionsAndMacs) {
+  EXPECT_EQ(parse_tpacket_version("v1"), TpacketVersion::v1);
+  EXPECT_EQ(parse_tpacket_version("3"), TpacketVersion::v3);
+  EXPECT_FALSE(parse_tpacket_version("v4"));
+  EXPECT_EQ(to_string(TpacketVersion::v2), "v2");
+  auto mac = parse_mac("02:00:0a:FF:00:01");
+  ASSERT_TRUE(mac);
+  EXPECT_EQ(format_mac(*mac), "02:00:0a:ff:00:01");
+  EXPECT_FALSE(parse_mac("02:00:0a:ff:00"));
+  EXPECT_FALSE(parse_mac("02:00:0a:ff:00:zz"));
+  EXPECT_FALSE(parse_mac("02:00:0a:ff:00:011"));
+}

@@ -1,0 +1,146 @@
+#include "anchor_rule.hpp"
+#include "anchors.hpp"
+#include "pattern.hpp"
+#include "trace_format.hpp"
+
+#include <gtest/gtest.h>
+#include <set>
+#include <string>
+
+namespace harness::stap {
+namespace {
+
+// The names of DESIGN.md's anchor table: the contract with maps, traces and reports.
+const std::set<std::string> kDesignNames = {"set_status.start",
+                                            "set_status.end",
+                                            "set_status.v1_break",
+                                            "set_status.v2_break",
+                                            "set_status.v3_break",
+                                            "get_status.start",
+                                            "get_status.end",
+                                            "get_status.v1_return",
+                                            "get_status.v2_return",
+                                            "get_status.v3_return",
+                                            "destruct.start",
+                                            "destruct.end",
+                                            "destruct.pending_dec",
+                                            "destruct.set_available",
+                                            "snd.start",
+                                            "snd.end",
+                                            "snd.size_max_clamp",
+                                            "snd.ph_check",
+                                            "snd.wait",
+                                            "snd.wait_continue",
+                                            "snd.else_break",
+                                            "snd.alloc_failed",
+                                            "snd.after_xmit",
+                                            "snd.already_destructed",
+                                            "snd.not_destructed",
+                                            "snd.len_sum",
+                                            "snd.return"};
+
+TEST(Anchors, ExactlyTheDesignNamesEachOnce) {
+  std::set<std::string> names;
+  for (const auto& a : anchors())
+    EXPECT_TRUE(names.insert(std::string(a.name)).second) << a.name;
+  EXPECT_EQ(names, kDesignNames);
+}
+
+TEST(Anchors, EveryFunctionHasStartAndEndAndKnownName) {
+  for (const auto& f : anchored_functions()) {
+    int starts = 0, ends = 0;
+    for (const auto& a : anchors()) {
+      if (a.function != f.canonical)
+        continue;
+      starts += a.kind == AnchorKind::function_start;
+      ends += a.kind == AnchorKind::function_end;
+    }
+    EXPECT_EQ(starts, 1) << f.canonical;
+    EXPECT_EQ(ends, 1) << f.canonical;
+    EXPECT_EQ(find_function(f.canonical), &f);
+    for (auto n : f.names)
+      EXPECT_EQ(find_function(n), &f);
+  }
+  for (const auto& a : anchors())
+    EXPECT_NE(find_function(a.function), nullptr) << a.name;
+  EXPECT_EQ(find_function("packet_sendmsg"), nullptr);
+  EXPECT_EQ(find_anchor("snd.nope"), nullptr);
+}
+
+TEST(Anchors, StatementsHaveRulesWithOneTargetAndValidPatterns) {
+  for (const auto& a : anchors()) {
+    if (a.kind != AnchorKind::statement) {
+      EXPECT_EQ(a.rule, nullptr) << a.name;
+      continue;
+    }
+    ASSERT_NE(a.rule, nullptr) << a.name;
+    int targets = 0;
+    for (const auto& step : a.rule->steps) {
+      targets += step.op == StepOp::target || step.op == StepOp::next_token;
+      if (step.absent_if_none) {
+        EXPECT_TRUE(a.optional) << a.name << ": only optional anchors may be absent";
+      }
+      for (auto alt : step.alternatives) {
+        if (alt.empty())
+          continue;
+        const Pattern p = compile_pattern(alt);
+        ASSERT_FALSE(p.tokens.empty()) << a.name << ": " << alt;
+        EXPECT_NE(p.tokens.front().kind, PatternToken::Kind::wildcard) << alt;
+        for (size_t i = 0; i < p.mark; ++i)
+          EXPECT_NE(p.tokens[i].kind, PatternToken::Kind::wildcard)
+              << "mark after wildcard: " << alt;
+      }
+    }
+    EXPECT_EQ(targets, 1) << a.name;
+    EXPECT_EQ(a.rule->steps.back().op == StepOp::target ||
+                  a.rule->steps.back().op == StepOp::next_token,
+              true)
+        << a.name;
+    EXPECT_FALSE(a.rule_text.empty()) << a.name;
+    EXPECT_EQ(a.optional, !a.absent_when.empty()) << a.name;
+  }
+}
+
+TEST(Anchors, FieldsAreTraceKeysAndPoIsOnEveryProbedAnchor) {
+  const std::set<std::string_view> keys = {trace::key::po,         trace::key::frame,
+                                           trace::key::ph,         trace::key::status,
+                                           trace::key::head,       trace::key::frame_max,
+                                           trace::key::frame_size, trace::key::frames_per_block,
+                                           trace::key::version,    trace::key::flags,
+                                           trace::key::pending,    trace::key::err,
+                                           trace::key::len_sum,    trace::key::tp_len,
+                                           trace::key::ts,         trace::key::sndbuf,
+                                           trace::key::wmem};
+  for (const auto& a : anchors()) {
+    for (auto f : a.fields)
+      EXPECT_TRUE(keys.contains(f)) << a.name << ": " << f;
+    if (a.in_status || a.in_call_return) {
+      ASSERT_FALSE(a.fields.empty()) << a.name;
+      EXPECT_EQ(a.fields.front(), trace::key::po) << a.name;
+    }
+  }
+}
+
+TEST(Anchors, ProbeSetsAreThoseOfDesign) {
+  std::set<std::string> status, call_return;
+  for (const auto& a : anchors()) {
+    if (a.in_status)
+      status.insert(std::string(a.name));
+    if (a.in_call_return)
+      call_return.insert(std::string(a.name));
+  }
+  EXPECT_EQ(status,
+            (std::set<std::string>{
+                "set_status.v1_break", "set_status.v2_break", "set_status.v3_break",
+                "get_status.v1_return", "get_status.v2_return", "get_status.v3_return",
+                "destruct.pending_dec", "destruct.set_available", "snd.start", "snd.ph_check",
+                "snd.wait", "snd.wait_continue", "snd.else_break", "snd.len_sum", "snd.return"}));
+  EXPECT_EQ(call_return,
+            (std::set<std::string>{"snd.start", "snd.size_max_clamp", "snd.alloc_failed",
+                                   "snd.after_xmit", "snd.already_destructed", "snd.not_destructed",
+                                   "snd.return"}));
+  EXPECT_TRUE(find_anchor("snd.start")->probe_function_entry);
+}
+
+} // namespace
+} // namespace harness::stap

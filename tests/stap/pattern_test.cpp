@@ -1,0 +1,46 @@
+#include "pattern.hpp"
+
+#include <gtest/gtest.h>
+
+namespace harness::stap {
+namespace {
+
+std::vector<Match> find(std::string_view pattern, std::string_view code) {
+  static std::vector<TokenizedSource> keep; // tokens view into the source text
+  keep.push_back(tokenize(code));
+  const auto& toks = keep.back().tokens;
+  std::vector<Pattern> alts{compile_pattern(pattern)};
+  return find_matches(alts, toks, 0, toks.size());
+}
+
+TEST(Pattern, SpacingAndLineBreaksDoNotMatter) {
+  EXPECT_EQ(find("if (unlikely(ph == NULL))", "if(unlikely(ph==NULL\n))").size(), 1u);
+}
+
+TEST(Pattern, WildcardStopsAtStatementBoundaries) {
+  EXPECT_EQ(find("err = ... %xmit ... skb);", "err = READ_ONCE(po->xmit)(skb);").size(), 1u);
+  EXPECT_EQ(find("err = ... %xmit ... skb);", "err = packet_xmit(po, skb);").size(), 1u);
+  EXPECT_EQ(find("err = ... %xmit ... skb);", "err = net_xmit_errno(err); f(skb);").size(), 0u);
+  EXPECT_EQ(find("if ( ... size_max > dev->mtu", "if (a) { b; } size_max > dev->mtu").size(), 0u);
+}
+
+TEST(Pattern, SubstringMatchesIdentifiersOnly) {
+  EXPECT_EQ(find("%xmit (", "dev_queue_xmit(skb)").size(), 1u);
+  EXPECT_EQ(find("%xmit (", "\"xmit\" (").size(), 0u);
+}
+
+TEST(Pattern, MarkPicksTheLine) {
+  const auto m = find("else @break;", "} else\n  break;");
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].mark, m[0].begin + 1);
+}
+
+TEST(Pattern, OverlappingMatchesCountOnce) {
+  static const auto src = tokenize("timeo = wait_for(x); wait_for(y);");
+  std::vector<Pattern> alts{compile_pattern("timeo = wait_for("), compile_pattern("wait_for(")};
+  const auto m = find_matches(alts, src.tokens, 0, src.tokens.size());
+  EXPECT_EQ(m.size(), 2u);
+}
+
+} // namespace
+} // namespace harness::stap
