@@ -150,34 +150,20 @@ Result<std::string> elf_build_id(const std::string& path) {
   return bad("has no GNU build id note");
 }
 
-Result<KernelTree> inspect_kernel_tree(const std::string& dir_in) {
+KernelTree kernel_tree_facts(const std::string& dir_in) {
   KernelTree t;
   std::string dir = dir_in;
   while (dir.size() > 1 && dir.back() == '/')
     dir.pop_back();
   t.build_dir = dir;
-  if (!exists(dir + "/Makefile") || !exists(dir + "/.config"))
-    return fail(Exit::usage, "--kernel-build " + dir_in,
-                "not a configured kernel build tree (no Makefile or .config)",
-                "pass the directory given as O= to make, or build one with `harness kernel "
-                "prepare` + `harness kernel build`");
   t.source_dir = exists(dir + "/source/Makefile") ? dir + "/source" : dir;
   if (char buf[4096]; exists(dir + "/source")) {
     const ssize_t n = ::readlink((dir + "/source").c_str(), buf, sizeof buf - 1);
-    if (n > 0)
+    if (n > 0 && buf[0] == '/')
       t.source_dir = std::string(buf, static_cast<size_t>(n));
   }
-  auto release = read_file(dir + "/include/config/kernel.release");
-  if (!release)
-    return fail(Exit::no_debuginfo, "--kernel-build " + dir_in,
-                "has no include/config/kernel.release: the tree was never built",
-                "run `harness kernel build --build " + dir_in + "`");
-  t.release = trim(*release);
-  auto id = elf_build_id(dir + "/vmlinux");
-  if (!id)
-    return std::unexpected(id.error());
-  t.build_id = *id;
-
+  if (auto release = read_file(dir + "/include/config/kernel.release"))
+    t.release = trim(*release);
   if (auto cmd = read_file(dir + "/net/packet/.af_packet.o.cmd")) {
     const auto flag = last_optimisation_flag(cmd->substr(0, cmd->find('\n')));
     t.af_packet_O0 = flag == "-O0";
@@ -191,6 +177,25 @@ Result<KernelTree> inspect_kernel_tree(const std::string& dir_in) {
   }
   if (auto hdr = read_file(t.source_dir + "/include/linux/task_work.h"))
     t.task_work_cancel_renamed = header_has_task_work_cancel_func(*hdr);
+  return t;
+}
+
+Result<KernelTree> inspect_kernel_tree(const std::string& dir_in) {
+  KernelTree t = kernel_tree_facts(dir_in);
+  const std::string& dir = t.build_dir;
+  if (!exists(dir + "/Makefile") || !exists(dir + "/.config"))
+    return fail(Exit::usage, "--kernel-build " + dir_in,
+                "not a configured kernel build tree (no Makefile or .config)",
+                "pass the directory given as O= to make, or build one with `harness kernel "
+                "prepare` + `harness kernel build`");
+  if (t.release.empty())
+    return fail(Exit::no_debuginfo, "--kernel-build " + dir_in,
+                "has no include/config/kernel.release: the tree was never built",
+                "run `harness kernel build --build " + dir_in + "`");
+  auto id = elf_build_id(dir + "/vmlinux");
+  if (!id)
+    return std::unexpected(id.error());
+  t.build_id = *id;
   return t;
 }
 

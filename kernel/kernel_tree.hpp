@@ -23,6 +23,11 @@ struct KernelTree {
   bool task_work_cancel_renamed = false; // include/linux/task_work.h has task_work_cancel_func()
 };
 
+// What can be read without requiring a complete tree (no vmlinux, e.g. a distro headers
+// package at /lib/modules/RELEASE/build): release, sources, -O0, task_work rename. Never fails;
+// a fact that cannot be read keeps its default.
+KernelTree kernel_tree_facts(const std::string& build_dir);
+
 // Reads the facts; errors name the missing file and how to get it (Exit::no_debuginfo when the
 // tree lacks vmlinux or its config, Exit::usage when DIR is not a kernel build tree).
 Result<KernelTree> inspect_kernel_tree(const std::string& build_dir);

@@ -3,10 +3,10 @@
 #include "cache_dir.hpp"
 #include "files.hpp"
 #include "map_store.hpp"
-#include "probe_filter.hpp"
 #include "sha1.hpp"
 #include "signals.hpp"
 #include "stap_env.hpp"
+#include "stap_output.hpp"
 #include "verify.hpp"
 
 #include <cctype>
@@ -70,17 +70,11 @@ std::vector<std::string> stap_build_args(const KernelTree& tree, const std::stri
 
 Error classify_stap_failure(std::string_view err, const std::string& log) {
   const std::string hint_log = "stap's full output is in " + log;
-  if (auto l = first_line_with(err, "missing x86_64 kernel/module debuginfo"); !l.empty())
-    return {Exit::no_debuginfo, "stap", l,
-            "the kernel build needs vmlinux with DWARF (CONFIG_DEBUG_INFO); " + hint_log};
-  if (auto l = first_line_with(err, "machine owner keys"); !l.empty())
-    return {Exit::lockdown, "stap", l,
-            "the build host is in lockdown and the workaround did not apply; " + hint_log};
-  if (auto l = first_line_with(err, "semantic error:"); !l.empty())
-    return {Exit::stap_failed, "stap (pass 2)", l,
-            "check the anchors with `harness verify --kernel-build DIR`; " + hint_log};
-  if (auto l = first_line_with(err, "parse error:"); !l.empty())
-    return {Exit::stap_failed, "stap (pass 1)", l, hint_log};
+  // The failure texts stap prints are recognised in one place, shared with `harness run`.
+  if (auto d = stap::diagnose_stap_output(err))
+    return {d->code, "stap", d->cause + " (stap said: \"" + d->evidence + "\")",
+            d->hint + "; " + hint_log};
+  // A cross build's own failure: the C compiler rejected the runtime for this kernel.
   if (auto l = first_line_with(err, "error:"); !l.empty())
     return {Exit::stap_failed, "stap (module compile)", l,
             "the SystemTap runtime may not support this kernel; " + hint_log};
@@ -103,22 +97,11 @@ Result<ModuleBuildResult> build_module(const ModuleBuildRequest& req) {
       req.on_progress(s);
   };
 
-  std::string runtime;
-  const std::string installed(default_stap_runtime);
-  if (const auto fixes = needed_runtime_fixes(installed, tree->task_work_cancel_renamed);
-      fixes.any()) {
-    auto r = patched_runtime(req.cache_dir, installed, *version, fixes);
-    if (!r)
-      return std::unexpected(r.error());
-    runtime = *r;
-    std::string what;
-    if (fixes.task_work_cancel_func)
-      what += " task_work_cancel rename (this kernel);";
-    if (fixes.relay_tail)
-      what += " relay sub-buffer tail (stap's transport);";
-    what.pop_back();
-    note("patched SystemTap runtime" + what + ": " + runtime);
-  }
+  auto runtime = runtime_for_kernel(tree->task_work_cancel_renamed, req.cache_dir, *version);
+  if (!runtime)
+    return std::unexpected(runtime.error());
+  if (!runtime->note.empty())
+    note(runtime->note);
 
   ModuleBuildResult res;
   res.tree = *tree;
@@ -138,7 +121,8 @@ Result<ModuleBuildResult> build_module(const ModuleBuildRequest& req) {
 
   const std::string key_args = [&] {
     std::string s;
-    for (const auto& a : stap_build_args(*tree, fs::path(runtime).filename().string(), name, "S"))
+    for (const auto& a :
+         stap_build_args(*tree, fs::path(runtime->path).filename().string(), name, "S"))
       s += a + " ";
     return s;
   }();
@@ -146,7 +130,7 @@ Result<ModuleBuildResult> build_module(const ModuleBuildRequest& req) {
       cache_key({sha1_hex(req.script_text), tree->build_id, name, key_args, *version});
   const std::string cached_dir = req.cache_dir + "/modules/" + key;
   const std::string cached_ko = cached_dir + "/" + name + ".ko";
-  res.stap_args = stap_build_args(*tree, runtime, name, res.script_path);
+  res.stap_args = stap_build_args(*tree, runtime->path, name, res.script_path);
   if (req.use_cache && fs::exists(cached_ko)) {
     if (auto s = copy_into(cached_ko, res.module_path); !s)
       return std::unexpected(s.error());
@@ -176,7 +160,7 @@ Result<ModuleBuildResult> build_module(const ModuleBuildRequest& req) {
 
   ChildSpec spec;
   spec.exe = "stap";
-  spec.args = stap_build_args(*tree, runtime, name, staged_script);
+  spec.args = stap_build_args(*tree, runtime->path, name, staged_script);
   spec.cwd = staging;
   const std::string stap_dir = req.cache_dir + "/stap";
   (void)make_dirs(stap_dir);
@@ -284,7 +268,9 @@ Result<GeneratedForTree> generate_for_tree(const KernelTree& tree, stap::ProbeSe
     out.script = std::move(*gen);
     return out;
   }
-  auto filtered = drop_probes(*gen, out.dropped);
+  // The probe set is known only from the first plan; generating again with the anchors left out
+  // is cheap and keeps the script's text the generator's alone.
+  auto filtered = stap::generate_script(map, set, source, stap::GenerateOptions{out.dropped});
   if (!filtered)
     return std::unexpected(filtered.error());
   out.script = std::move(*filtered);

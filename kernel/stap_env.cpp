@@ -139,6 +139,28 @@ Result<std::string> patched_runtime(const std::string& cache_dir, const std::str
   return dir;
 }
 
+Result<RuntimeChoice> runtime_for_kernel(bool kernel_renamed_task_work,
+                                         const std::string& cache_dir,
+                                         const std::string& stap_version) {
+  RuntimeChoice choice;
+  const std::string installed(default_stap_runtime);
+  const auto fixes = needed_runtime_fixes(installed, kernel_renamed_task_work);
+  if (!fixes.any())
+    return choice;
+  auto r = patched_runtime(cache_dir, installed, stap_version, fixes);
+  if (!r)
+    return std::unexpected(r.error());
+  choice.path = *r;
+  std::string what;
+  if (fixes.task_work_cancel_func)
+    what += " task_work_cancel rename (this kernel);";
+  if (fixes.relay_tail)
+    what += " relay sub-buffer tail (stap's transport);";
+  what.pop_back();
+  choice.note = "patched SystemTap runtime" + what + ": " + choice.path;
+  return choice;
+}
+
 std::string lockdown_mode(std::string_view text) {
   const auto open = text.find('[');
   const auto close = text.find(']', open == std::string_view::npos ? 0 : open);

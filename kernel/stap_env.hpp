@@ -57,6 +57,17 @@ RuntimeFixes needed_runtime_fixes(const std::string& runtime, bool kernel_rename
 Result<std::string> patched_runtime(const std::string& cache_dir, const std::string& runtime,
                                     const std::string& stap_version, RuntimeFixes fixes);
 
+// The runtime stap should use for a kernel: the installed one when it needs no fix (path empty),
+// else the patched copy; `note` says which fixes, for progress output. Shared by `harness build`
+// (cross builds) and `harness run` (compiling on the machine it probes).
+struct RuntimeChoice {
+  std::string path; // for `stap -R`; empty: the installed runtime
+  std::string note;
+};
+Result<RuntimeChoice> runtime_for_kernel(bool kernel_renamed_task_work,
+                                         const std::string& cache_dir,
+                                         const std::string& stap_version);
+
 // The selected mode of a lockdown file's text "none [integrity] confidentiality" -> "integrity".
 std::string lockdown_mode(std::string_view text);
 

@@ -210,15 +210,20 @@ std::string format_report_text(const Report& r, std::size_t max_rows) {
       o << "  - " << n << "\n";
   }
   o << "\nverdict: ";
-  if (r.exit_code() == 0)
+  // A partial report cannot vouch for frames it never saw: say why it stopped instead of "OK".
+  if (r.partial) {
+    o << "INCOMPLETE (partial report)";
+    if (!r.partial_reason.empty())
+      o << ": " << r.partial_reason;
+    if (!r.anomalies.empty())
+      o << "; " << plural(r.anomalies.size(), "anomaly", "anomalies");
+  } else if (r.exit_code() == 0) {
     o << "OK, every frame accounted for" << (r.comparison ? ", no regression" : "");
-  else {
+  } else {
     o << "FAIL, " << plural(r.anomalies.size(), "anomaly", "anomalies");
     if (r.comparison)
       o << ", " << plural(r.comparison->regressions.size(), "regression", "regressions");
   }
-  if (r.partial)
-    o << " (partial)";
   o << "\n";
   return o.str();
 }

@@ -1,19 +1,23 @@
 #include "run_session.hpp"
 
+#include "cache_dir.hpp"
 #include "files.hpp"
 #include "generate.hpp"
+#include "kernel_tree.hpp"
 #include "offline.hpp"
 #include "probe_plan.hpp"
 #include "report_json.hpp"
 #include "send_report.hpp"
 #include "sender.hpp"
 #include "signals.hpp"
+#include "stap_env.hpp"
 
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <thread>
 #include <unistd.h>
 
@@ -36,6 +40,38 @@ bool path_exists(const std::string& p) {
 std::string seconds(std::chrono::milliseconds ms) {
   return std::to_string(ms.count() / 1000) +
          (ms.count() % 1000 ? "." + std::to_string(ms.count() % 1000 / 100) : "") + " s";
+}
+
+// What the installed stap needs beyond the script for the kernel it compiles for (CONTEXT.md
+// §6): -P when af_packet.c was built at -O0 (probes before the prologue fault), a patched runtime
+// (-R) for stap 4.8's relay transport losing records and for the 6.1.y task_work_cancel rename.
+// Best effort: a fact that cannot be read leaves stap's defaults.
+std::vector<std::string> stap_tuning(const std::string& build_dir,
+                                     const std::function<void(const std::string&)>& say) {
+  std::string dir = build_dir;
+  if (dir.empty()) {
+    struct utsname u {};
+    if (::uname(&u) != 0)
+      return {};
+    dir = std::string("/lib/modules/") + u.release + "/build";
+  }
+  const auto tree = kernel::kernel_tree_facts(dir);
+  std::vector<std::string> args;
+  if (auto version = kernel::stap_version()) {
+    auto rt = kernel::runtime_for_kernel(tree.task_work_cancel_renamed,
+                                         kernel::resolve_cache_dir(""), *version);
+    if (!rt) {
+      say("warning: " + rt.error().why + "; stap uses its installed runtime");
+    } else if (!rt->path.empty()) {
+      args.insert(args.end(), {"-R", rt->path});
+      say(rt->note);
+    }
+  }
+  if (tree.af_packet_O0) {
+    args.push_back("-P");
+    say("af_packet.c was built at -O0 (" + tree.af_packet_O0_evidence + "): stap -P");
+  }
+  return args;
 }
 
 } // namespace
@@ -227,6 +263,11 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
       spec.args.push_back("-r");
       spec.args.push_back(req.build_dir);
     }
+    // Only the installed stap: another one (--stap, a test's stand-in) brings its own runtime.
+    if (req.stap == "stap") {
+      const auto tuning = stap_tuning(req.build_dir, say);
+      spec.args.insert(spec.args.end(), tuning.begin(), tuning.end());
+    }
     spec.args.insert(spec.args.end(), req.stap_args.begin(), req.stap_args.end());
     spec.args.push_back(script);
   }
@@ -234,8 +275,8 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
   sc.spec = spec;
   sc.trace_path = trace;
   sc.log_path = log;
-  sc.on_progress = [&](const StapProgress& p) {
-    say(format_stap_progress(p));
+  sc.on_progress = [&](const stap::StapProgress& p) {
+    say(stap::format_stap_progress(p));
   };
   sc.launcher = hooks.launcher;
   say("starting " + describe_command(spec) + " (output: " + dir + ")");

@@ -107,7 +107,7 @@ void StapSupervisor::on_stderr(std::string_view line) {
   }
   remember(line);
   if (cfg_.on_progress)
-    if (auto p = parse_stap_progress(line))
+    if (auto p = stap::parse_stap_progress(line))
       cfg_.on_progress(*p);
 }
 
@@ -176,7 +176,7 @@ ExitStatus StapSupervisor::stop(std::chrono::milliseconds grace) {
 Error StapSupervisor::failure(const ExitStatus& st, const std::string& while_doing) const {
   const std::string text = head_ + tail_;
   const std::string exe = cfg_.spec.exe;
-  if (auto d = diagnose_stap_output(text))
+  if (auto d = stap::diagnose_stap_output(text))
     return Error{d->code, exe + " " + while_doing,
                  d->cause + " (stap said: \"" + d->evidence + "\"); full output in " +
                      cfg_.log_path,

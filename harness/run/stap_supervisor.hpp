@@ -27,8 +27,8 @@ struct SupervisorConfig {
   ChildSpec spec;         // exe, args, env, cwd; the output sinks are the supervisor's
   std::string trace_path; // stap's stdout, unchanged
   std::string log_path;   // stap's stderr and non-record stdout lines
-  std::function<void(const StapProgress&)> on_progress; // `stap -v` passes
-  Launcher launcher;                                    // default: harness::spawn
+  std::function<void(const stap::StapProgress&)> on_progress; // `stap -v` passes
+  Launcher launcher;                                          // default: harness::spawn
 };
 
 class StapSupervisor {

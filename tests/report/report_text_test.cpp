@@ -27,5 +27,7 @@ TEST(ReportText, PartialAndRowLimit) {
   const std::string t = format_report_text(r, 5);
   EXPECT_NE(t.find("PARTIAL REPORT: interrupted by SIGINT while sending"), std::string::npos);
   EXPECT_NE(t.find("... 15 more frames"), std::string::npos);
-  EXPECT_NE(t.find("(partial)"), std::string::npos);
+  EXPECT_NE(t.find("verdict: INCOMPLETE (partial report): interrupted by SIGINT while sending"),
+            std::string::npos);
+  EXPECT_EQ(t.find("verdict: OK"), std::string::npos);
 }

@@ -33,8 +33,8 @@ Started start_fault_stap(const std::string& mode,
   cfg.trace_path = s.dir + "/trace.txt";
   cfg.log_path = s.dir + "/stap.log";
   auto* progress = &s.progress;
-  cfg.on_progress = [progress](const StapProgress& p) {
-    progress->push_back(format_stap_progress(p));
+  cfg.on_progress = [progress](const stap::StapProgress& p) {
+    progress->push_back(stap::format_stap_progress(p));
   };
   auto r = StapSupervisor::start(std::move(cfg));
   EXPECT_TRUE(r) << (r ? "" : format_error(r.error()));

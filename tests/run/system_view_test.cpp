@@ -7,7 +7,7 @@
 using namespace harness::run;
 
 TEST(SystemView, ElfDebugInfoOfRealFiles) {
-  // This test binary is built with -g (RelWithDebInfo / Debug).
+  // system_view_test.cpp is always compiled with -g (tests/run/CMakeLists.txt).
   auto self = elf_has_debug_info("/proc/self/exe");
   ASSERT_TRUE(self);
   EXPECT_TRUE(*self);

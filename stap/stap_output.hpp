@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace harness::run {
+namespace harness::stap {
 
 struct StapProgress {
   int pass = 0;     // 1..5
@@ -33,4 +33,4 @@ struct StapDiagnosis {
 // The most specific known failure in stap's (or staprun's) output, nullopt if none is known.
 std::optional<StapDiagnosis> diagnose_stap_output(std::string_view output);
 
-} // namespace harness::run
+} // namespace harness::stap

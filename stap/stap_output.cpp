@@ -4,7 +4,7 @@
 #include <cctype>
 #include <cstdio>
 
-namespace harness::run {
+namespace harness::stap {
 namespace {
 
 struct Pattern {
@@ -12,6 +12,8 @@ struct Pattern {
   Exit code;
   std::string_view cause;
   std::string_view hint;
+  // A line that says more than the needle's, when present (the compiler's first error).
+  std::string_view evidence_from = {};
 };
 
 // Most specific first: the first needle found (in this order) wins.
@@ -49,7 +51,7 @@ constexpr std::array<Pattern, 17> kPatterns = {{
     {"semantic error", Exit::stap_failed, "stap rejected the script (semantic error)",
      "see the log; `harness verify` checks every anchor against the kernel"},
     {"compilation failed", Exit::stap_failed, "the probe module failed to compile",
-     "see the log; 6.1.y kernels need a patched runtime (`harness build` applies it)"},
+     "see the log; 6.1.y kernels need a patched runtime (`harness build` applies it)", "error:"},
     {"Couldn't insert module", Exit::stap_failed, "the kernel refused to load the probe module",
      "see the log and dmesg"},
     {"You are trying to run systemtap as a normal user", Exit::not_root,
@@ -137,10 +139,12 @@ std::optional<StapDiagnosis> diagnose_stap_output(std::string_view output) {
     d.code = p.code;
     d.cause = std::string(p.cause);
     d.hint = std::string(p.hint);
-    d.evidence = line_at(output, pos);
+    const auto better =
+        p.evidence_from.empty() ? std::string_view::npos : output.find(p.evidence_from);
+    d.evidence = line_at(output, better != std::string_view::npos ? better : pos);
     return d;
   }
   return std::nullopt;
 }
 
-} // namespace harness::run
+} // namespace harness::stap

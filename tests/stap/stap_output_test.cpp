@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 using namespace harness;
-using namespace harness::run;
+using namespace harness::stap;
 
 TEST(StapOutput, ParsesVerbosePasses) {
   auto p =
@@ -68,4 +68,16 @@ TEST(StapOutput, RecognisesStapsFailureTexts) {
     EXPECT_FALSE(d->hint.empty());
   }
   EXPECT_FALSE(diagnose_stap_output("Pass 5: starting run.\n"));
+}
+
+TEST(StapOutput, CompileFailureQuotesTheCompilersError) {
+  auto d = diagnose_stap_output(
+      "Pass 3: translated to C\n"
+      "/tmp/stapX/runtime/stp_task_work.c:12:9: error: initialization of 'int (*)(...)' from "
+      "incompatible pointer type\n"
+      "make[1]: *** [Makefile:1: all] Error 2\n"
+      "Pass 4: compilation failed.  [man error::pass4]\n");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->code, Exit::stap_failed);
+  EXPECT_NE(d->evidence.find("stp_task_work.c:12:9: error:"), std::string::npos) << d->evidence;
 }
