@@ -53,16 +53,17 @@ Result<DemoResult> run_demo(const DemoRequest& req) {
 
   step(3, "probe module, then the VM: harness run --frames 2 on a veth pair in the guest");
   HarnessRunRequest run;
-  run.kernel_build = kernel->build_dir;
-  run.out_dir = req.out_dir.empty() ? timestamped_dir(req.cache_dir + "/vm", "demo") : req.out_dir;
+  run.vm.kernel_build = kernel->build_dir;
+  run.vm.out_dir =
+      req.out_dir.empty() ? timestamped_dir(req.cache_dir + "/vm", "demo") : req.out_dir;
   run.run_args = req.run_args;
   run.probes = stap::ProbeSet::status;
-  run.accel = req.accel;
-  run.timeout = req.timeout;
-  run.cache_dir = req.cache_dir;
+  run.vm.accel = req.accel;
+  run.vm.timeout = req.timeout;
+  run.vm.cache_dir = req.cache_dir;
   run.echo_output = req.verbose;
-  run.on_progress = req.on_progress;
-  run.on_console = req.on_console;
+  run.vm.on_progress = req.on_progress;
+  run.vm.on_console = req.on_console;
   auto r = run_harness_in_vm(run);
   if (!r)
     return std::unexpected(r.error());

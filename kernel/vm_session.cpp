@@ -55,32 +55,32 @@ Result<AccelChoice> resolve_accel(const std::string& kernel_build, AccelRequest 
 }
 
 Result<VmJobResult> run_job_in_vm(const VmJobRequest& req) {
-  auto image = kernel_image_of(req.kernel_build);
+  auto image = kernel_image_of(req.vm.kernel_build);
   if (!image)
     return std::unexpected(image.error());
   auto note = [&](const std::string& s) {
-    if (req.on_progress)
-      req.on_progress(s);
+    if (req.vm.on_progress)
+      req.vm.on_progress(s);
   };
-  auto accel = req.chosen
-                   ? Result<AccelChoice>(*req.chosen)
-                   : resolve_accel(req.kernel_build, req.accel, req.cache_dir, req.on_progress);
+  auto accel = req.chosen ? Result<AccelChoice>(*req.chosen)
+                          : resolve_accel(req.vm.kernel_build, req.vm.accel, req.vm.cache_dir,
+                                          req.vm.on_progress);
   if (!accel)
     return std::unexpected(accel.error());
 
   VmRunRequest run;
   run.kernel_image = *image;
-  run.share_dir = absolute(req.out_dir);
+  run.share_dir = absolute(req.vm.out_dir);
   run.job = req.job;
   run.accel = accel->accel;
-  run.timeout = req.timeout;
-  run.memory_mb = req.memory_mb;
-  run.init_exe = req.init_exe;
-  run.on_console = req.on_console;
+  run.timeout = req.vm.timeout;
+  run.memory_mb = req.vm.memory_mb;
+  run.init_exe = req.vm.init_exe;
+  run.on_console = req.vm.on_console;
   auto out = boot_vm(run);
   if (!out)
     return std::unexpected(out.error());
-  auto status = judge_vm_run(*out, req.timeout);
+  auto status = judge_vm_run(*out, req.vm.timeout);
   if (!status)
     return std::unexpected(status.error());
   char secs[64];
@@ -126,7 +126,7 @@ Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
       return fail(Exit::usage, std::string(own) + " after `--`",
                   "is set by `harness vm run` itself for the run inside the guest",
                   "use `harness vm run --out DIR` / `--module FILE.ko` before the `--`");
-  const std::string out_dir = absolute(req.out_dir);
+  const std::string out_dir = absolute(req.vm.out_dir);
   if (fs::exists(out_dir + "/run"))
     return fail(Exit::usage, "VM directory " + out_dir,
                 "already holds a run (" + out_dir + "/run); nothing there is overwritten",
@@ -134,10 +134,10 @@ Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
   if (auto s = make_dirs(out_dir); !s)
     return std::unexpected(s.error());
   auto note = [&](const std::string& s) {
-    if (req.on_progress)
-      req.on_progress(s);
+    if (req.vm.on_progress)
+      req.vm.on_progress(s);
   };
-  std::string init = req.init_exe;
+  std::string init = req.vm.init_exe;
   if (init.empty()) {
     auto exe = self_exe();
     if (!exe)
@@ -150,10 +150,10 @@ Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
   std::string module = out_dir + "/" + std::string(default_module_name) + ".ko";
   std::string plan = out_dir + "/" + std::string(default_module_name) + ".plan.json";
   if (req.module.empty()) {
-    auto tree = inspect_kernel_tree(req.kernel_build);
+    auto tree = inspect_kernel_tree(req.vm.kernel_build);
     if (!tree)
       return std::unexpected(tree.error());
-    auto gen = generate_for_tree(*tree, req.probes, std::nullopt, "", req.cache_dir);
+    auto gen = generate_for_tree(*tree, req.probes, std::nullopt, "", req.vm.cache_dir);
     if (!gen)
       return std::unexpected(gen.error());
     if (!gen->map_note.empty())
@@ -167,12 +167,12 @@ Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
            " probe(s) (no line-table entry):" + list + "; their phases will be missing");
     }
     ModuleBuildRequest mb;
-    mb.kernel_build = req.kernel_build;
+    mb.kernel_build = req.vm.kernel_build;
     mb.script_text = std::move(gen->script.text);
     mb.plan = std::move(gen->script.plan);
     mb.out_dir = out_dir;
-    mb.cache_dir = req.cache_dir;
-    mb.on_progress = req.on_progress;
+    mb.cache_dir = req.vm.cache_dir;
+    mb.on_progress = req.vm.on_progress;
     auto built = build_module(mb);
     if (!built)
       return std::unexpected(built.error());
@@ -204,22 +204,17 @@ Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
   res.module_path = module;
   res.run_dir = out_dir + "/run";
 
-  auto accel = resolve_accel(req.kernel_build, req.accel, req.cache_dir, req.on_progress);
+  auto accel =
+      resolve_accel(req.vm.kernel_build, req.vm.accel, req.vm.cache_dir, req.vm.on_progress);
   if (!accel)
     return std::unexpected(accel.error());
   VmJobRequest vr;
-  vr.kernel_build = req.kernel_build;
-  vr.out_dir = out_dir;
+  vr.vm = req.vm;
+  vr.vm.out_dir = out_dir;
+  vr.vm.init_exe = init;
   vr.job =
       harness_run_job(init, module, plan, res.run_dir, req.run_args, req.echo_output, accel->accel);
   vr.chosen = *accel;
-  vr.accel = req.accel;
-  vr.timeout = req.timeout;
-  vr.memory_mb = req.memory_mb;
-  vr.cache_dir = req.cache_dir;
-  vr.init_exe = init;
-  vr.on_progress = req.on_progress;
-  vr.on_console = req.on_console;
   auto vm = run_job_in_vm(vr);
   if (!vm)
     return std::unexpected(vm.error());

@@ -17,18 +17,23 @@
 
 namespace harness::kernel {
 
-struct VmJobRequest {
+// What every VM boot needs; both requests below carry one.
+struct VmSettings {
   std::string kernel_build;
   std::string out_dir; // the share: job, console log, step outputs, status
-  GuestJob job;
   AccelRequest accel = AccelRequest::automatic;
-  std::optional<AccelChoice> chosen; // already chosen (resolve_accel): used as is
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
   int memory_mb = 1024;
   std::string cache_dir;
   std::string init_exe; // the harness binary the guest runs; empty: this one
   LineSink on_progress; // harness's own progress lines
   LineSink on_console;  // raw console lines (verbose)
+};
+
+struct VmJobRequest {
+  VmSettings vm;
+  GuestJob job;
+  std::optional<AccelChoice> chosen; // already chosen (resolve_accel): used as is
 };
 
 struct VmJobResult {
@@ -46,20 +51,12 @@ Result<AccelChoice> resolve_accel(const std::string& kernel_build, AccelRequest 
 Result<VmJobResult> run_job_in_vm(const VmJobRequest& req);
 
 struct HarnessRunRequest {
-  std::string kernel_build;
-  std::string out_dir;
+  VmSettings vm;
   std::vector<std::string> run_args; // options for `harness run` in the guest
   stap::ProbeSet probes = stap::ProbeSet::status;
   std::string module; // prebuilt NAME.ko (its NAME.plan.json next to it); empty: build one
   std::string plan;   // with module: its plan (default next to it)
-  AccelRequest accel = AccelRequest::automatic;
-  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
-  int memory_mb = 1024;
-  std::string cache_dir;
-  std::string init_exe;
   bool echo_output = false;
-  LineSink on_progress;
-  LineSink on_console;
 };
 
 struct HarnessRunResult {

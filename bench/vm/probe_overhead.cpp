@@ -94,12 +94,12 @@ int main(int argc, char** argv) {
 
   // One VM: for each round, send without probes, then load the module and send again.
   VmJobRequest req;
-  req.kernel_build = kernel_build;
-  req.out_dir = out;
-  req.cache_dir = cache;
-  req.init_exe = harness_bin;
-  req.timeout = std::chrono::minutes(30);
-  req.on_progress = note;
+  req.vm.kernel_build = kernel_build;
+  req.vm.out_dir = out;
+  req.vm.cache_dir = cache;
+  req.vm.init_exe = harness_bin;
+  req.vm.timeout = std::chrono::minutes(30);
+  req.vm.on_progress = note;
   const std::vector<std::string> send = {
       harness_bin, "send", "--veth", "--count", std::to_string(frames), "--size", "60", "--json"};
   for (int r = 0; r < rounds; ++r) {

@@ -85,6 +85,19 @@ auto console_sink(bool verbose) {
   return verbose ? LineSink([](std::string_view line) { std::cerr << line << "\n"; }) : LineSink{};
 }
 
+kernel::VmSettings vm_settings(const Common& c) {
+  kernel::VmSettings vm;
+  vm.kernel_build = c.kernel_build;
+  vm.out_dir = c.out;
+  vm.accel = c.accel;
+  vm.timeout = c.timeout;
+  vm.memory_mb = c.memory;
+  vm.cache_dir = c.cache;
+  vm.on_progress = progress_sink(c.verbose);
+  vm.on_console = console_sink(c.verbose);
+  return vm;
+}
+
 Result<int> vm_run(const Args& args) {
   const std::string usage =
       "vm run --kernel-build DIR [--accel auto|kvm|tcg] [--timeout S] [--out DIR] [--probes SET "
@@ -114,21 +127,14 @@ Result<int> vm_run(const Args& args) {
     return std::unexpected(set.error());
   install_interrupt_handlers();
   kernel::HarnessRunRequest req;
-  req.kernel_build = c->kernel_build;
-  req.out_dir = c->out;
+  req.vm = vm_settings(*c);
   req.run_args = theirs;
   req.probes = *set;
   if (parsed->vm.count("module"))
     req.module = parsed->vm["module"].as<std::string>();
   if (parsed->vm.count("plan"))
     req.plan = parsed->vm["plan"].as<std::string>();
-  req.accel = c->accel;
-  req.timeout = c->timeout;
-  req.memory_mb = c->memory;
-  req.cache_dir = c->cache;
   req.echo_output = c->verbose;
-  req.on_progress = progress_sink(c->verbose);
-  req.on_console = console_sink(c->verbose);
   auto res = kernel::run_harness_in_vm(req);
   if (!res)
     return std::unexpected(res.error());
@@ -164,8 +170,7 @@ Result<int> vm_exec(const Args& args) {
     return std::unexpected(c.error());
   install_interrupt_handlers();
   kernel::VmJobRequest req;
-  req.kernel_build = c->kernel_build;
-  req.out_dir = c->out;
+  req.vm = vm_settings(*c);
   req.job.veth = parsed->vm.count("veth") > 0;
   req.job.echo_output = c->verbose;
   if (parsed->vm.count("module")) {
@@ -191,12 +196,6 @@ Result<int> vm_exec(const Args& args) {
   step.timeout_ms = static_cast<int>(c->timeout.count());
   req.job.steps.push_back(step);
   req.job.result_step = "exec";
-  req.accel = c->accel;
-  req.timeout = c->timeout;
-  req.memory_mb = c->memory;
-  req.cache_dir = c->cache;
-  req.on_progress = progress_sink(c->verbose);
-  req.on_console = console_sink(c->verbose);
   auto res = kernel::run_job_in_vm(req);
   if (!res)
     return std::unexpected(res.error());
