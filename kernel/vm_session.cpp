@@ -106,8 +106,11 @@ GuestJob harness_run_job(const std::string& harness_exe, const std::string& modu
   step.argv.push_back("--out");
   step.argv.push_back(run_dir);
   step.argv.insert(step.argv.end(), run_args.begin(), run_args.end());
-  // The guest has no network device but the veth pair `harness run --veth` makes.
-  if (!has_arg(run_args, "--veth") && !has_arg(run_args, "--netns"))
+  // The guest has no network device but `lo` and the veth pair `harness run --veth` makes; a
+  // named interface is given as `--iface NAME` (a bare IFACE cannot be told from an option's
+  // value here).
+  if (!has_arg(run_args, "--veth") && !has_arg(run_args, "--netns") &&
+      !has_arg(run_args, "--iface"))
     step.argv.push_back("--veth");
   if (accel == Accel::tcg && !has_arg(run_args, "--block-threshold-ms")) {
     step.argv.push_back("--block-threshold-ms");

@@ -114,7 +114,8 @@ Result<int> vm_run(const Args& args) {
     return std::unexpected(parsed.error());
   if (parsed->help) {
     std::cout << "\nEverything after `--` goes to `harness run` in the guest, which sends on a "
-                 "veth pair it creates there (--veth is added unless given). The guest's report "
+                 "veth pair it creates there (--veth is added unless --veth, --netns or --iface "
+                 "NAME, e.g. lo, is given). The guest's report "
                  "is printed; report files are under OUT/run/.\n"
               << kExitText;
     return 0;

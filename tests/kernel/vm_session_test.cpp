@@ -23,6 +23,9 @@ TEST(VmSession, HarnessRunJob) {
   EXPECT_EQ(std::find(argv.begin(), argv.end(), "--plan"), argv.end());
   EXPECT_EQ(std::find(argv.begin(), argv.end(), "250"), argv.end());
   EXPECT_TRUE(kvm.echo_output);
+  const auto lo =
+      harness_run_job("/b/harness", "/s/m.ko", "", "/s/run", {"--iface", "lo"}, false, Accel::kvm);
+  EXPECT_EQ(std::count(lo.steps[0].argv.begin(), lo.steps[0].argv.end(), "--veth"), 0);
 }
 
 TEST(VmSession, TimestampedDirectories) {
