@@ -7,6 +7,7 @@
 #include "signals.hpp"
 #include "stap_env.hpp"
 #include "stap_output.hpp"
+#include "tree_map.hpp"
 #include "verify.hpp"
 
 #include <cctype>
@@ -231,29 +232,12 @@ Result<GeneratedForTree> generate_for_tree(const KernelTree& tree, stap::ProbeSe
                                            const std::string& kernel_spec,
                                            const std::string& cache_dir) {
   GeneratedForTree out;
-  stap::LineMap map;
-  if (map_override) {
-    map = *map_override;
-  } else {
-    auto maps = stap::load_shipped_maps();
-    if (!maps)
-      return std::unexpected(maps.error());
-    auto sel =
-        stap::select_map(*maps, kernel_spec.empty() ? tree.release : kernel_spec, tree.release);
-    if (!sel)
-      return std::unexpected(sel.error());
-    map = sel->entry.map;
-    out.map_note = sel->note;
-  }
-  std::optional<std::string> source;
-  if (auto text = read_file(tree.source_dir + "/" + std::string(stap::af_packet_path));
-      text && sha1_hex(*text) == map.source_sha1)
-    source = std::move(*text);
-  else if (out.map_note.empty())
-    out.map_note = "the tree's " + std::string(stap::af_packet_path) +
-                   " is not the map's source (sha1 differs): lines may have drifted, check with "
-                   "`harness drift --source " +
-                   tree.source_dir + "/" + std::string(stap::af_packet_path) + "`";
+  auto chosen = map_for_tree(tree, kernel_spec, map_override);
+  if (!chosen)
+    return std::unexpected(chosen.error());
+  out.map_note = chosen->note;
+  const stap::LineMap& map = chosen->map;
+  const std::optional<std::string>& source = chosen->source;
   auto gen = stap::generate_script(map, set, source);
   if (!gen)
     return std::unexpected(gen.error());

@@ -4,6 +4,7 @@
 #include "kernel_tree.hpp"
 #include "map_store.hpp"
 #include "options.hpp"
+#include "tree_map.hpp"
 #include "verify.hpp"
 
 #include <iostream>
@@ -69,24 +70,19 @@ Result<int> cmd_verify(const Args& args) {
   auto tree = kernel::inspect_kernel_tree(vm["kernel-build"].as<std::string>());
   if (!tree)
     return std::unexpected(tree.error());
-  stap::LineMap map;
-  std::string note;
+  std::optional<stap::LineMap> given;
   if (vm.count("map")) {
     auto m = stap::load_line_map(vm["map"].as<std::string>());
     if (!m)
       return std::unexpected(m.error());
-    map = std::move(*m);
-  } else {
-    auto maps = stap::load_shipped_maps();
-    if (!maps)
-      return std::unexpected(maps.error());
-    auto sel = stap::select_map(
-        *maps, vm.count("kernel") ? vm["kernel"].as<std::string>() : tree->release, tree->release);
-    if (!sel)
-      return std::unexpected(sel.error());
-    map = std::move(sel->entry.map);
-    note = sel->note;
+    given = std::move(*m);
   }
+  auto chosen = kernel::map_for_tree(
+      *tree, vm.count("kernel") ? vm["kernel"].as<std::string>() : std::string(), given);
+  if (!chosen)
+    return std::unexpected(chosen.error());
+  const stap::LineMap& map = chosen->map;
+  const std::string& note = chosen->note;
   const std::string cache = kernel::resolve_cache_dir(vm["cache"].as<std::string>());
   auto listings = kernel::list_af_packet_probes(tree->build_dir, cache, tree->build_id);
   if (!listings)

@@ -1,5 +1,6 @@
 #include "preflight.hpp"
 
+#include "anchors.hpp"
 #include "probe_plan.hpp"
 
 #include <sstream>
@@ -246,8 +247,8 @@ void check_interface(const SystemView& sys, const PreflightRequest& req, Checker
   c.ok("interface", req.iface + " up" + (oper ? " (operstate " + trim(*oper) + ")" : ""));
 }
 
-void check_map(const PreflightRequest& req, const std::string& release, const MapSelector& select,
-               PreflightResult& out, Checker& c) {
+void check_map(const SystemView& sys, const PreflightRequest& req, const std::string& release,
+               const MapSelector& select, PreflightResult& out, Checker& c) {
   if (!req.module.empty()) {
     auto plan = stap::load_plan(req.plan);
     if (!plan) {
@@ -266,7 +267,15 @@ void check_map(const PreflightRequest& req, const std::string& release, const Ma
     return;
   }
   const std::string spec = req.kernel_spec.empty() ? "auto" : req.kernel_spec;
-  auto sel = select(spec == "auto" ? release : spec, release);
+  // A build tree's own af_packet.c (O= trees link it as source/) gives the lines themselves.
+  std::optional<stap::KernelSource> source;
+  if (!req.build_dir.empty())
+    for (const std::string& dir : {req.build_dir + "/source", req.build_dir})
+      if (auto text = sys.read(dir + "/" + std::string(stap::af_packet_path))) {
+        source = stap::KernelSource{dir + "/" + std::string(stap::af_packet_path), *text};
+        break;
+      }
+  auto sel = select(spec == "auto" ? release : spec, release, source ? &*source : nullptr);
   if (!sel) {
     c.failed("line map", Exit::no_map, "kernel " + (spec == "auto" ? release : spec),
              sel.error().why,
@@ -276,7 +285,8 @@ void check_map(const PreflightRequest& req, const std::string& release, const Ma
     return;
   }
   if (sel->exact)
-    c.ok("line map", sel->entry.map.release + " (exact match, " + sel->entry.file + ")");
+    c.ok("line map", sel->entry.map.release + " (" +
+                         (sel->note.empty() ? "exact match, " + sel->entry.file : sel->note) + ")");
   else
     c.warn("line map", "nearest: " + sel->entry.map.release,
            sel->note.empty() ? "no exact map for " + spec + "; using " + sel->entry.map.release
@@ -317,10 +327,13 @@ const Check* PreflightResult::first_failure() const {
 }
 
 MapSelector shipped_map_selector() {
-  return [](std::string_view spec, std::string_view release) -> Result<stap::MapSelection> {
+  return [](std::string_view spec, std::string_view release,
+            const stap::KernelSource* source) -> Result<stap::MapSelection> {
     auto maps = stap::load_shipped_maps();
     if (!maps)
       return std::unexpected(maps.error());
+    if (source)
+      return stap::select_map_for_source(*maps, spec, release, *source);
     return stap::select_map(*maps, spec, release);
   };
 }
@@ -359,7 +372,7 @@ PreflightResult run_preflight(const SystemView& sys, const PreflightRequest& req
   else
     c.ok("module", req.module);
   check_interface(sys, req, c);
-  check_map(req, release, select, out, c);
+  check_map(sys, req, release, select, out, c);
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include "map_store.hpp"
 #include "result.hpp"
+#include "source_map.hpp"
 #include "system_view.hpp"
 
 #include <functional>
@@ -44,9 +45,10 @@ struct PreflightResult {
   const Check* first_failure() const;
 };
 
-// Selects a line map: spec + running release -> selection. The default loads the shipped maps.
-using MapSelector =
-    std::function<Result<stap::MapSelection>(std::string_view spec, std::string_view release)>;
+// Selects a line map: spec + target release (+ the target's own af_packet.c when a build tree
+// has it) -> selection. The default loads the shipped maps (stap/source_map.hpp with a source).
+using MapSelector = std::function<Result<stap::MapSelection>(
+    std::string_view spec, std::string_view release, const stap::KernelSource* source)>;
 MapSelector shipped_map_selector();
 
 PreflightResult run_preflight(const SystemView& sys, const PreflightRequest& req,

@@ -232,7 +232,7 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
   } else {
     if (!map) {
       auto sel = select(req.kernel_spec == "auto" ? sys.kernel_release() : req.kernel_spec,
-                        sys.kernel_release());
+                        sys.kernel_release(), nullptr);
       if (!sel)
         return std::unexpected(sel.error());
       map = std::move(*sel);

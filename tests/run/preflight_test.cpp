@@ -1,3 +1,4 @@
+#include "../stap/synthetic_sources.hpp"
 #include "fake_system.hpp"
 #include "preflight.hpp"
 
@@ -129,6 +130,41 @@ TEST(Preflight, NearestMapNamesBothVersions) {
   EXPECT_NE(m->error.why.find("6.2.7"), std::string::npos) << m->error.why;
   EXPECT_NE(m->detail.find("6.1.192"), std::string::npos) << m->detail;
   EXPECT_EQ(r.first_failure(), nullptr);
+}
+
+// A build tree that holds its af_packet.c gets that file's lines, not the nearest shipped map's;
+// a tree whose anchors cannot be placed stops the run before anything is compiled.
+TEST(Preflight, CrossBuildTreeWithItsOwnSourceLocatesTheAnchors) {
+  FakeSystem sys = FakeSystem::ready();
+  sys.files["/kb/include/config/kernel.release"] = "6.12.200\n";
+  sys.dwarf["/kb/vmlinux"] = true;
+  const std::string source = "/* a rebuilt kernel */\n" +
+                             stap::synth::synthetic_source(stap::synth::eras().at("6.12.117"));
+  sys.files["/kb/source/net/packet/af_packet.c"] = source;
+  PreflightRequest req = eth0();
+  req.kernel_spec = "auto";
+  req.build_dir = "/kb";
+  auto r = run_preflight(sys, req, shipped_map_selector());
+  EXPECT_EQ(r.first_failure(), nullptr) << format_checks(r);
+  const Check* m = check(r, "line map");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->state, CheckState::ok);
+  EXPECT_NE(m->detail.find("anchors located in /kb/source/net/packet/af_packet.c"),
+            std::string::npos)
+      << m->detail;
+  ASSERT_TRUE(r.map);
+  EXPECT_EQ(r.map->entry.map.release, "6.12.200");
+  EXPECT_EQ(r.map->entry.map.anchor("snd.len_sum")->line,
+            stap::synth::expected_lines(source).at("snd.len_sum"));
+
+  std::string broken = source;
+  broken.erase(broken.find("len_sum += tp_len;"), 18);
+  sys.files["/kb/source/net/packet/af_packet.c"] = broken;
+  r = run_preflight(sys, req, shipped_map_selector());
+  ASSERT_NE(r.first_failure(), nullptr);
+  EXPECT_EQ(r.first_failure()->name, "line map");
+  EXPECT_EQ(r.first_failure()->error.code, Exit::no_map);
+  EXPECT_NE(r.first_failure()->error.why.find("snd.len_sum"), std::string::npos);
 }
 
 TEST(Preflight, CrossBuildTreeAndPrebuiltModule) {

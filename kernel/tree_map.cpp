@@ -1,0 +1,44 @@
+#include "tree_map.hpp"
+
+#include "anchors.hpp"
+#include "files.hpp"
+#include "map_store.hpp"
+#include "sha1.hpp"
+#include "source_map.hpp"
+
+namespace harness::kernel {
+
+Result<TreeMap> map_for_tree(const KernelTree& tree, const std::string& kernel_spec,
+                             const std::optional<stap::LineMap>& map_override) {
+  TreeMap out;
+  const std::string source_path = tree.source_dir + "/" + std::string(stap::af_packet_path);
+  std::optional<std::string> tree_source;
+  if (auto text = read_file(source_path))
+    tree_source = std::move(*text);
+  if (map_override) {
+    out.map = *map_override;
+  } else {
+    auto maps = stap::load_shipped_maps();
+    if (!maps)
+      return std::unexpected(maps.error());
+    auto sel = tree_source
+                   ? stap::select_map_for_source(*maps, kernel_spec, tree.release,
+                                                 {source_path, *tree_source})
+                   : stap::select_map(*maps, kernel_spec.empty() ? tree.release : kernel_spec,
+                                      tree.release);
+    if (!sel)
+      return std::unexpected(sel.error());
+    out.map = std::move(sel->entry.map);
+    out.note = std::move(sel->note);
+  }
+  if (tree_source && sha1_hex(*tree_source) == out.map.source_sha1)
+    out.source = std::move(tree_source);
+  else if (tree_source && out.note.empty())
+    out.note = "the tree's " + std::string(stap::af_packet_path) +
+               " is not the map's source (sha1 differs): lines may have drifted, check with "
+               "`harness drift --source " +
+               source_path + "`";
+  return out;
+}
+
+} // namespace harness::kernel

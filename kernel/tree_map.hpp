@@ -1,0 +1,25 @@
+#pragma once
+
+// The line map for a kernel build tree, as `build` and `verify` use it: an explicit map, else
+// the tree's own af_packet.c (stap/source_map.hpp), else the shipped map of its release.
+
+#include "kernel_tree.hpp"
+#include "line_map.hpp"
+#include "result.hpp"
+
+#include <optional>
+#include <string>
+
+namespace harness::kernel {
+
+struct TreeMap {
+  stap::LineMap map;
+  std::string note;                  // empty when the map is exactly the tree's source
+  std::optional<std::string> source; // the tree's af_packet.c when it is the map's source
+};
+
+// `kernel_spec` empty: the tree's release. `map_override` wins over both.
+Result<TreeMap> map_for_tree(const KernelTree& tree, const std::string& kernel_spec,
+                             const std::optional<stap::LineMap>& map_override);
+
+} // namespace harness::kernel
