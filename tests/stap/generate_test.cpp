@@ -233,7 +233,10 @@ INSTANTIATE_TEST_SUITE_P(
 // the one elaborated).
 TEST(StapResolve, Pass2OnDebian61Build) {
   const char* env = std::getenv("HARNESS_TEST_KERNEL_BUILD");
-  const std::string build = env && *env ? env : "/work/scratch/build-6.1-O0";
+  if (!env || !*env)
+    GTEST_SKIP() << "HARNESS_TEST_KERNEL_BUILD is not set (scripts/test-all sets it to the cached "
+                    "-O0 test kernel: `harness kernel ensure` prints its directory)";
+  const std::string build = env;
   if (!find_program("stap"))
     GTEST_SKIP() << "stap is not installed";
   auto release = read_file(build + "/include/config/kernel.release");
