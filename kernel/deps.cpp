@@ -7,7 +7,7 @@
 namespace harness::kernel {
 namespace {
 
-constexpr std::array<std::string_view, 18> kDemoPackages = {"gcc",
+constexpr std::array<std::string_view, 19> kDemoPackages = {"gcc",
                                                             "make",
                                                             "iproute2",
                                                             "systemtap",
@@ -24,6 +24,7 @@ constexpr std::array<std::string_view, 18> kDemoPackages = {"gcc",
                                                             "zstd",
                                                             "kmod",
                                                             "libdw-dev",
+                                                            "ccache",
                                                             "ca-certificates"};
 
 } // namespace

@@ -39,6 +39,10 @@ Result<PrepareResult> prepare_kernel(const PrepareRequest& req);
 struct BuildRequest {
   std::string build_dir;
   int jobs = 0; // 0: number of CPUs
+  // Non-empty: compile through ccache with this cache directory, when ccache is installed. The
+  // test kernels' -O0 and -O2 variants share one source and config, so the second build
+  // recompiles little more than af_packet.o.
+  std::string ccache_dir;
   std::chrono::seconds timeout{std::chrono::hours(3)};
   LineSink on_progress; // "[ 412/~960] CC net/packet/af_packet.o  2m10s"
 };
