@@ -218,9 +218,7 @@ Status mount_one(const char* source, const std::string& target, const char* type
   return fail(Exit::vm_failed, "guest mount " + std::string(type) + " on " + target, errno_text(e));
 }
 
-bool under(const std::string& path, const std::string& dir) {
-  return path == dir || path.starts_with(dir + "/");
-}
+constexpr const char* guest_tmp = "/run/tmp";
 
 } // namespace
 
@@ -248,10 +246,12 @@ Status mount_guest_filesystems(const std::string& share) {
     return s;
   if (auto s = mount_one("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"); !s)
     return s;
-  // A writable /tmp, unless the share itself lives there (a tmpfs would hide it).
-  if (!under(share, "/tmp"))
-    if (auto s = mount_one("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"); !s)
-      return s;
+  // Scratch space is /run/tmp (TMPDIR for every step). Nothing is mounted over the host's /tmp:
+  // a checkout or build there (harness itself, the module, the plan) must stay visible.
+  if (::mkdir(guest_tmp, 01777) != 0 && errno != EEXIST)
+    return fail(Exit::vm_failed, std::string("guest mkdir ") + guest_tmp, errno_text(errno));
+  ::chmod(guest_tmp, 01777);
+  ::setenv("TMPDIR", guest_tmp, 1);
   return mount_one(std::string(share_tag).c_str(), share, "9p", 0,
                    "trans=virtio,version=9p2000.L,msize=262144");
 }

@@ -2,10 +2,11 @@
 
 // The guest side of a harness VM: what `harness vm-guest` does as PID 1 of the guest kernel.
 // It mounts what SystemTap and harness need (proc, sysfs, devtmpfs, debugfs for staprun's relay
-// channel, tmpfs on /run for network namespaces and scratch), mounts the writable share at the
-// same path it has on the host, reads the job (vm_job.hpp), creates the veth pair, runs the
-// steps (argv, never a shell), writes status.json, syncs and powers off. Progress markers go to
-// the console (console_log.hpp) so the host can tell how far the guest got.
+// channel, tmpfs on /run for network namespaces and scratch: TMPDIR=/run/tmp, so the host's /tmp
+// stays visible), mounts the writable share at the same path it has on the host, reads the job
+// (vm_job.hpp), creates the veth pair, runs the steps (argv, never a shell), writes status.json,
+// syncs and powers off. Progress markers go to the console (console_log.hpp) so the host can
+// tell how far the guest got.
 
 #include "result.hpp"
 #include "vm_job.hpp"
