@@ -140,6 +140,10 @@ std::uint64_t generate(const std::string& path, std::uint64_t records, std::uint
   std::fprintf(f, "HX1 HITS snd.start %llu\nHX1 END %llu\n",
                static_cast<unsigned long long>(frames / ring + 1),
                static_cast<unsigned long long>(ts + kStep));
+  // On disk before the clock starts: otherwise the kernel writes the gigabyte back while the
+  // analysis reads it, and the figure measures the disk (3.4 instead of 5.4 M records/s here).
+  std::fflush(f);
+  ::fsync(::fileno(f));
   std::fclose(f);
   return frames;
 }

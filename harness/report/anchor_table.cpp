@@ -1,5 +1,7 @@
 #include "anchor_table.hpp"
 
+#include "swar.hpp"
+
 #include <array>
 
 namespace harness::report {
@@ -31,6 +33,21 @@ constexpr std::array<std::string_view, kKnownAnchors> kNames = {
 
 } // namespace
 
+std::size_t AnchorTable::slot(std::string_view name) {
+  // The first and last eight bytes tell every shipped anchor apart (`set_status.v1_break` /
+  // `..v2_break`); a collision only costs the by-size scan.
+  std::uint64_t a = name.size(), b = 0;
+  if (name.size() >= 8) {
+    a ^= swar::load8(name.data());
+    b = swar::load8(name.data() + name.size() - 8);
+  } else {
+    for (char c : name)
+      b = (b << 8) | static_cast<unsigned char>(c);
+  }
+  const std::uint64_t h = a * 0x9e3779b97f4a7c15ull ^ b * 0xc2b2ae3d27d4eb4full;
+  return static_cast<std::size_t>(h >> 55) & (kSlots - 1);
+}
+
 std::span<const std::string_view> known_anchor_names() {
   return kNames;
 }
@@ -45,6 +62,8 @@ void AnchorTable::add(std::string_view name) {
   const auto id = static_cast<AnchorId>(names_.size());
   names_.emplace_back(name);
   by_size_[name.size()].push_back(id);
+  if (auto& s = slots_[slot(name)]; s == 0)
+    s = static_cast<AnchorId>(id + 1);
 }
 
 bool AnchorTable::valid_name(std::string_view name) {
@@ -59,6 +78,11 @@ bool AnchorTable::valid_name(std::string_view name) {
 std::optional<AnchorId> AnchorTable::find(std::string_view name) const {
   if (name.empty() || name.size() >= by_size_.size())
     return std::nullopt;
+  if (const AnchorId s = slots_[slot(name)]; s != 0) {
+    const std::string& cached = names_[s - 1u];
+    if (cached.size() == name.size() && swar::equal(cached.data(), name.data(), name.size()))
+      return static_cast<AnchorId>(s - 1u);
+  }
   for (AnchorId id : by_size_[name.size()])
     if (names_[id] == name)
       return id;

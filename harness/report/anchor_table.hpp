@@ -67,6 +67,10 @@ private:
   std::vector<std::string> names_;
   // Ids by name length: lookups compare only the few names of the same length.
   std::array<std::vector<AnchorId>, 65> by_size_;
+  // A direct-mapped cache in front of it: id + 1 of the first name hashed to each slot.
+  static constexpr std::size_t kSlots = 512;
+  static std::size_t slot(std::string_view name);
+  std::array<AnchorId, kSlots> slots_{};
   AnchorId overflow_ = 0;
 };
 

@@ -1,5 +1,6 @@
 #include "trace_parser.hpp"
 
+#include "swar.hpp"
 #include "trace_format.hpp"
 
 #include <algorithm>
@@ -36,11 +37,7 @@ constexpr std::array<std::uint8_t, 256> kHexValue = [] {
   return t;
 }();
 
-// Eight ASCII digits at once (little-endian SWAR, as in simdjson / fast_float).
-inline bool eight_digits(std::uint64_t x) {
-  return ((x & 0xF0F0F0F0F0F0F0F0ull) |
-          (((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) == 0x3333333333333333ull;
-}
+// The value of eight ASCII digits (little-endian SWAR, as in simdjson / fast_float).
 inline std::uint64_t eight_digits_value(std::uint64_t x) {
   x -= 0x3030303030303030ull;
   x = (x * 10) + (x >> 8);
@@ -49,9 +46,26 @@ inline std::uint64_t eight_digits_value(std::uint64_t x) {
          32;
 }
 
+// Whether all eight bytes are ASCII digits.
+inline bool eight_digits(std::uint64_t x) {
+  return swar::leading_digits(x) == 8;
+}
+
 // Scanners: parse a number at p (stopping at the first byte that cannot belong to it) and
 // return the end, or nullptr when there is no valid number there.
-inline const char* scan_decimal(const char* p, const char* e, std::uint64_t& out) {
+[[gnu::always_inline]] inline const char* scan_decimal(const char* p, const char* e,
+                                                       std::uint64_t& out) {
+  // Most values are short (cpu, pid, status, lengths): their length comes from one mask.
+  if (e - p >= 8) {
+    const std::uint64_t x = swar::load8(p);
+    const int n = swar::leading_digits(x);
+    if (n == 0)
+      return nullptr;
+    if (n < 8) {
+      out = eight_digits_value(swar::pad_digits(x, n));
+      return p + n;
+    }
+  }
   const char* s = p;
   std::uint64_t v = 0;
   while (e - p >= 8) {
@@ -64,14 +78,19 @@ inline const char* scan_decimal(const char* p, const char* e, std::uint64_t& out
     if (p - s >= 16)
       break; // the 17th and later digits go one by one (overflow check below)
   }
-  while (p < e && static_cast<unsigned>(*p - '0') < 10) {
-    if (p - s >= 19) {
-      const auto d = static_cast<unsigned>(*p - '0');
-      if (p - s >= 20 || v > (UINT64_MAX - d) / 10)
-        return nullptr;
-    }
+  // Up to 19 digits cannot overflow; the 20th is checked, a 21st is always too many.
+  while (p < e && p - s < 19 && static_cast<unsigned>(*p - '0') < 10) {
     v = v * 10 + static_cast<unsigned>(*p - '0');
     ++p;
+  }
+  if (p < e && static_cast<unsigned>(*p - '0') < 10) {
+    const auto d = static_cast<unsigned>(*p - '0');
+    if (v > (UINT64_MAX - d) / 10)
+      return nullptr;
+    v = v * 10 + d;
+    ++p;
+    if (p < e && static_cast<unsigned>(*p - '0') < 10)
+      return nullptr;
   }
   if (p == s)
     return nullptr;
@@ -82,6 +101,14 @@ inline const char* scan_decimal(const char* p, const char* e, std::uint64_t& out
 inline const char* scan_hex(const char* p, const char* e, std::uint64_t& out) {
   const char* s = p;
   std::uint64_t v = 0;
+  // Kernel addresses are 16 digits: two blocks of eight, then the usual end checks.
+  for (int block = 0; block < 2 && e - p >= 8; ++block) {
+    const std::uint64_t x = swar::load8(p);
+    if (!swar::eight_hex_digits(x))
+      break;
+    v = (v << 32) | swar::eight_hex_value(x);
+    p += 8;
+  }
   for (; p < e; ++p) {
     const std::uint8_t d = kHexValue[static_cast<unsigned char>(*p)];
     if (d > 15)
@@ -106,6 +133,35 @@ inline const char* scan_value(const char* p, const char* e, std::uint64_t& out) 
     return q;
   }
   return scan_decimal(p, e, out);
+}
+
+// Each key followed by '=' as one little-endian word, for keys of up to seven characters (all
+// but three); the rest compare with memcmp.
+struct KeyWord {
+  std::string_view name;
+  std::uint64_t word = 0, mask = 0;
+};
+const std::array<KeyWord, kKeyCount> kKeyWords = [] {
+  std::array<KeyWord, kKeyCount> t{};
+  for (std::size_t i = 0; i < kKeyCount; ++i) {
+    t[i].name = key_name(static_cast<Key>(i));
+    if (t[i].name.size() + 1 <= 8) {
+      char b[8] = {};
+      std::memcpy(b, t[i].name.data(), t[i].name.size());
+      b[t[i].name.size()] = tf::key_value;
+      std::memcpy(&t[i].word, b, 8);
+      t[i].mask = t[i].name.size() + 1 == 8 ? ~0ull : (1ull << (8 * (t[i].name.size() + 1))) - 1;
+    }
+  }
+  return t;
+}();
+
+// Whether [p, e) starts with "KEY=".
+inline bool starts_with_key(const char* p, const char* e, const KeyWord& k) {
+  if (k.mask != 0 && e - p >= 8)
+    return (swar::load8(p) & k.mask) == k.word;
+  return static_cast<std::size_t>(e - p) > k.name.size() && p[k.name.size()] == tf::key_value &&
+         std::memcmp(p, k.name.data(), k.name.size()) == 0;
 }
 
 inline bool at_word_end(const char* p, const char* e) {
@@ -286,9 +342,7 @@ bool TraceParser::parse_event(std::string_view rest, std::string_view& why) {
     why = "EV needs <ts_ns> <cpu> <pid> <tid> as numbers";
     return false;
   }
-  const char* q = p;
-  while (q < e && *q != tf::separator)
-    ++q;
+  const char* q = swar::find(p, e, tf::separator);
   const std::string_view name(p, static_cast<std::size_t>(q - p));
   p = q < e ? q + 1 : q;
   const auto id = anchors_.intern(name);
@@ -301,21 +355,38 @@ bool TraceParser::parse_event(std::string_view rest, std::string_view& why) {
   r.pid = static_cast<std::uint32_t>(pos[2]);
   r.tid = static_cast<std::uint32_t>(pos[3]);
   r.anchor = *id;
+  // A generated script prints the same keys in the same order for every record of an anchor:
+  // the key of field i is first tried as the one this anchor's last record had there.
+  if (predicted_.size() <= *id)
+    predicted_.resize(*id + 1u, kNoPrediction);
+  auto& predicted = predicted_[*id];
+  std::size_t field = 0;
   while (p < e) {
     if (*p == tf::separator) { // doubled separator
       ++p;
       continue;
     }
-    const char* k = p;
-    while (p < e && *p != tf::key_value && *p != tf::separator)
-      ++p;
-    if (p == e || *p != tf::key_value || p == k) {
-      const std::string_view w(k, static_cast<std::size_t>(p - k));
-      why = w == tf::prefix ? "two records on one line" : "field without key=value";
-      return false;
+    std::optional<Key> key;
+    const std::uint8_t guess = field < predicted.size() ? predicted[field] : kUnknownKey;
+    if (guess < kKeyCount && starts_with_key(p, e, kKeyWords[guess])) {
+      key = static_cast<Key>(guess);
+      p += kKeyWords[guess].name.size() + 1;
     }
-    const auto key = key_from_name(std::string_view(k, static_cast<std::size_t>(p - k)));
-    ++p;        // '='
+    if (!key) {
+      const char* k = p;
+      while (p < e && *p != tf::key_value && *p != tf::separator)
+        ++p;
+      if (p == e || *p != tf::key_value || p == k) {
+        const std::string_view w(k, static_cast<std::size_t>(p - k));
+        why = w == tf::prefix ? "two records on one line" : "field without key=value";
+        return false;
+      }
+      key = key_from_name(std::string_view(k, static_cast<std::size_t>(p - k)));
+      ++p; // '='
+      if (field < predicted.size())
+        predicted[field] = key ? static_cast<std::uint8_t>(*key) : kUnknownKey;
+    }
+    ++field;
     if (!key) { // unknown keys are ignored (format rule)
       while (p < e && *p != tf::separator)
         ++p;

@@ -8,6 +8,7 @@
 #include "anchor_table.hpp"
 #include "trace_record.hpp"
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -63,6 +64,17 @@ private:
   AnchorTable anchors_;
   ParseStats stats_;
   TraceRecord rec_;
+  // Per anchor id, the key of each field position in its last record (kUnknownKey: none yet,
+  // or a key this version does not know).
+  static constexpr std::uint8_t kUnknownKey = 0xff;
+  static constexpr std::size_t kPredictedFields = 16;
+  using Prediction = std::array<std::uint8_t, kPredictedFields>;
+  static constexpr Prediction kNoPrediction = [] {
+    Prediction p{};
+    p.fill(kUnknownKey);
+    return p;
+  }();
+  std::vector<Prediction> predicted_;
 };
 
 // Parses an unsigned decimal or 0x-hex number; negative decimals become two's complement.

@@ -2,6 +2,7 @@
 #include "trace_parser.hpp"
 
 #include <gtest/gtest.h>
+#include <optional>
 
 using namespace harness::report;
 using namespace harness::report::testing;
@@ -102,6 +103,54 @@ TEST(TraceParser, Numbers) {
   EXPECT_FALSE(parse_trace_number("-"));
   EXPECT_FALSE(parse_trace_number(""));
   EXPECT_FALSE(parse_trace_number("1e3"));
+  // The edges of the eight-at-a-time paths.
+  EXPECT_EQ(parse_trace_number("1795505159586053325"), 1795505159586053325u); // 19 digits
+  EXPECT_EQ(parse_trace_number("00000000000000000001"), 1u);                  // 20 digits
+  EXPECT_FALSE(parse_trace_number("99999999999999999999"));
+  EXPECT_FALSE(parse_trace_number("000000000000000000001")); // 21 digits
+  EXPECT_EQ(parse_trace_number("12345678"), 12345678u);
+  EXPECT_EQ(parse_trace_number("0x12345678"), 0x12345678u);
+  EXPECT_EQ(parse_trace_number("0xABCDEF0123456789"), 0xabcdef0123456789u);
+  EXPECT_EQ(parse_trace_number("0xffff888002e9d61"), 0xffff888002e9d61u); // 15 digits
+  EXPECT_FALSE(parse_trace_number("0x00000000000000001"));                // 17 digits
+  EXPECT_FALSE(parse_trace_number("0xffff88800g2e9d610"));
+  EXPECT_FALSE(parse_trace_number("0xffff888002e9d6100"));
+}
+
+// The parser guesses each field's key from the anchor's previous record; records whose keys
+// change order, gain or lose fields, or carry unknown keys must parse exactly as before.
+TEST(TraceParser, KeysInAnyOrderForTheSameAnchor) {
+  TraceParser p;
+  const char* lines[] = {
+      "HX1 EV 10 0 1 1 set_status.v2_break po=0x10 frame=0x20 status=1 version=1",
+      "HX1 EV 11 0 1 1 set_status.v2_break frame=0x21 po=0x11 version=2 status=2",
+      "HX1 EV 12 0 1 1 set_status.v2_break po=0x12 new_key=7 status=? frame=0x22",
+      "HX1 EV 13 0 1 1 set_status.v2_break pox=1 po=0x13 frame=0x23 status=0 version=1",
+      "HX1 EV 14 0 1 1 set_status.v2_break po=0x14 frame=0x24 status=0 version=1",
+  };
+  struct Want {
+    std::uint64_t po, frame;
+    std::optional<std::uint64_t> status, version;
+  };
+  const Want want[] = {{0x10, 0x20, 1, 1},
+                       {0x11, 0x21, 2, 2},
+                       {0x12, 0x22, std::nullopt, std::nullopt},
+                       {0x13, 0x23, 0, 1},
+                       {0x14, 0x24, 0, 1}};
+  for (size_t i = 0; i < std::size(lines); ++i) {
+    const TraceRecord* r = p.feed(lines[i]);
+    ASSERT_NE(r, nullptr) << lines[i];
+    EXPECT_EQ(r->value(Key::po), want[i].po) << lines[i];
+    EXPECT_EQ(r->value(Key::frame), want[i].frame) << lines[i];
+    EXPECT_EQ(r->value(Key::status), want[i].status) << lines[i];
+    EXPECT_EQ(r->value(Key::version), want[i].version) << lines[i];
+  }
+  EXPECT_TRUE(p.feed(lines[2]) && p.stats().malformed == 0);
+  EXPECT_TRUE(p.feed(lines[2])->unreadable(Key::status));
+  // A predicted key that is only a prefix of the real one is not taken for it.
+  EXPECT_EQ(p.feed("HX1 EV 15 0 1 1 set_status.v2_break po=0x15 frame=0x25 statusx=3")
+                ->value(Key::status),
+            std::nullopt);
 }
 
 TEST(TraceParser, EveryCapturedTraceParsesCleanly) {
