@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -58,6 +59,8 @@ int main(int argc, char** argv) {
     else if (k == "--harness")
       harness_bin = v;
   }
+  if (!harness_bin.empty())
+    harness_bin = std::filesystem::absolute(harness_bin).lexically_normal().string();
   if (kernel_build.empty() || harness_bin.empty()) {
     std::cerr << "usage: vm_probe_overhead --kernel-build DIR --harness BIN [--frames N] "
                  "[--rounds R] [--cache DIR]\n";
