@@ -21,11 +21,11 @@ Result<TreeMap> map_for_tree(const KernelTree& tree, const std::string& kernel_s
     auto maps = stap::load_shipped_maps();
     if (!maps)
       return std::unexpected(maps.error());
-    auto sel = tree_source
-                   ? stap::select_map_for_source(*maps, kernel_spec, tree.release,
-                                                 {source_path, *tree_source})
-                   : stap::select_map(*maps, kernel_spec.empty() ? tree.release : kernel_spec,
-                                      tree.release);
+    std::optional<stap::KernelSource> source;
+    if (tree_source)
+      source = stap::KernelSource{source_path, *tree_source};
+    auto sel =
+        stap::select_map_for_source(*maps, kernel_spec, tree.release, source ? &*source : nullptr);
     if (!sel)
       return std::unexpected(sel.error());
     out.map = std::move(sel->entry.map);

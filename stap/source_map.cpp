@@ -37,7 +37,11 @@ std::string drift_summary(const LineMap& shipped, const LocateReport& located) {
 } // namespace
 
 Result<MapSelection> select_map_for_source(std::span<const MapEntry> entries, std::string_view spec,
-                                           std::string_view release, const KernelSource& source) {
+                                           std::string_view release,
+                                           const KernelSource* source_or_null) {
+  if (!source_or_null)
+    return select_map(entries, spec.empty() ? "auto" : spec, release);
+  const KernelSource& source = *source_or_null;
   const std::string sha = sha1_hex(source.text);
   const bool own_kernel = spec.empty() || spec == "auto" || spec == release;
   if (!own_kernel) {

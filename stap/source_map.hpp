@@ -20,11 +20,12 @@ struct KernelSource {
   std::string text; // af_packet.c
 };
 
-// `spec` is `--kernel` (`auto` or empty: the tree's own release). A spec naming another kernel
-// keeps select_map's choice (the user asked for that map), with a note when its source differs
-// from the tree's. Errors: a spec select_map refuses; a source the locator cannot place
-// (Exit::no_map, listing the locator's problems, with a hint to pass --map or --kernel).
+// `spec` is `--kernel` (`auto` or empty: the target's own release). Without a source (null),
+// this is select_map. A spec naming another kernel keeps select_map's choice (the user asked
+// for that map), with a note when its source differs from the tree's. Errors: a spec select_map
+// refuses; a source the locator cannot place (Exit::no_map, listing the locator's problems,
+// with a hint to pass --map or --kernel).
 Result<MapSelection> select_map_for_source(std::span<const MapEntry> entries, std::string_view spec,
-                                           std::string_view release, const KernelSource& source);
+                                           std::string_view release, const KernelSource* source);
 
 } // namespace harness::stap

@@ -332,9 +332,7 @@ MapSelector shipped_map_selector() {
     auto maps = stap::load_shipped_maps();
     if (!maps)
       return std::unexpected(maps.error());
-    if (source)
-      return stap::select_map_for_source(*maps, spec, release, *source);
-    return stap::select_map(*maps, spec, release);
+    return stap::select_map_for_source(*maps, spec, release, source);
   };
 }
 

@@ -14,6 +14,11 @@ using ::testing::HasSubstr;
 // One shipped entry located from a synthetic 6.12 source, and that source as a tree would hold it.
 class SourceMap : public ::testing::Test {
 protected:
+  const KernelSource* tree(const std::string& t) {
+    src = KernelSource{"tree/af_packet.c", t};
+    return &src;
+  }
+  KernelSource src;
   void SetUp() override {
     text = synth::synthetic_source(synth::eras().at("6.12.117"));
     auto m = locate(text, "6.12.117");
@@ -25,7 +30,7 @@ protected:
 };
 
 TEST_F(SourceMap, SameFileUnderAnotherReleaseUsesTheShippedEntry) {
-  auto sel = select_map_for_source(entries, "auto", "6.12.118", {"tree/af_packet.c", text});
+  auto sel = select_map_for_source(entries, "auto", "6.12.118", tree(text));
   ASSERT_TRUE(sel) << sel.error().why;
   EXPECT_TRUE(sel->exact);
   EXPECT_EQ(sel->entry.file, "maps/6.12.117.json");
@@ -34,7 +39,7 @@ TEST_F(SourceMap, SameFileUnderAnotherReleaseUsesTheShippedEntry) {
 
 TEST_F(SourceMap, ChangedFileIsLocatedNotGuessedFromTheNearestMap) {
   const std::string moved = "/* three */\n/* new */\n/* lines */\n" + text;
-  auto sel = select_map_for_source(entries, "", "6.12.200", {"tree/af_packet.c", moved});
+  auto sel = select_map_for_source(entries, "", "6.12.200", tree(moved));
   ASSERT_TRUE(sel) << sel.error().why;
   EXPECT_TRUE(sel->exact);
   EXPECT_EQ(sel->entry.file, "tree/af_packet.c");
@@ -59,7 +64,7 @@ TEST_F(SourceMap, UnplaceableSourceIsAnErrorNamingTheAnchor) {
   const auto at = broken.find("len_sum += tp_len;");
   ASSERT_NE(at, std::string::npos);
   broken.erase(at, std::string("len_sum += tp_len;").size());
-  auto sel = select_map_for_source(entries, "auto", "6.12.200", {"tree/af_packet.c", broken});
+  auto sel = select_map_for_source(entries, "auto", "6.12.200", tree(broken));
   ASSERT_FALSE(sel);
   EXPECT_EQ(sel.error().code, Exit::no_map);
   EXPECT_EQ(sel.error().what, "tree/af_packet.c");
@@ -69,15 +74,23 @@ TEST_F(SourceMap, UnplaceableSourceIsAnErrorNamingTheAnchor) {
 
 TEST_F(SourceMap, ExplicitOtherKernelKeepsThatMapAndSaysTheSourceDiffers) {
   const std::string moved = "\n" + text;
-  auto sel = select_map_for_source(entries, "6.12", "6.12.200", {"tree/af_packet.c", moved});
+  auto sel = select_map_for_source(entries, "6.12", "6.12.200", tree(moved));
   ASSERT_TRUE(sel) << sel.error().why;
   EXPECT_EQ(sel->entry.file, "maps/6.12.117.json");
   EXPECT_THAT(sel->note, HasSubstr("the map's source is not tree/af_packet.c"));
   EXPECT_THAT(sel->note, HasSubstr("harness drift --source tree/af_packet.c"));
 }
 
+TEST_F(SourceMap, WithoutASourceItIsSelectMap) {
+  auto sel = select_map_for_source(entries, "", "6.12.117", nullptr);
+  ASSERT_TRUE(sel) << sel.error().why;
+  EXPECT_TRUE(sel->exact);
+  EXPECT_EQ(sel->entry.file, "maps/6.12.117.json");
+  EXPECT_TRUE(sel->note.empty());
+}
+
 TEST_F(SourceMap, BadSpecIsStillRefused) {
-  auto sel = select_map_for_source(entries, "six", "6.12.200", {"tree/af_packet.c", text});
+  auto sel = select_map_for_source(entries, "six", "6.12.200", tree(text));
   ASSERT_FALSE(sel);
   EXPECT_EQ(sel.error().code, Exit::usage);
 }
