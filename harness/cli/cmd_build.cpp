@@ -37,8 +37,10 @@ Result<int> cmd_build(const Args& args) {
   auto parsed = parse_options(args, "build", usage, opts);
   if (!parsed)
     return std::unexpected(parsed.error());
-  if (parsed->help)
+  if (parsed->help) {
+    std::cout << "\n" << kTreeMapText;
     return 0;
+  }
   const auto& vm = parsed->vm;
   if (vm.count("script") + vm.count("map") + vm.count("kernel") > 1)
     return fail(Exit::usage, "build", "--script, --map and --kernel exclude each other",

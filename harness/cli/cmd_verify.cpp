@@ -57,7 +57,9 @@ Result<int> cmd_verify(const Args& args) {
   if (!parsed)
     return std::unexpected(parsed.error());
   if (parsed->help) {
-    std::cout << "\nExit status: 0 every anchor of the set can be probed; 1 some cannot (the "
+    std::cout << "\n"
+              << kTreeMapText
+              << "\nExit status: 0 every anchor of the set can be probed; 1 some cannot (the "
                  "table names the nearest probeable line).\n";
     return 0;
   }

@@ -25,4 +25,10 @@ Result<ParsedOptions> parse_options(const Args& args, const std::string& command
 void print_help(const std::string& command, const std::string& usage,
                 const po::options_description& opts, const std::string& extra = {});
 
+// How `build` and `verify` choose the line map of a kernel build tree (kernel/tree_map.hpp).
+inline constexpr const char* kTreeMapText =
+    "The line map: --map FILE, else --kernel VER's shipped map, else the tree's own: the shipped "
+    "map holding the same af_packet.c (sha1), or the anchors located in the tree's af_packet.c "
+    "(the note names the nearest shipped map and how many anchors moved from it).\n";
+
 } // namespace harness::cli
