@@ -51,11 +51,16 @@ inline const char* find(const char* p, const char* e, char c) {
   return p;
 }
 
-// Bit 7 of each byte of `x` that is an ASCII digit (exact for every byte).
-inline std::uint64_t digit_bytes(std::uint64_t x) {
+// Bit 7 of each byte of `x` in [lo, hi] (lo, hi < 0x80; exact for every byte).
+inline std::uint64_t bytes_between(std::uint64_t x, unsigned char lo, unsigned char hi) {
   // For 7-bit bytes b: b + (0x80 - lo) has bit 7 set iff b >= lo, b + (0x7f - hi) iff b > hi;
-  // neither sum carries into the next byte. Bytes >= 0x80 are never digits.
-  return (x + kOnes * (0x80 - '0')) & ~(x + kOnes * (0x7f - '9')) & ~x & kHigh;
+  // neither sum carries into the next byte. Bytes >= 0x80 are never in range (~x).
+  return (x + kOnes * (0x80u - lo)) & ~(x + kOnes * (0x7fu - hi)) & ~x & kHigh;
+}
+
+// Bit 7 of each byte of `x` that is an ASCII digit.
+inline std::uint64_t digit_bytes(std::uint64_t x) {
+  return bytes_between(x, '0', '9');
 }
 
 // The number of leading ASCII digits of `x` (0-8).
@@ -73,14 +78,8 @@ inline std::uint64_t pad_digits(std::uint64_t x, int n) {
 
 // Whether all eight bytes of `x` are hex digits (0-9, a-f, A-F).
 inline bool eight_hex_digits(std::uint64_t x) {
-  if (x & kHigh)
-    return false;
-  // For 7-bit bytes b: b + (0x80 - lo) has bit 7 set iff b >= lo, b + (0x7f - hi) iff b > hi;
-  // neither sum carries into the next byte.
-  const std::uint64_t digit = (x + kOnes * (0x80 - '0')) & ~(x + kOnes * (0x7f - '9'));
-  const std::uint64_t y = x | (kOnes * 0x20); // 'A'-'F' -> 'a'-'f'
-  const std::uint64_t letter = (y + kOnes * (0x80 - 'a')) & ~(y + kOnes * (0x7f - 'f'));
-  return ((digit | letter) & kHigh) == kHigh;
+  const std::uint64_t letter = bytes_between(x | (kOnes * 0x20), 'a', 'f'); // 'A'-'F' too
+  return (digit_bytes(x) | letter) == kHigh;
 }
 
 // The value of eight hex digits (eight_hex_digits(x) must hold), first character most

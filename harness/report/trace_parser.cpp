@@ -46,16 +46,14 @@ inline std::uint64_t eight_digits_value(std::uint64_t x) {
          32;
 }
 
-// Whether all eight bytes are ASCII digits.
-inline bool eight_digits(std::uint64_t x) {
-  return swar::leading_digits(x) == 8;
-}
-
 // Scanners: parse a number at p (stopping at the first byte that cannot belong to it) and
 // return the end, or nullptr when there is no valid number there.
 [[gnu::always_inline]] inline const char* scan_decimal(const char* p, const char* e,
                                                        std::uint64_t& out) {
-  // Most values are short (cpu, pid, status, lengths): their length comes from one mask.
+  const char* s = p;
+  std::uint64_t v = 0;
+  // Eight bytes at a time: most values are short (cpu, pid, status, lengths) and end in the
+  // first block; timestamps take two blocks, then the last digits one by one.
   if (e - p >= 8) {
     const std::uint64_t x = swar::load8(p);
     const int n = swar::leading_digits(x);
@@ -65,18 +63,13 @@ inline bool eight_digits(std::uint64_t x) {
       out = eight_digits_value(swar::pad_digits(x, n));
       return p + n;
     }
-  }
-  const char* s = p;
-  std::uint64_t v = 0;
-  while (e - p >= 8) {
-    std::uint64_t x;
-    std::memcpy(&x, p, 8);
-    if (!eight_digits(x))
-      break;
-    v = v * 100000000ull + eight_digits_value(x);
+    v = eight_digits_value(x);
     p += 8;
-    if (p - s >= 16)
-      break; // the 17th and later digits go one by one (overflow check below)
+    if (e - p >= 8)
+      if (const std::uint64_t y = swar::load8(p); swar::leading_digits(y) == 8) {
+        v = v * 100000000ull + eight_digits_value(y);
+        p += 8;
+      }
   }
   // Up to 19 digits cannot overflow; the 20th is checked, a 21st is always too many.
   while (p < e && p - s < 19 && static_cast<unsigned>(*p - '0') < 10) {
