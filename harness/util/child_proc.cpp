@@ -9,7 +9,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
+#include <fstream>
 #include <poll.h>
+#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,6 +49,35 @@ private:
   LineSink sink_;
   std::string buf_;
 };
+
+// Whether a process of group `pgid` is still running: one that is not yet a zombie. A member
+// killed a moment ago has closed its files (the parent sees EOF) before it stops being one.
+bool group_running(pid_t pgid) {
+  if (::kill(-pgid, 0) != 0)
+    return false; // ESRCH: the group is empty
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(in, line))
+      continue;
+    // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so parse after the
+    // last ')'.
+    const auto rp = line.rfind(')');
+    if (rp == std::string::npos)
+      continue;
+    std::istringstream rest(line.substr(rp + 1));
+    char state = 0;
+    long ppid = 0, pgrp = 0;
+    if (rest >> state >> ppid >> pgrp && pgrp == pgid && state != 'Z' && state != 'X')
+      return true;
+  }
+  return false;
+}
 
 std::string signal_name(int sig) {
   const char* abbrev = ::sigabbrev_np(sig);
@@ -105,9 +137,15 @@ public:
       while (!reap() && Clock::now() < deadline)
         pump(10);
     }
-    // Kill stragglers of the group (a grandchild that ignored SIGINT) so nothing is left behind.
-    if (pgid_ > 0)
+    // Kill stragglers of the group (a grandchild that ignored SIGINT) so nothing is left behind,
+    // and return only once they are gone (bounded: a process stuck in the kernel cannot be
+    // waited for forever).
+    if (pgid_ > 0) {
       ::kill(-pgid_, SIGKILL);
+      const auto gone = Clock::now() + std::chrono::seconds(2);
+      while (group_running(pgid_) && Clock::now() < gone)
+        pump(5);
+    }
     const auto drain = Clock::now() + std::chrono::milliseconds(200);
     while (streams_open() && Clock::now() < drain)
       pump(10);
