@@ -35,10 +35,10 @@ Result<DemoResult> run_demo(const DemoRequest& req) {
       return std::unexpected(s.error());
   }
 
-  step(2, std::string("test kernel (linux-source-6.1, af_packet.c ") +
+  step(2, "test kernel (linux-source-" + req.series + ", af_packet.c " +
               (req.optimised ? "-O2" : "-O0") + ")");
   EnsureRequest ensure;
-  ensure.series = "6.1";
+  ensure.series = req.series;
   ensure.optimised = req.optimised;
   ensure.cache_dir = req.cache_dir;
   ensure.on_progress = req.on_progress;
@@ -51,13 +51,14 @@ Result<DemoResult> run_demo(const DemoRequest& req) {
     req.on_progress(kernel->cached ? "test kernel from the cache: " + kernel->build_dir
                                    : "test kernel built: " + kernel->build_dir);
 
-  step(3, "probe module, then the VM: harness run --frames 2 on a veth pair in the guest");
+  step(3, "probes for the kernel, then the VM: harness run on a veth pair in the guest");
   HarnessRunRequest run;
   run.vm.kernel_build = kernel->build_dir;
   run.vm.out_dir =
       req.out_dir.empty() ? timestamped_dir(req.cache_dir + "/vm", "demo") : req.out_dir;
   run.run_args = req.run_args;
   run.probes = stap::ProbeSet::status;
+  run.backend = req.backend;
   run.vm.accel = req.accel;
   run.vm.timeout = req.timeout;
   run.vm.cache_dir = req.cache_dir;

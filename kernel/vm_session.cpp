@@ -1,6 +1,7 @@
 #include "vm_session.hpp"
 
 #include "files.hpp"
+#include "kprobe_for_tree.hpp"
 #include "stap_env.hpp"
 
 #include <algorithm>
@@ -23,6 +24,44 @@ bool has_arg(const std::vector<std::string>& args, std::string_view name) {
   return std::any_of(args.begin(), args.end(), [&](const std::string& a) {
     return a == name || a.starts_with(std::string(name) + "=");
   });
+}
+
+// A prebuilt artifact (NAME.ko or NAME.kprobes) and its plan, copied into the share: the guest
+// sees the host's files read-only at the same paths, but not those under /tmp or /run, which it
+// mounts over. Returns (artifact, plan) paths in the share; plan empty when there is none.
+Result<std::pair<std::string, std::string>>
+copy_prebuilt(const std::string& given, const std::string& given_plan, const std::string& out_dir) {
+  const std::string name = fs::path(given).filename().string();
+  const bool ko = name.ends_with(".ko");
+  if (!ko && !name.ends_with(".kprobes"))
+    return fail(Exit::usage, given, "is neither a .ko (stap) nor a .kprobes file");
+  const std::string copy = out_dir + "/" + name;
+  std::error_code ec;
+  if (absolute(given) != copy)
+    fs::copy_file(given, copy, fs::copy_options::overwrite_existing, ec);
+  if (ec)
+    return fail(Exit::io, given, ec.message());
+  const std::string plan = given_plan.empty() ? stap::artifact_plan_path(given) : given_plan;
+  const std::string plan_copy = stap::artifact_plan_path(copy);
+  if (fs::exists(plan)) {
+    if (absolute(plan) != plan_copy)
+      fs::copy_file(plan, plan_copy, fs::copy_options::overwrite_existing, ec);
+    return std::pair{copy, plan_copy};
+  }
+  if (!given_plan.empty())
+    return fail(Exit::usage, "--plan " + given_plan, "does not exist");
+  return std::pair{copy, std::string()};
+}
+
+void note_dropped(const std::vector<std::string>& dropped,
+                  const std::function<void(const std::string&)>& note) {
+  if (dropped.empty())
+    return;
+  std::string list;
+  for (const auto& a : dropped)
+    list += " " + a;
+  note("this build cannot place " + std::to_string(dropped.size()) +
+       " probe(s) (no line-table entry):" + list + "; their phases will be missing");
 }
 
 } // namespace
@@ -91,14 +130,23 @@ Result<VmJobResult> run_job_in_vm(const VmJobRequest& req) {
   return VmJobResult{*accel, std::move(*out), std::move(*status)};
 }
 
-GuestJob harness_run_job(const std::string& harness_exe, const std::string& module,
+Result<stap::BackendChoice> tracer_for_tree(const std::string& release, stap::Backend requested) {
+  stap::BackendFacts facts;
+  facts.kernel_release = release;
+  facts.in_vm = true;
+  if (auto v = stap_version())
+    facts.stap_version = *v;
+  return stap::choose_backend(requested, facts);
+}
+
+GuestJob harness_run_job(const std::string& harness_exe, const std::string& probes,
                          const std::string& plan, const std::string& run_dir,
                          const std::vector<std::string>& run_args, bool echo_output, Accel accel) {
   GuestJob job;
   job.echo_output = echo_output;
   GuestStep step;
   step.name = "run";
-  step.argv = {harness_exe, "run", "--module", module};
+  step.argv = {harness_exe, "run", probes.ends_with(".ko") ? "--module" : "--kprobes", probes};
   if (!plan.empty()) {
     step.argv.push_back("--plan");
     step.argv.push_back(plan);
@@ -122,13 +170,80 @@ GuestJob harness_run_job(const std::string& harness_exe, const std::string& modu
   return job;
 }
 
+namespace {
+
+// The probes the guest loads: prebuilt, or built for the tree with the chosen tracer.
+Result<std::pair<std::string, std::string>>
+probes_for_vm(const HarnessRunRequest& req, const std::string& out_dir, HarnessRunResult& res,
+              const std::function<void(const std::string&)>& note) {
+  const std::string prebuilt = req.module.empty() ? req.kprobe_defs : req.module;
+  if (!prebuilt.empty()) {
+    res.tracer = {prebuilt.ends_with(".ko") ? stap::Backend::stap : stap::Backend::kprobe,
+                  "prebuilt " + prebuilt};
+    return copy_prebuilt(prebuilt, req.plan, out_dir);
+  }
+  auto tree = inspect_kernel_tree(req.vm.kernel_build);
+  if (!tree)
+    return std::unexpected(tree.error());
+  auto choice = tracer_for_tree(tree->release, req.backend);
+  if (!choice)
+    return std::unexpected(choice.error());
+  res.tracer = *choice;
+  note("tracer " + choice->reason);
+  if (choice->backend == stap::Backend::kprobe) {
+    KprobeTreeRequest kr;
+    kr.kernel_build = req.vm.kernel_build;
+    kr.probes = req.probes;
+    kr.out_dir = out_dir;
+    kr.cache_dir = req.vm.cache_dir;
+    kr.on_progress = req.vm.on_progress;
+    auto built = kprobe_defs_for_tree(kr);
+    if (!built)
+      return std::unexpected(built.error());
+    if (!built->map_note.empty())
+      note("note: " + built->map_note);
+    res.dropped = built->built.defs.dropped;
+    note_dropped(res.dropped, note);
+    res.module_from_cache = built->built.cache_hit;
+    note(std::string("kprobe definitions ") +
+         (built->built.cache_hit ? "from the cache" : "made with perf probe") + ": " +
+         built->built.defs_path);
+    return std::pair{built->built.defs_path, built->built.plan_path};
+  }
+  auto gen = generate_for_tree(*tree, req.probes, std::nullopt, "", req.vm.cache_dir);
+  if (!gen)
+    return std::unexpected(gen.error());
+  if (!gen->map_note.empty())
+    note("note: " + gen->map_note);
+  res.dropped = gen->dropped;
+  note_dropped(res.dropped, note);
+  ModuleBuildRequest mb;
+  mb.kernel_build = req.vm.kernel_build;
+  mb.script_text = std::move(gen->script.text);
+  mb.plan = std::move(gen->script.plan);
+  mb.out_dir = out_dir;
+  mb.cache_dir = req.vm.cache_dir;
+  mb.on_progress = req.vm.on_progress;
+  auto built = build_module(mb);
+  if (!built)
+    return std::unexpected(built.error());
+  res.module_from_cache = built->cache_hit;
+  note(std::string("probe module ") + (built->cache_hit ? "from the cache" : "built") + ": " +
+       built->module_path);
+  return std::pair{built->module_path, built->plan_path};
+}
+
+} // namespace
+
 Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
   HarnessRunResult res;
-  for (const char* own : {"--out", "-o", "--module", "--plan", "--build-dir", "-r", "--kernel"})
+  for (const char* own : {"--out", "-o", "--module", "--kprobes", "--plan", "--build-dir", "-r",
+                          "--kernel", "--backend"})
     if (has_arg(req.run_args, own))
       return fail(Exit::usage, std::string(own) + " after `--`",
                   "is set by `harness vm run` itself for the run inside the guest",
-                  "use `harness vm run --out DIR` / `--module FILE.ko` before the `--`");
+                  "use `harness vm run --out DIR` / `--backend` / `--module FILE.ko` / `--kprobes "
+                  "FILE.kprobes` before the `--`");
   const std::string out_dir = absolute(req.vm.out_dir);
   if (fs::exists(out_dir + "/run"))
     return fail(Exit::usage, "VM directory " + out_dir,
@@ -148,62 +263,11 @@ Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
     init = *exe;
   }
 
-  // The module and plan are copied into the share: the guest sees the host's files read-only at
-  // the same paths, but not those under /tmp or /run, which it mounts over.
-  std::string module = out_dir + "/" + std::string(default_module_name) + ".ko";
-  std::string plan = out_dir + "/" + std::string(default_module_name) + ".plan.json";
-  if (req.module.empty()) {
-    auto tree = inspect_kernel_tree(req.vm.kernel_build);
-    if (!tree)
-      return std::unexpected(tree.error());
-    auto gen = generate_for_tree(*tree, req.probes, std::nullopt, "", req.vm.cache_dir);
-    if (!gen)
-      return std::unexpected(gen.error());
-    if (!gen->map_note.empty())
-      note("note: " + gen->map_note);
-    res.dropped = gen->dropped;
-    if (!gen->dropped.empty()) {
-      std::string list;
-      for (const auto& a : gen->dropped)
-        list += " " + a;
-      note("this build cannot place " + std::to_string(gen->dropped.size()) +
-           " probe(s) (no line-table entry):" + list + "; their phases will be missing");
-    }
-    ModuleBuildRequest mb;
-    mb.kernel_build = req.vm.kernel_build;
-    mb.script_text = std::move(gen->script.text);
-    mb.plan = std::move(gen->script.plan);
-    mb.out_dir = out_dir;
-    mb.cache_dir = req.vm.cache_dir;
-    mb.on_progress = req.vm.on_progress;
-    auto built = build_module(mb);
-    if (!built)
-      return std::unexpected(built.error());
-    res.module_from_cache = built->cache_hit;
-    note(std::string("probe module ") + (built->cache_hit ? "from the cache" : "built") + ": " +
-         built->module_path);
-  } else {
-    const std::string name = fs::path(req.module).filename().string();
-    if (!name.ends_with(".ko"))
-      return fail(Exit::usage, "--module " + req.module, "is not a .ko file");
-    module = out_dir + "/" + name;
-    plan = req.plan.empty() ? req.module.substr(0, req.module.size() - 3) + ".plan.json" : req.plan;
-    std::error_code ec;
-    if (absolute(req.module) != module)
-      fs::copy_file(req.module, module, fs::copy_options::overwrite_existing, ec);
-    if (ec)
-      return fail(Exit::io, "--module " + req.module, ec.message());
-    const std::string plan_copy = module.substr(0, module.size() - 3) + ".plan.json";
-    if (fs::exists(plan)) {
-      if (absolute(plan) != plan_copy)
-        fs::copy_file(plan, plan_copy, fs::copy_options::overwrite_existing, ec);
-      plan = plan_copy;
-    } else if (!req.plan.empty()) {
-      return fail(Exit::usage, "--plan " + req.plan, "does not exist");
-    } else {
-      plan.clear();
-    }
-  }
+  auto probes = probes_for_vm(req, out_dir, res, note);
+  if (!probes)
+    return std::unexpected(probes.error());
+  const std::string module = probes->first;
+  const std::string plan = probes->second;
   res.module_path = module;
   res.run_dir = out_dir + "/run";
 

@@ -7,6 +7,7 @@
 
 #include "accel.hpp"
 #include "module_build.hpp"
+#include "tracer_choice.hpp"
 #include "vm_job.hpp"
 #include "vm_runner.hpp"
 
@@ -54,8 +55,10 @@ struct HarnessRunRequest {
   VmSettings vm;
   std::vector<std::string> run_args; // options for `harness run` in the guest
   stap::ProbeSet probes = stap::ProbeSet::status;
-  std::string module; // prebuilt NAME.ko (its NAME.plan.json next to it); empty: build one
-  std::string plan;   // with module: its plan (default next to it)
+  std::string module;      // prebuilt NAME.ko (its NAME.plan.json next to it); empty: build one
+  std::string kprobe_defs; // prebuilt NAME.kprobes (kprobe tracer); empty: build as chosen
+  std::string plan;        // with module / kprobe_defs: its plan (default next to it)
+  stap::Backend backend = stap::Backend::automatic; // tracer when nothing prebuilt is given
   bool echo_output = false;
 };
 
@@ -65,8 +68,9 @@ struct HarnessRunResult {
   std::string run_dir;    // out_dir/run: report.txt, report.json, trace, sender records
   std::string run_stdout; // path of the guest run's stdout (the text report)
   std::string run_stderr;
-  std::string module_path;
+  std::string module_path; // the probes the guest loaded: NAME.ko or NAME.kprobes
   bool module_from_cache = false;
+  stap::BackendChoice tracer;
   std::vector<std::string> dropped; // probes the tree cannot place
 };
 
@@ -77,9 +81,14 @@ Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req);
 // hardware takes 20-30 ms there, so unless the caller chose one, the threshold for "blocked
 // although MSG_DONTWAIT" is raised to `tcg_block_threshold_ms`.
 inline constexpr int tcg_block_threshold_ms = 250;
-GuestJob harness_run_job(const std::string& harness_exe, const std::string& module,
+// `probes` is the artifact: NAME.ko (stap) or NAME.kprobes (kprobe tracer).
+GuestJob harness_run_job(const std::string& harness_exe, const std::string& probes,
                          const std::string& plan, const std::string& run_dir,
                          const std::vector<std::string>& run_args, bool echo_output, Accel accel);
+
+// The tracer for a kernel build booted in harness's own guest (no lockdown, modules allowed):
+// stap when the installed SystemTap supports the tree's kernel, else kprobe.
+Result<stap::BackendChoice> tracer_for_tree(const std::string& release, stap::Backend requested);
 
 // A directory name for a run: PREFIX-YYYYmmdd-HHMMSS-PID.
 std::string timestamped_dir(const std::string& parent, const std::string& prefix);

@@ -4,6 +4,7 @@
 #include "json_fields.hpp"
 #include "line_map.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace harness::stap {
@@ -88,6 +89,8 @@ std::string plan_to_json(const ProbePlan& p) {
     o["probe_point"] = a.probe_point;
     o["optional"] = a.optional;
     o["fields"] = a.fields;
+    if (!a.unreadable.empty())
+      o["unreadable"] = a.unreadable;
     list.push_back(std::move(o));
   }
   j["anchors"] = std::move(list);
@@ -145,9 +148,10 @@ Result<ProbePlan> plan_from_json(std::string_view text, std::string_view origin)
     const json& a = (*list)[i];
     if (!a.is_object())
       return jsonf::bad(origin, where, "expected an object");
-    if (auto s = jsonf::only_keys(
-            a, {"anchor", "function", "line", "statement", "probe_point", "optional", "fields"},
-            origin, where);
+    if (auto s = jsonf::only_keys(a,
+                                  {"anchor", "function", "line", "statement", "probe_point",
+                                   "optional", "fields", "unreadable"},
+                                  origin, where);
         !s)
       return std::unexpected(s.error());
     PlannedProbe pp;
@@ -188,6 +192,17 @@ Result<ProbePlan> plan_from_json(std::string_view text, std::string_view origin)
         return jsonf::bad(origin, where + ".fields", "expected short strings");
       pp.fields.push_back(fv.get<std::string>());
     }
+    // Optional: fields the tracer cannot read on this kernel (they print `?`).
+    if (auto unr = a.find("unreadable"); unr != a.end()) {
+      if (!unr->is_array())
+        return jsonf::bad(origin, where + ".unreadable", "not an array");
+      for (const auto& uv : *unr) {
+        if (!uv.is_string() ||
+            std::find(pp.fields.begin(), pp.fields.end(), uv.get<std::string>()) == pp.fields.end())
+          return jsonf::bad(origin, where + ".unreadable", "expected names from .fields");
+        pp.unreadable.push_back(uv.get<std::string>());
+      }
+    }
     p.anchors.push_back(std::move(pp));
   }
   auto absent = j.find("absent");
@@ -210,6 +225,16 @@ Result<ProbePlan> load_plan(const std::string& path) {
 
 Status save_plan(const std::string& path, const ProbePlan& plan) {
   return write_file_atomic(path, plan_to_json(plan));
+}
+
+std::string artifact_plan_path(const std::string& artifact_path) {
+  std::string base = artifact_path;
+  for (std::string_view suffix : {std::string_view(".ko"), std::string_view(".kprobes")})
+    if (base.size() > suffix.size() && base.ends_with(suffix)) {
+      base.resize(base.size() - suffix.size());
+      break;
+    }
+  return base + ".plan.json";
 }
 
 } // namespace harness::stap

@@ -29,6 +29,9 @@ struct PlannedProbe {
   std::string probe_point; // e.g. kernel.statement("tpacket_snd@net/packet/af_packet.c:2197")?
   bool optional = false;   // probe point ends in `?`: the script runs without it
   std::vector<std::string> fields; // trace keys its EV records carry
+  // Keys of `fields` the tracer cannot read on this kernel (printed as `?`); the kprobe tracer
+  // records here what perf could not locate. Written only when not empty.
+  std::vector<std::string> unreadable;
 };
 
 struct ProbePlan {
@@ -51,5 +54,9 @@ Status save_plan(const std::string& path, const ProbePlan& plan);
 
 // "out.stp" -> "out.stp.plan.json": where a script's plan lives.
 std::string plan_path_for(const std::string& script_path);
+
+// "dir/NAME.ko" or "dir/NAME.kprobes" -> "dir/NAME.plan.json": where a tracer artifact's plan
+// lives (`harness build` writes both; `run --module`/`--kprobes` and `vm run` read them).
+std::string artifact_plan_path(const std::string& artifact_path);
 
 } // namespace harness::stap

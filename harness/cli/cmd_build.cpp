@@ -3,22 +3,68 @@
 #include "cache_dir.hpp"
 #include "commands.hpp"
 #include "files.hpp"
+#include "kprobe_for_tree.hpp"
 #include "module_build.hpp"
 #include "options.hpp"
+#include "vm_session.hpp"
 
 #include <cstdio>
 #include <iostream>
 
 namespace harness::cli {
+namespace {
+
+// --backend kprobe: NAME.kprobes and NAME.plan.json for the tree (kprobe/perf_probe.hpp).
+Result<int> build_kprobe_defs(const po::variables_map& vm,
+                              const std::function<void(std::string_view)>& progress) {
+  kernel::KprobeTreeRequest req;
+  req.kernel_build = vm["kernel-build"].as<std::string>();
+  auto set = stap::parse_probe_set(vm["probes"].as<std::string>());
+  if (!set)
+    return std::unexpected(set.error());
+  req.probes = *set;
+  if (vm.count("map")) {
+    auto m = stap::load_line_map(vm["map"].as<std::string>());
+    if (!m)
+      return std::unexpected(m.error());
+    req.map_override = std::move(*m);
+  }
+  if (vm.count("kernel"))
+    req.kernel_spec = vm["kernel"].as<std::string>();
+  req.name = vm["name"].as<std::string>();
+  if (!kernel::valid_module_name(req.name))
+    return fail(Exit::usage, "--name " + req.name.substr(0, 64), "not a valid name",
+                "use letters, digits and _ (at most 55), starting with a letter or _");
+  req.out_dir = vm["output"].as<std::string>();
+  req.cache_dir = kernel::resolve_cache_dir(vm["cache"].as<std::string>());
+  req.use_cache = !vm.count("no-cache");
+  req.on_progress = progress;
+  auto res = kernel::kprobe_defs_for_tree(req);
+  if (!res)
+    return std::unexpected(res.error());
+  if (!res->map_note.empty())
+    progress("note: " + res->map_note);
+  std::cout << res->built.defs_path << "\n" << res->built.plan_path << "\n";
+  progress(req.name + ".kprobes for " + res->tree.release + " (build id " +
+           res->tree.build_id.substr(0, 12) +
+           "): " + std::to_string(res->built.defs.events.size()) + " event(s), " +
+           (res->built.cache_hit ? "from the cache" : "made with perf probe"));
+  return 0;
+}
+
+} // namespace
 
 Result<int> cmd_build(const Args& args) {
   const std::string usage =
-      "build --kernel-build DIR [--probes SET] [--kernel VER | --map FILE | --script FILE "
-      "[--plan FILE]] [-m NAME] [-o DIR] [--cache DIR] [--no-cache]";
+      "build --kernel-build DIR [--backend auto|stap|kprobe] [--probes SET] [--kernel VER | --map "
+      "FILE | --script FILE [--plan FILE]] [-m NAME] [-o DIR] [--cache DIR] [--no-cache]";
   po::options_description opts("options");
   opts.add_options()("help,h", "show this help")(
       "kernel-build", po::value<std::string>()->required(),
       "the kernel build tree (O= directory) to build for; needs vmlinux with DWARF")(
+      "backend", po::value<std::string>()->default_value("auto"),
+      "tracer: stap (NAME.ko), kprobe (NAME.kprobes: kprobe_events definitions from perf "
+      "probe -D), or auto (stap where the installed SystemTap supports the kernel, else kprobe)")(
       "probes", po::value<std::string>()->default_value("status"),
       "probe set to generate: status, call-return or all")(
       "kernel", po::value<std::string>(),
@@ -29,7 +75,7 @@ Result<int> cmd_build(const Args& args) {
       "name,m", po::value<std::string>()->default_value(std::string(kernel::default_module_name)),
       "module name; the file stays NAME.ko (staprun loads it by that name)")(
       "output,o", po::value<std::string>()->default_value("."),
-      "directory for NAME.ko, NAME.plan.json, NAME.stp and NAME.stap.log")(
+      "directory for NAME.ko (or NAME.kprobes), NAME.plan.json, NAME.stp and NAME.stap.log")(
       "cache", po::value<std::string>()->default_value(""),
       "cache directory (default $HARNESS_CACHE or /var/cache/harness)")(
       "no-cache",
@@ -52,6 +98,25 @@ Result<int> cmd_build(const Args& args) {
     if (!quiet)
       std::cerr << "harness: " << line << "\n";
   };
+
+  auto backend = stap::parse_backend(vm["backend"].as<std::string>());
+  if (!backend)
+    return std::unexpected(backend.error());
+  if (*backend == stap::Backend::kprobe && vm.count("script"))
+    return fail(Exit::usage, "--script",
+                "is a SystemTap script; the kprobe tracer builds from a map",
+                "drop --script, or use --backend stap");
+  if (*backend != stap::Backend::stap && !vm.count("script")) {
+    auto tree = kernel::inspect_kernel_tree(vm["kernel-build"].as<std::string>());
+    if (!tree)
+      return std::unexpected(tree.error());
+    auto choice = kernel::tracer_for_tree(tree->release, *backend);
+    if (!choice)
+      return std::unexpected(choice.error());
+    progress("tracer " + choice->reason);
+    if (choice->backend == stap::Backend::kprobe)
+      return build_kprobe_defs(vm, progress);
+  }
 
   kernel::ModuleBuildRequest req;
   req.kernel_build = vm["kernel-build"].as<std::string>();

@@ -13,13 +13,18 @@
 namespace harness::cli {
 
 Result<int> cmd_demo(const Args& all) {
-  const std::string usage = "demo [--cache DIR] [--accel auto|kvm|tcg] [--optimised] "
-                            "[--no-install] [--out DIR] [-v] [-- harness run options]";
+  const std::string usage = "demo [--kernel 6.1|6.12] [--backend auto|stap|kprobe] [--cache DIR] "
+                            "[--accel auto|kvm|tcg] [--optimised] [--no-install] [--out DIR] [-v] "
+                            "[-- harness run options]";
   const auto dashes = std::find(all.begin(), all.end(), "--");
   const Args args(all.begin(), dashes);
   const Args run_args = dashes == all.end() ? Args{} : Args(dashes + 1, all.end());
   po::options_description opts("options");
-  opts.add_options()("help,h", "show this help")(
+  opts.add_options()("help,h",
+                     "show this help")("kernel", po::value<std::string>()->default_value("6.1"),
+                                       "Debian kernel series to build and boot: 6.1 or 6.12")(
+      "backend", po::value<std::string>()->default_value("auto"),
+      "tracer: auto (stap where SystemTap supports the kernel, else kprobe), stap or kprobe")(
       "cache", po::value<std::string>()->default_value(""),
       "cache directory for the test kernel, modules and runs (default $HARNESS_CACHE or "
       "/var/cache/harness)")("accel", po::value<std::string>()->default_value("auto"),
@@ -52,6 +57,14 @@ Result<int> cmd_demo(const Args& all) {
     return std::unexpected(accel.error());
   req.accel = *accel;
   req.optimised = vm.count("optimised") > 0;
+  req.series = vm["kernel"].as<std::string>();
+  if (req.series != "6.1" && req.series != "6.12")
+    return fail(Exit::usage, "--kernel " + req.series.substr(0, 40), "not a series harness builds",
+                "use 6.1 or 6.12 (Debian's linux-source-6.1 / linux-source-6.12)");
+  auto backend = stap::parse_backend(vm["backend"].as<std::string>());
+  if (!backend)
+    return std::unexpected(backend.error());
+  req.backend = *backend;
   req.install = vm.count("no-install") == 0;
   if (vm.count("out"))
     req.out_dir = vm["out"].as<std::string>();

@@ -2,6 +2,8 @@
 #include "commands.hpp"
 #include "options.hpp"
 #include "preflight.hpp"
+#include "probe_plan.hpp"
+#include "tracefs.hpp"
 
 #include <cstdlib>
 #include <iostream>
@@ -9,7 +11,10 @@
 namespace harness::cli {
 
 Result<int> cmd_doctor(const Args& args) {
-  const std::string usage = "doctor [--kernel SPEC] [-r DIR | --module FILE.ko] [IFACE | --veth]";
+  const std::string usage =
+      "doctor [--kernel SPEC] [--backend auto|stap|kprobe] [-r DIR | --module "
+      "FILE.ko | --kprobes FILE.kprobes] [IFACE | --veth]";
+  std::string backend = "auto";
   po::options_description opts("options");
   run::PreflightRequest req;
   const char* env_stap = std::getenv("HARNESS_STAP");
@@ -22,8 +27,11 @@ Result<int> cmd_doctor(const Args& args) {
       "kernel", po::value(&req.kernel_spec)->default_value("auto"),
       "line map to check: 3.13, 6.1, a full release, or auto (uname -r)")(
       "build-dir,r", po::value(&req.build_dir), "check for a cross-build against this tree")(
+      "backend", po::value(&backend)->default_value("auto"),
+      "tracer to check: stap, kprobe, or auto (the one `run` would pick, then the other)")(
       "module", po::value(&req.module), "check for loading this prebuilt module")(
-      "plan", po::value(&req.plan), "the module's plan (default FILE.plan.json)")(
+      "kprobes", po::value(&req.kprobe_defs), "check for installing these kprobe definitions")(
+      "plan", po::value(&req.plan), "the prebuilt probes' plan (default NAME.plan.json)")(
       "stap", po::value(&req.stap), "stap program (default $HARNESS_STAP or stap)")(
       "staprun", po::value(&req.staprun), "staprun program (default $HARNESS_STAPRUN or staprun)")(
       "veth", po::bool_switch(&req.veth), "the run would use a throwaway veth pair")(
@@ -35,22 +43,41 @@ Result<int> cmd_doctor(const Args& args) {
     return std::unexpected(parsed.error());
   if (parsed->help) {
     std::cout << "\nexit status: 0 all checks pass, else the exit status `harness run` would "
-                 "have for the first failing check (3 not root, 4 interface, 5 stap missing, "
-                 "6 no debuginfo, 7 lockdown, 8 no line map, 11 no modules/kprobes)\n";
+                 "have for the first failing check (3 not root, 4 interface, 5 stap/perf missing, "
+                 "6 no debuginfo, 7 lockdown, 8 no line map, 11 no modules/kprobes/kprobe "
+                 "events)\n";
     return 0;
   }
-  if (!req.module.empty() && req.plan.empty()) {
-    std::string base = req.module;
-    if (base.size() > 3 && base.compare(base.size() - 3, 3, ".ko") == 0)
-      base.resize(base.size() - 3);
-    req.plan = base + ".plan.json";
-  }
+  auto chosen = stap::parse_backend(backend);
+  if (!chosen)
+    return std::unexpected(chosen.error());
+  req.backend = *chosen;
+  const std::string artifact = req.module.empty() ? req.kprobe_defs : req.module;
+  if (!artifact.empty() && req.plan.empty())
+    req.plan = stap::artifact_plan_path(artifact);
   if (req.iface.empty() && !req.veth)
     req.veth = true; // the interface check then describes the default --veth setup
   run::RealSystem sys;
   const auto result = run::run_preflight(sys, req, run::shipped_map_selector());
   std::cout << "harness doctor: what `harness run` needs on this machine\n"
             << run::format_checks(result);
+  // With auto, the tracer `run` would not pick is shown too: its checks say what it would need.
+  if (req.backend == stap::Backend::automatic && artifact.empty() && result.tracer) {
+    run::PreflightRequest other = req;
+    other.backend =
+        result.tracer->backend == stap::Backend::stap ? stap::Backend::kprobe : stap::Backend::stap;
+    const auto alt = run::run_preflight(sys, other, run::shipped_map_selector());
+    std::cout << "the other tracer (--backend " << stap::to_string(other.backend) << "):\n"
+              << run::format_checks(alt);
+  }
+  // What a killed run left in tracefs (kprobe events, instances) is removed here.
+  if (auto fs = kprobe::Tracefs::open()) {
+    auto removed = kprobe::remove_stale(*fs, kprobe::process_alive, [](const std::string& l) {
+      std::cout << "cleanup: " << l << "\n";
+    });
+    if (!removed)
+      std::cout << "cleanup: " << removed.error().what << ": " << removed.error().why << "\n";
+  }
   if (const auto* f = result.first_failure()) {
     std::cout << "verdict: `harness run` would stop at \"" << f->name << "\" (exit status "
               << static_cast<int>(f->error.code) << ")\n";

@@ -28,7 +28,9 @@ Result<std::chrono::milliseconds> seconds_option(double v, const std::string& na
 Result<int> cmd_run(const Args& args) {
   const std::string usage = "run [options] (IFACE | --veth)";
   po::options_description opts("run options");
-  std::string kernel = "auto", probes = "status", build_dir, module, plan, out, json, baseline;
+  std::string kernel = "auto", probes = "status", build_dir, module, kprobes, plan, out, json,
+              baseline, backend = "auto";
+  std::string perf = env_or("HARNESS_PERF", "perf");
   std::string stap = env_or("HARNESS_STAP", "stap");
   std::string staprun = env_or("HARNESS_STAPRUN", "staprun");
   std::vector<std::string> stap_args;
@@ -38,9 +40,17 @@ Result<int> cmd_run(const Args& args) {
       "kernel", po::value(&kernel)->default_value("auto"),
       "line map to probe with: 3.13, 6.1, a full release, or auto (uname -r)")(
       "probes", po::value(&probes)->default_value("status"), "probe set: status|call-return|all")(
+      "backend", po::value(&backend)->default_value("auto"),
+      "tracer: stap (a SystemTap module), kprobe (kprobe events, no module) or auto (stap where "
+      "its module can be built and loaded for the kernel, else kprobe)")(
       "build-dir,r", po::value(&build_dir), "stap -r DIR: compile for this kernel build tree")(
       "module", po::value(&module), "load this prebuilt probe module with staprun (no compile)")(
-      "plan", po::value(&plan), "the module's plan (default: FILE.plan.json next to FILE.ko)")(
+      "kprobes", po::value(&kprobes),
+      "install these prebuilt kprobe definitions (`harness build --backend kprobe`)")(
+      "plan", po::value(&plan),
+      "the prebuilt probes' plan (default: NAME.plan.json next to NAME.ko / NAME.kprobes)")(
+      "perf", po::value(&perf),
+      "perf program for kprobe definitions (default $HARNESS_PERF or perf)")(
       "stap", po::value(&stap), "stap program (default $HARNESS_STAP or stap)")(
       "staprun", po::value(&staprun), "staprun program (default $HARNESS_STAPRUN or staprun)")(
       "stap-arg", po::value(&stap_args)->composing(),
@@ -69,10 +79,12 @@ Result<int> cmd_run(const Args& args) {
   if (!parsed)
     return std::unexpected(parsed.error());
   if (parsed->help) {
-    std::cout << "\nexit status: 0 every frame accounted for, 1 anomalies or regression, 2 bad "
-                 "input, 3 not root, 4 interface, 5 stap missing, 6 no debuginfo, 7 lockdown / "
-                 "module signing, 8 no line map, 9 stap failed, 10 stap never ready, 11 kernel "
-                 "lacks modules/kprobes, 14 I/O, 130 interrupted (partial report kept)\n";
+    std::cout
+        << "\nexit status: 0 every frame accounted for, 1 anomalies or regression, 2 bad "
+           "input, 3 not root, 4 interface, 5 stap/perf missing, 6 no debuginfo, 7 lockdown / "
+           "module signing, 8 no line map, 9 the tracer failed to build or load the probes, "
+           "10 stap never ready, 11 kernel lacks modules/kprobes/kprobe events, 14 I/O, 130 "
+           "interrupted (partial report kept)\n";
     return 0;
   }
   auto config = sender_config_from(parsed->vm);
@@ -85,6 +97,19 @@ Result<int> cmd_run(const Args& args) {
   req.probes = probes;
   req.build_dir = build_dir;
   req.module = module;
+  req.kprobe_defs = kprobes;
+  req.perf = perf;
+  auto chosen = stap::parse_backend(backend);
+  if (!chosen)
+    return std::unexpected(chosen.error());
+  req.backend = *chosen;
+  if (!module.empty() && !kprobes.empty())
+    return fail(Exit::usage, "--module and --kprobes", "exclude each other",
+                "a run uses one tracer");
+  if ((!module.empty() && req.backend == stap::Backend::kprobe) ||
+      (!kprobes.empty() && req.backend == stap::Backend::stap))
+    return fail(Exit::usage, "--backend " + backend, "contradicts the prebuilt probes given",
+                "--module is stap's, --kprobes the kprobe tracer's; drop --backend");
   req.plan_path = plan;
   req.stap = stap;
   req.staprun = staprun;
@@ -101,9 +126,9 @@ Result<int> cmd_run(const Args& args) {
     return fail(Exit::usage, "--block-threshold-ms " + std::to_string(block_ms),
                 "must be a positive number of milliseconds");
   req.analyze.block_threshold_ns = static_cast<std::uint64_t>(block_ms) * 1'000'000;
-  if (!plan.empty() && module.empty())
-    return fail(Exit::usage, "--plan", "only goes with --module",
-                "generated scripts write their own plan");
+  if (!plan.empty() && module.empty() && kprobes.empty())
+    return fail(Exit::usage, "--plan", "only goes with --module or --kprobes",
+                "generated probes write their own plan");
   req.preflight = parsed->vm.count("no-preflight") == 0;
   for (auto [value, name, field] : {std::tuple{ready_s, "ready-timeout", &req.ready_timeout},
                                     std::tuple{settle_s, "settle-timeout", &req.settle_timeout},

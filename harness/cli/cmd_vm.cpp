@@ -100,15 +100,22 @@ kernel::VmSettings vm_settings(const Common& c) {
 
 Result<int> vm_run(const Args& args) {
   const std::string usage =
-      "vm run --kernel-build DIR [--accel auto|kvm|tcg] [--timeout S] [--out DIR] [--probes SET "
-      "| --module FILE.ko [--plan FILE]] -- [harness run options]";
+      "vm run --kernel-build DIR [--accel auto|kvm|tcg] [--timeout S] [--out DIR] [--backend "
+      "auto|stap|kprobe] [--probes SET | --module FILE.ko | --kprobes FILE.kprobes [--plan FILE]] "
+      "-- [harness run options]";
   auto [ours, theirs] = split_at_dashes(args);
   po::options_description opts("vm run options");
   add_vm_options(opts);
   opts.add_options()("probes", po::value<std::string>()->default_value("status"),
                      "probe set of the module built for the tree: status, call-return or all")(
-      "module", po::value<std::string>(), "use this prebuilt module instead of building one")(
-      "plan", po::value<std::string>(), "the module's plan (default NAME.plan.json next to it)");
+      "backend", po::value<std::string>()->default_value("auto"),
+      "tracer: auto (stap where the installed SystemTap supports the tree's kernel, else "
+      "kprobe), stap or kprobe")("module", po::value<std::string>(),
+                                 "use this prebuilt module instead of building one")(
+      "kprobes", po::value<std::string>(),
+      "use these prebuilt kprobe definitions (`harness build --backend kprobe`)")(
+      "plan", po::value<std::string>(),
+      "the prebuilt probes' plan (default NAME.plan.json next to them)");
   auto parsed = parse_options(ours, "vm", usage, opts);
   if (!parsed)
     return std::unexpected(parsed.error());
@@ -131,8 +138,17 @@ Result<int> vm_run(const Args& args) {
   req.vm = vm_settings(*c);
   req.run_args = theirs;
   req.probes = *set;
+  auto backend = stap::parse_backend(parsed->vm["backend"].as<std::string>());
+  if (!backend)
+    return std::unexpected(backend.error());
+  req.backend = *backend;
   if (parsed->vm.count("module"))
     req.module = parsed->vm["module"].as<std::string>();
+  if (parsed->vm.count("kprobes"))
+    req.kprobe_defs = parsed->vm["kprobes"].as<std::string>();
+  if (!req.module.empty() && !req.kprobe_defs.empty())
+    return fail(Exit::usage, "--module and --kprobes", "exclude each other",
+                "a run uses one tracer");
   if (parsed->vm.count("plan"))
     req.plan = parsed->vm["plan"].as<std::string>();
   req.echo_output = c->verbose;

@@ -82,6 +82,96 @@ void check_root(const SystemView& sys, Checker& c) {
              "run with sudo");
 }
 
+// "4.8/0.188" from `stap --version`; empty when stap is missing or does not answer.
+std::string stap_version_of(const SystemView& sys, const std::string& stap) {
+  auto p = sys.find_program(stap);
+  if (!p)
+    return {};
+  auto v = sys.run({*p, "--version"});
+  const std::string text = first_line(v.err.empty() ? v.out : v.err);
+  const auto pos = text.find("(version ");
+  if (v.code != 0 || pos == std::string::npos)
+    return {};
+  return text.substr(pos + 9, text.find(')', pos) - pos - 9);
+}
+
+std::string kprobe_events_path(const SystemView& sys) {
+  for (const char* root : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"})
+    if (sys.exists(std::string(root) + "/kprobe_events"))
+      return std::string(root) + "/kprobe_events";
+  return {};
+}
+
+stap::BackendFacts backend_facts(const SystemView& sys, const PreflightRequest& req,
+                                 const std::string& release) {
+  stap::BackendFacts f;
+  f.kernel_release = release;
+  f.stap_version = stap_version_of(sys, req.stap);
+  if (auto text = sys.read("/sys/kernel/security/lockdown"))
+    f.lockdown = lockdown_mode(*text);
+  auto disabled = sys.read("/proc/sys/kernel/modules_disabled");
+  f.modules_disabled = !sys.exists("/proc/modules") || (disabled && trim(*disabled) == "1");
+  auto sig = sys.read("/sys/module/module/parameters/sig_enforce");
+  f.module_signing_enforced = sig && (trim(*sig) == "Y" || trim(*sig) == "1");
+  return f;
+}
+
+// kprobe events where the probes run: tracefs with kprobe_events, kprobes not switched off,
+// and (unless the definitions are prebuilt) perf to make them.
+void check_kprobe_support(const SystemView& sys, const PreflightRequest& req, Checker& c) {
+  const std::string events = kprobe_events_path(sys);
+  if (events.empty() && !sys.exists("/sys/kernel/tracing") &&
+      !sys.exists("/sys/kernel/debug/tracing"))
+    c.failed("kprobe events", Exit::unsupported, "tracefs",
+             "no tracefs at /sys/kernel/tracing or /sys/kernel/debug/tracing",
+             "mount it (mount -t tracefs nodev /sys/kernel/tracing); the kernel needs "
+             "CONFIG_KPROBE_EVENTS");
+  else if (events.empty() && sys.exists("/sys/kernel/tracing/instances"))
+    c.failed("kprobe events", Exit::unsupported, "tracefs",
+             "tracefs has no kprobe_events: the kernel lacks CONFIG_KPROBE_EVENTS",
+             "run the probes in a VM with a probe-friendly kernel (`harness vm run`)");
+  else
+    c.ok("kprobe events", events.empty() ? "tracefs not mounted yet (harness mounts it)" : events);
+  if (auto en = sys.read("/sys/kernel/debug/kprobes/enabled"); en && trim(*en) == "0")
+    c.failed("kprobes", Exit::unsupported, "kprobes", "kprobes are disabled",
+             "echo 1 > /sys/kernel/debug/kprobes/enabled");
+  if (!req.kprobe_defs.empty()) {
+    if (!sys.exists(req.kprobe_defs))
+      c.failed("kprobe definitions", Exit::usage, "--kprobes " + req.kprobe_defs, "no such file",
+               "give the NAME.kprobes built by `harness build --backend kprobe`");
+    else
+      c.ok("kprobe definitions", req.kprobe_defs);
+    return;
+  }
+  if (auto p = sys.find_program(req.perf))
+    c.ok("perf", *p);
+  else
+    c.failed("perf", Exit::stap_missing, "perf (" + req.perf + ")",
+             "not installed: the kprobe tracer makes its definitions with `perf probe`",
+             "apt-get install linux-perf, or build them elsewhere: `harness build --backend "
+             "kprobe`");
+}
+
+void check_kprobe_debuginfo(const SystemView& sys, const std::string& release,
+                            const std::string& build_dir, Checker& c) {
+  const std::string vmlinux =
+      build_dir.empty() ? find_debug_vmlinux(sys, release).value_or("") : build_dir + "/vmlinux";
+  if (vmlinux.empty()) {
+    c.failed("debuginfo", Exit::no_debuginfo, "kernel " + release,
+             "no vmlinux with DWARF for this kernel (perf probe reads its lines and variables)",
+             "apt-get install linux-image-" + release + "-dbg (Debian; Ubuntu: linux-image-" +
+                 release + "-dbgsym), or give -r BUILD_DIR");
+    return;
+  }
+  auto dbg = sys.has_debug_info(vmlinux);
+  if (!dbg || !*dbg)
+    c.failed("debuginfo", Exit::no_debuginfo, vmlinux,
+             !dbg ? "no readable vmlinux" : "has no DWARF debug info",
+             "build the kernel with CONFIG_DEBUG_INFO (`harness kernel prepare` does)");
+  else
+    c.ok("debuginfo", vmlinux + " has DWARF");
+}
+
 void check_tools(const SystemView& sys, const PreflightRequest& req, Checker& c) {
   if (!req.module.empty()) {
     auto p = sys.find_program(req.staprun);
@@ -249,7 +339,7 @@ void check_interface(const SystemView& sys, const PreflightRequest& req, Checker
 
 void check_map(const SystemView& sys, const PreflightRequest& req, const std::string& release,
                const MapSelector& select, PreflightResult& out, Checker& c) {
-  if (!req.module.empty()) {
+  if (!req.module.empty() || !req.kprobe_defs.empty()) {
     auto plan = stap::load_plan(req.plan);
     if (!plan) {
       c.failed("plan", Exit::usage, "plan " + req.plan, plan.error().why,
@@ -259,8 +349,8 @@ void check_map(const SystemView& sys, const PreflightRequest& req, const std::st
     }
     if (!plan->kernel.empty() && plan->kernel != release)
       c.warn("plan", "plan " + plan->plan_id + " for " + plan->kernel,
-             "the module's plan is for kernel " + plan->kernel + ", this kernel is " + release,
-             "staprun will refuse a module built for another kernel");
+             "the probes' plan is for kernel " + plan->kernel + ", this kernel is " + release,
+             "probes are built for one kernel: build them for this one (`harness build`)");
     else
       c.ok("plan", "plan " + plan->plan_id + " (" + std::string(stap::to_string(plan->probes)) +
                        ") for " + plan->kernel);
@@ -295,7 +385,48 @@ void check_map(const SystemView& sys, const PreflightRequest& req, const std::st
   out.map = std::move(*sel);
 }
 
+// A prebuilt artifact decides the tracer; otherwise the request and the machine do.
+Result<stap::BackendChoice> choose_tracer(const SystemView& sys, const PreflightRequest& req,
+                                          const std::string& release) {
+  if (!req.module.empty())
+    return stap::BackendChoice{stap::Backend::stap, "stap (prebuilt module " + req.module + ")"};
+  if (!req.kprobe_defs.empty())
+    return stap::BackendChoice{stap::Backend::kprobe,
+                               "kprobe (prebuilt definitions " + req.kprobe_defs + ")"};
+  return stap::choose_backend(req.backend, backend_facts(sys, req, release));
+}
+
+void check_stap_tracer(const SystemView& sys, const PreflightRequest& req,
+                       const std::string& release, Checker& c) {
+  check_tools(sys, req, c);
+  check_kernel_support(sys, c);
+  check_lockdown(sys, c);
+  if (req.module.empty())
+    check_debuginfo(sys, release, req.build_dir, c);
+  else if (!sys.exists(req.module))
+    c.failed("module", Exit::usage, "module " + req.module, "no such file",
+             "give the FILE.ko built by `harness build`");
+  else
+    c.ok("module", req.module);
+}
+
+void check_kprobe_tracer(const SystemView& sys, const PreflightRequest& req,
+                         const std::string& release, Checker& c) {
+  check_kprobe_support(sys, req, c);
+  if (req.kprobe_defs.empty())
+    check_kprobe_debuginfo(sys, release, req.build_dir, c);
+}
+
 } // namespace
+
+std::optional<std::string> find_debug_vmlinux(const SystemView& sys, const std::string& release) {
+  for (const std::string& p :
+       {"/usr/lib/debug/boot/vmlinux-" + release,
+        "/usr/lib/debug/lib/modules/" + release + "/vmlinux", "/boot/vmlinux-" + release})
+    if (auto dbg = sys.has_debug_info(p); dbg && *dbg)
+      return p;
+  return std::nullopt;
+}
 
 std::string_view check_state_name(CheckState s) {
   switch (s) {
@@ -341,7 +472,6 @@ PreflightResult run_preflight(const SystemView& sys, const PreflightRequest& req
   PreflightResult out;
   Checker c{out};
   check_root(sys, c);
-  check_tools(sys, req, c);
 
   // The kernel the probes are built for: the build tree's, else the running one.
   std::string release = sys.kernel_release();
@@ -360,15 +490,18 @@ PreflightResult run_preflight(const SystemView& sys, const PreflightRequest& req
   }
   out.target_release = release;
 
-  check_kernel_support(sys, c);
-  check_lockdown(sys, c);
-  if (req.module.empty())
-    check_debuginfo(sys, release, req.build_dir, c);
-  else if (!sys.exists(req.module))
-    c.failed("module", Exit::usage, "module " + req.module, "no such file",
-             "give the FILE.ko built by `harness build`");
-  else
-    c.ok("module", req.module);
+  auto tracer = choose_tracer(sys, req, release);
+  if (!tracer) {
+    c.failed("tracer", tracer.error().code, tracer.error().what, tracer.error().why,
+             tracer.error().hint);
+  } else {
+    c.ok("tracer", tracer->reason);
+    out.tracer = *tracer;
+    if (tracer->backend == stap::Backend::kprobe)
+      check_kprobe_tracer(sys, req, release, c);
+    else
+      check_stap_tracer(sys, req, release, c);
+  }
   check_interface(sys, req, c);
   check_map(sys, req, release, select, out, c);
   return out;

@@ -8,6 +8,7 @@
 #include "result.hpp"
 #include "source_map.hpp"
 #include "system_view.hpp"
+#include "tracer_choice.hpp"
 
 #include <functional>
 #include <optional>
@@ -31,9 +32,12 @@ struct PreflightRequest {
   std::string build_dir;            // -r DIR: cross-build against a kernel build tree
   std::string stap = "stap";
   std::string staprun = "staprun";
-  std::string module; // --module FILE.ko: load a prebuilt module (no stap, no debuginfo)
-  std::string plan;   // its plan (harness.plan/1)
-  std::string iface;  // empty with `veth`
+  std::string module;      // --module FILE.ko: load a prebuilt module (no stap, no debuginfo)
+  std::string kprobe_defs; // --kprobes FILE.kprobes: install prebuilt kprobe definitions
+  std::string plan;        // the prebuilt artifact's plan (harness.plan/1)
+  stap::Backend backend = stap::Backend::automatic; // --backend
+  std::string perf = "perf";
+  std::string iface; // empty with `veth`
   bool veth = false;
   std::string netns_path; // interface lives in this namespace (not checked then)
 };
@@ -42,6 +46,7 @@ struct PreflightResult {
   std::vector<Check> checks;
   std::string target_release; // the kernel the probes are for
   std::optional<stap::MapSelection> map;
+  std::optional<stap::BackendChoice> tracer; // set unless the choice itself failed
   const Check* first_failure() const;
 };
 
@@ -60,5 +65,8 @@ std::string format_checks(const PreflightResult& r);
 // The lockdown mode from /sys/kernel/security/lockdown ("none [integrity] confidentiality" ->
 // "integrity"); empty when the text has no bracketed mode.
 std::string lockdown_mode(std::string_view text);
+
+// A vmlinux with DWARF for a running kernel (distribution debug packages), or nullopt.
+std::optional<std::string> find_debug_vmlinux(const SystemView& sys, const std::string& release);
 
 } // namespace harness::run

@@ -4,7 +4,9 @@
 #include "files.hpp"
 #include "generate.hpp"
 #include "kernel_tree.hpp"
+#include "kprobe_session.hpp"
 #include "offline.hpp"
+#include "perf_probe.hpp"
 #include "probe_plan.hpp"
 #include "report_json.hpp"
 #include "send_report.hpp"
@@ -74,14 +76,60 @@ std::vector<std::string> stap_tuning(const std::string& build_dir,
   return args;
 }
 
-} // namespace
-
-std::string module_plan_path(const std::string& module) {
-  std::string base = module;
-  if (base.size() > 3 && base.compare(base.size() - 3, 3, ".ko") == 0)
-    base.resize(base.size() - 3);
-  return base + ".plan.json";
+// The running kernel's GNU build id (kprobe definitions are for one vmlinux); empty if unknown.
+std::string running_build_id() {
+  auto notes = read_file("/sys/kernel/notes");
+  return notes ? kernel::gnu_build_id_from_notes(*notes) : std::string();
 }
+
+// The tracer when pre-flight did not choose one (--no-preflight): what the artifact implies, else
+// what was asked for, stap for auto (its historical default).
+stap::Backend tracer_without_preflight(const RunRequest& req) {
+  if (!req.module.empty())
+    return stap::Backend::stap;
+  if (!req.kprobe_defs.empty() || req.backend == stap::Backend::kprobe)
+    return stap::Backend::kprobe;
+  return stap::Backend::stap;
+}
+
+// kprobe definitions made here for the target kernel (perf probe against its vmlinux with DWARF).
+Result<kprobe::KprobeBuildResult>
+make_kprobe_defs(const RunRequest& req, const SystemView& sys, const stap::MapSelection& map,
+                 const stap::ProbePlan& plan, const std::string& dir,
+                 const std::function<void(const std::string&)>& say) {
+  kprobe::KprobeBuildRequest kb;
+  std::string release = sys.kernel_release();
+  if (!req.build_dir.empty()) {
+    auto tree = kernel::inspect_kernel_tree(req.build_dir);
+    if (!tree)
+      return std::unexpected(tree.error());
+    kb.vmlinux = req.build_dir + "/vmlinux";
+    kb.build_id = tree->build_id;
+    release = tree->release;
+  } else {
+    auto vmlinux = find_debug_vmlinux(sys, release);
+    if (!vmlinux)
+      return fail(Exit::no_debuginfo, "kernel " + release, "no vmlinux with DWARF",
+                  "apt-get install linux-image-" + release + "-dbg, or give -r BUILD_DIR");
+    kb.vmlinux = *vmlinux;
+    auto id = kernel::elf_build_id(*vmlinux);
+    kb.build_id = id ? *id : "";
+  }
+  kb.release = release;
+  kb.map = map.entry.map;
+  kb.plan = plan;
+  kb.out_dir = dir;
+  kb.name = "probes";
+  kb.cache_dir = kernel::resolve_cache_dir("");
+  kb.perf = req.perf;
+  kb.on_progress = [&say](std::string_view l) {
+    say(std::string(l));
+  };
+  say("making kprobe definitions with `" + req.perf + " probe -k " + kb.vmlinux + " -D ...`");
+  return kprobe::build_kprobe_defs(kb);
+}
+
+} // namespace
 
 std::string default_run_dir() {
   std::time_t t = std::time(nullptr);
@@ -104,8 +152,12 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
   };
   const MapSelector select = hooks.select_map ? hooks.select_map : shipped_map_selector();
   const bool use_module = !req.module.empty();
+  const bool use_defs = !req.kprobe_defs.empty();
+  const std::string artifact = use_module ? req.module : req.kprobe_defs;
   const std::string plan_in =
-      use_module ? (req.plan_path.empty() ? module_plan_path(req.module) : req.plan_path) : "";
+      artifact.empty()
+          ? ""
+          : (req.plan_path.empty() ? stap::artifact_plan_path(artifact) : req.plan_path);
 
   auto probe_set = stap::parse_probe_set(req.probes);
   if (!probe_set)
@@ -113,6 +165,7 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
 
   // Pre-flight: nothing is compiled or created before these pass.
   std::optional<stap::MapSelection> map;
+  stap::Backend tracer = tracer_without_preflight(req);
   if (req.preflight) {
     say("pre-flight checks");
     PreflightRequest pf;
@@ -121,6 +174,9 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
     pf.stap = req.stap;
     pf.staprun = req.staprun;
     pf.module = req.module;
+    pf.kprobe_defs = req.kprobe_defs;
+    pf.backend = req.backend;
+    pf.perf = req.perf;
     pf.plan = plan_in;
     pf.iface = req.sender.iface;
     pf.veth = req.sender.veth;
@@ -132,7 +188,13 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
       if (c.state == CheckState::warn)
         say("warning: " + c.name + ": " + c.error.why);
     map = std::move(res.map);
+    if (res.tracer) {
+      tracer = res.tracer->backend;
+      say("tracer " + res.tracer->reason);
+    }
   }
+  const bool kprobes = tracer == stap::Backend::kprobe;
+  const std::string tracer_name = kprobes ? "the kprobe tracer" : "stap";
 
   // A bad baseline fails now, not after minutes of compiling and sending.
   std::optional<report::Report> baseline;
@@ -152,13 +214,14 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
     return std::unexpected(s.error());
   const std::string script = dir + "/probes.stp";
   const std::string trace = dir + "/trace.txt";
-  const std::string log = dir + "/stap.log";
+  const std::string log = dir + (kprobes ? "/kprobe.log" : "/stap.log");
   const std::string sender_json = dir + "/sender.json";
 
   RunOutcome out;
   out.run_dir = dir;
   std::string phase = "pre-flight";
   std::optional<stap::ProbePlan> plan;
+  std::optional<kprobe::KprobeDefs> defs;
   std::optional<sender::SendReport> sent;
   std::optional<Error> failure;
   std::string partial_reason;
@@ -215,20 +278,31 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
   if (interrupt_requested())
     return finish();
 
-  // The script and its plan, or the prebuilt module's plan.
+  // The probes: a prebuilt artifact and its plan, or generated here for the selected map.
   phase = "preparing the probes";
-  if (use_module) {
-    if (!path_exists(req.module))
-      return fail(Exit::usage, "--module " + req.module, "no such file",
-                  "give the FILE.ko built by `harness build`");
+  if (!artifact.empty()) {
+    if (!path_exists(artifact))
+      return fail(Exit::usage, (use_module ? "--module " : "--kprobes ") + artifact, "no such file",
+                  use_module ? "give the FILE.ko built by `harness build`"
+                             : "give the FILE.kprobes built by `harness build --backend kprobe`");
     auto p = stap::load_plan(plan_in);
     if (!p)
       return fail(Exit::usage, "plan " + plan_in, p.error().why,
-                  "give the module's plan with --plan (`harness build` writes NAME.plan.json "
-                  "next to NAME.ko)");
+                  "give the probes' plan with --plan (`harness build` writes NAME.plan.json "
+                  "next to them)");
     plan = std::move(*p);
     if (auto s = stap::save_plan(dir + "/plan.json", *plan); !s)
       return std::unexpected(s.error());
+    if (use_defs) {
+      auto d = kprobe::load_defs(req.kprobe_defs);
+      if (!d)
+        return std::unexpected(d.error());
+      if (d->plan_id != plan->plan_id)
+        return fail(Exit::usage, "--kprobes " + req.kprobe_defs,
+                    "implements plan " + d->plan_id + ", the plan given is " + plan->plan_id,
+                    "give the plan written next to the definitions");
+      defs = std::move(*d);
+    }
   } else {
     if (!map) {
       auto sel = select(req.kernel_spec == "auto" ? sys.kernel_release() : req.kernel_spec,
@@ -242,70 +316,99 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
     auto gen = stap::generate_script(map->entry.map, *probe_set, std::nullopt);
     if (!gen)
       return std::unexpected(gen.error());
-    if (auto s = write_file_atomic(script, gen->text); !s)
-      return std::unexpected(s.error());
-    if (auto s = stap::save_plan(stap::plan_path_for(script), gen->plan); !s)
-      return std::unexpected(s.error());
-    plan = std::move(gen->plan);
+    if (kprobes) {
+      auto built = make_kprobe_defs(req, sys, *map, gen->plan, dir, say);
+      if (!built)
+        return std::unexpected(built.error());
+      plan = std::move(built->plan);
+      defs = std::move(built->defs);
+      if (auto s = stap::save_plan(dir + "/plan.json", *plan); !s)
+        return std::unexpected(s.error());
+    } else {
+      if (auto s = write_file_atomic(script, gen->text); !s)
+        return std::unexpected(s.error());
+      if (auto s = stap::save_plan(stap::plan_path_for(script), gen->plan); !s)
+        return std::unexpected(s.error());
+      plan = std::move(gen->plan);
+    }
   }
 
-  // stap (or staprun) under supervision.
-  phase = "starting stap";
-  ChildSpec spec;
-  if (use_module) {
-    spec.exe = req.staprun;
-    spec.args = req.stap_args;
-    spec.args.push_back(req.module);
+  // The tracer, live before anything is sent.
+  phase = "starting " + tracer_name;
+  std::unique_ptr<TracerSession> session;
+  if (kprobes) {
+    kprobe::KprobeSessionConfig kc;
+    kc.defs = *defs;
+    kc.plan = *plan;
+    kc.trace_path = trace;
+    kc.raw_path = dir + "/trace.tracefs.txt";
+    kc.log_path = log;
+    kc.running_build_id = running_build_id();
+    kc.on_progress = say;
+    say("installing " + std::to_string(defs->events.size()) + " kprobe event(s) (output: " + dir +
+        ")");
+    auto k = kprobe::KprobeSession::start(std::move(kc));
+    if (!k)
+      return std::unexpected(k.error());
+    session = std::move(*k);
   } else {
-    spec.exe = req.stap;
-    spec.args = {"-v"};
-    if (!req.build_dir.empty()) {
-      spec.args.push_back("-r");
-      spec.args.push_back(req.build_dir);
+    ChildSpec spec;
+    if (use_module) {
+      spec.exe = req.staprun;
+      spec.args = req.stap_args;
+      spec.args.push_back(req.module);
+    } else {
+      spec.exe = req.stap;
+      spec.args = {"-v"};
+      if (!req.build_dir.empty()) {
+        spec.args.push_back("-r");
+        spec.args.push_back(req.build_dir);
+      }
+      // Only the installed stap: another one (--stap, a test's stand-in) brings its own runtime.
+      if (req.stap == "stap") {
+        const auto tuning = stap_tuning(req.build_dir, say);
+        spec.args.insert(spec.args.end(), tuning.begin(), tuning.end());
+      }
+      spec.args.insert(spec.args.end(), req.stap_args.begin(), req.stap_args.end());
+      spec.args.push_back(script);
     }
-    // Only the installed stap: another one (--stap, a test's stand-in) brings its own runtime.
-    if (req.stap == "stap") {
-      const auto tuning = stap_tuning(req.build_dir, say);
-      spec.args.insert(spec.args.end(), tuning.begin(), tuning.end());
-    }
-    spec.args.insert(spec.args.end(), req.stap_args.begin(), req.stap_args.end());
-    spec.args.push_back(script);
+    SupervisorConfig sc;
+    sc.spec = spec;
+    sc.trace_path = trace;
+    sc.log_path = log;
+    sc.on_progress = [&](const stap::StapProgress& p) {
+      say(stap::format_stap_progress(p));
+    };
+    sc.launcher = hooks.launcher;
+    say("starting " + describe_command(spec) + " (output: " + dir + ")");
+    if (const char* cache = std::getenv("SYSTEMTAP_DIR"); cache && *cache && !use_module)
+      say(std::string("stap's cache: SYSTEMTAP_DIR=") + cache);
+    auto sup_r = StapSupervisor::start(std::move(sc));
+    if (!sup_r)
+      return std::unexpected(sup_r.error());
+    session = std::move(*sup_r);
   }
-  SupervisorConfig sc;
-  sc.spec = spec;
-  sc.trace_path = trace;
-  sc.log_path = log;
-  sc.on_progress = [&](const stap::StapProgress& p) {
-    say(stap::format_stap_progress(p));
-  };
-  sc.launcher = hooks.launcher;
-  say("starting " + describe_command(spec) + " (output: " + dir + ")");
-  if (const char* cache = std::getenv("SYSTEMTAP_DIR"); cache && *cache && !use_module)
-    say(std::string("stap's cache: SYSTEMTAP_DIR=") + cache);
-  auto sup_r = StapSupervisor::start(std::move(sc));
-  if (!sup_r)
-    return std::unexpected(sup_r.error());
-  auto& sup = **sup_r;
+  TracerSession& sup = *session;
 
-  phase = "waiting for stap to get ready";
-  say("waiting for stap to get ready (timeout " + seconds(req.ready_timeout) + ")");
+  phase = "waiting for " + tracer_name + " to get ready";
+  say("waiting for " + tracer_name + " to get ready (timeout " + seconds(req.ready_timeout) + ")");
   const auto t_start = Clock::now();
   if (auto ready = sup.wait_ready(req.ready_timeout); !ready) {
     watch();
     if (ready.error().code != Exit::interrupted) {
       failure = ready.error();
-      partial_reason = "stap never became ready: " + ready.error().why;
+      partial_reason = tracer_name + " never became ready: " + ready.error().why;
     }
-    say("stopping stap");
+    say("stopping " + tracer_name);
     sup.stop(req.stop_grace);
     return finish();
   }
-  say("stap ready after " +
+  say(tracer_name + " ready after " +
       seconds(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t_start)) +
       "; sending");
 
-  // The sender runs in its own thread while this one keeps draining stap's output: a full
-  // pipe would make stap drop records.
+  // The sender runs in its own thread while this one keeps draining the tracer's output: a full
+  // pipe or ring buffer would drop records.
   phase = "sending";
   std::optional<Result<sender::SendReport>> send_result;
   std::atomic<bool> send_done{false};
@@ -318,10 +421,11 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
     watch();
     if (auto st = sup.pump(50ms); st && !stap_died) {
       stap_died = st;
-      say("stap exited during the run (" + st->describe() + "); letting the sender finish");
+      say(tracer_name + " exited during the run (" + st->describe() +
+          "); letting the sender finish");
     }
-    // After stap died or an interrupt, wait() returns at once: do not spin while the sender
-    // winds down (it sees the interrupt itself; its waits are bounded).
+    // After the tracer died or an interrupt, wait() returns at once: do not spin while the
+    // sender winds down (it sees the interrupt itself; its waits are bounded).
     if (stap_died || interrupt_requested())
       std::this_thread::sleep_for(20ms);
   }
@@ -355,19 +459,20 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
   }
 
   watch();
-  phase = "stopping stap";
+  phase = "stopping " + tracer_name;
   if (!stap_died) {
-    say("stopping stap (SIGINT, then SIGTERM, then SIGKILL)");
+    say("stopping " + tracer_name +
+        (kprobes ? " (events disabled and removed)" : " (SIGINT, then SIGTERM, then SIGKILL)"));
     const ExitStatus st = sup.stop(req.stop_grace);
     if (!sup.ended())
-      partial_reason = partial_reason.empty()
-                           ? "stap stopped (" + st.describe() + ") before its end probe ran"
-                           : partial_reason;
+      partial_reason = partial_reason.empty() ? tracer_name + " stopped (" + st.describe() +
+                                                    ") before its end probe ran"
+                                              : partial_reason;
   } else {
     sup.stop(req.stop_grace);
     failure = sup.failure(*stap_died, "during the run");
     failure->why += "; partial report in " + dir;
-    partial_reason = "stap exited during the run (" + stap_died->describe() + ")";
+    partial_reason = tracer_name + " exited during the run (" + stap_died->describe() + ")";
   }
   return finish();
 }

@@ -16,6 +16,7 @@
 #include "sender_config.hpp"
 #include "stap_supervisor.hpp"
 #include "system_view.hpp"
+#include "tracer_choice.hpp"
 
 #include <chrono>
 #include <functional>
@@ -32,8 +33,11 @@ struct RunRequest {
   std::string probes = "status";    // probe set
   std::string build_dir;            // -r: stap -r DIR (cross-build against a build tree)
   std::string module;               // --module FILE.ko: staprun it instead of compiling
-  std::string plan_path;            // its plan; default FILE.plan.json next to it
-  std::string stap = "stap";        // program to run (a path or a name in PATH)
+  std::string kprobe_defs;          // --kprobes FILE.kprobes: install these kprobe events
+  std::string plan_path;            // the prebuilt artifact's plan; default FILE.plan.json
+  stap::Backend backend = stap::Backend::automatic; // --backend: the tracer
+  std::string perf = "perf";                        // makes kprobe definitions
+  std::string stap = "stap";                        // program to run (a path or a name in PATH)
   std::string staprun = "staprun";
   std::vector<std::string> stap_args; // passed before the script/module
   std::string out_dir;                // default ./harness-run-<timestamp>
@@ -68,9 +72,6 @@ struct RunOutcome {
 // Errors: pre-flight failures and anything before the run directory holds a report (bad
 // options, unwritable directory). After that, problems are in RunOutcome::error.
 Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks = {});
-
-// "FILE.ko" -> "FILE.plan.json".
-std::string module_plan_path(const std::string& module);
 
 // ./harness-run-YYYYmmdd-HHMMSS (with -N appended if it exists).
 std::string default_run_dir();

@@ -11,6 +11,7 @@
 #include "result.hpp"
 #include "stap_output.hpp"
 #include "trace_parser.hpp"
+#include "tracer_session.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -31,32 +32,30 @@ struct SupervisorConfig {
   Launcher launcher;                                          // default: harness::spawn
 };
 
-class StapSupervisor {
+class StapSupervisor : public TracerSession {
 public:
-  using Clock = std::chrono::steady_clock;
-
   static Result<std::unique_ptr<StapSupervisor>> start(SupervisorConfig cfg);
   StapSupervisor(const StapSupervisor&) = delete;
   StapSupervisor& operator=(const StapSupervisor&) = delete;
-  ~StapSupervisor(); // stops stap if still running
+  ~StapSupervisor() override; // stops stap if still running
 
   // Until the READY record. Errors: stap exited first (diagnosed from its output, the log
   // named), `timeout` passed (Exit::stap_timeout), SIGINT/SIGTERM (Exit::interrupted).
-  Status wait_ready(std::chrono::milliseconds timeout);
+  Status wait_ready(std::chrono::milliseconds timeout) override;
   // Moves output for up to `slice`; stap's exit status once it has exited.
-  std::optional<ExitStatus> pump(std::chrono::milliseconds slice);
+  std::optional<ExitStatus> pump(std::chrono::milliseconds slice) override;
   // SIGINT, then SIGTERM, then SIGKILL, each after up to `grace`; reaps; flushes the files.
-  ExitStatus stop(std::chrono::milliseconds grace);
+  ExitStatus stop(std::chrono::milliseconds grace) override;
 
   // Why stap stopped, in words: a known failure text or its exit status; names the log.
-  Error failure(const ExitStatus& st, const std::string& while_doing) const;
+  Error failure(const ExitStatus& st, const std::string& while_doing) const override;
 
   bool ready() const { return ready_; }
-  bool ended() const { return end_seen_; } // the END record arrived
+  bool ended() const override { return end_seen_; } // the END record arrived
   std::uint64_t records() const { return parser_.stats().records; }
   // Frames the destructor gave back so far (live count of destruct records).
-  std::uint64_t completions() const;
-  Clock::time_point last_output() const { return last_output_; }
+  std::uint64_t completions() const override;
+  Clock::time_point last_output() const override { return last_output_; }
   std::optional<ExitStatus> exit_status() const { return child_->exit_status(); }
   const std::string& log_path() const { return cfg_.log_path; }
   const std::string& trace_path() const { return cfg_.trace_path; }

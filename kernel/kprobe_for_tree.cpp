@@ -1,0 +1,37 @@
+#include "kprobe_for_tree.hpp"
+
+#include "generate.hpp"
+#include "tree_map.hpp"
+
+namespace harness::kernel {
+
+Result<KprobeTreeResult> kprobe_defs_for_tree(const KprobeTreeRequest& req) {
+  auto tree = inspect_kernel_tree(req.kernel_build);
+  if (!tree)
+    return std::unexpected(tree.error());
+  auto chosen = map_for_tree(*tree, req.kernel_spec, req.map_override);
+  if (!chosen)
+    return std::unexpected(chosen.error());
+  // The generator's plan (anchors, lines, fields) is the tracer-neutral part; the kprobe builder
+  // turns each planned probe into perf's function-relative form.
+  auto gen = stap::generate_script(chosen->map, req.probes, std::nullopt);
+  if (!gen)
+    return std::unexpected(gen.error());
+  kprobe::KprobeBuildRequest kb;
+  kb.vmlinux = tree->build_dir + "/vmlinux";
+  kb.release = tree->release;
+  kb.build_id = tree->build_id;
+  kb.map = chosen->map;
+  kb.plan = std::move(gen->plan);
+  kb.out_dir = req.out_dir;
+  kb.name = req.name;
+  kb.cache_dir = req.cache_dir;
+  kb.use_cache = req.use_cache;
+  kb.on_progress = req.on_progress;
+  auto built = kprobe::build_kprobe_defs(kb);
+  if (!built)
+    return std::unexpected(built.error());
+  return KprobeTreeResult{std::move(*built), std::move(*tree), chosen->note};
+}
+
+} // namespace harness::kernel

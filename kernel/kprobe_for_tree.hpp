@@ -1,0 +1,37 @@
+#pragma once
+
+// `harness build --backend kprobe` and `harness vm run --backend kprobe`: kprobe definitions for a
+// kernel build tree (its vmlinux's DWARF, the tree's own line map), written as NAME.kprobes and
+// NAME.plan.json into `out_dir` and cached like probe modules (kprobe/perf_probe.hpp).
+
+#include "kernel_tree.hpp"
+#include "perf_probe.hpp"
+#include "probe_plan.hpp"
+#include "result.hpp"
+
+#include <optional>
+#include <string>
+
+namespace harness::kernel {
+
+struct KprobeTreeRequest {
+  std::string kernel_build;
+  stap::ProbeSet probes = stap::ProbeSet::status;
+  std::optional<stap::LineMap> map_override;
+  std::string kernel_spec;
+  std::string out_dir;
+  std::string name = std::string(kprobe::default_defs_name);
+  std::string cache_dir;
+  bool use_cache = true;
+  LineSink on_progress;
+};
+
+struct KprobeTreeResult {
+  kprobe::KprobeBuildResult built;
+  KernelTree tree;
+  std::string map_note; // empty when the map is the tree's own source
+};
+
+Result<KprobeTreeResult> kprobe_defs_for_tree(const KprobeTreeRequest& req);
+
+} // namespace harness::kernel

@@ -1,0 +1,343 @@
+#include "perf_probe.hpp"
+
+#include "files.hpp"
+#include "sha1.hpp"
+#include "trace_format.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+
+namespace harness::kprobe {
+namespace {
+
+namespace fs = std::filesystem;
+namespace k = stap::trace::key;
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+// Bump when the way definitions are made changes: old cache entries are then not reused.
+constexpr std::string_view kGeneratorVersion = "kprobe-defs-1";
+// Lines after a function's name line tried for a function-entry anchor (see probe_line()).
+constexpr int kEntryLinesTried = 12;
+
+bool event_matches(std::string_view got, std::string_view event) {
+  if (got == event)
+    return true;
+  if (!got.starts_with(event) || got.size() < event.size() + 2 || got[event.size()] != '_')
+    return false;
+  for (char c : got.substr(event.size() + 1))
+    if (c < '0' || c > '9')
+      return false;
+  return true;
+}
+
+Result<PerfAttempt> run_perf(const std::string& perf, const std::vector<std::string>& argv) {
+  ChildSpec spec;
+  spec.exe = perf;
+  spec.args = argv;
+  auto r = run_captured(spec, std::chrono::minutes(2));
+  if (!r)
+    return fail(Exit::stap_missing, perf, r.error().why,
+                "install Debian's linux-perf (scripts/install-deps --kernel)");
+  PerfAttempt a;
+  a.ok = r->status.success() && !r->timed_out && r->out.find("p:") != std::string::npos;
+  a.out = std::move(r->out);
+  a.err = r->timed_out ? "perf probe timed out" : std::move(r->err);
+  return a;
+}
+
+std::string first_line(std::string_view s) {
+  while (!s.empty() && (s.front() == '\n' || s.front() == ' '))
+    s.remove_prefix(1);
+  return std::string(s.substr(0, std::min(s.find('\n'), std::size_t{200})));
+}
+
+class Builder {
+public:
+  Builder(const KprobeBuildRequest& req, PerfRunner run) : req_(req), run_(std::move(run)) {}
+
+  Result<PerfAttempt> attempt(std::string_view event, std::string_view fn, int rel,
+                              const Fields& f) {
+    ++attempts_;
+    return run_({"probe", "-k", req_.vmlinux, "-D", perf_spec(event, fn, rel, f)});
+  }
+
+  // The line to probe for a planned anchor, relative to its function's name line. An entry
+  // anchor is probed on the first line of the body perf can place: at the first byte of an -O0
+  // function the arguments are not yet where DWARF says (CONTEXT.md §7).
+  Result<std::optional<int>> probe_line(const stap::PlannedProbe& p, int fn_start,
+                                        const stap::AnchorDef& def, std::string& why) {
+    if (!def.probe_function_entry)
+      return std::optional<int>(p.line - fn_start);
+    const std::string event = event_name_for(p.anchor);
+    for (int rel = 1; rel <= kEntryLinesTried; ++rel) {
+      auto a = attempt(event, p.function, rel, {});
+      if (!a)
+        return std::unexpected(a.error());
+      if (a->ok)
+        return std::optional<int>(rel);
+      why = first_line(a->err);
+    }
+    return std::optional<int>();
+  }
+
+  Status add_anchor(const stap::PlannedProbe& p, KprobeBuildResult& res) {
+    const stap::AnchorDef* def = stap::find_anchor(p.anchor);
+    const stap::FunctionSpan* fn = def ? req_.map.function(def->function) : nullptr;
+    if (!def || !fn)
+      return fail(Exit::usage, "plan anchor " + p.anchor, "not in the kernel's line map",
+                  "the plan and the map are from different kernels; regenerate the plan");
+    std::string why;
+    auto line = probe_line(p, fn->start, *def, why);
+    if (!line)
+      return std::unexpected(line.error());
+    if (!*line)
+      return drop(p, why, res);
+    const std::string event = event_name_for(p.anchor);
+    points[p.anchor] = fn->name + ":" + std::to_string(**line);
+    Fields all;
+    for (const auto& key : p.fields)
+      all.emplace_back(key, fetch_expressions(p.anchor, key).front());
+    auto a = attempt(event, fn->name, **line, all);
+    if (!a)
+      return std::unexpected(a.error());
+    if (!a->ok) {
+      auto bare = attempt(event, fn->name, **line, {});
+      if (!bare)
+        return std::unexpected(bare.error());
+      if (!bare->ok)
+        return drop(p, first_line(bare->err), res);
+      Fields usable;
+      for (const auto& key : p.fields) {
+        bool found = false;
+        for (const auto& expr : fetch_expressions(p.anchor, key)) {
+          auto one = attempt(event, fn->name, **line, {{key, expr}});
+          if (!one)
+            return std::unexpected(one.error());
+          if (one->ok) {
+            usable.emplace_back(key, expr);
+            found = true;
+            break;
+          }
+        }
+        if (!found)
+          res.defs.unfetchable.push_back({p.anchor, key});
+      }
+      a = attempt(event, fn->name, **line, usable);
+      if (!a)
+        return std::unexpected(a.error());
+      if (!a->ok)
+        return drop(p, first_line(a->err), res);
+    }
+    auto events = events_from_perf_output(a->out, p.anchor, event);
+    if (!events)
+      return std::unexpected(events.error());
+    for (auto& e : *events)
+      res.defs.events.push_back(std::move(e));
+    return {};
+  }
+
+  Status drop(const stap::PlannedProbe& p, const std::string& why, KprobeBuildResult& res) {
+    res.defs.dropped.push_back(p.anchor);
+    if (req_.on_progress)
+      req_.on_progress("perf cannot place " + p.anchor + " (" + p.function + " line " +
+                       std::to_string(p.line) + "): " + why + "; its phase will be missing");
+    return {};
+  }
+
+  int attempts() const { return attempts_; }
+  std::map<std::string, std::string> points; // anchor -> FUNC:RELATIVE_LINE perf probed
+
+private:
+  const KprobeBuildRequest& req_;
+  PerfRunner run_;
+  int attempts_ = 0;
+};
+
+std::string perf_version(const std::string& perf) {
+  ChildSpec spec;
+  spec.exe = perf;
+  spec.args = {"--version"};
+  auto r = run_captured(spec, std::chrono::seconds(30));
+  if (!r || !r->status.success())
+    return "unknown";
+  return first_line(r->out);
+}
+
+// The plan as the tracer will run it: dropped anchors are absent, unfetchable keys unreadable.
+stap::ProbePlan adjusted_plan(const stap::ProbePlan& in, const KprobeDefs& defs,
+                              const std::map<std::string, std::string>& points) {
+  stap::ProbePlan out = in;
+  out.anchors.clear();
+  for (const auto& p : in.anchors) {
+    bool dropped = false;
+    for (const auto& d : defs.dropped)
+      dropped = dropped || d == p.anchor;
+    if (dropped) {
+      out.absent.push_back(p.anchor);
+      continue;
+    }
+    stap::PlannedProbe q = p;
+    if (auto it = points.find(p.anchor); it != points.end())
+      q.probe_point = it->second;
+    for (const auto& u : defs.unfetchable)
+      if (u.anchor == p.anchor)
+        q.unreadable.push_back(u.key);
+    out.anchors.push_back(std::move(q));
+  }
+  return out;
+}
+
+Status copy_out(const std::string& from_dir, const KprobeBuildRequest& req,
+                KprobeBuildResult& res) {
+  if (auto s = make_dirs(req.out_dir); !s)
+    return s;
+  res.defs_path = req.out_dir + "/" + req.name + std::string(defs_suffix);
+  res.plan_path = stap::artifact_plan_path(res.defs_path);
+  if (from_dir.empty())
+    return {};
+  for (const auto& [from, to] :
+       {std::pair{from_dir + "/defs" + std::string(defs_suffix), res.defs_path},
+        std::pair{from_dir + "/defs.plan.json", res.plan_path}}) {
+    auto text = read_file(from);
+    if (!text)
+      return std::unexpected(text.error());
+    if (auto s = write_file_atomic(to, *text); !s)
+      return s;
+  }
+  return {};
+}
+
+} // namespace
+
+std::vector<std::string> fetch_expressions(std::string_view anchor, std::string_view key) {
+  if (key == k::status) {
+    if (anchor == "get_status.v1_return")
+      return {"h.h1->tp_status"};
+    if (anchor == "get_status.v2_return")
+      return {"h.h2->tp_status"};
+    if (anchor == "get_status.v3_return")
+      return {"h.h3->tp_status"};
+    return {"status"};
+  }
+  if (key == k::head || key == k::frame_max || key == k::frame_size || key == k::frames_per_block)
+    return {"po->tx_ring." + std::string(key)};
+  if (key == k::version)
+    return {"po->tp_version"};
+  if (key == k::flags)
+    return {"msg->msg_flags"};
+  // <= 3.13 an atomic_t; since 3.14 a per-cpu refcount that a fetch argument cannot sum.
+  if (key == k::pending)
+    return {"po->tx_ring.pending.counter"};
+  if (key == k::sndbuf)
+    return {"po->sk.sk_sndbuf"};
+  // refcount_t since 4.13, atomic_t before.
+  if (key == k::wmem)
+    return {"po->sk.sk_wmem_alloc.refs.counter", "po->sk.sk_wmem_alloc.counter"};
+  return {std::string(key)}; // po, frame, ph, err, len_sum, tp_len, ts: locals and arguments
+}
+
+std::string perf_spec(std::string_view event, std::string_view function, int relative_line,
+                      const Fields& fields) {
+  std::string s =
+      std::string(event) + "=" + std::string(function) + ":" + std::to_string(relative_line);
+  for (const auto& [key, expr] : fields)
+    s += " " + key + "=" + expr;
+  return s;
+}
+
+Result<std::vector<KprobeEvent>>
+events_from_perf_output(std::string_view out, std::string_view anchor, std::string_view event) {
+  std::vector<KprobeEvent> events;
+  std::size_t start = 0;
+  while (start < out.size()) {
+    std::size_t nl = out.find('\n', start);
+    if (nl == std::string_view::npos)
+      nl = out.size();
+    const std::string_view line = out.substr(start, nl - start);
+    start = nl + 1;
+    if (!line.starts_with("p:"))
+      continue;
+    auto d = parse_perf_definition(line);
+    if (!d)
+      return std::unexpected(d.error());
+    if (!event_matches(d->event, event))
+      return fail(Exit::stap_failed, "perf probe output",
+                  "event '" + d->event + "' where " + std::string(event) + " was asked for",
+                  "run the same `perf probe -D` by hand to see it");
+    // Copies get their own names: EVENT, EVENT_1, ... as perf numbered them.
+    events.push_back({std::string(anchor), d->event, d->probe, d->args});
+  }
+  if (events.empty())
+    return fail(Exit::stap_failed, "perf probe output", "no definition for " + std::string(event),
+                "run the same `perf probe -D` by hand to see it");
+  return events;
+}
+
+Result<KprobeBuildResult> build_kprobe_defs(const KprobeBuildRequest& req) {
+  const auto t0 = std::chrono::steady_clock::now();
+  KprobeBuildResult res;
+  const std::string version = req.runner ? "test runner" : perf_version(req.perf);
+  const std::string key =
+      sha1_hex(std::string(kGeneratorVersion) + "\n" + req.build_id + "\n" + version + "\n" +
+               req.map.source_sha1 + "\n" + stap::plan_to_json(req.plan))
+          .substr(0, 20);
+  const std::string cached = req.cache_dir.empty() ? "" : req.cache_dir + "/kprobes/" + key;
+  if (req.use_cache && !cached.empty() && fs::exists(cached + "/defs" + std::string(defs_suffix))) {
+    auto defs = load_defs(cached + "/defs" + std::string(defs_suffix));
+    auto plan = stap::load_plan(cached + "/defs.plan.json");
+    if (defs && plan) {
+      res.defs = std::move(*defs);
+      res.plan = std::move(*plan);
+      res.cache_hit = true;
+      if (auto s = copy_out(cached, req, res); !s)
+        return std::unexpected(s.error());
+      return res;
+    }
+  }
+
+  PerfRunner runner = req.runner ? req.runner : [&](const std::vector<std::string>& argv) {
+    return run_perf(req.perf, argv);
+  };
+  Builder b(req, runner);
+  res.defs.kernel = req.release;
+  res.defs.build_id = req.build_id;
+  res.defs.plan_id = req.plan.plan_id;
+  res.defs.perf = version;
+  for (const auto& p : req.plan.anchors)
+    if (auto s = b.add_anchor(p, res); !s)
+      return std::unexpected(s.error());
+  if (res.defs.events.empty())
+    return fail(Exit::stap_failed, "perf probe -k " + req.vmlinux,
+                "placed none of the plan's " + std::to_string(req.plan.anchors.size()) + " probes",
+                "check that the vmlinux has DWARF (CONFIG_DEBUG_INFO) and is the kernel the map "
+                "is for (`harness verify`)");
+  res.plan = adjusted_plan(req.plan, res.defs, b.points);
+  if (req.on_progress)
+    req.on_progress("perf probe: " + std::to_string(res.defs.events.size()) + " event(s) for " +
+                    std::to_string(res.plan.anchors.size()) + " anchor(s), " +
+                    std::to_string(res.defs.unfetchable.size()) + " unreadable field(s), " +
+                    std::to_string(b.attempts()) + " perf call(s)");
+
+  const std::string staged = cached.empty() ? "" : cached;
+  if (!staged.empty() && req.use_cache) {
+    if (auto s = make_dirs(staged); !s)
+      return std::unexpected(s.error());
+    if (auto s = save_defs(staged + "/defs" + std::string(defs_suffix), res.defs); !s)
+      return std::unexpected(s.error());
+    if (auto s = stap::save_plan(staged + "/defs.plan.json", res.plan); !s)
+      return std::unexpected(s.error());
+  }
+  if (auto s = copy_out("", req, res); !s)
+    return std::unexpected(s.error());
+  if (auto s = save_defs(res.defs_path, res.defs); !s)
+    return std::unexpected(s.error());
+  if (auto s = stap::save_plan(res.plan_path, res.plan); !s)
+    return std::unexpected(s.error());
+  res.elapsed_ms = static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+  return res;
+}
+
+} // namespace harness::kprobe

@@ -1,0 +1,195 @@
+#include "trace_lines.hpp"
+
+#include "trace_format.hpp"
+
+#include <charconv>
+
+namespace harness::kprobe {
+namespace {
+
+bool digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && s.front() == ' ')
+    s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ')
+    s.remove_suffix(1);
+  return s;
+}
+
+template <class T> bool to_num(std::string_view s, T& v) {
+  if (s.empty())
+    return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+// The " [CPU] " field: the first " [" followed by digits and "] ".
+std::size_t find_cpu_field(std::string_view line, std::uint32_t& cpu, std::size_t& after) {
+  for (std::size_t p = line.find(" ["); p != std::string_view::npos; p = line.find(" [", p + 1)) {
+    std::size_t q = p + 2;
+    while (q < line.size() && digit(line[q]))
+      ++q;
+    if (q > p + 2 && q + 1 < line.size() && line[q] == ']' && line[q + 1] == ' ' &&
+        to_num(line.substr(p + 2, q - p - 2), cpu)) {
+      after = q + 2;
+      return p;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// "4.677919" -> ns (any number of fraction digits up to 9).
+bool parse_seconds(std::string_view s, std::uint64_t& ns) {
+  const auto dot = s.find('.');
+  std::uint64_t sec = 0, frac = 0;
+  if (dot == std::string_view::npos || !to_num(s.substr(0, dot), sec))
+    return false;
+  const std::string_view f = s.substr(dot + 1);
+  if (f.empty() || f.size() > 9 || !to_num(f, frac))
+    return false;
+  for (std::size_t i = f.size(); i < 9; ++i)
+    frac *= 10;
+  ns = sec * 1'000'000'000ull + frac;
+  return true;
+}
+
+// A value as tracefs prints a u/s/x fetch type: decimal, negative decimal or 0x-hex.
+bool number_text(std::string_view v) {
+  if (v.starts_with("0x"))
+    v.remove_prefix(2);
+  else if (v.starts_with("-"))
+    v.remove_prefix(1);
+  if (v.empty() || v.size() > 20)
+    return false;
+  for (char c : v)
+    if (!(digit(c) || (c >= 'a' && c <= 'f')))
+      return false;
+  return true;
+}
+
+} // namespace
+
+std::optional<TracefsLine> parse_tracefs_line(std::string_view line) {
+  TracefsLine t;
+  std::size_t after = 0;
+  const std::size_t cpu_at = find_cpu_field(line, t.cpu, after);
+  if (cpu_at == std::string_view::npos)
+    return std::nullopt;
+  std::string_view task = trim(line.substr(0, cpu_at));
+  if (!task.empty() && task.back() == ')') {
+    const auto open = task.rfind('(');
+    if (open == std::string_view::npos)
+      return std::nullopt;
+    std::uint32_t tgid = 0;
+    if (to_num(trim(task.substr(open + 1, task.size() - open - 2)), tgid))
+      t.tgid = tgid;
+    task = trim(task.substr(0, open));
+  }
+  const auto dash = task.rfind('-');
+  if (dash == std::string_view::npos || !to_num(task.substr(dash + 1), t.tid))
+    return std::nullopt;
+  t.comm = task.substr(0, dash);
+  // FLAGS then the timestamp "SECONDS:".
+  std::string_view rest = line.substr(after);
+  const auto flags_end = rest.find(' ');
+  if (flags_end == std::string_view::npos)
+    return std::nullopt;
+  rest = trim(rest.substr(flags_end));
+  const auto colon = rest.find(": ");
+  if (colon == std::string_view::npos || !parse_seconds(rest.substr(0, colon), t.ts_ns))
+    return std::nullopt;
+  rest = rest.substr(colon + 2);
+  const auto ev_end = rest.find(':');
+  if (ev_end == std::string_view::npos || ev_end == 0)
+    return std::nullopt;
+  t.event = rest.substr(0, ev_end);
+  t.rest = rest.substr(std::min(rest.size(), ev_end + 2));
+  return t;
+}
+
+LineTranslator::LineTranslator(const KprobeDefs& defs, const stap::ProbePlan& plan,
+                               std::int64_t clock_offset_ns, TgidOf tgid_of)
+    : offset_(clock_offset_ns), tgid_of_(std::move(tgid_of)) {
+  for (const auto& p : plan.anchors)
+    hits_[p.anchor] = 0;
+  for (const auto& e : defs.events) {
+    EventInfo info;
+    info.anchor = e.anchor;
+    const stap::PlannedProbe* p = plan.find(e.anchor);
+    if (p) {
+      info.keys = p->fields;
+      for (const auto& k : p->fields) {
+        bool fetched = false;
+        for (const auto& a : e.args)
+          fetched = fetched || (a.size() > k.size() && a.starts_with(k) && a[k.size()] == '=');
+        info.unreadable.push_back(!fetched);
+      }
+    }
+    info.hits = &hits_[e.anchor];
+    events_.emplace(e.event, std::move(info));
+  }
+}
+
+bool LineTranslator::translate(std::string_view line, std::string& out) {
+  auto t = parse_tracefs_line(line);
+  if (!t) {
+    ++foreign_;
+    return false;
+  }
+  auto it = events_.find(std::string(t->event));
+  if (it == events_.end()) {
+    ++foreign_;
+    return false;
+  }
+  const EventInfo& info = it->second;
+  ++*info.hits;
+  ++translated_;
+  const std::uint64_t ts =
+      static_cast<std::uint64_t>(static_cast<std::int64_t>(t->ts_ns) + offset_);
+  out += stap::trace::line_prefix;
+  out += stap::trace::kind::event;
+  const std::uint32_t pid = t->tgid ? *t->tgid : tgid_of_ ? tgid_of_(t->tid) : t->tid;
+  for (std::uint64_t v : {ts, std::uint64_t{t->cpu}, std::uint64_t{pid}, std::uint64_t{t->tid}}) {
+    out += ' ';
+    out += std::to_string(v);
+  }
+  out += ' ';
+  out += info.anchor;
+  // The arguments "key=value" after "(where)"; each planned key once, `?` where not fetched or
+  // not a number.
+  std::string_view args = t->rest;
+  if (args.starts_with("(")) {
+    const auto close = args.find(") ");
+    args = close == std::string_view::npos ? std::string_view() : args.substr(close + 2);
+  }
+  for (std::size_t i = 0; i < info.keys.size(); ++i) {
+    const std::string& key = info.keys[i];
+    std::string_view value = stap::trace::missing;
+    if (!info.unreadable[i]) {
+      for (std::size_t p = 0; p < args.size();) {
+        std::size_t e = args.find(' ', p);
+        if (e == std::string_view::npos)
+          e = args.size();
+        const std::string_view tok = args.substr(p, e - p);
+        if (tok.size() > key.size() && tok.starts_with(key) && tok[key.size()] == '=') {
+          const std::string_view v = tok.substr(key.size() + 1);
+          if (number_text(v))
+            value = v;
+          break;
+        }
+        p = e + 1;
+      }
+    }
+    out += ' ';
+    out += key;
+    out += '=';
+    out += value;
+  }
+  out += '\n';
+  return true;
+}
+
+} // namespace harness::kprobe

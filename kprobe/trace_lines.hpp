@@ -1,0 +1,73 @@
+#pragma once
+
+// tracefs output -> harness trace records. The kprobe tracer reads its instance's trace_pipe,
+// whose lines look like (docs/DESIGN.md "kprobe tracer"):
+//
+//   harness-41  (     41) [000] .....   4.677919: snd_len_sum: (tpacket_snd+0xa4f/0xaf0)
+//   ph=0xffff88800086a000 head=2 tp_len=150 COMM-TID    (TGID)     [CPU] FLAGS  SECONDS:   EVENT:
+//   (WHERE)                   ARGS
+//
+// and turns each line of one of its own events into the record a stap script prints for the same
+// anchor (`HX1 EV <ts_ns> <cpu> <pid> <tid> <anchor> key=value ...`, stap/trace_format.hpp), so
+// that parser, correlator and report are the same for both tracers. Times are the instance's
+// `mono` clock, moved onto CLOCK_REALTIME (the sender's clock) by an offset taken at start.
+// Keys the definitions could not fetch are printed as `?`. Pure: no tracefs access here.
+
+#include "definitions.hpp"
+#include "probe_plan.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace harness::kprobe {
+
+// The fixed part of a tracefs line (exposed for tests).
+struct TracefsLine {
+  std::string_view comm;
+  std::uint32_t tid = 0;
+  std::optional<std::uint32_t> tgid; // with options/record-tgid
+  std::uint32_t cpu = 0;
+  std::uint64_t ts_ns = 0; // the trace clock, ns (printed with microsecond or finer precision)
+  std::string_view event;
+  std::string_view rest; // after "EVENT: "
+};
+std::optional<TracefsLine> parse_tracefs_line(std::string_view line);
+
+class LineTranslator {
+public:
+  // `clock_offset_ns` is added to every timestamp (CLOCK_REALTIME - CLOCK_MONOTONIC).
+  // `tgid_of` maps a thread id to its process id when the line does not carry it (tracefs prints
+  // the TGID only with the global record-tgid option, which harness leaves alone); default: tid.
+  using TgidOf = std::function<std::uint32_t(std::uint32_t tid)>;
+  LineTranslator(const KprobeDefs& defs, const stap::ProbePlan& plan, std::int64_t clock_offset_ns,
+                 TgidOf tgid_of = {});
+
+  // Appends the HX1 record for `line` to `out` (with '\n') and returns true when the line is an
+  // event of the definitions; returns false (out unchanged) for anything else.
+  bool translate(std::string_view line, std::string& out);
+
+  std::uint64_t translated() const { return translated_; }
+  std::uint64_t foreign() const { return foreign_; } // lines that were not our events
+  // Events seen per anchor (by event name), for the HITS records.
+  const std::unordered_map<std::string, std::uint64_t>& hits_by_anchor() const { return hits_; }
+
+private:
+  struct EventInfo {
+    std::string anchor;
+    std::vector<std::string> keys; // the plan's fields, in order
+    std::vector<bool> unreadable;  // per key: not fetched on this kernel
+    std::uint64_t* hits = nullptr;
+  };
+  std::unordered_map<std::string, EventInfo> events_;
+  std::unordered_map<std::string, std::uint64_t> hits_;
+  std::int64_t offset_;
+  TgidOf tgid_of_;
+  std::uint64_t translated_ = 0, foreign_ = 0;
+};
+
+} // namespace harness::kprobe
