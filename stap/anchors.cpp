@@ -46,6 +46,8 @@ constexpr std::array<std::string_view, 3> kPhErrFields = {k::po, k::ph, k::err};
 constexpr std::array<std::string_view, 7> kLenSumFields = {
     k::po, k::ph, k::head, k::len_sum, k::tp_len, k::flags, k::pending};
 constexpr std::array<std::string_view, 4> kReturnFields = {k::po, k::err, k::sndbuf, k::wmem};
+constexpr std::array<std::string_view, 1> kAllocFields = {k::noblock};
+constexpr std::array<std::string_view, 1> kSleepFields = {k::state};
 constexpr std::span<const std::string_view> kNoFields{};
 
 // ---- rules ----
@@ -369,10 +371,50 @@ constexpr auto kAnchors = std::to_array<AnchorDef>({
     {"snd.end", "tpacket_snd", end, "the function's closing brace", kNoFields},
 });
 
+// Kernel event anchors: what the exact detectors need besides af_packet.c lines (DESIGN.md
+// "Kernel event anchors"). No rule, no line: maps and the locator do not know them.
+constexpr auto kEventAnchors = std::to_array<AnchorDef>({
+    {"alloc.enter",
+     "sock_alloc_send_pskb",
+     AnchorKind::kernel_function,
+     "the entry of sock_alloc_send_pskb (tpacket_snd's skb allocation through "
+     "sock_alloc_send_skb / packet_alloc_skb); `noblock` is its int argument",
+     kAllocFields,
+     false,
+     {},
+     true,
+     false,
+     false},
+    {"sched.sleep",
+     "sched:sched_switch",
+     AnchorKind::tracepoint,
+     "sched_switch of the task leaving the CPU to sleep: not a preemption, prev state "
+     "non-zero (`state`)",
+     kSleepFields,
+     false,
+     {},
+     true,
+     false,
+     false},
+});
+
 } // namespace
 
 std::span<const AnchorDef> anchors() {
   return kAnchors;
+}
+
+std::span<const AnchorDef> kernel_event_anchors() {
+  return kEventAnchors;
+}
+
+const AnchorDef* find_any_anchor(std::string_view name) {
+  if (const AnchorDef* a = find_anchor(name))
+    return a;
+  for (const auto& a : kEventAnchors)
+    if (a.name == name)
+      return &a;
+  return nullptr;
 }
 
 const AnchorDef* find_anchor(std::string_view name) {

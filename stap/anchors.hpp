@@ -27,6 +27,12 @@ enum class AnchorKind {
   function_start, // the line holding the function's name in its definition
   function_end,   // the line of the function's closing brace
   statement,      // a statement found by a pattern rule inside the function body
+  // Kernel event anchors (DESIGN.md "Kernel event anchors"): not af_packet.c lines, so they
+  // have no line in a map and the locator never sees them. `function` names the kernel
+  // function or the tracepoint. A tracer reports them only for tasks of the probed process;
+  // the correlator keeps those of a task inside tpacket_snd (snd.start seen, snd.return not yet).
+  kernel_function, // the entry of a kernel function outside af_packet.c
+  tracepoint,      // a kernel tracepoint ("sched:sched_switch")
 };
 
 struct AnchorDef {
@@ -47,11 +53,22 @@ struct AnchorDef {
   const AnchorRule* rule = nullptr; // statements only
 };
 
-// All anchors, in source order within each function, functions in file order.
+// All af_packet.c anchors (the ones maps locate), in source order within each function,
+// functions in file order.
 std::span<const AnchorDef> anchors();
 
-// nullptr when `name` is not a known anchor.
+// nullptr when `name` is not a known af_packet.c anchor.
 const AnchorDef* find_anchor(std::string_view name);
+
+// The kernel event anchors (kind kernel_function or tracepoint), which no map holds.
+std::span<const AnchorDef> kernel_event_anchors();
+
+// An af_packet.c anchor or a kernel event anchor; nullptr when neither.
+const AnchorDef* find_any_anchor(std::string_view name);
+
+inline bool is_kernel_event(const AnchorDef& a) {
+  return a.kind == AnchorKind::kernel_function || a.kind == AnchorKind::tracepoint;
+}
 
 // The functions the anchors live in, in file order.
 std::span<const FunctionDef> anchored_functions();

@@ -45,6 +45,10 @@ constexpr std::array kFieldSources = std::to_array<FieldSource>({
     {k::sndbuf, {"$po->sk->sk_sndbuf"}},
     // refcount_t since 4.13, atomic_t before.
     {k::wmem, {"$po->sk->sk_wmem_alloc->refs->counter", "$po->sk->sk_wmem_alloc->counter"}},
+    // alloc.enter: sock_alloc_send_pskb's `int noblock`.
+    {k::noblock, {"$noblock"}},
+    // sched.sleep: sched_switch's prev_state argument (5.18+), else the task's state field.
+    {k::state, {"$prev_state", "$prev->__state", "$prev->state"}},
 });
 
 // The status a get_status return reads depends on the arm.
@@ -111,6 +115,20 @@ Result<std::string> literal(std::string_view s) {
   return "\"" + std::string(s) + "\"";
 }
 
+// The kernel event anchors (DESIGN.md "Kernel event anchors"); their names come from the
+// built-in table only. Optional: a kernel without the function or tracepoint still runs the
+// script, and the report then says the probe never fired.
+std::string event_probe_point(const AnchorDef& a) {
+  if (a.kind == AnchorKind::tracepoint) {
+    const auto colon = a.function.find(':');
+    return "kernel.trace(\"" +
+           std::string(colon == std::string_view::npos ? a.function
+                                                       : a.function.substr(colon + 1)) +
+           "\") ?";
+  }
+  return "kernel.function(\"" + std::string(a.function) + "\") ?";
+}
+
 std::string probe_point(const AnchorDef& a, const FunctionSpan& f, int line, bool optional) {
   if (a.probe_function_entry)
     return "kernel.function(\"" + f.name + "\")";
@@ -155,6 +173,42 @@ void emit_field(std::string& s, std::string_view anchor, std::string_view key) {
     s += kPercpuPending;
 }
 
+// Reads the probe's fields (but `read`, already read by the caller) and prints its EV record.
+void emit_record(std::string& s, const PlannedProbe& p, const std::string& name_lit,
+                 std::string_view read = {}) {
+  std::string fmt, argv;
+  for (const auto& f : p.fields) {
+    if (f != read)
+      emit_field(s, p.anchor, f);
+    fmt += " " + f + "=%s";
+    argv += ", f_" + f;
+  }
+  s += "  printf(\"" + std::string(trace::prefix) + " " + std::string(trace::kind::event) +
+       " %d %d %d %d %s" + fmt + "\\n\", t, cpu(), pid(), tid(), " + name_lit + argv + ")\n";
+}
+
+// A kernel event probe: only for a task inside tpacket_snd; sched.sleep only when the task
+// leaves the CPU to sleep (not preempted, prev state non-zero). Hits count printed records
+// only, so that the report's events_lost check still compares like with like.
+void emit_event_probe(std::string& s, const AnchorDef& a, const PlannedProbe& p,
+                      const std::string& name_lit) {
+  s += "\n// " + p.anchor + ": " + comment_text(a.rule_text) + "\n";
+  s += "probe " + p.probe_point + " {\n";
+  s += "  if (!(tid() in hx_in_snd))\n    next\n";
+  s += "  t = gettimeofday_ns()\n";
+  std::string_view read;
+  if (a.kind == AnchorKind::tracepoint) {
+    // At the sched_switch tracepoint the current task is still prev.
+    s += "  if (@defined($preempt)) { if ($preempt) next }\n";
+    emit_field(s, p.anchor, k::state);
+    s += "  if (f_state == \"0\")\n    next\n";
+    read = k::state;
+  }
+  s += "  hx_hits[" + name_lit + "]++\n";
+  emit_record(s, p, name_lit, read);
+  s += "}\n";
+}
+
 } // namespace
 
 Result<GeneratedScript> generate_script(const LineMap& map_in, ProbeSet set,
@@ -191,8 +245,8 @@ Result<GeneratedScript> generate_script(const LineMap& map_in, ProbeSet set,
   plan.probes = set;
 
   for (const auto& name : options.skip) {
-    const AnchorDef* def = find_anchor(name);
-    if (!def || !in_set(*def, set) || !map.anchor(def->name)->present())
+    const AnchorDef* def = find_any_anchor(name);
+    if (!def || !in_set(*def, set) || (!is_kernel_event(*def) && !map.anchor(def->name)->present()))
       return fail(Exit::usage, "anchor " + comment_text(name, 64),
                   "cannot be left out: it is not a probed anchor of the " +
                       std::string(to_string(set)) + " set in " + map.release,
@@ -230,6 +284,25 @@ Result<GeneratedScript> generate_script(const LineMap& map_in, ProbeSet set,
     id_input += p.probe_point + "\n";
     plan.anchors.push_back(std::move(p));
   }
+  bool events = false;
+  for (const auto& a : kernel_event_anchors()) {
+    if (!in_set(a, set))
+      continue;
+    if (skipped(a.name)) {
+      plan.absent.emplace_back(a.name);
+      continue;
+    }
+    PlannedProbe p;
+    p.anchor = std::string(a.name);
+    p.function = std::string(a.function);
+    p.optional = true;
+    p.probe_point = event_probe_point(a);
+    for (auto f : a.fields)
+      p.fields.emplace_back(f);
+    id_input += p.probe_point + "\n";
+    plan.anchors.push_back(std::move(p));
+    events = true;
+  }
   plan.plan_id = sha1_hex(id_input).substr(0, 16);
 
   auto kernel_lit = literal(map.release);
@@ -263,7 +336,12 @@ Result<GeneratedScript> generate_script(const LineMap& map_in, ProbeSet set,
        "// (atomic_t, <= 3.13) or the sum of the per-cpu pending_refcnt (3.14+); `?` if "
        "unreadable.\n"
        "\n";
-  s += "global hx_hits\n\n";
+  s += "global hx_hits\n";
+  if (events)
+    s += "// tids inside tpacket_snd (set at snd.start, cleared at snd.return): kernel event\n"
+         "// records are printed only for them, to keep the volume low.\n"
+         "global hx_in_snd\n";
+  s += "\n";
   s += "probe begin {\n";
   s += "  printf(\"" + std::string(trace::prefix) + " " + std::string(trace::kind::ready) + " %d " +
        std::string(trace::ready_key::plan) + "=%s " + std::string(trace::ready_key::kernel) +
@@ -271,10 +349,14 @@ Result<GeneratedScript> generate_script(const LineMap& map_in, ProbeSet set,
        *plan_lit + ", " + *kernel_lit + ", " + set_lit + ")\n}\n";
 
   for (const auto& p : plan.anchors) {
-    const AnchorDef* a = find_anchor(p.anchor);
+    const AnchorDef* a = find_any_anchor(p.anchor);
     auto name_lit = literal(p.anchor);
     if (!name_lit)
       return std::unexpected(name_lit.error());
+    if (is_kernel_event(*a)) {
+      emit_event_probe(s, *a, p, *name_lit);
+      continue;
+    }
     s += "\n// " + p.anchor + ": " + p.function + " line " + std::to_string(p.line);
     s += a->probe_function_entry ? " (function entry)\n" : ": " + comment_text(p.statement) + "\n";
     if (!source_lines.empty()) {
@@ -286,14 +368,11 @@ Result<GeneratedScript> generate_script(const LineMap& map_in, ProbeSet set,
     s += "probe " + p.probe_point + " {\n";
     s += "  t = gettimeofday_ns()\n";
     s += "  hx_hits[" + *name_lit + "]++\n";
-    std::string fmt, argv;
-    for (const auto& f : p.fields) {
-      emit_field(s, p.anchor, f);
-      fmt += " " + f + "=%s";
-      argv += ", f_" + f;
-    }
-    s += "  printf(\"" + std::string(trace::prefix) + " " + std::string(trace::kind::event) +
-         " %d %d %d %d %s" + fmt + "\\n\", t, cpu(), pid(), tid(), " + *name_lit + argv + ")\n";
+    if (events && p.anchor == "snd.start")
+      s += "  hx_in_snd[tid()] = 1\n";
+    if (events && p.anchor == "snd.return")
+      s += "  delete hx_in_snd[tid()]\n";
+    emit_record(s, p, *name_lit);
     s += "}\n";
   }
 

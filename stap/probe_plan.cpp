@@ -166,17 +166,19 @@ Result<ProbePlan> plan_from_json(std::string_view text, std::string_view origin)
         return jsonf::bad(origin, where + "." + key, "control characters or longer than 400");
       *dest = std::move(*v);
     }
-    const AnchorDef* def = find_anchor(pp.anchor);
+    const AnchorDef* def = find_any_anchor(pp.anchor);
     if (!def)
       return jsonf::bad(origin, where + ".anchor",
                         "'" + pp.anchor.substr(0, 64) + "' is not a known anchor");
     if (!seen.insert(pp.anchor).second)
       return jsonf::bad(origin, where + ".anchor", pp.anchor + " listed twice");
-    const FunctionDef* f = find_function(pp.function);
-    if (!f || f->canonical != def->function)
+    // A kernel event anchor names its kernel function or tracepoint and has no line (0).
+    const bool event = is_kernel_event(*def);
+    const FunctionDef* f = event ? nullptr : find_function(pp.function);
+    if (event ? pp.function != def->function : (!f || f->canonical != def->function))
       return jsonf::bad(origin, where + ".function",
                         "'" + pp.function.substr(0, 64) + "' is not where " + pp.anchor + " lives");
-    auto line = jsonf::integer(a, "line", origin, where, 1, 1'000'000);
+    auto line = jsonf::integer(a, "line", origin, where, event ? 0 : 1, event ? 0 : 1'000'000);
     if (!line)
       return std::unexpected(line.error());
     pp.line = static_cast<int>(*line);
@@ -209,7 +211,7 @@ Result<ProbePlan> plan_from_json(std::string_view text, std::string_view origin)
   if (absent == j.end() || !absent->is_array())
     return jsonf::bad(origin, "absent", "missing or not an array");
   for (const auto& av : *absent) {
-    if (!av.is_string() || !find_anchor(av.get<std::string>()))
+    if (!av.is_string() || !find_any_anchor(av.get<std::string>()))
       return jsonf::bad(origin, "absent", "expected anchor names");
     p.absent.push_back(av.get<std::string>());
   }

@@ -60,6 +60,9 @@ inline constexpr std::string_view tp_len = "tp_len";
 inline constexpr std::string_view ts = "ts"; // timestamp flags OR-ed into AVAILABLE
 inline constexpr std::string_view sndbuf = "sndbuf";
 inline constexpr std::string_view wmem = "wmem"; // sk_wmem_alloc
+// Kernel event anchors (DESIGN.md "Kernel event anchors"), not af_packet.c lines:
+inline constexpr std::string_view noblock = "noblock"; // alloc.enter: sock_alloc_send_pskb's int
+inline constexpr std::string_view state = "state";     // sched.sleep: prev task state (non-zero)
 } // namespace key
 
 // Every EV key, for validating names that come from files (kprobe definitions).

@@ -29,6 +29,8 @@ constexpr std::array<std::string_view, kKnownAnchors> kNames = {
     "snd.not_destructed",
     "snd.len_sum",
     "snd.return",
+    "alloc.enter",
+    "sched.sleep",
 };
 
 } // namespace

@@ -39,6 +39,8 @@ enum class KnownAnchor : AnchorId {
   snd_not_destructed,
   snd_len_sum,
   snd_return,
+  alloc_enter, // kernel event anchors (DESIGN.md "Kernel event anchors")
+  sched_sleep,
   count_
 };
 inline constexpr AnchorId kKnownAnchors = static_cast<AnchorId>(KnownAnchor::count_);

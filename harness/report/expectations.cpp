@@ -15,7 +15,7 @@ struct Row {
 };
 
 // Facts from tpacket_snd/tpacket_destruct_skb (DESIGN.md "Anchors", CONTEXT.md §2).
-constexpr std::array<Row, 21> kRows = {{
+constexpr std::array<Row, 23> kRows = {{
     {"set_status.v1_break", Expect::always, "", Phase::sending},
     {"set_status.v2_break", Expect::always, "", Phase::sending},
     {"set_status.v3_break", Expect::always, "", Phase::sending},
@@ -40,6 +40,12 @@ constexpr std::array<Row, 21> kRows = {{
     {"snd.not_destructed", Expect::conditional, "only when the xmit drops the skb", std::nullopt},
     {"snd.len_sum", Expect::always, "", Phase::xmit},
     {"snd.return", Expect::always, "", std::nullopt},
+    // Kernel event anchors: tpacket_snd allocates an skb for every frame it sends.
+    {"alloc.enter", Expect::always, "", std::nullopt},
+    {"sched.sleep", Expect::conditional,
+     "only when the sending task sleeps inside tpacket_snd (a blocking send waiting for frames in "
+     "flight, a contended lock)",
+     std::nullopt},
 }};
 
 const Row* find(std::string_view anchor) {

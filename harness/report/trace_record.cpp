@@ -14,7 +14,7 @@ constexpr std::array<std::string_view, kKeyCount> kKeyNames = {
     tk::head,    tk::frame_max, tk::frame_size, tk::frames_per_block,
     tk::version, tk::flags,     tk::pending,    tk::err,
     tk::len_sum, tk::tp_len,    tk::ts,         tk::sndbuf,
-    tk::wmem,
+    tk::wmem,    tk::noblock,   tk::state,
 };
 
 } // namespace
@@ -44,7 +44,7 @@ std::optional<Key> key_from_name(std::string_view name) {
         return k;
     break;
   case 5:
-    for (Key k : {Key::frame, Key::flags})
+    for (Key k : {Key::frame, Key::flags, Key::state})
       if (is(k))
         return k;
     break;
@@ -54,7 +54,7 @@ std::optional<Key> key_from_name(std::string_view name) {
         return k;
     break;
   case 7:
-    for (Key k : {Key::version, Key::pending, Key::len_sum})
+    for (Key k : {Key::version, Key::pending, Key::len_sum, Key::noblock})
       if (is(k))
         return k;
     break;

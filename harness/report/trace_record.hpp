@@ -31,8 +31,10 @@ enum class Key : std::uint8_t {
   ts,
   sndbuf,
   wmem,
+  noblock,
+  state,
 };
-inline constexpr std::size_t kKeyCount = 17;
+inline constexpr std::size_t kKeyCount = 19;
 
 std::string_view key_name(Key k);
 std::optional<Key> key_from_name(std::string_view name);

@@ -144,3 +144,36 @@ TEST(Anchors, ProbeSetsAreThoseOfDesign) {
 
 } // namespace
 } // namespace harness::stap
+
+namespace harness::stap {
+namespace {
+
+// DESIGN.md "Kernel event anchors": the trace contract a second tracer must honour.
+TEST(Anchors, KernelEventAnchorsAreTheContractOfDesign) {
+  ASSERT_EQ(kernel_event_anchors().size(), 2u);
+  const AnchorDef* alloc = find_any_anchor("alloc.enter");
+  const AnchorDef* sleep = find_any_anchor("sched.sleep");
+  ASSERT_NE(alloc, nullptr);
+  ASSERT_NE(sleep, nullptr);
+  EXPECT_EQ(alloc->kind, AnchorKind::kernel_function);
+  EXPECT_EQ(alloc->function, "sock_alloc_send_pskb");
+  EXPECT_EQ(std::vector<std::string_view>(alloc->fields.begin(), alloc->fields.end()),
+            std::vector<std::string_view>{trace::key::noblock});
+  EXPECT_EQ(sleep->kind, AnchorKind::tracepoint);
+  EXPECT_EQ(sleep->function, "sched:sched_switch");
+  EXPECT_EQ(std::vector<std::string_view>(sleep->fields.begin(), sleep->fields.end()),
+            std::vector<std::string_view>{trace::key::state});
+  for (const auto& a : kernel_event_anchors()) {
+    EXPECT_TRUE(is_kernel_event(a)) << a.name;
+    EXPECT_TRUE(a.in_status) << a.name; // `status` and `all`
+    EXPECT_FALSE(a.in_call_return) << a.name;
+    EXPECT_EQ(a.rule, nullptr) << a.name;              // no pattern: maps never hold them
+    EXPECT_EQ(find_anchor(a.name), nullptr) << a.name; // not an af_packet.c anchor
+    EXPECT_EQ(find_any_anchor(a.name), &a);
+  }
+  for (const auto& a : anchors())
+    EXPECT_FALSE(is_kernel_event(a)) << a.name;
+}
+
+} // namespace
+} // namespace harness::stap

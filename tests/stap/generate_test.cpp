@@ -105,8 +105,53 @@ TEST(Generate, RecordsFollowTheTraceFormat) {
     EXPECT_THAT(s, HasSubstr("\"HX1 HITS %s %d\\n\", \"" + p.anchor + "\""));
     EXPECT_THAT(s, HasSubstr("probe " + p.probe_point + " {"));
   }
-  EXPECT_EQ(g->plan.anchors.size(), 20u);
+  EXPECT_EQ(g->plan.anchors.size(), 22u); // 20 af_packet.c anchors + 2 kernel event anchors
   EXPECT_TRUE(g->plan.absent.empty());
+}
+
+// The kernel event anchors (DESIGN.md "Kernel event anchors"): printed only for a task inside
+// tpacket_snd, sched.sleep only for a real sleep, and their hits count printed records only.
+TEST(Generate, KernelEventProbesOnlyInsideTpacketSnd) {
+  auto g = generate_script(shipped("6.1"), ProbeSet::status, std::nullopt);
+  ASSERT_TRUE(g) << g.error().why;
+  const std::string& s = g->text;
+  EXPECT_THAT(s, HasSubstr("global hx_in_snd\n"));
+  EXPECT_THAT(s, HasSubstr("hx_hits[\"snd.start\"]++\n  hx_in_snd[tid()] = 1\n"));
+  EXPECT_THAT(s, HasSubstr("hx_hits[\"snd.return\"]++\n  delete hx_in_snd[tid()]\n"));
+  EXPECT_THAT(s, HasSubstr("probe kernel.function(\"sock_alloc_send_pskb\") ? {\n"
+                           "  if (!(tid() in hx_in_snd))\n    next\n"
+                           "  t = gettimeofday_ns()\n  hx_hits[\"alloc.enter\"]++\n"));
+  EXPECT_THAT(s, HasSubstr("f_noblock = sprintf(\"%d\", $noblock)"));
+  EXPECT_THAT(s, HasSubstr("probe kernel.trace(\"sched_switch\") ? {\n"
+                           "  if (!(tid() in hx_in_snd))\n    next\n"));
+  const auto sleep = s.find("probe kernel.trace(\"sched_switch\")");
+  const auto preempt = s.find("if (@defined($preempt)) { if ($preempt) next }", sleep);
+  const auto zero = s.find("if (f_state == \"0\")\n    next\n", sleep);
+  const auto hits = s.find("hx_hits[\"sched.sleep\"]++", sleep);
+  ASSERT_NE(preempt, std::string::npos);
+  ASSERT_NE(zero, std::string::npos);
+  ASSERT_NE(hits, std::string::npos);
+  EXPECT_LT(preempt, hits);
+  EXPECT_LT(zero, hits);
+  EXPECT_THAT(s, HasSubstr("printf(\"HX1 EV %d %d %d %d %s state=%s\\n\", t, cpu(), pid(), tid(), "
+                           "\"sched.sleep\", f_state)"));
+  const PlannedProbe* alloc = g->plan.find("alloc.enter");
+  ASSERT_NE(alloc, nullptr);
+  EXPECT_EQ(alloc->function, "sock_alloc_send_pskb");
+  EXPECT_EQ(alloc->line, 0);
+  // Not in call-return; a plan with them survives its own parser.
+  auto cr = generate_script(shipped("6.1"), ProbeSet::call_return, std::nullopt);
+  ASSERT_TRUE(cr);
+  EXPECT_EQ(cr->plan.find("sched.sleep"), nullptr);
+  EXPECT_EQ(cr->text.find("hx_in_snd"), std::string::npos);
+  auto back = plan_from_json(plan_to_json(g->plan), "test");
+  ASSERT_TRUE(back) << back.error().why;
+  EXPECT_EQ(back->find("sched.sleep")->function, "sched:sched_switch");
+  // They can be left out like any probe.
+  auto skip = generate_script(shipped("6.1"), ProbeSet::status, std::nullopt, {{"sched.sleep"}});
+  ASSERT_TRUE(skip) << skip.error().why;
+  EXPECT_EQ(skip->plan.find("sched.sleep"), nullptr);
+  EXPECT_THAT(skip->plan.absent, ::testing::Contains("sched.sleep"));
 }
 
 TEST(Generate, QuotesTheSourceAboveEachProbe) {
@@ -252,7 +297,7 @@ TEST(StapResolve, Pass2OnDebian61Build) {
     std::string strict;
     for (auto l : lines_of(g->text)) {
       const std::string optional_tail = ") ? {";
-      if (l.rfind("probe kernel.statement(", 0) == 0 && l.ends_with(optional_tail))
+      if (l.rfind("probe kernel.", 0) == 0 && l.ends_with(optional_tail))
         l = l.substr(0, l.size() - optional_tail.size()) + ") {";
       const bool guarded =
           l.rfind("  if (@defined(", 0) == 0 || l.rfind("  else if (@defined(", 0) == 0;
