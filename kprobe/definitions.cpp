@@ -246,7 +246,7 @@ Result<KprobeDefs> defs_from_json(std::string_view text, std::string_view origin
         return std::unexpected(v.error());
       *dest = std::move(*v);
     }
-    if (!stap::find_anchor(ev.anchor))
+    if (!stap::find_any_anchor(ev.anchor))
       return jsonf::bad(origin, where + ".anchor", "'" + ev.anchor + "' is not a known anchor");
     if (!valid_event_name(ev.event) || !names.insert(ev.event).second)
       return jsonf::bad(origin, where + ".event", "not an identifier, or listed twice");
@@ -281,7 +281,7 @@ Result<KprobeDefs> defs_from_json(std::string_view text, std::string_view origin
       return std::unexpected(a.error());
     if (!k)
       return std::unexpected(k.error());
-    if (!stap::find_anchor(*a) || !known_key(*k))
+    if (!stap::find_any_anchor(*a) || !known_key(*k))
       return jsonf::bad(origin, where, "unknown anchor or trace key");
     d.unfetchable.push_back({*a, *k});
   }
@@ -289,7 +289,7 @@ Result<KprobeDefs> defs_from_json(std::string_view text, std::string_view origin
   if (dropped == j.end() || !dropped->is_array() || dropped->size() > 256)
     return jsonf::bad(origin, "dropped", "missing, not an array or too long");
   for (const auto& x : *dropped) {
-    if (!x.is_string() || !stap::find_anchor(x.get<std::string>()))
+    if (!x.is_string() || !stap::find_any_anchor(x.get<std::string>()))
       return jsonf::bad(origin, "dropped", "entries must be known anchor names");
     d.dropped.push_back(x.get<std::string>());
   }

@@ -155,6 +155,25 @@ Status KprobeSession::install() {
   }
   if (auto st = fs_.write(inst + "/events/" + group_ + "/enable", "1"); !st)
     return st;
+  // sched.sleep: the sched_switch tracepoint, in this instance only, for this program's tasks
+  // (their comm; the correlator keeps the records of tasks inside tpacket_snd).
+  if (cfg_.plan.find("sched.sleep")) {
+    const std::string tp = inst + "/events/" + std::string(sched_switch_event);
+    std::string comm = "harness";
+    if (auto c = read_file("/proc/self/comm"); c && !c->empty())
+      comm = c->substr(0, c->find('\n'));
+    for (char& ch : comm)
+      if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '_' || ch == '-' || ch == '.'))
+        ch = '?'; // a filter glob character for anything else
+    const std::string filter = "prev_comm ~ \"" + comm + "\" && prev_pid != " +
+                               std::to_string(::gettid()); // not this (the reading) thread
+    if (auto st = fs_.write(tp + "/filter", filter); !st)
+      log("warning: no filter on sched_switch (" + st.error().why + ")");
+    if (auto st = fs_.write(tp + "/enable", "1"); !st)
+      return st;
+    log("enabled " + std::string(sched_switch_event) + " in " + inst + " for comm " + comm);
+  }
   pipe_fd_ = ::open(fs_.path(inst + "/trace_pipe").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (pipe_fd_ < 0)
     return fail(Exit::io, fs_.path(inst + "/trace_pipe"), errno_text(errno));
@@ -232,8 +251,12 @@ void KprobeSession::remove_all() {
 ExitStatus KprobeSession::stop(std::chrono::milliseconds) {
   if (stopped_)
     return *stopped_;
-  if (instance_made_)
+  if (instance_made_) {
     (void)fs_.write("instances/" + instance_ + "/events/" + group_ + "/enable", "0");
+    if (cfg_.plan.find("sched.sleep"))
+      (void)fs_.write(
+          "instances/" + instance_ + "/events/" + std::string(sched_switch_event) + "/enable", "0");
+  }
   drain();
   if (instance_made_)
     lost_ = overruns(fs_, instance_);

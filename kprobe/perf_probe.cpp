@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 namespace harness::kprobe {
 namespace {
@@ -52,14 +53,71 @@ std::string first_line(std::string_view s) {
   return std::string(s.substr(0, std::min(s.find('\n'), std::size_t{200})));
 }
 
+// The field perf's complaint names: "...has no member pending." or "...the 'ph' variable...".
+std::optional<std::size_t> blamed_field(std::string_view err, const Fields& fields) {
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const std::string& expr = fields[i].second;
+    std::size_t start = 0;
+    bool first = true;
+    while (start < expr.size()) {
+      std::size_t end = expr.find_first_of(".->", start);
+      if (end == std::string::npos)
+        end = expr.size();
+      const std::string part = expr.substr(start, end - start);
+      if (!part.empty()) {
+        if (first && err.find("'" + part + "'") != std::string_view::npos)
+          return i;
+        if (!first && err.find("no member " + part) != std::string_view::npos)
+          return i;
+        first = false;
+      }
+      start = end + 1;
+    }
+  }
+  return std::nullopt;
+}
+
 class Builder {
 public:
   Builder(const KprobeBuildRequest& req, PerfRunner run) : req_(req), run_(std::move(run)) {}
 
+  // rel < 0: the function's entry (kernel functions outside af_packet.c, built at -O2, whose
+  // arguments are where DWARF says at the first byte).
   Result<PerfAttempt> attempt(std::string_view event, std::string_view fn, int rel,
                               const Fields& f) {
     ++attempts_;
     return run_({"probe", "-k", req_.vmlinux, "-D", perf_spec(event, fn, rel, f)});
+  }
+
+  // A kernel event anchor: a function entry through perf; a tracepoint needs no definition (the
+  // session enables it in its instance, kprobe_session.cpp).
+  Status add_kernel_event(const stap::PlannedProbe& p, const stap::AnchorDef& def,
+                          KprobeBuildResult& res) {
+    if (def.kind == stap::AnchorKind::tracepoint)
+      return {};
+    const std::string event = event_name_for(p.anchor);
+    Fields all;
+    for (const auto& key : p.fields)
+      all.emplace_back(key, fetch_expressions(p.anchor, key).front());
+    auto a = attempt(event, def.function, -1, all);
+    if (!a)
+      return std::unexpected(a.error());
+    if (!a->ok) {
+      for (const auto& key : p.fields)
+        res.defs.unfetchable.push_back({p.anchor, key});
+      a = attempt(event, def.function, -1, {});
+      if (!a)
+        return std::unexpected(a.error());
+      if (!a->ok)
+        return drop(p, first_line(a->err), res);
+    }
+    points[p.anchor] = std::string(def.function);
+    auto events = events_from_perf_output(a->out, p.anchor, event);
+    if (!events)
+      return std::unexpected(events.error());
+    for (auto& e : *events)
+      res.defs.events.push_back(std::move(e));
+    return {};
   }
 
   // The line to probe for a planned anchor, relative to its function's name line. An entry
@@ -82,6 +140,9 @@ public:
   }
 
   Status add_anchor(const stap::PlannedProbe& p, KprobeBuildResult& res) {
+    if (const stap::AnchorDef* ev = stap::find_any_anchor(p.anchor);
+        ev && stap::is_kernel_event(*ev))
+      return add_kernel_event(p, *ev, res);
     const stap::AnchorDef* def = stap::find_anchor(p.anchor);
     const stap::FunctionSpan* fn = def ? req_.map.function(def->function) : nullptr;
     if (!def || !fn)
@@ -95,40 +156,11 @@ public:
       return drop(p, why, res);
     const std::string event = event_name_for(p.anchor);
     points[p.anchor] = fn->name + ":" + std::to_string(**line);
-    Fields all;
-    for (const auto& key : p.fields)
-      all.emplace_back(key, fetch_expressions(p.anchor, key).front());
-    auto a = attempt(event, fn->name, **line, all);
+    auto a = attempt_fields(event, fn->name, **line, p, res);
     if (!a)
       return std::unexpected(a.error());
-    if (!a->ok) {
-      auto bare = attempt(event, fn->name, **line, {});
-      if (!bare)
-        return std::unexpected(bare.error());
-      if (!bare->ok)
-        return drop(p, first_line(bare->err), res);
-      Fields usable;
-      for (const auto& key : p.fields) {
-        bool found = false;
-        for (const auto& expr : fetch_expressions(p.anchor, key)) {
-          auto one = attempt(event, fn->name, **line, {{key, expr}});
-          if (!one)
-            return std::unexpected(one.error());
-          if (one->ok) {
-            usable.emplace_back(key, expr);
-            found = true;
-            break;
-          }
-        }
-        if (!found)
-          res.defs.unfetchable.push_back({p.anchor, key});
-      }
-      a = attempt(event, fn->name, **line, usable);
-      if (!a)
-        return std::unexpected(a.error());
-      if (!a->ok)
-        return drop(p, first_line(a->err), res);
-    }
+    if (!a->ok)
+      return drop(p, first_line(a->err), res);
     auto events = events_from_perf_output(a->out, p.anchor, event);
     if (!events)
       return std::unexpected(events.error());
@@ -137,8 +169,54 @@ public:
     return {};
   }
 
+  // All of the anchor's fields at once; when perf names the one it cannot locate ("has no member
+  // pending", "the 'x' variable"), that one is tried in its next spelling or given up and the
+  // rest retried; when it does not say, each field is tried alone.
+  Result<PerfAttempt> attempt_fields(const std::string& event, const std::string& fn, int rel,
+                                     const stap::PlannedProbe& p, KprobeBuildResult& res) {
+    std::vector<std::pair<std::string, std::vector<std::string>>> todo;
+    for (const auto& key : p.fields)
+      todo.emplace_back(key, fetch_expressions(p.anchor, key));
+    for (std::size_t round = 0; round <= 2 * todo.size() + 1; ++round) {
+      Fields current;
+      for (const auto& [key, exprs] : todo)
+        current.emplace_back(key, exprs.front());
+      auto a = attempt(event, fn, rel, current);
+      if (!a || a->ok)
+        return a;
+      const auto culprit = blamed_field(a->err, current);
+      if (!culprit)
+        break;
+      auto& exprs = todo[*culprit].second;
+      exprs.erase(exprs.begin());
+      if (exprs.empty()) {
+        res.defs.unfetchable.push_back({p.anchor, todo[*culprit].first});
+        todo.erase(todo.begin() + static_cast<std::ptrdiff_t>(*culprit));
+      }
+    }
+    // perf did not say which: each field alone.
+    Fields usable;
+    for (const auto& [key, exprs] : todo) {
+      bool found = false;
+      for (const auto& expr : exprs) {
+        auto one = attempt(event, fn, rel, {{key, expr}});
+        if (!one)
+          return std::unexpected(one.error());
+        if (one->ok) {
+          usable.emplace_back(key, expr);
+          found = true;
+          break;
+        }
+      }
+      if (!found)
+        res.defs.unfetchable.push_back({p.anchor, key});
+    }
+    return attempt(event, fn, rel, usable);
+  }
+
   Status drop(const stap::PlannedProbe& p, const std::string& why, KprobeBuildResult& res) {
     res.defs.dropped.push_back(p.anchor);
+    std::erase_if(res.defs.unfetchable, [&](const Unfetchable& u) { return u.anchor == p.anchor; });
     if (req_.on_progress)
       req_.on_progress("perf cannot place " + p.anchor + " (" + p.function + " line " +
                        std::to_string(p.line) + "): " + why + "; its phase will be missing");
@@ -234,13 +312,13 @@ std::vector<std::string> fetch_expressions(std::string_view anchor, std::string_
   // refcount_t since 4.13, atomic_t before.
   if (key == k::wmem)
     return {"po->sk.sk_wmem_alloc.refs.counter", "po->sk.sk_wmem_alloc.counter"};
-  return {std::string(key)}; // po, frame, ph, err, len_sum, tp_len, ts: locals and arguments
+  return {std::string(key)}; // po, frame, ph, err, len_sum, tp_len, ts, noblock: locals, args
 }
 
 std::string perf_spec(std::string_view event, std::string_view function, int relative_line,
                       const Fields& fields) {
-  std::string s =
-      std::string(event) + "=" + std::string(function) + ":" + std::to_string(relative_line);
+  std::string s = std::string(event) + "=" + std::string(function) +
+                  (relative_line < 0 ? std::string() : ":" + std::to_string(relative_line));
   for (const auto& [key, expr] : fields)
     s += " " + key + "=" + expr;
   return s;
@@ -265,8 +343,11 @@ events_from_perf_output(std::string_view out, std::string_view anchor, std::stri
       return fail(Exit::stap_failed, "perf probe output",
                   "event '" + d->event + "' where " + std::string(event) + " was asked for",
                   "run the same `perf probe -D` by hand to see it");
-    // Copies get their own names: EVENT, EVENT_1, ... as perf numbered them.
-    events.push_back({std::string(anchor), d->event, d->probe, d->args});
+    // Copies get their own names: EVENT, EVENT_1, ... (perf -D repeats the name when one line
+    // has several addresses; it numbers them only when it installs them itself).
+    std::string name = events.empty() ? std::string(event)
+                                      : std::string(event) + "_" + std::to_string(events.size());
+    events.push_back({std::string(anchor), std::move(name), d->probe, d->args});
   }
   if (events.empty())
     return fail(Exit::stap_failed, "perf probe output", "no definition for " + std::string(event),

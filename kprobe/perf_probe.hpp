@@ -62,7 +62,7 @@ Result<KprobeBuildResult> build_kprobe_defs(const KprobeBuildRequest& req);
 // How perf reads a trace key at an anchor, most likely first (perf's C-like syntax).
 std::vector<std::string> fetch_expressions(std::string_view anchor, std::string_view key);
 
-// "EVENT=FUNC:REL key=expr ..." for one attempt.
+// "EVENT=FUNC:REL key=expr ..." for one attempt ("EVENT=FUNC ..." for the entry: rel < 0).
 std::string perf_spec(std::string_view event, std::string_view function, int relative_line,
                       const std::vector<std::pair<std::string, std::string>>& fields);
 

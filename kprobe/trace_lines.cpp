@@ -131,6 +131,82 @@ LineTranslator::LineTranslator(const KprobeDefs& defs, const stap::ProbePlan& pl
     info.hits = &hits_[e.anchor];
     events_.emplace(e.event, std::move(info));
   }
+  if (plan.find("sched.sleep"))
+    sleep_hits_ = &hits_["sched.sleep"];
+}
+
+std::uint64_t sched_state_value(std::string_view letters) {
+  // The letters sched_switch prints for the report states (TASK_REPORT): S D T t X Z P I, joined
+  // by '|'; R and R+ are runnable (a preemption). Values as task_state_index() reports them.
+  std::uint64_t v = 0;
+  for (char c : letters) {
+    switch (c) {
+    case 'S':
+      v |= 0x1;
+      break;
+    case 'D':
+      v |= 0x2;
+      break;
+    case 'T':
+      v |= 0x4;
+      break;
+    case 't':
+      v |= 0x8;
+      break;
+    case 'X':
+      v |= 0x10;
+      break;
+    case 'Z':
+      v |= 0x20;
+      break;
+    case 'P':
+      v |= 0x40;
+      break;
+    case 'I':
+      v |= 0x80;
+      break;
+    case 'K':
+      v |= 0x100;
+      break;
+    case 'W':
+      v |= 0x200;
+      break;
+    default:
+      break; // R, +, |
+    }
+  }
+  return v;
+}
+
+bool LineTranslator::translate_sched_switch(const TracefsLine& t, std::string& out) {
+  const auto at = t.rest.find(" prev_state=");
+  if (at == std::string_view::npos) {
+    ++foreign_;
+    return false;
+  }
+  if (auto it = in_snd_.find(t.tid); it == in_snd_.end() || !it->second)
+    return false; // not inside tpacket_snd
+  std::string_view letters = t.rest.substr(at + 12);
+  letters = letters.substr(0, letters.find(' '));
+  const std::uint64_t state = sched_state_value(letters);
+  if (state == 0)
+    return false; // runnable: preempted, not asleep
+  ++*sleep_hits_;
+  ++translated_;
+  const std::uint32_t pid = t.tgid ? *t.tgid : tgid_of_ ? tgid_of_(t.tid) : t.tid;
+  const std::uint64_t ts = static_cast<std::uint64_t>(static_cast<std::int64_t>(t.ts_ns) + offset_);
+  out += stap::trace::line_prefix;
+  out += stap::trace::kind::event;
+  for (std::uint64_t v : {ts, std::uint64_t{t.cpu}, std::uint64_t{pid}, std::uint64_t{t.tid}}) {
+    out += ' ';
+    out += std::to_string(v);
+  }
+  out += " sched.sleep ";
+  out += stap::trace::key::state;
+  out += '=';
+  out += std::to_string(state);
+  out += '\n';
+  return true;
 }
 
 bool LineTranslator::translate(std::string_view line, std::string& out) {
@@ -139,6 +215,8 @@ bool LineTranslator::translate(std::string_view line, std::string& out) {
     ++foreign_;
     return false;
   }
+  if (sleep_hits_ && t->event == sched_switch_event.substr(sched_switch_event.find('/') + 1))
+    return translate_sched_switch(*t, out);
   auto it = events_.find(std::string(t->event));
   if (it == events_.end()) {
     ++foreign_;
@@ -146,6 +224,12 @@ bool LineTranslator::translate(std::string_view line, std::string& out) {
   }
   const EventInfo& info = it->second;
   ++*info.hits;
+  if (sleep_hits_) {
+    if (info.anchor == "snd.start")
+      in_snd_[t->tid] = true;
+    else if (info.anchor == "snd.return")
+      in_snd_[t->tid] = false;
+  }
   ++translated_;
   const std::uint64_t ts =
       static_cast<std::uint64_t>(static_cast<std::int64_t>(t->ts_ns) + offset_);

@@ -26,6 +26,12 @@
 
 namespace harness::kprobe {
 
+// The tracepoint the kprobe tracer enables for the `sched.sleep` anchor (DESIGN.md "Kernel event
+// anchors"), and the state a sched_switch line's `prev_state=S|D|...` letters stand for (0: the
+// task stayed runnable, a preemption: not a sleep).
+inline constexpr std::string_view sched_switch_event = "sched/sched_switch";
+std::uint64_t sched_state_value(std::string_view letters);
+
 // The fixed part of a tracefs line (exposed for tests).
 struct TracefsLine {
   std::string_view comm;
@@ -63,7 +69,14 @@ private:
     std::vector<bool> unreadable;  // per key: not fetched on this kernel
     std::uint64_t* hits = nullptr;
   };
+  bool translate_sched_switch(const TracefsLine& t, std::string& out);
+
   std::unordered_map<std::string, EventInfo> events_;
+  std::uint64_t* sleep_hits_ = nullptr; // sched.sleep in the plan: sched_switch lines count
+  // Threads between snd.start and snd.return: as the stap scripts do, sched.sleep is written
+  // only for them (the correlator needs no other, and the tracer's own writes would otherwise
+  // feed back: every record it writes can make it sleep).
+  std::unordered_map<std::uint32_t, bool> in_snd_;
   std::unordered_map<std::string, std::uint64_t> hits_;
   std::int64_t offset_;
   TgidOf tgid_of_;

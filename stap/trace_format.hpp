@@ -66,12 +66,12 @@ inline constexpr std::string_view state = "state";     // sched.sleep: prev task
 } // namespace key
 
 // Every EV key, for validating names that come from files (kprobe definitions).
-inline constexpr std::array<std::string_view, 17> all_keys = {
+inline constexpr std::array<std::string_view, 19> all_keys = {
     key::po,      key::frame,     key::ph,         key::status,
     key::head,    key::frame_max, key::frame_size, key::frames_per_block,
     key::version, key::flags,     key::pending,    key::err,
     key::len_sum, key::tp_len,    key::ts,         key::sndbuf,
-    key::wmem};
+    key::wmem,    key::noblock,   key::state};
 
 // Keys whose values are addresses (printed as 0x-hex).
 inline constexpr std::array<std::string_view, 3> address_keys = {key::po, key::frame, key::ph};

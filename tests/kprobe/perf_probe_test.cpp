@@ -1,0 +1,121 @@
+// kprobe definitions from perf probe: the pure parts, the retry logic with a runner that injects
+// perf's failures, and the real perf against the real 6.1 -O0 test kernel
+// (HARNESS_TEST_KERNEL_BUILD, set by scripts/test-all).
+#include "kprobe_for_tree.hpp"
+#include "perf_probe.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+namespace harness::kprobe {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(PerfProbe, FetchExpressions) {
+  EXPECT_EQ(fetch_expressions("get_status.v2_return", "status").front(), "h.h2->tp_status");
+  EXPECT_EQ(fetch_expressions("set_status.v2_break", "status").front(), "status");
+  EXPECT_EQ(fetch_expressions("snd.len_sum", "head").front(), "po->tx_ring.head");
+  EXPECT_EQ(fetch_expressions("snd.return", "wmem").size(), 2u);
+  EXPECT_EQ(fetch_expressions("alloc.enter", "noblock").front(), "noblock");
+}
+
+TEST(PerfProbe, Spec) {
+  EXPECT_EQ(
+      perf_spec("snd_len_sum", "tpacket_snd", 192, {{"ph", "ph"}, {"head", "po->tx_ring.head"}}),
+      "snd_len_sum=tpacket_snd:192 ph=ph head=po->tx_ring.head");
+  EXPECT_EQ(perf_spec("alloc_enter", "sock_alloc_send_pskb", -1, {{"noblock", "noblock"}}),
+            "alloc_enter=sock_alloc_send_pskb noblock=noblock");
+}
+
+TEST(PerfProbe, EveryCopyOfAnEvent) {
+  auto e =
+      events_from_perf_output("p:probe/set_status_v2_break __packet_set_status+80 status=%si:s32\n"
+                              "p:probe/set_status_v2_break_1 packet_sendmsg+1200 status=%r12:s32\n",
+                              "set_status.v2_break", "set_status_v2_break");
+  ASSERT_TRUE(e) << e.error().why;
+  ASSERT_EQ(e->size(), 2u);
+  EXPECT_EQ((*e)[1].event, "set_status_v2_break_1");
+  EXPECT_EQ((*e)[1].probe, "packet_sendmsg+1200");
+  EXPECT_FALSE(events_from_perf_output("p:probe/other x+1\n", "snd.len_sum", "snd_len_sum"));
+  EXPECT_FALSE(events_from_perf_output("", "snd.len_sum", "snd_len_sum"));
+}
+
+// Fault injection: a perf that cannot locate `pending` anywhere and cannot place snd.wait.
+TEST(PerfProbe, UnfetchableKeysAndDroppedAnchors) {
+  stap::LineMap map;
+  map.release = "6.1.192";
+  map.source_sha1 = std::string(40, 'a');
+  map.functions = {{"tpacket_snd", "tpacket_snd", 100, 300}};
+  stap::ProbePlan plan;
+  plan.plan_id = "0123456789abcdef";
+  plan.kernel = "6.1.192";
+  stap::PlannedProbe len_sum{"snd.len_sum", "tpacket_snd",    292, "len_sum += tp_len;", "",
+                             true,          {"ph", "pending"}};
+  stap::PlannedProbe wait{"snd.wait", "tpacket_snd", 180, "x", "", true, {"po"}};
+  plan.anchors = {len_sum, wait};
+  KprobeBuildRequest req;
+  req.vmlinux = "/nonexistent/vmlinux";
+  req.map = map;
+  req.plan = plan;
+  req.out_dir = testing::TempDir() + "/perf-probe-" + std::to_string(::getpid());
+  req.use_cache = false;
+  std::vector<std::string> specs;
+  req.runner = [&](const std::vector<std::string>& argv) -> Result<PerfAttempt> {
+    const std::string spec = argv.back();
+    specs.push_back(spec);
+    if (spec.find("pending") != std::string::npos || spec.starts_with("snd_wait="))
+      return PerfAttempt{false, "", "Failed to find the location of the 'pending' variable"};
+    std::string out = "p:probe/" + spec.substr(0, spec.find('=')) + " tpacket_snd+2340";
+    if (spec.find(" ph=ph") != std::string::npos)
+      out += " ph=+96(%sp):x64";
+    return PerfAttempt{true, out + "\n", ""};
+  };
+  auto res = build_kprobe_defs(req);
+  ASSERT_TRUE(res) << res.error().why;
+  EXPECT_EQ(specs.front(), "snd_len_sum=tpacket_snd:192 ph=ph pending=po->tx_ring.pending.counter");
+  ASSERT_EQ(res->defs.events.size(), 1u);
+  EXPECT_EQ(res->defs.events[0].args, std::vector<std::string>{"ph=+96(%sp):x64"});
+  ASSERT_EQ(res->defs.unfetchable.size(), 1u);
+  EXPECT_EQ(res->defs.unfetchable[0].key, "pending");
+  EXPECT_EQ(res->defs.dropped, std::vector<std::string>{"snd.wait"});
+  ASSERT_EQ(res->plan.anchors.size(), 1u);
+  EXPECT_EQ(res->plan.anchors[0].unreadable, std::vector<std::string>{"pending"});
+  EXPECT_EQ(res->plan.anchors[0].probe_point, "tpacket_snd:192");
+  EXPECT_EQ(res->plan.absent.back(), "snd.wait");
+  EXPECT_TRUE(fs::exists(res->defs_path));
+  EXPECT_TRUE(fs::exists(res->plan_path));
+  fs::remove_all(req.out_dir);
+}
+
+// The real thing: perf 6.1 reads the DWARF of the 6.1.192 test kernel built with af_packet.c at
+// -O0 and places every status probe; the only key it cannot fetch is the per-cpu pending count.
+TEST(PerfProbe, RealPerfOnTheTestKernel) {
+  const char* build = std::getenv("HARNESS_TEST_KERNEL_BUILD");
+  if (!build || !*build)
+    GTEST_SKIP() << "HARNESS_TEST_KERNEL_BUILD is not set (scripts/test-all sets it)";
+  kernel::KprobeTreeRequest req;
+  req.kernel_build = build;
+  req.out_dir = testing::TempDir() + "/perf-real-" + std::to_string(::getpid());
+  req.use_cache = false;
+  auto res = kernel::kprobe_defs_for_tree(req);
+  ASSERT_TRUE(res) << res.error().why << "\n" << res.error().hint;
+  const auto& defs = res->built.defs;
+  EXPECT_TRUE(defs.dropped.empty()) << defs.dropped.front();
+  for (const char* anchor :
+       {"snd.start", "snd.ph_check", "snd.len_sum", "snd.return", "set_status.v2_break",
+        "get_status.v2_return", "destruct.set_available", "alloc.enter"}) {
+    bool found = false;
+    for (const auto& e : defs.events)
+      found = found || e.anchor == anchor;
+    EXPECT_TRUE(found) << anchor;
+  }
+  for (const auto& u : defs.unfetchable)
+    EXPECT_EQ(u.key, "pending") << u.anchor;
+  fs::remove_all(req.out_dir);
+}
+
+} // namespace
+} // namespace harness::kprobe

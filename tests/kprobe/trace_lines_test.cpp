@@ -1,0 +1,116 @@
+// tracefs lines -> harness records, checked against hand-written expected records.
+#include "trace_lines.hpp"
+
+#include <gtest/gtest.h>
+
+namespace harness::kprobe {
+namespace {
+
+stap::ProbePlan plan_with(std::vector<stap::PlannedProbe> probes) {
+  stap::ProbePlan p;
+  p.plan_id = "0123456789abcdef";
+  p.kernel = "6.1.192";
+  p.anchors = std::move(probes);
+  return p;
+}
+
+TEST(TracefsLine, SplitsTheFixedPart) {
+  auto t = parse_tracefs_line("         harness-41      [000] .....     4.677919: snd_len_sum: "
+                              "(tpacket_snd+0xa4f/0xaf0) ph=0xffff88800086a000 head=2 tp_len=150");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->comm, "harness");
+  EXPECT_EQ(t->tid, 41u);
+  EXPECT_FALSE(t->tgid);
+  EXPECT_EQ(t->cpu, 0u);
+  EXPECT_EQ(t->ts_ns, 4'677'919'000u);
+  EXPECT_EQ(t->event, "snd_len_sum");
+  EXPECT_EQ(t->rest, "(tpacket_snd+0xa4f/0xaf0) ph=0xffff88800086a000 head=2 tp_len=150");
+}
+
+TEST(TracefsLine, CommWithDashesSpacesAndTgid) {
+  auto t =
+      parse_tracefs_line(" kworker/0:1-ev ents-1234 (   77) [003] d..1. 12.000000001: x: rest");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->comm, "kworker/0:1-ev ents");
+  EXPECT_EQ(t->tid, 1234u);
+  ASSERT_TRUE(t->tgid);
+  EXPECT_EQ(*t->tgid, 77u);
+  EXPECT_EQ(t->cpu, 3u);
+  EXPECT_EQ(t->ts_ns, 12'000'000'001u);
+}
+
+TEST(TracefsLine, NotALine) {
+  for (const char* l : {"", "# tracer: nop", "harness-41 [000] ..... notatime: e: x",
+                        "harness-x [000] ..... 1.0: e: x", "CPU:0 [LOST 3 EVENTS]"})
+    EXPECT_FALSE(parse_tracefs_line(l)) << l;
+}
+
+TEST(LineTranslator, WritesTheStapRecordWithUnreadableKeys) {
+  KprobeDefs defs;
+  defs.events = {{"snd.len_sum",
+                  "snd_len_sum",
+                  "tpacket_snd+2340",
+                  {"ph=+96(%sp):x64", "tp_len=+132(%sp):s32"}}};
+  stap::PlannedProbe p;
+  p.anchor = "snd.len_sum";
+  p.fields = {"ph", "pending", "tp_len"};
+  LineTranslator tr(defs, plan_with({p}), 1'000'000'000,
+                    [](std::uint32_t tid) { return tid == 41 ? 40u : tid; });
+  std::string out;
+  ASSERT_TRUE(tr.translate("harness-41 [001] ..... 4.677919: snd_len_sum: (tpacket_snd+0xa4f/"
+                           "0xaf0) ph=0xffff88800086a000 tp_len=-5",
+                           out));
+  EXPECT_EQ(out,
+            "HX1 EV 5677919000 1 40 41 snd.len_sum ph=0xffff88800086a000 pending=? tp_len=-5\n");
+  EXPECT_FALSE(tr.translate("harness-41 [001] ..... 4.7: other_event: (x+0/0) ph=1", out));
+  EXPECT_EQ(tr.hits_by_anchor().at("snd.len_sum"), 1u);
+  EXPECT_EQ(tr.foreign(), 1u);
+}
+
+TEST(LineTranslator, ValuesThatAreNotNumbersBecomeUnreadable) {
+  KprobeDefs defs;
+  defs.events = {{"snd.len_sum", "snd_len_sum", "tpacket_snd+1", {"ph=%di:x64"}}};
+  stap::PlannedProbe p;
+  p.anchor = "snd.len_sum";
+  p.fields = {"ph"};
+  LineTranslator tr(defs, plan_with({p}), 0);
+  std::string out;
+  ASSERT_TRUE(tr.translate("h-7 [000] ..... 1.000001: snd_len_sum: (x+1/2) ph=(fault)", out));
+  EXPECT_EQ(out, "HX1 EV 1000001000 0 7 7 snd.len_sum ph=?\n");
+}
+
+TEST(LineTranslator, SchedSwitchSleepsInsideTpacketSndOnlyNotPreemptions) {
+  stap::PlannedProbe p;
+  p.anchor = "sched.sleep";
+  p.fields = {"state"};
+  stap::PlannedProbe start{"snd.start", "tpacket_snd", 1, "", "", false, {"po"}};
+  stap::PlannedProbe ret{"snd.return", "tpacket_snd", 9, "", "", true, {"po"}};
+  KprobeDefs defs;
+  defs.events = {{"snd.start", "snd_start", "tpacket_snd+17", {"po=%di:x64"}},
+                 {"snd.return", "snd_return", "tpacket_snd+99", {"po=%di:x64"}}};
+  LineTranslator tr(defs, plan_with({p, start, ret}), 0);
+  const std::string sleep = "harness-41 [000] d..2. 2.000001: sched_switch: prev_comm=harness "
+                            "prev_pid=41 prev_prio=120 prev_state=D ==> next_comm=swapper/0 "
+                            "next_pid=0 next_prio=120";
+  std::string out;
+  EXPECT_FALSE(tr.translate(sleep, out)) << "not inside tpacket_snd yet";
+  ASSERT_TRUE(
+      tr.translate("harness-41 [000] ..... 1.9: snd_start: (tpacket_snd+17/9) po=0x1", out));
+  out.clear();
+  EXPECT_FALSE(tr.translate("harness-41 [000] d..2. 2.000000: sched_switch: prev_comm=harness "
+                            "prev_pid=41 prev_prio=120 prev_state=R+ ==> next_comm=swapper/0 "
+                            "next_pid=0 next_prio=120",
+                            out));
+  ASSERT_TRUE(tr.translate(sleep, out));
+  EXPECT_EQ(out, "HX1 EV 2000001000 0 41 41 sched.sleep state=2\n");
+  ASSERT_TRUE(
+      tr.translate("harness-41 [000] ..... 2.1: snd_return: (tpacket_snd+99/9) po=0x1", out));
+  out.clear();
+  EXPECT_FALSE(tr.translate(sleep, out)) << "after tpacket_snd returned";
+  EXPECT_EQ(sched_state_value("S"), 1u);
+  EXPECT_EQ(sched_state_value("D|K"), 0x102u);
+  EXPECT_EQ(sched_state_value("R+"), 0u);
+}
+
+} // namespace
+} // namespace harness::kprobe

@@ -1,0 +1,61 @@
+// The names the kprobe tracer owns and the stale-run cleanup, on a directory laid out like
+// tracefs (the host kernel has no kprobes; the real tracefs is exercised in the VM e2e tests).
+#include "files.hpp"
+#include "tracefs.hpp"
+
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+namespace harness::kprobe {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(Tracefs, OwnedNames) {
+  EXPECT_EQ(owned_name(42), "harness_42");
+  EXPECT_EQ(owner_of("harness_42"), 42);
+  for (const char* n : {"harness_", "harness_x", "harness_4x", "probe", "harness_-1", "hx_42"})
+    EXPECT_EQ(owner_of(n), -1) << n;
+}
+
+TEST(Tracefs, KprobeEventsEntries) {
+  const auto e = kprobe_events_entries("p:harness_7/snd_len_sum tpacket_snd+2340 ph=+96(%sp):x64\n"
+                                       "r:kprobes/myretprobe do_sys_open $retval\n"
+                                       "garbage\n");
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0], (std::pair<std::string, std::string>{"harness_7", "snd_len_sum"}));
+  EXPECT_EQ(e[1], (std::pair<std::string, std::string>{"kprobes", "myretprobe"}));
+}
+
+// A plain directory stands in for tracefs: writes to kprobe_events append lines there, which
+// shows exactly what the cleanup asks the kernel to remove.
+TEST(Tracefs, RemoveStaleTouchesOnlyDeadHarnessRuns) {
+  const std::string root = testing::TempDir() + "/fake-tracefs-" + std::to_string(::getpid());
+  fs::remove_all(root);
+  fs::create_directories(root + "/instances/harness_111");
+  fs::create_directories(root + "/instances/harness_222");
+  fs::create_directories(root + "/instances/someone_else");
+  ASSERT_TRUE(write_file_atomic(root + "/kprobe_events", "p:harness_111/snd_len_sum tpacket_snd+1\n"
+                                                         "p:harness_222/snd_len_sum tpacket_snd+1\n"
+                                                         "p:kprobes/theirs do_sys_open\n"));
+  Tracefs t(root);
+  std::vector<std::string> said;
+  auto removed = remove_stale(
+      t, [](pid_t p) { return p == 222; }, [&](const std::string& l) { said.push_back(l); });
+  ASSERT_TRUE(removed) << removed.error().why;
+  EXPECT_EQ(*removed, 2);
+  EXPECT_FALSE(fs::exists(root + "/instances/harness_111"));
+  EXPECT_TRUE(fs::exists(root + "/instances/harness_222"));
+  EXPECT_TRUE(fs::exists(root + "/instances/someone_else"));
+  auto events = read_file(root + "/kprobe_events");
+  ASSERT_TRUE(events);
+  EXPECT_NE(events->find("-:harness_111/snd_len_sum"), std::string::npos);
+  EXPECT_EQ(events->find("-:harness_222"), std::string::npos);
+  EXPECT_EQ(events->find("-:kprobes"), std::string::npos);
+  EXPECT_EQ(said.size(), 2u);
+  fs::remove_all(root);
+}
+
+} // namespace
+} // namespace harness::kprobe
