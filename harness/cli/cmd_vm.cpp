@@ -75,6 +75,16 @@ void print_file(const std::string& path, std::ostream& os) {
     os << *text << std::flush;
 }
 
+// `vm run --html FILE`: the guest's `harness run` wrote report.html into its run directory.
+Status copy_html_report(const std::string& run_dir, const std::string& to) {
+  const std::string from = run_dir + "/report.html";
+  auto text = read_file(from);
+  if (!text)
+    return fail(Exit::io, "--html " + to, "the guest run wrote no " + from,
+                "the guest's harness run stopped before its report; see its output above");
+  return write_file_atomic(to, *text);
+}
+
 auto progress_sink(bool) {
   return [](std::string_view line) {
     std::cerr << "harness: " << line << std::endl;
@@ -101,14 +111,16 @@ kernel::VmSettings vm_settings(const Common& c) {
 Result<int> vm_run(const Args& args) {
   const std::string usage =
       "vm run --kernel-build DIR [--accel auto|kvm|tcg] [--timeout S] [--out DIR] [--probes SET "
-      "| --module FILE.ko [--plan FILE]] -- [harness run options]";
+      "| --module FILE.ko [--plan FILE]] [--html FILE] -- [harness run options]";
   auto [ours, theirs] = split_at_dashes(args);
   po::options_description opts("vm run options");
   add_vm_options(opts);
   opts.add_options()("probes", po::value<std::string>()->default_value("status"),
                      "probe set of the module built for the tree: status, call-return or all")(
       "module", po::value<std::string>(), "use this prebuilt module instead of building one")(
-      "plan", po::value<std::string>(), "the module's plan (default NAME.plan.json next to it)");
+      "plan", po::value<std::string>(), "the module's plan (default NAME.plan.json next to it)")(
+      "html", po::value<std::string>(),
+      "copy the guest run's HTML report (OUT/run/report.html) to FILE");
   auto parsed = parse_options(ours, "vm", usage, opts);
   if (!parsed)
     return std::unexpected(parsed.error());
@@ -144,6 +156,9 @@ Result<int> vm_run(const Args& args) {
   print_file(res->run_stdout, std::cout);
   std::cerr << "harness: VM run directory " << c->out << " (guest report files in " << res->run_dir
             << ")" << std::endl;
+  if (parsed->vm.count("html"))
+    if (auto s = copy_html_report(res->run_dir, parsed->vm["html"].as<std::string>()); !s)
+      return std::unexpected(s.error());
   return res->exit_code;
 }
 
