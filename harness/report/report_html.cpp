@@ -166,9 +166,64 @@ std::string legend() {
   return o.str();
 }
 
+// What a lane's tooltip says about the frame beyond its marks.
+std::string lane_title(const FrameTimeline& f) {
+  std::string t = f.has_sender ? "seq " + std::to_string(f.sender.seq) : "kernel-only frame";
+  t += ", ring slot " + (f.index >= 0 ? std::to_string(f.index) : std::string("?"));
+  if (f.ring)
+    t += " of ring " + std::to_string(f.ring);
+  if (f.has_kernel) {
+    t += ", frame " + format_hex(f.addr) + ", po " + format_hex(f.po);
+    t += ", slot from " + std::string(map_source_name(f.mapped_by));
+    t += ", found in SEND_REQUEST " + std::to_string(f.request_seen_count) + "x";
+    if (f.last_status != 0xffffffff)
+      t += ", last status " + status_text(f.last_status);
+  }
+  if (f.status_backwards)
+    t += ", status went backwards " + status_text(f.backwards_from) + " -> " +
+         status_text(f.backwards_to);
+  return t;
+}
+
+std::string offset_cell(uint64_t t, uint64_t base) {
+  if (t == 0)
+    return "<td>-</td>";
+  if (base == 0)
+    return "<td>?</td>";
+  return "<td>" + std::string(t >= base ? "+" : "-") +
+         format_duration(t >= base ? t - base : base - t) + "</td>";
+}
+
+// The lanes' exact times: each phase from the frame's own SEND_REQUEST.
+std::string frame_table(const Report& r, std::size_t lanes, const std::vector<bool>& flagged) {
+  std::ostringstream o;
+  o << "<details" << (lanes <= 32 ? " open" : "") << "><summary>Exact times of these " << lanes
+    << " frames (from each frame's SEND_REQUEST)</summary><table class=\"frames\"><tr><th>seq"
+       "</th><th>slot</th><th>send() returned</th>";
+  for (const auto* name : {"SEND_REQ seen", "SENDING", "xmit", "destructor", "AVAILABLE"})
+    o << "<th>" << name << "</th>";
+  o << "<th>sender saw AVAILABLE</th><th>latency</th><th>outcome</th></tr>";
+  for (std::size_t i = 0; i < lanes; ++i) {
+    const FrameTimeline& f = r.frames[i];
+    const uint64_t base = frame_base(f);
+    o << "<tr" << (flagged[i] ? " class=\"flag\"" : "") << "><td><a href=\"#" << lane_id(f, i)
+      << "\">" << (f.has_sender ? std::to_string(f.sender.seq) : "-") << "</a></td><td>"
+      << (f.index >= 0 ? std::to_string(f.index) : "?") << "</td>"
+      << offset_cell(f.has_sender ? sender_time(f.sender.t_send_ns) : 0, base);
+    for (auto t : f.t)
+      o << offset_cell(t, base);
+    const uint64_t lat = frame_latency(f);
+    o << offset_cell(f.has_sender ? sender_time(f.sender.t_done_ns) : 0, base) << "<td>"
+      << (lat ? format_duration(lat) : "-") << "</td><td>" << outcome_name(f.outcome)
+      << "</td></tr>";
+  }
+  o << "</table></details>";
+  return o.str();
+}
+
 // One lane per frame (the first `lanes` rows), marks on the axis shared by all of them.
 std::string timeline_svg(const Report& r, std::size_t lanes, const std::vector<bool>& flagged) {
-  constexpr double label_w = 250, plot_w = 700, right_w = 90, lane_h = 20, axis_h = 30;
+  constexpr double label_w = 250, plot_w = 680, right_w = 110, lane_h = 20, axis_h = 30;
   uint64_t t0 = 0, t1 = 0;
   for (std::size_t i = 0; i < lanes; ++i)
     for (const auto& [t, style] : marks_of(r.frames[i])) {
@@ -188,7 +243,7 @@ std::string timeline_svg(const Report& r, std::size_t lanes, const std::vector<b
   // The axis: time since the first mark of any lane.
   o << "<g class=\"axis\"><text x=\"4\" y=\"14\">seq</text><text x=\"52\" y=\"14\">slot</text>"
        "<text x=\"96\" y=\"14\">outcome</text><text x=\""
-    << num(label_w + plot_w + 8) << "\" y=\"14\">latency</text>";
+    << num(label_w + plot_w + 36) << "\" y=\"14\">latency</text>";
   const uint64_t step = tick_step(span);
   for (uint64_t t = 0; t <= span; t += step) {
     const double x = xof(t0 + t);
@@ -211,6 +266,7 @@ std::string timeline_svg(const Report& r, std::size_t lanes, const std::vector<b
           : i % 2    ? "bg-odd"
                      : "bg-even")
       << "\"/>";
+    o << "<title>" << html_escape(lane_title(f)) << "</title>";
     o << "<text x=\"4\" y=\"" << num(mid + 4) << "\">" << (seq.empty() ? "-" : seq)
       << "</text><text x=\"52\" y=\"" << num(mid + 4) << "\">"
       << (f.index >= 0 ? std::to_string(f.index) : "?")
@@ -232,7 +288,7 @@ std::string timeline_svg(const Report& r, std::size_t lanes, const std::vector<b
       o << mark_svg(*style, xof(t), mid, tip);
     }
     const uint64_t lat = frame_latency(f);
-    o << "<text x=\"" << num(label_w + plot_w + 8) << "\" y=\"" << num(mid + 4) << "\">"
+    o << "<text x=\"" << num(label_w + plot_w + 36) << "\" y=\"" << num(mid + 4) << "\">"
       << (lat ? format_duration(lat) : "-") << "</text></g>";
   }
   o << "</svg>";
@@ -362,7 +418,10 @@ void head(std::ostringstream& o, const Report& r) {
        ".span{stroke:#bbb;stroke-width:2}.bg-even{fill:#fff}.bg-odd{fill:#f7f7f7}"
        ".bg-flag{fill:#fde0dd}.lane:target .bg-even,.lane:target .bg-odd,.lane:target .bg-flag"
        "{fill:#fff3a0}tr.flag td{background:#fdecea}.note{color:#555;font-size:13px}"
-       ".scroll{overflow-x:auto}.legend{font-size:12px;display:flex;flex-wrap:wrap;gap:4px 14px;"
+       ".scroll{overflow-x:auto}details{margin:8px 0}summary{cursor:pointer;color:#08519c}"
+       "table.frames td{font-family:ui-monospace,monospace;font-size:12px;text-align:right;"
+       "white-space:nowrap}"
+       ".legend{font-size:12px;display:flex;flex-wrap:wrap;gap:4px 14px;"
        "margin:4px 0}.legend span{display:inline-flex;align-items:center;gap:3px}"
        "</style></head><body>\n";
 }
@@ -453,8 +512,8 @@ void timeline(std::ostringstream& o, const Report& r, const HtmlOptions& opt,
     o << " <b>Showing lanes for the first " << lanes << " of " << r.frames_total
       << " frames (lane limit " << opt.max_lanes
       << "); the others are summarised in <a href=\"#aggregate\">groups</a> below.</b>";
-  o << "</p>" << legend() << "<div class=\"scroll\">" << timeline_svg(r, lanes, flagged)
-    << "</div>";
+  o << "</p>" << legend() << "<div class=\"scroll\">" << timeline_svg(r, lanes, flagged) << "</div>"
+    << frame_table(r, lanes, flagged);
   if (lanes < r.frames.size()) {
     o << "<h2 id=\"aggregate\">Frames " << lanes << " and later, in groups</h2>"
       << aggregate_table(r, lanes);
