@@ -62,5 +62,14 @@ TEST(Completion, SkipsOptionValuesAndCompletesRunOptionsAfterVmRunDashes) {
             std::set<std::string>{"--ready-timeout"});
 }
 
+TEST(Completion, ValuesAreTheChoicesTheOptionsHelpLineNames) {
+  EXPECT_EQ(complete({"run", "--probes", ""}),
+            (std::set<std::string>{"status", "call-return", "all"}));
+  EXPECT_EQ(complete({"send", "--tpacket", "v"}), (std::set<std::string>{"v1", "v2", "v3"}));
+  // A file or a name: left to bash's default completion.
+  EXPECT_TRUE(complete({"report", "--trace", ""}).empty());
+  EXPECT_TRUE(complete({"run", "--netns", ""}).empty());
+}
+
 } // namespace
 } // namespace harness::dist_testing
