@@ -208,7 +208,8 @@ std::string frame_table(const Report& r, std::size_t lanes, const std::vector<bo
     const uint64_t base = frame_base(f);
     o << "<tr" << (flagged[i] ? " class=\"flag\"" : "") << "><td><a href=\"#" << lane_id(f, i)
       << "\">" << (f.has_sender ? std::to_string(f.sender.seq) : "-") << "</a></td><td>"
-      << (f.index >= 0 ? std::to_string(f.index) : "?") << "</td>"
+      << (f.index >= 0 ? std::to_string(f.index) : "?")
+      << (f.mapped_by == MapSource::ring_order ? "*" : "") << "</td>"
       << offset_cell(f.has_sender ? sender_time(f.sender.t_send_ns) : 0, base);
     for (auto t : f.t)
       o << offset_cell(t, base);
@@ -552,7 +553,9 @@ void phases(std::ostringstream& o, const Report& r) {
       o << "<td>-</td><td>not probed</td></tr>";
     else
       o << "<td>" << p.frames << "</td><td>" << (p.observed ? "" : "never observed")
-        << (p.missing ? std::to_string(p.missing) + " completed frames without it" : "")
+        << (p.missing ? std::string(p.observed ? "" : "; ") + std::to_string(p.missing) +
+                            " completed frames without it"
+                      : "")
         << "</td></tr>";
   }
   o << "</table>";
