@@ -1,6 +1,7 @@
 #include "report_html.hpp"
 
 #include "files.hpp"
+#include "phase_offsets_html.hpp"
 #include "text_util.hpp"
 
 #include <algorithm>
@@ -515,6 +516,12 @@ void timeline(std::ostringstream& o, const Report& r, const HtmlOptions& opt,
       << "); the others are summarised in <a href=\"#aggregate\">groups</a> below.</b>";
   o << "</p>" << legend() << "<div class=\"scroll\">" << timeline_svg(r, lanes, flagged) << "</div>"
     << frame_table(r, lanes, flagged);
+  if (auto offsets = phase_offsets_svg(r); !offsets.empty())
+    o << "<h2 id=\"offsets\">Phases after SEND_REQUEST, all " << r.frames.size()
+      << " frames</h2><p class=\"note\">Each kernel phase's time after the sender set the "
+         "frame to SEND_REQUEST, in log-scaled bins (darker: more frames; black bar: median; "
+         "hover a bin for its count).</p><div class=\"scroll\">"
+      << offsets << "</div>";
   if (lanes < r.frames.size()) {
     o << "<h2 id=\"aggregate\">Frames " << lanes << " and later, in groups</h2>"
       << aggregate_table(r, lanes);

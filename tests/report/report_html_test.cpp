@@ -121,6 +121,29 @@ TEST(ReportHtml, TenThousandFramesAreCappedAndTheRestGrouped) {
   EXPECT_EQ(small.find("Showing lanes"), std::string::npos);
 }
 
+TEST(ReportHtml, PhaseOffsetsChartCountsEveryFrameOfEachPhase) {
+  const Report r = run_fixture("6.1.192-O0-v2-20frames-ring8-run");
+  const std::string html = format_report_html(r);
+  const auto at = html.find("<svg class=\"offsets\"");
+  ASSERT_NE(at, std::string::npos);
+  const std::string chart = html.substr(at, html.find("</svg>", at) - at);
+  for (const auto* row : {"SEND_REQUEST seen (20)", "SENDING (20)", "AVAILABLE (20)"})
+    EXPECT_NE(chart.find(row), std::string::npos) << row;
+  // The bins of one phase hold every frame once.
+  std::uint64_t frames = 0;
+  const std::string colour = "fill=\"#ff7f0e\"";
+  for (auto p = chart.find(colour); p != std::string::npos; p = chart.find(colour, p + 1)) {
+    const auto title = chart.find("<title>", p) + 7;
+    frames += std::stoull(chart.substr(title, chart.find(' ', title) - title));
+  }
+  EXPECT_EQ(frames, 20u);
+  // Without the sender's times there is nothing to measure from.
+  Report kernel_only = synthetic(3);
+  for (auto& f : kernel_only.frames)
+    f.has_sender = false;
+  EXPECT_EQ(format_report_html(kernel_only).find("class=\"offsets\""), std::string::npos);
+}
+
 TEST(ReportHtml, NoFramesSaysSo) {
   EXPECT_NE(format_report_html(Report{}).find("No frames"), std::string::npos);
 }
