@@ -2,6 +2,7 @@
 // main only picks the subcommand and prints the one user-facing error; the work is in libraries.
 #include "build_info.hpp"
 #include "commands.hpp"
+#include "files.hpp"
 
 #include <cstring>
 #include <exception>
@@ -33,7 +34,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (first == "--version" || first == "-V") {
-    std::cout << "harness " << harness::build_info::version << "\n";
+    std::cout << "harness " << harness::build_info::version << "\ndata: " << harness::data_dir()
+              << "\n";
     return 0;
   }
   const auto* cmd = harness::cli::find_command(first);

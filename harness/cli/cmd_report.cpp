@@ -2,6 +2,7 @@
 #include "commands.hpp"
 #include "offline.hpp"
 #include "options.hpp"
+#include "report_html.hpp"
 
 #include <iostream>
 
@@ -9,9 +10,10 @@ namespace harness::cli {
 
 Result<int> cmd_report(const Args& args) {
   const std::string usage =
-      "report --trace FILE [--sender FILE] [--plan FILE] [--json FILE] [--baseline OLD.json]";
+      "report --trace FILE [--sender FILE] [--plan FILE] [--json FILE] [--html FILE] "
+      "[--baseline OLD.json]";
   po::options_description opts("options");
-  std::string trace, sender, plan, json, baseline, tpacket;
+  std::string trace, sender, plan, json, html, baseline, tpacket;
   double tolerance = 25;
   long max_rows = 64;
   long block_ms = 20;
@@ -20,6 +22,7 @@ Result<int> cmd_report(const Args& args) {
       "sender", po::value(&sender), "the sender's records, harness.sender/1 (sender.json)")(
       "plan", po::value(&plan), "the probe plan, harness.plan/1 (names anchors and lines)")(
       "json", po::value(&json), "also write the report as harness.report/1 JSON to FILE")(
+      "html", po::value(&html), "also write the report as one self-contained HTML page to FILE")(
       "baseline", po::value(&baseline),
       "compare with an earlier report.json; exit 1 on regression")(
       "tolerance", po::value(&tolerance)->default_value(25),
@@ -69,6 +72,9 @@ Result<int> cmd_report(const Args& args) {
     return std::unexpected(r.error());
   if (!json.empty())
     if (auto s = report::write_report_json(*r, json); !s)
+      return std::unexpected(s.error());
+  if (!html.empty())
+    if (auto s = report::write_report_html(*r, html); !s)
       return std::unexpected(s.error());
   const std::string text =
       report::format_report_text(*r, max_rows == 0 ? SIZE_MAX : static_cast<std::size_t>(max_rows));

@@ -29,7 +29,7 @@ Result<int> cmd_run(const Args& args) {
   const std::string usage = "run [options] (IFACE | --veth)";
   po::options_description opts("run options");
   std::string kernel = "auto", probes = "status", build_dir, module, kprobes, plan, out, json,
-              baseline, backend = "auto";
+              html, baseline, backend = "auto";
   std::string perf = env_or("HARNESS_PERF", "perf");
   std::string stap = env_or("HARNESS_STAP", "stap");
   std::string staprun = env_or("HARNESS_STAPRUN", "staprun");
@@ -57,6 +57,8 @@ Result<int> cmd_run(const Args& args) {
       "extra argument for stap/staprun (repeat; e.g. --stap-arg=-DSTP_NO_OVERLOAD)")(
       "out,o", po::value(&out), "run directory (default ./harness-run-<timestamp>)")(
       "json", po::value(&json), "also write the report as harness.report/1 JSON to FILE")(
+      "html", po::value(&html),
+      "also write the HTML report (timeline; report.html of the run directory) to FILE")(
       "baseline", po::value(&baseline),
       "compare with an earlier report.json; exit 1 on regression")(
       "tolerance", po::value(&tolerance)->default_value(25),
@@ -116,6 +118,7 @@ Result<int> cmd_run(const Args& args) {
   req.stap_args = stap_args;
   req.out_dir = out;
   req.json_path = json;
+  req.html_path = html;
   if (!baseline.empty())
     req.baseline_path = baseline;
   if (tolerance < 0 || tolerance > 10000)

@@ -75,6 +75,16 @@ void print_file(const std::string& path, std::ostream& os) {
     os << *text << std::flush;
 }
 
+// `vm run --html FILE`: the guest's `harness run` wrote report.html into its run directory.
+Status copy_html_report(const std::string& run_dir, const std::string& to) {
+  const std::string from = run_dir + "/report.html";
+  auto text = read_file(from);
+  if (!text)
+    return fail(Exit::io, "--html " + to, "the guest run wrote no " + from,
+                "the guest's harness run stopped before its report; see its output above");
+  return write_file_atomic(to, *text);
+}
+
 auto progress_sink(bool) {
   return [](std::string_view line) {
     std::cerr << "harness: " << line << std::endl;
@@ -102,7 +112,7 @@ Result<int> vm_run(const Args& args) {
   const std::string usage =
       "vm run --kernel-build DIR [--accel auto|kvm|tcg] [--timeout S] [--out DIR] [--backend "
       "auto|stap|kprobe] [--probes SET | --module FILE.ko | --kprobes FILE.kprobes [--plan FILE]] "
-      "-- [harness run options]";
+      "[--html FILE] -- [harness run options]";
   auto [ours, theirs] = split_at_dashes(args);
   po::options_description opts("vm run options");
   add_vm_options(opts);
@@ -115,7 +125,9 @@ Result<int> vm_run(const Args& args) {
       "kprobes", po::value<std::string>(),
       "use these prebuilt kprobe definitions (`harness build --backend kprobe`)")(
       "plan", po::value<std::string>(),
-      "the prebuilt probes' plan (default NAME.plan.json next to them)");
+      "the prebuilt probes' plan (default NAME.plan.json next to them)")(
+      "html", po::value<std::string>(),
+      "copy the guest run's HTML report (OUT/run/report.html) to FILE");
   auto parsed = parse_options(ours, "vm", usage, opts);
   if (!parsed)
     return std::unexpected(parsed.error());
@@ -160,6 +172,9 @@ Result<int> vm_run(const Args& args) {
   print_file(res->run_stdout, std::cout);
   std::cerr << "harness: VM run directory " << c->out << " (guest report files in " << res->run_dir
             << ")" << std::endl;
+  if (parsed->vm.count("html"))
+    if (auto s = copy_html_report(res->run_dir, parsed->vm["html"].as<std::string>()); !s)
+      return std::unexpected(s.error());
   return res->exit_code;
 }
 

@@ -8,6 +8,7 @@
 #include "offline.hpp"
 #include "perf_probe.hpp"
 #include "probe_plan.hpp"
+#include "report_html.hpp"
 #include "report_json.hpp"
 #include "send_report.hpp"
 #include "sender.hpp"
@@ -271,6 +272,10 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
     if (!req.json_path.empty())
       if (auto s = report::write_report_json(out.report, req.json_path); !s)
         return std::unexpected(s.error());
+    for (const auto& html : {dir + "/report.html", req.html_path})
+      if (!html.empty())
+        if (auto s = report::write_report_html(out.report, html); !s)
+          return std::unexpected(s.error());
     out.error = failure;
     return std::move(out);
   };

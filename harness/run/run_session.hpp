@@ -4,7 +4,7 @@
 // start stap/staprun, wait for READY, send while draining stap's output, wait for the kernel to
 // finish, stop stap, correlate and report. Everything goes into one run directory:
 //   probes.stp + probes.stp.plan.json (or plan.json with --module), stap.log, trace.txt (stap's
-//   stdout), sender.json (+ sender.txt, its audit), report.txt, report.json.
+//   stdout), sender.json (+ sender.txt, its audit), report.txt, report.json, report.html.
 // SIGINT/SIGTERM in any phase: every child is stopped, what was captured is kept, the report is
 // written marked partial, and the outcome says so (Exit::interrupted).
 
@@ -42,6 +42,7 @@ struct RunRequest {
   std::vector<std::string> stap_args; // passed before the script/module
   std::string out_dir;                // default ./harness-run-<timestamp>
   std::string json_path;              // --json: also write report.json here
+  std::string html_path;              // --html: also write report.html here
   std::optional<std::string> baseline_path;
   report::BaselineOptions baseline;
   report::AnalyzeOptions analyze;

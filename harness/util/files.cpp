@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fcntl.h>
+#include <filesystem>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,7 +77,26 @@ Status make_dirs(const std::string& path) {
 std::string data_dir() {
   if (const char* d = std::getenv("HARNESS_DATA_DIR"); d && *d)
     return d;
-  return build_info::data_dir;
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) // no /proc (a VM guest's init before it mounts /proc): the compiled-in tree
+    return build_info::source_data_dir;
+  return data_dir_for_exe(std::string(buf, static_cast<std::size_t>(n)));
+}
+
+std::string data_dir_for_exe(const std::string& exe) {
+  namespace fs = std::filesystem;
+  const fs::path bin = fs::path(exe).parent_path();
+  const std::string installed = (bin / build_info::installed_data_dir).lexically_normal().string();
+  std::error_code ec;
+  if (fs::is_directory(installed + "/stap/maps", ec))
+    return installed;
+  // Only a binary of this build tree (bin/, tests/<dir>/) reads the source tree: an installed
+  // binary whose data is missing must say so, not quietly use a checkout that happens to exist.
+  const std::string build = fs::path(build_info::build_bin_dir).parent_path().string() + "/";
+  if (exe.starts_with(build))
+    return build_info::source_data_dir;
+  return installed;
 }
 
 } // namespace harness

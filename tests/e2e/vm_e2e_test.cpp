@@ -86,8 +86,9 @@ protected:
   // harness vm run ... -- <run args>; returns the report JSON.
   json vm_run(const std::string& kernel_build, const std::vector<std::string>& run_args,
               int expected_exit, const std::string& capture_name) {
-    std::vector<std::string> args = {"vm", "run",     "--kernel-build", kernel_build, "--out",
-                                     out_, "--cache", cache_dir(),      "--timeout",  "240",
+    std::vector<std::string> args = {"vm",        "run", "--kernel-build", kernel_build,
+                                     "--out",     out_,  "--cache",        cache_dir(),
+                                     "--timeout", "240", "--html",         out_ + "/vm-report.html",
                                      "--"};
     args.insert(args.end(), run_args.begin(), run_args.end());
     const auto r = harness(args, std::chrono::minutes(10));
@@ -104,7 +105,16 @@ protected:
           std::pair{"plan.json", ".plan.json"}})
       fs::copy_file(out_ + "/run/" + from, captures_dir() + "/" + capture_name + to,
                     fs::copy_options::overwrite_existing, ec);
-    return json::parse(*text);
+    auto report = json::parse(*text);
+    // --html: the guest run's report.html, one lane (data-seq) per frame of the report.
+    auto html = read_file(out_ + "/vm-report.html");
+    EXPECT_TRUE(html) << "vm run --html wrote nothing";
+    std::size_t lanes = 0;
+    for (auto at = html ? html->find("data-seq=\"") : std::string::npos; at != std::string::npos;
+         at = html->find("data-seq=\"", at + 1))
+      ++lanes;
+    EXPECT_EQ(lanes, report["frames"].size());
+    return report;
   }
 
   std::string out_;

@@ -1,6 +1,7 @@
 // run_session end to end with the real sender on a throwaway veth pair and the
 // fault-injecting stand-in for stap (FAULT_STAP) in place of stap/staprun.
 #include "fake_system.hpp"
+#include "files.hpp"
 #include "generate.hpp"
 #include "map_store.hpp"
 #include "report_json.hpp"
@@ -69,8 +70,9 @@ TEST_F(RunSession, FaultStapRunWritesEveryFileAndAReport) {
   ASSERT_TRUE(out) << format_error(out.error());
   EXPECT_FALSE(out->error) << format_error(*out->error);
   for (const char* f : {"probes.stp", "probes.stp.plan.json", "stap.log", "trace.txt",
-                        "sender.json", "report.txt", "report.json"})
+                        "sender.json", "report.txt", "report.json", "report.html"})
     EXPECT_TRUE(file_has(out->run_dir + "/" + f, "")) << f;
+  EXPECT_TRUE(file_has(out->run_dir + "/report.html", "data-seq=\"3\""));
   EXPECT_TRUE(file_has(out->run_dir + "/probes.stp", "HX1 READY"));
   EXPECT_TRUE(file_has(out->run_dir + "/trace.txt", "HX1 END"));
   const auto& r = out->report;
@@ -102,6 +104,7 @@ TEST_F(RunSession, FaultStapSemanticErrorStopsBeforeSendingWithAPartialReport) {
   EXPECT_TRUE(out->report.partial);
   EXPECT_FALSE(file_has(out->run_dir + "/sender.json", "harness.sender/1"));
   EXPECT_TRUE(file_has(out->run_dir + "/report.json", "\"partial\": true"));
+  EXPECT_TRUE(file_has(out->run_dir + "/report.html", "Partial report:"));
 }
 
 TEST_F(RunSession, FaultStapNeverReady) {
@@ -192,4 +195,16 @@ TEST_F(RunSession, BaselineComparisonIsInTheReport) {
   ASSERT_TRUE(second->report.comparison);
   EXPECT_EQ(second->report.comparison->baseline_file, *req.baseline_path);
   EXPECT_TRUE(file_has(second->run_dir + "/report.json", "\"baseline\": {"));
+  EXPECT_TRUE(file_has(second->run_dir + "/report.html", "Baseline comparison"));
+}
+
+TEST_F(RunSession, HtmlPathGetsTheSameReportAsTheRunDirectory) {
+  auto req = request("ok");
+  req.html_path = dir_ + "/elsewhere.html";
+  auto out = run_session(req, hooks());
+  ASSERT_TRUE(out) << format_error(out.error());
+  auto copy = read_file(req.html_path);
+  auto in_dir = read_file(out->run_dir + "/report.html");
+  ASSERT_TRUE(copy && in_dir);
+  EXPECT_EQ(*copy, *in_dir);
 }

@@ -1,0 +1,205 @@
+// The HTML report: lanes per frame for real VM fixtures, escaping, the lane limit, anomaly
+// links, the baseline section, and a real render in headless Chromium (Debian's chromium).
+#include "child_proc.hpp"
+#include "files.hpp"
+#include "offline.hpp"
+#include "png_colours.hpp"
+#include "report_fixtures.hpp"
+#include "report_html.hpp"
+
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+namespace harness::report {
+namespace {
+
+using namespace testing;
+namespace fs = std::filesystem;
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
+Report run_fixture(const std::string& name) {
+  const std::string base = std::string(HARNESS_SOURCE_DIR) + "/tests/fixtures/traces/" + name;
+  OfflineRequest req;
+  req.trace_path = base + ".trace";
+  req.sender_path = base + ".sender.json";
+  req.plan_path = base + ".plan.json";
+  auto r = rebuild_report(req);
+  EXPECT_TRUE(r) << (r ? "" : format_error(r.error()));
+  return r ? *r : Report{};
+}
+
+Report synthetic(std::size_t frames) {
+  Report r;
+  r.run.kernel = "6.1.192";
+  for (std::size_t i = 0; i < frames; ++i) {
+    FrameTimeline f;
+    f.has_sender = true;
+    f.sender = frame(i, static_cast<std::uint32_t>(i % 8), 1'000'000'000 + 10'000 * i);
+    f.has_kernel = true;
+    f.index = static_cast<std::int64_t>(i % 8);
+    for (std::size_t p = 0; p < kPhaseCount; ++p)
+      f.t[p] = static_cast<std::uint64_t>(f.sender.t_request_ns) + 2000 * (p + 1);
+    r.frames.push_back(f);
+  }
+  r.frames_total = frames;
+  return r;
+}
+
+TEST(ReportHtml, RealFixturesHaveOneLanePerFrame) {
+  for (const auto* name : {"6.1.192-O0-v2-2frames-ring8-run", "6.1.192-O0-v2-20frames-ring8-run",
+                           "6.1.192-O2-v3-2frames-ring8-run"}) {
+    SCOPED_TRACE(name);
+    const Report r = run_fixture(name);
+    ASSERT_GT(r.frames_total, 0u);
+    const std::string html = format_report_html(r);
+    EXPECT_EQ(count(html, "data-seq=\""), r.frames_total);
+    for (std::uint64_t seq = 0; seq < r.frames_total; ++seq)
+      EXPECT_NE(html.find("data-seq=\"" + std::to_string(seq) + "\""), std::string::npos) << seq;
+    EXPECT_NE(html.find("kernel 6.1.192"), std::string::npos);
+    EXPECT_NE(html.find("<h2>Probes</h2>"), std::string::npos);
+    EXPECT_NE(html.find("snd.len_sum"), std::string::npos);
+    // Self-contained: nothing to fetch, nothing to run.
+    for (const auto* bad : {"http:", "https:", "<script", " src=", "<link", "url("})
+      EXPECT_EQ(html.find(bad), std::string::npos) << bad;
+  }
+}
+
+TEST(ReportHtml, EscapesEveryStringFromInputFiles) {
+  Report r = synthetic(2);
+  r.run.kernel = "<script>alert(1)</script>";
+  r.run.iface = "eth0\"><img src=x>";
+  r.anomalies.push_back({.kind = "k<u>", .message = "a & b < c", .seqs = {1}});
+  r.probes.push_back({.anchor = "snd.x'", .function = "f", .statement = "if (a<b && c>d)"});
+  r.notes.push_back("<i>note</i>");
+  const std::string html = format_report_html(r);
+  for (const auto* raw : {"<script>", "<img", "<u>", "<i>", "a<b", "snd.x'"})
+    EXPECT_EQ(html.find(raw), std::string::npos) << raw;
+  for (const auto* escaped : {"&lt;script&gt;alert(1)&lt;/script&gt;", "eth0&quot;&gt;&lt;img",
+                              "a &amp; b &lt; c", "if (a&lt;b &amp;&amp; c&gt;d)", "snd.x&#39;"})
+    EXPECT_NE(html.find(escaped), std::string::npos) << escaped;
+}
+
+TEST(ReportHtml, AnomaliesLinkToTheirFramesLanes) {
+  Report r = synthetic(6);
+  r.anomalies.push_back({.kind = "stuck", .message = "1 frame stuck", .seqs = {3}});
+  const std::string html = format_report_html(r);
+  EXPECT_NE(html.find("<a href=\"#frame-3\">seq 3</a>"), std::string::npos);
+  EXPECT_NE(html.find("class=\"lane flagged\" id=\"frame-3\""), std::string::npos);
+  EXPECT_EQ(count(html, "lane flagged"), 1u);
+}
+
+TEST(ReportHtml, ShowsTheBaselineComparison) {
+  Report r = synthetic(2);
+  EXPECT_EQ(format_report_html(r).find("Baseline comparison"), std::string::npos);
+  r.comparison = Comparison{.baseline_file = "old.json",
+                            .regressions = {{"latency p99", "10 us", "90 us", "grew 9x"}}};
+  const std::string html = format_report_html(r);
+  EXPECT_NE(html.find("Baseline comparison"), std::string::npos);
+  EXPECT_NE(html.find("<td>latency p99</td><td>10 us</td><td>90 us</td>"), std::string::npos);
+}
+
+TEST(ReportHtml, TenThousandFramesAreCappedAndTheRestGrouped) {
+  const Report r = synthetic(10000);
+  const std::string html = format_report_html(r);
+  EXPECT_EQ(count(html, "data-seq=\""), HtmlOptions{}.max_lanes);
+  EXPECT_NE(html.find("Showing lanes for the first 256 of 10000 frames"), std::string::npos);
+  const auto agg = html.find("<table class=\"agg\">");
+  ASSERT_NE(agg, std::string::npos);
+  const std::string groups = html.substr(agg, html.find("</table>", agg) - agg);
+  EXPECT_EQ(count(groups, "<tr><td>"), 100u) << "groups of the 9744 frames past the limit";
+  EXPECT_NE(groups.find("<td>256-353</td>"), std::string::npos) << "98 rows per group";
+  const std::string small = format_report_html(synthetic(2));
+  std::cout << "HTML size: 2 frames " << small.size() << " bytes, 10000 frames " << html.size()
+            << " bytes\n";
+  EXPECT_EQ(small.find("Showing lanes"), std::string::npos);
+}
+
+TEST(ReportHtml, PhaseOffsetsChartCountsEveryFrameOfEachPhase) {
+  const Report r = run_fixture("6.1.192-O0-v2-20frames-ring8-run");
+  const std::string html = format_report_html(r);
+  const auto at = html.find("<svg class=\"offsets\"");
+  ASSERT_NE(at, std::string::npos);
+  const std::string chart = html.substr(at, html.find("</svg>", at) - at);
+  for (const auto* row : {"SEND_REQUEST seen (20)", "SENDING (20)", "AVAILABLE (20)"})
+    EXPECT_NE(chart.find(row), std::string::npos) << row;
+  // The bins of one phase hold every frame once.
+  std::uint64_t frames = 0;
+  const std::string colour = "fill=\"#ff7f0e\"";
+  for (auto p = chart.find(colour); p != std::string::npos; p = chart.find(colour, p + 1)) {
+    const auto title = chart.find("<title>", p) + 7;
+    frames += std::stoull(chart.substr(title, chart.find(' ', title) - title));
+  }
+  EXPECT_EQ(frames, 20u);
+  // Without the sender's times there is nothing to measure from.
+  Report kernel_only = synthetic(3);
+  for (auto& f : kernel_only.frames)
+    f.has_sender = false;
+  EXPECT_EQ(format_report_html(kernel_only).find("class=\"offsets\""), std::string::npos);
+}
+
+TEST(ReportHtml, NoFramesSaysSo) {
+  EXPECT_NE(format_report_html(Report{}).find("No frames"), std::string::npos);
+}
+
+// Headless Chromium: the page parses (the DOM it built has one lane per frame) and renders
+// something that is not blank.
+class ChromiumRender : public ::testing::Test {
+protected:
+  void SetUp() override {
+    for (const auto* dir : {"/usr/bin/chromium", "/usr/local/bin/chromium"})
+      if (::access(dir, X_OK) == 0)
+        chromium_ = dir;
+    if (chromium_.empty())
+      GTEST_SKIP() << "chromium is not installed (scripts/install-deps --tests installs it)";
+    dir_ = fs::temp_directory_path() / ("harness-html-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    if (!dir_.empty())
+      fs::remove_all(dir_, ec);
+  }
+  Result<Captured> chromium(std::vector<std::string> args, const std::string& html) {
+    ChildSpec spec{.exe = chromium_,
+                   .args = {"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                            "--user-data-dir=" + dir_ + "/profile"},
+                   .env = {{"HOME", dir_}}};
+    spec.args.insert(spec.args.end(), args.begin(), args.end());
+    spec.args.push_back("file://" + html);
+    return run_captured(spec, std::chrono::seconds(120));
+  }
+  std::string chromium_, dir_;
+};
+
+TEST_F(ChromiumRender, RealFixtureParsesWithOneLanePerFrameAndIsNotBlank) {
+  const Report r = run_fixture("6.1.192-O0-v2-20frames-ring8-run");
+  const std::string html = dir_ + "/report.html";
+  ASSERT_TRUE(write_report_html(r, html));
+
+  auto dom = chromium({"--dump-dom"}, html);
+  ASSERT_TRUE(dom && dom->status.success()) << (dom ? dom->err : "");
+  EXPECT_EQ(count(dom->out, "data-seq=\""), r.frames_total);
+  EXPECT_EQ(count(dom->out, "<g class=\"lane"), r.frames_total);
+
+  const std::string png = dir_ + "/shot.png";
+  auto shot = chromium({"--screenshot=" + png, "--window-size=1200,1400"}, html);
+  ASSERT_TRUE(shot && shot->status.success()) << (shot ? shot->err : "");
+  auto data = read_file(png);
+  ASSERT_TRUE(data);
+  auto st = png_stats(*data);
+  ASSERT_TRUE(st) << "not an 8-bit RGB(A) PNG";
+  EXPECT_EQ(st->width, 1200u);
+  // Text, lanes and the phase colours: far more than a blank or one-colour page.
+  EXPECT_GT(st->colours, 50u);
+  EXPECT_GT(st->non_background, 0.02);
+}
+
+} // namespace
+} // namespace harness::report
