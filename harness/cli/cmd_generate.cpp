@@ -1,7 +1,11 @@
-// harness generate (--kernel VER | --source PATH) [--probes status|call-return|all] [-o FILE]
+// harness generate (--kernel VER | --source PATH | --build-id ID) [--probes status|call-return|all]
+// [-o FILE]
+#include "build_id.hpp"
+#include "cache_dir.hpp"
 #include "commands.hpp"
 #include "files.hpp"
 #include "generate.hpp"
+#include "kernel_source.hpp"
 #include "locator.hpp"
 #include "map_store.hpp"
 #include "options.hpp"
@@ -10,10 +14,37 @@
 #include <iostream>
 
 namespace harness::cli {
+namespace {
+
+struct BuildIdMap {
+  stap::MapEntry entry;
+  std::string source_text;
+};
+
+// The exact map of the kernel with this build id (kernel/kernel_source.hpp); says where the
+// source came from on stderr.
+Result<BuildIdMap> map_by_build_id(const std::string& text, const std::string& release) {
+  auto id = kernel::parse_build_id(text);
+  if (!id)
+    return std::unexpected(id.error());
+  auto found = kernel::find_source_by_build_id(*id, kernel::resolve_cache_dir(""));
+  if (!found)
+    return std::unexpected(found.error());
+  auto sel = kernel::exact_map_for(*found, release);
+  if (!sel)
+    return std::unexpected(sel.error());
+  std::cerr << "harness: af_packet.c of build id " << *id << ": " << sel->provenance << "\n";
+  if (!sel->note.empty())
+    std::cerr << "harness: note: " << sel->note << "\n";
+  return BuildIdMap{std::move(sel->entry), std::move(found->source.text)};
+}
+
+} // namespace
 
 Result<int> cmd_generate(const Args& args) {
   const std::string usage =
-      "generate (--kernel VER | --source PATH) [--probes status|call-return|all] [-o FILE]";
+      "generate (--kernel VER | --source PATH | --build-id ID) [--probes status|call-return|all] "
+      "[-o FILE]";
   po::options_description opts("options");
   opts.add_options()("help,h", "show this help")(
       "kernel", po::value<std::string>(),
@@ -21,6 +52,9 @@ Result<int> cmd_generate(const Args& args) {
       "(uname -r); with --source: the source's release")(
       "source", po::value<std::string>(),
       "locate the anchors in this af_packet.c instead (its lines are quoted above the probes)")(
+      "build-id", po::value<std::string>(),
+      "the kernel with this build id (another machine's): its own af_packet.c from the harness "
+      "cache or DEBUGINFOD_URLS; with --kernel: its release")(
       "probes", po::value<std::string>()->default_value("status"),
       "probe set: status, call-return or all")(
       "output,o", po::value<std::string>(),
@@ -54,6 +88,12 @@ Result<int> cmd_generate(const Args& args) {
     }
     map = std::move(*located);
     source_text = std::move(*text);
+  } else if (vm.count("build-id")) {
+    auto sel = map_by_build_id(vm["build-id"].as<std::string>(), kernel);
+    if (!sel)
+      return std::unexpected(sel.error());
+    map = std::move(sel->entry.map);
+    source_text = std::move(sel->source_text);
   } else if (!kernel.empty()) {
     auto sel = stap::select_map(kernel);
     if (!sel)
@@ -62,7 +102,7 @@ Result<int> cmd_generate(const Args& args) {
       std::cerr << "harness: note: " << sel->note << "\n";
     map = std::move(sel->entry.map);
   } else {
-    return fail(Exit::usage, "generate", "needs --kernel VER or --source PATH",
+    return fail(Exit::usage, "generate", "needs --kernel VER, --source PATH or --build-id ID",
                 "e.g. `harness generate --kernel 6.1 -o tx.stp`");
   }
 

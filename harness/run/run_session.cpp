@@ -74,6 +74,18 @@ std::vector<std::string> stap_tuning(const std::string& build_dir,
   return args;
 }
 
+// --allow-nearest: the lines are a neighbouring kernel's, so the report can never say OK (an
+// anomaly makes the verdict and the exit status say so; docs/report-schema.md).
+void mark_lines_not_proven(report::Report& r, const std::string& map_release) {
+  report::Anomaly a;
+  a.kind = "lines_not_proven";
+  a.message = "lines not proven: the probes sit on the lines of the nearest shipped map (" +
+              map_release +
+              "), not of this kernel's own af_packet.c (--allow-nearest); every anchor passed "
+              "the DWARF check, but a probe may still sit on another statement";
+  r.anomalies.insert(r.anomalies.begin(), std::move(a));
+}
+
 } // namespace
 
 std::string module_plan_path(const std::string& module) {
@@ -113,6 +125,7 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
 
   // Pre-flight: nothing is compiled or created before these pass.
   std::optional<stap::MapSelection> map;
+  bool lines_not_proven = false;
   if (req.preflight) {
     say("pre-flight checks");
     PreflightRequest pf;
@@ -125,6 +138,8 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
     pf.iface = req.sender.iface;
     pf.veth = req.sender.veth;
     pf.netns_path = req.sender.netns_path;
+    pf.allow_nearest = req.allow_nearest;
+    pf.probes = *probe_set;
     auto res = run_preflight(sys, pf, select);
     if (const Check* f = res.first_failure())
       return std::unexpected(f->error);
@@ -132,6 +147,7 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
       if (c.state == CheckState::warn)
         say("warning: " + c.name + ": " + c.error.why);
     map = std::move(res.map);
+    lines_not_proven = res.lines_not_proven;
   }
 
   // A bad baseline fails now, not after minutes of compiling and sending.
@@ -196,6 +212,8 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
       if (auto s = report::feed_trace_file(trace, analysis); !s)
         return std::unexpected(s.error());
     out.report = analysis.finish();
+    if (lines_not_proven)
+      mark_lines_not_proven(out.report, map->entry.map.release);
     out.report.run.run_dir = dir;
     if (baseline)
       out.report.comparison =
