@@ -3,6 +3,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <fcntl.h>
+#include <filesystem>
 #include <unistd.h>
 
 namespace harness::kernel {
@@ -48,6 +49,9 @@ Result<std::string> dwarf_source_path(const std::string& debuginfo, std::string_
       const std::string dir = attr_string(&cudie, DW_AT_comp_dir);
       found = dir.empty() ? "" : dir + "/" + name;
     }
+    // debuginfod and the file system both take "a/b/../c" as "a/c"; a path that reaches a
+    // command line carries no "..".
+    found = std::filesystem::path(found).lexically_normal().string();
   }
   dwarf_end(dw);
   ::close(fd);

@@ -1,0 +1,283 @@
+#include "anchors.hpp"
+#include "build_id.hpp"
+#include "child_proc.hpp"
+#include "dwarf_source.hpp"
+#include "kernel_source.hpp"
+#include "kernel_test_util.hpp"
+#include "line_map.hpp"
+#include "map_store.hpp"
+#include "probe_plan.hpp"
+
+#include <arpa/inet.h>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <thread>
+
+using namespace harness;
+using namespace harness::kernel;
+using namespace harness::kernel::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kHarness = std::string(HARNESS_BINARY_DIR) + "/bin/harness";
+
+std::string note(std::uint32_t type, std::string_view name, std::string_view desc) {
+  auto word = [](std::uint32_t v) {
+    return std::string(reinterpret_cast<const char*>(&v), 4);
+  };
+  auto pad = [](std::string s) {
+    s.resize((s.size() + 3) & ~std::size_t{3}, '\0');
+    return s;
+  };
+  return word(static_cast<std::uint32_t>(name.size())) +
+         word(static_cast<std::uint32_t>(desc.size())) + word(type) + pad(std::string(name)) +
+         pad(std::string(desc));
+}
+
+// What `readelf -n FILE` prints as "Build ID: ...".
+std::string readelf_build_id(const std::string& path) {
+  auto r = run_captured({.exe = "readelf", .args = {"-n", path}}, 60s);
+  if (!r || !r->status.success())
+    return {};
+  const auto at = r->out.find("Build ID: ");
+  return at == std::string::npos ? "" : r->out.substr(at + 10, r->out.find('\n', at) - at - 10);
+}
+
+} // namespace
+
+TEST(BuildId, NoteStreamSkipsOtherNotes) {
+  const std::string stream = note(6, std::string_view("Linux\0", 6), "abc") +
+                             note(3, std::string_view("GNU\0", 4), "\x01\x23\xab\xff");
+  EXPECT_EQ(build_id_from_notes(stream), "0123abff");
+  EXPECT_FALSE(build_id_from_notes(note(6, std::string_view("Linux\0", 6), "abc")));
+  EXPECT_FALSE(build_id_from_notes(stream.substr(0, stream.size() - 2))) << "truncated";
+  EXPECT_FALSE(build_id_from_notes(""));
+}
+
+// The same id readelf shows, for an ELF file (this test binary) and for the running kernel.
+TEST(BuildId, MatchesReadelf) {
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe");
+  auto id = build_id_of_elf(self);
+  ASSERT_TRUE(id) << format_error(id.error());
+  EXPECT_EQ(*id, readelf_build_id(self));
+  if (auto running = running_kernel_build_id()) {
+    EXPECT_EQ(running->size() % 2, 0u);
+  }
+  EXPECT_FALSE(build_id_of_elf(std::string(HARNESS_SOURCE_DIR) + "/README.md"));
+}
+
+TEST(BuildId, ParseAcceptsOnlyHex) {
+  EXPECT_EQ(parse_build_id("E1A8fd6f725cf3c0e42c9fceb7e277af747f5317"),
+            "e1a8fd6f725cf3c0e42c9fceb7e277af747f5317");
+  for (const char* bad : {"", "abc", "12345678g", "../../etc/passwd", "1234567"})
+    EXPECT_FALSE(parse_build_id(bad)) << bad;
+}
+
+TEST(KernelSource, DwarfPathsThatMayReachACommandLine) {
+  EXPECT_TRUE(acceptable_dwarf_path("/build/linux-6.1/net/packet/af_packet.c"));
+  for (const char* bad : {"net/packet/af_packet.c", "/x/../net/packet/af_packet.c",
+                          "/x/net/packet/af_packet.c\n", "/x/net/packet/af_packet.h"})
+    EXPECT_FALSE(acceptable_dwarf_path(bad)) << bad;
+}
+
+// This test file's own compile unit, found in this binary's DWARF (built with -g).
+TEST(KernelSource, DwarfNamesTheCompileUnit) {
+  auto p = dwarf_source_path("/proc/self/exe", "kernel/kernel_source_test.cpp");
+  ASSERT_TRUE(p) << format_error(p.error());
+  // Joined to the compile directory and made lexically normal ("a/b/../c" -> "a/c").
+  EXPECT_EQ(*p, std::filesystem::path(std::string(HARNESS_SOURCE_DIR) +
+                                      "/tests/kernel/kernel_source_test.cpp")
+                    .lexically_normal()
+                    .string());
+  auto none = dwarf_source_path("/proc/self/exe", std::string(stap::af_packet_path));
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().hint.find("module"), std::string::npos);
+}
+
+// The -r tree comes first, and a tree without the file says so.
+TEST(KernelSource, BuildTreeFirst) {
+  TempDir tmp;
+  const std::string tree = tmp.file("tree");
+  ASSERT_TRUE(make_dirs(tree + "/source/net/packet"));
+  auto text = read_file(std::string(HARNESS_BINARY_DIR) +
+                        "/tests/stap/kernel-sources/linux-source-6.1/net/packet/af_packet.c");
+  if (!text)
+    GTEST_SKIP() << "the extracted linux-source-6.1 af_packet.c is not built";
+  SourceQuery q;
+  q.release = "6.1.192";
+  q.build_dir = tree;
+  q.cache_dir = tmp.file("cache");
+  auto none = find_kernel_source(q);
+  EXPECT_FALSE(none.found);
+  ASSERT_FALSE(none.tried.empty());
+  EXPECT_NE(none.not_found_error().why.find("tried -r " + tree), std::string::npos);
+  ASSERT_TRUE(write_file_atomic(tree + "/source/net/packet/af_packet.c", *text));
+  auto s = find_kernel_source(q);
+  ASSERT_TRUE(s.found);
+  EXPECT_NE(s.found->provenance.find("build tree"), std::string::npos);
+  auto sel = exact_map_for(*s.found, "");
+  ASSERT_TRUE(sel) << format_error(sel.error());
+  EXPECT_EQ(sel->entry.map.release, "6.1.192");
+  EXPECT_TRUE(sel->exact);
+}
+
+namespace {
+
+// A free TCP port on 127.0.0.1 (the kernel's pick; a race with another program is harmless
+// here: the server then fails to start and the test says so).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+// GET /metrics from the server (plain HTTP/1.0); empty when it does not answer.
+std::string metrics(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const std::string req = "GET /metrics HTTP/1.0\r\n\r\n";
+    if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+// Indexing is done when the traversal ran and no file waits to be scanned.
+bool indexed(const std::string& m) {
+  return m.find("thread_work_total{role=\"traverse\"} ") != std::string::npos &&
+         m.find("thread_work_total{role=\"traverse\"} 0\n") == std::string::npos &&
+         m.find("thread_work_pending{role=\"scan\"} 0\n") != std::string::npos &&
+         m.find("thread_busy{role=\"scan\"} 1") == std::string::npos;
+}
+
+struct HarnessRun {
+  int code = -1;
+  std::string out, err;
+  double seconds = 0;
+};
+
+HarnessRun harness_cmd(std::vector<std::string> args, const std::string& cache,
+                       const std::string& urls) {
+  ChildSpec spec{.exe = kHarness, .args = std::move(args)};
+  spec.env = {{"HARNESS_CACHE", cache}, {"DEBUGINFOD_URLS", urls}};
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = run_captured(spec, 600s);
+  HarnessRun h;
+  h.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (r) {
+    h.code = r->status.signal ? -1 : r->status.code;
+    h.out = r->out;
+    h.err = r->err;
+  }
+  return h;
+}
+
+} // namespace
+
+// A local debuginfod indexing the 6.1 -O0 test kernel's build tree: `generate --build-id`
+// fetches the kernel's debuginfo and the af_packet.c its DWARF names, and writes exactly the
+// lines of the shipped 6.1.192 map; later calls work from the harness cache with the server
+// gone; an empty cache without a server fails with the instructions.
+TEST(KernelSourceDebuginfod, GenerateByBuildIdFetchesTheKernelsOwnSource) {
+  const char* build = std::getenv("HARNESS_TEST_KERNEL_BUILD");
+  if (!build || !*build)
+    GTEST_SKIP() << "HARNESS_TEST_KERNEL_BUILD is not set (scripts/test-all sets it to the cached "
+                    "6.1 -O0 test kernel)";
+  if (!find_program("debuginfod"))
+    GTEST_SKIP() << "debuginfod is not installed (scripts/install-deps --tests installs it)";
+  auto id = build_id_of_elf(std::string(build) + "/vmlinux");
+  ASSERT_TRUE(id) << format_error(id.error());
+  EXPECT_EQ(*id, readelf_build_id(std::string(build) + "/vmlinux"));
+  auto maps = stap::load_shipped_maps();
+  ASSERT_TRUE(maps);
+  auto shipped = stap::select_map(*maps, "6.1.192", "6.1.192");
+  ASSERT_TRUE(shipped && shipped->exact);
+
+  TempDir tmp;
+  const int port = free_port();
+  ASSERT_NE(port, 0);
+  const std::string urls = "http://127.0.0.1:" + std::to_string(port);
+  std::string server_log;
+  ChildSpec server{.exe = "debuginfod",
+                   .args = {"-p", std::to_string(port), "-d", tmp.file("db.sqlite"), "-F", build}};
+  server.on_stderr = [&](std::string_view l) {
+    server_log += std::string(l) + "\n";
+  };
+  server.on_stdout = server.on_stderr;
+  auto srv = spawn(server);
+  ASSERT_TRUE(srv) << format_error(srv.error());
+  const auto t0 = std::chrono::steady_clock::now();
+  bool ready = false;
+  while (!ready && std::chrono::steady_clock::now() - t0 < 300s) {
+    if ((*srv)->wait(200ms))
+      break; // it exited
+    ready = indexed(metrics(port));
+  }
+  const double index_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(ready) << "debuginfod did not finish indexing " << build << ":\n" << server_log;
+  std::cout << "[ measure  ] indexing " << build << ": " << index_s << " s\n";
+
+  const std::string cache = tmp.file("cache");
+  const std::string script = tmp.file("probes.stp");
+  auto first =
+      harness_cmd({"generate", "--build-id", *id, "--probes", "all", "-o", script}, cache, urls);
+  ASSERT_EQ(first.code, 0) << first.err << "\nserver:\n" << server_log;
+  EXPECT_NE(first.err.find("debuginfod (" + urls + ")"), std::string::npos) << first.err;
+  std::cout << "[ measure  ] fetch (debuginfo + source): " << first.seconds << " s\n";
+  auto plan = stap::load_plan(stap::plan_path_for(script));
+  ASSERT_TRUE(plan) << format_error(plan.error());
+  EXPECT_EQ(plan->source_sha1, shipped->entry.map.source_sha1);
+  ASSERT_FALSE(plan->anchors.empty());
+  for (const auto& p : plan->anchors) {
+    const auto* a = shipped->entry.map.anchor(p.anchor);
+    ASSERT_NE(a, nullptr) << p.anchor;
+    if (p.statement.empty())
+      continue; // an entry probe sits on the function's start line
+    EXPECT_EQ(p.line, a->line) << p.anchor;
+  }
+  auto map = harness_cmd({"map", "--build-id", *id}, cache, urls);
+  ASSERT_EQ(map.code, 0) << map.err;
+  auto located = stap::line_map_from_json(map.out, "map --build-id");
+  ASSERT_TRUE(located) << format_error(located.error());
+  ASSERT_EQ(located->anchors.size(), shipped->entry.map.anchors.size());
+  for (std::size_t i = 0; i < located->anchors.size(); ++i)
+    EXPECT_EQ(located->anchors[i].line, shipped->entry.map.anchors[i].line)
+        << located->anchors[i].name;
+
+  (*srv)->terminate(3s);
+  auto offline =
+      harness_cmd({"generate", "--build-id", *id, "-o", tmp.file("again.stp")}, cache, urls);
+  EXPECT_EQ(offline.code, 0) << offline.err;
+  EXPECT_NE(offline.err.find("the harness cache"), std::string::npos) << offline.err;
+  std::cout << "[ measure  ] cache hit, server stopped: " << offline.seconds << " s\n";
+
+  auto empty = harness_cmd({"generate", "--build-id", *id, "-o", tmp.file("never.stp")},
+                           tmp.file("empty-cache"), urls);
+  EXPECT_EQ(empty.code, static_cast<int>(Exit::no_map)) << empty.err;
+  for (const char* what : {"tried debuginfod", "DEBUGINFOD_URLS", "-dbg", "-r DIR"})
+    EXPECT_NE(empty.err.find(what), std::string::npos) << what << " in " << empty.err;
+  EXPECT_FALSE(read_file(tmp.file("never.stp"))) << "nothing written";
+}
