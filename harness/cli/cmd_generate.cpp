@@ -55,8 +55,11 @@ Result<int> cmd_generate(const Args& args) {
       "build-id", po::value<std::string>(),
       "the kernel with this build id (another machine's): its own af_packet.c from the harness "
       "cache or DEBUGINFOD_URLS; with --kernel: its release")(
-      "probes", po::value<std::string>()->default_value("status"),
-      "probe set: status, call-return or all")(
+      "allow-nearest",
+      "with --kernel and no shipped map of that kernel: write the nearest map's probes anyway "
+      "(their lines are not proven for it)")("probes",
+                                             po::value<std::string>()->default_value("status"),
+                                             "probe set: status, call-return or all")(
       "output,o", po::value<std::string>(),
       "write the script here and its plan to FILE.plan.json (default: script to stdout)");
   auto parsed = parse_options(args, "generate", usage, opts);
@@ -98,8 +101,14 @@ Result<int> cmd_generate(const Args& args) {
     auto sel = stap::select_map(kernel);
     if (!sel)
       return std::unexpected(sel.error());
+    if (!sel->exact && !vm.count("allow-nearest"))
+      return fail(Exit::no_map, "--kernel " + kernel,
+                  "no shipped map is that kernel's: " + sel->note,
+                  "give that kernel's own af_packet.c: --source PATH, or --build-id ID with "
+                  "DEBUGINFOD_URLS set; --allow-nearest writes the nearest map's probes anyway "
+                  "(lines not proven)");
     if (!sel->exact)
-      std::cerr << "harness: note: " << sel->note << "\n";
+      std::cerr << "harness: note: lines not proven: " << sel->note << "\n";
     map = std::move(sel->entry.map);
   } else {
     return fail(Exit::usage, "generate", "needs --kernel VER, --source PATH or --build-id ID",
