@@ -111,14 +111,14 @@ std::optional<std::string> build_id_from_notes(std::string_view notes) {
 Result<std::string> build_id_of_elf(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return fail(Exit::io, path, "cannot open: " + errno_text(errno));
+    return fail(Exit::no_debuginfo, path, "cannot open: " + errno_text(errno));
   bool is_elf = false;
   auto id = elf_build_id(fd, is_elf);
   ::close(fd);
   if (!is_elf)
-    return fail(Exit::usage, path, "not a 64-bit ELF file");
+    return fail(Exit::no_debuginfo, path, "not a 64-bit ELF file");
   if (!id)
-    return fail(Exit::usage, path, "has no GNU build id note",
+    return fail(Exit::no_debuginfo, path, "has no GNU build id note",
                 "build with a linker that writes one (ld --build-id, the kernel's default)");
   return *id;
 }

@@ -18,7 +18,8 @@ namespace harness::kernel {
 std::optional<std::string> build_id_from_notes(std::string_view notes);
 
 // The build id of an ELF file (64-bit, either byte order): its SHT_NOTE sections, else its
-// PT_NOTE segments. Errors name the file: unreadable, not ELF, no build id.
+// PT_NOTE segments. Errors (Exit::no_debuginfo) name the file: unreadable, not ELF, no build
+// id.
 Result<std::string> build_id_of_elf(const std::string& path);
 
 // The running kernel's, from /sys/kernel/notes.

@@ -26,19 +26,6 @@ namespace {
 
 const std::string kHarness = std::string(HARNESS_BINARY_DIR) + "/bin/harness";
 
-std::string note(std::uint32_t type, std::string_view name, std::string_view desc) {
-  auto word = [](std::uint32_t v) {
-    return std::string(reinterpret_cast<const char*>(&v), 4);
-  };
-  auto pad = [](std::string s) {
-    s.resize((s.size() + 3) & ~std::size_t{3}, '\0');
-    return s;
-  };
-  return word(static_cast<std::uint32_t>(name.size())) +
-         word(static_cast<std::uint32_t>(desc.size())) + word(type) + pad(std::string(name)) +
-         pad(std::string(desc));
-}
-
 // What `readelf -n FILE` prints as "Build ID: ...".
 std::string readelf_build_id(const std::string& path) {
   auto r = run_captured({.exe = "readelf", .args = {"-n", path}}, 60s);
@@ -49,15 +36,6 @@ std::string readelf_build_id(const std::string& path) {
 }
 
 } // namespace
-
-TEST(BuildId, NoteStreamSkipsOtherNotes) {
-  const std::string stream = note(6, std::string_view("Linux\0", 6), "abc") +
-                             note(3, std::string_view("GNU\0", 4), "\x01\x23\xab\xff");
-  EXPECT_EQ(build_id_from_notes(stream), "0123abff");
-  EXPECT_FALSE(build_id_from_notes(note(6, std::string_view("Linux\0", 6), "abc")));
-  EXPECT_FALSE(build_id_from_notes(stream.substr(0, stream.size() - 2))) << "truncated";
-  EXPECT_FALSE(build_id_from_notes(""));
-}
 
 // The same id readelf shows, for an ELF file (this test binary) and for the running kernel.
 TEST(BuildId, MatchesReadelf) {
