@@ -232,7 +232,7 @@ Result<GeneratedForTree> generate_for_tree(const KernelTree& tree, stap::ProbeSe
                                            const std::string& kernel_spec,
                                            const std::string& cache_dir) {
   GeneratedForTree out;
-  auto chosen = map_for_tree(tree, kernel_spec, map_override);
+  auto chosen = map_for_tree(tree, kernel_spec, map_override, cache_dir);
   if (!chosen)
     return std::unexpected(chosen.error());
   out.map_note = chosen->note;

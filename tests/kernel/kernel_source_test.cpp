@@ -7,6 +7,7 @@
 #include "line_map.hpp"
 #include "map_store.hpp"
 #include "probe_plan.hpp"
+#include "tree_map.hpp"
 
 #include <arpa/inet.h>
 #include <chrono>
@@ -258,4 +259,35 @@ TEST(KernelSourceDebuginfod, GenerateByBuildIdFetchesTheKernelsOwnSource) {
   for (const char* what : {"tried debuginfod", "DEBUGINFOD_URLS", "-dbg", "-r DIR"})
     EXPECT_NE(empty.err.find(what), std::string::npos) << what << " in " << empty.err;
   EXPECT_FALSE(read_file(tmp.file("never.stp"))) << "nothing written";
+}
+
+// A build tree without its sources gets the same file by its build id (here from the harness
+// cache, where a debuginfod fetch leaves it), and the map says where it came from.
+TEST(KernelSource, TreeWithoutSourcesUsesTheBuildIdPath) {
+  auto text = read_file(std::string(HARNESS_BINARY_DIR) +
+                        "/tests/stap/kernel-sources/linux-source-6.1/net/packet/af_packet.c");
+  if (!text)
+    GTEST_SKIP() << "the extracted linux-source-6.1 af_packet.c is not built";
+  TempDir tmp;
+  KernelTree tree;
+  tree.build_dir = tree.source_dir = tmp.file("tree");
+  tree.release = "6.1.192";
+  tree.build_id = "0123456789abcdef0123456789abcdef01234567";
+  const std::string cache = tmp.file("cache");
+  auto none = map_for_tree(tree, "", std::nullopt, cache);
+  ASSERT_TRUE(none) << format_error(none.error());
+  EXPECT_TRUE(none->provenance.empty());
+  EXPECT_FALSE(none->source);
+
+  const std::string kept = cache + "/sources/" + tree.build_id;
+  ASSERT_TRUE(make_dirs(kept));
+  ASSERT_TRUE(write_file_atomic(kept + "/af_packet.c", *text));
+  ASSERT_TRUE(write_file_atomic(kept + "/origin.txt", "debuginfod (test)\n"));
+  auto found = map_for_tree(tree, "", std::nullopt, cache);
+  ASSERT_TRUE(found) << format_error(found.error());
+  EXPECT_NE(found->provenance.find("the harness cache"), std::string::npos) << found->provenance;
+  EXPECT_NE(found->provenance.find("debuginfod (test)"), std::string::npos) << found->provenance;
+  ASSERT_TRUE(found->source);
+  EXPECT_EQ(found->map.release, "6.1.192");
+  EXPECT_TRUE(found->note.empty()) << found->note;
 }
