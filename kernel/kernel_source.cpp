@@ -180,6 +180,20 @@ std::optional<FoundSource> from_debuginfod(const SourceQuery& q, std::vector<std
                          *dwarf_path};
 }
 
+std::optional<stap::MapEntry> from_proven_map(const SourceQuery& q,
+                                              std::vector<std::string>& tried) {
+  if (q.build_id.empty())
+    return std::nullopt;
+  auto maps = stap::load_shipped_maps();
+  if (maps)
+    for (const auto& e : *maps)
+      for (const auto& id : e.map.build_ids)
+        if (id == q.build_id)
+          return e;
+  tried.push_back("the shipped maps: none lists build id " + q.build_id);
+  return std::nullopt;
+}
+
 } // namespace
 
 bool acceptable_dwarf_path(const std::string& path) {
@@ -215,6 +229,7 @@ SourceQuery source_query(const std::string& release, const std::string& build_di
 SourceSearch find_kernel_source(const SourceQuery& q) {
   SourceSearch s;
   s.release = q.release;
+  s.build_id = q.build_id;
   if (q.build_id.empty())
     s.tried.push_back("the kernel's build id: unknown (no /sys/kernel/notes or vmlinux note)");
   if ((s.found = from_tree(q, s.tried)))
@@ -223,6 +238,8 @@ SourceSearch find_kernel_source(const SourceQuery& q) {
     return s;
   if ((s.found = from_package(q, s.tried)) || (s.found = from_debuginfod(q, s.tried)))
     keep(q, *s.found, s.tried);
+  else
+    s.proven_map = from_proven_map(q, s.tried);
   return s;
 }
 
@@ -243,8 +260,20 @@ Error SourceSearch::not_found_error() const {
                    "proven\")"};
 }
 
-Result<FoundSource> find_source_by_build_id(const std::string& build_id,
-                                            const std::string& cache_dir) {
+stap::MapSelection proven_selection(const stap::MapEntry& entry, const std::string& build_id,
+                                    const std::string& release) {
+  stap::MapSelection sel;
+  sel.entry = entry;
+  sel.requested = release.empty() ? entry.map.release : release;
+  sel.exact = true;
+  sel.provenance = "the shipped map " + entry.file + ": it lists build id " + build_id +
+                   " as compiled from its source (sha1 " + entry.map.source_sha1.substr(0, 12) +
+                   ")";
+  return sel;
+}
+
+Result<ExactMap> exact_map_by_build_id(const std::string& build_id, const std::string& release,
+                                       const std::string& cache_dir) {
   SourceQuery q;
   q.build_id = build_id;
   q.cache_dir = cache_dir;
@@ -252,12 +281,17 @@ Result<FoundSource> find_source_by_build_id(const std::string& build_id,
   if (const char* urls = std::getenv("DEBUGINFOD_URLS"))
     q.debuginfod_urls = urls;
   auto s = find_kernel_source(q);
+  if (s.proven_map)
+    return ExactMap{proven_selection(*s.proven_map, build_id, release), std::nullopt};
   if (!s.found) {
     Error e = s.not_found_error();
     e.what = "build id " + build_id;
     return std::unexpected(e);
   }
-  return std::move(*s.found);
+  auto sel = exact_map_for(*s.found, release);
+  if (!sel)
+    return std::unexpected(sel.error());
+  return ExactMap{std::move(*sel), std::move(s.found)};
 }
 
 Result<stap::MapSelection> exact_map_for(const FoundSource& found, const std::string& release) {

@@ -8,7 +8,9 @@
 //   3. the matching local source package: Debian's linux-source-X.Y whose version is the one
 //      the running kernel's /proc/version names (only for the running kernel);
 //   4. debuginfod by build id: the kernel's debuginfo (a local vmlinux with that build id, else
-//      fetched), the af_packet.c path its DWARF names, then that source file.
+//      fetched), the af_packet.c path its DWARF names, then that source file;
+//   5. a shipped map whose source is proven to be this kernel's: it lists the build id
+//      (`source.build_ids`, recorded by `harness map --build-id`). Its lines, no file.
 // Nothing found: the search lists every place tried, and pre-flight turns it into an error
 // saying how to get the source.
 
@@ -37,10 +39,13 @@ struct FoundSource {
 
 struct SourceSearch {
   std::optional<FoundSource> found;
+  std::optional<stap::MapEntry> proven_map; // step 5 (only when `found` is empty)
+  bool exact() const { return found || proven_map; }
   std::vector<std::string> tried; // one entry per place looked at, with what it gave
   // Nothing found: Exit::no_map naming the kernel, what was tried and how to get the source.
   Error not_found_error() const;
-  std::string release; // for the message
+  std::string release;  // for the message
+  std::string build_id; // the kernel's, when known
 };
 
 // The query for a target: the running kernel (build id from /sys/kernel/notes), or the -r
@@ -51,10 +56,19 @@ SourceQuery source_query(const std::string& release, const std::string& build_di
 // Runs the steps above (real files, dpkg-query/tar, debuginfod-find).
 SourceSearch find_kernel_source(const SourceQuery& q);
 
+// The selection step 5 gives: the shipped map listing the build id, with its provenance.
+stap::MapSelection proven_selection(const stap::MapEntry& entry, const std::string& build_id,
+                                    const std::string& release);
+
+struct ExactMap {
+  stap::MapSelection selection;
+  std::optional<FoundSource> source; // empty when a shipped map lists the build id (step 5)
+};
+
 // `map --build-id` and `generate --build-id`: another machine's kernel, by its build id alone
-// (the harness cache, then debuginfod). Error: SourceSearch::not_found_error().
-Result<FoundSource> find_source_by_build_id(const std::string& build_id,
-                                            const std::string& cache_dir);
+// (steps 2, 4, 5). `release` empty: the shipped map's. Error: SourceSearch::not_found_error().
+Result<ExactMap> exact_map_by_build_id(const std::string& build_id, const std::string& release,
+                                       const std::string& cache_dir);
 
 // The exact line map for a found source: the shipped map with the same sha1, else the anchors
 // located in the file (stap::select_map_for_source), with `provenance` set. `release` empty:

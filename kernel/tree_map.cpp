@@ -27,6 +27,11 @@ Result<TreeMap> map_for_tree(const KernelTree& tree, const std::string& kernel_s
       source_path = search.found->source.path;
       tree_source = std::move(search.found->source.text);
       out.provenance = std::move(search.found->provenance);
+    } else if (search.proven_map && !map_override) {
+      auto sel = proven_selection(*search.proven_map, tree.build_id, tree.release);
+      out.map = std::move(sel.entry.map);
+      out.provenance = std::move(sel.provenance);
+      return out;
     }
   }
   if (map_override) {

@@ -18,25 +18,26 @@ namespace {
 
 struct BuildIdMap {
   stap::MapEntry entry;
-  std::string source_text;
+  std::optional<std::string> source_text;
 };
 
-// The exact map of the kernel with this build id (kernel/kernel_source.hpp); says where the
-// source came from on stderr.
+// The exact map of the kernel with this build id (kernel/kernel_source.hpp); says where its
+// lines come from on stderr.
 Result<BuildIdMap> map_by_build_id(const std::string& text, const std::string& release) {
   auto id = kernel::parse_build_id(text);
   if (!id)
     return std::unexpected(id.error());
-  auto found = kernel::find_source_by_build_id(*id, kernel::resolve_cache_dir(""));
-  if (!found)
-    return std::unexpected(found.error());
-  auto sel = kernel::exact_map_for(*found, release);
-  if (!sel)
-    return std::unexpected(sel.error());
-  std::cerr << "harness: af_packet.c of build id " << *id << ": " << sel->provenance << "\n";
-  if (!sel->note.empty())
-    std::cerr << "harness: note: " << sel->note << "\n";
-  return BuildIdMap{std::move(sel->entry), std::move(found->source.text)};
+  auto exact = kernel::exact_map_by_build_id(*id, release, kernel::resolve_cache_dir(""));
+  if (!exact)
+    return std::unexpected(exact.error());
+  auto& sel = exact->selection;
+  std::cerr << "harness: af_packet.c of build id " << *id << ": " << sel.provenance << "\n";
+  if (!sel.note.empty())
+    std::cerr << "harness: note: " << sel.note << "\n";
+  BuildIdMap out{std::move(sel.entry), std::nullopt};
+  if (exact->source)
+    out.source_text = std::move(exact->source->source.text);
+  return out;
 }
 
 } // namespace

@@ -36,19 +36,21 @@ Result<stap::LineMap> map_of_build_id(const std::string& text, const std::string
   auto id = kernel::parse_build_id(text);
   if (!id)
     return std::unexpected(id.error());
-  auto found = kernel::find_source_by_build_id(*id, kernel::resolve_cache_dir(""));
-  if (!found)
-    return std::unexpected(found.error());
-  auto sel = kernel::exact_map_for(*found, kernel);
-  if (!sel)
-    return std::unexpected(sel.error());
-  std::cerr << "harness: af_packet.c of build id " << *id << ": " << sel->provenance << "\n";
-  auto map = stap::locate(found->source.text, sel->entry.map.release);
+  auto exact = kernel::exact_map_by_build_id(*id, kernel, kernel::resolve_cache_dir(""));
+  if (!exact)
+    return std::unexpected(exact.error());
+  std::cerr << "harness: af_packet.c of build id " << *id << ": " << exact->selection.provenance
+            << "\n";
+  if (!exact->source)
+    return std::move(exact->selection.entry.map); // a shipped map listing this build id
+  auto map = stap::locate(exact->source->source.text, exact->selection.entry.map.release);
   if (!map) {
     auto e = map.error();
-    e.what = found->source.path;
+    e.what = exact->source->source.path;
     return std::unexpected(e);
   }
+  // The file came by this build id's own DWARF: the map is proven for that kernel.
+  map->build_ids = {*id};
   map->package = "build id " + *id;
   return map;
 }

@@ -262,10 +262,11 @@ void check_line_map(const SystemView& sys, const PreflightRequest& req, const st
                     const MapSelector& select, PreflightResult& out, Checker& c) {
   const std::string spec = req.kernel_spec.empty() ? "auto" : req.kernel_spec;
   const auto search = sys.find_kernel_source(release, req.build_dir);
-  if (search.found && !spec_names(spec, release)) {
+  if (search.exact() && !spec_names(spec, release)) {
     c.failed("line map", Exit::no_map, "--kernel " + spec,
-             "the probes run on kernel " + release + ", whose own af_packet.c is " +
-                 search.found->provenance + "; no " + spec + " source is this kernel's",
+             "the probes run on kernel " + release + ", whose own af_packet.c is found (" +
+                 (search.found ? search.found->provenance : search.proven_map->file) + "); no " +
+                 spec + " source is this kernel's",
              "drop --kernel (or give --kernel auto) to probe this kernel's own lines");
     return;
   }
@@ -279,6 +280,12 @@ void check_line_map(const SystemView& sys, const PreflightRequest& req, const st
     c.ok("line map", sel->entry.map.release + " (exact: " + search.found->provenance +
                          (sel->note.empty() ? "" : "; " + sel->note) + ")");
     out.map = std::move(*sel);
+    return;
+  }
+  if (search.proven_map) {
+    auto sel = kernel::proven_selection(*search.proven_map, search.build_id, release);
+    c.ok("line map", sel.entry.map.release + " (exact: " + sel.provenance + ")");
+    out.map = std::move(sel);
     return;
   }
   Error e = search.not_found_error();

@@ -291,3 +291,32 @@ TEST(KernelSource, TreeWithoutSourcesUsesTheBuildIdPath) {
   EXPECT_EQ(found->map.release, "6.1.192");
   EXPECT_TRUE(found->note.empty()) << found->note;
 }
+
+// Step 5: no file anywhere, but a shipped map lists the kernel's build id (`harness map
+// --build-id` recorded it when debuginfod served that kernel's own file): its lines are proven.
+TEST(KernelSource, ShippedMapListingTheBuildIdIsProven) {
+  TempDir tmp;
+  const std::string id = "0123456789abcdef0123456789abcdef01234567";
+  auto shipped =
+      stap::load_line_map(std::string(HARNESS_SOURCE_DIR) + "/stap/maps/6.1.192-debian.json");
+  ASSERT_TRUE(shipped) << format_error(shipped.error());
+  ASSERT_TRUE(make_dirs(tmp.file("data/stap/maps")));
+  SourceQuery q;
+  q.release = "6.1.0-99-amd64";
+  q.build_id = id;
+  q.cache_dir = tmp.file("cache");
+  ::setenv("HARNESS_DATA_DIR", tmp.file("data").c_str(), 1);
+  ASSERT_TRUE(stap::save_line_map(tmp.file("data/stap/maps/6.1.192-debian.json"), *shipped));
+  auto unproven = find_kernel_source(q);
+  EXPECT_FALSE(unproven.exact());
+  shipped->build_ids = {id};
+  ASSERT_TRUE(stap::save_line_map(tmp.file("data/stap/maps/6.1.192-debian.json"), *shipped));
+  auto s = find_kernel_source(q);
+  ::unsetenv("HARNESS_DATA_DIR");
+  ASSERT_TRUE(s.proven_map);
+  EXPECT_FALSE(s.found);
+  const auto sel = proven_selection(*s.proven_map, id, q.release);
+  EXPECT_TRUE(sel.exact);
+  EXPECT_EQ(sel.entry.map.anchor("snd.len_sum")->line, shipped->anchor("snd.len_sum")->line);
+  EXPECT_NE(sel.provenance.find("lists build id " + id), std::string::npos) << sel.provenance;
+}
