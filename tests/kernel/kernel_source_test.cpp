@@ -5,18 +5,15 @@
 #include "kernel_source.hpp"
 #include "kernel_test_util.hpp"
 #include "line_map.hpp"
+#include "local_debuginfod.hpp"
 #include "map_store.hpp"
 #include "probe_plan.hpp"
 #include "tree_map.hpp"
 
-#include <arpa/inet.h>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <thread>
 
 using namespace harness;
 using namespace harness::kernel;
@@ -107,50 +104,6 @@ TEST(KernelSource, BuildTreeFirst) {
 
 namespace {
 
-// A free TCP port on 127.0.0.1 (the kernel's pick; a race with another program is harmless
-// here: the server then fails to start and the test says so).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
-
-// GET /metrics from the server (plain HTTP/1.0); empty when it does not answer.
-std::string metrics(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    const std::string req = "GET /metrics HTTP/1.0\r\n\r\n";
-    if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
-      char buf[4096];
-      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-  }
-  ::close(fd);
-  return out;
-}
-
-// Indexing is done when the traversal ran and no file waits to be scanned.
-bool indexed(const std::string& m) {
-  return m.find("thread_work_total{role=\"traverse\"} ") != std::string::npos &&
-         m.find("thread_work_total{role=\"traverse\"} 0\n") == std::string::npos &&
-         m.find("thread_work_pending{role=\"scan\"} 0\n") != std::string::npos &&
-         m.find("thread_busy{role=\"scan\"} 1") == std::string::npos;
-}
-
 struct HarnessRun {
   int code = -1;
   std::string out, err;
@@ -195,35 +148,16 @@ TEST(KernelSourceDebuginfod, GenerateByBuildIdFetchesTheKernelsOwnSource) {
   ASSERT_TRUE(shipped && shipped->exact);
 
   TempDir tmp;
-  const int port = free_port();
-  ASSERT_NE(port, 0);
-  const std::string urls = "http://127.0.0.1:" + std::to_string(port);
-  std::string server_log;
-  ChildSpec server{.exe = "debuginfod",
-                   .args = {"-p", std::to_string(port), "-d", tmp.file("db.sqlite"), "-F", build}};
-  server.on_stderr = [&](std::string_view l) {
-    server_log += std::string(l) + "\n";
-  };
-  server.on_stdout = server.on_stderr;
-  auto srv = spawn(server);
-  ASSERT_TRUE(srv) << format_error(srv.error());
-  const auto t0 = std::chrono::steady_clock::now();
-  bool ready = false;
-  while (!ready && std::chrono::steady_clock::now() - t0 < 300s) {
-    if ((*srv)->wait(200ms))
-      break; // it exited
-    ready = indexed(metrics(port));
-  }
-  const double index_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  ASSERT_TRUE(ready) << "debuginfod did not finish indexing " << build << ":\n" << server_log;
-  std::cout << "[ measure  ] indexing " << build << ": " << index_s << " s\n";
+  harness::testing::LocalDebuginfod server(build, tmp.file("db.sqlite"));
+  ASSERT_EQ(server.error(), "");
+  const std::string urls = server.urls();
+  std::cout << "[ measure  ] indexing " << build << ": " << server.index_seconds() << " s\n";
 
   const std::string cache = tmp.file("cache");
   const std::string script = tmp.file("probes.stp");
   auto first =
       harness_cmd({"generate", "--build-id", *id, "--probes", "all", "-o", script}, cache, urls);
-  ASSERT_EQ(first.code, 0) << first.err << "\nserver:\n" << server_log;
+  ASSERT_EQ(first.code, 0) << first.err << "\nserver:\n" << server.log();
   EXPECT_NE(first.err.find("debuginfod (" + urls + ")"), std::string::npos) << first.err;
   std::cout << "[ measure  ] fetch (debuginfo + source): " << first.seconds << " s\n";
   auto plan = stap::load_plan(stap::plan_path_for(script));
@@ -246,7 +180,7 @@ TEST(KernelSourceDebuginfod, GenerateByBuildIdFetchesTheKernelsOwnSource) {
     EXPECT_EQ(located->anchors[i].line, shipped->entry.map.anchors[i].line)
         << located->anchors[i].name;
 
-  (*srv)->terminate(3s);
+  server.stop();
   auto offline =
       harness_cmd({"generate", "--build-id", *id, "-o", tmp.file("again.stp")}, cache, urls);
   EXPECT_EQ(offline.code, 0) << offline.err;
