@@ -236,6 +236,7 @@ Result<GeneratedForTree> generate_for_tree(const KernelTree& tree, stap::ProbeSe
   if (!chosen)
     return std::unexpected(chosen.error());
   out.map_note = chosen->note;
+  out.map_provenance = chosen->provenance;
   const stap::LineMap& map = chosen->map;
   const std::optional<std::string>& source = chosen->source;
   auto gen = stap::generate_script(map, set, source);

@@ -159,6 +159,8 @@ Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
     auto gen = generate_for_tree(*tree, req.probes, std::nullopt, "", req.vm.cache_dir);
     if (!gen)
       return std::unexpected(gen.error());
+    if (!gen->map_provenance.empty())
+      note("af_packet.c: " + gen->map_provenance);
     if (!gen->map_note.empty())
       note("note: " + gen->map_note);
     res.dropped = gen->dropped;
