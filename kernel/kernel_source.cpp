@@ -45,7 +45,7 @@ std::optional<FoundSource> from_tree(const SourceQuery& q, std::vector<std::stri
 }
 
 std::string cache_dir_for(const SourceQuery& q) {
-  return q.cache_dir + "/sources/" + q.build_id;
+  return q.cache_dir + "/by-build-id/" + q.build_id;
 }
 
 std::optional<FoundSource> from_cache(const SourceQuery& q, std::vector<std::string>& tried) {

@@ -4,7 +4,7 @@
 // very file the kernel was compiled from (docs/DESIGN.md "Kernel source by build id"). Places,
 // in order, the first that gives the file wins:
 //   1. the build tree given with -r (its source/ link for O= trees, else the tree itself);
-//   2. the harness cache, <cache>/sources/<build id>/af_packet.c, filled by step 4;
+//   2. the harness cache, <cache>/by-build-id/<build id>/af_packet.c, filled by steps 3 and 4;
 //   3. the matching local source package: Debian's linux-source-X.Y whose version is the one
 //      the running kernel's /proc/version names (only for the running kernel);
 //   4. debuginfod by build id: the kernel's debuginfo (a local vmlinux with that build id, else

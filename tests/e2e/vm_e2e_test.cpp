@@ -198,7 +198,7 @@ TEST_F(E2E, SourceFoundByBuildIdOnly) {
   ASSERT_NE(at, std::string::npos);
   const std::string id = id_out->out.substr(at + 10, id_out->out.find('\n', at) - at - 10);
   std::error_code ec;
-  fs::remove_all(cache_dir() + "/sources/" + id, ec);
+  fs::remove_all(cache_dir() + "/by-build-id/" + id, ec);
 
   const std::string tree = out_ + "-tree";
   fs::remove_all(tree, ec);

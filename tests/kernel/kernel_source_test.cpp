@@ -213,7 +213,7 @@ TEST(KernelSource, TreeWithoutSourcesUsesTheBuildIdPath) {
   EXPECT_TRUE(none->provenance.empty());
   EXPECT_FALSE(none->source);
 
-  const std::string kept = cache + "/sources/" + tree.build_id;
+  const std::string kept = cache + "/by-build-id/" + tree.build_id;
   ASSERT_TRUE(make_dirs(kept));
   ASSERT_TRUE(write_file_atomic(kept + "/af_packet.c", *text));
   ASSERT_TRUE(write_file_atomic(kept + "/origin.txt", "debuginfod (test)\n"));
