@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <netinet/in.h>
 #include <string>
@@ -104,12 +105,18 @@ private:
     return out;
   }
 
-  // Done when the traversal ran and no file waits to be scanned.
+  // The value of one metric line ("NAME VALUE"), -1 when absent.
+  static long long metric(const std::string& m, const std::string& name) {
+    const auto at = m.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::atoll(m.c_str() + at + name.size() + 2);
+  }
+
+  // Done when a traversal finished and no file waits to be, or is being, scanned.
   static bool indexed(const std::string& m) {
-    return m.find("thread_work_total{role=\"traverse\"} ") != std::string::npos &&
-           m.find("thread_work_total{role=\"traverse\"} 0\n") == std::string::npos &&
-           m.find("thread_work_pending{role=\"scan\"} 0\n") != std::string::npos &&
-           m.find("thread_busy{role=\"scan\"} 1") == std::string::npos;
+    return metric(m, "thread_work_total{role=\"traverse\"}") > 0 &&
+           metric(m, "thread_busy{role=\"traverse\"}") <= 0 &&
+           metric(m, "thread_work_pending{role=\"scan\"}") == 0 &&
+           metric(m, "thread_busy{role=\"scan\"}") <= 0;
   }
 
   int port_ = 0;
