@@ -256,6 +256,47 @@ bool spec_names(const std::string& spec, const std::string& release) {
          want.size() <= have.size() && std::equal(want.begin(), want.end(), have.begin());
 }
 
+constexpr std::string_view kGetSource =
+    "get the kernel's own source: its distribution's source or debug symbols package with "
+    "DEBUGINFOD_URLS set, or its build tree with -r DIR";
+
+// --allow-nearest without the kernel's source: the nearest shipped map, only once every anchor
+// of the probe set passed the DWARF check (kernel/verify.hpp); marked not proven.
+void check_nearest(const SystemView& sys, const PreflightRequest& req, const std::string& spec,
+                   const std::string& release, const MapSelector& select, PreflightResult& out,
+                   Checker& c) {
+  auto sel = select(spec == "auto" ? release : spec, release, nullptr);
+  if (!sel) {
+    c.failed("line map", Exit::no_map, "kernel " + spec, sel.error().why, sel.error().hint);
+    return;
+  }
+  sel->exact = false;
+  sel->provenance.clear();
+  auto checked = sys.verify_anchors(sel->entry.map, req.probes, release, req.build_dir);
+  if (!checked) {
+    c.failed("line map", Exit::no_map, "--allow-nearest " + sel->entry.map.release,
+             "its anchors could not be checked against the kernel's DWARF: " + checked.error().why,
+             "install the kernel's debug symbols, or get its source: " + std::string(kGetSource));
+    return;
+  }
+  if (checked->unusable() > 0) {
+    std::string names;
+    for (const auto& a : checked->unusable_anchors())
+      names += (names.empty() ? "" : ", ") + a;
+    c.failed("line map", Exit::no_map, "--allow-nearest " + sel->entry.map.release,
+             "the nearest map's lines are not probeable in this kernel: " + names,
+             std::string(kGetSource));
+    return;
+  }
+  c.warn("line map", "nearest: " + sel->entry.map.release + ", lines not proven",
+         "no source proven to be this kernel's; the nearest map's " +
+             std::to_string(checked->rows.size()) +
+             " anchors passed the DWARF check, but a probe may still sit on another statement",
+         std::string(kGetSource));
+  out.map = std::move(*sel);
+  out.lines_not_proven = true;
+}
+
 // The lines come from the target kernel's own af_packet.c (kernel/kernel_source.hpp); without
 // it the run stops here, unless --allow-nearest and every anchor passes the DWARF check.
 void check_line_map(const SystemView& sys, const PreflightRequest& req, const std::string& release,
@@ -288,43 +329,14 @@ void check_line_map(const SystemView& sys, const PreflightRequest& req, const st
     out.map = std::move(sel);
     return;
   }
+  if (req.allow_nearest) {
+    check_nearest(sys, req, spec, release, select, out, c);
+    return;
+  }
   Error e = search.not_found_error();
   if (spec != "auto" && spec != release)
     e.what += " (--kernel " + spec + ")";
-  if (!req.allow_nearest) {
-    c.failed("line map", e.code, e.what, e.why, e.hint);
-    return;
-  }
-  auto sel = select(spec == "auto" ? release : spec, release, nullptr);
-  if (!sel) {
-    c.failed("line map", Exit::no_map, "kernel " + spec, sel.error().why, sel.error().hint);
-    return;
-  }
-  sel->exact = false;
-  sel->provenance.clear();
-  auto checked = sys.verify_anchors(sel->entry.map, req.probes, release, req.build_dir);
-  if (!checked) {
-    c.failed("line map", Exit::no_map, "--allow-nearest " + sel->entry.map.release,
-             "its anchors could not be checked against the kernel's DWARF: " + checked.error().why,
-             "install the kernel's debug symbols, or get its source (" + e.hint + ")");
-    return;
-  }
-  if (checked->unusable() > 0) {
-    std::string names;
-    for (const auto& a : checked->unusable_anchors())
-      names += (names.empty() ? "" : ", ") + a;
-    c.failed("line map", Exit::no_map, "--allow-nearest " + sel->entry.map.release,
-             "the nearest map's lines are not probeable in this kernel: " + names,
-             "get the kernel's own source: " + e.hint);
-    return;
-  }
-  c.warn("line map", "nearest: " + sel->entry.map.release + ", lines not proven",
-         "no source proven to be this kernel's; the nearest map's " +
-             std::to_string(checked->rows.size()) +
-             " anchors passed the DWARF check, but a probe may still sit on another statement",
-         "get the kernel's own source (" + e.hint + ")");
-  out.map = std::move(*sel);
-  out.lines_not_proven = true;
+  c.failed("line map", e.code, e.what, e.why, e.hint);
 }
 
 void check_map(const SystemView& sys, const PreflightRequest& req, const std::string& release,
