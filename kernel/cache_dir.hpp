@@ -8,6 +8,8 @@
 //   <cache>/runtime/<key>/            private copy of stap's runtime with the fixes applied
 //   <cache>/stap/                     SYSTEMTAP_DIR for the stap runs harness starts
 //   <cache>/accel/<key>               the KVM/TCG verdict of this host
+//   <cache>/by-build-id/<id>/         a kernel's own af_packet.c + origin.txt (kernel_source.hpp)
+//   <cache>/debuginfod/               DEBUGINFOD_CACHE_PATH of the debuginfod-find runs
 //   <cache>/vm/                       default place for VM run directories
 
 #include <initializer_list>

@@ -1,5 +1,6 @@
 #include "kernel_tree.hpp"
 
+#include "build_id.hpp"
 #include "files.hpp"
 
 #include <cctype>
@@ -25,19 +26,6 @@ std::string trim(std::string s) {
   while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i])))
     ++i;
   return s.substr(i);
-}
-
-bool pread_all(int fd, void* buf, size_t n, off_t off) {
-  auto* p = static_cast<char*>(buf);
-  while (n > 0) {
-    const ssize_t got = ::pread(fd, p, n, off);
-    if (got <= 0)
-      return false;
-    p += got;
-    n -= static_cast<size_t>(got);
-    off += got;
-  }
-  return true;
 }
 
 } // namespace
@@ -84,72 +72,6 @@ bool header_has_task_work_cancel_func(std::string_view text) {
   return text.find("task_work_cancel_func(") != std::string_view::npos;
 }
 
-std::string gnu_build_id_from_notes(std::string_view notes) {
-  size_t off = 0;
-  auto align4 = [](size_t v) {
-    return (v + 3) & ~size_t{3};
-  };
-  while (off + 12 <= notes.size()) {
-    uint32_t namesz, descsz, type;
-    std::memcpy(&namesz, notes.data() + off, 4);
-    std::memcpy(&descsz, notes.data() + off + 4, 4);
-    std::memcpy(&type, notes.data() + off + 8, 4);
-    off += 12;
-    if (namesz > notes.size() || descsz > notes.size())
-      return {};
-    const size_t name_off = off;
-    off += align4(namesz);
-    const size_t desc_off = off;
-    off += align4(descsz);
-    if (off > notes.size())
-      return {};
-    if (type == NT_GNU_BUILD_ID && namesz == 4 &&
-        notes.substr(name_off, 4) == std::string_view("GNU\0", 4)) {
-      static constexpr char hex[] = "0123456789abcdef";
-      std::string id;
-      for (size_t i = 0; i < descsz; ++i) {
-        const auto b = static_cast<unsigned char>(notes[desc_off + i]);
-        id += hex[b >> 4];
-        id += hex[b & 15];
-      }
-      return id;
-    }
-  }
-  return {};
-}
-
-Result<std::string> elf_build_id(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return fail(Exit::no_debuginfo, path, errno_text(errno),
-                "build the kernel first (`harness kernel build`)");
-  auto bad = [&](const std::string& why) {
-    ::close(fd);
-    return fail(Exit::no_debuginfo, path, why, "is it a vmlinux of an x86_64 kernel build?");
-  };
-  Elf64_Ehdr eh{};
-  if (!pread_all(fd, &eh, sizeof eh, 0) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-      eh.e_ident[EI_CLASS] != ELFCLASS64)
-    return bad("not a 64-bit ELF file");
-  if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0 || eh.e_shnum > 65000)
-    return bad("unexpected section header table");
-  std::vector<Elf64_Shdr> sh(eh.e_shnum);
-  if (!pread_all(fd, sh.data(), sh.size() * sizeof(Elf64_Shdr), static_cast<off_t>(eh.e_shoff)))
-    return bad("cannot read the section headers");
-  for (const auto& s : sh) {
-    if (s.sh_type != SHT_NOTE || s.sh_size == 0 || s.sh_size > (1u << 20))
-      continue;
-    std::string data(s.sh_size, '\0');
-    if (!pread_all(fd, data.data(), data.size(), static_cast<off_t>(s.sh_offset)))
-      continue;
-    if (auto id = gnu_build_id_from_notes(data); !id.empty()) {
-      ::close(fd);
-      return id;
-    }
-  }
-  return bad("has no GNU build id note");
-}
-
 KernelTree kernel_tree_facts(const std::string& dir_in) {
   KernelTree t;
   std::string dir = dir_in;
@@ -192,9 +114,12 @@ Result<KernelTree> inspect_kernel_tree(const std::string& dir_in) {
     return fail(Exit::no_debuginfo, "--kernel-build " + dir_in,
                 "has no include/config/kernel.release: the tree was never built",
                 "run `harness kernel build --build " + dir_in + "`");
-  auto id = elf_build_id(dir + "/vmlinux");
-  if (!id)
-    return std::unexpected(id.error());
+  auto id = build_id_of_elf(dir + "/vmlinux");
+  if (!id) {
+    Error e = id.error();
+    e.hint = "build the kernel first (`harness kernel build`)";
+    return std::unexpected(e);
+  }
   t.build_id = *id;
   return t;
 }

@@ -45,10 +45,6 @@ bool makefile_sets_af_packet_O0(std::string_view makefile_text);
 // rename; stap 4.8's runtime still calls task_work_cancel with the old signature).
 bool header_has_task_work_cancel_func(std::string_view header_text);
 
-// The GNU build id (hex) in the contents of ELF note sections, or empty.
-std::string gnu_build_id_from_notes(std::string_view notes);
-
-// Reads vmlinux's section headers and returns its GNU build id.
-Result<std::string> elf_build_id(const std::string& path);
+// Build ids: kernel/build_id.hpp.
 
 } // namespace harness::kernel

@@ -31,7 +31,7 @@ Result<KprobeTreeResult> kprobe_defs_for_tree(const KprobeTreeRequest& req) {
   auto built = kprobe::build_kprobe_defs(kb);
   if (!built)
     return std::unexpected(built.error());
-  return KprobeTreeResult{std::move(*built), std::move(*tree), chosen->note};
+  return KprobeTreeResult{std::move(*built), std::move(*tree), chosen->note, chosen->provenance};
 }
 
 } // namespace harness::kernel

@@ -29,7 +29,8 @@ struct KprobeTreeRequest {
 struct KprobeTreeResult {
   kprobe::KprobeBuildResult built;
   KernelTree tree;
-  std::string map_note; // empty when the map is the tree's own source
+  std::string map_note;       // empty when the map is the tree's own source
+  std::string map_provenance; // where the tree's af_packet.c came from
 };
 
 Result<KprobeTreeResult> kprobe_defs_for_tree(const KprobeTreeRequest& req);

@@ -232,10 +232,11 @@ Result<GeneratedForTree> generate_for_tree(const KernelTree& tree, stap::ProbeSe
                                            const std::string& kernel_spec,
                                            const std::string& cache_dir) {
   GeneratedForTree out;
-  auto chosen = map_for_tree(tree, kernel_spec, map_override);
+  auto chosen = map_for_tree(tree, kernel_spec, map_override, cache_dir);
   if (!chosen)
     return std::unexpected(chosen.error());
   out.map_note = chosen->note;
+  out.map_provenance = chosen->provenance;
   const stap::LineMap& map = chosen->map;
   const std::optional<std::string>& source = chosen->source;
   auto gen = stap::generate_script(map, set, source);

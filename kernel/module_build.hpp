@@ -67,6 +67,7 @@ struct GeneratedForTree {
   stap::GeneratedScript script;
   std::vector<std::string> dropped; // anchors without a line-table entry in this build
   std::string map_note;             // empty when the map matched exactly
+  std::string map_provenance;       // where the kernel's own af_packet.c came from (tree_map.hpp)
 };
 Result<GeneratedForTree> generate_for_tree(const KernelTree& tree, stap::ProbeSet set,
                                            const std::optional<stap::LineMap>& map_override,

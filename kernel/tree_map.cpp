@@ -1,7 +1,9 @@
 #include "tree_map.hpp"
 
 #include "anchors.hpp"
+#include "cache_dir.hpp"
 #include "files.hpp"
+#include "kernel_source.hpp"
 #include "map_store.hpp"
 #include "sha1.hpp"
 #include "source_map.hpp"
@@ -9,12 +11,29 @@
 namespace harness::kernel {
 
 Result<TreeMap> map_for_tree(const KernelTree& tree, const std::string& kernel_spec,
-                             const std::optional<stap::LineMap>& map_override) {
+                             const std::optional<stap::LineMap>& map_override,
+                             const std::string& cache_dir) {
   TreeMap out;
-  const std::string source_path = tree.source_dir + "/" + std::string(stap::af_packet_path);
+  std::string source_path = tree.source_dir + "/" + std::string(stap::af_packet_path);
   std::optional<std::string> tree_source;
-  if (auto text = read_file(source_path))
+  if (auto text = read_file(source_path)) {
     tree_source = std::move(*text);
+    out.provenance = "the build tree's own file " + source_path;
+  } else if (!tree.build_id.empty()) {
+    // A tree without its sources (an O= directory copied alone): the same file by build id.
+    auto search = find_kernel_source(
+        source_query(tree.release, tree.build_dir, tree.build_id, resolve_cache_dir(cache_dir)));
+    if (search.found) {
+      source_path = search.found->source.path;
+      tree_source = std::move(search.found->source.text);
+      out.provenance = std::move(search.found->provenance);
+    } else if (search.proven_map && !map_override) {
+      auto sel = proven_selection(*search.proven_map, tree.build_id, tree.release);
+      out.map = std::move(sel.entry.map);
+      out.provenance = std::move(sel.provenance);
+      return out;
+    }
+  }
   if (map_override) {
     out.map = *map_override;
   } else {
@@ -31,13 +50,16 @@ Result<TreeMap> map_for_tree(const KernelTree& tree, const std::string& kernel_s
     out.map = std::move(sel->entry.map);
     out.note = std::move(sel->note);
   }
-  if (tree_source && sha1_hex(*tree_source) == out.map.source_sha1)
-    out.source = std::move(tree_source);
-  else if (tree_source && out.note.empty())
+  const bool same = tree_source && sha1_hex(*tree_source) == out.map.source_sha1;
+  if (tree_source && !same && out.note.empty())
     out.note = "the tree's " + std::string(stap::af_packet_path) +
                " is not the map's source (sha1 differs): lines may have drifted, check with "
                "`harness drift --source " +
                source_path + "`";
+  if (same)
+    out.source = std::move(tree_source);
+  else
+    out.provenance.clear();
   return out;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 
 // The line map for a kernel build tree, as `build` and `verify` use it: an explicit map, else
-// the tree's own af_packet.c (stap/source_map.hpp), else the shipped map of its release.
+// the tree's own af_packet.c (stap/source_map.hpp), else the file found by the tree's build id
+// (kernel/kernel_source.hpp: harness cache, debuginfod), else the shipped map of its release.
 
 #include "kernel_tree.hpp"
 #include "line_map.hpp"
@@ -15,11 +16,14 @@ namespace harness::kernel {
 struct TreeMap {
   stap::LineMap map;
   std::string note;                  // empty when the map is exactly the tree's source
-  std::optional<std::string> source; // the tree's af_packet.c when it is the map's source
+  std::optional<std::string> source; // the kernel's af_packet.c when it is the map's source
+  std::string provenance;            // where that file came from (empty: no source)
 };
 
 // `kernel_spec` empty: the tree's release. `map_override` wins over both.
+// `cache_dir` empty: resolve_cache_dir("").
 Result<TreeMap> map_for_tree(const KernelTree& tree, const std::string& kernel_spec,
-                             const std::optional<stap::LineMap>& map_override);
+                             const std::optional<stap::LineMap>& map_override,
+                             const std::string& cache_dir = "");
 
 } // namespace harness::kernel

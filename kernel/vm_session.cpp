@@ -200,6 +200,8 @@ probes_for_vm(const HarnessRunRequest& req, const std::string& out_dir, HarnessR
     auto built = kprobe_defs_for_tree(kr);
     if (!built)
       return std::unexpected(built.error());
+    if (!built->map_provenance.empty())
+      note("af_packet.c: " + built->map_provenance);
     if (!built->map_note.empty())
       note("note: " + built->map_note);
     res.dropped = built->built.defs.dropped;
@@ -213,6 +215,8 @@ probes_for_vm(const HarnessRunRequest& req, const std::string& out_dir, HarnessR
   auto gen = generate_for_tree(*tree, req.probes, std::nullopt, "", req.vm.cache_dir);
   if (!gen)
     return std::unexpected(gen.error());
+  if (!gen->map_provenance.empty())
+    note("af_packet.c: " + gen->map_provenance);
   if (!gen->map_note.empty())
     note("note: " + gen->map_note);
   res.dropped = gen->dropped;

@@ -43,6 +43,11 @@ bool valid_release(std::string_view r) {
   return true;
 }
 
+bool valid_build_id(std::string_view s) {
+  return s.size() >= 8 && s.size() <= 128 && s.size() % 2 == 0 &&
+         s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
 bool valid_sha1(std::string_view s) {
   if (s.size() != 40)
     return false;
@@ -101,7 +106,7 @@ Result<LineMap> line_map_from_json(std::string_view text, std::string_view origi
   auto src = j.find("source");
   if (src == j.end() || !src->is_object())
     return jsonf::bad(origin, "source", "missing or not an object");
-  if (auto s = jsonf::only_keys(*src, {"path", "sha1"}, origin, "source"); !s)
+  if (auto s = jsonf::only_keys(*src, {"path", "sha1", "build_ids"}, origin, "source"); !s)
     return std::unexpected(s.error());
   auto path = jsonf::str(*src, "path", origin, "source");
   if (!path)
@@ -114,6 +119,16 @@ Result<LineMap> line_map_from_json(std::string_view text, std::string_view origi
   if (!valid_sha1(*sha1))
     return jsonf::bad(origin, "source.sha1", "expected 40 lowercase hex digits");
   m.source_sha1 = *sha1;
+  if (auto ids = src->find("build_ids"); ids != src->end()) {
+    if (!ids->is_array() || ids->size() > 1000)
+      return jsonf::bad(origin, "source.build_ids", "expected an array of at most 1000 build ids");
+    for (const auto& id : *ids) {
+      if (!id.is_string() || !valid_build_id(id.get<std::string>()))
+        return jsonf::bad(origin, "source.build_ids",
+                          "expected build ids (8 to 128 lowercase hex digits, even length)");
+      m.build_ids.push_back(id.get<std::string>());
+    }
+  }
 
   auto funcs = j.find("functions");
   if (funcs == j.end() || !funcs->is_array())
@@ -228,6 +243,8 @@ std::string line_map_to_json(const LineMap& m) {
   if (!m.note.empty())
     j["note"] = m.note;
   j["source"] = {{"path", af_packet_path}, {"sha1", m.source_sha1}};
+  if (!m.build_ids.empty())
+    j["source"]["build_ids"] = m.build_ids;
   ojson funcs = ojson::array();
   for (const auto& f : m.functions)
     funcs.push_back({{"role", f.role}, {"name", f.name}, {"start", f.start}, {"end", f.end}});

@@ -30,8 +30,12 @@ struct FunctionSpan {
 struct LineMap {
   std::string release;     // kernel release, e.g. "3.13.0-116-generic", "6.1.192"
   std::string source_sha1; // sha1 of af_packet.c (40 lowercase hex digits)
-  std::string package;     // where the source came from, e.g. "linux-source-6.1 6.1.192-2"
-  std::string note;        // free text (how the entry was made); never reaches a script
+  // Build ids of kernels proven to be compiled from this very file (their DWARF named it and
+  // debuginfod served it: `harness map --build-id` records the id). Such a kernel gets this
+  // map without its source at hand (kernel/kernel_source.hpp).
+  std::vector<std::string> build_ids;
+  std::string package; // where the source came from, e.g. "linux-source-6.1 6.1.192-2"
+  std::string note;    // free text (how the entry was made); never reaches a script
   std::vector<FunctionSpan> functions; // every anchored function, in file order
   std::vector<AnchorLocation> anchors; // every anchor of the table, in table order
 
@@ -57,5 +61,6 @@ Status save_line_map(const std::string& path, const LineMap& map);
 // starting with a digit.
 bool valid_release(std::string_view release);
 bool valid_sha1(std::string_view sha1);
+bool valid_build_id(std::string_view id); // 8..128 lowercase hex digits, even length
 
 } // namespace harness::stap

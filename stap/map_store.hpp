@@ -28,6 +28,10 @@ struct MapSelection {
   // the nearest, 6.1.192 (linux-source-6.1 6.1.192-2): line numbers may differ, check with
   // `harness drift`".
   std::string note;
+  // Where the lines are proven to come from: the target kernel's own af_packet.c and how it was
+  // found (kernel/kernel_source.hpp), e.g. "debuginfod (URL), build id ID, PATH (sha1 ...)".
+  // Empty when the map was chosen by version only: its lines are not proven for the target.
+  std::string provenance;
 };
 
 // data_dir() + "/stap/maps".

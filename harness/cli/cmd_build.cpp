@@ -155,6 +155,8 @@ Result<int> cmd_build(const Args& args) {
         *tree, *set, map, vm.count("kernel") ? vm["kernel"].as<std::string>() : "", req.cache_dir);
     if (!gen)
       return std::unexpected(gen.error());
+    if (!gen->map_provenance.empty())
+      progress("af_packet.c: " + gen->map_provenance);
     if (!gen->map_note.empty())
       progress("note: " + gen->map_note);
     if (!gen->dropped.empty()) {

@@ -25,7 +25,9 @@ Result<int> cmd_doctor(const Args& args) {
     req.staprun = env_staprun;
   opts.add_options()("help,h", "show this help")(
       "kernel", po::value(&req.kernel_spec)->default_value("auto"),
-      "line map to check: 3.13, 6.1, a full release, or auto (uname -r)")(
+      "the kernel probed (auto: uname -r); its own af_packet.c is looked for by build id")(
+      "allow-nearest", po::bool_switch(&req.allow_nearest),
+      "check the nearest shipped map against the kernel's DWARF when no exact source exists")(
       "build-dir,r", po::value(&req.build_dir), "check for a cross-build against this tree")(
       "backend", po::value(&backend)->default_value("auto"),
       "tracer to check: stap, kprobe, or auto (the one `run` would pick, then the other)")(

@@ -1,7 +1,11 @@
-// harness generate (--kernel VER | --source PATH) [--probes status|call-return|all] [-o FILE]
+// harness generate (--kernel VER | --source PATH | --build-id ID) [--probes status|call-return|all]
+// [-o FILE]
+#include "build_id.hpp"
+#include "cache_dir.hpp"
 #include "commands.hpp"
 #include "files.hpp"
 #include "generate.hpp"
+#include "kernel_source.hpp"
 #include "locator.hpp"
 #include "map_store.hpp"
 #include "options.hpp"
@@ -10,10 +14,38 @@
 #include <iostream>
 
 namespace harness::cli {
+namespace {
+
+struct BuildIdMap {
+  stap::MapEntry entry;
+  std::optional<std::string> source_text;
+};
+
+// The exact map of the kernel with this build id (kernel/kernel_source.hpp); says where its
+// lines come from on stderr.
+Result<BuildIdMap> map_by_build_id(const std::string& text, const std::string& release) {
+  auto id = kernel::parse_build_id(text);
+  if (!id)
+    return std::unexpected(id.error());
+  auto exact = kernel::exact_map_by_build_id(*id, release, kernel::resolve_cache_dir(""));
+  if (!exact)
+    return std::unexpected(exact.error());
+  auto& sel = exact->selection;
+  std::cerr << "harness: af_packet.c of build id " << *id << ": " << sel.provenance << "\n";
+  if (!sel.note.empty())
+    std::cerr << "harness: note: " << sel.note << "\n";
+  BuildIdMap out{std::move(sel.entry), std::nullopt};
+  if (exact->source)
+    out.source_text = std::move(exact->source->source.text);
+  return out;
+}
+
+} // namespace
 
 Result<int> cmd_generate(const Args& args) {
   const std::string usage =
-      "generate (--kernel VER | --source PATH) [--probes status|call-return|all] [-o FILE]";
+      "generate (--kernel VER | --source PATH | --build-id ID) [--probes status|call-return|all] "
+      "[-o FILE]";
   po::options_description opts("options");
   opts.add_options()("help,h", "show this help")(
       "kernel", po::value<std::string>(),
@@ -21,8 +53,14 @@ Result<int> cmd_generate(const Args& args) {
       "(uname -r); with --source: the source's release")(
       "source", po::value<std::string>(),
       "locate the anchors in this af_packet.c instead (its lines are quoted above the probes)")(
-      "probes", po::value<std::string>()->default_value("status"),
-      "probe set: status, call-return or all")(
+      "build-id", po::value<std::string>(),
+      "the kernel with this build id (another machine's): its own af_packet.c from the harness "
+      "cache or DEBUGINFOD_URLS; with --kernel: its release")(
+      "allow-nearest",
+      "with --kernel and no shipped map of that kernel: write the nearest map's probes anyway "
+      "(their lines are not proven for it)")("probes",
+                                             po::value<std::string>()->default_value("status"),
+                                             "probe set: status, call-return or all")(
       "output,o", po::value<std::string>(),
       "write the script here and its plan to FILE.plan.json (default: script to stdout)");
   auto parsed = parse_options(args, "generate", usage, opts);
@@ -54,15 +92,27 @@ Result<int> cmd_generate(const Args& args) {
     }
     map = std::move(*located);
     source_text = std::move(*text);
+  } else if (vm.count("build-id")) {
+    auto sel = map_by_build_id(vm["build-id"].as<std::string>(), kernel);
+    if (!sel)
+      return std::unexpected(sel.error());
+    map = std::move(sel->entry.map);
+    source_text = std::move(sel->source_text);
   } else if (!kernel.empty()) {
     auto sel = stap::select_map(kernel);
     if (!sel)
       return std::unexpected(sel.error());
+    if (!sel->exact && !vm.count("allow-nearest"))
+      return fail(Exit::no_map, "--kernel " + kernel,
+                  "no shipped map is that kernel's: " + sel->note,
+                  "give that kernel's own af_packet.c: --source PATH, or --build-id ID with "
+                  "DEBUGINFOD_URLS set; --allow-nearest writes the nearest map's probes anyway "
+                  "(lines not proven)");
     if (!sel->exact)
-      std::cerr << "harness: note: " << sel->note << "\n";
+      std::cerr << "harness: note: lines not proven: " << sel->note << "\n";
     map = std::move(sel->entry.map);
   } else {
-    return fail(Exit::usage, "generate", "needs --kernel VER or --source PATH",
+    return fail(Exit::usage, "generate", "needs --kernel VER, --source PATH or --build-id ID",
                 "e.g. `harness generate --kernel 6.1 -o tx.stp`");
   }
 

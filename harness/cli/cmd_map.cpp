@@ -1,6 +1,9 @@
-// harness map --source PATH [--kernel RELEASE] [--package TEXT] [-o FILE]
+// harness map (--source PATH | --build-id ID) [--kernel RELEASE] [--package TEXT] [-o FILE]
+#include "build_id.hpp"
+#include "cache_dir.hpp"
 #include "commands.hpp"
 #include "files.hpp"
+#include "kernel_source.hpp"
 #include "line_map.hpp"
 #include "locator.hpp"
 #include "options.hpp"
@@ -9,13 +12,60 @@
 #include <iostream>
 
 namespace harness::cli {
+namespace {
+
+Result<stap::LineMap> map_of_source(const std::string& source, const std::string& kernel) {
+  auto text = read_file(source);
+  if (!text)
+    return std::unexpected(text.error());
+  auto release = stap::release_for_source(source, kernel);
+  if (!release)
+    return std::unexpected(release.error());
+  auto map = stap::locate(*text, *release);
+  if (!map) {
+    auto e = map.error();
+    e.what = source;
+    return std::unexpected(e);
+  }
+  return map;
+}
+
+// The kernel's own af_packet.c by build id (kernel/kernel_source.hpp), its anchors located
+// (a shipped map of the same file gives the same lines).
+Result<stap::LineMap> map_of_build_id(const std::string& text, const std::string& kernel) {
+  auto id = kernel::parse_build_id(text);
+  if (!id)
+    return std::unexpected(id.error());
+  auto exact = kernel::exact_map_by_build_id(*id, kernel, kernel::resolve_cache_dir(""));
+  if (!exact)
+    return std::unexpected(exact.error());
+  std::cerr << "harness: af_packet.c of build id " << *id << ": " << exact->selection.provenance
+            << "\n";
+  if (!exact->source)
+    return std::move(exact->selection.entry.map); // a shipped map listing this build id
+  auto map = stap::locate(exact->source->source.text, exact->selection.entry.map.release);
+  if (!map) {
+    auto e = map.error();
+    e.what = exact->source->source.path;
+    return std::unexpected(e);
+  }
+  // The file came by this build id's own DWARF: the map is proven for that kernel.
+  map->build_ids = {*id};
+  map->package = "build id " + *id;
+  return map;
+}
+
+} // namespace
 
 Result<int> cmd_map(const Args& args) {
-  const std::string usage =
-      "map --source PATH [--kernel RELEASE] [--package TEXT] [--note TEXT] [-o FILE]";
+  const std::string usage = "map (--source PATH | --build-id ID) [--kernel RELEASE] [--package "
+                            "TEXT] [--note TEXT] [-o FILE]";
   po::options_description opts("options");
-  opts.add_options()("help,h", "show this help")("source", po::value<std::string>()->required(),
+  opts.add_options()("help,h", "show this help")("source", po::value<std::string>(),
                                                  "af_packet.c to map")(
+      "build-id", po::value<std::string>(),
+      "map the kernel with this build id (another machine's): its own af_packet.c from the "
+      "harness cache or DEBUGINFOD_URLS")(
       "kernel", po::value<std::string>(),
       "kernel release the source belongs to (default: read from the kernel tree's Makefile)")(
       "package", po::value<std::string>(),
@@ -28,21 +78,14 @@ Result<int> cmd_map(const Args& args) {
   if (parsed->help)
     return 0;
   const auto& vm = parsed->vm;
-  const std::string source = vm["source"].as<std::string>();
-  auto text = read_file(source);
-  if (!text)
-    return std::unexpected(text.error());
-
-  auto release = stap::release_for_source(
-      source, vm.count("kernel") ? vm["kernel"].as<std::string>() : std::string());
-  if (!release)
-    return std::unexpected(release.error());
-  auto map = stap::locate(*text, *release);
-  if (!map) {
-    auto e = map.error();
-    e.what = source;
-    return std::unexpected(e);
-  }
+  const std::string kernel = vm.count("kernel") ? vm["kernel"].as<std::string>() : "";
+  if (vm.count("source") == vm.count("build-id"))
+    return fail(Exit::usage, "map", "needs exactly one of --source PATH and --build-id ID",
+                "e.g. `harness map --source linux/net/packet/af_packet.c`");
+  auto map = vm.count("source") ? map_of_source(vm["source"].as<std::string>(), kernel)
+                                : map_of_build_id(vm["build-id"].as<std::string>(), kernel);
+  if (!map)
+    return std::unexpected(map.error());
   if (vm.count("package")) {
     map->package = vm["package"].as<std::string>();
     if (map->package.size() > 200 || map->package.find_first_of("\n\r\t") != std::string::npos)

@@ -38,7 +38,11 @@ Result<int> cmd_run(const Args& args) {
   long block_ms = 20, max_rows = 64;
   opts.add_options()("help,h", "show this help")(
       "kernel", po::value(&kernel)->default_value("auto"),
-      "line map to probe with: 3.13, 6.1, a full release, or auto (uname -r)")(
+      "the kernel probed (auto: uname -r); its lines come from its own af_packet.c, found by "
+      "build id (-r tree, source package, DEBUGINFOD_URLS)")(
+      "allow-nearest",
+      "no exact source: probe the nearest shipped map once every anchor passed the DWARF "
+      "check; the report says \"lines not proven\" and never OK")(
       "probes", po::value(&probes)->default_value("status"), "probe set: status|call-return|all")(
       "backend", po::value(&backend)->default_value("auto"),
       "tracer: stap (a SystemTap module), kprobe (kprobe events, no module) or auto (stap where "
@@ -96,6 +100,7 @@ Result<int> cmd_run(const Args& args) {
   run::RunRequest req;
   req.sender = std::move(*config);
   req.kernel_spec = kernel;
+  req.allow_nearest = parsed->vm.count("allow-nearest") > 0;
   req.probes = probes;
   req.build_dir = build_dir;
   req.module = module;

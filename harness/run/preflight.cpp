@@ -337,6 +337,98 @@ void check_interface(const SystemView& sys, const PreflightRequest& req, Checker
   c.ok("interface", req.iface + " up" + (oper ? " (operstate " + trim(*oper) + ")" : ""));
 }
 
+// `--kernel SPEC` agrees with the target: auto, its release, or a prefix of it ("6.1").
+bool spec_names(const std::string& spec, const std::string& release) {
+  if (spec == "auto" || spec == release)
+    return true;
+  const auto want = stap::release_numbers(spec), have = stap::release_numbers(release);
+  return !want.empty() && spec.find_first_not_of("0123456789.") == std::string::npos &&
+         want.size() <= have.size() && std::equal(want.begin(), want.end(), have.begin());
+}
+
+constexpr std::string_view kGetSource =
+    "get the kernel's own source: its distribution's source or debug symbols package with "
+    "DEBUGINFOD_URLS set, or its build tree with -r DIR";
+
+// --allow-nearest without the kernel's source: the nearest shipped map, only once every anchor
+// of the probe set passed the DWARF check (kernel/verify.hpp); marked not proven.
+void check_nearest(const SystemView& sys, const PreflightRequest& req, const std::string& spec,
+                   const std::string& release, const MapSelector& select, PreflightResult& out,
+                   Checker& c) {
+  auto sel = select(spec == "auto" ? release : spec, release, nullptr);
+  if (!sel) {
+    c.failed("line map", Exit::no_map, "kernel " + spec, sel.error().why, sel.error().hint);
+    return;
+  }
+  sel->exact = false;
+  sel->provenance.clear();
+  auto checked = sys.verify_anchors(sel->entry.map, req.probes, release, req.build_dir);
+  if (!checked) {
+    c.failed("line map", Exit::no_map, "--allow-nearest " + sel->entry.map.release,
+             "its anchors could not be checked against the kernel's DWARF: " + checked.error().why,
+             "install the kernel's debug symbols, or get its source: " + std::string(kGetSource));
+    return;
+  }
+  if (checked->unusable() > 0) {
+    std::string names;
+    for (const auto& a : checked->unusable_anchors())
+      names += (names.empty() ? "" : ", ") + a;
+    c.failed("line map", Exit::no_map, "--allow-nearest " + sel->entry.map.release,
+             "the nearest map's lines are not probeable in this kernel: " + names,
+             std::string(kGetSource));
+    return;
+  }
+  c.warn("line map", "nearest: " + sel->entry.map.release + ", lines not proven",
+         "no source proven to be this kernel's; the nearest map's " +
+             std::to_string(checked->rows.size()) +
+             " anchors passed the DWARF check, but a probe may still sit on another statement",
+         std::string(kGetSource));
+  out.map = std::move(*sel);
+  out.lines_not_proven = true;
+}
+
+// The lines come from the target kernel's own af_packet.c (kernel/kernel_source.hpp); without
+// it the run stops here, unless --allow-nearest and every anchor passes the DWARF check.
+void check_line_map(const SystemView& sys, const PreflightRequest& req, const std::string& release,
+                    const MapSelector& select, PreflightResult& out, Checker& c) {
+  const std::string spec = req.kernel_spec.empty() ? "auto" : req.kernel_spec;
+  const auto search = sys.find_kernel_source(release, req.build_dir);
+  if (search.exact() && !spec_names(spec, release)) {
+    c.failed("line map", Exit::no_map, "--kernel " + spec,
+             "the probes run on kernel " + release + ", whose own af_packet.c is found (" +
+                 (search.found ? search.found->provenance : search.proven_map->file) + "); no " +
+                 spec + " source is this kernel's",
+             "drop --kernel (or give --kernel auto) to probe this kernel's own lines");
+    return;
+  }
+  if (search.found) {
+    auto sel = select(release, release, &search.found->source);
+    if (!sel) {
+      c.failed("line map", Exit::no_map, sel.error().what, sel.error().why, sel.error().hint);
+      return;
+    }
+    sel->provenance = search.found->provenance;
+    c.ok("line map", sel->entry.map.release + " (exact: " + search.found->provenance +
+                         (sel->note.empty() ? "" : "; " + sel->note) + ")");
+    out.map = std::move(*sel);
+    return;
+  }
+  if (search.proven_map) {
+    auto sel = kernel::proven_selection(*search.proven_map, search.build_id, release);
+    c.ok("line map", sel.entry.map.release + " (exact: " + sel.provenance + ")");
+    out.map = std::move(sel);
+    return;
+  }
+  if (req.allow_nearest) {
+    check_nearest(sys, req, spec, release, select, out, c);
+    return;
+  }
+  Error e = search.not_found_error();
+  if (spec != "auto" && spec != release)
+    e.what += " (--kernel " + spec + ")";
+  c.failed("line map", e.code, e.what, e.why, e.hint);
+}
+
 void check_map(const SystemView& sys, const PreflightRequest& req, const std::string& release,
                const MapSelector& select, PreflightResult& out, Checker& c) {
   if (!req.module.empty() || !req.kprobe_defs.empty()) {
@@ -356,33 +448,7 @@ void check_map(const SystemView& sys, const PreflightRequest& req, const std::st
                        ") for " + plan->kernel);
     return;
   }
-  const std::string spec = req.kernel_spec.empty() ? "auto" : req.kernel_spec;
-  // A build tree's own af_packet.c (O= trees link it as source/) gives the lines themselves.
-  std::optional<stap::KernelSource> source;
-  if (!req.build_dir.empty())
-    for (const std::string& dir : {req.build_dir + "/source", req.build_dir})
-      if (auto text = sys.read(dir + "/" + std::string(stap::af_packet_path))) {
-        source = stap::KernelSource{dir + "/" + std::string(stap::af_packet_path), *text};
-        break;
-      }
-  auto sel = select(spec == "auto" ? release : spec, release, source ? &*source : nullptr);
-  if (!sel) {
-    c.failed("line map", Exit::no_map, "kernel " + (spec == "auto" ? release : spec),
-             sel.error().why,
-             sel.error().hint.empty()
-                 ? "make one: `harness map --source af_packet.c --kernel " + release + "`"
-                 : sel.error().hint);
-    return;
-  }
-  if (sel->exact)
-    c.ok("line map", sel->entry.map.release + " (" +
-                         (sel->note.empty() ? "exact match, " + sel->entry.file : sel->note) + ")");
-  else
-    c.warn("line map", "nearest: " + sel->entry.map.release,
-           sel->note.empty() ? "no exact map for " + spec + "; using " + sel->entry.map.release
-                             : sel->note,
-           "check the lines with `harness drift` before trusting a silent probe");
-  out.map = std::move(*sel);
+  check_line_map(sys, req, release, select, out, c);
 }
 
 // A prebuilt artifact decides the tracer; otherwise the request and the machine do.

@@ -40,6 +40,10 @@ struct PreflightRequest {
   std::string iface; // empty with `veth`
   bool veth = false;
   std::string netns_path; // interface lives in this namespace (not checked then)
+  // Without the target's own af_packet.c, probe the nearest shipped map anyway, once every
+  // anchor of `probes` passed the DWARF check; the run is then marked "lines not proven".
+  bool allow_nearest = false;
+  stap::ProbeSet probes = stap::ProbeSet::all;
 };
 
 struct PreflightResult {
@@ -47,6 +51,7 @@ struct PreflightResult {
   std::string target_release; // the kernel the probes are for
   std::optional<stap::MapSelection> map;
   std::optional<stap::BackendChoice> tracer; // set unless the choice itself failed
+  bool lines_not_proven = false; // --allow-nearest took a map that is not the kernel's source
   const Check* first_failure() const;
 };
 

@@ -1,5 +1,6 @@
 #include "run_session.hpp"
 
+#include "build_id.hpp"
 #include "cache_dir.hpp"
 #include "files.hpp"
 #include "generate.hpp"
@@ -79,8 +80,20 @@ std::vector<std::string> stap_tuning(const std::string& build_dir,
 
 // The running kernel's GNU build id (kprobe definitions are for one vmlinux); empty if unknown.
 std::string running_build_id() {
-  auto notes = read_file("/sys/kernel/notes");
-  return notes ? kernel::gnu_build_id_from_notes(*notes) : std::string();
+  auto id = kernel::running_kernel_build_id();
+  return id ? *id : std::string();
+}
+
+// --allow-nearest: the lines are a neighbouring kernel's, so the report can never say OK (an
+// anomaly makes the verdict and the exit status say so; docs/report-schema.md).
+void mark_lines_not_proven(report::Report& r, const std::string& map_release) {
+  report::Anomaly a;
+  a.kind = "lines_not_proven";
+  a.message = "lines not proven: the probes sit on the lines of the nearest shipped map (" +
+              map_release +
+              "), not of this kernel's own af_packet.c (--allow-nearest); every anchor passed "
+              "the DWARF check, but a probe may still sit on another statement";
+  r.anomalies.insert(r.anomalies.begin(), std::move(a));
 }
 
 // The tracer when pre-flight did not choose one (--no-preflight): what the artifact implies, else
@@ -113,7 +126,7 @@ make_kprobe_defs(const RunRequest& req, const SystemView& sys, const stap::MapSe
       return fail(Exit::no_debuginfo, "kernel " + release, "no vmlinux with DWARF",
                   "apt-get install linux-image-" + release + "-dbg, or give -r BUILD_DIR");
     kb.vmlinux = *vmlinux;
-    auto id = kernel::elf_build_id(*vmlinux);
+    auto id = kernel::build_id_of_elf(*vmlinux);
     kb.build_id = id ? *id : "";
   }
   kb.release = release;
@@ -167,6 +180,7 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
   // Pre-flight: nothing is compiled or created before these pass.
   std::optional<stap::MapSelection> map;
   stap::Backend tracer = tracer_without_preflight(req);
+  bool lines_not_proven = false;
   if (req.preflight) {
     say("pre-flight checks");
     PreflightRequest pf;
@@ -182,6 +196,8 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
     pf.iface = req.sender.iface;
     pf.veth = req.sender.veth;
     pf.netns_path = req.sender.netns_path;
+    pf.allow_nearest = req.allow_nearest;
+    pf.probes = *probe_set;
     auto res = run_preflight(sys, pf, select);
     if (const Check* f = res.first_failure())
       return std::unexpected(f->error);
@@ -193,6 +209,7 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
       tracer = res.tracer->backend;
       say("tracer " + res.tracer->reason);
     }
+    lines_not_proven = res.lines_not_proven;
   }
   const bool kprobes = tracer == stap::Backend::kprobe;
   const std::string tracer_name = kprobes ? "the kprobe tracer" : "stap";
@@ -260,6 +277,8 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
       if (auto s = report::feed_trace_file(trace, analysis); !s)
         return std::unexpected(s.error());
     out.report = analysis.finish();
+    if (lines_not_proven)
+      mark_lines_not_proven(out.report, map->entry.map.release);
     out.report.run.run_dir = dir;
     if (baseline)
       out.report.comparison =

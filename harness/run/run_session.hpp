@@ -46,7 +46,8 @@ struct RunRequest {
   std::optional<std::string> baseline_path;
   report::BaselineOptions baseline;
   report::AnalyzeOptions analyze;
-  bool preflight = true; // false: skip the checks (tests with a stand-in stap)
+  bool allow_nearest = false; // --allow-nearest (preflight.hpp): report marked "lines not proven"
+  bool preflight = true;      // false: skip the checks (tests with a stand-in stap)
   std::chrono::milliseconds ready_timeout{std::chrono::seconds(300)};
   std::chrono::milliseconds settle_timeout{std::chrono::seconds(5)};
   std::chrono::milliseconds stop_grace{std::chrono::seconds(3)};

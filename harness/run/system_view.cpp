@@ -1,5 +1,7 @@
 #include "system_view.hpp"
 
+#include "build_id.hpp"
+#include "cache_dir.hpp"
 #include "child_proc.hpp"
 #include "files.hpp"
 
@@ -56,6 +58,27 @@ CommandOutput RealSystem::run(const std::vector<std::string>& argv) const {
 
 std::optional<bool> RealSystem::has_debug_info(const std::string& path) const {
   return elf_has_debug_info(path);
+}
+
+kernel::SourceSearch RealSystem::find_kernel_source(const std::string& release,
+                                                    const std::string& build_dir) const {
+  return kernel::find_kernel_source(
+      kernel::source_query(release, build_dir, "", kernel::resolve_cache_dir("")));
+}
+
+Result<kernel::VerifyResult> RealSystem::verify_anchors(const stap::LineMap& map,
+                                                        stap::ProbeSet set,
+                                                        const std::string& release,
+                                                        const std::string& build_dir) const {
+  // stap -r takes a build tree or, for an installed kernel, its release.
+  const std::string cache = kernel::resolve_cache_dir("");
+  auto id = build_dir.empty() ? kernel::running_kernel_build_id()
+                              : kernel::build_id_of_elf(build_dir + "/vmlinux");
+  auto listings =
+      kernel::list_af_packet_probes(build_dir.empty() ? release : build_dir, cache, id ? *id : "");
+  if (!listings)
+    return std::unexpected(listings.error());
+  return kernel::check_anchors(map, set, listings->statements, listings->functions);
 }
 
 std::optional<bool> elf_has_debug_info(const std::string& path) {

@@ -3,7 +3,11 @@
 // What pre-flight reads from the machine, behind a small interface so tests can feed it a fake
 // system (files, programs, uid) as well as run it against the real one.
 
+#include "kernel_source.hpp"
+#include "line_map.hpp"
+#include "probe_plan.hpp"
 #include "result.hpp"
+#include "verify.hpp"
 
 #include <optional>
 #include <string>
@@ -30,6 +34,14 @@ public:
   virtual CommandOutput run(const std::vector<std::string>& argv) const = 0;
   // Whether an ELF file has DWARF (.debug_info); nullopt when it is not a readable ELF file.
   virtual std::optional<bool> has_debug_info(const std::string& path) const = 0;
+  // The target kernel's own af_packet.c (kernel/kernel_source.hpp): the running kernel, or the
+  // -r tree's when `build_dir` is set.
+  virtual kernel::SourceSearch find_kernel_source(const std::string& release,
+                                                  const std::string& build_dir) const = 0;
+  // Every anchor of `map` in `set` against the target's DWARF, as `harness verify` does.
+  virtual Result<kernel::VerifyResult> verify_anchors(const stap::LineMap& map, stap::ProbeSet set,
+                                                      const std::string& release,
+                                                      const std::string& build_dir) const = 0;
 };
 
 // The machine harness runs on.
@@ -42,6 +54,11 @@ public:
   std::optional<std::string> find_program(const std::string& name) const override;
   CommandOutput run(const std::vector<std::string>& argv) const override;
   std::optional<bool> has_debug_info(const std::string& path) const override;
+  kernel::SourceSearch find_kernel_source(const std::string& release,
+                                          const std::string& build_dir) const override;
+  Result<kernel::VerifyResult> verify_anchors(const stap::LineMap& map, stap::ProbeSet set,
+                                              const std::string& release,
+                                              const std::string& build_dir) const override;
 };
 
 // Reads an ELF64 file's section names looking for .debug_info (only the headers are read).

@@ -2,6 +2,7 @@
 // SystemTap modules cross-built on this host, real qemu guests running `harness run` with the
 // sender on a veth pair, and the reports checked. Skips only when qemu is not installed or the
 // test does not run as root.
+#include "../kernel/local_debuginfod.hpp"
 #include "child_proc.hpp"
 #include "files.hpp"
 
@@ -174,6 +175,74 @@ void expect_two_frames_through(const json& r, int version) {
   }
   for (const char* p : {"request_seen", "sending", "available"})
     EXPECT_EQ(phase(r, p)["frames"], 2) << p;
+}
+
+// A copy of `tree` made of symlinks, without `hide` (a path relative to it): every directory on
+// the way to it is a real directory of symlinks, everything else links to the original.
+void link_tree_without(const fs::path& tree, const fs::path& copy, const fs::path& hide) {
+  fs::create_directories(copy);
+  const std::string first = hide.begin()->string();
+  for (const auto& e : fs::directory_iterator(tree)) {
+    const std::string name = e.path().filename().string();
+    if (name != first)
+      fs::create_directory_symlink(e.path(), copy / name); // works for files too
+    else if (hide.has_parent_path() && fs::is_directory(e.path()))
+      link_tree_without(fs::canonical(e.path()), copy / name, hide.lexically_relative(first));
+  }
+}
+
+// Issue 16, in the VM: the host finds the guest kernel's af_packet.c by its build id alone. The
+// build tree is given as a copy of symlinks whose source/ lacks net/packet/af_packet.c (make
+// still builds against the real sources through the tree's Makefile), the harness cache holds
+// no copy for that build id, and a local debuginfod indexing the real tree serves the file
+// (the guest has no network: the host resolves it before booting). The report is the one a
+// normal run gives.
+TEST_F(E2E, SourceFoundByBuildIdOnly) {
+  if (!find_program("debuginfod"))
+    GTEST_SKIP() << "debuginfod is not installed (scripts/install-deps --tests installs it)";
+  const std::string build = kernel(false);
+  const auto id_out =
+      run_captured({.exe = "readelf", .args = {"-n", build + "/vmlinux"}}, std::chrono::minutes(1));
+  ASSERT_TRUE(id_out && id_out->status.success());
+  const auto at = id_out->out.find("Build ID: ");
+  ASSERT_NE(at, std::string::npos);
+  const std::string id = id_out->out.substr(at + 10, id_out->out.find('\n', at) - at - 10);
+  std::error_code ec;
+  fs::remove_all(cache_dir() + "/by-build-id/" + id, ec);
+
+  const std::string tree = out_ + "-tree";
+  fs::remove_all(tree, ec);
+  link_tree_without(build, tree, "source/net/packet/af_packet.c");
+  ASSERT_FALSE(fs::exists(tree + "/source/net/packet/af_packet.c"));
+  ASSERT_TRUE(fs::exists(tree + "/source/net/packet/Makefile"));
+  testing::LocalDebuginfod server(build, out_ + "-debuginfod.sqlite");
+  ASSERT_EQ(server.error(), "");
+  std::cout << "[ measure  ] indexing " << build << ": " << server.index_seconds() << " s\n";
+
+  ChildSpec spec{.exe = kHarness,
+                 .args = {"vm", "run", "--kernel-build", tree, "--out", out_, "--cache",
+                          cache_dir(), "--timeout", "240", "--", "--frames", "2", "--tpacket", "v2",
+                          "--ring-frames", "8"}};
+  spec.env = {{"DEBUGINFOD_URLS", server.urls()}};
+  auto r = run_captured(spec, std::chrono::minutes(10));
+  server.stop();
+  fs::remove_all(tree, ec);
+  fs::remove(out_ + "-debuginfod.sqlite", ec);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status.code, 0) << r->err;
+  EXPECT_NE(r->err.find("af_packet.c: debuginfod (" + server.urls() + "), build id " + id),
+            std::string::npos)
+      << r->err;
+  auto text = read_file(out_ + "/run/report.json");
+  ASSERT_TRUE(text) << r->err;
+  const json report = json::parse(*text);
+  expect_two_frames_through(report, 2);
+  auto shipped = read_file(std::string(HARNESS_SOURCE_DIR) + "/stap/maps/6.1.192-debian.json");
+  ASSERT_TRUE(shipped);
+  const std::string sha = json::parse(*shipped)["source"]["sha1"];
+  EXPECT_NE(report["run"]["map"].get<std::string>().find("sha1 " + sha.substr(0, 12)),
+            std::string::npos)
+      << report["run"]["map"];
 }
 
 TEST_F(E2E, VerifyPassesOnTheO0Kernel) {

@@ -1,3 +1,4 @@
+#include "build_id.hpp"
 #include "kernel_test_util.hpp"
 #include "kernel_tree.hpp"
 
@@ -45,9 +46,10 @@ std::string note(uint32_t type, std::string_view name, std::string_view desc) {
 TEST(KernelTree, BuildIdFromNotes) {
   const std::string notes = note(0x100, std::string_view("Linux\0", 6), "abcd") +
                             note(NT_GNU_BUILD_ID, std::string_view("GNU\0", 4), "\xab\x27\xed\x3d");
-  EXPECT_EQ(gnu_build_id_from_notes(notes), "ab27ed3d");
-  EXPECT_EQ(gnu_build_id_from_notes(note(0x100, "GNU", "x")), "");
-  EXPECT_EQ(gnu_build_id_from_notes(notes.substr(0, 30)), ""); // truncated
+  EXPECT_EQ(build_id_from_notes(notes), "ab27ed3d");
+  EXPECT_FALSE(build_id_from_notes(note(0x100, "GNU", "x")));
+  EXPECT_FALSE(build_id_from_notes(notes.substr(0, 30))); // truncated
+  EXPECT_FALSE(build_id_from_notes(""));
 }
 
 TEST(KernelTree, BuildIdOfARealElfFile) {
@@ -55,12 +57,12 @@ TEST(KernelTree, BuildIdOfARealElfFile) {
   char self[4096];
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   ASSERT_GT(n, 0);
-  auto id = elf_build_id(std::string(self, static_cast<size_t>(n)));
+  auto id = build_id_of_elf(std::string(self, static_cast<size_t>(n)));
   ASSERT_TRUE(id) << id.error().why;
   EXPECT_EQ(id->size(), 40u);
   TempDir dir;
   ASSERT_TRUE(write_file_atomic(dir.file("not-elf"), "hello"));
-  auto bad = elf_build_id(dir.file("not-elf"));
+  auto bad = build_id_of_elf(dir.file("not-elf"));
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, Exit::no_debuginfo);
 }

@@ -3,6 +3,8 @@
 // A made-up machine for pre-flight tests: files, programs and command outputs are whatever the
 // test says.
 
+#include "../stap/synthetic_sources.hpp"
+#include "anchors.hpp"
 #include "system_view.hpp"
 
 #include <map>
@@ -18,6 +20,11 @@ public:
   std::set<std::string> programs = {"stap", "staprun"};
   std::map<std::string, CommandOutput> commands; // key: argv joined by ' '
   std::map<std::string, bool> dwarf;             // ELF files and whether they have DWARF
+  // What the build-id search (kernel/kernel_source.hpp) finds for the running kernel; a -r
+  // tree's own file comes from `files`, as the real search reads it.
+  std::optional<kernel::FoundSource> running_source;
+  // The DWARF check of --allow-nearest; unset: this made-up machine has no debuginfo.
+  std::optional<kernel::VerifyResult> verified;
 
   unsigned euid() const override { return uid; }
   std::string kernel_release() const override { return release; }
@@ -49,6 +56,35 @@ public:
     return it == dwarf.end() ? std::nullopt : std::optional(it->second);
   }
 
+  kernel::SourceSearch find_kernel_source(const std::string& rel,
+                                          const std::string& build_dir) const override {
+    kernel::SourceSearch s;
+    s.release = rel;
+    if (!build_dir.empty()) {
+      for (const std::string& dir : {build_dir + "/source", build_dir}) {
+        const std::string p = dir + "/" + std::string(stap::af_packet_path);
+        if (auto text = read(p)) {
+          s.found = kernel::FoundSource{{p, *text}, "the build tree's own file " + p};
+          return s;
+        }
+      }
+      s.tried.push_back("-r " + build_dir + ": no af_packet.c");
+      return s;
+    }
+    if (running_source)
+      s.found = running_source;
+    else
+      s.tried.push_back("debuginfod: DEBUGINFOD_URLS is not set");
+    return s;
+  }
+  Result<kernel::VerifyResult> verify_anchors(const stap::LineMap&, stap::ProbeSet,
+                                              const std::string&,
+                                              const std::string&) const override {
+    if (!verified)
+      return fail(Exit::no_debuginfo, "stap -L", "no debuginfo on this made-up machine");
+    return *verified;
+  }
+
   // A machine where `harness run --kernel 6.1 eth0` can work.
   static FakeSystem ready() {
     FakeSystem s;
@@ -59,6 +95,11 @@ public:
     s.dwarf["/usr/lib/debug/boot/vmlinux-6.1.192"] = true;
     s.files["/sys/class/net/eth0/flags"] = "0x1003\n";
     s.files["/sys/class/net/eth0/operstate"] = "up\n";
+    // The running kernel's own af_packet.c, as if debuginfod had served it.
+    s.running_source =
+        kernel::FoundSource{{"/cache/sources/0123abcd/af_packet.c",
+                             stap::synth::synthetic_source(stap::synth::eras().at("6.1.158"))},
+                            "debuginfod (fake), build id 0123abcd"};
     s.commands["/usr/bin/stap --version"] = {
         0, "", "Systemtap translator/driver (version 4.8/0.188, Debian version 4.8-2)\n"};
     return s;

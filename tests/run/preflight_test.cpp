@@ -120,16 +120,84 @@ TEST(Preflight, AbsentLockdownFileMeansNoLockdown) {
   EXPECT_EQ(lockdown_mode("garbage"), "");
 }
 
-TEST(Preflight, NearestMapNamesBothVersions) {
+// The lines come from the running kernel's own af_packet.c (found by build id), and the check
+// says where it was found. Replaces the nearest-map test: a map chosen by version alone no longer
+// passes pre-flight (issue 16).
+TEST(Preflight, LineMapComesFromTheKernelsOwnSource) {
+  const auto r = run_preflight(FakeSystem::ready(), eth0(), shipped_map_selector());
+  const Check* m = check(r, "line map");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->state, CheckState::ok);
+  EXPECT_NE(m->detail.find("debuginfod (fake), build id 0123abcd"), std::string::npos) << m->detail;
+  ASSERT_TRUE(r.map);
+  EXPECT_TRUE(r.map->exact);
+  EXPECT_EQ(r.map->provenance, "debuginfod (fake), build id 0123abcd");
+  EXPECT_FALSE(r.lines_not_proven);
+  const std::string source = FakeSystem::ready().running_source->source.text;
+  EXPECT_EQ(r.map->entry.map.anchor("snd.len_sum")->line,
+            stap::synth::expected_lines(source).at("snd.len_sum"));
+}
+
+// `--kernel 5.x` with no 5.x source anywhere stops at pre-flight, naming what was tried and how
+// to get the source; a spec naming another kernel than the one probed stops too.
+TEST(Preflight, NoExactSourceStopsWithInstructions) {
+  FakeSystem sys = FakeSystem::ready();
+  sys.running_source.reset();
+  PreflightRequest req = eth0();
+  req.kernel_spec = "5.x";
+  const auto r = run_preflight(sys, req, shipped_map_selector());
+  const Check* f = r.first_failure();
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->name, "line map");
+  EXPECT_EQ(f->error.code, Exit::no_map);
+  EXPECT_NE(f->error.what.find("--kernel 5.x"), std::string::npos) << f->error.what;
+  EXPECT_NE(f->error.why.find("tried debuginfod"), std::string::npos) << f->error.why;
+  for (const char* how : {"linux-source-", "-dbg", "DEBUGINFOD_URLS", "-r DIR", "--allow-nearest"})
+    EXPECT_NE(f->error.hint.find(how), std::string::npos) << how << " in " << f->error.hint;
+  EXPECT_FALSE(r.map);
+
+  const auto other = run_preflight(FakeSystem::ready(), req, shipped_map_selector());
+  ASSERT_NE(other.first_failure(), nullptr);
+  EXPECT_EQ(other.first_failure()->name, "line map");
+  EXPECT_NE(other.first_failure()->error.why.find("run on kernel 6.1.192"), std::string::npos)
+      << other.first_failure()->error.why;
+}
+
+// --allow-nearest takes the nearest shipped map only once every anchor passed the DWARF check,
+// and marks it not proven.
+TEST(Preflight, AllowNearestNeedsTheDwarfCheck) {
+  FakeSystem sys = FakeSystem::ready();
+  sys.running_source.reset();
   PreflightRequest req = eth0();
   req.kernel_spec = "6.2.7";
-  const auto r = run_preflight(FakeSystem::ready(), req, shipped_map_selector());
+  req.allow_nearest = true;
+  auto r = run_preflight(sys, req, shipped_map_selector());
+  ASSERT_NE(r.first_failure(), nullptr) << "no DWARF to check against";
+  EXPECT_NE(r.first_failure()->error.why.find("could not be checked"), std::string::npos);
+
+  kernel::VerifyResult bad;
+  kernel::AnchorCheck row;
+  row.anchor = "snd.len_sum";
+  row.state = kernel::AnchorState::not_probeable;
+  row.in_set = true;
+  bad.rows.push_back(row);
+  sys.verified = bad;
+  r = run_preflight(sys, req, shipped_map_selector());
+  ASSERT_NE(r.first_failure(), nullptr);
+  EXPECT_NE(r.first_failure()->error.why.find("snd.len_sum"), std::string::npos);
+
+  bad.rows[0].state = kernel::AnchorState::ok;
+  sys.verified = bad;
+  r = run_preflight(sys, req, shipped_map_selector());
+  EXPECT_EQ(r.first_failure(), nullptr) << format_checks(r);
   const Check* m = check(r, "line map");
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(m->state, CheckState::warn);
-  EXPECT_NE(m->error.why.find("6.2.7"), std::string::npos) << m->error.why;
-  EXPECT_NE(m->detail.find("6.1.192"), std::string::npos) << m->detail;
-  EXPECT_EQ(r.first_failure(), nullptr);
+  EXPECT_NE(m->detail.find("lines not proven"), std::string::npos) << m->detail;
+  ASSERT_TRUE(r.map);
+  EXPECT_FALSE(r.map->exact);
+  EXPECT_TRUE(r.map->provenance.empty());
+  EXPECT_TRUE(r.lines_not_proven);
 }
 
 // A build tree that holds its af_packet.c gets that file's lines, not the nearest shipped map's;
@@ -173,7 +241,13 @@ TEST(Preflight, CrossBuildTreeAndPrebuiltModule) {
   sys.dwarf["/kb/vmlinux"] = true;
   PreflightRequest req = eth0();
   req.build_dir = "/kb";
+  // A tree without its own af_packet.c no longer gets the 6.1 map by version (issue 16).
   auto r = run_preflight(sys, req, shipped_map_selector());
+  ASSERT_NE(r.first_failure(), nullptr);
+  EXPECT_EQ(r.first_failure()->name, "line map");
+  sys.files["/kb/source/net/packet/af_packet.c"] =
+      stap::synth::synthetic_source(stap::synth::eras().at("6.1.158"));
+  r = run_preflight(sys, req, shipped_map_selector());
   EXPECT_EQ(r.target_release, "6.1.192-harness");
   EXPECT_EQ(r.first_failure(), nullptr) << format_checks(r);
 

@@ -208,3 +208,46 @@ TEST_F(RunSession, HtmlPathGetsTheSameReportAsTheRunDirectory) {
   ASSERT_TRUE(copy && in_dir);
   EXPECT_EQ(*copy, *in_dir);
 }
+
+// `run --kernel 5.x` with no 5.x source anywhere stops at pre-flight, before anything is
+// compiled or created, naming what was tried and how to get the source (issue 16).
+TEST_F(RunSession, NoExactSourceStopsAtPreflight) {
+  FakeSystem sys = FakeSystem::ready();
+  sys.running_source.reset();
+  auto req = request("ok");
+  req.kernel_spec = "5.x";
+  req.preflight = true;
+  req.stap = "stap"; // the fake machine's
+  RunHooks h = hooks();
+  h.system = &sys;
+  auto out = run_session(req, h);
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code, Exit::no_map);
+  EXPECT_NE(out.error().what.find("5.x"), std::string::npos) << out.error().what;
+  EXPECT_NE(out.error().why.find("tried"), std::string::npos) << out.error().why;
+  EXPECT_NE(out.error().hint.find("DEBUGINFOD_URLS"), std::string::npos) << out.error().hint;
+  struct stat st {};
+  EXPECT_NE(::stat(req.out_dir.c_str(), &st), 0) << "no run directory before pre-flight passed";
+}
+
+// --allow-nearest: the run happens once the DWARF check passed, and its report says "lines not
+// proven" and never OK.
+TEST_F(RunSession, AllowNearestReportIsMarkedAndNeverOk) {
+  FakeSystem sys = FakeSystem::ready();
+  sys.running_source.reset();
+  sys.verified = kernel::VerifyResult{};
+  sys.programs.insert(FAULT_STAP);
+  auto req = request("ok");
+  req.preflight = true;
+  req.allow_nearest = true;
+  RunHooks h = hooks();
+  h.system = &sys;
+  auto out = run_session(req, h);
+  ASSERT_TRUE(out) << format_error(out.error());
+  ASSERT_FALSE(out->report.anomalies.empty());
+  EXPECT_EQ(out->report.anomalies.front().kind, "lines_not_proven");
+  EXPECT_EQ(out->exit_code(), 1);
+  EXPECT_NE(out->report_text.find("lines not proven"), std::string::npos) << out->report_text;
+  EXPECT_EQ(out->report_text.find("OK, every frame"), std::string::npos) << out->report_text;
+  EXPECT_TRUE(file_has(out->run_dir + "/report.json", "lines_not_proven"));
+}

@@ -199,3 +199,17 @@ TEST(RunBinary, DoctorListsEveryCheck) {
     EXPECT_NE(r->out.find("would stop at"), std::string::npos);
   }
 }
+
+// No source of the kernel anywhere (no build tree, an empty cache, no DEBUGINFOD_URLS): doctor
+// reports the line map as a failing check with the instructions, not as a warning (issue 16).
+TEST(RunBinary, DoctorFailsTheLineMapWithoutTheKernelsSource) {
+  const std::string dir = scratch_dir("doctor-source");
+  ChildSpec spec{.exe = kHarness, .args = {"doctor", "--kernel", "5.x"}};
+  spec.env = {{"HARNESS_CACHE", dir + "/cache"}, {"DEBUGINFOD_URLS", ""}};
+  auto r = run_captured(spec, 60s);
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->out.find("  FAIL  line map"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("tried debuginfod"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("DEBUGINFOD_URLS"), std::string::npos) << r->out;
+  EXPECT_NE(r->status.code, 0);
+}

@@ -22,6 +22,7 @@ LineMap sample() {
   EXPECT_TRUE(m);
   m->package = "test package 1.0";
   m->note = "made by the test";
+  m->build_ids = {"e1a8fd6f725cf3c0e42c9fceb7e277af747f5317"};
   return *m;
 }
 
@@ -32,6 +33,7 @@ TEST(LineMap, RoundTrip) {
   ASSERT_TRUE(back) << back.error().why;
   EXPECT_EQ(line_map_to_json(*back), text);
   EXPECT_EQ(back->release, "3.13.0-1-test");
+  EXPECT_EQ(back->build_ids, m.build_ids);
   EXPECT_EQ(map_identity(*back),
             "3.13.0-1-test (test package 1.0, sha1 " + m.source_sha1.substr(0, 12) + ")");
 }
@@ -117,6 +119,10 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"path", [](json& j) { j["source"]["path"] = "/etc/passwd"; },
             "source.path: must be net/packet/af_packet.c"},
         Bad{"unknown_field", [](json& j) { j["extra"] = 1; }, "extra: unknown field"},
+        Bad{"build_id", [](json& j) { j["source"]["build_ids"] = {"../../x"}; },
+            "source.build_ids: expected build ids"},
+        Bad{"build_ids_not_array", [](json& j) { j["source"]["build_ids"] = "abcd1234"; },
+            "source.build_ids: expected an array"},
         Bad{"unknown_anchor",
             [](json& j) {
               j["anchors"].push_back({{"name", "snd.evil"}, {"line", 1}, {"text", ""}});

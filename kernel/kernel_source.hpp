@@ -1,0 +1,82 @@
+#pragma once
+
+// The target kernel's own af_packet.c, found by build id, so that probe lines come from the
+// very file the kernel was compiled from (docs/DESIGN.md "Kernel source by build id"). Places,
+// in order, the first that gives the file wins:
+//   1. the build tree given with -r (its source/ link for O= trees, else the tree itself);
+//   2. the harness cache, <cache>/by-build-id/<build id>/af_packet.c, filled by steps 3 and 4;
+//   3. the matching local source package: Debian's linux-source-X.Y whose version is the one
+//      the running kernel's /proc/version names (only for the running kernel);
+//   4. debuginfod by build id: the kernel's debuginfo (a local vmlinux with that build id, else
+//      fetched), the af_packet.c path its DWARF names, then that source file;
+//   5. a shipped map whose source is proven to be this kernel's: it lists the build id
+//      (`source.build_ids`, recorded by `harness map --build-id`). Its lines, no file.
+// Nothing found: the search lists every place tried, and pre-flight turns it into an error
+// saying how to get the source.
+
+#include "result.hpp"
+#include "source_map.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace harness::kernel {
+
+struct SourceQuery {
+  std::string release;         // the target kernel's release (uname -r, or the -r tree's)
+  std::string build_id;        // its build id (empty: unknown, steps 2 and 4 are skipped)
+  std::string build_dir;       // -r DIR (empty: none)
+  bool running = false;        // the target is the running kernel (step 3 applies)
+  std::string cache_dir;       // harness cache (resolve_cache_dir)
+  std::string debuginfod_urls; // DEBUGINFOD_URLS
+};
+
+struct FoundSource {
+  stap::KernelSource source;
+  std::string provenance; // where it came from, for doctor and the report ("debuginfod ...")
+};
+
+struct SourceSearch {
+  std::optional<FoundSource> found;
+  std::optional<stap::MapEntry> proven_map; // step 5 (only when `found` is empty)
+  bool exact() const { return found || proven_map; }
+  std::vector<std::string> tried; // one entry per place looked at, with what it gave
+  // Nothing found: Exit::no_map naming the kernel, what was tried and how to get the source.
+  Error not_found_error() const;
+  std::string release;  // for the message
+  std::string build_id; // the kernel's, when known
+};
+
+// The query for a target: the running kernel (build id from /sys/kernel/notes), or the -r
+// tree's vmlinux. `build_id` given (--build-id) wins.
+SourceQuery source_query(const std::string& release, const std::string& build_dir,
+                         const std::string& build_id, const std::string& cache_dir);
+
+// Runs the steps above (real files, dpkg-query/tar, debuginfod-find).
+SourceSearch find_kernel_source(const SourceQuery& q);
+
+// The selection step 5 gives: the shipped map listing the build id, with its provenance.
+stap::MapSelection proven_selection(const stap::MapEntry& entry, const std::string& build_id,
+                                    const std::string& release);
+
+struct ExactMap {
+  stap::MapSelection selection;
+  std::optional<FoundSource> source; // empty when a shipped map lists the build id (step 5)
+};
+
+// `map --build-id` and `generate --build-id`: another machine's kernel, by its build id alone
+// (steps 2, 4, 5). `release` empty: the shipped map's. Error: SourceSearch::not_found_error().
+Result<ExactMap> exact_map_by_build_id(const std::string& build_id, const std::string& release,
+                                       const std::string& cache_dir);
+
+// The exact line map for a found source: the shipped map with the same sha1, else the anchors
+// located in the file (stap::select_map_for_source), with `provenance` set. `release` empty:
+// the shipped map's release; without one the error asks for --kernel RELEASE.
+Result<stap::MapSelection> exact_map_for(const FoundSource& found, const std::string& release);
+
+// A DWARF source path that may reach debuginfod-find's command line: absolute, printable, no
+// "..", ending in /net/packet/af_packet.c.
+bool acceptable_dwarf_path(const std::string& path);
+
+} // namespace harness::kernel
