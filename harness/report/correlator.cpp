@@ -95,13 +95,63 @@ void Correlator::unreadable(const TraceRecord& r) {
   ++stats_.unreadable_by_anchor[r.anchor];
 }
 
-void Correlator::blocked(const Call& c, std::uint32_t tid, std::uint64_t start, std::uint64_t end,
-                         bool in_wait) {
-  if (!(c.flags & kMsgDontwait) || end < start || end - start <= opt_.block_threshold_ns)
+void Correlator::fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t value,
+                       std::uint64_t earlier_line) {
+  const auto bit = 1u << static_cast<unsigned>(f);
+  if (c.faults & bit)
+    return; // counted once per call
+  constexpr std::uint32_t kBlocked = (1u << static_cast<unsigned>(CallFault::blocking_alloc)) |
+                                     (1u << static_cast<unsigned>(CallFault::slept));
+  if ((bit & kBlocked) && !(c.faults & kBlocked))
+    ++stats_.blocked_calls;
+  c.faults |= bit;
+  ++stats_.faulty_calls[static_cast<std::size_t>(f)];
+  std::size_t same = 0;
+  for (const auto& x : stats_.findings)
+    same += x.fault == f;
+  if (same < kMaxFindingSamples)
+    stats_.findings.push_back({f, r.tid, r.ts_ns, c.start_line, r.line, earlier_line, value});
+}
+
+// alloc.enter and sched.sleep (DESIGN.md "Kernel event anchors") mean something only for a
+// task inside tpacket_snd: its tid has an open call. A tracer may report them for any task.
+void Correlator::kernel_event(const TraceRecord& r) {
+  auto it = calls_.find(r.tid);
+  if (it == calls_.end() || !it->second.has_start)
     return;
-  ++stats_.blocked_count;
-  if (stats_.blocked.size() < kMaxBlockedSamples)
-    stats_.blocked.push_back({start, tid, end - start, in_wait, c.flags});
+  Call& c = it->second;
+  CallNotes& n = stats_.call_notes;
+  const bool dontwait = c.flags_known && (c.flags & kMsgDontwait);
+  if (r.anchor == id_of(KnownAnchor::alloc_enter)) {
+    if (!r.has(Key::noblock)) {
+      ++n.alloc_unreadable;
+      unreadable(r);
+    } else if (dontwait && r.get(Key::noblock) == 0) {
+      fault(c, CallFault::blocking_alloc, r, 0);
+    }
+    return;
+  }
+  // sched.sleep: the task gave up the CPU to wait, so whatever comes next in this call waited.
+  c.empty_since_wait = 0;
+  if (!c.flags_known || !r.has(Key::state)) {
+    ++n.unjudged_sleeps;
+    return;
+  }
+  if (!dontwait) {
+    ++n.sleeps_blocking; // a blocking send may wait for frames in flight
+    return;
+  }
+  // Socket waits (sock_wait_for_wmem, wait_for_completion_interruptible_timeout, sk_wait_event)
+  // sleep interruptibly so that a signal ends a blocking send; lock and memory waits (a
+  // contended pg_vec_lock when several threads send, reclaim) sleep uninterruptibly and are
+  // legitimate with MSG_DONTWAIT too.
+  const std::uint64_t state = r.get(Key::state);
+  if (state & kTaskInterruptible) {
+    fault(c, CallFault::slept, r, state);
+  } else {
+    if (n.lock_sleeps++ == 0)
+      n.first_lock_sleep_line = r.line;
+  }
 }
 
 Correlator::Slot& Correlator::slot_for(std::uint64_t addr, const TraceRecord& r) {
@@ -177,6 +227,8 @@ void Correlator::phase(Socket& s, std::uint64_t addr, Phase p, const TraceRecord
     auto& t = use.tl.t[pi(p)];
     if (t == 0)
       t = r.ts_ns;
+    if (p == Phase::destruct && use.tl.destruct_line == 0)
+      use.tl.destruct_line = r.line;
     use.bits |= bit;
     use.pid_match = use.pid_match || in_sender;
   };
@@ -354,6 +406,14 @@ void Correlator::emit(Slot& slot, bool at_end) {
     tl.outcome = Outcome::completed; // the destructor always gives the frame back
   else
     tl.outcome = Outcome::stuck; // the report decides whether AVAILABLE was observable at all
+  // The probe that saw the kernel store SENDING would have seen the destructor's AVAILABLE
+  // store too (same __packet_set_status arm): after the destructor ran, its absence means the
+  // slot was left in SENDING.
+  if (tl.outcome == Outcome::completed && tl.seen(Phase::sending) && tl.seen(Phase::destruct) &&
+      !tl.seen(Phase::available)) {
+    tl.not_restored = true;
+    tl.outcome = Outcome::stuck;
+  }
 
   Socket* s = nullptr;
   if (auto it = sockets_.find(slot.po); slot.po != 0 && it != sockets_.end())
@@ -383,12 +443,18 @@ void Correlator::on_event(const TraceRecord& r) {
   if (r.anchor >= kKnownAnchors)
     return;
   const auto ka = static_cast<KnownAnchor>(r.anchor);
+  if (ka == KnownAnchor::alloc_enter || ka == KnownAnchor::sched_sleep) {
+    kernel_event(r); // no po: not about a socket or a frame
+    return;
+  }
   if (ka == KnownAnchor::snd_start) {
     // A new call: forget the thread's previous socket before resolving this record's.
     Call& c = calls_[r.tid];
     c = Call{};
     c.start_ts = r.ts_ns;
+    c.start_line = r.line;
     c.has_start = true;
+    c.flags_known = r.has(Key::flags);
     c.flags = r.has(Key::flags) ? r.get(Key::flags) : 0;
   }
   Socket& s = socket_for(r);
@@ -417,7 +483,17 @@ void Correlator::on_event(const TraceRecord& r) {
       unreadable(r);
       break;
     }
-    if (ph != 0) {
+    if (ph == 0) {
+      // No SEND_REQUEST frame. A correct loop then waits (snd.wait, or at least a sleep) or
+      // leaves; finding none twice in a row without either is a spin.
+      if (auto it = calls_.find(r.tid); it != calls_.end()) {
+        Call& c = it->second;
+        if (c.empty_since_wait++ == 0)
+          c.empty_line = r.line;
+        else
+          fault(c, CallFault::spin, r, c.empty_since_wait, c.empty_line);
+      }
+    } else {
       const bool head = r.has(Key::head);
       if (head)
         map_index(s, ph, static_cast<std::int64_t>(r.get(Key::head)), MapSource::ph_check);
@@ -431,18 +507,12 @@ void Correlator::on_event(const TraceRecord& r) {
     Call& c = calls_[r.tid];
     if (c.flags & kMsgDontwait)
       ++stats_.waits_dontwait;
-    c.wait_ts = r.ts_ns;
+    c.empty_since_wait = 0;
     break;
   }
-  case KnownAnchor::snd_wait_continue: {
+  case KnownAnchor::snd_wait_continue:
     ++stats_.wait_continues;
-    auto it = calls_.find(r.tid);
-    if (it != calls_.end() && it->second.wait_ts != 0) {
-      blocked(it->second, r.tid, it->second.wait_ts, r.ts_ns, true);
-      it->second.wait_ts = 0;
-    }
     break;
-  }
   case KnownAnchor::snd_else_break:
     ++stats_.else_breaks;
     break;
@@ -486,8 +556,16 @@ void Correlator::on_event(const TraceRecord& r) {
   case KnownAnchor::snd_return: {
     ++stats_.snd_returns;
     if (auto it = calls_.find(r.tid); it != calls_.end()) {
-      if (it->second.has_start)
-        blocked(it->second, r.tid, it->second.start_ts, r.ts_ns, false);
+      // Durations are timing facts for notes (report_builder.cpp), never a finding.
+      const Call& c = it->second;
+      if (c.has_start && r.ts_ns >= c.start_ts) {
+        const std::uint64_t d = r.ts_ns - c.start_ts;
+        stats_.call_ns.add(d);
+        if (d > stats_.slowest_call_ns) {
+          stats_.slowest_call_ns = d;
+          stats_.slowest_call_line = c.start_line;
+        }
+      }
       calls_.erase(it);
     }
     if (r.has(Key::err)) {
