@@ -267,10 +267,11 @@ void check_map(const SystemView& sys, const PreflightRequest& req, const std::st
     return;
   }
   const std::string spec = req.kernel_spec.empty() ? "auto" : req.kernel_spec;
-  // A build tree's own af_packet.c (O= trees link it as source/) gives the lines themselves.
+  // A build tree's own af_packet.c (O= trees link it as source/) gives the lines themselves;
+  // one in the object tree itself comes first, as in Kbuild (a bug-zoo variant's edited copy).
   std::optional<stap::KernelSource> source;
   if (!req.build_dir.empty())
-    for (const std::string& dir : {req.build_dir + "/source", req.build_dir})
+    for (const std::string& dir : {req.build_dir, req.build_dir + "/source"})
       if (auto text = sys.read(dir + "/" + std::string(stap::af_packet_path))) {
         source = stap::KernelSource{dir + "/" + std::string(stap::af_packet_path), *text};
         break;
