@@ -508,6 +508,13 @@ void Correlator::on_event(const TraceRecord& r) {
     if (c.flags & kMsgDontwait)
       ++stats_.waits_dontwait;
     c.empty_since_wait = 0;
+    // Every frame this socket took has run its destructor, yet frames count as in flight: if
+    // nothing completes the wait, pending was not decremented somewhere.
+    c.wait_line = 0;
+    if (r.has(Key::pending) && r.get(Key::pending) > 0 && s.taken > 0 && s.released == s.taken) {
+      c.wait_line = r.line;
+      c.wait_pending = r.get(Key::pending);
+    }
     break;
   }
   case KnownAnchor::snd_wait_continue:
@@ -555,6 +562,11 @@ void Correlator::on_event(const TraceRecord& r) {
     break;
   case KnownAnchor::snd_return: {
     ++stats_.snd_returns;
+    // A wait that timed out (-ETIMEDOUT) with nothing in flight by the records: the pending
+    // count leaked. A decrement merely in progress at the wait would have completed it.
+    if (auto it = calls_.find(r.tid); it != calls_.end() && it->second.wait_line != 0 &&
+                                      r.has(Key::err) && r.get_signed(Key::err) == kErrTimedOut)
+      fault(it->second, CallFault::pending_leak, r, it->second.wait_pending, it->second.wait_line);
     if (auto it = calls_.find(r.tid); it != calls_.end()) {
       // Durations are timing facts for notes (report_builder.cpp), never a finding.
       const Call& c = it->second;
@@ -584,6 +596,8 @@ void Correlator::on_event(const TraceRecord& r) {
       unreadable(r);
       break;
     }
+    if ((r.get(Key::status) & ~std::uint64_t{kStatusTsMask}) == kStatusSending)
+      ++s.taken;
     set_status(s, r.get(Key::frame), static_cast<std::uint32_t>(r.get(Key::status)), r);
     break;
   case KnownAnchor::get_status_v1_return:
@@ -598,6 +612,8 @@ void Correlator::on_event(const TraceRecord& r) {
     break;
   case KnownAnchor::destruct_pending_dec:
   case KnownAnchor::destruct_set_available:
+    if (ka == KnownAnchor::destruct_pending_dec)
+      ++s.released;
     if (!r.has(Key::ph)) {
       unreadable(r);
       break;

@@ -35,6 +35,7 @@ enum class CallFault : std::uint8_t {
   blocking_alloc, // MSG_DONTWAIT, yet alloc.enter with noblock=0 (the 3.13 bug)
   slept,          // MSG_DONTWAIT, yet sched.sleep in an interruptible state: a socket wait
   spin,           // ph_check found no frame twice with no wait and no sleep in between
+  pending_leak,   // timed out waiting while `pending` > 0 with every taken frame destructed
   count_
 };
 inline constexpr std::size_t kCallFaults = static_cast<std::size_t>(CallFault::count_);
@@ -46,7 +47,7 @@ struct CallFinding {
   std::uint64_t call_line = 0;    // trace line of the call's snd.start (0: not seen)
   std::uint64_t line = 0;         // trace line of the record that proved it
   std::uint64_t earlier_line = 0; // spin: the first ph_check without a frame
-  std::uint64_t value = 0;        // noblock, state, or the spin's count of empty ph_checks
+  std::uint64_t value = 0;        // noblock, state, the spin's empty ph_checks, the leak's pending
 };
 
 // Facts about tpacket_snd calls that are not faults by themselves.
@@ -130,6 +131,8 @@ private:
     std::uint32_t ring = 0;
     std::uint64_t ring_frames = 0; // tx_ring.frame_max + 1
     std::int64_t expected_head = -1;
+    std::uint64_t taken = 0;    // SENDING stores recorded (each followed by packet_inc_pending)
+    std::uint64_t released = 0; // destruct.pending_dec records (each before its decrement)
   };
   struct Call {
     std::uint64_t start_ts = 0;
@@ -141,6 +144,8 @@ private:
     std::uint32_t faults = 0;           // bit per CallFault already counted
     std::uint64_t empty_line = 0;       // last ph_check without a frame since a wait or sleep
     std::uint64_t empty_since_wait = 0; // ph_checks without a frame since then
+    std::uint64_t wait_line = 0;        // the last snd.wait that saw pending > 0 with every
+    std::uint64_t wait_pending = 0;     // frame taken so far already destructed (0: none)
   };
   Socket& socket_for(const TraceRecord& r);
   void mark_ours(Socket& s, const TraceRecord& r);

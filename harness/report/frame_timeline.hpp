@@ -76,5 +76,6 @@ inline constexpr std::uint32_t kStatusTsMask = 0xe0000000u;
 inline constexpr std::uint64_t kMsgDontwait = 0x40;
 // Task states (include/linux/sched.h) in sched.sleep records.
 inline constexpr std::uint64_t kTaskInterruptible = 0x1;
+inline constexpr std::int64_t kErrTimedOut = -110; // -ETIMEDOUT
 
 } // namespace harness::report

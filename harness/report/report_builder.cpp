@@ -55,6 +55,12 @@ void add_call_faults(Report& r, const KernelStats& ks, const BuildInputs& in) {
         ev.push_back({"snd.ph_check", x.line, x.tid, std::nullopt, -1,
                       "ph=0 again, no snd.wait or sched.sleep in between"});
         break;
+      case CallFault::pending_leak:
+        ev.push_back({"snd.wait", x.earlier_line, x.tid, std::nullopt, -1,
+                      "pending=" + std::to_string(x.value) +
+                          " with every frame taken already through its destructor"});
+        ev.push_back({"snd.return", x.line, x.tid, std::nullopt, -1, "err=-110 (ETIMEDOUT)"});
+        break;
       case CallFault::count_:
         break;
       }
@@ -80,6 +86,15 @@ void add_call_faults(Report& r, const KernelStats& ks, const BuildInputs& in) {
     auto sl = evidence_of(CallFault::slept);
     ev.insert(ev.end(), sl.begin(), sl.end());
     r.anomalies.back().evidence = std::move(ev);
+  }
+  if (calls(CallFault::pending_leak) > 0) {
+    add_anomaly(r, "pending_leak",
+                "the TX pending count leaked: a blocking tpacket_snd waited its whole timeout "
+                "(-ETIMEDOUT) for frames in flight although every frame taken had been "
+                "destructed (" +
+                    plural(calls(CallFault::pending_leak), "call", "calls") + ")",
+                calls(CallFault::pending_leak), {}, {}, "snd.wait");
+    r.anomalies.back().evidence = evidence_of(CallFault::pending_leak);
   }
   if (calls(CallFault::spin) > 0) {
     // Without the wait probe a wait that did not sleep (its completion already done) looks

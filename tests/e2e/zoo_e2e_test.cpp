@@ -123,7 +123,8 @@ TEST_P(Zoo, VariantIsFlaggedByItsIdAndTheCleanKernelIsNot) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Entries, Zoo,
-                         ::testing::Values("alloc-blocks-dontwait", "destructor-no-available"),
+                         ::testing::Values("alloc-blocks-dontwait", "destructor-no-available",
+                                           "pending-leak"),
                          [](const auto& param_info) {
                            std::string n = param_info.param;
                            for (auto& c : n)

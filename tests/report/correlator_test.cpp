@@ -460,6 +460,41 @@ TEST(Correlator, NoFrameTwiceWithoutWaitingIsASpin) {
   }
 }
 
+// A blocking wait that times out with every taken frame already destructed: pending leaked.
+// A frame really in flight at the wait, or a wait that ends without a timeout, is no finding.
+TEST(Correlator, TimedOutWaitWithNothingInFlightIsAPendingLeak) {
+  for (const std::string c : {"leak", "in_flight", "no_timeout"}) {
+    Gen g;
+    const std::int64_t t0 = static_cast<std::int64_t>(g.ts);
+    g.start(0x1000, 0, 2, 0);
+    g.frame(0x1000, 0x20000, 0, 2); // SENDING ... destruct.pending_dec
+    if (c == "in_flight") {
+      g.ev("get_status.v2_return", "po=0x1000 frame=0x21000 status=1");
+      g.ev("set_status.v2_break", "po=0x1000 frame=0x21000 status=2 version=1");
+    }
+    g.ev("snd.ph_check", "po=0x1000 ph=0x0 head=1");
+    g.ev("snd.wait", "po=0x1000 pending=1 flags=0");
+    const std::uint64_t wait_line = line_count(g.text);
+    g.ev("sched.sleep", "state=1");
+    g.ret(0x1000, c == "no_timeout" ? 150 : -110);
+    const std::uint64_t ret_line = line_count(g.text);
+    const Report r = analyze_text(g.text, sender_of({frame(0, 0, t0)}, 2));
+    const Anomaly* a = find_anomaly(r, "pending_leak");
+    if (c == "leak") {
+      ASSERT_NE(a, nullptr);
+      EXPECT_EQ(a->count, 1u);
+      ASSERT_EQ(a->evidence.size(), 2u);
+      EXPECT_EQ(a->evidence[0].anchor, "snd.wait");
+      EXPECT_EQ(a->evidence[0].trace_line, wait_line);
+      EXPECT_EQ(a->evidence[1].anchor, "snd.return");
+      EXPECT_EQ(a->evidence[1].trace_line, ret_line);
+    } else {
+      EXPECT_EQ(a, nullptr) << c;
+    }
+    EXPECT_EQ(find_anomaly(r, "blocked_dontwait"), nullptr) << c;
+  }
+}
+
 // The destructor ran and the probe that saw SENDING never saw AVAILABLE: frame left in SENDING.
 TEST(Correlator, DestructorWithoutAvailableIsFrameNotRestored) {
   Gen g;
