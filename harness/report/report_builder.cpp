@@ -159,9 +159,9 @@ void ReportBuilder::add(const FrameTimeline& tl) {
       not_restored_.note(tl);
       if (not_restored_.evidence.size() < kSamples)
         not_restored_.evidence.push_back(
-            {"destruct", tl.destruct_line, 0,
+            {"tpacket_destruct_skb", tl.destruct_line, 0,
              tl.has_sender ? std::optional(tl.sender.seq) : std::nullopt, tl.index,
-             "destructor ran, no AVAILABLE store followed"});
+             "its first record; no AVAILABLE store followed"});
     } else {
       stuck_.note(tl);
     }
