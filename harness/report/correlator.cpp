@@ -113,6 +113,14 @@ void Correlator::fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t
     stats_.findings.push_back({f, r.tid, r.ts_ns, c.start_line, r.line, earlier_line, value});
 }
 
+// The first record of each fault in a call, judged at its snd.return (a fault counts once).
+void candidate(auto& c, CallFault f, const TraceRecord& r) {
+  for (const auto& [g, rec] : c.candidates)
+    if (g == f)
+      return;
+  c.candidates.emplace_back(f, r);
+}
+
 // alloc.enter and sched.sleep (DESIGN.md "Kernel event anchors") mean something only for a
 // task inside tpacket_snd: its tid has an open call. A tracer may report them for any task.
 void Correlator::kernel_event(const TraceRecord& r) {
@@ -127,7 +135,7 @@ void Correlator::kernel_event(const TraceRecord& r) {
       ++n.alloc_unreadable;
       unreadable(r);
     } else if (dontwait && r.get(Key::noblock) == 0) {
-      fault(c, CallFault::blocking_alloc, r, 0);
+      candidate(c, CallFault::blocking_alloc, r);
     }
     return;
   }
@@ -147,7 +155,7 @@ void Correlator::kernel_event(const TraceRecord& r) {
   // legitimate with MSG_DONTWAIT too.
   const std::uint64_t state = r.get(Key::state);
   if (state & kTaskInterruptible) {
-    fault(c, CallFault::slept, r, state);
+    candidate(c, CallFault::slept, r);
   } else {
     if (n.lock_sleeps++ == 0)
       n.first_lock_sleep_line = r.line;
@@ -450,6 +458,7 @@ void Correlator::on_event(const TraceRecord& r) {
   if (ka == KnownAnchor::snd_start) {
     // A new call: forget the thread's previous socket before resolving this record's.
     Call& c = calls_[r.tid];
+    drop_candidates(c); // the previous call never showed its snd.return
     c = Call{};
     c.start_ts = r.ts_ns;
     c.start_line = r.line;
@@ -578,6 +587,8 @@ void Correlator::on_event(const TraceRecord& r) {
           stats_.slowest_call_line = c.start_line;
         }
       }
+      for (const auto& [f, rec] : it->second.candidates)
+        fault(it->second, f, rec, f == CallFault::slept ? rec.get(Key::state) : 0);
       calls_.erase(it);
     }
     if (r.has(Key::err)) {
@@ -625,10 +636,16 @@ void Correlator::on_event(const TraceRecord& r) {
   }
 }
 
+void Correlator::drop_candidates(const Call& c) {
+  stats_.call_notes.unclosed_candidates += c.candidates.size();
+}
+
 void Correlator::finish() {
   if (finished_)
     return;
   finished_ = true;
+  for (const auto& [tid, c] : calls_)
+    drop_candidates(c);
   // Slots in index order so that the frames of a ring come out in ring order.
   std::vector<std::pair<std::int64_t, Slot*>> open;
   for (auto& [addr, slot] : slots_)

@@ -54,9 +54,10 @@ struct CallFinding {
 struct CallNotes {
   std::uint64_t lock_sleeps = 0; // uninterruptible sleeps in MSG_DONTWAIT calls
   std::uint64_t first_lock_sleep_line = 0;
-  std::uint64_t unjudged_sleeps = 0;  // sleeps in calls whose flags were unreadable
-  std::uint64_t alloc_unreadable = 0; // alloc.enter records without a readable noblock
-  std::uint64_t sleeps_blocking = 0;  // sleeps in calls without MSG_DONTWAIT (legitimate)
+  std::uint64_t unjudged_sleeps = 0;     // sleeps in calls whose flags were unreadable
+  std::uint64_t alloc_unreadable = 0;    // alloc.enter records without a readable noblock
+  std::uint64_t sleeps_blocking = 0;     // sleeps in calls without MSG_DONTWAIT (legitimate)
+  std::uint64_t unclosed_candidates = 0; // findings dropped: their call never showed snd.return
 };
 
 struct KernelGeometry {
@@ -144,8 +145,11 @@ private:
     std::uint32_t faults = 0;           // bit per CallFault already counted
     std::uint64_t empty_line = 0;       // last ph_check without a frame since a wait or sleep
     std::uint64_t empty_since_wait = 0; // ph_checks without a frame since then
-    std::uint64_t wait_line = 0;        // the last snd.wait that saw pending > 0 with every
-    std::uint64_t wait_pending = 0;     // frame taken so far already destructed (0: none)
+    // alloc.enter / sched.sleep findings wait for the call's snd.return: only a call seen to
+    // end is known to have held them (a kernel without the return probe never closes a call).
+    std::vector<std::pair<CallFault, TraceRecord>> candidates;
+    std::uint64_t wait_line = 0;    // the last snd.wait that saw pending > 0 with every
+    std::uint64_t wait_pending = 0; // frame taken so far already destructed (0: none)
   };
   Socket& socket_for(const TraceRecord& r);
   void mark_ours(Socket& s, const TraceRecord& r);
@@ -161,6 +165,7 @@ private:
   void fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t value,
              std::uint64_t earlier_line = 0);
   void kernel_event(const TraceRecord& r);
+  void drop_candidates(const Call& c);
   std::uint64_t ring_size(const Socket& s) const;
 
   CorrelatorOptions opt_;

@@ -123,6 +123,11 @@ void add_timing_notes(Report& r, const KernelStats& ks) {
                       " inside tpacket_snd with MSG_DONTWAIT (a contended pg_vec_lock, memory "
                       "reclaim; first at trace line " +
                       std::to_string(n.first_lock_sleep_line) + "): not a socket wait");
+  if (n.unclosed_candidates > 0)
+    r.notes.push_back(plural(n.unclosed_candidates, "blocking allocation or sleep",
+                             "blocking allocations or sleeps") +
+                      " in MSG_DONTWAIT calls not judged: their tpacket_snd call never showed "
+                      "snd.return (not probed, or the run was cut short)");
   if (n.unjudged_sleeps > 0)
     r.notes.push_back(plural(n.unjudged_sleeps, "sleep", "sleeps") +
                       " inside tpacket_snd could not be judged (msg_flags or state unreadable)");

@@ -425,6 +425,24 @@ TEST(Correlator, OnlyAnInterruptibleSleepInADontwaitCallIsBlockedDontwait) {
   }
 }
 
+// A kernel without the snd.return probe (-O2) never closes a call: a sleep after the call may
+// belong to the sender's own waits, so nothing is judged, and the report says so.
+TEST(Correlator, EventsOfACallWithoutItsReturnAreNotJudged) {
+  Gen g;
+  const std::int64_t t0 = static_cast<std::int64_t>(g.ts);
+  g.start(0x1000, 0, 2, 0x40);
+  g.ev("alloc.enter", "noblock=1");
+  g.frame(0x1000, 0x20000, 0, 2);
+  g.ev("sched.sleep", "state=1"); // the sender polling for completions, after the call
+  g.start(0x1000, 1, 2, 0x40);
+  g.ev("sched.sleep", "state=1"); // the last call is never closed either
+  const Report r = analyze_text(g.text, sender_of({frame(0, 0, t0)}, 2));
+  EXPECT_EQ(find_anomaly(r, "blocked_dontwait"), nullptr);
+  EXPECT_TRUE(std::any_of(r.notes.begin(), r.notes.end(), [](const std::string& n) {
+    return n.starts_with("2 blocking allocations or sleeps in MSG_DONTWAIT calls not judged");
+  })) << ::testing::PrintToString(r.notes);
+}
+
 // tpacket_snd finding no frame twice without a wait in between spins (the soft lockup fixed in
 // 6.16); a wait (snd.wait) or a sleep in between is the correct loop.
 TEST(Correlator, NoFrameTwiceWithoutWaitingIsASpin) {
