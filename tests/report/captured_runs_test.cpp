@@ -125,4 +125,68 @@ TEST(CapturedRun, SlowCallsUnderTcgAreNoFinding) {
   }
 }
 
+Result<Report> captured(const std::string& name) {
+  OfflineRequest req;
+  req.trace_path = fixture_path(name, ".trace");
+  req.sender_path = fixture_path(name, ".sender.json");
+  req.plan_path = fixture_path(name, ".plan.json");
+  return rebuild_report(req);
+}
+
+// --threads on the clean kernel: the blocking thread (tid 37, no MSG_DONTWAIT) waits
+// interruptibly, and the MSG_DONTWAIT thread (tid 30) sleeps uninterruptibly at trace line 483
+// for pg_vec_lock, which tid 37's call (lines 2-552) holds. Legitimate waiting: OK, a note.
+TEST(CapturedRun, ThreadsContendingForPgVecLockAreOk) {
+  auto r = captured("6.1.192-O0-v1-20frames-ring8-threads-run");
+  ASSERT_TRUE(r) << format_error(r.error());
+  EXPECT_EQ(r->exit_code(), 0);
+  EXPECT_TRUE(r->anomalies.empty());
+  EXPECT_EQ(r->summary.blocked_calls, 0u);
+  EXPECT_EQ(r->summary.completed, 20u);
+  ASSERT_EQ(r->frames.size(), 20u);
+  for (std::uint64_t i = 0; i < 20; ++i)
+    EXPECT_EQ(r->frames[i].index, static_cast<std::int64_t>(i % 8));
+  EXPECT_NE(std::find(r->notes.begin(), r->notes.end(),
+                      "1 uninterruptible sleep inside tpacket_snd with MSG_DONTWAIT (a contended "
+                      "pg_vec_lock, memory reclaim; first at trace line 483): not a socket wait"),
+            r->notes.end())
+      << ::testing::PrintToString(r->notes);
+}
+
+// tests/e2e/zoo/alloc-blocks-dontwait.json on its variant: every allocation of the one
+// MSG_DONTWAIT call (snd.start at line 2) asks noblock=0; the first (line 5) is the evidence.
+TEST(CapturedRun, ZooBlockingAllocationIsBlockedDontwait) {
+  auto r = captured("6.1.192-O0-zoo-alloc-blocks-dontwait-run");
+  ASSERT_TRUE(r) << format_error(r.error());
+  EXPECT_EQ(r->exit_code(), 1);
+  ASSERT_EQ(r->anomalies.size(), 1u);
+  const Anomaly& a = r->anomalies[0];
+  EXPECT_EQ(a.kind, "blocked_dontwait");
+  EXPECT_EQ(a.count, 1u);
+  ASSERT_EQ(a.evidence.size(), 1u);
+  EXPECT_EQ(a.evidence[0].anchor, "alloc.enter");
+  EXPECT_EQ(a.evidence[0].trace_line, 5u);
+  EXPECT_EQ(a.evidence[0].tid, 30u);
+  EXPECT_EQ(a.evidence[0].detail, "noblock=0 in the call at line 2");
+  EXPECT_EQ(report_to_json(*r)["anomalies"][0]["id"], "blocked_dontwait");
+  EXPECT_EQ(r->summary.completed, 4u) << "the frames themselves went through";
+}
+
+// tests/e2e/zoo/pending-leak.json on its variant: the blocking thread's last wait (line 53)
+// still sees pending=4 after all four destructors ran, and its call times out (line 55).
+TEST(CapturedRun, ZooPendingLeakTimesOut) {
+  auto r = captured("6.1.192-O0-zoo-pending-leak-run");
+  ASSERT_TRUE(r) << format_error(r.error());
+  EXPECT_EQ(r->exit_code(), 1);
+  ASSERT_EQ(r->anomalies.size(), 1u);
+  const Anomaly& a = r->anomalies[0];
+  EXPECT_EQ(a.kind, "pending_leak");
+  ASSERT_EQ(a.evidence.size(), 2u);
+  EXPECT_EQ(a.evidence[0].trace_line, 53u);
+  EXPECT_EQ(a.evidence[0].detail,
+            "pending=4 with every frame taken already through its destructor");
+  EXPECT_EQ(a.evidence[1].trace_line, 55u);
+  EXPECT_EQ(a.evidence[1].anchor, "snd.return");
+}
+
 } // namespace
