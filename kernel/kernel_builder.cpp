@@ -1,5 +1,6 @@
 #include "kernel_builder.hpp"
 
+#include "anchors.hpp"
 #include "cache_dir.hpp"
 #include "files.hpp"
 #include "signals.hpp"
@@ -358,6 +359,29 @@ Result<BuildResult> build_kernel(const BuildRequest& req) {
   return res;
 }
 
+namespace {
+
+// The variant's af_packet.c in the object tree, where Kbuild looks before srctree (VPATH); the
+// shared source stays clean. Rewritten on every ensure so an interrupted build resumes right.
+Status write_variant_source(const std::string& src, const std::string& build_dir,
+                            const KernelVariant& variant, const LineSink& on_progress) {
+  const std::string rel = std::string(stap::af_packet_path);
+  auto clean = read_file(src + "/" + rel);
+  if (!clean)
+    return std::unexpected(clean.error());
+  auto edited = apply_edits(*clean, variant, src + "/" + rel);
+  if (!edited)
+    return std::unexpected(edited.error());
+  if (auto s = make_dirs(build_dir + "/net/packet"); !s)
+    return s;
+  if (on_progress)
+    on_progress("variant " + variant.name + ": " + std::to_string(variant.edits.size()) +
+                " edit(s) of " + rel + " written to " + build_dir + "/" + rel);
+  return write_file_atomic(build_dir + "/" + rel, *edited);
+}
+
+} // namespace
+
 Result<EnsureResult> ensure_debian_kernel(const EnsureRequest& req) {
   const auto start = Clock::now();
   auto note = [&](const std::string& s) {
@@ -381,6 +405,8 @@ Result<EnsureResult> ensure_debian_kernel(const EnsureRequest& req) {
 
   EnsureResult res;
   res.key = kernel_cache_key(req.series, version, req.optimised, *fragment, gcc, *stap);
+  if (req.variant)
+    res.key = cache_key({res.key, variant_key_text(*req.variant)});
   const std::string kdir = req.cache_dir + "/kernels/" + res.key;
   res.build_dir = kdir + "/build";
   if (auto s = make_dirs(req.cache_dir + "/kernels"); !s)
@@ -418,7 +444,8 @@ Result<EnsureResult> ensure_debian_kernel(const EnsureRequest& req) {
     }
   }
   note("building the " + std::string(req.optimised ? "-O2 (default optimisation)" : "-O0") +
-       " test kernel from " + package + " " + version + " into " + kdir + ": " +
+       " test kernel" + (req.variant ? " variant " + req.variant->name : std::string()) + " from " +
+       package + " " + version + " into " + kdir + ": " +
        cold_build_estimate(req.jobs > 0 ? req.jobs : cpus()) +
        " (only the first time; later runs reuse it)");
   PrepareRequest prep;
@@ -433,6 +460,9 @@ Result<EnsureResult> ensure_debian_kernel(const EnsureRequest& req) {
   if (!fs::exists(res.build_dir + "/" + std::string(build_marker_name)))
     if (auto p = prepare_kernel(prep); !p)
       return std::unexpected(p.error());
+  if (req.variant)
+    if (auto s = write_variant_source(src, res.build_dir, *req.variant, req.on_progress); !s)
+      return std::unexpected(s.error());
   BuildRequest build;
   build.build_dir = res.build_dir;
   build.jobs = req.jobs;
@@ -441,9 +471,13 @@ Result<EnsureResult> ensure_debian_kernel(const EnsureRequest& req) {
   auto b = build_kernel(build);
   if (!b)
     return std::unexpected(b.error());
-  nlohmann::json done{
-      {"package", package}, {"version", version}, {"variant", req.optimised ? "O2" : "O0"},
-      {"compiler", gcc},    {"stap", *stap},      {"build_ms", b->elapsed_ms}};
+  nlohmann::json done{{"package", package},
+                      {"version", version},
+                      {"variant", req.optimised ? "O2" : "O0"},
+                      {"zoo_variant", req.variant ? req.variant->name : ""},
+                      {"compiler", gcc},
+                      {"stap", *stap},
+                      {"build_ms", b->elapsed_ms}};
   if (auto s = write_file_atomic(kdir + "/complete", done.dump(2) + "\n"); !s)
     return std::unexpected(s.error());
   res.elapsed_ms = ms_since(start);

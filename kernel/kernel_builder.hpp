@@ -5,9 +5,11 @@
 
 #include "child_proc.hpp"
 #include "kernel_config.hpp"
+#include "kernel_variant.hpp"
 #include "result.hpp"
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +61,9 @@ Result<BuildResult> build_kernel(const BuildRequest& req);
 struct EnsureRequest {
   std::string series = "6.1"; // linux-source-<series>
   bool optimised = false;     // the -O2 variant
+  // A bug-zoo variant (kernel_variant.hpp): its edited af_packet.c goes into its own build
+  // directory, cached under its own key; everything else comes from ccache.
+  std::optional<KernelVariant> variant;
   std::string cache_dir;
   int jobs = 0;
   LineSink on_progress;

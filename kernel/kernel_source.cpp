@@ -34,7 +34,8 @@ bool plausible(const std::string& text) {
 std::optional<FoundSource> from_tree(const SourceQuery& q, std::vector<std::string>& tried) {
   if (q.build_dir.empty())
     return std::nullopt;
-  for (const std::string& dir : {q.build_dir + "/source", q.build_dir}) {
+  // The object tree's own copy first, as Kbuild compiles it (a bug-zoo variant's edited file).
+  for (const std::string& dir : {q.build_dir, q.build_dir + "/source"}) {
     const std::string path = dir + "/" + std::string(stap::af_packet_path);
     if (auto text = read_file(path); text && plausible(*text))
       return FoundSource{{path, std::move(*text)}, "the build tree's own file " + path};

@@ -8,13 +8,20 @@
 #include "sha1.hpp"
 #include "source_map.hpp"
 
+#include <filesystem>
+
 namespace harness::kernel {
 
 Result<TreeMap> map_for_tree(const KernelTree& tree, const std::string& kernel_spec,
                              const std::optional<stap::LineMap>& map_override,
                              const std::string& cache_dir) {
   TreeMap out;
-  std::string source_path = tree.source_dir + "/" + std::string(stap::af_packet_path);
+  // Kbuild compiles an af_packet.c in the object tree before the source tree's (VPATH): a
+  // bug-zoo variant (kernel_variant.hpp) keeps its edited copy there.
+  const std::string in_build = tree.build_dir + "/" + std::string(stap::af_packet_path);
+  std::string source_path = tree.build_dir != tree.source_dir && std::filesystem::exists(in_build)
+                                ? in_build
+                                : tree.source_dir + "/" + std::string(stap::af_packet_path);
   std::optional<std::string> tree_source;
   if (auto text = read_file(source_path)) {
     tree_source = std::move(*text);

@@ -141,7 +141,7 @@ Result<stap::BackendChoice> tracer_for_tree(const std::string& release, stap::Ba
 
 GuestJob harness_run_job(const std::string& harness_exe, const std::string& probes,
                          const std::string& plan, const std::string& run_dir,
-                         const std::vector<std::string>& run_args, bool echo_output, Accel accel) {
+                         const std::vector<std::string>& run_args, bool echo_output) {
   GuestJob job;
   job.echo_output = echo_output;
   GuestStep step;
@@ -160,10 +160,6 @@ GuestJob harness_run_job(const std::string& harness_exe, const std::string& prob
   if (!has_arg(run_args, "--veth") && !has_arg(run_args, "--netns") &&
       !has_arg(run_args, "--iface"))
     step.argv.push_back("--veth");
-  if (accel == Accel::tcg && !has_arg(run_args, "--block-threshold-ms")) {
-    step.argv.push_back("--block-threshold-ms");
-    step.argv.push_back(std::to_string(tcg_block_threshold_ms));
-  }
   step.timeout_ms = 240000;
   job.steps.push_back(std::move(step));
   job.result_step = "run";
@@ -283,8 +279,7 @@ Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
   vr.vm = req.vm;
   vr.vm.out_dir = out_dir;
   vr.vm.init_exe = init;
-  vr.job =
-      harness_run_job(init, module, plan, res.run_dir, req.run_args, req.echo_output, accel->accel);
+  vr.job = harness_run_job(init, module, plan, res.run_dir, req.run_args, req.echo_output);
   vr.chosen = *accel;
   auto vm = run_job_in_vm(vr);
   if (!vm)

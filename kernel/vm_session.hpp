@@ -76,15 +76,13 @@ struct HarnessRunResult {
 
 Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req);
 
-// Pure: the guest job for `harness run` inside the VM (exposed for tests). Under TCG every
-// instruction is emulated and each probe hit traps: a tpacket_snd call that takes 2 ms on
-// hardware takes 20-30 ms there, so unless the caller chose one, the threshold for "blocked
-// although MSG_DONTWAIT" is raised to `tcg_block_threshold_ms`.
-inline constexpr int tcg_block_threshold_ms = 250;
-// `probes` is the artifact: NAME.ko (stap) or NAME.kprobes (kprobe tracer).
+// Pure: the guest job for `harness run` inside the VM (exposed for tests). The verdict does not
+// depend on the machine's speed (no timing thresholds: docs/report-schema.md), so TCG and KVM
+// get the same run arguments. `probes` is the artifact: NAME.ko (stap) or NAME.kprobes (kprobe
+// tracer).
 GuestJob harness_run_job(const std::string& harness_exe, const std::string& probes,
                          const std::string& plan, const std::string& run_dir,
-                         const std::vector<std::string>& run_args, bool echo_output, Accel accel);
+                         const std::vector<std::string>& run_args, bool echo_output);
 
 // The tracer for a kernel build booted in harness's own guest (no lockdown, modules allowed):
 // stap when the installed SystemTap supports the tree's kernel, else kprobe.

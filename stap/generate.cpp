@@ -47,8 +47,6 @@ constexpr std::array kFieldSources = std::to_array<FieldSource>({
     {k::wmem, {"$po->sk->sk_wmem_alloc->refs->counter", "$po->sk->sk_wmem_alloc->counter"}},
     // alloc.enter: sock_alloc_send_pskb's `int noblock`.
     {k::noblock, {"$noblock"}},
-    // sched.sleep: sched_switch's prev_state argument (5.18+), else the task's state field.
-    {k::state, {"$prev_state", "$prev->__state", "$prev->state"}},
 });
 
 // The status a get_status return reads depends on the arm.
@@ -118,14 +116,15 @@ Result<std::string> literal(std::string_view s) {
 // The kernel event anchors (DESIGN.md "Kernel event anchors"); their names come from the
 // built-in table only. Optional: a kernel without the function or tracepoint still runs the
 // script, and the report then says the probe never fired.
+//
+// sched.sleep (the sched_switch tracepoint in the contract) is probed at the entry of schedule():
+// a stap tracepoint probe makes pass 2 compile the kernel's tracepoint headers (minutes on a
+// fresh cache), and only a voluntary switch enters schedule() (preemptions go through
+// preempt_schedule*() to __schedule()), with the state the task is about to sleep in already
+// set: the same record, DESIGN.md "Kernel event anchors".
 std::string event_probe_point(const AnchorDef& a) {
-  if (a.kind == AnchorKind::tracepoint) {
-    const auto colon = a.function.find(':');
-    return "kernel.trace(\"" +
-           std::string(colon == std::string_view::npos ? a.function
-                                                       : a.function.substr(colon + 1)) +
-           "\") ?";
-  }
+  if (a.kind == AnchorKind::tracepoint)
+    return "kernel.function(\"schedule\") ?";
   return "kernel.function(\"" + std::string(a.function) + "\") ?";
 }
 
@@ -198,10 +197,10 @@ void emit_event_probe(std::string& s, const AnchorDef& a, const PlannedProbe& p,
   s += "  t = gettimeofday_ns()\n";
   std::string_view read;
   if (a.kind == AnchorKind::tracepoint) {
-    // At the sched_switch tracepoint the current task is still prev.
-    s += "  if (@defined($preempt)) { if ($preempt) next }\n";
-    emit_field(s, p.anchor, k::state);
-    s += "  if (f_state == \"0\")\n    next\n";
+    // schedule() with TASK_RUNNING is a yield, not a sleep.
+    s += "  hx_state = task_state(task_current())\n";
+    s += "  if (hx_state == 0)\n    next\n";
+    s += "  f_state = sprintf(\"%d\", hx_state)\n";
     read = k::state;
   }
   s += "  hx_hits[" + name_lit + "]++\n";

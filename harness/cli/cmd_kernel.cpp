@@ -109,12 +109,16 @@ Result<int> kernel_build(const Args& args) {
 
 Result<int> kernel_ensure(const Args& args) {
   const std::string usage =
-      "kernel ensure [--from-debian 6.1|6.12] [--optimised] [--cache DIR] [-j N]";
+      "kernel ensure [--from-debian 6.1|6.12] [--optimised] [--variant FILE] [--cache DIR] "
+      "[-j N]";
   po::options_description opts("kernel ensure options");
   opts.add_options()("help,h", "show this help")("from-debian",
                                                  po::value<std::string>()->default_value("6.1"),
                                                  "which Debian linux-source package: 6.1 or 6.12")(
       "optimised", "the -O2 variant (af_packet.c inlined) instead of -O0")(
+      "variant", po::value<std::string>(),
+      "a bug-zoo variant: FILE holding af_packet.c edits (tests/e2e/zoo/README.md), built "
+      "and cached under its own key")(
       "cache", po::value<std::string>()->default_value(""),
       "cache directory (default $HARNESS_CACHE or /var/cache/harness)")(
       "jobs,j", po::value<int>()->default_value(0), "parallel make jobs (default: CPUs)");
@@ -133,6 +137,12 @@ Result<int> kernel_ensure(const Args& args) {
   if (req.series != "6.1" && req.series != "6.12")
     return fail(Exit::usage, "--from-debian " + req.series, "must be 6.1 or 6.12");
   req.optimised = parsed->vm.count("optimised") > 0;
+  if (parsed->vm.count("variant")) {
+    auto v = kernel::load_variant(parsed->vm["variant"].as<std::string>());
+    if (!v)
+      return std::unexpected(v.error());
+    req.variant = std::move(*v);
+  }
   req.cache_dir = kernel::resolve_cache_dir(parsed->vm["cache"].as<std::string>());
   req.jobs = parsed->vm["jobs"].as<int>();
   req.on_progress = progress;

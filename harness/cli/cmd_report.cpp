@@ -16,7 +16,6 @@ Result<int> cmd_report(const Args& args) {
   std::string trace, sender, plan, json, html, baseline, tpacket;
   double tolerance = 25;
   long max_rows = 64;
-  long block_ms = 20;
   opts.add_options()("help,h", "show this help")("trace", po::value(&trace),
                                                  "raw probe output (trace.txt of a run directory)")(
       "sender", po::value(&sender), "the sender's records, harness.sender/1 (sender.json)")(
@@ -28,8 +27,6 @@ Result<int> cmd_report(const Args& args) {
       "tolerance", po::value(&tolerance)->default_value(25),
       "baseline: allowed latency growth in percent")("tpacket", po::value(&tpacket),
                                                      "v1|v2|v3 when there are no sender records")(
-      "block-threshold-ms", po::value(&block_ms)->default_value(20),
-      "a tpacket_snd call with MSG_DONTWAIT longer than this counts as blocking")(
       "max-rows", po::value(&max_rows)->default_value(64),
       "frame rows printed (0: all)")("quiet,q", "print only the verdict line");
   auto parsed = parse_options(args, "report", usage, opts);
@@ -46,9 +43,6 @@ Result<int> cmd_report(const Args& args) {
   if (tolerance < 0 || tolerance > 10000)
     return fail(Exit::usage, "--tolerance " + std::to_string(tolerance),
                 "must be between 0 and 10000 (percent)");
-  if (block_ms <= 0)
-    return fail(Exit::usage, "--block-threshold-ms " + std::to_string(block_ms),
-                "must be a positive number of milliseconds");
   if (max_rows < 0)
     return fail(Exit::usage, "--max-rows " + std::to_string(max_rows), "must be 0 or more");
 
@@ -61,7 +55,6 @@ Result<int> cmd_report(const Args& args) {
   if (!baseline.empty())
     req.baseline_path = baseline;
   req.baseline.tolerance = tolerance / 100.0;
-  req.analyze.block_threshold_ns = static_cast<std::uint64_t>(block_ms) * 1'000'000;
   if (!tpacket.empty()) {
     if (tpacket != "v1" && tpacket != "v2" && tpacket != "v3")
       return fail(Exit::usage, "--tpacket " + tpacket, "must be v1, v2 or v3");

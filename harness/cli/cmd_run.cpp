@@ -35,7 +35,7 @@ Result<int> cmd_run(const Args& args) {
   std::string staprun = env_or("HARNESS_STAPRUN", "staprun");
   std::vector<std::string> stap_args;
   double ready_s = 300, settle_s = 5, grace_s = 3, tolerance = 25;
-  long block_ms = 20, max_rows = 64;
+  long max_rows = 64;
   opts.add_options()("help,h", "show this help")(
       "kernel", po::value(&kernel)->default_value("auto"),
       "the kernel probed (auto: uname -r); its lines come from its own af_packet.c, found by "
@@ -73,8 +73,6 @@ Result<int> cmd_run(const Args& args) {
       "seconds to wait for the kernel's last records after the sender finished")(
       "stop-grace", po::value(&grace_s)->default_value(3),
       "seconds stap gets after SIGINT (then SIGTERM, then SIGKILL)")(
-      "block-threshold-ms", po::value(&block_ms)->default_value(20),
-      "a tpacket_snd call with MSG_DONTWAIT longer than this counts as blocking")(
       "max-rows", po::value(&max_rows)->default_value(64), "frame rows printed (0: all)")(
       "no-preflight", "skip the pre-flight checks (for a stand-in stap in tests)")(
       "iface", po::value<std::string>(), "interface to send on (positional)");
@@ -130,10 +128,6 @@ Result<int> cmd_run(const Args& args) {
     return fail(Exit::usage, "--tolerance " + std::to_string(tolerance),
                 "must be between 0 and 10000 (percent)");
   req.baseline.tolerance = tolerance / 100.0;
-  if (block_ms <= 0)
-    return fail(Exit::usage, "--block-threshold-ms " + std::to_string(block_ms),
-                "must be a positive number of milliseconds");
-  req.analyze.block_threshold_ns = static_cast<std::uint64_t>(block_ms) * 1'000'000;
   if (!plan.empty() && module.empty() && kprobes.empty())
     return fail(Exit::usage, "--plan", "only goes with --module or --kprobes",
                 "generated probes write their own plan");

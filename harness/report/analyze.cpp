@@ -15,7 +15,6 @@ Analysis::Analysis(AnalyzeOptions options, AnalyzeInputs inputs)
       window_(options.reorder_window_ns, options.reorder_max_records),
       builder_(options.max_frame_rows) {
   CorrelatorOptions co;
-  co.block_threshold_ns = opt_.block_threshold_ns;
   if (in_.sender) {
     co.sender_pid = static_cast<std::uint32_t>(in_.sender->pid);
     co.ring_frames = in_.sender->ring.frames;

@@ -22,7 +22,6 @@
 namespace harness::report {
 
 struct AnalyzeOptions {
-  std::uint64_t block_threshold_ns = 20'000'000; // see CorrelatorOptions
   std::uint64_t reorder_window_ns = 1'000'000'000;
   std::size_t reorder_max_records = 32768;
   std::size_t max_frame_rows = 10000;

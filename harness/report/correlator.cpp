@@ -95,13 +95,71 @@ void Correlator::unreadable(const TraceRecord& r) {
   ++stats_.unreadable_by_anchor[r.anchor];
 }
 
-void Correlator::blocked(const Call& c, std::uint32_t tid, std::uint64_t start, std::uint64_t end,
-                         bool in_wait) {
-  if (!(c.flags & kMsgDontwait) || end < start || end - start <= opt_.block_threshold_ns)
+void Correlator::fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t value,
+                       std::uint64_t earlier_line) {
+  const auto bit = 1u << static_cast<unsigned>(f);
+  if (c.faults & bit)
+    return; // counted once per call
+  constexpr std::uint32_t kBlocked = (1u << static_cast<unsigned>(CallFault::blocking_alloc)) |
+                                     (1u << static_cast<unsigned>(CallFault::slept));
+  if ((bit & kBlocked) && !(c.faults & kBlocked))
+    ++stats_.blocked_calls;
+  c.faults |= bit;
+  ++stats_.faulty_calls[static_cast<std::size_t>(f)];
+  std::size_t same = 0;
+  for (const auto& x : stats_.findings)
+    same += x.fault == f;
+  if (same < kMaxFindingSamples)
+    stats_.findings.push_back({f, r.tid, r.ts_ns, c.start_line, r.line, earlier_line, value});
+}
+
+// The first record of each fault in a call, judged at its snd.return (a fault counts once).
+void candidate(auto& c, CallFault f, const TraceRecord& r) {
+  for (const auto& [g, rec] : c.candidates)
+    if (g == f)
+      return;
+  c.candidates.emplace_back(f, r);
+}
+
+// alloc.enter and sched.sleep (DESIGN.md "Kernel event anchors") mean something only for a
+// task inside tpacket_snd: its tid has an open call. A tracer may report them for any task.
+void Correlator::kernel_event(const TraceRecord& r) {
+  auto it = calls_.find(r.tid);
+  if (it == calls_.end() || !it->second.has_start)
     return;
-  ++stats_.blocked_count;
-  if (stats_.blocked.size() < kMaxBlockedSamples)
-    stats_.blocked.push_back({start, tid, end - start, in_wait, c.flags});
+  Call& c = it->second;
+  CallNotes& n = stats_.call_notes;
+  const bool dontwait = c.flags_known && (c.flags & kMsgDontwait);
+  if (r.anchor == id_of(KnownAnchor::alloc_enter)) {
+    if (!r.has(Key::noblock)) {
+      ++n.alloc_unreadable;
+      unreadable(r);
+    } else if (dontwait && r.get(Key::noblock) == 0) {
+      candidate(c, CallFault::blocking_alloc, r);
+    }
+    return;
+  }
+  // sched.sleep: the task gave up the CPU to wait, so whatever comes next in this call waited.
+  c.empty_since_wait = 0;
+  if (!c.flags_known || !r.has(Key::state)) {
+    ++n.unjudged_sleeps;
+    return;
+  }
+  if (!dontwait) {
+    ++n.sleeps_blocking; // a blocking send may wait for frames in flight
+    return;
+  }
+  // Socket waits (sock_wait_for_wmem, wait_for_completion_interruptible_timeout, sk_wait_event)
+  // sleep interruptibly so that a signal ends a blocking send; lock and memory waits (a
+  // contended pg_vec_lock when several threads send, reclaim) sleep uninterruptibly and are
+  // legitimate with MSG_DONTWAIT too.
+  const std::uint64_t state = r.get(Key::state);
+  if (state & kTaskInterruptible) {
+    candidate(c, CallFault::slept, r);
+  } else {
+    if (n.lock_sleeps++ == 0)
+      n.first_lock_sleep_line = r.line;
+  }
 }
 
 Correlator::Slot& Correlator::slot_for(std::uint64_t addr, const TraceRecord& r) {
@@ -177,6 +235,8 @@ void Correlator::phase(Socket& s, std::uint64_t addr, Phase p, const TraceRecord
     auto& t = use.tl.t[pi(p)];
     if (t == 0)
       t = r.ts_ns;
+    if (p == Phase::destruct && use.tl.destruct_line == 0)
+      use.tl.destruct_line = r.line;
     use.bits |= bit;
     use.pid_match = use.pid_match || in_sender;
   };
@@ -354,6 +414,14 @@ void Correlator::emit(Slot& slot, bool at_end) {
     tl.outcome = Outcome::completed; // the destructor always gives the frame back
   else
     tl.outcome = Outcome::stuck; // the report decides whether AVAILABLE was observable at all
+  // The probe that saw the kernel store SENDING would have seen the destructor's AVAILABLE
+  // store too (same __packet_set_status arm): after the destructor ran, its absence means the
+  // slot was left in SENDING.
+  if (tl.outcome == Outcome::completed && tl.seen(Phase::sending) && tl.seen(Phase::destruct) &&
+      !tl.seen(Phase::available)) {
+    tl.not_restored = true;
+    tl.outcome = Outcome::stuck;
+  }
 
   Socket* s = nullptr;
   if (auto it = sockets_.find(slot.po); slot.po != 0 && it != sockets_.end())
@@ -383,12 +451,19 @@ void Correlator::on_event(const TraceRecord& r) {
   if (r.anchor >= kKnownAnchors)
     return;
   const auto ka = static_cast<KnownAnchor>(r.anchor);
+  if (ka == KnownAnchor::alloc_enter || ka == KnownAnchor::sched_sleep) {
+    kernel_event(r); // no po: not about a socket or a frame
+    return;
+  }
   if (ka == KnownAnchor::snd_start) {
     // A new call: forget the thread's previous socket before resolving this record's.
     Call& c = calls_[r.tid];
+    drop_candidates(c); // the previous call never showed its snd.return
     c = Call{};
     c.start_ts = r.ts_ns;
+    c.start_line = r.line;
     c.has_start = true;
+    c.flags_known = r.has(Key::flags);
     c.flags = r.has(Key::flags) ? r.get(Key::flags) : 0;
   }
   Socket& s = socket_for(r);
@@ -417,7 +492,17 @@ void Correlator::on_event(const TraceRecord& r) {
       unreadable(r);
       break;
     }
-    if (ph != 0) {
+    if (ph == 0) {
+      // No SEND_REQUEST frame. A correct loop then waits (snd.wait, or at least a sleep) or
+      // leaves; finding none twice in a row without either is a spin.
+      if (auto it = calls_.find(r.tid); it != calls_.end()) {
+        Call& c = it->second;
+        if (c.empty_since_wait++ == 0)
+          c.empty_line = r.line;
+        else
+          fault(c, CallFault::spin, r, c.empty_since_wait, c.empty_line);
+      }
+    } else {
       const bool head = r.has(Key::head);
       if (head)
         map_index(s, ph, static_cast<std::int64_t>(r.get(Key::head)), MapSource::ph_check);
@@ -431,18 +516,19 @@ void Correlator::on_event(const TraceRecord& r) {
     Call& c = calls_[r.tid];
     if (c.flags & kMsgDontwait)
       ++stats_.waits_dontwait;
-    c.wait_ts = r.ts_ns;
-    break;
-  }
-  case KnownAnchor::snd_wait_continue: {
-    ++stats_.wait_continues;
-    auto it = calls_.find(r.tid);
-    if (it != calls_.end() && it->second.wait_ts != 0) {
-      blocked(it->second, r.tid, it->second.wait_ts, r.ts_ns, true);
-      it->second.wait_ts = 0;
+    c.empty_since_wait = 0;
+    // Every frame this socket took has run its destructor, yet frames count as in flight: if
+    // nothing completes the wait, pending was not decremented somewhere.
+    c.wait_line = 0;
+    if (r.has(Key::pending) && r.get(Key::pending) > 0 && s.taken > 0 && s.released == s.taken) {
+      c.wait_line = r.line;
+      c.wait_pending = r.get(Key::pending);
     }
     break;
   }
+  case KnownAnchor::snd_wait_continue:
+    ++stats_.wait_continues;
+    break;
   case KnownAnchor::snd_else_break:
     ++stats_.else_breaks;
     break;
@@ -485,9 +571,24 @@ void Correlator::on_event(const TraceRecord& r) {
     break;
   case KnownAnchor::snd_return: {
     ++stats_.snd_returns;
+    // A wait that timed out (-ETIMEDOUT) with nothing in flight by the records: the pending
+    // count leaked. A decrement merely in progress at the wait would have completed it.
+    if (auto it = calls_.find(r.tid); it != calls_.end() && it->second.wait_line != 0 &&
+                                      r.has(Key::err) && r.get_signed(Key::err) == kErrTimedOut)
+      fault(it->second, CallFault::pending_leak, r, it->second.wait_pending, it->second.wait_line);
     if (auto it = calls_.find(r.tid); it != calls_.end()) {
-      if (it->second.has_start)
-        blocked(it->second, r.tid, it->second.start_ts, r.ts_ns, false);
+      // Durations are timing facts for notes (report_builder.cpp), never a finding.
+      const Call& c = it->second;
+      if (c.has_start && r.ts_ns >= c.start_ts) {
+        const std::uint64_t d = r.ts_ns - c.start_ts;
+        stats_.call_ns.add(d);
+        if (d > stats_.slowest_call_ns) {
+          stats_.slowest_call_ns = d;
+          stats_.slowest_call_line = c.start_line;
+        }
+      }
+      for (const auto& [f, rec] : it->second.candidates)
+        fault(it->second, f, rec, f == CallFault::slept ? rec.get(Key::state) : 0);
       calls_.erase(it);
     }
     if (r.has(Key::err)) {
@@ -506,6 +607,8 @@ void Correlator::on_event(const TraceRecord& r) {
       unreadable(r);
       break;
     }
+    if ((r.get(Key::status) & ~std::uint64_t{kStatusTsMask}) == kStatusSending)
+      ++s.taken;
     set_status(s, r.get(Key::frame), static_cast<std::uint32_t>(r.get(Key::status)), r);
     break;
   case KnownAnchor::get_status_v1_return:
@@ -520,6 +623,8 @@ void Correlator::on_event(const TraceRecord& r) {
     break;
   case KnownAnchor::destruct_pending_dec:
   case KnownAnchor::destruct_set_available:
+    if (ka == KnownAnchor::destruct_pending_dec)
+      ++s.released;
     if (!r.has(Key::ph)) {
       unreadable(r);
       break;
@@ -531,10 +636,16 @@ void Correlator::on_event(const TraceRecord& r) {
   }
 }
 
+void Correlator::drop_candidates(const Call& c) {
+  stats_.call_notes.unclosed_candidates += c.candidates.size();
+}
+
 void Correlator::finish() {
   if (finished_)
     return;
   finished_ = true;
+  for (const auto& [tid, c] : calls_)
+    drop_candidates(c);
   // Slots in index order so that the frames of a ring come out in ring order.
   std::vector<std::pair<std::int64_t, Slot*>> open;
   for (auto& [addr, slot] : slots_)

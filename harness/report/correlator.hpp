@@ -11,6 +11,7 @@
 // fresh ring).
 
 #include "frame_timeline.hpp"
+#include "histogram.hpp"
 #include "sender_source.hpp"
 #include "trace_record.hpp"
 
@@ -26,17 +27,37 @@ namespace harness::report {
 struct CorrelatorOptions {
   std::uint32_t sender_pid = 0;  // sockets used by this pid are the sender's; 0: all are
   std::uint32_t ring_frames = 0; // the sender's ring size, when snd.start lacks frame_max
-  // A tpacket_snd call (or one wait inside it) longer than this with MSG_DONTWAIT set counts
-  // as blocking.
-  std::uint64_t block_threshold_ns = 20'000'000;
 };
 
-struct BlockedCall {
-  std::uint64_t ts_ns = 0; // when the call (or the wait) started
+// What one tpacket_snd call did wrong, seen in its own records (docs/report-schema.md,
+// "anomalies"). Each is counted once per call.
+enum class CallFault : std::uint8_t {
+  blocking_alloc, // MSG_DONTWAIT, yet alloc.enter with noblock=0 (the 3.13 bug)
+  slept,          // MSG_DONTWAIT, yet sched.sleep in an interruptible state: a socket wait
+  spin,           // ph_check found no frame twice with no wait and no sleep in between
+  pending_leak,   // timed out waiting while `pending` > 0 with every taken frame destructed
+  count_
+};
+inline constexpr std::size_t kCallFaults = static_cast<std::size_t>(CallFault::count_);
+
+struct CallFinding {
+  CallFault fault = CallFault::blocking_alloc;
   std::uint32_t tid = 0;
-  std::uint64_t duration_ns = 0;
-  bool in_wait = false; // a wait inside the loop, else the whole call
-  std::uint64_t flags = 0;
+  std::uint64_t ts_ns = 0;        // the record that proved it
+  std::uint64_t call_line = 0;    // trace line of the call's snd.start (0: not seen)
+  std::uint64_t line = 0;         // trace line of the record that proved it
+  std::uint64_t earlier_line = 0; // spin: the first ph_check without a frame
+  std::uint64_t value = 0;        // noblock, state, the spin's empty ph_checks, the leak's pending
+};
+
+// Facts about tpacket_snd calls that are not faults by themselves.
+struct CallNotes {
+  std::uint64_t lock_sleeps = 0; // uninterruptible sleeps in MSG_DONTWAIT calls
+  std::uint64_t first_lock_sleep_line = 0;
+  std::uint64_t unjudged_sleeps = 0;     // sleeps in calls whose flags were unreadable
+  std::uint64_t alloc_unreadable = 0;    // alloc.enter records without a readable noblock
+  std::uint64_t sleeps_blocking = 0;     // sleeps in calls without MSG_DONTWAIT (legitimate)
+  std::uint64_t unclosed_candidates = 0; // findings dropped: their call never showed snd.return
 };
 
 struct KernelGeometry {
@@ -57,8 +78,12 @@ struct KernelStats {
   std::map<std::int64_t, std::uint64_t> returned_errors; // tpacket_snd's negative returns
   std::uint64_t bytes_returned = 0;                      // sum of its positive returns
   std::optional<std::uint64_t> max_pending;
-  std::uint64_t blocked_count = 0;
-  std::vector<BlockedCall> blocked;    // the first few
+  std::array<std::uint64_t, kCallFaults> faulty_calls{}; // calls with each fault
+  std::uint64_t blocked_calls = 0;   // MSG_DONTWAIT calls with blocking_alloc or slept
+  std::vector<CallFinding> findings; // the first few of each fault
+  CallNotes call_notes;
+  Histogram call_ns; // tpacket_snd call durations (snd.start -> snd.return)
+  std::uint64_t slowest_call_ns = 0, slowest_call_line = 0;
   std::uint64_t mapping_conflicts = 0; // ph_check disagreed with an inferred index
   std::uint64_t unmapped_uses = 0;     // uses whose ring index stayed unknown
   std::uint64_t unreadable_events = 0; // events lacking a field they need (`?` or absent)
@@ -70,7 +95,7 @@ struct KernelStats {
 class Correlator {
 public:
   using Sink = std::function<void(const FrameTimeline&)>;
-  static constexpr std::size_t kMaxBlockedSamples = 20;
+  static constexpr std::size_t kMaxFindingSamples = 10; // per fault
 
   // `sender` may be null (kernel view only); it must outlive the correlator.
   Correlator(CorrelatorOptions options, SenderSource* sender, Sink sink);
@@ -107,15 +132,25 @@ private:
     std::uint32_t ring = 0;
     std::uint64_t ring_frames = 0; // tx_ring.frame_max + 1
     std::int64_t expected_head = -1;
+    std::uint64_t taken = 0;    // SENDING stores recorded (each followed by packet_inc_pending)
+    std::uint64_t released = 0; // destruct.pending_dec records (each before its decrement)
   };
   struct Call {
     std::uint64_t start_ts = 0;
+    std::uint64_t start_line = 0;
     std::uint64_t flags = 0;
     bool has_start = false;
-    std::uint64_t wait_ts = 0;
+    bool flags_known = false;
     std::uint64_t po = 0;
+    std::uint32_t faults = 0;           // bit per CallFault already counted
+    std::uint64_t empty_line = 0;       // last ph_check without a frame since a wait or sleep
+    std::uint64_t empty_since_wait = 0; // ph_checks without a frame since then
+    // alloc.enter / sched.sleep findings wait for the call's snd.return: only a call seen to
+    // end is known to have held them (a kernel without the return probe never closes a call).
+    std::vector<std::pair<CallFault, TraceRecord>> candidates;
+    std::uint64_t wait_line = 0;    // the last snd.wait that saw pending > 0 with every
+    std::uint64_t wait_pending = 0; // frame taken so far already destructed (0: none)
   };
-
   Socket& socket_for(const TraceRecord& r);
   void mark_ours(Socket& s, const TraceRecord& r);
   void map_index(Socket& s, std::uint64_t addr, std::int64_t index, MapSource src);
@@ -127,8 +162,10 @@ private:
   void emit(Slot& slot, bool at_end);
   void join(Socket& s, FrameTimeline& tl);
   void unreadable(const TraceRecord& r);
-  void blocked(const Call& c, std::uint32_t tid, std::uint64_t start, std::uint64_t end,
-               bool in_wait);
+  void fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t value,
+             std::uint64_t earlier_line = 0);
+  void kernel_event(const TraceRecord& r);
+  void drop_candidates(const Call& c);
   std::uint64_t ring_size(const Socket& s) const;
 
   CorrelatorOptions opt_;

@@ -56,6 +56,8 @@ struct FrameTimeline {
   std::uint32_t request_seen_count = 0;       // times tpacket_snd found it in SEND_REQUEST
   std::int64_t xmit_err = 0;                  // non-zero: what the xmit returned
   std::uint32_t last_status = 0xffffffff;     // last status the kernel set (raw), ~0 = none
+  std::uint64_t destruct_line = 0; // trace line of the first destructor record of this use
+  bool not_restored = false;       // the destructor ran, SENDING was seen, AVAILABLE never came
   bool status_backwards = false;
   std::uint32_t backwards_from = 0, backwards_to = 0; // raw statuses of the first regression
   Outcome outcome = Outcome::completed;
@@ -72,5 +74,8 @@ inline constexpr std::uint32_t kStatusSending = 2;
 inline constexpr std::uint32_t kStatusWrongFormat = 4;
 inline constexpr std::uint32_t kStatusTsMask = 0xe0000000u;
 inline constexpr std::uint64_t kMsgDontwait = 0x40;
+// Task states (include/linux/sched.h) in sched.sleep records.
+inline constexpr std::uint64_t kTaskInterruptible = 0x1;
+inline constexpr std::int64_t kErrTimedOut = -110; // -ETIMEDOUT
 
 } // namespace harness::report

@@ -69,14 +69,25 @@ struct PhaseRow {
   std::uint64_t missing = 0; // frames the kernel handled that did not show it
 };
 
+// One record or frame an anomaly rests on (docs/report-schema.md, `anomalies[].evidence`).
+struct Evidence {
+  std::string anchor;               // the record's anchor ("" when it is a frame only)
+  std::uint64_t trace_line = 0;     // line of the record in the trace file (1-based), 0: none
+  std::uint32_t tid = 0;            // task of the record, 0: not applicable
+  std::optional<std::uint64_t> seq; // the sender's frame, when it concerns one
+  std::int64_t index = -1;          // ring index, -1: not applicable
+  std::string detail;               // e.g. "noblock=0", "state=1"
+};
+
 struct Anomaly {
-  std::string kind; // stable identifiers, listed in docs/report-schema.md
+  std::string kind; // stable identifiers, listed in docs/report-schema.md (JSON `id`)
   std::string message;
   std::uint64_t count = 1;           // occurrences (frames, calls, ...)
   std::vector<std::uint64_t> seqs;   // sample frames (sender seq) it concerns
   std::vector<std::int64_t> indices; // sample ring indices (kernel frames without a seq)
   std::string anchor;
   int line = 0;
+  std::vector<Evidence> evidence; // the first few records/frames it rests on
 };
 
 struct Summary {

@@ -28,6 +28,119 @@ std::string frames_text(const std::vector<std::uint64_t>& seqs,
   return {};
 }
 
+bool planned(const BuildInputs& in, std::string_view anchor) {
+  return !in.plan || in.plan->find(anchor) != nullptr;
+}
+
+// The exact detectors of tpacket_snd calls (docs/report-schema.md): each finding names the
+// records it rests on.
+void add_call_faults(Report& r, const KernelStats& ks, const BuildInputs& in) {
+  auto evidence_of = [&](CallFault f) {
+    std::vector<Evidence> ev;
+    for (const auto& x : ks.findings) {
+      if (x.fault != f)
+        continue;
+      const std::string call =
+          x.call_line ? " in the call at line " + std::to_string(x.call_line) : std::string();
+      switch (f) {
+      case CallFault::blocking_alloc:
+        ev.push_back({"alloc.enter", x.line, x.tid, std::nullopt, -1, "noblock=0" + call});
+        break;
+      case CallFault::slept:
+        ev.push_back({"sched.sleep", x.line, x.tid, std::nullopt, -1,
+                      "state=" + std::to_string(x.value) + call});
+        break;
+      case CallFault::spin:
+        ev.push_back({"snd.ph_check", x.earlier_line, x.tid, std::nullopt, -1, "ph=0" + call});
+        ev.push_back({"snd.ph_check", x.line, x.tid, std::nullopt, -1,
+                      "ph=0 again, no snd.wait or sched.sleep in between"});
+        break;
+      case CallFault::pending_leak:
+        ev.push_back({"snd.wait", x.earlier_line, x.tid, std::nullopt, -1,
+                      "pending=" + std::to_string(x.value) +
+                          " with every frame taken already through its destructor"});
+        ev.push_back({"snd.return", x.line, x.tid, std::nullopt, -1, "err=-110 (ETIMEDOUT)"});
+        break;
+      case CallFault::count_:
+        break;
+      }
+    }
+    return ev;
+  };
+  const auto calls = [&](CallFault f) {
+    return ks.faulty_calls[static_cast<std::size_t>(f)];
+  };
+  if (ks.blocked_calls > 0) {
+    std::vector<std::string> how;
+    if (calls(CallFault::blocking_alloc))
+      how.push_back("asked for a blocking skb allocation (sock_alloc_send_pskb noblock=0) in " +
+                    plural(calls(CallFault::blocking_alloc), "call", "calls"));
+    if (calls(CallFault::slept))
+      how.push_back("slept in an interruptible (socket) wait in " +
+                    plural(calls(CallFault::slept), "call", "calls"));
+    std::string msg = "tpacket_snd blocked although MSG_DONTWAIT was set: it ";
+    for (std::size_t i = 0; i < how.size(); ++i)
+      msg += (i ? " and " : "") + how[i];
+    add_anomaly(r, "blocked_dontwait", msg, ks.blocked_calls);
+    auto ev = evidence_of(CallFault::blocking_alloc);
+    auto sl = evidence_of(CallFault::slept);
+    ev.insert(ev.end(), sl.begin(), sl.end());
+    r.anomalies.back().evidence = std::move(ev);
+  }
+  if (calls(CallFault::pending_leak) > 0) {
+    add_anomaly(r, "pending_leak",
+                "the TX pending count leaked: a blocking tpacket_snd waited its whole timeout "
+                "(-ETIMEDOUT) for frames in flight although every frame taken had been "
+                "destructed (" +
+                    plural(calls(CallFault::pending_leak), "call", "calls") + ")",
+                calls(CallFault::pending_leak), {}, {}, "snd.wait");
+    r.anomalies.back().evidence = evidence_of(CallFault::pending_leak);
+  }
+  if (calls(CallFault::spin) > 0) {
+    // Without the wait probe a wait that did not sleep (its completion already done) looks
+    // like no wait at all: only a finding when snd.wait was probed.
+    if (planned(in, "snd.wait")) {
+      add_anomaly(r, "snd_spin",
+                  "tpacket_snd spun: it found no frame to send again without waiting (no snd.wait, "
+                  "no sleep in between) in " +
+                      plural(calls(CallFault::spin), "call", "calls"),
+                  calls(CallFault::spin), {}, {}, "snd.ph_check");
+      r.anomalies.back().evidence = evidence_of(CallFault::spin);
+    } else {
+      r.notes.push_back("tpacket_snd found no frame twice without a sleep in " +
+                        plural(calls(CallFault::spin), "call", "calls") +
+                        "; snd.wait was not probed, so whether it waited is unknown");
+    }
+  }
+}
+
+// Timing facts, never findings: the threshold comes from the run itself (its median call).
+void add_timing_notes(Report& r, const KernelStats& ks) {
+  constexpr std::uint64_t kMinCalls = 8, kFactor = 10;
+  const CallNotes& n = ks.call_notes;
+  if (n.lock_sleeps > 0)
+    r.notes.push_back(plural(n.lock_sleeps, "uninterruptible sleep", "uninterruptible sleeps") +
+                      " inside tpacket_snd with MSG_DONTWAIT (a contended pg_vec_lock, memory "
+                      "reclaim; first at trace line " +
+                      std::to_string(n.first_lock_sleep_line) + "): not a socket wait");
+  if (n.unclosed_candidates > 0)
+    r.notes.push_back(plural(n.unclosed_candidates, "blocking allocation or sleep",
+                             "blocking allocations or sleeps") +
+                      " in MSG_DONTWAIT calls not judged: their tpacket_snd call never showed "
+                      "snd.return (not probed, or the run was cut short)");
+  if (n.unjudged_sleeps > 0)
+    r.notes.push_back(plural(n.unjudged_sleeps, "sleep", "sleeps") +
+                      " inside tpacket_snd could not be judged (msg_flags or state unreadable)");
+  if (ks.call_ns.count() < kMinCalls)
+    return;
+  const std::uint64_t median = ks.call_ns.quantile(0.5);
+  if (median > 0 && ks.slowest_call_ns > kFactor * median)
+    r.notes.push_back("timing only: the slowest tpacket_snd call took " +
+                      format_duration(ks.slowest_call_ns) + " (trace line " +
+                      std::to_string(ks.slowest_call_line) + "), over " + std::to_string(kFactor) +
+                      "x the run's median call (" + format_duration(median) + ")");
+}
+
 } // namespace
 
 void ReportBuilder::Bucket::note(const FrameTimeline& tl) {
@@ -47,7 +160,16 @@ void ReportBuilder::add(const FrameTimeline& tl) {
     rows_.push_back(tl);
   switch (tl.outcome) {
   case Outcome::stuck:
-    stuck_.note(tl);
+    if (tl.not_restored) {
+      not_restored_.note(tl);
+      if (not_restored_.evidence.size() < kSamples)
+        not_restored_.evidence.push_back(
+            {"tpacket_destruct_skb", tl.destruct_line, 0,
+             tl.has_sender ? std::optional(tl.sender.seq) : std::nullopt, tl.index,
+             "its first record; no AVAILABLE store followed"});
+    } else {
+      stuck_.note(tl);
+    }
     break;
   case Outcome::not_seen:
     not_seen_.note(tl);
@@ -288,7 +410,7 @@ Report ReportBuilder::finish(const BuildInputs& in) {
   sm.wait_continues = ks.wait_continues;
   sm.else_breaks = ks.else_breaks;
   sm.waits_dontwait = ks.waits_dontwait;
-  sm.blocked_calls = ks.blocked_count;
+  sm.blocked_calls = ks.blocked_calls;
   sm.alloc_failed = ks.alloc_failed;
   sm.xmit_errors = ks.xmit_errors;
   sm.errors = ks.returned_errors;
@@ -370,19 +492,14 @@ Report ReportBuilder::finish(const BuildInputs& in) {
               " phase although other frames show it: " + frames_text(b.seqs, b.indices, b.count),
           b.count, b.seqs, b.indices);
   }
-  if (ks.blocked_count > 0) {
-    std::uint64_t worst = 0;
-    bool in_wait = false;
-    for (const auto& b : ks.blocked)
-      if (b.duration_ns > worst) {
-        worst = b.duration_ns;
-        in_wait = b.in_wait;
-      }
-    add_anomaly(r, "blocked_dontwait",
-                "tpacket_snd blocked " + std::string(in_wait ? "in its wait " : "") + "for " +
-                    format_duration(worst) + " although MSG_DONTWAIT was set (" +
-                    plural(ks.blocked_count, "call", "calls") + ")",
-                ks.blocked_count);
+  add_call_faults(r, ks, in);
+  if (not_restored_.count > 0) {
+    add_anomaly(r, "frame_not_restored",
+                plural(not_restored_.count, "frame", "frames") +
+                    " left in SENDING: tpacket_destruct_skb ran but never set AVAILABLE: " +
+                    frames_text(not_restored_.seqs, not_restored_.indices, not_restored_.count),
+                not_restored_.count, not_restored_.seqs, not_restored_.indices);
+    r.anomalies.back().evidence = not_restored_.evidence;
   }
   for (const auto& probe : r.probes) {
     if (sent_something && probe.planned && probe.expect == Expect::always && probe.fired() == 0) {
@@ -404,6 +521,7 @@ Report ReportBuilder::finish(const BuildInputs& in) {
                 "the sender's ring made no progress within its completion timeout");
 
   // Notes: facts worth knowing that are not failures by themselves.
+  add_timing_notes(r, ks);
   if (!tr.ready)
     r.notes.push_back("no READY record: stap never reported ready, or its output was lost");
   if (!tr.end)

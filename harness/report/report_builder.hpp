@@ -42,6 +42,7 @@ private:
     std::uint64_t count = 0;
     std::vector<std::uint64_t> seqs;
     std::vector<std::int64_t> indices;
+    std::vector<Evidence> evidence; // the first kSamples frames with the record that shows it
     void note(const FrameTimeline& tl);
   };
 
@@ -49,7 +50,8 @@ private:
   std::vector<FrameTimeline> rows_;
   std::uint64_t total_ = 0;
   std::array<std::uint64_t, 6> outcomes_{};
-  Bucket stuck_, not_seen_, unmatched_, wrong_format_, discarded_, backwards_, xmit_err_;
+  Bucket stuck_, not_restored_, not_seen_, unmatched_, wrong_format_, discarded_, backwards_,
+      xmit_err_;
   std::array<Bucket, kPhaseCount> missing_;       // kernel-handled frames lacking the phase
   std::array<std::uint64_t, kPhaseCount> with_{}; // frames showing the phase
   Histogram latency_, latency_destruct_, hold_, hold_destruct_, pickup_;

@@ -272,14 +272,25 @@ json report_to_json(const Report& r) {
     frames.push_back(frame_json(f));
   j["frames"] = std::move(frames);
   json anomalies = json::array();
-  for (const auto& a : r.anomalies)
-    anomalies.push_back({{"kind", a.kind},
+  for (const auto& a : r.anomalies) {
+    json evidence = json::array();
+    for (const auto& e : a.evidence)
+      evidence.push_back({{"anchor", e.anchor},
+                          {"trace_line", e.trace_line},
+                          {"tid", e.tid},
+                          {"seq", e.seq ? json(*e.seq) : json(nullptr)},
+                          {"index", e.index},
+                          {"detail", e.detail}});
+    anomalies.push_back({{"id", a.kind},
+                         {"kind", a.kind},
                          {"message", a.message},
                          {"count", a.count},
                          {"seqs", a.seqs},
                          {"indices", a.indices},
                          {"anchor", a.anchor},
-                         {"line", a.line}});
+                         {"line", a.line},
+                         {"evidence", std::move(evidence)}});
+  }
   j["anomalies"] = anomalies;
   j["notes"] = r.notes;
   if (r.comparison) {
@@ -490,6 +501,21 @@ Result<Report> report_from_json(const nlohmann::json& j, std::string_view origin
             a.indices.push_back(v.get<std::int64_t>());
       a.anchor = rd.str(aj, "anchor", p);
       a.line = rd.num<int>(aj, "line", p);
+      if (aj.contains("evidence") && aj["evidence"].is_array())
+        for (const auto& ej : aj["evidence"]) {
+          if (!ej.is_object())
+            continue;
+          Evidence e;
+          const std::string q = p + "evidence[].";
+          e.anchor = rd.str(ej, "anchor", q);
+          e.trace_line = rd.num<std::uint64_t>(ej, "trace_line", q);
+          e.tid = rd.num<std::uint32_t>(ej, "tid", q);
+          if (ej.contains("seq") && ej["seq"].is_number_unsigned())
+            e.seq = ej["seq"].get<std::uint64_t>();
+          e.index = rd.num<std::int64_t>(ej, "index", q, -1);
+          e.detail = rd.str(ej, "detail", q);
+          a.evidence.push_back(std::move(e));
+        }
       r.anomalies.push_back(std::move(a));
     }
   }

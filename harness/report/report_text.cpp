@@ -188,8 +188,26 @@ std::string format_report_text(const Report& r, std::size_t max_rows) {
 
   if (!r.anomalies.empty()) {
     o << "\nanomalies (" << r.anomalies.size() << ")\n";
-    for (const auto& a : r.anomalies)
+    for (const auto& a : r.anomalies) {
       o << "  - " << a.message << "\n";
+      if (a.evidence.empty())
+        continue;
+      // The records it rests on, by trace line (docs/report-schema.md `evidence`).
+      o << "    [" << a.kind << "] evidence:";
+      for (const auto& e : a.evidence) {
+        o << " ";
+        if (e.trace_line)
+          o << "line " << e.trace_line << " " << e.anchor;
+        if (!e.detail.empty())
+          o << (e.trace_line ? " " : "") << e.detail;
+        if (e.seq)
+          o << " seq " << *e.seq;
+        if (e.index >= 0)
+          o << " index " << e.index;
+        o << ";";
+      }
+      o << "\n";
+    }
   }
   if (!r.notes.empty()) {
     o << "\nnotes\n";

@@ -8,23 +8,20 @@ namespace {
 
 TEST(VmSession, HarnessRunJob) {
   const auto job = harness_run_job("/b/harness", "/s/m.ko", "/s/m.plan.json", "/s/run",
-                                   {"--frames", "2", "--tpacket", "v3"}, false, Accel::tcg);
+                                   {"--frames", "2", "--tpacket", "v3"}, false);
   ASSERT_EQ(job.steps.size(), 1u);
   EXPECT_EQ(job.result_step, "run");
   EXPECT_EQ(job.steps[0].argv,
             (std::vector<std::string>{"/b/harness", "run", "--module", "/s/m.ko", "--plan",
                                       "/s/m.plan.json", "--out", "/s/run", "--frames", "2",
-                                      "--tpacket", "v3", "--veth", "--block-threshold-ms", "250"}));
+                                      "--tpacket", "v3", "--veth"}));
   EXPECT_FALSE(job.veth); // `harness run --veth` makes its own pair
-  const auto kvm = harness_run_job("/b/harness", "/s/m.ko", "", "/s/run",
-                                   {"--veth", "--block-threshold-ms=50"}, true, Accel::kvm);
+  const auto kvm = harness_run_job("/b/harness", "/s/m.ko", "", "/s/run", {"--veth"}, true);
   const auto& argv = kvm.steps[0].argv;
   EXPECT_EQ(std::count(argv.begin(), argv.end(), "--veth"), 1);
   EXPECT_EQ(std::find(argv.begin(), argv.end(), "--plan"), argv.end());
-  EXPECT_EQ(std::find(argv.begin(), argv.end(), "250"), argv.end());
   EXPECT_TRUE(kvm.echo_output);
-  const auto lo =
-      harness_run_job("/b/harness", "/s/m.ko", "", "/s/run", {"--iface", "lo"}, false, Accel::kvm);
+  const auto lo = harness_run_job("/b/harness", "/s/m.ko", "", "/s/run", {"--iface", "lo"}, false);
   EXPECT_EQ(std::count(lo.steps[0].argv.begin(), lo.steps[0].argv.end(), "--veth"), 0);
 }
 

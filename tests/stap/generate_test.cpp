@@ -122,16 +122,16 @@ TEST(Generate, KernelEventProbesOnlyInsideTpacketSnd) {
                            "  if (!(tid() in hx_in_snd))\n    next\n"
                            "  t = gettimeofday_ns()\n  hx_hits[\"alloc.enter\"]++\n"));
   EXPECT_THAT(s, HasSubstr("f_noblock = sprintf(\"%d\", $noblock)"));
-  EXPECT_THAT(s, HasSubstr("probe kernel.trace(\"sched_switch\") ? {\n"
+  // sched.sleep through schedule()'s entry: a voluntary switch, state 0 (a yield) skipped.
+  EXPECT_THAT(s, HasSubstr("probe kernel.function(\"schedule\") ? {\n"
                            "  if (!(tid() in hx_in_snd))\n    next\n"));
-  const auto sleep = s.find("probe kernel.trace(\"sched_switch\")");
-  const auto preempt = s.find("if (@defined($preempt)) { if ($preempt) next }", sleep);
-  const auto zero = s.find("if (f_state == \"0\")\n    next\n", sleep);
+  const auto sleep = s.find("probe kernel.function(\"schedule\")");
+  const auto zero = s.find("  hx_state = task_state(task_current())\n  if (hx_state == 0)\n"
+                           "    next\n",
+                           sleep);
   const auto hits = s.find("hx_hits[\"sched.sleep\"]++", sleep);
-  ASSERT_NE(preempt, std::string::npos);
   ASSERT_NE(zero, std::string::npos);
   ASSERT_NE(hits, std::string::npos);
-  EXPECT_LT(preempt, hits);
   EXPECT_LT(zero, hits);
   EXPECT_THAT(s, HasSubstr("printf(\"HX1 EV %d %d %d %d %s state=%s\\n\", t, cpu(), pid(), tid(), "
                            "\"sched.sleep\", f_state)"));
