@@ -32,15 +32,16 @@ std::string captures_dir() {
   return c && *c ? c : std::string(HARNESS_BINARY_DIR) + "/e2e-captures";
 }
 
-Captured harness(const std::vector<std::string>& args, std::chrono::minutes timeout) {
+// Runs build/bin/harness to its end. No time budget: a run that hangs is stopped by CTest's
+// timeout (tests/e2e/CMakeLists.txt), a slow one is not a failure.
+Captured harness(const std::vector<std::string>& args) {
   ChildSpec spec;
   spec.exe = kHarness;
   spec.args = args;
-  auto r = run_captured(spec, timeout);
+  auto r = run_captured(spec, std::chrono::hours(24));
   EXPECT_TRUE(r) << (r ? "" : r.error().why);
   if (!r)
     return {};
-  EXPECT_FALSE(r->timed_out) << describe_command(spec);
   return *r;
 }
 
@@ -60,7 +61,7 @@ std::string kernel(bool optimised) {
   std::vector<std::string> args = {"kernel", "ensure", "--cache", cache_dir()};
   if (optimised)
     args.push_back("--optimised");
-  const auto r = harness(args, std::chrono::minutes(50));
+  const auto r = harness(args);
   EXPECT_EQ(r.status.code, 0) << r.err;
   std::string dir = r.out.substr(0, r.out.find('\n'));
   built[optimised] = dir;
@@ -86,11 +87,13 @@ protected:
   // harness vm run ... -- <run args>; returns the report JSON.
   json vm_run(const std::string& kernel_build, const std::vector<std::string>& run_args,
               int expected_exit, const std::string& capture_name) {
+    // vm run's own timeout only guards against a guest that never ends; it is set above
+    // CTest's, so a slow guest is never failed by it.
     std::vector<std::string> args = {"vm", "run",     "--kernel-build", kernel_build, "--out",
-                                     out_, "--cache", cache_dir(),      "--timeout",  "240",
+                                     out_, "--cache", cache_dir(),      "--timeout",  "7200",
                                      "--"};
     args.insert(args.end(), run_args.begin(), run_args.end());
-    const auto r = harness(args, std::chrono::minutes(10));
+    const auto r = harness(args);
     EXPECT_EQ(r.status.code, expected_exit) << r.err << r.out;
     auto text = read_file(out_ + "/run/report.json");
     EXPECT_TRUE(text) << "no report.json; stderr:\n" << r.err;
@@ -167,15 +170,13 @@ void expect_two_frames_through(const json& r, int version) {
 }
 
 TEST_F(E2E, VerifyPassesOnTheO0Kernel) {
-  const auto r = harness({"verify", "--kernel-build", kernel(false), "--cache", cache_dir()},
-                         std::chrono::minutes(5));
+  const auto r = harness({"verify", "--kernel-build", kernel(false), "--cache", cache_dir()});
   EXPECT_EQ(r.status.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("every anchor of the set can be probed"), std::string::npos) << r.out;
 }
 
 TEST_F(E2E, VerifyReportsUnplaceableAnchorsOnTheO2Kernel) {
-  const auto r = harness({"verify", "--kernel-build", kernel(true), "--cache", cache_dir()},
-                         std::chrono::minutes(5));
+  const auto r = harness({"verify", "--kernel-build", kernel(true), "--cache", cache_dir()});
   EXPECT_EQ(r.status.code, 1) << r.out << r.err;
   for (const char* a : {"set_status.v2_break", "get_status.v2_return"})
     EXPECT_NE(r.out.find(a), std::string::npos);
