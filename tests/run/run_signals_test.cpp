@@ -121,7 +121,7 @@ const std::vector<Phase>& phases() {
             "4",
             {},
             {}};
-    v[1] = {"sending", "ok", "; sending", "5000000", {}, {}};
+    v[1] = {"sending", "silent", "; sending", "5000000", {}, {}};
     v[2] = {"waiting for the kernel to finish",
             "trickle",
             "waiting for the last probe records",
