@@ -110,6 +110,20 @@ protected:
     return json::parse(*text);
   }
 
+  // harness vm run --module KO ... -- <run args>: the prebuilt module's report JSON.
+  json vm_run_module(const std::string& kernel_build, const std::string& module,
+                     const std::vector<std::string>& run_args, int expected_exit) {
+    std::vector<std::string> args = {
+        "vm",         "run",     "--kernel-build", kernel_build, "--module", module, "--out",
+        out_ + "/vm", "--cache", cache_dir(),      "--timeout",  "7200",     "--"};
+    args.insert(args.end(), run_args.begin(), run_args.end());
+    const auto r = harness(args);
+    EXPECT_EQ(r.status.code, expected_exit) << r.err << r.out;
+    auto text = read_file(out_ + "/vm/run/report.json");
+    EXPECT_TRUE(text) << "no report.json; stderr:\n" << r.err;
+    return text ? json::parse(*text) : json::object();
+  }
+
   std::string out_;
 };
 
@@ -249,6 +263,147 @@ TEST_F(E2E, OptimisedKernelStillReportsWithMissingPhases) {
   for (const auto& p : r["probes"])
     EXPECT_NE(p["anchor"], "set_status.v2_break") << "a dropped probe must not be planned";
   EXPECT_EQ(probe(r, "destruct.set_available")["records"], 2);
+}
+
+// `harness run -r BUILD` in the guest: the real stap compiles the generated script against the
+// -O0 tree (visible over the guest's read-only 9p root) with what run adds for stap 4.8 (-P at
+// -O0, the patched runtime -R kept in the cache), loads it and probes two frames. The code that
+// adds those flags (run_session.cpp stap_tuning) runs nowhere else.
+TEST_F(E2E, RunCompilesWithRealStapInTheGuest) {
+  const std::string tree = kernel(false);
+  // The patched runtime lives in the cache, which the guest sees read-only: a host-side build
+  // puts it there first.
+  ASSERT_EQ(harness({"build", "--kernel-build", tree, "--cache", cache_dir(), "-o", out_ + "-b"})
+                .status.code,
+            0);
+  fs::remove_all(out_ + "-b");
+  const auto r =
+      harness({"vm",        "exec",      "--kernel-build", tree, "--out",  out_,  "--cache",
+               cache_dir(), "--timeout", "7200",           "--", kHarness, "run", "-r",
+               tree,        "--veth",    "--frames",       "2",  "--out",  "run"});
+  EXPECT_EQ(r.status.code, 0) << r.err << r.out;
+  const auto err = read_file(out_ + "/exec.stderr").value_or("");
+  EXPECT_NE(err.find("starting stap -v -r " + tree + " -R "), std::string::npos) << err;
+  EXPECT_NE(err.find("): stap -P"), std::string::npos) << "no -P at -O0:\n" << err;
+  auto text = read_file(out_ + "/run/report.json");
+  ASSERT_TRUE(text) << err;
+  const json rep = json::parse(*text);
+  EXPECT_EQ(rep["exit_code"], 0) << rep["anomalies"].dump();
+  EXPECT_EQ(rep["summary"]["completed"], 2);
+  for (const char* p : {"request_seen", "sending", "available"})
+    EXPECT_EQ(phase(rep, p)["frames"], 2) << p;
+  EXPECT_EQ(probe(rep, "snd.len_sum")["records"], 2);
+  // The real pre-flight passed, stap's passes were shown, and SIGINT let `probe end` print its
+  // hit counts (what the stand-in tests of tests/run only fake).
+  EXPECT_EQ(err.find("FAIL "), std::string::npos) << err;
+  EXPECT_NE(err.find("stap pass 4/5 compile"), std::string::npos) << err;
+  EXPECT_NE(err.find("stap ready after"), std::string::npos) << err;
+  EXPECT_EQ(probe(rep, "snd.len_sum")["hits"], 2) << "no END summary";
+  for (const char* f : {"probes.stp", "probes.stp.plan.json", "stap.log", "trace.txt",
+                        "sender.json", "report.txt", "report.json"})
+    EXPECT_TRUE(fs::exists(out_ + "/run/" + f)) << f;
+}
+
+// Proof that silent probes fail: a map whose V2 status anchors sit 4 lines off (on the V3 case's
+// lines, which a V2 ring never executes) gives probes that never fire, and the run must fail
+// with the line-drift finding naming them, not pass with missing phases.
+TEST_F(E2E, ShiftedMapFailsWithTheLineDriftFinding) {
+  const std::string tree = kernel(false);
+  auto text = read_file(std::string(HARNESS_SOURCE_DIR) + "/stap/maps/6.1.192-debian.json");
+  ASSERT_TRUE(text);
+  json map = json::parse(*text);
+  std::map<std::string, int> shifted;
+  for (auto& a : map["anchors"])
+    if (a["name"] == "set_status.v2_break" || a["name"] == "get_status.v2_return") {
+      a["line"] = a["line"].get<int>() + (a["name"] == "set_status.v2_break" ? 4 : 3);
+      shifted[a["name"]] = a["line"];
+    }
+  ASSERT_EQ(shifted.size(), 2u);
+  fs::create_directories(out_);
+  const std::string map_file = out_ + "/shifted-map.json";
+  ASSERT_TRUE(write_file_atomic(map_file, map.dump(2)));
+  const std::string mod_dir = out_ + "/module";
+  const auto b = harness(
+      {"build", "--kernel-build", tree, "--map", map_file, "--cache", cache_dir(), "-o", mod_dir});
+  ASSERT_EQ(b.status.code, 0) << b.err;
+  const json r = vm_run_module(tree, mod_dir + "/hx_probes.ko",
+                               {"--frames", "2", "--tpacket", "v2", "--ring-frames", "8"}, 1);
+  ASSERT_FALSE(r.empty());
+  EXPECT_EQ(r["exit_code"], 1);
+  for (const auto& [anchor, line] : shifted) {
+    bool found = false;
+    for (const auto& a : r["anomalies"])
+      if (a["kind"] == "probe_never_fired" && a["anchor"] == anchor) {
+        found = true;
+        EXPECT_EQ(a["line"], line);
+        EXPECT_EQ(a["message"], "probe never fired: possible line drift at anchor " + anchor +
+                                    " (line " + std::to_string(line) + "): run `harness drift`");
+      }
+    EXPECT_TRUE(found) << anchor << " not reported: " << r["anomalies"].dump();
+  }
+}
+
+// `harness vm exec` runs a program in the guest and brings back its output and exit status.
+TEST_F(E2E, VmExecReturnsTheProgramsOutputAndStatus) {
+  const std::string tree = kernel(false);
+  const auto r = harness({"vm", "exec", "--kernel-build", tree, "--out", out_, "--cache",
+                          cache_dir(), "--", "cat", "/proc/sys/kernel/osrelease"});
+  EXPECT_EQ(r.status.code, 0) << r.err;
+  EXPECT_EQ(r.out, "6.1.192\n") << "the guest's kernel, not the host's";
+  fs::remove_all(out_);
+  const auto f = harness({"vm", "exec", "--kernel-build", tree, "--out", out_, "--cache",
+                          cache_dir(), "--", "ls", "/hx-no-such-file"});
+  EXPECT_EQ(f.status.code, 2) << "ls's own exit status: " << f.err;
+  EXPECT_NE(f.err.find("/hx-no-such-file"), std::string::npos) << f.err;
+}
+
+// A VM that does not finish is stopped and reported as such: exit 12, README's table. The
+// program sleeps a day; only --timeout ends it.
+TEST_F(E2E, GuestThatNeverEndsIsExit12) {
+  const auto r = harness({"vm", "exec", "--kernel-build", kernel(false), "--out", out_, "--cache",
+                          cache_dir(), "--timeout", "5", "--", "sleep", "86400"});
+  EXPECT_EQ(r.status.code, 12) << r.err;
+  EXPECT_EQ(r.err.find("harness: "), r.err.rfind("harness: ")) << "one error line:\n" << r.err;
+  EXPECT_NE(r.err.find("\nhint: "), std::string::npos) << r.err;
+}
+
+// A module built once is reused from the cache (same bytes, no stap run), and --no-cache builds
+// again. A fresh cache, so the first build really compiles.
+TEST_F(E2E, ModuleCacheIsReused) {
+  const std::string tree = kernel(false);
+  const std::string cache = out_ + "/cache";
+  auto build = [&](const std::string& dir, bool use_cache) {
+    std::vector<std::string> args = {"build", "--kernel-build", tree, "--cache", cache,
+                                     "-o",    out_ + "/" + dir};
+    if (!use_cache)
+      args.push_back("--no-cache");
+    return harness(args);
+  };
+  const auto first = build("a", true);
+  ASSERT_EQ(first.status.code, 0) << first.err;
+  EXPECT_NE(first.err.find(": built in "), std::string::npos) << first.err;
+  const auto second = build("b", true);
+  ASSERT_EQ(second.status.code, 0) << second.err;
+  EXPECT_NE(second.err.find(": from the cache in "), std::string::npos) << second.err;
+  const auto a = read_file(out_ + "/a/hx_probes.ko"), b = read_file(out_ + "/b/hx_probes.ko");
+  ASSERT_TRUE(a && b);
+  EXPECT_TRUE(*a == *b) << "the cached module is the one built first";
+  const auto third = build("c", false);
+  ASSERT_EQ(third.status.code, 0) << third.err;
+  EXPECT_NE(third.err.find(": built in "), std::string::npos) << third.err;
+}
+
+// The main job of the README: `harness demo` builds or reuses the kernel, builds the module,
+// boots the VM and prints the report of two frames.
+TEST_F(E2E, DemoRunsTheWholeChain) {
+  const auto r = harness({"demo", "--cache", cache_dir(), "--no-install", "--out", out_});
+  EXPECT_EQ(r.status.code, 0) << r.err << r.out;
+  auto text = read_file(out_ + "/run/report.json");
+  ASSERT_TRUE(text) << r.err;
+  const json rep = json::parse(*text);
+  EXPECT_EQ(rep["summary"]["completed"], 2) << rep["anomalies"].dump();
+  EXPECT_EQ(rep["exit_code"], 0);
+  EXPECT_NE(r.out.find("verdict"), std::string::npos) << r.out;
 }
 
 } // namespace
