@@ -277,10 +277,13 @@ TEST_F(E2E, RunCompilesWithRealStapInTheGuest) {
                 .status.code,
             0);
   fs::remove_all(out_ + "-b");
+  // A cold compile under TCG takes minutes (pass 4 alone about 4): --ready-timeout is raised so
+  // that only CTest's timeout bounds it.
   const auto r =
       harness({"vm",        "exec",      "--kernel-build", tree, "--out",  out_,  "--cache",
                cache_dir(), "--timeout", "7200",           "--", kHarness, "run", "-r",
-               tree,        "--veth",    "--frames",       "2",  "--out",  "run"});
+               tree,        "--veth",    "--frames",       "2",  "--out",  "run", "--ready-timeout",
+               "3000"});
   EXPECT_EQ(r.status.code, 0) << r.err << r.out;
   const auto err = read_file(out_ + "/exec.stderr").value_or("");
   EXPECT_NE(err.find("starting stap -v -r " + tree + " -R "), std::string::npos) << err;
