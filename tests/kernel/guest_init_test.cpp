@@ -89,15 +89,16 @@ TEST(GuestInit, ForegroundTimeoutAndMissingProgram) {
   TempDir share;
   GuestJob job;
   job.steps = {{"missing", {"/nonexistent/program"}, false, "", 5000, ""},
-               {"slow", {"sleep", "30"}, false, "", 300, ""}};
+               {"slow", {"sleep", "86400"}, false, "", 300, ""}};
   auto r = run_job(share, job);
   ASSERT_TRUE(r.status);
   const auto* missing = outcome(*r.status, "missing");
   EXPECT_FALSE(missing->started);
   EXPECT_NE(missing->error.find("not found"), std::string::npos);
   const auto* slow = outcome(*r.status, "slow");
+  // The step sleeps a day: only its 300 ms timeout ends it (else CTest's timeout reports
+  // the hang).
   EXPECT_TRUE(slow->timed_out);
-  EXPECT_LT(slow->elapsed_ms, 10000);
   EXPECT_NE(r.console.find("HXVM STEP slow timeout"), std::string::npos);
 }
 

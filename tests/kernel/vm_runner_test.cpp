@@ -85,11 +85,11 @@ VmRunRequest request(const TempDir& dir) {
 
 TEST(VmRunner, HangingQemuIsStoppedAtTheTimeout) {
   TempDir dir;
-  FakeQemu qemu(dir, "echo 'SeaBIOS (version 1.16.2)'\nexec sleep 60");
+  // Sleeps a day: only boot_vm's 1.5 s timeout ends it (else CTest's timeout reports the hang).
+  FakeQemu qemu(dir, "echo 'SeaBIOS (version 1.16.2)'\nexec sleep 86400");
   auto out = boot_vm(request(dir));
   ASSERT_TRUE(out) << out.error().why;
   EXPECT_TRUE(out->timed_out);
-  EXPECT_LT(out->wall_ms, 10000);
   EXPECT_EQ(out->console.verdict, ConsoleVerdict::no_kernel);
   EXPECT_EQ(*read_file(out->console_log), "SeaBIOS (version 1.16.2)\n");
   EXPECT_TRUE(read_file(dir.file("share/job.json"))); // the job was written for the guest

@@ -23,6 +23,21 @@ TEST(Baseline, SameRunHasNoRegression) {
   EXPECT_TRUE(c.regressions.empty());
 }
 
+// The tolerance is the boundary: a p99 20% slower than the baseline is within 25%, 30% slower is
+// not (both far above the 10 us floor).
+TEST(Baseline, ToleranceIsTheBoundaryForLatency) {
+  Report base = analyze_text(read_text(trace_fixture(kWrap)), sender_records(kWrap));
+  base.summary.latency.p99 = 1'000'000;
+  Report within = base;
+  within.summary.latency.p99 = 1'200'000;
+  EXPECT_TRUE(compare_with_baseline(base, within, {.tolerance = 0.25}, "b").regressions.empty());
+  Report beyond = base;
+  beyond.summary.latency.p99 = 1'300'000;
+  const auto c = compare_with_baseline(base, beyond, {.tolerance = 0.25}, "b");
+  ASSERT_EQ(c.regressions.size(), 1u);
+  EXPECT_EQ(c.regressions[0].what, "latency p99");
+}
+
 TEST(Baseline, OptimisedKernelLosesPhasesAndProbes) {
   const Report o0 = analyze_text(read_text(trace_fixture("6.1.192-O0-v2-2frames-status")));
   const Report o2 = analyze_text(read_text(trace_fixture("6.1.192-O2-v2-2frames-status")));

@@ -82,6 +82,39 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
+// The timestamps of the V2 status stores setting `status` (masked of the timestamp flags), in
+// the trace's time order, read straight from the text: in a run that sends in ring order, the
+// i-th SENDING and the i-th AVAILABLE store belong to frame i. An expectation independent of the
+// correlator.
+std::vector<std::uint64_t> status_store_times(const std::string& text, std::uint32_t status) {
+  std::vector<std::uint64_t> v;
+  for (const auto& l : lines_of(text)) {
+    if (l.rfind("HX1 EV ", 0) != 0 || l.find(" set_status.v2_break ") == std::string::npos)
+      continue;
+    const auto at = l.find(" status=");
+    const std::uint32_t st = static_cast<std::uint32_t>(std::stoul(l.substr(at + 8)));
+    if ((st & 0x1fffffffu) == status)
+      v.push_back(std::stoull(l.substr(7, l.find(' ', 7) - 7)));
+  }
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// Every frame of the 20-frame capture has the SENDING and AVAILABLE times of its own stores.
+void expect_wrap_phases_from_the_text(const Report& r, const std::string& text) {
+  const auto sending = status_store_times(text, 2);
+  const auto available = status_store_times(text, 0);
+  ASSERT_EQ(sending.size(), 20u);
+  ASSERT_EQ(available.size(), 20u);
+  ASSERT_EQ(r.frames.size(), 20u);
+  for (std::size_t i = 0; i < 20; ++i) {
+    EXPECT_EQ(r.frames[i].sender.seq, i);
+    EXPECT_EQ(r.frames[i].at(Phase::sending), sending[i]) << "frame " << i;
+    EXPECT_EQ(r.frames[i].at(Phase::available), available[i]) << "frame " << i;
+    EXPECT_LT(r.frames[i].at(Phase::request_seen), sending[i]) << "frame " << i;
+  }
+}
+
 // Phase times of every frame, for comparing two analyses.
 std::vector<std::array<std::uint64_t, kPhaseCount>> phases_of(const Report& r) {
   std::vector<std::array<std::uint64_t, kPhaseCount>> v;
@@ -233,6 +266,8 @@ TEST(Correlator, InterleavedCpusGiveTheSameFramesAsInOrderOutput) {
   const Report mixed = analyze_text(join(out), sender_records(kWrap));
   EXPECT_GT(mixed.trace.reordered, 0u);
   EXPECT_EQ(mixed.trace.late, 0u);
+  expect_wrap_phases_from_the_text(ordered, text);
+  expect_wrap_phases_from_the_text(mixed, text);
   EXPECT_EQ(phases_of(mixed), phases_of(ordered));
   EXPECT_EQ(mixed.exit_code(), 0);
 }
@@ -248,6 +283,7 @@ TEST(Correlator, ShuffledLinesWithinTheWindowGiveTheSameFrames) {
                    rng);
   const Report shuffled = analyze_text(join(lines), sender_records(kWrap));
   EXPECT_GT(shuffled.trace.reordered, 0u);
+  expect_wrap_phases_from_the_text(shuffled, text);
   EXPECT_EQ(phases_of(shuffled), phases_of(ordered));
 }
 

@@ -1,7 +1,12 @@
+#include "baseline.hpp"
 #include "report_fixtures.hpp"
 #include "report_json.hpp"
 
 #include <gtest/gtest.h>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
 
 using namespace harness;
 using namespace harness::report;
@@ -59,4 +64,68 @@ TEST(ReportJson, BadInputsAreNamed) {
   auto missing = load_report("/nonexistent/report.json");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, Exit::usage);
+}
+
+namespace {
+
+// docs/report-schema.md, read as a reader of the schema would: section -> documented keys (every
+// `name` in the first cell of its table rows).
+std::map<std::string, std::set<std::string>> documented_keys() {
+  auto doc = read_file(std::string(HARNESS_SOURCE_DIR) + "/docs/report-schema.md");
+  EXPECT_TRUE(doc);
+  std::map<std::string, std::set<std::string>> out;
+  std::string section;
+  const std::regex heading(R"(^## (?:Top level|`([a-z_]+(?:\[\])?)`))");
+  const std::regex key("`([a-z_0-9]+)`");
+  std::istringstream in(doc ? *doc : "");
+  for (std::string l; std::getline(in, l);) {
+    std::smatch m;
+    if (std::regex_search(l, m, heading)) {
+      section = m[1].matched ? m[1].str() : "top";
+      continue;
+    }
+    if (section.empty() || l.rfind("| `", 0) != 0)
+      continue;
+    const std::string cell = l.substr(1, l.find('|', 1) - 1);
+    for (auto it = std::sregex_iterator(cell.begin(), cell.end(), key);
+         it != std::sregex_iterator(); ++it)
+      out[section].insert((*it)[1].str());
+  }
+  return out;
+}
+
+void expect_keys(const nlohmann::json& obj, const std::set<std::string>& keys,
+                 const std::string& where) {
+  ASSERT_TRUE(obj.is_object()) << where;
+  for (const auto& k : keys)
+    EXPECT_TRUE(obj.contains(k)) << where << "." << k << " is documented but not written";
+  for (const auto& [k, v] : obj.items())
+    EXPECT_TRUE(keys.contains(k)) << where << "." << k << " is written but not documented";
+}
+
+} // namespace
+
+// Every key docs/report-schema.md lists is written (and nothing it does not list), for a real
+// capture with a baseline: a key missing from both writer and reader fails here, where the
+// round trip above would pass.
+TEST(ReportJson, WritesExactlyTheDocumentedKeys) {
+  const auto doc = documented_keys();
+  for (const char* section : {"top", "run", "trace", "phases[]", "probes[]", "summary", "frames[]",
+                              "anomalies[]", "baseline"})
+    ASSERT_FALSE(doc.contains(section) ? doc.at(section).empty() : true) << section;
+  Report base = analyze_text(read_text(trace_fixture(kWrap)), sender_records(kWrap));
+  // A stalled sender: one anomaly, so that anomalies[] has an entry to check.
+  auto stalled = sender_records(kWrap);
+  stalled.stalled = true;
+  Report r = analyze_text(read_text(trace_fixture(kWrap)), stalled);
+  r.comparison = compare_with_baseline(base, r, {}, "old.json");
+  const auto j = report_to_json(r);
+  expect_keys(j, doc.at("top"), "report");
+  for (const char* obj : {"run", "trace", "summary", "baseline"})
+    expect_keys(j[obj], doc.at(obj), obj);
+  for (const char* arr : {"phases", "probes", "frames", "anomalies"}) {
+    ASSERT_FALSE(j[arr].empty()) << arr;
+    for (const auto& e : j[arr])
+      expect_keys(e, doc.at(std::string(arr) + "[]"), arr);
+  }
 }

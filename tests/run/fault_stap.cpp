@@ -3,9 +3,11 @@
 // FAULT_STAP_MODE so the supervisor's handling of each failure can be tested with a real child
 // process. It never probes anything.
 //
-//   ok                 stap -v passes on stderr, READY on stdout, then (FAULT_STAP_TRACE) the EV
-//                      lines of a trace file, then waits; SIGINT/SIGTERM: HITS + END, exit 0
-//   trickle            like ok, and one stap warning line on stdout every 100 ms until stopped
+//   silent             probes that never fire (a drifted map, the wrong kernel): stap -v passes on
+//                      stderr, READY on stdout, then no record at all; SIGINT/SIGTERM: HITS 0 +
+//                      END, exit 0. (No mode stands in for a working stap: that runs for real
+//                      in the VM, tests/e2e.)
+//   trickle            like silent, and one stap warning line on stdout every 100 ms until stopped
 //   hang_before_ready  pass 1 on stderr, then sleeps (never READY)
 //   die_mid_run        READY, then after FAULT_STAP_DIE_MS (300) an error and exit status 1
 //   semantic_error     "semantic error: no match" for a probe point, exit status 1
@@ -18,7 +20,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <string>
 #include <sys/time.h>
 #include <unistd.h>
@@ -73,17 +74,6 @@ void ready() {
   std::fflush(stdout);
 }
 
-void replay_trace() {
-  const std::string path = env("FAULT_STAP_TRACE");
-  if (path.empty())
-    return;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("HX1 EV ", 0) == 0)
-      std::printf("%s\n", line.c_str());
-  std::fflush(stdout);
-}
-
 void end_summary() {
   std::printf("HX1 HITS snd.start 0\nHX1 END %llu\n", now_ns());
   std::fflush(stdout);
@@ -97,7 +87,7 @@ void sleep_ms(long ms) {
 } // namespace
 
 int main() {
-  const std::string mode = env("FAULT_STAP_MODE", "ok");
+  const std::string mode = env("FAULT_STAP_MODE", "silent");
   note_pid(::getpid());
   if (env("FAULT_STAP_HELPER") == "1") {
     const pid_t helper = ::fork();
@@ -150,7 +140,6 @@ int main() {
                          "WARNING: Number of errors: 1, skipped probes: 0\n");
     return 1;
   }
-  replay_trace();
   while (!g_stop) {
     if (mode == "trickle") {
       std::printf("WARNING: fault stand-in still here\n");

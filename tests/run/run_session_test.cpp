@@ -1,5 +1,6 @@
 // run_session end to end with the real sender on a throwaway veth pair and the
-// fault-injecting stand-in for stap (FAULT_STAP) in place of stap/staprun.
+// fault-injecting stand-in for stap (FAULT_STAP) in place of stap/staprun: every test injects a
+// fault (probes that stay silent, errors, hangs, deaths). A working stap runs in tests/e2e.
 #include "fake_system.hpp"
 #include "files.hpp"
 #include "generate.hpp"
@@ -8,6 +9,7 @@
 #include "run_session.hpp"
 #include "run_test_util.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -19,6 +21,8 @@ using namespace harness::run::testing;
 using namespace std::chrono_literals;
 
 namespace {
+
+const std::string kHarness = std::string(HARNESS_BINARY_DIR) + "/bin/harness";
 
 class RunSession : public ::testing::Test {
 protected:
@@ -65,8 +69,10 @@ protected:
 
 } // namespace
 
-TEST_F(RunSession, FaultStapRunWritesEveryFileAndAReport) {
-  auto out = run_session(request("ok"), hooks());
+// The stand-in's fault: probes that never fire. Every file is still written and the report says
+// the kernel was never seen, instead of inventing phases.
+TEST_F(RunSession, FaultStapWhoseProbesStaySilentWritesEveryFileAndSaysSo) {
+  auto out = run_session(request("silent"), hooks());
   ASSERT_TRUE(out) << format_error(out.error());
   EXPECT_FALSE(out->error) << format_error(*out->error);
   for (const char* f : {"probes.stp", "probes.stp.plan.json", "stap.log", "trace.txt",
@@ -79,7 +85,6 @@ TEST_F(RunSession, FaultStapRunWritesEveryFileAndAReport) {
   EXPECT_FALSE(r.partial);
   EXPECT_EQ(r.summary.requested, 4u);
   EXPECT_EQ(r.frames.size(), 4u);
-  // The stand-in probes nothing: the report must say so, not invent kernel phases.
   ASSERT_FALSE(r.anomalies.empty());
   EXPECT_EQ(r.anomalies[0].kind, "no_kernel_records");
   EXPECT_EQ(out->exit_code(), 1);
@@ -128,7 +133,9 @@ TEST_F(RunSession, FaultStapDiesMidRun) {
   EXPECT_EQ(out->report.summary.requested, 200000u) << "the sender's records are kept";
 }
 
-TEST_F(RunSession, PrebuiltModuleWithItsPlan) {
+// --module with its plan, and a staprun stand-in whose probes never fire: the report names
+// every always-firing probe of the plan with its line as possible line drift.
+TEST_F(RunSession, PrebuiltModuleWhoseProbesStaySilentNamesThePlansLines) {
   auto maps = stap::load_shipped_maps();
   ASSERT_TRUE(maps);
   auto sel = stap::select_map(*maps, "6.1", "6.1.192");
@@ -138,7 +145,7 @@ TEST_F(RunSession, PrebuiltModuleWithItsPlan) {
   const std::string module = dir_ + "/hx_probes.ko";
   std::ofstream(module) << "not really a module: the stand-in staprun never loads it";
   ASSERT_TRUE(stap::save_plan(dir_ + "/hx_probes.plan.json", gen->plan));
-  auto req = request("ok");
+  auto req = request("silent");
   req.module = module;
   req.staprun = FAULT_STAP;
   req.stap = "/nonexistent/stap"; // not used with --module
@@ -147,10 +154,22 @@ TEST_F(RunSession, PrebuiltModuleWithItsPlan) {
   EXPECT_TRUE(file_has(out->run_dir + "/plan.json", gen->plan.plan_id));
   EXPECT_FALSE(file_has(out->run_dir + "/probes.stp", "probe"));
   EXPECT_EQ(out->report.run.map, gen->plan.map);
+  const auto* len_sum = gen->plan.find("snd.len_sum");
+  ASSERT_NE(len_sum, nullptr);
+  bool named = false;
+  for (const auto& a : out->report.anomalies)
+    if (a.kind == "probe_never_fired" && a.anchor == "snd.len_sum") {
+      named = true;
+      EXPECT_EQ(a.line, len_sum->line);
+      EXPECT_EQ(a.message, "probe never fired: possible line drift at anchor snd.len_sum (line " +
+                               std::to_string(len_sum->line) + "): run `harness drift`");
+    }
+  EXPECT_TRUE(named);
+  EXPECT_EQ(out->exit_code(), 1);
 }
 
 TEST_F(RunSession, RefusesADirectoryHoldingAnEarlierRun) {
-  auto req = request("ok");
+  auto req = request("silent");
   ASSERT_TRUE(run_session(req, hooks()));
   auto again = run_session(req, hooks());
   ASSERT_FALSE(again);
@@ -161,7 +180,7 @@ TEST_F(RunSession, RefusesADirectoryHoldingAnEarlierRun) {
 TEST_F(RunSession, PreflightFailureCreatesNothing) {
   FakeSystem sys = FakeSystem::ready();
   sys.files.erase("/proc/modules");
-  auto req = request("ok");
+  auto req = request("silent");
   req.preflight = true;
   req.stap = "stap"; // the fake machine's
   RunHooks h = hooks();
@@ -175,7 +194,7 @@ TEST_F(RunSession, PreflightFailureCreatesNothing) {
 }
 
 TEST_F(RunSession, BadBaselineFailsBeforeAnythingRuns) {
-  auto req = request("ok");
+  auto req = request("silent");
   req.baseline_path = dir_ + "/no-such-report.json";
   auto out = run_session(req, hooks());
   ASSERT_FALSE(out);
@@ -184,22 +203,37 @@ TEST_F(RunSession, BadBaselineFailsBeforeAnythingRuns) {
   EXPECT_FALSE(file_has(req.out_dir + "/stap.log", ""));
 }
 
-TEST_F(RunSession, BaselineComparisonIsInTheReport) {
-  auto first = run_session(request("ok"), hooks());
-  ASSERT_TRUE(first) << format_error(first.error());
-  auto req = request("ok");
-  req.out_dir = dir_ + "/second";
-  req.baseline_path = first->run_dir + "/report.json";
-  auto second = run_session(req, hooks());
-  ASSERT_TRUE(second) << format_error(second.error());
-  ASSERT_TRUE(second->report.comparison);
-  EXPECT_EQ(second->report.comparison->baseline_file, *req.baseline_path);
-  EXPECT_TRUE(file_has(second->run_dir + "/report.json", "\"baseline\": {"));
-  EXPECT_TRUE(file_has(second->run_dir + "/report.html", "Baseline comparison"));
+// A baseline from a real capture (harness report on tests/fixtures/traces), and a run whose
+// probes stay silent: the phases the baseline saw are regressions in the report.
+TEST_F(RunSession, SilentProbesAreRegressionsAgainstARealBaseline) {
+  const std::string cap =
+      std::string(HARNESS_SOURCE_DIR) + "/tests/fixtures/traces/6.1.192-O0-v2-2frames-ring8-run";
+  const std::string baseline = dir_ + "/baseline.json";
+  auto rep =
+      run_captured({.exe = kHarness,
+                    .args = {"report", "--trace", cap + ".trace", "--sender", cap + ".sender.json",
+                             "--plan", cap + ".plan.json", "--json", baseline}},
+                   std::chrono::hours(1));
+  ASSERT_TRUE(rep);
+  ASSERT_TRUE(file_has(baseline, "harness.report/1")) << rep->err;
+  auto req = request("silent");
+  req.baseline_path = baseline;
+  auto out = run_session(req, hooks());
+  ASSERT_TRUE(out) << format_error(out.error());
+  ASSERT_TRUE(out->report.comparison);
+  EXPECT_EQ(out->report.comparison->baseline_file, baseline);
+  std::vector<std::string> what;
+  for (const auto& g : out->report.comparison->regressions)
+    what.push_back(g.what);
+  for (const char* p : {"phase sending", "phase available"})
+    EXPECT_NE(std::find(what.begin(), what.end(), p), what.end()) << p;
+  EXPECT_TRUE(file_has(out->run_dir + "/report.json", "\"baseline\": {"));
+  EXPECT_TRUE(file_has(out->run_dir + "/report.html", "Baseline comparison"));
+  EXPECT_EQ(out->exit_code(), 1);
 }
 
 TEST_F(RunSession, HtmlPathGetsTheSameReportAsTheRunDirectory) {
-  auto req = request("ok");
+  auto req = request("silent");
   req.html_path = dir_ + "/elsewhere.html";
   auto out = run_session(req, hooks());
   ASSERT_TRUE(out) << format_error(out.error());
@@ -214,7 +248,7 @@ TEST_F(RunSession, HtmlPathGetsTheSameReportAsTheRunDirectory) {
 TEST_F(RunSession, NoExactSourceStopsAtPreflight) {
   FakeSystem sys = FakeSystem::ready();
   sys.running_source.reset();
-  auto req = request("ok");
+  auto req = request("silent");
   req.kernel_spec = "5.x";
   req.preflight = true;
   req.stap = "stap"; // the fake machine's
@@ -237,7 +271,7 @@ TEST_F(RunSession, AllowNearestReportIsMarkedAndNeverOk) {
   sys.running_source.reset();
   sys.verified = kernel::VerifyResult{};
   sys.programs.insert(FAULT_STAP);
-  auto req = request("ok");
+  auto req = request("silent");
   req.preflight = true;
   req.allow_nearest = true;
   RunHooks h = hooks();

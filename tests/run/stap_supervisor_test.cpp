@@ -52,22 +52,22 @@ void expect_all_gone(const std::string& pidfile) {
 
 } // namespace
 
-TEST(StapSupervisor, FaultStapReadyRecordsAndEndSummaryOnSigint) {
-  const std::string trace =
-      std::string(HARNESS_SOURCE_DIR) + "/tests/fixtures/traces/6.1.192-O0-v2-2frames-status.trace";
-  auto s = start_fault_stap("ok", {{"FAULT_STAP_TRACE", trace}});
+// Probes that never fire (the stand-in's fault): READY and nothing else; SIGINT still lets
+// `probe end` print its summary, and stap's passes are shown. (A working stap's records are
+// tested for real in the VM: tests/e2e.)
+TEST(StapSupervisor, FaultStapWhoseProbesStaySilentStillEndsOnSigint) {
+  auto s = start_fault_stap("silent");
   ASSERT_TRUE(s.sup);
   ASSERT_TRUE(s.sup->wait_ready(10s));
   EXPECT_TRUE(s.sup->ready());
-  for (int i = 0; i < 100 && s.sup->records() < 19; ++i)
-    s.sup->pump(20ms);
-  EXPECT_EQ(s.sup->records(), 19u); // READY + the capture's 18 EV lines
-  EXPECT_EQ(s.sup->completions(), 2u);
+  s.sup->pump(20ms);
+  EXPECT_EQ(s.sup->records(), 1u); // READY only
+  EXPECT_EQ(s.sup->completions(), 0u);
   const ExitStatus st = s.sup->stop(2s);
   EXPECT_TRUE(st.success()) << st.describe();
   EXPECT_TRUE(s.sup->ended()) << "SIGINT lets `probe end` print its summary";
   EXPECT_TRUE(file_has(s.dir + "/trace.txt", "HX1 END "));
-  EXPECT_TRUE(file_has(s.dir + "/trace.txt", "snd.ph_check"));
+  EXPECT_FALSE(file_has(s.dir + "/trace.txt", "HX1 EV "));
   EXPECT_TRUE(file_has(s.dir + "/stap.log", "Pass 5: starting run."));
   ASSERT_EQ(s.progress.size(), 5u);
   EXPECT_EQ(s.progress.front(), "stap pass 1/5 parse done in 0.01 s");

@@ -1,5 +1,7 @@
+#include "files.hpp"
 #include "send_report.hpp"
 
+#include <functional>
 #include <gtest/gtest.h>
 #include <linux/if_packet.h>
 
@@ -66,6 +68,49 @@ TEST(SendReportJson, HasTheDocumentedShape) {
   for (const char* k : {"requested", "sent", "bytes", "elapsed_ns", "send_calls", "retries"})
     EXPECT_TRUE(j["totals"].contains(k)) << k;
   EXPECT_EQ(j["iface_counters"]["after"]["tx_bytes"], 300);
+}
+
+// The example of docs/DESIGN.md ("Sender records"), fixed JSON written independently of the code:
+// the reader takes every value, and the writer writes back every key the example has.
+TEST(SendReportJson, ReadsAndWritesTheDocumentedExample) {
+  auto design = read_file(std::string(HARNESS_SOURCE_DIR) + "/docs/DESIGN.md");
+  ASSERT_TRUE(design);
+  const auto from = design->find("```json", design->find("## Sender records"));
+  ASSERT_NE(from, std::string::npos);
+  const auto body = from + 7;
+  const auto doc = nlohmann::json::parse(design->substr(body, design->find("```", body) - body));
+  auto r = send_report_from_json(doc);
+  ASSERT_TRUE(r) << format_error(r.error());
+  EXPECT_EQ(r->run_id, 3735928559u);
+  EXPECT_EQ(r->pid, 1234);
+  EXPECT_EQ(r->iface, "eth0");
+  EXPECT_EQ(r->ring.frames, 8u);
+  EXPECT_EQ(r->ring.frames_per_block, 1u);
+  ASSERT_EQ(r->frames.size(), 1u);
+  EXPECT_EQ(r->frames[0].final_status, SlotStatus::available);
+  ASSERT_EQ(r->slots.size(), 1u);
+  EXPECT_EQ(r->totals.requested, 2u);
+  EXPECT_EQ(r->totals.bytes, 300u);
+  EXPECT_EQ(r->after.tx_packets, 2u);
+  EXPECT_EQ(r->after.tx_bytes, 300u);
+  const auto back = to_json(*r);
+  // Every key of the example, at every level, is written back with the same value.
+  std::function<void(const nlohmann::json&, const nlohmann::json&, const std::string&)> same;
+  same = [&](const nlohmann::json& want, const nlohmann::json& got, const std::string& at) {
+    if (want.is_object()) {
+      for (const auto& [k, v] : want.items()) {
+        ASSERT_TRUE(got.is_object() && got.contains(k)) << at << "." << k << " not written";
+        same(v, got[k], at + "." + k);
+      }
+    } else if (want.is_array()) {
+      ASSERT_TRUE(got.is_array() && got.size() == want.size()) << at;
+      for (std::size_t i = 0; i < want.size(); ++i)
+        same(want[i], got[i], at + "[" + std::to_string(i) + "]");
+    } else {
+      EXPECT_EQ(got, want) << at;
+    }
+  };
+  same(doc, back, "");
 }
 
 TEST(SendReportJson, RoundTrips) {

@@ -27,6 +27,22 @@ TEST(Drift, SameSourceHasNoDrift) {
   EXPECT_FALSE(r.drifted());
   EXPECT_EQ(r.rows.size(), 27u);
   EXPECT_THAT(drift_to_text(r), HasSubstr("no drift"));
+  // Both sides on the line of the anchor's marker in the source (independent of the locator),
+  // every anchor the source marks present and "same".
+  const auto marked = expected_lines(src);
+  std::size_t checked = 0;
+  for (const auto& x : r.rows) {
+    const auto m = marked.find(x.anchor);
+    if (m == marked.end()) {
+      EXPECT_EQ(x.new_line, 0) << x.anchor << " is not in this source";
+      continue;
+    }
+    ++checked;
+    EXPECT_EQ(x.old_line, m->second) << x.anchor;
+    EXPECT_EQ(x.new_line, m->second) << x.anchor;
+    EXPECT_EQ(x.state, DriftState::same) << x.anchor;
+  }
+  EXPECT_EQ(checked, marked.size());
 }
 
 TEST(Drift, MovedChangedLostNew) {
