@@ -193,6 +193,7 @@ bool LineTranslator::translate_sched_switch(const TracefsLine& t, std::string& o
     return false; // runnable: preempted, not asleep
   ++*sleep_hits_;
   ++translated_;
+  last_[t.tid] = LastRecord{};
   const std::uint32_t pid = t.tgid ? *t.tgid : tgid_of_ ? tgid_of_(t.tid) : t.tid;
   const std::uint64_t ts = static_cast<std::uint64_t>(static_cast<std::int64_t>(t.ts_ns) + offset_);
   out += stap::trace::line_prefix;
@@ -223,6 +224,20 @@ bool LineTranslator::translate(std::string_view line, std::string& out) {
     return false;
   }
   const EventInfo& info = it->second;
+  // One line of C can have several addresses in one function (perf probes each): when a thread's
+  // previous record was another address of the same anchor with the same values, it is the same
+  // execution of the statement seen twice, not a second one.
+  std::string_view values = t->rest.substr(std::min(t->rest.size(), t->rest.find(") ") + 2));
+  LastRecord& last = last_[t->tid];
+  const bool repeat = last.anchor == info.hits && last.event != t->event &&
+                      last.values == values && !last.event.empty();
+  if (repeat) { // `last` stays the first address: a loop over both addresses is A B A B
+    ++repeats_;
+    return false;
+  }
+  last.anchor = info.hits;
+  last.event.assign(t->event);
+  last.values.assign(values);
   ++*info.hits;
   if (sleep_hits_) {
     if (info.anchor == "snd.start")

@@ -59,6 +59,7 @@ public:
 
   std::uint64_t translated() const { return translated_; }
   std::uint64_t foreign() const { return foreign_; } // lines that were not our events
+  std::uint64_t repeats() const { return repeats_; } // second addresses of one execution
   // Events seen per anchor (by event name), for the HITS records.
   const std::unordered_map<std::string, std::uint64_t>& hits_by_anchor() const { return hits_; }
 
@@ -77,6 +78,12 @@ private:
   // only for them (the correlator needs no other, and the tracer's own writes would otherwise
   // feed back: every record it writes can make it sleep).
   std::unordered_map<std::uint32_t, bool> in_snd_;
+  struct LastRecord {
+    const std::uint64_t* anchor = nullptr; // the anchor's hit counter: one per anchor
+    std::string event, values;
+  };
+  std::unordered_map<std::uint32_t, LastRecord> last_; // per thread
+  std::uint64_t repeats_ = 0;
   std::unordered_map<std::string, std::uint64_t> hits_;
   std::int64_t offset_;
   TgidOf tgid_of_;

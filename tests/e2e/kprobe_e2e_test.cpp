@@ -217,9 +217,11 @@ TEST_F(KprobeE2E, OptimisedKernelReportsWhatItCanSee) {
   ASSERT_FALSE(r.empty());
   EXPECT_EQ(r["summary"]["completed"], 2) << r["anomalies"].dump();
   EXPECT_EQ(phase(r, "destruct")["frames"], 2);
-  for (const auto& p : r["phases"])
-    if (p["expected"].get<bool>())
+  for (const auto& p : r["phases"]) {
+    if (p["expected"].get<bool>()) {
       EXPECT_EQ(p["frames"], 2) << p.dump();
+    }
+  }
 }
 
 // A run killed with SIGKILL leaves its kprobe events and tracing instance behind; the next run

@@ -67,6 +67,26 @@ TEST(LineTranslator, WritesTheStapRecordWithUnreadableKeys) {
   EXPECT_EQ(tr.foreign(), 1u);
 }
 
+// perf places a probe on each address of a line; two of them in one function can fire for one
+// execution (6.1 -O0: `if (unlikely(ph == NULL))` at tpacket_snd+1026 and +1038).
+TEST(LineTranslator, OneExecutionSeenAtTwoAddressesIsOneRecord) {
+  KprobeDefs defs;
+  defs.events = {{"snd.ph_check", "snd_ph_check", "tpacket_snd+1026", {"ph=%di:x64"}},
+                 {"snd.ph_check", "snd_ph_check_1", "tpacket_snd+1038", {"ph=%di:x64"}}};
+  stap::PlannedProbe p;
+  p.anchor = "snd.ph_check";
+  p.fields = {"ph"};
+  LineTranslator tr(defs, plan_with({p}), 0);
+  std::string out;
+  EXPECT_TRUE(tr.translate("h-7 [000] ..... 1.000001: snd_ph_check: (x+1/2) ph=0x0", out));
+  EXPECT_FALSE(tr.translate("h-7 [000] ..... 1.000002: snd_ph_check_1: (x+3/2) ph=0x0", out));
+  // The same address again is a second execution (a loop), and so is another thread's.
+  EXPECT_TRUE(tr.translate("h-7 [000] ..... 1.000003: snd_ph_check: (x+1/2) ph=0x0", out));
+  EXPECT_TRUE(tr.translate("h-8 [000] ..... 1.000004: snd_ph_check_1: (x+3/2) ph=0x0", out));
+  EXPECT_EQ(tr.repeats(), 1u);
+  EXPECT_EQ(tr.hits_by_anchor().at("snd.ph_check"), 3u);
+}
+
 TEST(LineTranslator, ValuesThatAreNotNumbersBecomeUnreadable) {
   KprobeDefs defs;
   defs.events = {{"snd.len_sum", "snd_len_sum", "tpacket_snd+1", {"ph=%di:x64"}}};
