@@ -59,6 +59,10 @@ Result<int> cmd_send(const Args& args) {
   if (!config)
     return std::unexpected(config.error());
 
+  // The records file is checked before sending: a run must not end in an unwritable file.
+  if (parsed->vm.count("records"))
+    if (auto s = check_output_path(parsed->vm["records"].as<std::string>(), "--records"); !s)
+      return std::unexpected(s.error());
   install_interrupt_handlers();
   auto report = sender::send_frames(*config);
   if (!report)
