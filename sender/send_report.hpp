@@ -47,6 +47,10 @@ struct SlotAudit {
   std::uint32_t raw = 0;
 };
 
+// Most ring frames a sender record may describe: 2^24 frames of the smallest size already
+// need 1 GiB of ring; a larger count in a file is corruption, not a run.
+inline constexpr std::uint32_t kMaxRingFrames = 1u << 24;
+
 struct RingGeometry {
   std::uint32_t frames = 0;
   std::uint32_t frame_size = 0;
