@@ -29,6 +29,13 @@ Result<int> cmd_map(const Args& args) {
     return 0;
   const auto& vm = parsed->vm;
   const std::string source = vm["source"].as<std::string>();
+  if (vm.count("output")) {
+    const std::string out = vm["output"].as<std::string>();
+    if (auto s = check_output_path(out, "-o"); !s)
+      return std::unexpected(s.error());
+    if (auto s = check_output_not_input(out, "-o", {source}); !s)
+      return std::unexpected(s.error());
+  }
   auto text = read_file(source);
   if (!text)
     return std::unexpected(text.error());
