@@ -70,6 +70,10 @@ nlohmann::json counters_json(const IfaceCounters& c) {
 
 } // namespace
 
+std::string to_json_text(const SendReport& r, int indent) {
+  return to_json(r).dump(indent, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 nlohmann::json to_json(const SendReport& r) {
   using nlohmann::json;
   json frames = json::array();

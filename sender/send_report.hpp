@@ -131,6 +131,8 @@ struct SendReport {
 // harness.sender/1 (DESIGN.md "Sender records"). Keys beyond the documented ones (receiver,
 // injected_error, interrupted, ...) are additions; readers ignore keys they do not know.
 nlohmann::json to_json(const SendReport& r);
+// to_json as text (`indent` as nlohmann's dump); invalid UTF-8 is replaced, never thrown.
+std::string to_json_text(const SendReport& r, int indent);
 // Reads what to_json writes; errors (Exit::usage) name the key that is missing or malformed.
 Result<SendReport> send_report_from_json(const nlohmann::json& j);
 

@@ -52,7 +52,7 @@ Status compare_report_file(Report& r, const std::string& path, const BaselineOpt
 }
 
 Status write_report_json(const Report& r, const std::string& path) {
-  return write_file_atomic(path, report_to_json(r).dump(2) + "\n");
+  return write_file_atomic(path, report_json_text(r));
 }
 
 } // namespace harness::report

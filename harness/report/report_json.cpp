@@ -364,6 +364,10 @@ json report_to_json(const Report& r) {
   return j;
 }
 
+std::string report_json_text(const Report& r) {
+  return report_to_json(r).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 Result<Report> report_from_json(const nlohmann::json& j, std::string_view origin) {
   Reader rd(origin);
   if (!j.is_object())

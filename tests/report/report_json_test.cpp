@@ -108,3 +108,17 @@ TEST(ReportJson, StringsAreBoundedAndCannotDriveTheTerminal) {
   ASSERT_FALSE(big);
   EXPECT_NE(big.error().why.find("run.iface"), std::string::npos) << big.error().why;
 }
+
+TEST(ReportJson, InvalidUtf8FromATraceIsReplacedNotThrown) {
+  // Found by fuzz_trace: a malformed record holding byte 0xB6 made the JSON writer throw
+  // (`harness report --json` ended as an internal error).
+  std::string trace = read_text(trace_fixture(kWrap));
+  trace += "HX1 EV 1 0 71 71 snd.start po=\xb6\xb6 head=\xff\n";
+  Report r = analyze_text(trace, sender_records(kWrap));
+  ASSERT_GT(r.trace.malformed, 0u);
+  std::string text;
+  ASSERT_NO_THROW(text = report_json_text(r));
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_TRUE(report_from_json(j, "utf8.json")) << text.substr(0, 200);
+}
