@@ -279,3 +279,20 @@ TEST(CmdSend, RecordsNeverReplaceADeviceFifoOrSymlink) {
   EXPECT_TRUE(S_ISFIFO(st.st_mode));
   ::unlink(fifo.c_str());
 }
+
+TEST(CmdSend, AfterSigkillDoctorRemovesTheLeftoverNamespace) {
+  HARNESS_NEEDS_ROOT();
+  auto child =
+      spawn({.exe = kHarness, .args = {"send", "--veth", "-c", "1000000000", "-n", "256"}});
+  ASSERT_TRUE(child) << format_error(child.error());
+  const pid_t pid = (*child)->pid();
+  for (int i = 0; i < 3000 && !netns_of_pid_left(pid); ++i)
+    std::this_thread::sleep_for(2ms);
+  ASSERT_TRUE(netns_of_pid_left(pid)) << "send --veth made no namespace";
+  (*child)->send_signal(SIGKILL); // no handler, no destructor runs
+  ASSERT_TRUE((*child)->wait(30s));
+  ASSERT_TRUE(netns_of_pid_left(pid));
+  auto r = run({"doctor", "--veth"});
+  EXPECT_TRUE(has(r.out, "removed network namespace hx-" + std::to_string(pid) + "-")) << r.out;
+  EXPECT_FALSE(netns_of_pid_left(pid)) << "doctor left the namespace of the killed run";
+}
