@@ -57,12 +57,16 @@ Result<int> cmd_generate(const Args& args) {
     if (!release)
       return std::unexpected(release.error());
     // --kernel names the script's kernel; a source whose own tree says otherwise is refused.
-    if (auto tree = stap::release_for_source(source, "");
-        tree && !kernel.empty() && !release_matches(*tree, kernel))
+    auto tree = stap::release_for_source(source, "");
+    if (tree && !kernel.empty() && !release_matches(*tree, kernel))
       return fail(Exit::usage, source,
                   "is the af_packet.c of kernel " + *tree + ", not of --kernel " + kernel,
                   "drop --kernel (the source's tree names its release) or give that kernel's "
                   "af_packet.c");
+    if (!tree)
+      std::cerr << "harness: note: no kernel tree around " << source
+                << " says its release; the script is labelled " << *release
+                << " as --kernel says\n";
     auto located = stap::locate(*text, *release);
     if (!located) {
       auto e = located.error();

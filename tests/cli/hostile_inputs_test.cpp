@@ -189,3 +189,11 @@ TEST(HostileInputs, MapAndGenerateNeverOverwriteTheirSource) {
   EXPECT_EQ(r.status.code, 2) << r.err;
   EXPECT_EQ(*read_file(src), before);
 }
+
+TEST(HostileInputs, GenerateSaysWhenOnlyKernelLabelsALooseSource) {
+  NEED_SOURCES();
+  TempDir d;
+  const std::string loose = copy_to(source_of("6.12"), d / "af_packet.c");
+  auto r = harness_cmd({"generate", "--kernel", "6.1", "--source", loose, "-o", d / "tx.stp"});
+  EXPECT_TRUE(has(r.err, "no kernel tree around")) << r.err; // never silently
+}
