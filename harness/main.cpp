@@ -3,6 +3,7 @@
 #include "build_info.hpp"
 #include "commands.hpp"
 #include "files.hpp"
+#include "signals.hpp"
 
 #include <cstring>
 #include <exception>
@@ -49,6 +50,10 @@ int main(int argc, char** argv) {
     auto result = cmd->run(harness::cli::Args(argv + 2, argv + argc));
     if (!result) {
       std::cerr << harness::format_error(result.error()) << "\n";
+      // A step an interrupt cut short fails in its own way (a killed child, a closed pipe);
+      // the cause is the interrupt, and its exit status says so (README "Exit codes").
+      if (harness::interrupt_requested())
+        return static_cast<int>(Exit::interrupted);
       return static_cast<int>(result.error().code);
     }
     return *result;

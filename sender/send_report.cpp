@@ -1,12 +1,17 @@
 #include "send_report.hpp"
 
+#include "printable.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cinttypes>
 #include <cstdio>
+#include <limits>
 #include <linux/if_packet.h>
 #include <map>
+#include <net/if.h>
 #include <sstream>
+#include <unordered_set>
 
 namespace harness::sender {
 
@@ -64,6 +69,10 @@ nlohmann::json counters_json(const IfaceCounters& c) {
 }
 
 } // namespace
+
+std::string to_json_text(const SendReport& r, int indent) {
+  return to_json(r).dump(indent, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
 
 nlohmann::json to_json(const SendReport& r) {
   using nlohmann::json;
@@ -184,14 +193,23 @@ struct Reader {
       set(key, "is not an integer");
       return;
     }
-    if constexpr (std::is_unsigned_v<T>) {
-      if (v->is_number_unsigned() || v->get<std::int64_t>() >= 0)
-        out = v->get<T>();
-      else
-        set(key, "is negative");
-    } else {
-      out = v->get<T>();
+    // Range-checked: a value the field cannot hold is an error, never silently wrapped.
+    using Lim = std::numeric_limits<T>;
+    if (v->is_number_unsigned()) {
+      const auto u = v->get<std::uint64_t>();
+      if (u > static_cast<std::uint64_t>(Lim::max()))
+        return set(key, std::to_string(u) + " is out of range (at most " +
+                            std::to_string(Lim::max()) + ")");
+      out = static_cast<T>(u);
+      return;
     }
+    const auto i = v->get<std::int64_t>();
+    if (i < 0 && std::is_unsigned_v<T>)
+      return set(key, std::to_string(i) + " is negative");
+    if constexpr (std::is_signed_v<T>)
+      if (i < static_cast<std::int64_t>(Lim::min()) || i > static_cast<std::int64_t>(Lim::max()))
+        return set(key, std::to_string(i) + " is out of range");
+    out = static_cast<T>(i);
   }
   void boolean(const nlohmann::json& j, const char* key, bool& out) {
     const auto* v = at(j, key, false);
@@ -202,14 +220,18 @@ struct Reader {
     else
       out = v->get<bool>();
   }
-  void text(const nlohmann::json& j, const char* key, std::string& out, bool required = true) {
+  void text(const nlohmann::json& j, const char* key, std::string& out, bool required = true,
+            std::size_t max_len = kMaxDataString) {
     const auto* v = at(j, key, required);
     if (!v)
       return;
     if (!v->is_string())
-      set(key, "is not a string");
-    else
-      out = v->get<std::string>();
+      return set(key, "is not a string");
+    const auto& str = v->get_ref<const std::string&>();
+    if (str.size() > max_len)
+      return set(key, "is " + std::to_string(str.size()) + " bytes long (at most " +
+                          std::to_string(max_len) + ")");
+    out = printable(str); // no terminal escape sequence from a data file reaches the screen
   }
   void status(const nlohmann::json& j, const char* key, SlotStatus& out) {
     std::string s;
@@ -234,6 +256,49 @@ void read_counters(Reader& rd, const nlohmann::json& j, IfaceCounters& c) {
   rd.num(j, "tx_dropped", c.tx_dropped);
 }
 
+Status bad(const std::string& key, const std::string& why) {
+  return fail(Exit::usage, "sender record " + key, why,
+              "the file must be a harness.sender/1 record written by `harness send --records`");
+}
+
+// What the types alone do not say: the geometry of a real ring, frames inside it, each
+// sequence number once (docs/DESIGN.md, "Sender records").
+Status check_consistency(const SendReport& r) {
+  const RingGeometry& g = r.ring;
+  if (r.pid < 0)
+    return bad("pid", std::to_string(r.pid) + " is negative");
+  if (g.frames == 0 || g.frames > kMaxRingFrames)
+    return bad("ring.frames", std::to_string(g.frames) + " is out of range (1.." +
+                                  std::to_string(kMaxRingFrames) + ")");
+  if (g.frame_size == 0 || g.block_size == 0 || g.frames_per_block == 0)
+    return bad("ring", "frame_size, block_size and frames_per_block must be positive");
+  if (g.frame_size > g.block_size)
+    return bad("ring.frame_size", std::to_string(g.frame_size) + " is larger than block_size " +
+                                      std::to_string(g.block_size));
+  const std::uint32_t rings = std::max<std::uint32_t>(r.sockets, 1);
+  if (rings > kMaxRingFrames)
+    return bad("sockets", std::to_string(r.sockets) + " is out of range");
+  std::unordered_set<std::uint64_t> seqs;
+  for (std::size_t i = 0; i < r.frames.size(); ++i) {
+    const FrameRecord& f = r.frames[i];
+    const std::string at = "frames[" + std::to_string(i) + "].";
+    if (f.index >= g.frames)
+      return bad(at + "index", std::to_string(f.index) + " is beyond the ring of " +
+                                   std::to_string(g.frames) + " frames");
+    if (f.ring >= rings)
+      return bad(at + "ring", std::to_string(f.ring) + " is beyond the " + std::to_string(rings) +
+                                  " ring(s) of the record");
+    if (f.t_fill_ns < 0 || f.t_request_ns < 0 || f.t_send_ns < 0 || f.t_done_ns < 0)
+      return bad(at + "t_*_ns", "timestamps must not be negative");
+    if (!seqs.insert(f.seq).second)
+      return bad(at + "seq", std::to_string(f.seq) + " appears twice");
+  }
+  for (std::size_t i = 0; i < r.slots.size(); ++i)
+    if (r.slots[i].index >= g.frames || r.slots[i].ring >= rings)
+      return bad("slots[" + std::to_string(i) + "]", "is beyond the ring");
+  return {};
+}
+
 } // namespace
 
 Result<SendReport> send_report_from_json(const nlohmann::json& j) {
@@ -248,7 +313,7 @@ Result<SendReport> send_report_from_json(const nlohmann::json& j) {
     rd.set("schema", "is '" + schema + "', expected '" + std::string(kSenderSchema) + "'");
   rd.num(j, "run_id", r.run_id);
   rd.num(j, "pid", r.pid);
-  rd.text(j, "iface", r.iface);
+  rd.text(j, "iface", r.iface, true, IFNAMSIZ - 1);
   int tp = 0;
   rd.num(j, "tpacket", tp);
   if (!rd.failed) {
@@ -344,8 +409,10 @@ Result<SendReport> send_report_from_json(const nlohmann::json& j) {
     for (std::size_t i = 0; !rd.failed && i < n->size(); ++i) {
       if (!(*n)[i].is_string())
         rd.set("notes", "holds a non-string");
+      else if ((*n)[i].get_ref<const std::string&>().size() > kMaxDataString)
+        rd.set("notes", "holds a string longer than " + std::to_string(kMaxDataString) + " bytes");
       else
-        r.notes.push_back((*n)[i].get<std::string>());
+        r.notes.push_back(printable((*n)[i].get<std::string>()));
     }
   }
   if (const auto* e = rd.at(j, "injected_error", false)) {
@@ -358,7 +425,7 @@ Result<SendReport> send_report_from_json(const nlohmann::json& j) {
   if (const auto* rc = rd.at(j, "receiver", false)) {
     rd.where = "receiver.";
     ReceiverCheck c;
-    rd.text(*rc, "iface", c.iface);
+    rd.text(*rc, "iface", c.iface, true, IFNAMSIZ - 1);
     rd.num(*rc, "expected", c.expected);
     rd.num(*rc, "received", c.received);
     rd.num(*rc, "foreign", c.foreign);
@@ -375,6 +442,8 @@ Result<SendReport> send_report_from_json(const nlohmann::json& j) {
   }
   if (rd.failed)
     return std::unexpected(rd.error);
+  if (auto s = check_consistency(r); !s)
+    return std::unexpected(s.error());
   return r;
 }
 

@@ -47,6 +47,10 @@ struct SlotAudit {
   std::uint32_t raw = 0;
 };
 
+// Most ring frames a sender record may describe: 2^24 frames of the smallest size already
+// need 1 GiB of ring; a larger count in a file is corruption, not a run.
+inline constexpr std::uint32_t kMaxRingFrames = 1u << 24;
+
 struct RingGeometry {
   std::uint32_t frames = 0;
   std::uint32_t frame_size = 0;
@@ -127,6 +131,8 @@ struct SendReport {
 // harness.sender/1 (DESIGN.md "Sender records"). Keys beyond the documented ones (receiver,
 // injected_error, interrupted, ...) are additions; readers ignore keys they do not know.
 nlohmann::json to_json(const SendReport& r);
+// to_json as text (`indent` as nlohmann's dump); invalid UTF-8 is replaced, never thrown.
+std::string to_json_text(const SendReport& r, int indent);
 // Reads what to_json writes; errors (Exit::usage) name the key that is missing or malformed.
 Result<SendReport> send_report_from_json(const nlohmann::json& j);
 

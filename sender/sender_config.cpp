@@ -81,18 +81,21 @@ Status validate(const SenderConfig& c) {
     return bad("--ring-frames " + str(c.ring_frames), "must be at least 1",
                "the ring needs frames; 8192 is the default");
   if (c.frame_size < 0)
-    return bad("--frame-size " + str(c.frame_size), "must be positive (0 means the page size)");
+    return bad("--frame-size " + str(c.frame_size),
+               "must be 0 (the page size) or a positive multiple of 16");
   if (c.block_size < 0)
-    return bad("--block-size " + str(c.block_size), "must be positive (0 means the frame size)");
+    return bad("--block-size " + str(c.block_size),
+               "must be 0 (the frame size rounded up to the page size) or a positive multiple "
+               "of the page size");
   if (c.sndbuf < 0 || c.sndbuf > std::numeric_limits<int>::max())
     return bad("--sndbuf " + str(c.sndbuf),
                "must be between 0 (kernel default) and " + str(std::numeric_limits<int>::max()));
-  if (c.mtu < 0 || (c.mtu > 0 && c.mtu < 68) || c.mtu > 65535)
+  if (c.mtu < 0 || (c.mtu > 0 && c.mtu < 68) || c.mtu > kMaxMtu)
     return bad("--mtu " + str(c.mtu), "must be 0 (leave it) or between 68 and 65535",
                "68 is the smallest MTU IPv4 allows, 65535 the largest a veth takes");
   if (c.send_every < 0)
     return bad("--send-every " + str(c.send_every),
-               "must be at least 1 (0 means: when the ring is full)");
+               "must be 0 (send when the ring is full) or a positive number of frames");
   if (c.inject_error < 0 || c.inject_error > 2)
     return bad("--inject-error " + std::to_string(c.inject_error), "must be 1 or 2",
                "1 closes the socket half-way, 2 sets PACKET_TX_RING again half-way");
@@ -130,7 +133,8 @@ Status validate(const SenderConfig& c) {
     return bad("--frame-size " + str(frame),
                "smaller than the " + str(min_frame) + " bytes TPACKET_V" + v.substr(1) +
                    " needs for its frame header",
-               "use at least " + str((min_frame + 15) / 16 * 16 + 16));
+               "use at least " + str((min_frame + TPACKET_ALIGNMENT - 1) / TPACKET_ALIGNMENT *
+                                     TPACKET_ALIGNMENT));
   if (frame % TPACKET_ALIGNMENT != 0)
     return bad("--frame-size " + str(frame),
                "must be a multiple of " + str(TPACKET_ALIGNMENT) + " (TPACKET_ALIGNMENT)",
@@ -162,6 +166,15 @@ Status validate(const SenderConfig& c) {
                    (c.dgram ? " (the 16-byte payload header)"
                             : " (14-byte Ethernet header + 16-byte payload header)"),
                "use --size " + str(min_frame_bytes(c)) + " or more");
+  // No interface carries more than the largest MTU a veth takes (and --mtu accepts): a larger
+  // --size could only be followed by suggestions that are refused in turn.
+  const std::int64_t max_size = kMaxMtu + (c.dgram ? 0 : kEthernetHeaderBytes);
+  if (c.size > max_size)
+    return bad("--size " + str(c.size),
+               "larger than any interface carries: the largest MTU, " + str(kMaxMtu) +
+                   (c.dgram ? std::string() : ", plus the 14-byte Ethernet header") + " = " +
+                   str(max_size),
+               "use --size " + str(max_size) + " or less");
   // A frame that holds --size, rounded up to 16.
   std::int64_t suggested_frame = (c.size + tpacket_header_bytes(c.version) + vnet + 15) / 16 * 16;
   if (c.size > data_room)

@@ -88,6 +88,8 @@ inline constexpr std::int64_t kVnetHeaderBytes = 10;
 // Bytes of the payload header at the start of every frame's payload (DESIGN.md "Sender records").
 inline constexpr std::int64_t kPayloadHeaderBytes = 16;
 inline constexpr std::int64_t kEthernetHeaderBytes = 14;
+// The largest MTU --mtu accepts and a veth takes (IP_MAX_MTU).
+inline constexpr std::int64_t kMaxMtu = 65535;
 
 // Smallest --size the sender accepts for this socket type (link header + payload header).
 std::int64_t min_frame_bytes(const SenderConfig& c);

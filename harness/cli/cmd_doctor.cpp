@@ -4,6 +4,7 @@
 #include "preflight.hpp"
 #include "probe_plan.hpp"
 #include "tracefs.hpp"
+#include "scratch_net.hpp"
 
 #include <cstdlib>
 #include <iostream>
@@ -59,6 +60,14 @@ Result<int> cmd_doctor(const Args& args) {
     req.plan = stap::artifact_plan_path(artifact);
   if (req.iface.empty() && !req.veth)
     req.veth = true; // the interface check then describes the default --veth setup
+  // Leftovers of killed runs: namespaces whose owner's lock is free. Live runs' stay.
+  if (auto removed = remove_stale_scratch_nets(); !removed)
+    std::cout << "harness doctor: stale scratch namespaces: " << format_error(removed.error())
+              << "\n";
+  else
+    for (const auto& name : *removed)
+      std::cout << "harness doctor: removed network namespace " << name
+                << " (and its veth pair) left by a killed run\n";
   run::RealSystem sys;
   const auto result = run::run_preflight(sys, req, run::shipped_map_selector());
   std::cout << "harness doctor: what `harness run` needs on this machine\n"

@@ -6,6 +6,7 @@
 #include "locator.hpp"
 #include "map_store.hpp"
 #include "options.hpp"
+#include "sha1.hpp"
 #include "source_release.hpp"
 
 #include <iostream>
@@ -60,10 +61,21 @@ Result<int> drift(const Args& args) {
     old_map = std::move(sel->entry.map);
   }
 
-  // The located source keeps its own release when its tree says which; else the map's.
+  // The source is labelled with its own release when its kernel tree says which; with the
+  // map's only when it is the very file the map was made from (same sha1); else "unknown".
   auto release = stap::release_for_source(source, "");
-  const std::string new_release = release ? *release : old_map.release;
+  const bool release_known = release && !release->empty();
+  const bool same_source = sha1_hex(*text) == old_map.source_sha1;
+  const std::string new_release = release_known ? *release
+                                  : same_source ? old_map.release
+                                                : "unknown-release";
   auto located = stap::locate_all(*text, new_release);
+  if (located.map.functions.empty())
+    return fail(Exit::usage, source,
+                "none of the anchored functions (__packet_set_status, __packet_get_status, "
+                "tpacket_destruct_skb, tpacket_snd) is defined here: this is not "
+                "net/packet/af_packet.c",
+                "give the path of a kernel tree's net/packet/af_packet.c");
   if (new_release == old_map.release)
     located.map.package = old_map.package;
   const auto report = stap::compare_maps(old_map, located);
@@ -80,6 +92,20 @@ Result<int> drift(const Args& args) {
                   "not updating the entry of another kernel (" + old_map.release + ")",
                   "add an entry for this kernel instead: `harness map --source " + source +
                       " -o stap/maps/NAME.json`");
+    // A map holds the lines of one kernel's af_packet.c: never write another kernel's into it.
+    if (!same_source && new_release != old_map.release)
+      return fail(Exit::usage, map_file,
+                  "is the map of " + old_map.release + "; the source is " +
+                      (release_known ? "of kernel " + new_release
+                                     : "of an unknown release (no kernel tree Makefile above "
+                                       "it) with another sha1 (" +
+                                           located.map.source_sha1.substr(0, 12) + ")") +
+                      "; not writing its lines into this map",
+                  "make a map for that kernel: `harness map --source " + source +
+                      " -o stap/maps/NAME.json`" +
+                      (release_known ? std::string()
+                                     : "; if it is " + old_map.release +
+                                           ", give the af_packet.c inside its kernel tree"));
     located.map.note = old_map.note;
     if (auto s = stap::save_line_map(map_file, located.map); !s)
       return std::unexpected(s.error());

@@ -12,6 +12,7 @@
 #include "source_release.hpp"
 
 #include <iostream>
+#include <unistd.h>
 
 namespace harness::cli {
 namespace {
@@ -38,6 +39,15 @@ Result<BuildIdMap> map_by_build_id(const std::string& text, const std::string& r
   if (exact->source)
     out.source_text = std::move(exact->source->source.text);
   return out;
+}
+
+} // namespace
+
+namespace {
+
+// "6.1" names 6.1.192 and 6.1.0-28-amd64; "6.1.192" names itself.
+bool release_matches(const std::string& release, const std::string& spec) {
+  return release == spec || release.starts_with(spec + ".") || release.starts_with(spec + "-");
 }
 
 } // namespace
@@ -84,6 +94,17 @@ Result<int> cmd_generate(const Args& args) {
     auto release = stap::release_for_source(source, kernel);
     if (!release)
       return std::unexpected(release.error());
+    // --kernel names the script's kernel; a source whose own tree says otherwise is refused.
+    auto tree = stap::release_for_source(source, "");
+    if (tree && !kernel.empty() && !release_matches(*tree, kernel))
+      return fail(Exit::usage, source,
+                  "is the af_packet.c of kernel " + *tree + ", not of --kernel " + kernel,
+                  "drop --kernel (the source's tree names its release) or give that kernel's "
+                  "af_packet.c");
+    if (!tree)
+      std::cerr << "harness: note: no kernel tree around " << source
+                << " says its release; the script is labelled " << *release
+                << " as --kernel says\n";
     auto located = stap::locate(*text, *release);
     if (!located) {
       auto e = located.error();
@@ -127,10 +148,21 @@ Result<int> cmd_generate(const Args& args) {
   }
   const std::string out = vm["output"].as<std::string>();
   const std::string plan_path = stap::plan_path_for(out);
+  // Both outputs are checked before either is written: no script without its plan.
+  for (const auto& [path, what] : {std::pair{out, "-o"}, std::pair{plan_path, "plan"}}) {
+    if (auto s = check_output_path(path, what); !s)
+      return std::unexpected(s.error());
+    if (auto s = check_output_not_input(path, what,
+                                        {vm.count("source") ? vm["source"].as<std::string>() : ""});
+        !s)
+      return std::unexpected(s.error());
+  }
   if (auto s = write_file_atomic(out, script->text); !s)
     return std::unexpected(s.error());
-  if (auto s = stap::save_plan(plan_path, script->plan); !s)
+  if (auto s = stap::save_plan(plan_path, script->plan); !s) {
+    ::unlink(out.c_str()); // a script without its plan cannot be reported on
     return std::unexpected(s.error());
+  }
   std::cerr << "harness: " << script->plan.anchors.size() << " probes (" << stap::to_string(*set)
             << ") for " << script->plan.map << " written to " << out << "; plan in " << plan_path
             << "\n";

@@ -82,6 +82,14 @@ Result<int> cmd_map(const Args& args) {
   if (vm.count("source") == vm.count("build-id"))
     return fail(Exit::usage, "map", "needs exactly one of --source PATH and --build-id ID",
                 "e.g. `harness map --source linux/net/packet/af_packet.c`");
+  if (vm.count("output")) {
+    const std::string out = vm["output"].as<std::string>();
+    if (auto s = check_output_path(out, "-o"); !s)
+      return std::unexpected(s.error());
+    if (vm.count("source"))
+      if (auto s = check_output_not_input(out, "-o", {vm["source"].as<std::string>()}); !s)
+        return std::unexpected(s.error());
+  }
   auto map = vm.count("source") ? map_of_source(vm["source"].as<std::string>(), kernel)
                                 : map_of_build_id(vm["build-id"].as<std::string>(), kernel);
   if (!map)

@@ -1,5 +1,6 @@
 // harness report: rebuild the report of a run from its saved outputs.
 #include "commands.hpp"
+#include "files.hpp"
 #include "offline.hpp"
 #include "options.hpp"
 #include "report_html.hpp"
@@ -46,6 +47,13 @@ Result<int> cmd_report(const Args& args) {
   if (max_rows < 0)
     return fail(Exit::usage, "--max-rows " + std::to_string(max_rows), "must be 0 or more");
 
+  if (!json.empty()) {
+    // Checked before the (possibly long) rebuild; an input is never overwritten.
+    if (auto s = check_output_path(json, "--json"); !s)
+      return std::unexpected(s.error());
+    if (auto s = check_output_not_input(json, "--json", {trace, sender, plan, baseline}); !s)
+      return std::unexpected(s.error());
+  }
   report::OfflineRequest req;
   req.trace_path = trace;
   if (!sender.empty())

@@ -1,5 +1,6 @@
 // harness run: probe the kernel while sending, correlate, report.
 #include "commands.hpp"
+#include "files.hpp"
 #include "options.hpp"
 #include "run_session.hpp"
 #include "sender_options.hpp"
@@ -122,6 +123,13 @@ Result<int> cmd_run(const Args& args) {
   req.out_dir = out;
   req.json_path = json;
   req.html_path = html;
+  if (!json.empty()) {
+    // Checked before the run, not after it: a long run must not end in an unwritable file.
+    if (auto s = check_output_path(json, "--json"); !s)
+      return std::unexpected(s.error());
+    if (auto s = check_output_not_input(json, "--json", {plan, module, kprobes, baseline}); !s)
+      return std::unexpected(s.error());
+  }
   if (!baseline.empty())
     req.baseline_path = baseline;
   if (tolerance < 0 || tolerance > 10000)

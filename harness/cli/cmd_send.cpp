@@ -59,6 +59,10 @@ Result<int> cmd_send(const Args& args) {
   if (!config)
     return std::unexpected(config.error());
 
+  // The records file is checked before sending: a run must not end in an unwritable file.
+  if (parsed->vm.count("records"))
+    if (auto s = check_output_path(parsed->vm["records"].as<std::string>(), "--records"); !s)
+      return std::unexpected(s.error());
   install_interrupt_handlers();
   auto report = sender::send_frames(*config);
   if (!report)
@@ -66,7 +70,7 @@ Result<int> cmd_send(const Args& args) {
 
   const bool json = parsed->vm["json"].as<bool>();
   if (json)
-    std::cout << sender::to_json(*report).dump(1) << "\n";
+    std::cout << sender::to_json_text(*report, 1);
   else {
     std::cout << sender::format_audit(*report);
     if (config->verbose)
@@ -76,7 +80,7 @@ Result<int> cmd_send(const Args& args) {
 
   if (parsed->vm.count("records")) {
     const auto path = parsed->vm["records"].as<std::string>();
-    if (auto s = write_file_atomic(path, sender::to_json(*report).dump(1) + "\n"); !s) {
+    if (auto s = write_file_atomic(path, sender::to_json_text(*report, 1)); !s) {
       auto e = s.error();
       e.hint = "the audit above is complete; only the records file is missing";
       return std::unexpected(e);

@@ -5,6 +5,7 @@
 #include "files.hpp"
 #include "options.hpp"
 #include "signals.hpp"
+#include "vm_runner.hpp"
 #include "vm_session.hpp"
 
 #include <filesystem>
@@ -45,6 +46,9 @@ struct Common {
 Result<Common> common_from(const po::variables_map& vm) {
   Common c;
   c.kernel_build = vm["kernel-build"].as<std::string>();
+  // Checked before anything is created: a wrong --kernel-build leaves no empty run directory.
+  if (auto image = kernel::kernel_image_of(c.kernel_build); !image)
+    return std::unexpected(image.error());
   auto accel = kernel::parse_accel(vm["accel"].as<std::string>());
   if (!accel)
     return std::unexpected(accel.error());

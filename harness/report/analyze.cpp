@@ -85,10 +85,11 @@ void feed_trace_text(std::string_view text, Analysis& analysis) {
 }
 
 Status feed_trace_file(const std::string& path, Analysis& analysis) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return fail(errno == ENOENT ? Exit::usage : Exit::io, "trace " + path, errno_text(errno),
+  auto opened = open_regular_file(path);
+  if (!opened)
+    return fail(opened.error().code, "trace " + path, opened.error().why,
                 "give the raw probe output saved by `harness run` (trace.txt)");
+  const int fd = *opened;
   constexpr std::size_t kChunk = 1 << 20;
   constexpr std::size_t kMaxLine = 1 << 16; // a longer "line" is garbage; cut it
   std::vector<char> buf(kChunk + kMaxLine);

@@ -31,6 +31,13 @@ Result<Report> rebuild_report(const OfflineRequest& req) {
   if (auto s = feed_trace_file(req.trace_path, analysis); !s)
     return std::unexpected(s.error());
   Report r = analysis.finish();
+  // No record at all: not a trace (an empty file, /etc/passwd, random bytes). A report of it
+  // would say "every frame accounted for" about nothing.
+  if (r.trace.records == 0)
+    return fail(Exit::usage, "trace " + req.trace_path,
+                "holds no probe records (" + std::to_string(r.trace.lines) +
+                    " lines, none an \"HX1 \" record)",
+                "give the raw probe output saved by `harness run` (trace.txt of a run directory)");
   if (baseline)
     r.comparison = compare_with_baseline(*baseline, r, req.baseline, *req.baseline_path);
   return r;
@@ -45,7 +52,7 @@ Status compare_report_file(Report& r, const std::string& path, const BaselineOpt
 }
 
 Status write_report_json(const Report& r, const std::string& path) {
-  return write_file_atomic(path, report_to_json(r).dump(2) + "\n");
+  return write_file_atomic(path, report_json_text(r));
 }
 
 } // namespace harness::report

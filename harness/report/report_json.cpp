@@ -1,10 +1,13 @@
 #include "report_json.hpp"
 
 #include "files.hpp"
+#include "printable.hpp"
 #include "text_util.hpp"
 
 #include <array>
 #include <cstring>
+#include <limits>
+#include <net/if.h>
 
 namespace harness::report {
 namespace {
@@ -105,11 +108,34 @@ public:
     auto it = j.find(key);
     if (it == j.end() || it->is_null())
       return def;
-    if (!it->is_number()) {
-      fail_key(path + key, "not a number");
+    return checked<T>(*it, path + key, def);
+  }
+  // A JSON number as T, or an error naming the key: floats (1e308 would be UB to convert),
+  // negatives for unsigned fields and values T cannot hold are refused, never wrapped.
+  template <class T> T checked(const json& v, const std::string& key, T def = {}) {
+    using Lim = std::numeric_limits<T>;
+    if (!v.is_number_integer()) {
+      fail_key(key, v.is_number() ? "not an integer" : "not a number");
       return def;
     }
-    return it->get<T>();
+    if (v.is_number_unsigned()) {
+      const auto u = v.get<std::uint64_t>();
+      // Counters and nanoseconds stay below 2^63; more is corruption.
+      if (u > static_cast<std::uint64_t>(Lim::max()) ||
+          u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        fail_key(key, std::to_string(u) + " is out of range");
+        return def;
+      }
+      return static_cast<T>(u);
+    }
+    const auto i = v.get<std::int64_t>();
+    if ((std::is_unsigned_v<T> && i < 0) ||
+        (std::is_signed_v<T> && (i < static_cast<std::int64_t>(Lim::min()) ||
+                                 i > static_cast<std::int64_t>(Lim::max())))) {
+      fail_key(key, std::to_string(i) + (i < 0 ? " is negative" : " is out of range"));
+      return def;
+    }
+    return static_cast<T>(i);
   }
   std::string str(const json& j, const char* key, const std::string& path) {
     auto it = j.find(key);
@@ -119,7 +145,17 @@ public:
       fail_key(path + key, "not a string");
       return {};
     }
-    return it->get<std::string>();
+    return text(*it, path + key);
+  }
+  // Bounded, and without control characters: these strings are printed.
+  std::string text(const json& v, const std::string& key) {
+    const auto& s = v.get_ref<const std::string&>();
+    if (s.size() > kMaxDataString) {
+      fail_key(key, std::to_string(s.size()) + " bytes long (at most " +
+                        std::to_string(kMaxDataString) + ")");
+      return {};
+    }
+    return printable(s);
   }
   bool boolean(const json& j, const char* key, const std::string& path) {
     auto it = j.find(key);
@@ -153,6 +189,8 @@ Percentiles read_percentiles(Reader& rd, const json& j, const char* key, const s
   p.p90 = rd.num<std::uint64_t>(*o, "p90", sub);
   p.p99 = rd.num<std::uint64_t>(*o, "p99", sub);
   p.max = rd.num<std::uint64_t>(*o, "max", sub);
+  if (!(p.min <= p.p50 && p.p50 <= p.p90 && p.p90 <= p.p99 && p.p99 <= p.max))
+    rd.fail_key(path + key, "percentiles out of order (min <= p50 <= p90 <= p99 <= max)");
   return p;
 }
 
@@ -160,6 +198,33 @@ std::uint64_t parse_hex(const std::string& s) {
   if (s.size() < 3 || s.compare(0, 2, "0x") != 0)
     return 0;
   return std::strtoull(s.c_str() + 2, nullptr, 16);
+}
+
+// What the types alone do not say (the report schema, docs/report-schema.md).
+void check_ranges(Reader& rd, const Report& r) {
+  if (r.run.tpacket < 0 || r.run.tpacket > 3)
+    rd.fail_key("run.tpacket", std::to_string(r.run.tpacket) + " is not 1, 2 or 3");
+  if (r.run.ring_frames > sender::kMaxRingFrames)
+    rd.fail_key("run.ring.frames", std::to_string(r.run.ring_frames) +
+                                       " is out of range (at most " +
+                                       std::to_string(sender::kMaxRingFrames) + ")");
+  if (r.run.ring_frames > 0 && (r.run.frame_size == 0 || r.run.block_size == 0))
+    rd.fail_key("run.ring", "frame_size and block_size must be positive");
+  if (r.run.iface.size() >= IFNAMSIZ)
+    rd.fail_key("run.iface",
+                "longer than an interface name (" + std::to_string(IFNAMSIZ - 1) + " characters)");
+  for (const auto& f : r.frames)
+    if (f.index < -1 ||
+        (r.run.ring_frames > 0 && f.index >= static_cast<std::int64_t>(r.run.ring_frames))) {
+      rd.fail_key("frames[].index", std::to_string(f.index) + " is beyond the ring of " +
+                                        std::to_string(r.run.ring_frames) + " frames");
+      break;
+    }
+  for (const auto& p : r.probes)
+    if (p.line < 0) {
+      rd.fail_key("probes[].line", std::to_string(p.line) + " is negative");
+      break;
+    }
 }
 
 } // namespace
@@ -310,6 +375,10 @@ json report_to_json(const Report& r) {
   return j;
 }
 
+std::string report_json_text(const Report& r) {
+  return report_to_json(r).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 Result<Report> report_from_json(const nlohmann::json& j, std::string_view origin) {
   Reader rd(origin);
   if (!j.is_object())
@@ -399,8 +468,8 @@ Result<Report> report_from_json(const nlohmann::json& j, std::string_view origin
                                           : Expect::conditional;
       row.when = rd.str(pj, "when", p);
       row.events = rd.num<std::uint64_t>(pj, "records", p);
-      if (pj.contains("hits") && pj["hits"].is_number())
-        row.hits = pj["hits"].get<std::uint64_t>();
+      if (pj.contains("hits") && !pj["hits"].is_null())
+        row.hits = rd.checked<std::uint64_t>(pj["hits"], p + "hits");
       row.unreadable = rd.num<std::uint64_t>(pj, "unreadable", p);
       r.probes.push_back(std::move(row));
     }
@@ -434,8 +503,8 @@ Result<Report> report_from_json(const nlohmann::json& j, std::string_view origin
         sm.errors[rd.num<std::int64_t>(e, "err", p + "errors[].")] =
             rd.num<std::uint64_t>(e, "count", p + "errors[].");
     sm.bytes_returned = rd.num<std::uint64_t>(*s, "bytes_returned", p);
-    if (s->contains("max_pending") && (*s)["max_pending"].is_number())
-      sm.max_pending = (*s)["max_pending"].get<std::uint64_t>();
+    if (s->contains("max_pending") && !(*s)["max_pending"].is_null())
+      sm.max_pending = rd.checked<std::uint64_t>((*s)["max_pending"], p + "max_pending");
   }
   r.frames_total = rd.num<std::uint64_t>(j, "frames_total", "");
   if (const json* frames = rd.arr(j, "frames", "")) {
@@ -493,12 +562,10 @@ Result<Report> report_from_json(const nlohmann::json& j, std::string_view origin
       a.count = rd.num<std::uint64_t>(aj, "count", p, 1);
       if (aj.contains("seqs") && aj["seqs"].is_array())
         for (const auto& v : aj["seqs"])
-          if (v.is_number())
-            a.seqs.push_back(v.get<std::uint64_t>());
+          a.seqs.push_back(rd.checked<std::uint64_t>(v, p + "seqs[]"));
       if (aj.contains("indices") && aj["indices"].is_array())
         for (const auto& v : aj["indices"])
-          if (v.is_number())
-            a.indices.push_back(v.get<std::int64_t>());
+          a.indices.push_back(rd.checked<std::int64_t>(v, p + "indices[]"));
       a.anchor = rd.str(aj, "anchor", p);
       a.line = rd.num<int>(aj, "line", p);
       if (aj.contains("evidence") && aj["evidence"].is_array())
@@ -522,7 +589,8 @@ Result<Report> report_from_json(const nlohmann::json& j, std::string_view origin
   if (j.contains("notes") && j["notes"].is_array())
     for (const auto& n : j["notes"])
       if (n.is_string())
-        r.notes.push_back(n.get<std::string>());
+        r.notes.push_back(rd.text(n, "notes[]"));
+  check_ranges(rd, r);
   if (!rd.ok())
     return std::unexpected(rd.error());
   return r;

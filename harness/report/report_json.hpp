@@ -12,6 +12,9 @@
 namespace harness::report {
 
 nlohmann::json report_to_json(const Report& r);
+// report_to_json as text: strings from a trace may hold invalid UTF-8, which is replaced
+// (U+FFFD) instead of throwing (found by fuzz_trace).
+std::string report_json_text(const Report& r);
 // Reads what report_to_json writes. Errors (Exit::usage) name `origin`, the key and the problem;
 // a report of another schema version is refused.
 Result<Report> report_from_json(const nlohmann::json& j, std::string_view origin);

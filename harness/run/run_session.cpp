@@ -262,7 +262,7 @@ Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
                       ""};
     }
     if (sent) {
-      if (auto s = write_file_atomic(sender_json, sender::to_json(*sent).dump(2) + "\n"); !s)
+      if (auto s = write_file_atomic(sender_json, sender::to_json_text(*sent, 2)); !s)
         return std::unexpected(s.error());
       if (auto s = write_file_atomic(dir + "/sender.txt", sender::format_audit(*sent)); !s)
         return std::unexpected(s.error());

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <poll.h>
 #include <sstream>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,8 +24,21 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct NewProcessGroup : bp::extend::handler {
-  template <class Exec> void on_exec_setup(Exec&) const { ::setpgid(0, 0); }
+// Runs in the child between fork and exec. PR_SET_PDEATHSIG: a child (stap, staprun, qemu, ip)
+// gets SIGTERM when harness dies, even by SIGKILL, instead of running on forever; SIGTERM lets
+// staprun unload its module. The signal follows the forking thread, so long-lived children are
+// started from a thread that lives as long as they do (the main thread). The getppid() check
+// covers a parent that died before the prctl.
+struct ChildSetup : bp::extend::handler {
+  bool new_group = false;
+  pid_t parent = ::getpid();
+  template <class Exec> void on_exec_setup(Exec&) const {
+    if (new_group)
+      ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent)
+      ::_exit(127);
+  }
 };
 
 // Splits a byte stream into lines for a sink; keeps the unfinished tail.
@@ -298,11 +312,10 @@ Result<std::unique_ptr<ChildProc>> spawn(const ChildSpec& spec) {
   std::error_code ec;
   const std::string cwd = spec.cwd.empty() ? "." : spec.cwd;
   auto launch = [&](auto&& out_redirect, auto&& err_redirect) {
-    if (spec.own_process_group)
-      return bp::child(bp::exe = *exe, bp::args = spec.args, env, bp::start_dir = cwd, out_redirect,
-                       err_redirect, bp::std_in < bp::null, NewProcessGroup{}, ec);
+    ChildSetup setup;
+    setup.new_group = spec.own_process_group;
     return bp::child(bp::exe = *exe, bp::args = spec.args, env, bp::start_dir = cwd, out_redirect,
-                     err_redirect, bp::std_in < bp::null, ec);
+                     err_redirect, bp::std_in < bp::null, setup, ec);
   };
   bp::child child;
   {

@@ -3,18 +3,98 @@
 #include "build_info.hpp"
 
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace harness {
+namespace {
+
+std::string kind_of(mode_t m) {
+  if (S_ISDIR(m))
+    return "a directory";
+  if (S_ISFIFO(m))
+    return "a FIFO";
+  if (S_ISCHR(m))
+    return "a character device";
+  if (S_ISBLK(m))
+    return "a block device";
+  if (S_ISSOCK(m))
+    return "a socket";
+  if (S_ISLNK(m))
+    return "a symbolic link";
+  return "not a regular file";
+}
+
+std::string dir_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos)
+    return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string base_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string random_hex() {
+  unsigned char b[8] = {};
+  if (::getrandom(b, sizeof b, 0) != static_cast<ssize_t>(sizeof b)) {
+    // getrandom cannot fail for 8 bytes after boot; O_EXCL still guards the name.
+    const auto t = static_cast<unsigned long>(::getpid()) ^ reinterpret_cast<std::uintptr_t>(b);
+    for (std::size_t i = 0; i < sizeof b; ++i)
+      b[i] = static_cast<unsigned char>(t >> (i * 8));
+  }
+  char out[2 * sizeof b + 1];
+  for (std::size_t i = 0; i < sizeof b; ++i)
+    std::snprintf(out + 2 * i, 3, "%02x", b[i]);
+  return out;
+}
+
+Status write_all(int fd, std::string_view data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return fail(Exit::io, "", errno_text(errno));
+    off += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+} // namespace
+
+Result<int> open_regular_file(const std::string& path) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; cleared again for a regular file.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
+    return fail(e == ENOENT || e == ENOTDIR ? Exit::usage : Exit::io, path, errno_text(e));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const std::string kind = kind_of(st.st_mode);
+    ::close(fd);
+    return fail(Exit::usage, path, "is " + kind + ", not a regular file",
+                "give the path of a regular file");
+  }
+  (void)::fcntl(fd, F_SETFL, 0);
+  return fd;
+}
 
 Result<std::string> read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return fail(errno == ENOENT ? Exit::usage : Exit::io, path, errno_text(errno));
+  auto opened = open_regular_file(path);
+  if (!opened)
+    return std::unexpected(opened.error());
+  const int fd = *opened;
   std::string data;
   char buf[1 << 16];
   for (;;) {
@@ -34,28 +114,67 @@ Result<std::string> read_file(const std::string& path) {
   return data;
 }
 
-Status write_file_atomic(const std::string& path, std::string_view data) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return fail(Exit::io, path, "cannot create " + tmp + ": " + errno_text(errno));
-  size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      const int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return fail(Exit::io, path, errno_text(e));
-    }
-    off += static_cast<size_t>(n);
+Status check_output_path(const std::string& path, std::string_view what) {
+  const std::string label = what.empty() ? path : std::string(what) + " " + path;
+  if (path.empty() || path.back() == '/')
+    return fail(Exit::usage, label, "is not a file name", "give the path of a file to write");
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode))
+      return fail(Exit::usage, label,
+                  "is " + kind_of(st.st_mode) + "; harness replaces only regular files",
+                  "give the path of a regular file or of a new file");
+  } else if (errno != ENOENT) {
+    return fail(Exit::io, label, errno_text(errno));
   }
-  if (::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
+  const std::string dir = dir_of(path);
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return fail(Exit::usage, label, "directory " + dir + " does not exist",
+                "create the directory first or choose another path");
+  if (::access(dir.c_str(), W_OK) != 0)
+    return fail(Exit::io, label, "directory " + dir + " is not writable: " + errno_text(errno));
+  return {};
+}
+
+Status check_output_not_input(const std::string& output, std::string_view what,
+                              const std::vector<std::string>& inputs) {
+  struct stat out {};
+  if (::stat(output.c_str(), &out) != 0)
+    return {}; // a new file cannot be an input
+  for (const auto& in : inputs) {
+    struct stat st {};
+    if (!in.empty() && ::stat(in.c_str(), &st) == 0 && st.st_dev == out.st_dev &&
+        st.st_ino == out.st_ino)
+      return fail(Exit::usage, std::string(what) + " " + output,
+                  "is the input " + in + "; writing it would destroy the input",
+                  "write the output to another file");
+  }
+  return {};
+}
+
+Status write_file_atomic(const std::string& path, std::string_view data) {
+  if (auto s = check_output_path(path, ""); !s)
+    return s;
+  const std::string dir = dir_of(path);
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; attempt < 8 && fd < 0; ++attempt) {
+    tmp = dir + "/." + base_of(path) + "." + random_hex() + ".tmp";
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno != EEXIST)
+      break;
+  }
+  if (fd < 0)
+    return fail(Exit::io, path,
+                "cannot create a temporary file in " + dir + ": " + errno_text(errno));
+  auto written = write_all(fd, data);
+  if (::close(fd) != 0 && written)
+    written = fail(Exit::io, "", errno_text(errno));
+  if (written && ::rename(tmp.c_str(), path.c_str()) != 0)
+    written = fail(Exit::io, "", errno_text(errno));
+  if (!written) {
     ::unlink(tmp.c_str());
-    return fail(Exit::io, path, errno_text(e));
+    return fail(Exit::io, path, written.error().why);
   }
   return {};
 }

@@ -4,14 +4,30 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace harness {
 
-// Reads a whole file; the error names the path and says why.
+// Reads a whole regular file; the error names the path and says why. Anything else (a FIFO
+// that would block forever, a directory, a device) is refused as bad input (exit 2).
 Result<std::string> read_file(const std::string& path);
 
-// Writes to PATH.tmp then renames, so a reader never sees a half-written file.
+// Opens a regular file for reading without blocking on a FIFO; the caller closes the fd.
+Result<int> open_regular_file(const std::string& path);
+
+// Writes to a fresh temp file in PATH's directory (O_EXCL|O_NOFOLLOW, unpredictable name) then
+// renames it over PATH, so a reader never sees a half-written file and a planted temp name or
+// symlink cannot redirect the write. PATH must be absent or a regular file: devices, FIFOs,
+// directories and symlinks are refused, never replaced.
 Status write_file_atomic(const std::string& path, std::string_view data);
+
+// The checks write_file_atomic makes before writing, for commands that want to fail before a
+// long run: PATH is absent or a regular file, and its directory exists.
+Status check_output_path(const std::string& path, std::string_view what);
+
+// Refuses an output that is (the same inode as) one of the inputs of the same command.
+Status check_output_not_input(const std::string& output, std::string_view what,
+                              const std::vector<std::string>& inputs);
 
 // mkdir -p.
 Status make_dirs(const std::string& path);

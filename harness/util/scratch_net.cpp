@@ -1,22 +1,47 @@
 #include "scratch_net.hpp"
 
 #include "child_proc.hpp"
+#include "files.hpp"
+#include "signals.hpp"
 
-#include <atomic>
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace harness {
 namespace {
 
-std::atomic<int> g_counter{0};
+constexpr const char* kNetnsDir = "/run/netns/";
+constexpr const char* kPrefix = "hx-";
+
+std::string random_hex(std::size_t bytes) {
+  std::string out;
+  unsigned char b[16] = {};
+  bytes = std::min(bytes, sizeof b);
+  if (::getrandom(b, bytes, 0) != static_cast<ssize_t>(bytes))
+    for (std::size_t i = 0; i < bytes; ++i) // cannot fail after boot; the add is atomic anyway
+      b[i] = static_cast<unsigned char>(::getpid() >> (i % 4 * 8)) ^ static_cast<unsigned char>(i);
+  for (std::size_t i = 0; i < bytes; ++i) {
+    char h[3];
+    std::snprintf(h, sizeof h, "%02x", b[i]);
+    out += h;
+  }
+  return out;
+}
 
 Status ip(const std::vector<std::string>& args, const std::string& what) {
   auto r = run_captured(ChildSpec{.exe = "ip", .args = args}, std::chrono::seconds(10));
+  // An interrupt stops the child at once: its failure says nothing about permissions.
+  if (interrupt_requested())
+    return fail(Exit::interrupted, what, "interrupted");
   if (!r)
     return fail(Exit::io, what, r.error().why, "install iproute2 (apt-get install iproute2)");
   if (!r->status.success()) {
@@ -32,21 +57,90 @@ Status ip(const std::vector<std::string>& args, const std::string& what) {
   return {};
 }
 
+// Detaches and unlinks /run/netns/NAME as `ip netns delete` does, without a child process:
+// cleanup must also work while an interrupt is pending, when run_captured stops children.
+Status delete_netns(const std::string& name) {
+  const std::string path = kNetnsDir + name;
+  if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+    const int e = errno;
+    return fail(e == EPERM ? Exit::not_root : Exit::io, "removing network namespace " + name,
+                "umount " + path + ": " + errno_text(e),
+                "remove it with `ip netns delete " + name + "`");
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    const int e = errno;
+    return fail(Exit::io, "removing network namespace " + name,
+                "unlink " + path + ": " + errno_text(e),
+                "remove it with `ip netns delete " + name + "`");
+  }
+  return {};
+}
+
+std::string lock_path(const std::string& name) {
+  return std::string(kScratchLockDir) + "/" + name + ".lock";
+}
+
+// The owner's lock: created under a temporary name, locked, then linked into place, so a
+// cleaner never finds an unlocked lock file of a live owner. The kernel drops the lock when
+// the owner dies, however it dies (docs/DESIGN.md, "Scratch namespaces").
+Result<int> take_owner_lock(const std::string& name) {
+  if (auto s = make_dirs(kScratchLockDir); !s)
+    return std::unexpected(s.error());
+  const std::string tmp = std::string(kScratchLockDir) + "/." + name + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return fail(Exit::io, "network namespace " + name,
+                "cannot create owner lock " + tmp + ": " + errno_text(errno));
+  const std::string owner = std::to_string(::getpid()) + "\n";
+  const bool ok = ::flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+                  ::write(fd, owner.data(), owner.size()) == static_cast<ssize_t>(owner.size()) &&
+                  // link(), not rename(): never replace the lock of another owner.
+                  ::link(tmp.c_str(), lock_path(name).c_str()) == 0;
+  const int e = errno;
+  ::unlink(tmp.c_str());
+  if (!ok) {
+    ::close(fd);
+    return fail(Exit::io, "network namespace " + name,
+                "cannot take owner lock " + lock_path(name) + ": " + errno_text(e));
+  }
+  return fd;
+}
+
 } // namespace
 
 Result<ScratchNet> ScratchNet::create() {
-  ScratchNet n;
-  const int pid = static_cast<int>(::getpid());
-  const int k = g_counter++;
-  n.name_ = "hx-" + std::to_string(pid) + "-" + std::to_string(k);
-  // Interface names are limited to 15 characters.
-  const std::string base = "hx" + std::to_string(pid % 1000000) + "_" + std::to_string(k % 100);
-  n.tx_if_ = base + "a";
-  n.rx_if_ = base + "b";
-  n.path_ = "/run/netns/" + n.name_;
+  // Leftovers of killed runs go first; a live run's namespaces are locked and stay.
+  (void)remove_stale_scratch_nets();
+  if (interrupt_requested())
+    return fail(Exit::interrupted, "creating a network namespace", "interrupted");
+  // Random bytes make the name unique across PID namespaces; the pid is for humans.
+  return create_named(kPrefix + std::to_string(::getpid()) + "-" + random_hex(8));
+}
 
-  if (auto s = ip({"netns", "add", n.name_}, "creating network namespace " + n.name_); !s)
-    return std::unexpected(s.error());
+Result<ScratchNet> ScratchNet::create_named(const std::string& name) {
+  ScratchNet n;
+  const std::string tag = random_hex(4);
+  // Interface names are limited to 15 characters; they live inside the namespace only.
+  n.tx_if_ = "hx" + tag + "a";
+  n.rx_if_ = "hx" + tag + "b";
+  n.path_ = kNetnsDir + name;
+  auto lock = take_owner_lock(name);
+  if (!lock)
+    return std::unexpected(lock.error());
+  n.lock_fd_ = *lock;
+  n.lock_name_ = name;
+  // Never adopt a namespace someone else made (`ip netns add` also creates /run/netns/NAME with
+  // O_EXCL). A name that did not exist before is ours from here on, even when the add fails
+  // half-way (an interrupt stops `ip` at once): the destructor then removes what it left.
+  if (netns_exists(name))
+    return fail(Exit::io, "creating network namespace " + name,
+                "a namespace of that name exists already; harness leaves it alone");
+  auto added = ip({"netns", "add", name}, "creating network namespace " + name);
+  if (netns_exists(name))
+    n.name_ = name;
+  if (!added)
+    return std::unexpected(added.error());
+  n.name_ = name;
   // From here on the destructor removes the namespace, whatever fails next.
   const std::vector<std::vector<std::string>> steps = {
       {"-n", n.name_, "link", "add", n.tx_if_, "type", "veth", "peer", "name", n.rx_if_},
@@ -67,6 +161,8 @@ ScratchNet& ScratchNet::operator=(ScratchNet&& o) noexcept {
     tx_if_ = std::exchange(o.tx_if_, {});
     rx_if_ = std::exchange(o.rx_if_, {});
     path_ = std::exchange(o.path_, {});
+    lock_name_ = std::exchange(o.lock_name_, {});
+    lock_fd_ = std::exchange(o.lock_fd_, -1);
   }
   return *this;
 }
@@ -76,26 +172,52 @@ ScratchNet::~ScratchNet() {
 }
 
 Status ScratchNet::remove() {
-  if (name_.empty())
-    return {};
-  // Deleting the namespace destroys the veth pair inside it. Done as `ip netns delete` does it
-  // (detach the bind mount, unlink the file) but without a child process: cleanup must also
-  // work while an interrupt is pending, when run_captured stops children at once.
-  const std::string path = "/run/netns/" + name_;
-  if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
-    const int e = errno;
-    return fail(e == EPERM ? Exit::not_root : Exit::io, "removing network namespace " + name_,
-                "umount " + path + ": " + errno_text(e),
-                "remove it with `ip netns delete " + name_ + "`");
+  if (!name_.empty()) {
+    // Deleting the namespace destroys the veth pair inside it.
+    if (auto s = delete_netns(name_); !s)
+      return s;
+    name_.clear();
   }
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    const int e = errno;
-    return fail(Exit::io, "removing network namespace " + name_,
-                "unlink " + path + ": " + errno_text(e),
-                "remove it with `ip netns delete " + name_ + "`");
+  if (lock_fd_ >= 0) {
+    ::unlink(lock_path(lock_name_).c_str());
+    ::close(lock_fd_);
+    lock_fd_ = -1;
   }
-  name_.clear();
   return {};
+}
+
+Result<std::vector<std::string>> remove_stale_scratch_nets() {
+  std::vector<std::string> removed;
+  DIR* dir = ::opendir(kScratchLockDir);
+  if (!dir)
+    return removed; // no harness run ever took a lock here
+  std::vector<std::string> names;
+  while (const dirent* e = ::readdir(dir)) {
+    const std::string f = e->d_name;
+    if (f.starts_with(kPrefix) && f.ends_with(".lock"))
+      names.push_back(f.substr(0, f.size() - 5));
+  }
+  ::closedir(dir);
+  Status first_error;
+  for (const auto& name : names) {
+    const int fd = ::open(lock_path(name).c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    // Locked: its owner is alive (in whatever PID namespace). Unlocked: the owner is gone.
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      auto s = delete_netns(name);
+      if (s) {
+        ::unlink(lock_path(name).c_str());
+        removed.push_back(name);
+      } else if (first_error) {
+        first_error = s;
+      }
+    }
+    ::close(fd);
+  }
+  if (!first_error)
+    return std::unexpected(first_error.error());
+  return removed;
 }
 
 bool netns_exists(const std::string& name) {

@@ -4,15 +4,23 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace harness {
 
+// Where each scratch namespace's owner holds its lock (NAME.lock, flock'ed for the owner's life).
+inline constexpr const char* kScratchLockDir = "/run/harness/netns";
+
 // A throwaway network namespace holding one veth pair, both ends up, created with iproute2
-// (`ip`, argv only) and removed, with the pair, when the object is destroyed. Names carry the
-// prefix "hx" and the creating pid so leftovers of a killed run are recognisable.
+// (`ip`, argv only) and removed, with the pair, when the object is destroyed. Names are
+// "hx-<pid>-<16 random hex digits>": unique across PID namespaces, never an existing one. The
+// owner holds a lock in kScratchLockDir so a later run can tell a killed run's leftovers from a
+// live run's namespace.
 class ScratchNet {
 public:
   static Result<ScratchNet> create();
+  // create() with a given name; fails, deleting nothing, when that namespace exists already.
+  static Result<ScratchNet> create_named(const std::string& name);
 
   ScratchNet(ScratchNet&& o) noexcept { *this = std::move(o); }
   ScratchNet& operator=(ScratchNet&& o) noexcept;
@@ -20,7 +28,9 @@ public:
   ScratchNet& operator=(const ScratchNet&) = delete;
   ~ScratchNet();
 
-  const std::string& name() const { return name_; }   // the namespace, e.g. "hx-1234-0"
+  const std::string& name() const {
+    return name_;
+  } // the namespace, e.g. "hx-1234-0123456789abcdef"
   const std::string& tx_if() const { return tx_if_; } // the end frames are sent on
   const std::string& rx_if() const { return rx_if_; } // its peer, for a receiver
   const std::string& path() const { return path_; }   // /run/netns/<name>
@@ -31,6 +41,8 @@ public:
 private:
   ScratchNet() = default;
   std::string name_, tx_if_, rx_if_, path_;
+  std::string lock_name_;
+  int lock_fd_ = -1;
 };
 
 // Runs `fn` with the calling thread inside the network namespace at `ns_path`, then switches
@@ -48,6 +60,11 @@ private:
   explicit NetnsGuard(int saved) : saved_fd_(saved) {}
   int saved_fd_ = -1;
 };
+
+// Removes the scratch namespaces (and the veth pairs in them) whose owner is gone: their lock
+// file is no longer locked. Namespaces of live runs, and any namespace without a harness lock
+// file, are left alone. Returns the names removed.
+Result<std::vector<std::string>> remove_stale_scratch_nets();
 
 // True when a network namespace with that name exists (for leak checks in tests).
 bool netns_exists(const std::string& name);

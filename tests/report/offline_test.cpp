@@ -1,3 +1,4 @@
+#include "files.hpp"
 #include "offline.hpp"
 #include "report_fixtures.hpp"
 #include "report_json.hpp"
@@ -49,4 +50,39 @@ TEST(Offline, BadInputsAreErrorsNamingThem) {
   r = rebuild_report(req);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().why.find("not valid JSON"), std::string::npos);
+}
+
+namespace {
+
+std::string temp_file(const std::string& name, const std::string& content) {
+  const std::string path =
+      ::testing::TempDir() + "/offline-" + std::to_string(::getpid()) + "-" + name;
+  EXPECT_TRUE(write_file_atomic(path, content));
+  return path;
+}
+
+} // namespace
+
+TEST(Offline, ATraceWithoutRecordsIsAnErrorNeverOk) {
+  // /dev/null is no regular file; an empty file, a text file and random bytes hold no record.
+  OfflineRequest req;
+  req.trace_path = "/dev/null";
+  auto r = rebuild_report(req);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Exit::usage);
+  std::string noise;
+  for (int i = 0; i < 4096; ++i)
+    noise.push_back(static_cast<char>((i * 7919 + 13) % 256));
+  for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+           {"empty", ""},
+           {"passwd", "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/usr/sbin/nologin\n"},
+           {"noise", noise},
+           {"almost", "HX1 nonsense\nHX1\n"}}) {
+    req.trace_path = temp_file(name, text);
+    r = rebuild_report(req);
+    ASSERT_FALSE(r) << name << ": " << format_report_text(*r, 10);
+    EXPECT_EQ(r.error().code, Exit::usage) << name;
+    EXPECT_NE(r.error().why.find("no probe records"), std::string::npos) << r.error().why;
+    ::unlink(req.trace_path.c_str());
+  }
 }

@@ -129,3 +129,64 @@ TEST(ReportJson, WritesExactlyTheDocumentedKeys) {
       expect_keys(e, doc.at(std::string(arr) + "[]"), arr);
   }
 }
+
+TEST(ReportJson, NumbersAreRangeCheckedNamingTheKey) {
+  const Report r = analyze_text(read_text(trace_fixture(kWrap)), sender_records(kWrap));
+  const auto good = report_to_json(r);
+  ASSERT_TRUE(report_from_json(good, "base.json"));
+  const std::vector<std::pair<std::string, nlohmann::json>> cases = {
+      {"/summary/latency_ns/p50", -1},    // printed "improved: 18446744073.71 s"
+      {"/summary/latency_ns/p50", 1e308}, // read as 0
+      {"/summary/latency_ns/p90", 1},     // p90 below p50
+      {"/run/ring/frames", std::uint64_t{1} << 62},
+      {"/run/tpacket", 7},
+      {"/frames/0/index", 999}, // an 8-slot ring
+      {"/summary/completed", std::uint64_t{1} << 63},
+      {"/probes/0/line", -3},
+      {"/probes/0/hits", -3},
+  };
+  for (const auto& [at, value] : cases) {
+    auto j = good;
+    j[nlohmann::json::json_pointer(at)] = value;
+    auto back = report_from_json(j, "base.json");
+    ASSERT_FALSE(back) << at << " = " << value.dump();
+    EXPECT_EQ(back.error().code, Exit::usage);
+    EXPECT_NE(back.error().what.find("base.json"), std::string::npos);
+    // The key is named: "/summary/latency_ns/p50" -> "summary.latency_ns".
+    const std::string key = at.substr(1, at.find('/', 1) - 1);
+    EXPECT_NE(back.error().why.find(key), std::string::npos) << back.error().why;
+  }
+}
+
+TEST(ReportJson, StringsAreBoundedAndCannotDriveTheTerminal) {
+  const Report r = analyze_text(read_text(trace_fixture(kWrap)), sender_records(kWrap));
+  auto j = report_to_json(r);
+  j["run"]["kernel"] = "6.1\x1b]2;owned\x07\x1b[2J";
+  j["notes"] = {"note \x1b[31mred\x9b"};
+  auto back = report_from_json(j, "x.json");
+  ASSERT_TRUE(back) << format_error(back.error());
+  Report cur = r;
+  cur.comparison = compare_with_baseline(*back, cur, BaselineOptions{}, "x.json");
+  const std::string text = format_report_text(cur, 8);
+  EXPECT_EQ(text.find('\x1b'), std::string::npos);
+  EXPECT_EQ(text.find('\x07'), std::string::npos);
+  j = report_to_json(r);
+  j["run"]["iface"] = std::string(10 << 20, 'i'); // a 10 MB interface name
+  auto big = report_from_json(j, "x.json");
+  ASSERT_FALSE(big);
+  EXPECT_NE(big.error().why.find("run.iface"), std::string::npos) << big.error().why;
+}
+
+TEST(ReportJson, InvalidUtf8FromATraceIsReplacedNotThrown) {
+  // Found by fuzz_trace: a malformed record holding byte 0xB6 made the JSON writer throw
+  // (`harness report --json` ended as an internal error).
+  std::string trace = read_text(trace_fixture(kWrap));
+  trace += "HX1 EV 1 0 71 71 snd.start po=\xb6\xb6 head=\xff\n";
+  Report r = analyze_text(trace, sender_records(kWrap));
+  ASSERT_GT(r.trace.malformed, 0u);
+  std::string text;
+  ASSERT_NO_THROW(text = report_json_text(r));
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_TRUE(report_from_json(j, "utf8.json")) << text.substr(0, 200);
+}

@@ -4,6 +4,7 @@
 #include <functional>
 #include <gtest/gtest.h>
 #include <linux/if_packet.h>
+#include <nlohmann/json.hpp>
 
 using namespace harness;
 using namespace harness::sender;
@@ -200,4 +201,66 @@ TEST(SendReportAudit, VerdictCases) {
   r.slots[0].status = SlotStatus::wrong_format;
   EXPECT_FALSE(all_frames_sent(r));
   EXPECT_TRUE(has(format_frames(sample()), "AVAILABLE"));
+}
+
+namespace {
+
+// The error loading `j`, which must be refused.
+Error refused(const nlohmann::json& j) {
+  auto r = send_report_from_json(j);
+  EXPECT_FALSE(r) << j.dump().substr(0, 200);
+  return r ? Error{} : r.error();
+}
+
+} // namespace
+
+TEST(SendReportJson, NumbersAreRangeChecked) {
+  const auto good = to_json(sample());
+  ASSERT_TRUE(send_report_from_json(good));
+  struct Case {
+    nlohmann::json::json_pointer at;
+    nlohmann::json value;
+    std::string key; // named in the error
+  };
+  const std::vector<Case> cases = {
+      {"/ring/frames"_json_pointer, std::uint64_t{1} << 62, "ring.frames"}, // was "ring 0"
+      {"/ring/frames"_json_pointer, 0, "ring.frames"},
+      {"/ring/frame_size"_json_pointer, 0, "ring"},
+      {"/ring/frame_size"_json_pointer, 8192, "ring.frame_size"}, // > block_size
+      {"/frames/0/index"_json_pointer, 999, "frames[0].index"},   // 8-slot ring
+      {"/frames/1/seq"_json_pointer, 0, "frames[1].seq"},         // duplicate
+      {"/frames/0/t_fill_ns"_json_pointer, -5, "frames[0].t_*_ns"},
+      {"/frames/0/t_fill_ns"_json_pointer, 1e308, "t_fill_ns"}, // not an integer
+      {"/pid"_json_pointer, -1, "pid"},
+      {"/run_id"_json_pointer, std::uint64_t{1} << 40, "run_id"},
+      {"/slots/3/index"_json_pointer, 8, "slots[3]"},
+      {"/frames/0/ring"_json_pointer, 1, "frames[0].ring"},
+  };
+  for (const auto& c : cases) {
+    auto j = good;
+    j[c.at] = c.value;
+    const Error e = refused(j);
+    EXPECT_EQ(e.code, Exit::usage);
+    EXPECT_TRUE(has(e.what, c.key)) << c.key << ": " << e.what << ": " << e.why;
+  }
+}
+
+TEST(SendReportJson, StringsAreBoundedAndEscapesRemoved) {
+  auto j = to_json(sample());
+  j["notes"] = {"\x1b]0;pwned\x07\x1b[2Jcleared \xc2\x9b"
+                "31m"};
+  j["netns"] = "ns\x1b[31m";
+  auto r = send_report_from_json(j);
+  ASSERT_TRUE(r) << format_error(r.error());
+  for (const auto& text : {format_audit(*r), r->notes.front(), r->netns}) {
+    EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+    EXPECT_EQ(text.find('\x07'), std::string::npos) << text;
+    EXPECT_EQ(text.find("\xc2\x9b"), std::string::npos) << text;
+  }
+  j = to_json(sample());
+  j["iface"] = std::string(10 << 20, 'e'); // a 10 MB interface name
+  EXPECT_TRUE(has(refused(j).what, "iface"));
+  j = to_json(sample());
+  j["notes"] = {std::string(1 << 20, 'n')};
+  EXPECT_TRUE(has(refused(j).what, "notes"));
 }

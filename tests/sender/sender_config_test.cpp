@@ -1,6 +1,7 @@
 #include "sender_config.hpp"
 
 #include <gtest/gtest.h>
+#include <linux/if_packet.h>
 
 using namespace harness;
 using namespace harness::sender;
@@ -190,4 +191,58 @@ TEST(SenderConfig, ParsesVersionsAndMacs) {
   EXPECT_FALSE(parse_mac("02:00:0a:ff:00"));
   EXPECT_FALSE(parse_mac("02:00:0a:ff:00:zz"));
   EXPECT_FALSE(parse_mac("02:00:0a:ff:00:011"));
+}
+
+namespace {
+
+// The number after `marker` in `text` (e.g. the value a hint suggests).
+std::int64_t number_after(const std::string& text, const std::string& marker) {
+  const auto at = text.find(marker);
+  if (at == std::string::npos)
+    return -1;
+  return std::stoll(text.substr(at + marker.size()));
+}
+
+} // namespace
+
+TEST(SenderConfig, EverySuggestedValueIsAccepted) {
+  // Following a hint must never lead to a refusal (issue 12: -s 100000 -> --frame-size 100032
+  // -> --mtu 99986, which -m rejects).
+  auto c = base();
+  c.size = 100000;
+  auto e = error_of(c);
+  const auto size = number_after(e.hint, "--size ");
+  ASSERT_GT(size, 0) << e.hint;
+  c.size = size;
+  c.frame_size = 0;
+  c.frame_size = number_after(error_of(c).hint, "e.g. ");
+  ASSERT_GT(c.frame_size, 0);
+  c.block_size = 0;
+  EXPECT_TRUE(validate(c)) << format_error(validate(c).error());
+  c.mtu = size - kEthernetHeaderBytes; // what the MTU check would suggest
+  EXPECT_TRUE(validate(c));
+
+  // -b 1: the smallest frame size the hint names is accepted (it said 80 while 64 works).
+  c = base();
+  c.size = 30; // the smallest SOCK_RAW frame
+  c.frame_size = 1;
+  const auto smallest = number_after(error_of(c).hint, "at least ");
+  ASSERT_GT(smallest, 0);
+  c.frame_size = smallest;
+  EXPECT_TRUE(validate(c)) << format_error(validate(c).error());
+  c.frame_size = smallest - TPACKET_ALIGNMENT;
+  EXPECT_FALSE(validate(c));
+}
+
+TEST(SenderConfig, ZeroMeaningsAreNotContradicted) {
+  // "-j -1: must be at least 1 (0 means ...)" said 0 was both refused and meaningful.
+  auto c = base();
+  c.send_every = -1;
+  EXPECT_FALSE(mentions(error_of(c).why, "at least 1")) << error_of(c).why;
+  c = base();
+  c.send_every = 0;
+  EXPECT_TRUE(validate(c));
+  c = base();
+  c.frame_size = -1;
+  EXPECT_TRUE(mentions(error_of(c).why, "must be 0")) << error_of(c).why;
 }

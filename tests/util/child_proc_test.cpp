@@ -2,8 +2,12 @@
 #include "signals.hpp"
 
 #include <chrono>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
 #include <vector>
 
 using namespace harness;
@@ -80,4 +84,48 @@ TEST(ChildProc, WaitReturnsEarlyOnInterrupt) {
 TEST(ChildProc, DescribeCommandQuotes) {
   EXPECT_EQ(describe_command({.exe = "stap", .args = {"-e", "probe begin {}"}}),
             "stap -e 'probe begin {}'");
+}
+
+namespace {
+
+// Running means: /proc/PID exists and the process is not a zombie (a reaper may be slow).
+bool running(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line))
+    return false;
+  const auto rp = line.rfind(')');
+  return rp != std::string::npos && rp + 2 < line.size() && line[rp + 2] != 'Z';
+}
+
+} // namespace
+
+TEST(ChildProc, ChildrenDieWithAParentKilledBySigkill) {
+  // The parent: a forked copy of this test that starts `sleep` the way harness starts stap,
+  // then is killed with SIGKILL (no destructor, no handler runs).
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t parent = ::fork();
+  ASSERT_GE(parent, 0);
+  if (parent == 0) {
+    ::close(fds[0]);
+    auto c = spawn({.exe = "sleep", .args = {"600"}});
+    const pid_t pid = c ? (*c)->pid() : -1;
+    (void)!::write(fds[1], &pid, sizeof pid);
+    for (;;)
+      ::pause();
+  }
+  ::close(fds[1]);
+  pid_t sleeper = -1;
+  ASSERT_EQ(::read(fds[0], &sleeper, sizeof sleeper), static_cast<ssize_t>(sizeof sleeper));
+  ::close(fds[0]);
+  ASSERT_GT(sleeper, 0);
+  EXPECT_TRUE(running(sleeper));
+  ::kill(parent, SIGKILL);
+  ::waitpid(parent, nullptr, 0);
+  // The death signal is delivered when the parent exits; waiting for it is bounded, not timed.
+  for (int i = 0; i < 1000 && running(sleeper); ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_FALSE(running(sleeper)) << "sleep " << sleeper << " outlived its parent";
+  ::kill(sleeper, SIGKILL);
 }

@@ -2,9 +2,35 @@
 
 #include <filesystem>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace harness;
+
+namespace {
+
+// A scratch directory removed with everything in it.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char d[] = "/tmp/harness-files-XXXXXX";
+    path = ::mkdtemp(d) ? d : "";
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string operator/(const std::string& name) const { return path + "/" + name; }
+};
+
+std::size_t entries(const std::string& dir) {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir))
+    ++n;
+  return n;
+}
+
+} // namespace
 
 TEST(Files, WriteAtomicThenRead) {
   char dir[] = "/tmp/harness-files-XXXXXX";
@@ -16,6 +42,7 @@ TEST(Files, WriteAtomicThenRead) {
   ASSERT_TRUE(r);
   EXPECT_EQ(*r, "hello\n");
   EXPECT_NE(::access((path + ".tmp").c_str(), F_OK), 0);
+  EXPECT_EQ(entries(std::string(dir) + "/a/b"), 1u);
   ::unlink(path.c_str());
   ::rmdir((std::string(dir) + "/a/b").c_str());
   ::rmdir((std::string(dir) + "/a").c_str());
@@ -53,4 +80,100 @@ TEST(DataDir, EnvironmentOverrides) {
   EXPECT_EQ(data_dir(), "/somewhere/else");
   ::unsetenv("HARNESS_DATA_DIR");
   EXPECT_EQ(data_dir(), HARNESS_SOURCE_DIR);
+
+TEST(Files, RefusesToReplaceAFifo) {
+  TempDir d;
+  const std::string fifo = d / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto s = write_file_atomic(fifo, "x");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Exit::usage);
+  EXPECT_NE(s.error().why.find("a FIFO"), std::string::npos) << s.error().why;
+  struct stat st {};
+  ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  EXPECT_EQ(entries(d.path), 1u); // no temp file left
+}
+
+TEST(Files, RefusesToReplaceADevice) {
+  // /dev/full: a character device that `send --records` used to turn into a regular file.
+  struct stat before {};
+  ASSERT_EQ(::stat("/dev/full", &before), 0);
+  auto s = write_file_atomic("/dev/full", "x");
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().why.find("a character device"), std::string::npos) << s.error().why;
+  struct stat after {};
+  ASSERT_EQ(::lstat("/dev/full", &after), 0);
+  EXPECT_TRUE(S_ISCHR(after.st_mode));
+}
+
+TEST(Files, RefusesToReplaceASymlinkAndLeavesItsTargetAlone) {
+  TempDir d;
+  const std::string target = d / "precious", link = d / "out.json";
+  ASSERT_TRUE(write_file_atomic(target, "keep\n"));
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  auto s = write_file_atomic(link, "clobbered\n");
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().why.find("symbolic link"), std::string::npos) << s.error().why;
+  EXPECT_EQ(*read_file(target), "keep\n");
+}
+
+TEST(Files, PlantedTmpSymlinkIsNeverFollowed) {
+  // The old code wrote through OUT.tmp; a symlink planted there must not redirect the write.
+  TempDir d;
+  const std::string target = d / "victim", out = d / "out.json";
+  ASSERT_TRUE(write_file_atomic(target, "keep\n"));
+  ASSERT_EQ(::symlink(target.c_str(), (out + ".tmp").c_str()), 0);
+  ASSERT_TRUE(write_file_atomic(out, "new\n"));
+  EXPECT_EQ(*read_file(out), "new\n");
+  EXPECT_EQ(*read_file(target), "keep\n");
+  EXPECT_EQ(entries(d.path), 3u); // victim, the planted link, out.json: no temp file left
+}
+
+TEST(Files, ReplacesARegularFile) {
+  TempDir d;
+  const std::string f = d / "f";
+  ASSERT_TRUE(write_file_atomic(f, "one\n"));
+  ASSERT_TRUE(write_file_atomic(f, "two\n"));
+  EXPECT_EQ(*read_file(f), "two\n");
+  EXPECT_EQ(entries(d.path), 1u);
+}
+
+TEST(Files, MissingDirectoryIsNamed) {
+  auto s = write_file_atomic("/nonexistent/harness/out.json", "x");
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().why.find("/nonexistent/harness"), std::string::npos) << s.error().why;
+}
+
+TEST(Files, ReadRefusesFifoWithoutBlocking) {
+  TempDir d;
+  const std::string fifo = d / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto r = read_file(fifo); // would block forever without the regular-file check
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Exit::usage);
+  EXPECT_NE(r.error().why.find("not a regular file"), std::string::npos);
+}
+
+TEST(Files, DirectoryAndMissingInputGiveTheSameExitCode) {
+  TempDir d;
+  auto dir = read_file(d.path);
+  auto missing = read_file(d / "missing");
+  ASSERT_FALSE(dir);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(dir.error().code, Exit::usage);
+  EXPECT_EQ(missing.error().code, Exit::usage);
+  EXPECT_NE(dir.error().why.find("a directory"), std::string::npos);
+  EXPECT_FALSE(read_file("/dev/null")); // a device is no input file either
+}
+
+TEST(Files, OutputEqualToAnInputIsRefused) {
+  TempDir d;
+  const std::string in = d / "trace.txt", hard = d / "hardlink";
+  ASSERT_TRUE(write_file_atomic(in, "data\n"));
+  ASSERT_EQ(::link(in.c_str(), hard.c_str()), 0);
+  auto s = check_output_not_input(hard, "--json", {"/nonexistent", in});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().why.find(in), std::string::npos);
+  EXPECT_TRUE(check_output_not_input(d / "new.json", "--json", {in}));
 }

@@ -1,0 +1,29 @@
+// Sender records (harness.sender/1): load, render the audit, and join them with a trace the
+// way `harness report --sender` does (the first line of the input is kept as trace text).
+#include "analyze.hpp"
+#include "report.hpp"
+#include "send_report.hpp"
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+using namespace harness;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded())
+    return 0;
+  auto r = sender::send_report_from_json(j);
+  if (!r)
+    return 0;
+  (void)sender::format_audit(*r);
+  (void)sender::format_frames(*r);
+  (void)sender::to_json_text(*r, 1);
+  report::AnalyzeInputs in;
+  in.sender = std::move(*r);
+  report::Analysis analysis(report::AnalyzeOptions{}, std::move(in));
+  (void)report::format_report_text(analysis.finish(), 16);
+  return 0;
+}

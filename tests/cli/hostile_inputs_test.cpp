@@ -1,0 +1,199 @@
+// `harness` as a hostile but fair user runs it (issue 12): bad inputs are errors with a
+// consistent exit status, and no file the user did not ask for is written or clobbered.
+#include "child_proc.hpp"
+#include "files.hpp"
+
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace harness;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kHarness = std::string(HARNESS_BINARY_DIR) + "/bin/harness";
+const std::string kMap61 = std::string(HARNESS_SOURCE_DIR) + "/stap/maps/6.1.192-debian.json";
+const std::string kTraces = std::string(HARNESS_SOURCE_DIR) + "/tests/fixtures/traces/";
+
+std::string source_of(const std::string& series) {
+  return std::string(STAP_TEST_SOURCES_DIR) + "/linux-source-" + series + "/net/packet/af_packet.c";
+}
+
+Captured harness_cmd(const std::vector<std::string>& args) {
+  auto r = run_captured(ChildSpec{.exe = kHarness, .args = args}, 120s);
+  EXPECT_TRUE(r) << format_error(r.error());
+  return r ? *r : Captured{};
+}
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char d[] = "/tmp/harness-cli-XXXXXX";
+    path = ::mkdtemp(d) ? d : "";
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string operator/(const std::string& name) const { return path + "/" + name; }
+};
+
+std::string copy_to(const std::string& from, const std::string& to) {
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+  return to;
+}
+
+#define NEED_SOURCES()                                                                             \
+  if (!fs::exists(source_of("6.1")) || !fs::exists(source_of("6.12")))                             \
+  GTEST_SKIP() << "needs the extracted linux-source-6.1 and -6.12 (scripts/install-deps --tests)"
+
+} // namespace
+
+TEST(HostileInputs, DriftUpdateNeverWritesAnotherKernelsLinesIntoAMap) {
+  NEED_SOURCES();
+  TempDir d;
+  const std::string map = copy_to(kMap61, d / "6.1.json");
+  const std::string before = *read_file(map);
+  // The 6.12 source inside its tree: its release is known and differs.
+  auto r = harness_cmd({"drift", "--source", source_of("6.12"), "--map", map, "--update"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "6.12")) << r.err;
+  EXPECT_EQ(*read_file(map), before);
+  // The same file alone: its release is unknown, its sha1 differs; the header must not call it
+  // a 6.1.192 source.
+  const std::string loose = copy_to(source_of("6.12"), d / "af_packet.c");
+  r = harness_cmd({"drift", "--source", loose, "--map", map, "--update"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_EQ(*read_file(map), before);
+  const auto src_line = r.out.substr(
+      r.out.find("source:"), r.out.find('\n', r.out.find("source:")) - r.out.find("source:"));
+  EXPECT_FALSE(has(src_line, "6.1.192")) << src_line;
+  // The very source of the map is still accepted (nothing drifted: exit 0).
+  r = harness_cmd({"drift", "--source", source_of("6.1"), "--map", map, "--update"});
+  EXPECT_EQ(r.status.code, 0) << r.out << r.err;
+}
+
+TEST(HostileInputs, DriftOnSomethingElseIsAnErrorNotDrift) {
+  auto r = harness_cmd({"drift", "--source", "/etc/passwd", "--kernel", "6.1"});
+  EXPECT_EQ(r.status.code, 2) << r.out << r.err;
+  EXPECT_TRUE(has(r.err, "not net/packet/af_packet.c")) << r.err;
+  EXPECT_FALSE(has(r.out, "drifted")) << r.out;
+}
+
+TEST(HostileInputs, GenerateRefusesASourceOfAnotherKernel) {
+  NEED_SOURCES();
+  TempDir d;
+  auto r = harness_cmd(
+      {"generate", "--kernel", "6.1", "--source", source_of("6.12"), "-o", d / "tx.stp"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "6.12")) << r.err;
+  EXPECT_FALSE(fs::exists(d / "tx.stp"));
+}
+
+TEST(HostileInputs, GenerateWritesNoScriptWhenItsPlanCannotBeWritten) {
+  TempDir d;
+  fs::create_directory(d / "tx.stp.plan.json"); // the plan's path is taken by a directory
+  auto r = harness_cmd({"generate", "--kernel", "6.1", "-o", d / "tx.stp"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_FALSE(fs::exists(d / "tx.stp")) << "script written without its plan";
+}
+
+TEST(HostileInputs, ReportNeverOverwritesItsInput) {
+  TempDir d;
+  const std::string trace = copy_to(kTraces + "6.1.192-O0-v2-2frames-status.trace", d / "t.txt");
+  const std::string before = *read_file(trace);
+  auto r = harness_cmd({"report", "--trace", trace, "--json", trace});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "input")) << r.err;
+  EXPECT_EQ(*read_file(trace), before);
+  ASSERT_EQ(::link(trace.c_str(), (d / "hard").c_str()), 0); // the same inode, another name
+  r = harness_cmd({"report", "--trace", trace, "--json", d / "hard"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_EQ(*read_file(trace), before);
+}
+
+TEST(HostileInputs, ATraceWithoutRecordsIsNeverOk) {
+  TempDir d;
+  std::string noise;
+  for (int i = 0; i < 65536; ++i)
+    noise.push_back(static_cast<char>((i * 2654435761u) >> 13));
+  ASSERT_TRUE(write_file_atomic(d / "noise", noise));
+  for (const std::string& t : {std::string("/dev/null"), std::string("/etc/passwd"), d / "noise"}) {
+    auto r = harness_cmd({"report", "--trace", t});
+    EXPECT_EQ(r.status.code, 2) << t << ": " << r.out;
+    EXPECT_FALSE(has(r.out, "verdict: OK")) << t << ": " << r.out;
+  }
+}
+
+TEST(HostileInputs, InputsMustBeRegularFilesWithOneExitStatus) {
+  TempDir d;
+  const std::string fifo = d / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string trace = kTraces + "6.1.192-O0-v2-2frames-status.trace";
+  // A FIFO used to block forever; a directory gave 14 and a missing file 2.
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"map", "--source", fifo},
+                                             {"map", "--source", d.path},
+                                             {"map", "--source", d / "missing.c"},
+                                             {"report", "--trace", trace, "--plan", fifo},
+                                             {"report", "--trace", fifo},
+                                             {"report", "--trace", d.path},
+                                             {"report", "--trace", d / "missing"},
+                                             {"report", "--trace", trace, "--sender", d.path},
+                                             {"report", "--trace", trace, "--baseline", fifo},
+                                             {"drift", "--source", fifo, "--kernel", "6.1"},
+                                             {"generate", "--kernel", "6.1", "--source", d.path}}) {
+    auto r = harness_cmd(args);
+    std::string line;
+    for (const auto& a : args)
+      line += a + " ";
+    EXPECT_EQ(r.status.code, 2) << line << ": " << r.err;
+    EXPECT_TRUE(has(r.err, "harness: ")) << line << ": " << r.err;
+  }
+}
+
+TEST(HostileInputs, OutputsAreCheckedBeforeAnyWork) {
+  TempDir d;
+  // `run --json` into a missing directory fails before the run, naming --json.
+  auto r = harness_cmd({"run", "--json", d / "no/such/dir/report.json", "--veth"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "--json")) << r.err;
+  // `vm run` with a wrong --kernel-build leaves no run directory behind.
+  r = harness_cmd({"vm", "run", "--kernel-build", "/nonexistent", "--out", d / "vm-out"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_FALSE(fs::exists(d / "vm-out"));
+  // `report --json` onto a device or a FIFO is refused before the trace is read.
+  const std::string trace = kTraces + "6.1.192-O0-v2-2frames-status.trace";
+  r = harness_cmd({"report", "--trace", trace, "--json", "/dev/full"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  struct stat st {};
+  ASSERT_EQ(::lstat("/dev/full", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+}
+
+TEST(HostileInputs, MapAndGenerateNeverOverwriteTheirSource) {
+  NEED_SOURCES();
+  TempDir d;
+  const std::string src = copy_to(source_of("6.1"), d / "af_packet.c");
+  const std::string before = *read_file(src);
+  auto r = harness_cmd({"map", "--source", src, "--kernel", "6.1.192", "-o", src});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  r = harness_cmd({"generate", "--kernel", "6.1.192", "--source", src, "-o", src});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_EQ(*read_file(src), before);
+}
+
+TEST(HostileInputs, GenerateSaysWhenOnlyKernelLabelsALooseSource) {
+  NEED_SOURCES();
+  TempDir d;
+  const std::string loose = copy_to(source_of("6.12"), d / "af_packet.c");
+  auto r = harness_cmd({"generate", "--kernel", "6.1", "--source", loose, "-o", d / "tx.stp"});
+  EXPECT_TRUE(has(r.err, "no kernel tree around")) << r.err; // never silently
+}
