@@ -35,22 +35,29 @@ constexpr std::array<std::pair<std::pair<int, int>, std::pair<int, int>>, 8> kSt
     {{5, 5}, {7, 0}},
 }};
 
-// Why stap cannot probe with these facts; empty when it can.
-std::string stap_obstacle(const BackendFacts& f) {
+// Why stap cannot probe with these facts, and the exit status that cause has; empty when it can.
+struct Obstacle {
+  std::string why;
+  Exit code = Exit::ok;
+};
+
+Obstacle stap_obstacle(const BackendFacts& f) {
   if (f.stap_version.empty())
-    return "SystemTap is not installed";
+    return {"SystemTap is not installed", Exit::stap_missing};
   if (!f.in_vm && f.modules_disabled)
-    return "this kernel does not load modules";
+    return {"this kernel does not load modules", Exit::unsupported};
   if (!f.in_vm && !f.lockdown.empty() && f.lockdown != "none")
-    return "the kernel is locked down (" + f.lockdown + ") and refuses unsigned modules";
+    return {"the kernel is locked down (" + f.lockdown + ") and refuses unsigned modules",
+            Exit::lockdown};
   if (!f.in_vm && f.module_signing_enforced)
-    return "module.sig_enforce refuses unsigned modules such as stap's";
+    return {"module.sig_enforce refuses unsigned modules such as stap's", Exit::lockdown};
   const auto newest = stap_newest_kernel(f.stap_version);
   const auto kernel = kernel_major_minor(f.kernel_release);
   if (newest && kernel && *kernel > *newest)
-    return "SystemTap " + f.stap_version.substr(0, f.stap_version.find('/')) +
-           " builds modules for kernels up to " + version_text(*newest) + ", this kernel is " +
-           f.kernel_release;
+    return {"SystemTap " + f.stap_version.substr(0, f.stap_version.find('/')) +
+                " builds modules for kernels up to " + version_text(*newest) + ", this kernel is " +
+                f.kernel_release,
+            Exit::unsupported};
   return {};
 }
 
@@ -102,15 +109,13 @@ std::optional<std::pair<int, int>> kernel_major_minor(std::string_view release) 
 }
 
 Result<BackendChoice> choose_backend(Backend requested, const BackendFacts& f) {
-  const std::string stap_no = stap_obstacle(f);
+  const Obstacle stap = stap_obstacle(f);
+  const std::string& stap_no = stap.why;
   const std::string kprobe_no = kprobe_obstacle(f);
   switch (requested) {
   case Backend::stap:
     if (!stap_no.empty())
-      return fail(f.stap_version.empty()                       ? Exit::stap_missing
-                  : f.lockdown.empty() || f.lockdown == "none" ? Exit::unsupported
-                                                               : Exit::lockdown,
-                  "--backend stap", stap_no,
+      return fail(stap.code, "--backend stap", stap_no,
                   kprobe_no.empty() ? "use --backend kprobe (kprobe events need no module)"
                                     : "run the probes in a VM (`harness vm run`)");
     return BackendChoice{Backend::stap, "stap (asked for)"};

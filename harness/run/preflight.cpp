@@ -107,6 +107,9 @@ stap::BackendFacts backend_facts(const SystemView& sys, const PreflightRequest& 
   stap::BackendFacts f;
   f.kernel_release = release;
   f.stap_version = stap_version_of(sys, req.stap);
+  // Installed but silent about its version (another build, a wrapper): no range to check.
+  if (f.stap_version.empty() && sys.find_program(req.stap))
+    f.stap_version = "unknown";
   if (auto text = sys.read("/sys/kernel/security/lockdown"))
     f.lockdown = lockdown_mode(*text);
   auto disabled = sys.read("/proc/sys/kernel/modules_disabled");
@@ -560,6 +563,11 @@ PreflightResult run_preflight(const SystemView& sys, const PreflightRequest& req
   if (!tracer) {
     c.failed("tracer", tracer.error().code, tracer.error().what, tracer.error().why,
              tracer.error().hint);
+    // The tracer asked for still gets its checks listed: doctor shows all that it lacks.
+    if (req.backend == stap::Backend::stap)
+      check_stap_tracer(sys, req, release, c);
+    else if (req.backend == stap::Backend::kprobe)
+      check_kprobe_tracer(sys, req, release, c);
   } else {
     c.ok("tracer", tracer->reason);
     out.tracer = *tracer;

@@ -165,6 +165,8 @@ TEST(KernelSourceDebuginfod, GenerateByBuildIdFetchesTheKernelsOwnSource) {
   EXPECT_EQ(plan->source_sha1, shipped->entry.map.source_sha1);
   ASSERT_FALSE(plan->anchors.empty());
   for (const auto& p : plan->anchors) {
+    if (p.line == 0)
+      continue; // a kernel event anchor (alloc.enter, sched.sleep): no af_packet.c line
     const auto* a = shipped->entry.map.anchor(p.anchor);
     ASSERT_NE(a, nullptr) << p.anchor;
     if (p.statement.empty())

@@ -11,8 +11,10 @@ using namespace harness::run::testing;
 
 namespace {
 
+// The stap tracer's pre-flight (the kprobe tracer's checks have tests of their own below).
 PreflightRequest eth0() {
   PreflightRequest r;
+  r.backend = stap::Backend::stap;
   r.kernel_spec = "6.1";
   r.iface = "eth0";
   return r;
@@ -206,6 +208,9 @@ TEST(Preflight, AllowNearestNeedsTheDwarfCheck) {
 TEST(Preflight, CrossBuildTreeWithItsOwnSourceLocatesTheAnchors) {
   FakeSystem sys = FakeSystem::ready();
   sys.files["/kb/include/config/kernel.release"] = "6.12.200\n";
+  // A SystemTap that builds modules for 6.12 (4.8's range ends at 6.1: tracer_choice_test).
+  sys.commands["/usr/bin/stap --version"] = {
+      0, "", "Systemtap translator/driver (version 5.2/0.191, Debian version 5.2-1)\n"};
   sys.dwarf["/kb/vmlinux"] = true;
   const std::string source = "/* a rebuilt kernel */\n" +
                              stap::synth::synthetic_source(stap::synth::eras().at("6.12.117"));
@@ -286,6 +291,7 @@ TEST(Preflight, ThisHostFailsCleanlyForRealStap) {
   RealSystem sys;
   PreflightRequest req;
   req.veth = true;
+  req.backend = stap::Backend::stap;
   const auto r = run_preflight(sys, req, shipped_map_selector());
   const Check* f = r.first_failure();
   if (!f)
@@ -296,11 +302,62 @@ TEST(Preflight, ThisHostFailsCleanlyForRealStap) {
     EXPECT_EQ(f->name, "root");
     EXPECT_EQ(f->error.code, Exit::not_root);
   } else if (::access("/proc/modules", F_OK) != 0) {
-    EXPECT_EQ(f->name, "modules") << format_checks(r);
+    // The tracer choice refuses stap before any stap-specific check runs.
+    EXPECT_EQ(f->name, "tracer") << format_checks(r);
     EXPECT_EQ(f->error.code, Exit::unsupported);
-    EXPECT_NE(f->error.why.find("cannot load modules"), std::string::npos) << f->error.why;
+    EXPECT_NE(f->error.why.find("does not load modules"), std::string::npos) << f->error.why;
+    EXPECT_NE(f->error.hint.find("--backend kprobe"), std::string::npos) << f->error.hint;
   } else {
     EXPECT_NE(f->error.code, Exit::ok) << format_checks(r);
   }
   EXPECT_FALSE(f->error.hint.empty());
 }
+
+namespace harness::run {
+namespace {
+
+// The kprobe tracer's pre-flight on this host: no kprobe events here (the host kernel has no
+// kprobes), so it must stop at that check with its own exit status and a hint.
+TEST(Preflight, ThisHostFailsCleanlyForKprobes) {
+  RealSystem sys;
+  PreflightRequest req;
+  req.veth = true;
+  req.backend = stap::Backend::kprobe;
+  const auto r = run_preflight(sys, req, shipped_map_selector());
+  const Check* f = r.first_failure();
+  if (!f)
+    GTEST_SKIP() << "this machine could run kprobe events:\n" << format_checks(r);
+  if (::geteuid() != 0) {
+    EXPECT_EQ(f->name, "root");
+  } else if (::access("/sys/kernel/tracing/kprobe_events", F_OK) != 0 &&
+             ::access("/sys/kernel/debug/tracing/kprobe_events", F_OK) != 0) {
+    EXPECT_EQ(f->name, "kprobe events") << format_checks(r);
+    EXPECT_EQ(f->error.code, Exit::unsupported);
+  }
+  EXPECT_FALSE(f->error.hint.empty());
+}
+
+// `auto` on a fake machine: stap within its range, kprobe beyond it or under lockdown, each
+// tracer with its own checks (no kernel headers needed by kprobe, perf needed instead).
+TEST(Preflight, AutoPicksTheTracerAndRunsItsChecks) {
+  FakeSystem sys = FakeSystem::ready();
+  PreflightRequest req = eth0();
+  req.backend = stap::Backend::automatic;
+  auto r = run_preflight(sys, req, shipped_map_selector());
+  ASSERT_TRUE(r.tracer) << format_checks(r);
+  EXPECT_EQ(r.tracer->backend, stap::Backend::stap);
+  sys.files["/sys/kernel/security/lockdown"] = "none [integrity] confidentiality\n";
+  r = run_preflight(sys, req, shipped_map_selector());
+  ASSERT_TRUE(r.tracer) << format_checks(r);
+  EXPECT_EQ(r.tracer->backend, stap::Backend::kprobe);
+  const Check* events = nullptr;
+  for (const auto& c : r.checks)
+    if (c.name == "kprobe events")
+      events = &c;
+  ASSERT_NE(events, nullptr) << format_checks(r);
+  for (const auto& c : r.checks)
+    EXPECT_NE(c.name, "kernel headers") << "kprobe needs no kernel headers";
+}
+
+} // namespace
+} // namespace harness::run

@@ -273,6 +273,7 @@ TEST_F(RunSession, AllowNearestReportIsMarkedAndNeverOk) {
   sys.programs.insert(FAULT_STAP);
   auto req = request("silent");
   req.preflight = true;
+  req.backend = stap::Backend::stap;
   req.allow_nearest = true;
   RunHooks h = hooks();
   h.system = &sys;

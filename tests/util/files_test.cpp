@@ -80,6 +80,7 @@ TEST(DataDir, EnvironmentOverrides) {
   EXPECT_EQ(data_dir(), "/somewhere/else");
   ::unsetenv("HARNESS_DATA_DIR");
   EXPECT_EQ(data_dir(), HARNESS_SOURCE_DIR);
+}
 
 TEST(Files, RefusesToReplaceAFifo) {
   TempDir d;
