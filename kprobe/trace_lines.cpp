@@ -229,8 +229,8 @@ bool LineTranslator::translate(std::string_view line, std::string& out) {
   // execution of the statement seen twice, not a second one.
   std::string_view values = t->rest.substr(std::min(t->rest.size(), t->rest.find(") ") + 2));
   LastRecord& last = last_[t->tid];
-  const bool repeat = last.anchor == info.hits && last.event != t->event &&
-                      last.values == values && !last.event.empty();
+  const bool repeat = last.anchor == info.hits && last.event != t->event && last.values == values &&
+                      !last.event.empty();
   if (repeat) { // `last` stays the first address: a loop over both addresses is A B A B
     ++repeats_;
     return false;

@@ -3,8 +3,8 @@
 #include "options.hpp"
 #include "preflight.hpp"
 #include "probe_plan.hpp"
-#include "tracefs.hpp"
 #include "scratch_net.hpp"
+#include "tracefs.hpp"
 
 #include <cstdlib>
 #include <iostream>

@@ -29,8 +29,8 @@ Result<std::chrono::milliseconds> seconds_option(double v, const std::string& na
 Result<int> cmd_run(const Args& args) {
   const std::string usage = "run [options] (IFACE | --veth)";
   po::options_description opts("run options");
-  std::string kernel = "auto", probes = "status", build_dir, module, kprobes, plan, out, json,
-              html, baseline, backend = "auto";
+  std::string kernel = "auto", probes = "status", build_dir, module, kprobes, plan, out, json, html,
+              baseline, backend = "auto";
   std::string perf = env_or("HARNESS_PERF", "perf");
   std::string stap = env_or("HARNESS_STAP", "stap");
   std::string staprun = env_or("HARNESS_STAPRUN", "staprun");

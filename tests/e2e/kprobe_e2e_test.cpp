@@ -41,8 +41,8 @@ std::string kernel(const std::string& series, bool optimised) {
   const std::string key = series + (optimised ? "-O2" : "-O0");
   if (auto it = built.find(key); it != built.end())
     return it->second;
-  std::vector<std::string> args = {"kernel", "ensure", "--cache", cache_dir(), "--from-debian",
-                                   series};
+  std::vector<std::string> args = {"kernel",    "ensure",        "--cache",
+                                   cache_dir(), "--from-debian", series};
   if (optimised)
     args.push_back("--optimised");
   const auto r = run_harness(args);
@@ -74,10 +74,9 @@ protected:
   json vm_run(const std::string& kernel_build, const std::string& backend,
               const std::vector<std::string>& run_args, int expected_exit) {
     const std::string out = dir(runs_++);
-    std::vector<std::string> args = {"vm",      "run",       "--kernel-build", kernel_build,
-                                     "--out",   out,         "--cache",        cache_dir(),
-                                     "--backend", backend,   "--timeout",      "7200",
-                                     "--"};
+    std::vector<std::string> args = {
+        "vm",        "run",       "--kernel-build", kernel_build, "--out", out, "--cache",
+        cache_dir(), "--backend", backend,          "--timeout",  "7200",  "--"};
     args.insert(args.end(), run_args.begin(), run_args.end());
     last_ = run_harness(args);
     EXPECT_EQ(last_.status.code, expected_exit) << last_.err << last_.out;
@@ -139,11 +138,10 @@ void expect_frames_through(const json& r, int frames, int ring, int version) {
 TEST_F(KprobeE2E, Kernel61TpacketV1V2V3) {
   for (int v = 1; v <= 3; ++v) {
     SCOPED_TRACE("TPACKET_V" + std::to_string(v));
-    expect_frames_through(vm_run(kernel("6.1", false), "kprobe",
-                                 {"--frames", "2", "--tpacket", "v" + std::to_string(v),
-                                  "--ring-frames", "8"},
-                                 0),
-                          2, 8, v);
+    expect_frames_through(
+        vm_run(kernel("6.1", false), "kprobe",
+               {"--frames", "2", "--tpacket", "v" + std::to_string(v), "--ring-frames", "8"}, 0),
+        2, 8, v);
   }
 }
 
@@ -164,11 +162,10 @@ TEST_F(KprobeE2E, Kernel612AutoPicksKprobe) {
 TEST_F(KprobeE2E, Kernel612TpacketV1V3AndTheRingWraps) {
   for (int v : {1, 3}) {
     SCOPED_TRACE("TPACKET_V" + std::to_string(v));
-    expect_frames_through(vm_run(kernel("6.12", false), "kprobe",
-                                 {"--frames", "2", "--tpacket", "v" + std::to_string(v),
-                                  "--ring-frames", "8"},
-                                 0),
-                          2, 8, v);
+    expect_frames_through(
+        vm_run(kernel("6.12", false), "kprobe",
+               {"--frames", "2", "--tpacket", "v" + std::to_string(v), "--ring-frames", "8"}, 0),
+        2, 8, v);
   }
   expect_frames_through(vm_run(kernel("6.12", false), "kprobe",
                                {"--frames", "20", "--tpacket", "v2", "--ring-frames", "8"}, 0),
@@ -187,8 +184,8 @@ TEST_F(KprobeE2E, Kernel612StapStopsBeforeCompiling) {
 
 // Both tracers on the same kernel and scenario: the same frames, slots, outcomes and phases.
 TEST_F(KprobeE2E, BothTracersAgreeOn61) {
-  const std::vector<std::string> scenario = {"--frames", "20", "--tpacket", "v2", "--ring-frames",
-                                             "8"};
+  const std::vector<std::string> scenario = {"--frames",      "20", "--tpacket", "v2",
+                                             "--ring-frames", "8"};
   const json s = vm_run(kernel("6.1", false), "stap", scenario, 0);
   EXPECT_NE(last_.err.find("tracer stap"), std::string::npos) << last_.err;
   const json k = vm_run(kernel("6.1", false), "kprobe", scenario, 0);
@@ -205,8 +202,7 @@ TEST_F(KprobeE2E, BothTracersAgreeOn61) {
 
 TEST_F(KprobeE2E, AutoPicksStapOn61) {
   vm_run(kernel("6.1", false), "auto", {"--frames", "2"}, 0);
-  EXPECT_NE(last_.err.find("tracer stap: SystemTap 4.8 can build"), std::string::npos)
-      << last_.err;
+  EXPECT_NE(last_.err.find("tracer stap: SystemTap 4.8 can build"), std::string::npos) << last_.err;
 }
 
 // -O2: perf places the status probes in every inlined copy of __packet_set_status, so the kprobe
@@ -230,16 +226,18 @@ TEST_F(KprobeE2E, OptimisedKernelReportsWhatItCanSee) {
 TEST_F(KprobeE2E, NextRunRemovesWhatAKilledRunLeft) {
   const std::string k = kernel("6.1", false);
   const std::string out = dir(runs_++);
-  const auto built = run_harness({"build", "--backend", "kprobe", "--kernel-build", k, "-o", out,
-                                  "--cache", cache_dir()});
+  const auto built = run_harness(
+      {"build", "--backend", "kprobe", "--kernel-build", k, "-o", out, "--cache", cache_dir()});
   ASSERT_EQ(built.status.code, 0) << built.err;
   const std::string defs = out + "/harness_probes.kprobes";
   const std::string script =
       "timeout -s KILL 20 " + kHarness + " run --kprobes " + defs + " --veth --out " + out +
       "/killed --frames 100000000 >/dev/null 2>&1; echo killed=$?; "
       "grep -c harness_ /sys/kernel/debug/tracing/kprobe_events; " +
-      kHarness + " run --kprobes " + defs + " --veth --frames 2 --out " + out + "/next; echo next=$?; "
-      "grep -c harness_ /sys/kernel/debug/tracing/kprobe_events; ls /sys/kernel/debug/tracing/instances";
+      kHarness + " run --kprobes " + defs + " --veth --frames 2 --out " + out +
+      "/next; echo next=$?; "
+      "grep -c harness_ /sys/kernel/debug/tracing/kprobe_events; ls "
+      "/sys/kernel/debug/tracing/instances";
   const auto r = run_harness({"vm", "exec", "--kernel-build", k, "--out", out + "/vm", "--cache",
                               cache_dir(), "--timeout", "7200", "--", "/bin/sh", "-c", script});
   EXPECT_EQ(r.status.code, 0) << r.err;

@@ -90,10 +90,10 @@ protected:
               int expected_exit, const std::string& capture_name) {
     // vm run's own timeout only guards against a guest that never ends; it is set above
     // CTest's, so a slow guest is never failed by it.
-    std::vector<std::string> args = {"vm",        "run",  "--kernel-build", kernel_build,
-                                     "--out",     out_,   "--cache",        cache_dir(),
-                                     "--timeout", "7200", "--html",         out_ + "/vm-report.html",
-                                     "--"};
+    std::vector<std::string> args = {
+        "vm",      "run",       "--kernel-build", kernel_build, "--out",  out_,
+        "--cache", cache_dir(), "--timeout",      "7200",       "--html", out_ + "/vm-report.html",
+        "--"};
     args.insert(args.end(), run_args.begin(), run_args.end());
     const auto r = harness(args);
     EXPECT_EQ(r.status.code, expected_exit) << r.err << r.out;
