@@ -154,8 +154,18 @@ std::vector<std::string> Tracefs::instances() const {
   return out;
 }
 
+// A zombie is gone for this purpose: it holds its pid until reaped (an orphan under a guest init
+// that reaps only its own children keeps it forever) but runs nothing and owns no events.
 bool process_alive(pid_t pid) {
-  return ::kill(pid, 0) == 0 || errno == EPERM;
+  if (::kill(pid, 0) != 0 && errno != EPERM)
+    return false;
+  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat)
+    return true;
+  const auto close = stat->rfind(')'); // comm may hold spaces and parentheses
+  const char state =
+      close != std::string::npos && close + 2 < stat->size() ? (*stat)[close + 2] : 'R';
+  return state != 'Z' && state != 'X';
 }
 
 Result<int> remove_stale(const Tracefs& fs, const IsAlive& alive,

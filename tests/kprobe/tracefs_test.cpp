@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace harness::kprobe {
@@ -55,6 +57,26 @@ TEST(Tracefs, RemoveStaleTouchesOnlyDeadHarnessRuns) {
   EXPECT_EQ(events->find("-:kprobes"), std::string::npos);
   EXPECT_EQ(said.size(), 2u);
   fs::remove_all(root);
+}
+
+// A SIGKILLed run whose parent never reaps it stays a zombie with its pid: it owns nothing.
+TEST(Tracefs, ZombieIsNotAlive) {
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0)
+    ::_exit(0);
+  // Wait until it has exited without reaping it: its state turns Z.
+  for (;;) {
+    auto stat = read_file("/proc/" + std::to_string(child) + "/stat");
+    ASSERT_TRUE(stat);
+    if (stat->find(") Z ") != std::string::npos)
+      break;
+    ::sched_yield();
+  }
+  EXPECT_FALSE(process_alive(child));
+  EXPECT_TRUE(process_alive(::getpid()));
+  ::waitpid(child, nullptr, 0);
+  EXPECT_FALSE(process_alive(child));
 }
 
 } // namespace
