@@ -112,12 +112,7 @@ public:
         return drop(p, first_line(a->err), res);
     }
     points[p.anchor] = std::string(def.function);
-    auto events = events_from_perf_output(a->out, p.anchor, event);
-    if (!events)
-      return std::unexpected(events.error());
-    for (auto& e : *events)
-      res.defs.events.push_back(std::move(e));
-    return {};
+    return add_events(a->out, p.anchor, event, res);
   }
 
   // The line to probe for a planned anchor, relative to its function's name line. An entry
@@ -161,12 +156,7 @@ public:
       return std::unexpected(a.error());
     if (!a->ok)
       return drop(p, first_line(a->err), res);
-    auto events = events_from_perf_output(a->out, p.anchor, event);
-    if (!events)
-      return std::unexpected(events.error());
-    for (auto& e : *events)
-      res.defs.events.push_back(std::move(e));
-    return {};
+    return add_events(a->out, p.anchor, event, res);
   }
 
   // All of the anchor's fields at once; when perf names the one it cannot locate ("has no member
@@ -212,6 +202,17 @@ public:
         res.defs.unfetchable.push_back({p.anchor, key});
     }
     return attempt(event, fn, rel, usable);
+  }
+
+  // The definitions perf printed for a placed anchor, every address of it.
+  static Status add_events(std::string_view out, const std::string& anchor,
+                           const std::string& event, KprobeBuildResult& res) {
+    auto events = events_from_perf_output(out, anchor, event);
+    if (!events)
+      return std::unexpected(events.error());
+    for (auto& e : *events)
+      res.defs.events.push_back(std::move(e));
+    return {};
   }
 
   Status drop(const stap::PlannedProbe& p, const std::string& why, KprobeBuildResult& res) {
