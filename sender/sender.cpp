@@ -19,6 +19,11 @@
 namespace harness::sender {
 namespace {
 
+// --tbf-rate: bytes a frame may take on the wire beyond its data (a virtio-net header, slack),
+// and tc's largest queue limit worth asking for (its limit is 32 bits).
+constexpr std::int64_t kTbfFrameSlack = 64;
+constexpr std::int64_t kTbfMaxLimit = std::int64_t{1} << 30;
+
 // Puts the interface's MTU back when the sender changed it (--mtu): the user's interface keeps
 // the settings it had.
 class MtuRestore {
@@ -92,6 +97,14 @@ Result<SendReport> send_frames(const SenderConfig& cfg) {
     if (!n)
       return std::unexpected(n.error());
     net.emplace(std::move(*n));
+    if (c.tbf_rate != 0) {
+      // About one frame of burst: tbf then holds the frames one by one. The queue holds all.
+      const std::int64_t frame = c.size + kTbfFrameSlack;
+      if (auto s = net->add_tbf(c.tbf_rate, frame,
+                                std::clamp<std::int64_t>(frame * c.count, 65536, kTbfMaxLimit));
+          !s)
+        return std::unexpected(s.error());
+    }
     c.iface = net->tx_if();
     c.netns_path = net->path();
   }

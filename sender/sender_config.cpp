@@ -57,6 +57,30 @@ std::int64_t effective_block_size(const SenderConfig& c) {
   return (effective_frame_size(c) + page - 1) / page * page;
 }
 
+namespace {
+constexpr std::int64_t kMinTbfRate = 8'000;
+constexpr std::int64_t kMaxTbfRate = 100'000'000'000;
+} // namespace
+
+std::optional<std::int64_t> parse_bit_rate(const std::string& s) {
+  std::size_t digits = 0;
+  while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9')
+    ++digits;
+  if (digits == 0 || digits > 12 || s[0] == '0')
+    return std::nullopt;
+  std::int64_t n = std::stoll(s.substr(0, digits));
+  const std::string unit = s.substr(digits);
+  if (unit == "bit")
+    return n;
+  if (unit == "kbit")
+    return n * 1'000;
+  if (unit == "mbit")
+    return n * 1'000'000;
+  if (unit == "gbit" && n <= 1'000)
+    return n * 1'000'000'000;
+  return std::nullopt;
+}
+
 Status validate(const SenderConfig& c) {
   const auto bad = [](std::string what, std::string why, std::string hint = {}) {
     return fail(Exit::usage, std::move(what), std::move(why), std::move(hint));
@@ -66,6 +90,12 @@ Status validate(const SenderConfig& c) {
                "makes its own throwaway namespace and veth pair, so it takes no " +
                    std::string(c.iface.empty() ? "--netns" : "interface '" + c.iface + "'"),
                "drop the interface/--netns, or drop --veth");
+  if (c.tbf_rate != 0 && !c.veth)
+    return bad("--tbf-rate", "shapes the throwaway veth pair only",
+               "add --veth (harness never changes the qdisc of an interface it did not make)");
+  if (c.tbf_rate != 0 && (c.tbf_rate < kMinTbfRate || c.tbf_rate > kMaxTbfRate))
+    return bad("--tbf-rate " + str(c.tbf_rate) + "bit", "out of range",
+               "give 8kbit to 100gbit, e.g. --tbf-rate 100kbit");
   if (!c.veth && c.iface.empty())
     return bad("interface", "no interface given",
                "name one (`harness send eth0`) or use --veth for a throwaway veth pair");

@@ -66,6 +66,9 @@ struct SenderConfig {
   // Throwaway namespace + veth pair (ScratchNet): send on its tx end, receive and verify every
   // frame on its rx end. `iface` and `netns_path` must be empty.
   bool veth = false;
+  // --tbf-rate: a tbf qdisc of this many bits/s on the veth's tx end (needs `veth`), so frames
+  // stay in flight until tbf releases them, one by one; 0 = none (a veth frees each skb at once).
+  std::int64_t tbf_rate = 0;
 
   // How long to wait, in total, for frames the kernel still holds (SEND_REQUEST/SENDING) once
   // everything is queued, and how long the ring may make no progress before the sender gives
@@ -115,6 +118,9 @@ std::optional<TpacketVersion> parse_tpacket_version(const std::string& s);
 
 // "aa:bb:cc:dd:ee:ff" <-> bytes.
 std::optional<std::array<std::uint8_t, 6>> parse_mac(const std::string& s);
+
+// "100kbit", "2mbit", "1gbit", "9600bit" (tc's decimal units) -> bits/s; nullopt otherwise.
+std::optional<std::int64_t> parse_bit_rate(const std::string& s);
 std::string format_mac(const std::array<std::uint8_t, 6>& mac);
 
 } // namespace harness::sender

@@ -38,8 +38,8 @@ constexpr std::array<std::string_view, 7> kSndStartFields = {
     k::po, k::head, k::frame_max, k::frame_size, k::frames_per_block, k::version, k::flags};
 constexpr std::array<std::string_view, 3> kSockFields = {k::po, k::sndbuf, k::wmem};
 constexpr std::array<std::string_view, 3> kPhHeadFields = {k::po, k::ph, k::head};
-constexpr std::array<std::string_view, 3> kWaitFields = {k::po, k::pending, k::flags};
-constexpr std::array<std::string_view, 3> kContinueFields = {k::po, k::flags, k::pending};
+constexpr std::array<std::string_view, 4> kWaitFields = {k::po, k::pending, k::flags, k::timeo};
+constexpr std::array<std::string_view, 4> kContinueFields = {k::po, k::flags, k::pending, k::timeo};
 constexpr std::array<std::string_view, 2> kElseBreakFields = {k::po, k::len_sum};
 constexpr std::array<std::string_view, 2> kErrFields = {k::po, k::err};
 constexpr std::array<std::string_view, 3> kPhErrFields = {k::po, k::ph, k::err};

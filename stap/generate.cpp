@@ -47,6 +47,8 @@ constexpr std::array kFieldSources = std::to_array<FieldSource>({
     {k::wmem, {"$po->sk->sk_wmem_alloc->refs->counter", "$po->sk->sk_wmem_alloc->counter"}},
     // alloc.enter: sock_alloc_send_pskb's `int noblock`.
     {k::noblock, {"$noblock"}},
+    // snd.wait / snd.wait_continue: tpacket_snd's `long timeo` (jiffies left to wait).
+    {k::timeo, {"$timeo"}},
 });
 
 // The status a get_status return reads depends on the arm.

@@ -75,6 +75,8 @@ void add_sender_options(po::options_description& opts) {
      "EtherType (default 0x88b5, local experimental)")
     ("veth", po::bool_switch(),
      "send on a throwaway network namespace + veth pair and verify every frame on the peer")
+    ("tbf-rate", po::value<std::string>()->value_name("RATE"),
+     "with --veth: a tbf qdisc of RATE (e.g. 100kbit) holds frames in flight, one by one")
     ("netns", po::value<std::string>()->value_name("NAME|PATH"),
      "open the socket inside this network namespace")
     ("timeout-ms", po::value<std::string>()->value_name("MS"),
@@ -147,6 +149,14 @@ Result<sender::SenderConfig> sender_config_from(const po::variables_map& vm) {
       return fail(Exit::usage, "--dest " + text, "not a MAC address",
                   "write it as six hex bytes, e.g. 02:00:00:00:00:01");
     c.dest_mac = *mac;
+  }
+  if (vm.count("tbf-rate")) {
+    const auto text = vm["tbf-rate"].as<std::string>();
+    auto rate = sender::parse_bit_rate(text);
+    if (!rate)
+      return fail(Exit::usage, "--tbf-rate " + text, "not a rate",
+                  "write it as a number and bit, kbit, mbit or gbit, e.g. 100kbit");
+    c.tbf_rate = *rate;
   }
   if (vm.count("netns")) {
     const auto text = vm["netns"].as<std::string>();

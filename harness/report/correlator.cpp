@@ -96,7 +96,7 @@ void Correlator::unreadable(const TraceRecord& r) {
 }
 
 void Correlator::fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t value,
-                       std::uint64_t earlier_line) {
+                       std::uint64_t earlier_line, std::uint64_t left) {
   const auto bit = 1u << static_cast<unsigned>(f);
   if (c.faults & bit)
     return; // counted once per call
@@ -110,7 +110,7 @@ void Correlator::fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t
   for (const auto& x : stats_.findings)
     same += x.fault == f;
   if (same < kMaxFindingSamples)
-    stats_.findings.push_back({f, r.tid, r.ts_ns, c.start_line, r.line, earlier_line, value});
+    stats_.findings.push_back({f, r.tid, r.ts_ns, c.start_line, r.line, earlier_line, value, left});
 }
 
 // The first record of each fault in a call, judged at its snd.return (a fault counts once).
@@ -517,6 +517,11 @@ void Correlator::on_event(const TraceRecord& r) {
     if (c.flags & kMsgDontwait)
       ++stats_.waits_dontwait;
     c.empty_since_wait = 0;
+    // tpacket_snd sets timeo once (sock_sndtimeo) and then only from each wait's return, so a
+    // wait starts with what the previous one left: more means the timeout was re-armed and
+    // SO_SNDTIMEO no longer bounds the call (fixed in 6.16 and its stable backports).
+    if (r.has(Key::timeo) && c.timeo_left && r.get(Key::timeo) > *c.timeo_left)
+      fault(c, CallFault::timeo_rearmed, r, r.get(Key::timeo), c.timeo_line, *c.timeo_left);
     // Every frame this socket took has run its destructor, yet frames count as in flight: if
     // nothing completes the wait, pending was not decremented somewhere.
     c.wait_line = 0;
@@ -528,6 +533,11 @@ void Correlator::on_event(const TraceRecord& r) {
   }
   case KnownAnchor::snd_wait_continue:
     ++stats_.wait_continues;
+    if (r.has(Key::timeo)) {
+      Call& c = calls_[r.tid];
+      c.timeo_left = r.get(Key::timeo);
+      c.timeo_line = r.line;
+    }
     break;
   case KnownAnchor::snd_else_break:
     ++stats_.else_breaks;

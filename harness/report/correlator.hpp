@@ -36,6 +36,7 @@ enum class CallFault : std::uint8_t {
   slept,          // MSG_DONTWAIT, yet sched.sleep in an interruptible state: a socket wait
   spin,           // ph_check found no frame twice with no wait and no sleep in between
   pending_leak,   // timed out waiting while `pending` > 0 with every taken frame destructed
+  timeo_rearmed,  // a wait began with more time (timeo) than the previous wait had left
   count_
 };
 inline constexpr std::size_t kCallFaults = static_cast<std::size_t>(CallFault::count_);
@@ -47,7 +48,9 @@ struct CallFinding {
   std::uint64_t call_line = 0;    // trace line of the call's snd.start (0: not seen)
   std::uint64_t line = 0;         // trace line of the record that proved it
   std::uint64_t earlier_line = 0; // spin: the first ph_check without a frame
-  std::uint64_t value = 0;        // noblock, state, the spin's empty ph_checks, the leak's pending
+  std::uint64_t value = 0;        // noblock, state, the spin's empty ph_checks, the leak's pending,
+                                  // the re-armed wait's timeo
+  std::uint64_t left = 0;         // timeo_rearmed: what the previous wait had left
 };
 
 // Facts about tpacket_snd calls that are not faults by themselves.
@@ -150,6 +153,9 @@ private:
     std::vector<std::pair<CallFault, TraceRecord>> candidates;
     std::uint64_t wait_line = 0;    // the last snd.wait that saw pending > 0 with every
     std::uint64_t wait_pending = 0; // frame taken so far already destructed (0: none)
+    // timeo after the last wait (snd.wait_continue): the next wait must start with no more.
+    std::optional<std::uint64_t> timeo_left;
+    std::uint64_t timeo_line = 0;
   };
   Socket& socket_for(const TraceRecord& r);
   void mark_ours(Socket& s, const TraceRecord& r);
@@ -163,7 +169,7 @@ private:
   void join(Socket& s, FrameTimeline& tl);
   void unreadable(const TraceRecord& r);
   void fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t value,
-             std::uint64_t earlier_line = 0);
+             std::uint64_t earlier_line = 0, std::uint64_t left = 0);
   void kernel_event(const TraceRecord& r);
   void drop_candidates(const Call& c);
   std::uint64_t ring_size(const Socket& s) const;

@@ -61,6 +61,12 @@ void add_call_faults(Report& r, const KernelStats& ks, const BuildInputs& in) {
                           " with every frame taken already through its destructor"});
         ev.push_back({"snd.return", x.line, x.tid, std::nullopt, -1, "err=-110 (ETIMEDOUT)"});
         break;
+      case CallFault::timeo_rearmed:
+        ev.push_back({"snd.wait_continue", x.earlier_line, x.tid, std::nullopt, -1,
+                      "timeo=" + std::to_string(x.left) + " left after a wait" + call});
+        ev.push_back({"snd.wait", x.line, x.tid, std::nullopt, -1,
+                      "timeo=" + std::to_string(x.value) + " at the next wait"});
+        break;
       case CallFault::count_:
         break;
       }
@@ -95,6 +101,14 @@ void add_call_faults(Report& r, const KernelStats& ks, const BuildInputs& in) {
                     plural(calls(CallFault::pending_leak), "call", "calls") + ")",
                 calls(CallFault::pending_leak), {}, {}, "snd.wait");
     r.anomalies.back().evidence = evidence_of(CallFault::pending_leak);
+  }
+  if (calls(CallFault::timeo_rearmed) > 0) {
+    add_anomaly(r, "sndtimeo_rearmed",
+                "tpacket_snd re-armed its send timeout: a wait began with more time than the "
+                "previous wait had left, so SO_SNDTIMEO does not bound the call (" +
+                    plural(calls(CallFault::timeo_rearmed), "call", "calls") + ")",
+                calls(CallFault::timeo_rearmed), {}, {}, "snd.wait");
+    r.anomalies.back().evidence = evidence_of(CallFault::timeo_rearmed);
   }
   if (calls(CallFault::spin) > 0) {
     // Without the wait probe a wait that did not sleep (its completion already done) looks

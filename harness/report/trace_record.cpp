@@ -14,7 +14,7 @@ constexpr std::array<std::string_view, kKeyCount> kKeyNames = {
     tk::head,    tk::frame_max, tk::frame_size, tk::frames_per_block,
     tk::version, tk::flags,     tk::pending,    tk::err,
     tk::len_sum, tk::tp_len,    tk::ts,         tk::sndbuf,
-    tk::wmem,    tk::noblock,   tk::state,
+    tk::wmem,    tk::noblock,   tk::state,      tk::timeo,
 };
 
 } // namespace
@@ -44,7 +44,7 @@ std::optional<Key> key_from_name(std::string_view name) {
         return k;
     break;
   case 5:
-    for (Key k : {Key::frame, Key::flags, Key::state})
+    for (Key k : {Key::frame, Key::flags, Key::state, Key::timeo})
       if (is(k))
         return k;
     break;

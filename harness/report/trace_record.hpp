@@ -33,8 +33,9 @@ enum class Key : std::uint8_t {
   wmem,
   noblock,
   state,
+  timeo,
 };
-inline constexpr std::size_t kKeyCount = 19;
+inline constexpr std::size_t kKeyCount = 20;
 
 std::string_view key_name(Key k);
 std::optional<Key> key_from_name(std::string_view name);

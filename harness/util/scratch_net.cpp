@@ -108,6 +108,32 @@ Result<int> take_owner_lock(const std::string& name) {
 
 } // namespace
 
+Status ScratchNet::add_tbf(std::int64_t rate_bps, std::int64_t burst_bytes,
+                           std::int64_t limit_bytes) {
+  const std::string what = "adding a tbf qdisc to " + tx_if_ + " in network namespace " + name_;
+  const std::vector<std::string> args = {"-netns", name_,
+                                         "qdisc",  "add",
+                                         "dev",    tx_if_,
+                                         "root",   "tbf",
+                                         "rate",   std::to_string(rate_bps) + "bit",
+                                         "burst",  std::to_string(burst_bytes),
+                                         "limit",  std::to_string(limit_bytes)};
+  auto r = run_captured(ChildSpec{.exe = "tc", .args = args}, std::chrono::seconds(10));
+  if (interrupt_requested())
+    return fail(Exit::interrupted, what, "interrupted");
+  if (!r)
+    return fail(Exit::io, what, r.error().why, "install iproute2 (apt-get install iproute2)");
+  if (!r->status.success()) {
+    std::string msg = r->err.empty() ? r->status.describe() : r->err;
+    while (!msg.empty() && msg.back() == '\n')
+      msg.pop_back();
+    return fail(Exit::io, what, "tc: " + msg,
+                "the kernel needs CONFIG_NET_SCHED and CONFIG_NET_SCH_TBF (the test kernel of "
+                "`harness kernel ensure` has both)");
+  }
+  return {};
+}
+
 Result<ScratchNet> ScratchNet::create() {
   // Leftovers of killed runs go first; a live run's namespaces are locked and stay.
   (void)remove_stale_scratch_nets();

@@ -2,6 +2,7 @@
 
 #include "result.hpp"
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,12 @@ public:
   const std::string& tx_if() const { return tx_if_; } // the end frames are sent on
   const std::string& rx_if() const { return rx_if_; } // its peer, for a receiver
   const std::string& path() const { return path_; }   // /run/netns/<name>
+
+  // Puts a token bucket filter (tbf) qdisc of `rate_bps` bits/s on the tx end: each skb stays
+  // in flight (its destructor not run) until tbf releases it, which blocking sends then wait
+  // for. `burst_bytes` should be about one frame so frames are held one by one; the queue holds
+  // `limit_bytes`. Needs CONFIG_NET_SCH_TBF and iproute2's `tc`.
+  Status add_tbf(std::int64_t rate_bps, std::int64_t burst_bytes, std::int64_t limit_bytes);
 
   // Removes the namespace now (idempotent); reports whether it is gone.
   Status remove();

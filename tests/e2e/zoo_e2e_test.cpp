@@ -123,8 +123,8 @@ TEST_P(Zoo, VariantIsFlaggedByItsIdAndTheCleanKernelIsNot) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Entries, Zoo,
-                         ::testing::Values("alloc-blocks-dontwait", "destructor-no-available",
-                                           "pending-leak"),
+                         ::testing::Values("alloc-blocks-dontwait", "snd-spin", "sndtimeo-rearmed",
+                                           "pending-leak", "destructor-no-available"),
                          [](const auto& param_info) {
                            std::string n = param_info.param;
                            for (auto& c : n)

@@ -549,6 +549,56 @@ TEST(Correlator, TimedOutWaitWithNothingInFlightIsAPendingLeak) {
   }
 }
 
+// A wait that starts with more timeout than the previous wait left re-armed SO_SNDTIMEO (the bug
+// fixed in 6.16). Equal (a wait that consumed no jiffy) or less is the correct loop; a new call
+// starts afresh; `?` proves nothing.
+TEST(Correlator, WaitStartingWithMoreTimeThanLeftIsARearmedTimeout) {
+  struct Case {
+    std::string name, second_wait_timeo;
+    bool new_call;
+    bool finding;
+  };
+  for (const Case& c :
+       {Case{"rearmed", "25", false, true}, Case{"consumed", "20", false, false},
+        Case{"none_consumed", "23", false, false}, Case{"next_call", "25", true, false},
+        Case{"unreadable", "?", false, false}}) {
+    Gen g;
+    const std::int64_t t0 = static_cast<std::int64_t>(g.ts);
+    g.start(0x1000, 0, 2, 0);
+    g.frame(0x1000, 0x20000, 0, 2);
+    g.ev("snd.ph_check", "po=0x1000 ph=0x0 head=1");
+    g.ev("snd.wait", "po=0x1000 pending=1 flags=0 timeo=25");
+    g.ev("sched.sleep", "state=1");
+    g.ev("snd.wait_continue", "po=0x1000 flags=0 pending=1 timeo=23");
+    const std::uint64_t left_line = line_count(g.text);
+    if (c.new_call) {
+      g.ret(0x1000, 150);
+      g.start(0x1000, 1, 2, 0);
+    }
+    g.ev("snd.ph_check", "po=0x1000 ph=0x0 head=1");
+    g.ev("snd.wait", "po=0x1000 pending=1 flags=0 timeo=" + c.second_wait_timeo);
+    const std::uint64_t wait_line = line_count(g.text);
+    g.ev("snd.wait_continue", "po=0x1000 flags=0 pending=0 timeo=20");
+    g.ret(0x1000, 0);
+    const Report r = analyze_text(g.text, sender_of({frame(0, 0, t0)}, 2), plan_for_61());
+    const Anomaly* a = find_anomaly(r, "sndtimeo_rearmed");
+    if (!c.finding) {
+      EXPECT_EQ(a, nullptr) << c.name;
+      continue;
+    }
+    ASSERT_NE(a, nullptr) << c.name;
+    EXPECT_EQ(a->count, 1u);
+    EXPECT_EQ(a->anchor, "snd.wait");
+    ASSERT_EQ(a->evidence.size(), 2u);
+    EXPECT_EQ(a->evidence[0].anchor, "snd.wait_continue");
+    EXPECT_EQ(a->evidence[0].trace_line, left_line);
+    EXPECT_EQ(a->evidence[0].detail, "timeo=23 left after a wait in the call at line 1");
+    EXPECT_EQ(a->evidence[1].anchor, "snd.wait");
+    EXPECT_EQ(a->evidence[1].trace_line, wait_line);
+    EXPECT_EQ(a->evidence[1].detail, "timeo=25 at the next wait");
+  }
+}
+
 // The destructor ran and the probe that saw SENDING never saw AVAILABLE: frame left in SENDING.
 TEST(Correlator, DestructorWithoutAvailableIsFrameNotRestored) {
   Gen g;

@@ -122,6 +122,9 @@ TEST(CmdSend, BadValuesAreUsageErrorsNamingValueAndLimit) {
       {{"--veth", "--dest", "zz"}, "harness: --dest zz: not a MAC address"},
       {{"--veth", "--ethertype", "0x10000"}, "an EtherType is 16 bits"},
       {{"--veth", "eth0"}, "harness: --veth: makes its own throwaway namespace"},
+      {{"--veth", "--tbf-rate", "fast"}, "harness: --tbf-rate fast: not a rate"},
+      {{"--veth", "--tbf-rate", "1kbit"}, "harness: --tbf-rate 1000bit: out of range"},
+      {{"eth0", "--tbf-rate", "1mbit"}, "harness: --tbf-rate: shapes the throwaway veth pair only"},
       {{}, "harness: interface: no interface given"},
       {{"--no-such-option"}, "harness: send:"},
   };
@@ -204,11 +207,11 @@ TEST(CmdSend, HelpListsOptionsAndExitCodes) {
   auto r = send({"--help"});
   EXPECT_EQ(r.status.code, 0);
   for (const char* opt :
-       {"--count",        "--frames", "--size",       "--frame-size",   "--ring-frames",
-        "--sndbuf",       "--mtu",    "--send-every", "--inject-error", "--dgram",
-        "--threads",      "--loss",   "--verbose",    "--tpacket",      "--block-size",
-        "--qdisc-bypass", "--dest",   "--ethertype",  "--json",         "--records",
-        "--veth"})
+       {"--count",        "--frames",  "--size",       "--frame-size",   "--ring-frames",
+        "--sndbuf",       "--mtu",     "--send-every", "--inject-error", "--dgram",
+        "--threads",      "--loss",    "--verbose",    "--tpacket",      "--block-size",
+        "--qdisc-bypass", "--dest",    "--ethertype",  "--json",         "--records",
+        "--veth",         "--tbf-rate"})
     EXPECT_TRUE(has(r.out, opt)) << opt;
   EXPECT_TRUE(has(r.out, "exit status")) << r.out;
   EXPECT_FALSE(has(r.out, "--iface")) << r.out;

@@ -185,6 +185,13 @@ TEST(SenderConfig, ParsesVersionsAndMacs) {
   EXPECT_EQ(parse_tpacket_version("3"), TpacketVersion::v3);
   EXPECT_FALSE(parse_tpacket_version("v4"));
   EXPECT_EQ(to_string(TpacketVersion::v2), "v2");
+  EXPECT_EQ(parse_bit_rate("100kbit"), 100'000);
+  EXPECT_EQ(parse_bit_rate("2mbit"), 2'000'000);
+  EXPECT_EQ(parse_bit_rate("1gbit"), 1'000'000'000);
+  EXPECT_EQ(parse_bit_rate("9600bit"), 9600);
+  for (const char* bad :
+       {"", "kbit", "0kbit", "100", "100kb", "-1kbit", "1.5mbit", "2000gbit", "1000000000000bit"})
+    EXPECT_FALSE(parse_bit_rate(bad)) << bad;
   auto mac = parse_mac("02:00:0a:FF:00:01");
   ASSERT_TRUE(mac);
   EXPECT_EQ(format_mac(*mac), "02:00:0a:ff:00:01");
