@@ -1,9 +1,10 @@
 #pragma once
 
 // Choosing qemu's accelerator. /dev/kvm existing is not enough: on nested hosts it opens fine
-// but the guest hangs right after the firmware (CONTEXT.md §6). So `auto` boots a probe VM under
-// KVM with a short timeout and uses KVM only when the guest's init reports ready; the verdict
-// is cached per (host kernel, qemu version) so the probe is paid once per machine.
+// but the guest hangs right after the firmware (docs/tracing-notes.md "The probe kernel and the
+// VM"). So `auto` boots a probe VM under KVM with a short timeout and uses KVM only when the
+// guest's init reports ready; the verdict is cached per (host kernel, qemu version) so the probe is
+// paid once per machine.
 
 #include "qemu_command.hpp"
 #include "result.hpp"

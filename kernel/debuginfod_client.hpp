@@ -2,8 +2,8 @@
 
 // Fetching by build id from debuginfod servers (elfutils' client, `debuginfod-find`), as stap
 // and perf do: the kernel's debuginfo, and a source file by the path its DWARF names
-// (CONTEXT.md §10). The servers are DEBUGINFOD_URLS; downloads are kept in the client's cache,
-// which harness points at <harness cache>/debuginfod.
+// (docs/tracing-notes.md). The servers are DEBUGINFOD_URLS; downloads are kept in the client's
+// cache, which harness points at <harness cache>/debuginfod.
 
 #include "result.hpp"
 

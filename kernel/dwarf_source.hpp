@@ -2,7 +2,7 @@
 
 // The path a source file had when a kernel (or module) was compiled, as its DWARF names it: the
 // compile unit's DW_AT_name, joined to DW_AT_comp_dir when relative. debuginfod serves sources
-// by exactly that path (`debuginfod-find source ID PATH`), CONTEXT.md §10.
+// by exactly that path (`debuginfod-find source ID PATH`), docs/tracing-notes.md.
 
 #include "result.hpp"
 

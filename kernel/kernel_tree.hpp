@@ -2,8 +2,9 @@
 
 // Facts about a kernel build tree that decide how a probe module is built for it: release,
 // GNU build id of vmlinux (the module cache key), where the sources are (O= builds point at them
-// through `source`), whether af_packet.c was compiled at -O0 (stap then needs -P, CONTEXT.md §6
-// pitfall 3) and whether the kernel renamed task_work_cancel (pitfall 2).
+// through `source`), whether af_packet.c was compiled at -O0 (stap then needs -P,
+// docs/tracing-notes.md stap pitfall 3) and whether the kernel renamed task_work_cancel (pitfall
+// 2).
 
 #include "result.hpp"
 

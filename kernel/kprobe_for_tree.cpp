@@ -6,7 +6,7 @@
 namespace harness::kernel {
 
 Result<KprobeTreeResult> kprobe_defs_for_tree(const KprobeTreeRequest& req) {
-  auto tree = inspect_kernel_tree(req.kernel_build);
+  auto tree = req.tree ? Result<KernelTree>(*req.tree) : inspect_kernel_tree(req.kernel_build);
   if (!tree)
     return std::unexpected(tree.error());
   auto chosen = map_for_tree(*tree, req.kernel_spec, req.map_override);

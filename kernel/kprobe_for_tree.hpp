@@ -16,6 +16,8 @@ namespace harness::kernel {
 
 struct KprobeTreeRequest {
   std::string kernel_build;
+  // The tree when the caller has inspected it already (it is then not inspected again).
+  std::optional<KernelTree> tree;
   stap::ProbeSet probes = stap::ProbeSet::status;
   std::optional<stap::LineMap> map_override;
   std::string kernel_spec;

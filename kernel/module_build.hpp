@@ -1,7 +1,7 @@
 #pragma once
 
 // `harness build`: cross-compile a probe module for a kernel build tree on this host
-// (`stap -r BUILD -p4 -m NAME`), with what that takes in practice (CONTEXT.md §6): -P when
+// (`stap -r BUILD -p4 -m NAME`), with what that takes in practice (docs/tracing-notes.md): -P when
 // af_packet.c was built at -O0, a patched runtime copy (-R) when the kernel renamed
 // task_work_cancel, the build host's lockdown hidden from stap, SYSTEMTAP_DIR inside the harness
 // cache. Modules are cached by (script sha1, kernel build id, module name, stap flags, stap

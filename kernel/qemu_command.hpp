@@ -1,6 +1,6 @@
 #pragma once
 
-// The qemu command line of a harness VM (CONTEXT.md §6): the host root over 9p read-only, a
+// The qemu command line of a harness VM (docs/tracing-notes.md): the host root over 9p read-only, a
 // second writable 9p share for the job and its results, the serial console on stdout, and the
 // harness binary itself as init. Pure: builds argv vectors, runs nothing.
 

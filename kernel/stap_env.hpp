@@ -2,7 +2,7 @@
 
 // What a SystemTap cross build needs from the build host beyond `stap -r`:
 // - a private copy of stap's runtime with two fixes:
-//   * for kernels newer than the runtime (CONTEXT.md §6 pitfall 2: 6.1.y renamed
+//   * for kernels newer than the runtime (docs/tracing-notes.md, stap pitfall 2: 6.1.y renamed
 //     task_work_cancel; stap 4.8 then fails with -Werror=incompatible-pointer-types in
 //     runtime/stp_task_work.c);
 //   * the relay transport losing every record after the first "transport failure": when a

@@ -4,8 +4,8 @@
 //   kernel.statement("tpacket_snd@/src/linux/net/packet/af_packet.c:2989") $po:struct packet_sock*
 //   $len_sum:int kernel.function("tpacket_snd@/src/linux/net/packet/af_packet.c:2797") $msg:struct
 //   msghdr*
-// On an out-of-tree (O=) build the paths are absolute (CONTEXT.md §6 pitfall 6): files are
-// matched by suffix. Pure.
+// On an out-of-tree (O=) build the paths are absolute (docs/tracing-notes.md, stap pitfall 5):
+// files are matched by suffix. Pure.
 
 #include <string>
 #include <string_view>

@@ -168,55 +168,48 @@ GuestJob harness_run_job(const std::string& harness_exe, const std::string& prob
 
 namespace {
 
-// The probes the guest loads: prebuilt, or built for the tree with the chosen tracer.
-Result<std::pair<std::string, std::string>>
-probes_for_vm(const HarnessRunRequest& req, const std::string& out_dir, HarnessRunResult& res,
-              const std::function<void(const std::string&)>& note) {
-  const std::string prebuilt = req.module.empty() ? req.kprobe_defs : req.module;
-  if (!prebuilt.empty()) {
-    res.tracer = {prebuilt.ends_with(".ko") ? stap::Backend::stap : stap::Backend::kprobe,
-                  "prebuilt " + prebuilt};
-    return copy_prebuilt(prebuilt, req.plan, out_dir);
-  }
-  auto tree = inspect_kernel_tree(req.vm.kernel_build);
-  if (!tree)
-    return std::unexpected(tree.error());
-  auto choice = tracer_for_tree(tree->release, req.backend);
-  if (!choice)
-    return std::unexpected(choice.error());
-  res.tracer = *choice;
-  note("tracer " + choice->reason);
-  if (choice->backend == stap::Backend::kprobe) {
-    KprobeTreeRequest kr;
-    kr.kernel_build = req.vm.kernel_build;
-    kr.probes = req.probes;
-    kr.out_dir = out_dir;
-    kr.cache_dir = req.vm.cache_dir;
-    kr.on_progress = req.vm.on_progress;
-    auto built = kprobe_defs_for_tree(kr);
-    if (!built)
-      return std::unexpected(built.error());
-    if (!built->map_provenance.empty())
-      note("af_packet.c: " + built->map_provenance);
-    if (!built->map_note.empty())
-      note("note: " + built->map_note);
-    res.dropped = built->built.defs.dropped;
-    note_dropped(res.dropped, note);
-    res.module_from_cache = built->built.cache_hit;
-    note(std::string("kprobe definitions ") +
-         (built->built.cache_hit ? "from the cache" : "made with perf probe") + ": " +
-         built->built.defs_path);
-    return std::pair{built->built.defs_path, built->built.plan_path};
-  }
-  auto gen = generate_for_tree(*tree, req.probes, std::nullopt, "", req.vm.cache_dir);
+using Note = std::function<void(const std::string&)>;
+using ProbeFiles = std::pair<std::string, std::string>; // the tracer artifact and its plan
+
+// What both tracers say about the line map they used and the probes the tree cannot place.
+void note_map(const std::string& provenance, const std::string& map_note,
+              const std::vector<std::string>& dropped, HarnessRunResult& res, const Note& note) {
+  if (!provenance.empty())
+    note("af_packet.c: " + provenance);
+  if (!map_note.empty())
+    note("note: " + map_note);
+  res.dropped = dropped;
+  note_dropped(res.dropped, note);
+}
+
+Result<ProbeFiles> kprobes_for_vm(const HarnessRunRequest& req, const KernelTree& tree,
+                                  const std::string& out_dir, HarnessRunResult& res,
+                                  const Note& note) {
+  KprobeTreeRequest kr;
+  kr.kernel_build = req.vm.kernel_build;
+  kr.tree = tree;
+  kr.probes = req.probes;
+  kr.out_dir = out_dir;
+  kr.cache_dir = req.vm.cache_dir;
+  kr.on_progress = req.vm.on_progress;
+  auto built = kprobe_defs_for_tree(kr);
+  if (!built)
+    return std::unexpected(built.error());
+  note_map(built->map_provenance, built->map_note, built->built.defs.dropped, res, note);
+  res.module_from_cache = built->built.cache_hit;
+  note(std::string("kprobe definitions ") +
+       (built->built.cache_hit ? "from the cache" : "made with perf probe") + ": " +
+       built->built.defs_path);
+  return ProbeFiles{built->built.defs_path, built->built.plan_path};
+}
+
+Result<ProbeFiles> stap_module_for_vm(const HarnessRunRequest& req, const KernelTree& tree,
+                                      const std::string& out_dir, HarnessRunResult& res,
+                                      const Note& note) {
+  auto gen = generate_for_tree(tree, req.probes, std::nullopt, "", req.vm.cache_dir);
   if (!gen)
     return std::unexpected(gen.error());
-  if (!gen->map_provenance.empty())
-    note("af_packet.c: " + gen->map_provenance);
-  if (!gen->map_note.empty())
-    note("note: " + gen->map_note);
-  res.dropped = gen->dropped;
-  note_dropped(res.dropped, note);
+  note_map(gen->map_provenance, gen->map_note, gen->dropped, res, note);
   ModuleBuildRequest mb;
   mb.kernel_build = req.vm.kernel_build;
   mb.script_text = std::move(gen->script.text);
@@ -230,7 +223,29 @@ probes_for_vm(const HarnessRunRequest& req, const std::string& out_dir, HarnessR
   res.module_from_cache = built->cache_hit;
   note(std::string("probe module ") + (built->cache_hit ? "from the cache" : "built") + ": " +
        built->module_path);
-  return std::pair{built->module_path, built->plan_path};
+  return ProbeFiles{built->module_path, built->plan_path};
+}
+
+// The probes the guest loads: prebuilt, or built for the tree with the chosen tracer.
+Result<ProbeFiles> probes_for_vm(const HarnessRunRequest& req, const std::string& out_dir,
+                                 HarnessRunResult& res, const Note& note) {
+  const std::string prebuilt = req.module.empty() ? req.kprobe_defs : req.module;
+  if (!prebuilt.empty()) {
+    res.tracer = {prebuilt.ends_with(".ko") ? stap::Backend::stap : stap::Backend::kprobe,
+                  "prebuilt " + prebuilt};
+    return copy_prebuilt(prebuilt, req.plan, out_dir);
+  }
+  auto tree = inspect_kernel_tree(req.vm.kernel_build); // once, for both tracers
+  if (!tree)
+    return std::unexpected(tree.error());
+  auto choice = tracer_for_tree(tree->release, req.backend);
+  if (!choice)
+    return std::unexpected(choice.error());
+  res.tracer = *choice;
+  note("tracer " + choice->reason);
+  if (choice->backend == stap::Backend::kprobe)
+    return kprobes_for_vm(req, *tree, out_dir, res, note);
+  return stap_module_for_vm(req, *tree, out_dir, res, note);
 }
 
 } // namespace

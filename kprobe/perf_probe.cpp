@@ -117,7 +117,8 @@ public:
 
   // The line to probe for a planned anchor, relative to its function's name line. An entry
   // anchor is probed on the first line of the body perf can place: at the first byte of an -O0
-  // function the arguments are not yet where DWARF says (CONTEXT.md §7).
+  // function the arguments are not yet where DWARF says (docs/tracing-notes.md "kprobe events and
+  // perf").
   Result<std::optional<int>> probe_line(const stap::PlannedProbe& p, int fn_start,
                                         const stap::AnchorDef& def, std::string& why) {
     if (!def.probe_function_entry)

@@ -1,5 +1,6 @@
 #include "send_report.hpp"
 
+#include "json_reader.hpp"
 #include "printable.hpp"
 
 #include <algorithm>
@@ -160,11 +161,17 @@ nlohmann::json to_json(const SendReport& r) {
 
 namespace {
 
-// Reads with a path for error messages; nlohmann's own exceptions never cross the interface.
+// The sender record's policy over the strict reader (harness/util/json_reader.hpp): keys are
+// required unless the call says otherwise; problems name "sender record FIELD".
 struct Reader {
   std::string where;
-  Error error;
+  JsonReader jr{[](const std::string& field, const std::string& why) {
+    return Error{Exit::usage, "sender record " + field, why,
+                 "the file must be a harness.sender/1 record written by `harness send "
+                 "--records`"};
+  }};
   bool failed = false;
+  Error error;
 
   const nlohmann::json* at(const nlohmann::json& j, const char* key, bool required = true) {
     if (failed)
@@ -177,61 +184,28 @@ struct Reader {
     return &j[key];
   }
   void set(const std::string& key, const std::string& why) {
-    if (failed)
-      return;
-    failed = true;
-    error = Error{Exit::usage, "sender record " + where + key, why,
-                  "the file must be a harness.sender/1 record written by `harness send "
-                  "--records`"};
+    jr.fail(where + key, why);
+    sync();
   }
   template <class T>
   void num(const nlohmann::json& j, const char* key, T& out, bool required = true) {
-    const auto* v = at(j, key, required);
-    if (!v)
-      return;
-    if (!v->is_number_integer()) {
-      set(key, "is not an integer");
-      return;
-    }
-    // Range-checked: a value the field cannot hold is an error, never silently wrapped.
-    using Lim = std::numeric_limits<T>;
-    if (v->is_number_unsigned()) {
-      const auto u = v->get<std::uint64_t>();
-      if (u > static_cast<std::uint64_t>(Lim::max()))
-        return set(key, std::to_string(u) + " is out of range (at most " +
-                            std::to_string(Lim::max()) + ")");
-      out = static_cast<T>(u);
-      return;
-    }
-    const auto i = v->get<std::int64_t>();
-    if (i < 0 && std::is_unsigned_v<T>)
-      return set(key, std::to_string(i) + " is negative");
-    if constexpr (std::is_signed_v<T>)
-      if (i < static_cast<std::int64_t>(Lim::min()) || i > static_cast<std::int64_t>(Lim::max()))
-        return set(key, std::to_string(i) + " is out of range");
-    out = static_cast<T>(i);
+    if (const auto* v = at(j, key, required))
+      if (auto n = jr.integer<T>(*v, where + key))
+        out = *n;
+    sync();
   }
   void boolean(const nlohmann::json& j, const char* key, bool& out) {
-    const auto* v = at(j, key, false);
-    if (!v)
-      return;
-    if (!v->is_boolean())
-      set(key, "is not true/false");
-    else
-      out = v->get<bool>();
+    if (const auto* v = at(j, key, false))
+      if (auto b = jr.boolean(*v, where + key))
+        out = *b;
+    sync();
   }
   void text(const nlohmann::json& j, const char* key, std::string& out, bool required = true,
             std::size_t max_len = kMaxDataString) {
-    const auto* v = at(j, key, required);
-    if (!v)
-      return;
-    if (!v->is_string())
-      return set(key, "is not a string");
-    const auto& str = v->get_ref<const std::string&>();
-    if (str.size() > max_len)
-      return set(key, "is " + std::to_string(str.size()) + " bytes long (at most " +
-                          std::to_string(max_len) + ")");
-    out = printable(str); // no terminal escape sequence from a data file reaches the screen
+    if (const auto* v = at(j, key, required))
+      if (auto t = jr.text(*v, where + key, max_len))
+        out = std::move(*t); // printable: no terminal escape sequence from a data file
+    sync();
   }
   void status(const nlohmann::json& j, const char* key, SlotStatus& out) {
     std::string s;
@@ -244,6 +218,14 @@ struct Reader {
       set(key, "'" + s +
                    "' is not a slot status (AVAILABLE, SEND_REQUEST, SENDING, "
                    "WRONG_FORMAT, UNKNOWN)");
+  }
+
+private:
+  void sync() {
+    if (!jr.ok() && !failed) {
+      failed = true;
+      error = jr.error();
+    }
   }
 };
 

@@ -1,8 +1,10 @@
 #pragma once
 
-// Strict JSON field access for harness's own file formats: every error names the file and the
-// field ("stap/maps/x.json: anchors[3].line: expected an integer"), unknown keys are rejected.
+// The error shape of the line map, plan and kprobe definition files over the one strict reader
+// (harness/util/json_reader.hpp): every error names the file and the field
+// ("stap/maps/x.json: anchors[3].line: not an integer"), unknown keys are rejected.
 
+#include "json_reader.hpp"
 #include "result.hpp"
 
 #include <initializer_list>
@@ -30,46 +32,49 @@ inline Result<json> parse(std::string_view text, std::string_view origin) {
   return j;
 }
 
+// The strict reader (harness/util/json_reader.hpp) with this format's errors; `where` is a field
+// path without the trailing dot ("anchors[3]").
+inline JsonReader reader(std::string_view origin) {
+  return JsonReader([o = std::string(origin)](const std::string& field, const std::string& why) {
+    return bad(o, field, why).error();
+  });
+}
+
+inline std::string path_of(const std::string& where) {
+  return where.empty() ? where : where + ".";
+}
+
 inline Status only_keys(const json& obj, std::initializer_list<std::string_view> keys,
                         std::string_view origin, const std::string& where) {
-  for (const auto& [k, v] : obj.items()) {
-    bool known = false;
-    for (auto key : keys)
-      known = known || key == k;
-    if (!known)
-      return bad(origin, where.empty() ? k : where + "." + k, "unknown field");
-  }
+  JsonReader rd = reader(origin);
+  rd.only_keys(obj, keys, path_of(where));
+  if (!rd.ok())
+    return std::unexpected(rd.error());
   return {};
 }
 
+// A string member as written (callers check it against their own grammar).
 inline Result<std::string> str(const json& obj, std::string_view key, std::string_view origin,
                                const std::string& where, bool required = true) {
-  const std::string field = where.empty() ? std::string(key) : where + "." + std::string(key);
-  auto it = obj.find(std::string(key));
-  if (it == obj.end()) {
-    if (required)
-      return bad(origin, field, "missing");
-    return std::string();
-  }
-  if (!it->is_string())
-    return bad(origin, field, "expected a string");
-  return it->get<std::string>();
+  JsonReader rd = reader(origin);
+  const json* v = rd.member(obj, key, path_of(where), required);
+  std::optional<std::string> s = v ? rd.raw_text(*v, path_of(where) + std::string(key))
+                                   : std::optional<std::string>(std::string());
+  if (!rd.ok())
+    return std::unexpected(rd.error());
+  return std::move(*s);
 }
 
 inline Result<long long> integer(const json& obj, std::string_view key, std::string_view origin,
                                  const std::string& where, long long min, long long max) {
-  const std::string field = where.empty() ? std::string(key) : where + "." + std::string(key);
-  auto it = obj.find(std::string(key));
-  if (it == obj.end())
-    return bad(origin, field, "missing");
-  if (!it->is_number_integer())
-    return bad(origin, field, "expected an integer");
-  const long long v = it->get<long long>();
-  if (v < min || v > max)
-    return bad(origin, field,
-               std::to_string(v) + " is out of range " + std::to_string(min) + ".." +
-                   std::to_string(max));
-  return v;
+  JsonReader rd = reader(origin);
+  const json* v = rd.member(obj, key, path_of(where), true);
+  std::optional<long long> n;
+  if (v)
+    n = rd.integer_in<long long>(*v, path_of(where) + std::string(key), min, max);
+  if (!rd.ok())
+    return std::unexpected(rd.error());
+  return *n;
 }
 
 // Text that may be shown to users or quoted in comments: printable ASCII (plus UTF-8 bytes),

@@ -15,6 +15,193 @@ using jsonf::json;
 constexpr long long kMaxLine = 1'000'000;
 constexpr size_t kMaxText = 400;
 
+// schema, release, package, note.
+Status read_identity(const json& j, std::string_view origin, LineMap& m) {
+  auto schema = jsonf::str(j, "schema", origin, "");
+  if (!schema)
+    return std::unexpected(schema.error());
+  if (*schema != map_schema)
+    return jsonf::bad(origin, "schema",
+                      "'" + schema->substr(0, 40) + "' is not " + std::string(map_schema));
+  auto release = jsonf::str(j, "release", origin, "");
+  if (!release)
+    return std::unexpected(release.error());
+  if (!valid_release(*release))
+    return jsonf::bad(origin, "release",
+                      "'" + release->substr(0, 64) +
+                          "' is not a kernel release (digits, letters and . - + _ ~ only, "
+                          "starting with a digit, at most 64)");
+  m.release = *release;
+  auto package = jsonf::str(j, "package", origin, "", false);
+  auto note = jsonf::str(j, "note", origin, "", false);
+  if (!package)
+    return std::unexpected(package.error());
+  if (!note)
+    return std::unexpected(note.error());
+  if (!jsonf::clean_text(*package, 200))
+    return jsonf::bad(origin, "package", "control characters or longer than 200");
+  if (!jsonf::clean_text(*note, 2000))
+    return jsonf::bad(origin, "note", "control characters or longer than 2000");
+  m.package = *package;
+  m.note = *note;
+  return {};
+}
+
+// source: the file the map was computed from.
+Status read_source(const json& j, std::string_view origin, LineMap& m) {
+  auto src = j.find("source");
+  if (src == j.end() || !src->is_object())
+    return jsonf::bad(origin, "source", "missing or not an object");
+  if (auto s = jsonf::only_keys(*src, {"path", "sha1", "build_ids"}, origin, "source"); !s)
+    return std::unexpected(s.error());
+  auto path = jsonf::str(*src, "path", origin, "source");
+  if (!path)
+    return std::unexpected(path.error());
+  if (*path != af_packet_path)
+    return jsonf::bad(origin, "source.path", "must be " + std::string(af_packet_path));
+  auto sha1 = jsonf::str(*src, "sha1", origin, "source");
+  if (!sha1)
+    return std::unexpected(sha1.error());
+  if (!valid_sha1(*sha1))
+    return jsonf::bad(origin, "source.sha1", "expected 40 lowercase hex digits");
+  m.source_sha1 = *sha1;
+  if (auto ids = src->find("build_ids"); ids != src->end()) {
+    if (!ids->is_array() || ids->size() > 1000)
+      return jsonf::bad(origin, "source.build_ids", "expected an array of at most 1000 build ids");
+    for (const auto& id : *ids) {
+      if (!id.is_string() || !valid_build_id(id.get<std::string>()))
+        return jsonf::bad(origin, "source.build_ids",
+                          "expected build ids (8 to 128 lowercase hex digits, even length)");
+      m.build_ids.push_back(id.get<std::string>());
+    }
+  }
+  return {};
+}
+
+// One functions[] entry: a function harness probes, under one of its names, with its lines.
+Result<FunctionSpan> read_function(const json& f, std::string_view origin, const std::string& where,
+                                   std::set<std::string>& roles) {
+  if (!f.is_object())
+    return jsonf::bad(origin, where, "expected an object");
+  if (auto s = jsonf::only_keys(f, {"role", "name", "start", "end"}, origin, where); !s)
+    return std::unexpected(s.error());
+  FunctionSpan span;
+  auto role = jsonf::str(f, "role", origin, where);
+  auto name = jsonf::str(f, "name", origin, where);
+  if (!role)
+    return std::unexpected(role.error());
+  if (!name)
+    return std::unexpected(name.error());
+  const FunctionDef* def = find_function(*role);
+  if (!def || def->canonical != *role)
+    return jsonf::bad(origin, where + ".role",
+                      "'" + role->substr(0, 64) + "' is not a function harness probes");
+  bool known_name = false;
+  for (auto n : def->names)
+    known_name = known_name || n == *name;
+  if (!known_name)
+    return jsonf::bad(origin, where + ".name",
+                      "'" + name->substr(0, 64) + "' is not a known name of " + *role);
+  auto start = jsonf::integer(f, "start", origin, where, 1, kMaxLine);
+  if (!start)
+    return std::unexpected(start.error());
+  auto end = jsonf::integer(f, "end", origin, where, *start, kMaxLine);
+  if (!end)
+    return std::unexpected(end.error());
+  if (!roles.insert(*role).second)
+    return jsonf::bad(origin, where, "function " + *role + " listed twice");
+  span.role = *role;
+  span.name = *name;
+  span.start = static_cast<int>(*start);
+  span.end = static_cast<int>(*end);
+  return span;
+}
+
+// functions: every anchored function once.
+Status read_functions(const json& j, std::string_view origin, LineMap& m) {
+  auto funcs = j.find("functions");
+  if (funcs == j.end() || !funcs->is_array())
+    return jsonf::bad(origin, "functions", "missing or not an array");
+  std::set<std::string> roles;
+  for (size_t i = 0; i < funcs->size(); ++i) {
+    const std::string where = "functions[" + std::to_string(i) + "]";
+    auto span = read_function((*funcs)[i], origin, where, roles);
+    if (!span)
+      return std::unexpected(span.error());
+    m.functions.push_back(std::move(*span));
+  }
+  for (const auto& f : anchored_functions())
+    if (!roles.contains(std::string(f.canonical)))
+      return jsonf::bad(origin, "functions", "function " + std::string(f.canonical) + " missing");
+  return {};
+}
+
+// One anchors[] entry: a known anchor, once, its line inside its function (0: absent).
+Result<AnchorLocation> read_anchor(const json& a, std::string_view origin, const std::string& where,
+                                   const LineMap& m, std::set<std::string>& seen) {
+  if (!a.is_object())
+    return jsonf::bad(origin, where, "expected an object");
+  if (auto s = jsonf::only_keys(a, {"name", "line", "text"}, origin, where); !s)
+    return std::unexpected(s.error());
+  auto name = jsonf::str(a, "name", origin, where);
+  if (!name)
+    return std::unexpected(name.error());
+  const AnchorDef* def = find_anchor(*name);
+  if (!def)
+    return jsonf::bad(origin, where + ".name",
+                      "'" + name->substr(0, 64) + "' is not a known anchor");
+  if (!seen.insert(*name).second)
+    return jsonf::bad(origin, where + ".name", "anchor " + *name + " listed twice");
+  auto line = jsonf::integer(a, "line", origin, where, 0, kMaxLine);
+  if (!line)
+    return std::unexpected(line.error());
+  auto txt = jsonf::str(a, "text", origin, where);
+  if (!txt)
+    return std::unexpected(txt.error());
+  if (!jsonf::clean_text(*txt, kMaxText))
+    return jsonf::bad(origin, where + ".text",
+                      "control characters or longer than " + std::to_string(kMaxText));
+  const FunctionSpan* span = m.function(def->function);
+  const std::string label = where + " (" + *name + ")";
+  if (*line == 0) {
+    if (!def->optional)
+      return jsonf::bad(origin, label, "line 0 (absent), but this anchor exists in every kernel");
+    if (!txt->empty())
+      return jsonf::bad(origin, label, "absent (line 0) but has text");
+  } else {
+    if (*line < span->start || *line > span->end)
+      return jsonf::bad(origin, label,
+                        "line " + std::to_string(*line) + " is outside " + span->name + " (lines " +
+                            std::to_string(span->start) + "-" + std::to_string(span->end) + ")");
+    if (def->kind == AnchorKind::function_start && *line != span->start)
+      return jsonf::bad(origin, label, "must equal the function's start line");
+    if (def->kind == AnchorKind::function_end && *line != span->end)
+      return jsonf::bad(origin, label, "must equal the function's end line");
+    if (txt->empty())
+      return jsonf::bad(origin, label, "present but has no statement text");
+  }
+  return AnchorLocation{*name, static_cast<int>(*line), *txt};
+}
+
+// anchors: every af_packet.c anchor of the table once.
+Status read_anchors(const json& j, std::string_view origin, LineMap& m) {
+  auto anchs = j.find("anchors");
+  if (anchs == j.end() || !anchs->is_array())
+    return jsonf::bad(origin, "anchors", "missing or not an array");
+  std::set<std::string> seen;
+  for (size_t i = 0; i < anchs->size(); ++i) {
+    const std::string where = "anchors[" + std::to_string(i) + "]";
+    auto loc = read_anchor((*anchs)[i], origin, where, m, seen);
+    if (!loc)
+      return std::unexpected(loc.error());
+    m.anchors.push_back(std::move(*loc));
+  }
+  for (const auto& a : anchors())
+    if (!seen.contains(std::string(a.name)))
+      return jsonf::bad(origin, "anchors", "anchor " + std::string(a.name) + " missing");
+  return {};
+}
+
 } // namespace
 
 const AnchorLocation* LineMap::anchor(std::string_view name) const {
@@ -74,162 +261,10 @@ Result<LineMap> line_map_from_json(std::string_view text, std::string_view origi
           "");
       !s)
     return std::unexpected(s.error());
-  auto schema = jsonf::str(j, "schema", origin, "");
-  if (!schema)
-    return std::unexpected(schema.error());
-  if (*schema != map_schema)
-    return jsonf::bad(origin, "schema",
-                      "'" + schema->substr(0, 40) + "' is not " + std::string(map_schema));
   LineMap m;
-  auto release = jsonf::str(j, "release", origin, "");
-  if (!release)
-    return std::unexpected(release.error());
-  if (!valid_release(*release))
-    return jsonf::bad(origin, "release",
-                      "'" + release->substr(0, 64) +
-                          "' is not a kernel release (digits, letters and . - + _ ~ only, "
-                          "starting with a digit, at most 64)");
-  m.release = *release;
-  auto package = jsonf::str(j, "package", origin, "", false);
-  auto note = jsonf::str(j, "note", origin, "", false);
-  if (!package)
-    return std::unexpected(package.error());
-  if (!note)
-    return std::unexpected(note.error());
-  if (!jsonf::clean_text(*package, 200))
-    return jsonf::bad(origin, "package", "control characters or longer than 200");
-  if (!jsonf::clean_text(*note, 2000))
-    return jsonf::bad(origin, "note", "control characters or longer than 2000");
-  m.package = *package;
-  m.note = *note;
-
-  auto src = j.find("source");
-  if (src == j.end() || !src->is_object())
-    return jsonf::bad(origin, "source", "missing or not an object");
-  if (auto s = jsonf::only_keys(*src, {"path", "sha1", "build_ids"}, origin, "source"); !s)
-    return std::unexpected(s.error());
-  auto path = jsonf::str(*src, "path", origin, "source");
-  if (!path)
-    return std::unexpected(path.error());
-  if (*path != af_packet_path)
-    return jsonf::bad(origin, "source.path", "must be " + std::string(af_packet_path));
-  auto sha1 = jsonf::str(*src, "sha1", origin, "source");
-  if (!sha1)
-    return std::unexpected(sha1.error());
-  if (!valid_sha1(*sha1))
-    return jsonf::bad(origin, "source.sha1", "expected 40 lowercase hex digits");
-  m.source_sha1 = *sha1;
-  if (auto ids = src->find("build_ids"); ids != src->end()) {
-    if (!ids->is_array() || ids->size() > 1000)
-      return jsonf::bad(origin, "source.build_ids", "expected an array of at most 1000 build ids");
-    for (const auto& id : *ids) {
-      if (!id.is_string() || !valid_build_id(id.get<std::string>()))
-        return jsonf::bad(origin, "source.build_ids",
-                          "expected build ids (8 to 128 lowercase hex digits, even length)");
-      m.build_ids.push_back(id.get<std::string>());
-    }
-  }
-
-  auto funcs = j.find("functions");
-  if (funcs == j.end() || !funcs->is_array())
-    return jsonf::bad(origin, "functions", "missing or not an array");
-  std::set<std::string> roles;
-  for (size_t i = 0; i < funcs->size(); ++i) {
-    const std::string where = "functions[" + std::to_string(i) + "]";
-    const json& f = (*funcs)[i];
-    if (!f.is_object())
-      return jsonf::bad(origin, where, "expected an object");
-    if (auto s = jsonf::only_keys(f, {"role", "name", "start", "end"}, origin, where); !s)
+  for (auto step : {read_identity, read_source, read_functions, read_anchors})
+    if (auto s = step(j, origin, m); !s)
       return std::unexpected(s.error());
-    FunctionSpan span;
-    auto role = jsonf::str(f, "role", origin, where);
-    auto name = jsonf::str(f, "name", origin, where);
-    if (!role)
-      return std::unexpected(role.error());
-    if (!name)
-      return std::unexpected(name.error());
-    const FunctionDef* def = find_function(*role);
-    if (!def || def->canonical != *role)
-      return jsonf::bad(origin, where + ".role",
-                        "'" + role->substr(0, 64) + "' is not a function harness probes");
-    bool known_name = false;
-    for (auto n : def->names)
-      known_name = known_name || n == *name;
-    if (!known_name)
-      return jsonf::bad(origin, where + ".name",
-                        "'" + name->substr(0, 64) + "' is not a known name of " + *role);
-    auto start = jsonf::integer(f, "start", origin, where, 1, kMaxLine);
-    if (!start)
-      return std::unexpected(start.error());
-    auto end = jsonf::integer(f, "end", origin, where, *start, kMaxLine);
-    if (!end)
-      return std::unexpected(end.error());
-    if (!roles.insert(*role).second)
-      return jsonf::bad(origin, where, "function " + *role + " listed twice");
-    span.role = *role;
-    span.name = *name;
-    span.start = static_cast<int>(*start);
-    span.end = static_cast<int>(*end);
-    m.functions.push_back(std::move(span));
-  }
-  for (const auto& f : anchored_functions())
-    if (!roles.contains(std::string(f.canonical)))
-      return jsonf::bad(origin, "functions", "function " + std::string(f.canonical) + " missing");
-
-  auto anchs = j.find("anchors");
-  if (anchs == j.end() || !anchs->is_array())
-    return jsonf::bad(origin, "anchors", "missing or not an array");
-  std::set<std::string> seen;
-  for (size_t i = 0; i < anchs->size(); ++i) {
-    const std::string where = "anchors[" + std::to_string(i) + "]";
-    const json& a = (*anchs)[i];
-    if (!a.is_object())
-      return jsonf::bad(origin, where, "expected an object");
-    if (auto s = jsonf::only_keys(a, {"name", "line", "text"}, origin, where); !s)
-      return std::unexpected(s.error());
-    auto name = jsonf::str(a, "name", origin, where);
-    if (!name)
-      return std::unexpected(name.error());
-    const AnchorDef* def = find_anchor(*name);
-    if (!def)
-      return jsonf::bad(origin, where + ".name",
-                        "'" + name->substr(0, 64) + "' is not a known anchor");
-    if (!seen.insert(*name).second)
-      return jsonf::bad(origin, where + ".name", "anchor " + *name + " listed twice");
-    auto line = jsonf::integer(a, "line", origin, where, 0, kMaxLine);
-    if (!line)
-      return std::unexpected(line.error());
-    auto txt = jsonf::str(a, "text", origin, where);
-    if (!txt)
-      return std::unexpected(txt.error());
-    if (!jsonf::clean_text(*txt, kMaxText))
-      return jsonf::bad(origin, where + ".text",
-                        "control characters or longer than " + std::to_string(kMaxText));
-    const FunctionSpan* span = m.function(def->function);
-    const std::string label = where + " (" + *name + ")";
-    if (*line == 0) {
-      if (!def->optional)
-        return jsonf::bad(origin, label, "line 0 (absent), but this anchor exists in every kernel");
-      if (!txt->empty())
-        return jsonf::bad(origin, label, "absent (line 0) but has text");
-    } else {
-      if (*line < span->start || *line > span->end)
-        return jsonf::bad(origin, label,
-                          "line " + std::to_string(*line) + " is outside " + span->name +
-                              " (lines " + std::to_string(span->start) + "-" +
-                              std::to_string(span->end) + ")");
-      if (def->kind == AnchorKind::function_start && *line != span->start)
-        return jsonf::bad(origin, label, "must equal the function's start line");
-      if (def->kind == AnchorKind::function_end && *line != span->end)
-        return jsonf::bad(origin, label, "must equal the function's end line");
-      if (txt->empty())
-        return jsonf::bad(origin, label, "present but has no statement text");
-    }
-    m.anchors.push_back({*name, static_cast<int>(*line), *txt});
-  }
-  for (const auto& a : anchors())
-    if (!seen.contains(std::string(a.name)))
-      return jsonf::bad(origin, "anchors", "anchor " + std::string(a.name) + " missing");
   return m;
 }
 

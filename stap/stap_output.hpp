@@ -1,7 +1,7 @@
 #pragma once
 
 // Reading stap's own output: compile progress (`stap -v`: "Pass N: ...") and the failure texts
-// worth a cause and a hint instead of a wall of output (CONTEXT.md §3).
+// worth a cause and a hint instead of a wall of output (docs/tracing-notes.md "SystemTap").
 
 #include "result.hpp"
 

@@ -59,20 +59,30 @@ inline constexpr std::string_view len_sum = "len_sum";
 inline constexpr std::string_view tp_len = "tp_len";
 inline constexpr std::string_view ts = "ts"; // timestamp flags OR-ed into AVAILABLE
 inline constexpr std::string_view sndbuf = "sndbuf";
-inline constexpr std::string_view wmem = "wmem";   // sk_wmem_alloc
-inline constexpr std::string_view timeo = "timeo"; // tpacket_snd's send timeout left (jiffies)
+inline constexpr std::string_view wmem = "wmem"; // sk_wmem_alloc
 // Kernel event anchors (DESIGN.md "Kernel event anchors"), not af_packet.c lines:
 inline constexpr std::string_view noblock = "noblock"; // alloc.enter: sock_alloc_send_pskb's int
 inline constexpr std::string_view state = "state";     // sched.sleep: prev task state (non-zero)
+// snd.wait / snd.wait_continue: tpacket_snd's `long timeo`, the send timeout left (jiffies).
+inline constexpr std::string_view timeo = "timeo";
 } // namespace key
 
-// Every EV key, for validating names that come from files (kprobe definitions).
-inline constexpr std::array<std::string_view, 20> all_keys = {
+// Every EV key: the one list of them. The report's `Key` ids are positions in it
+// (harness/report/trace_record.hpp); names that come from files (kprobe definitions) are
+// validated against it. A new key is one entry here (and its name above).
+inline constexpr std::array all_keys = {
     key::po,      key::frame,     key::ph,         key::status,
     key::head,    key::frame_max, key::frame_size, key::frames_per_block,
     key::version, key::flags,     key::pending,    key::err,
     key::len_sum, key::tp_len,    key::ts,         key::sndbuf,
     key::wmem,    key::noblock,   key::state,      key::timeo};
+
+constexpr bool is_key(std::string_view k) {
+  for (auto a : all_keys)
+    if (a == k)
+      return true;
+  return false;
+}
 
 // Keys whose values are addresses (printed as 0x-hex).
 inline constexpr std::array<std::string_view, 3> address_keys = {key::po, key::frame, key::ph};

@@ -7,31 +7,14 @@
 namespace harness::report {
 namespace {
 
-constexpr std::array<std::string_view, kKnownAnchors> kNames = {
-    "set_status.v1_break",
-    "set_status.v2_break",
-    "set_status.v3_break",
-    "get_status.v1_return",
-    "get_status.v2_return",
-    "get_status.v3_return",
-    "destruct.start",
-    "destruct.pending_dec",
-    "destruct.set_available",
-    "snd.start",
-    "snd.size_max_clamp",
-    "snd.ph_check",
-    "snd.wait",
-    "snd.wait_continue",
-    "snd.else_break",
-    "snd.alloc_failed",
-    "snd.after_xmit",
-    "snd.already_destructed",
-    "snd.not_destructed",
-    "snd.len_sum",
-    "snd.return",
-    "alloc.enter",
-    "sched.sleep",
-};
+constexpr auto kNames = [] {
+  std::array<std::string_view, kKnownAnchors> names{};
+  std::size_t i = 0;
+  for (const auto& a : stap::anchor_table)
+    if (interpreted(a))
+      names[i++] = a.name;
+  return names;
+}();
 
 } // namespace
 

@@ -1,10 +1,11 @@
 #pragma once
 
 // Anchor names seen in a trace, as small integers so the correlator can dispatch on them without
-// string compares. The anchors the correlator interprets have fixed ids (KnownAnchor); any other
-// well-formed name is interned on first sight (bounded), so hit counts of anchors this version
-// does not know are still reported.
+// string compares. The anchors the correlator interprets have fixed ids (KnownAnchor, computed
+// from the anchor table); any other well-formed name is interned on first sight (bounded), so hit
+// counts of anchors this version does not know are still reported.
 
+#include "anchors.hpp"
 #include "trace_record.hpp"
 
 #include <array>
@@ -16,35 +17,61 @@
 
 namespace harness::report {
 
-// Names follow DESIGN.md "Anchors" (stap/anchors.cpp is the table; a test checks they agree).
-enum class KnownAnchor : AnchorId {
-  set_status_v1_break,
-  set_status_v2_break,
-  set_status_v3_break,
-  get_status_v1_return,
-  get_status_v2_return,
-  get_status_v3_return,
-  destruct_start,
-  destruct_pending_dec,
-  destruct_set_available,
-  snd_start,
-  snd_size_max_clamp,
-  snd_ph_check,
-  snd_wait,
-  snd_wait_continue,
-  snd_else_break,
-  snd_alloc_failed,
-  snd_after_xmit,
-  snd_already_destructed,
-  snd_not_destructed,
-  snd_len_sum,
-  snd_return,
-  alloc_enter, // kernel event anchors (DESIGN.md "Kernel event anchors")
-  sched_sleep,
-  count_
-};
-inline constexpr AnchorId kKnownAnchors = static_cast<AnchorId>(KnownAnchor::count_);
+// The anchors the report interprets: every row of the anchor table (stap/anchors.hpp) that is
+// not a bare function bound, in table order. Their ids are fixed and computed from the table.
+inline constexpr bool interpreted(const stap::AnchorDef& a) {
+  return a.fires != stap::Fires::bounds;
+}
 
+inline constexpr AnchorId kKnownAnchors = [] {
+  AnchorId n = 0;
+  for (const auto& a : stap::anchor_table)
+    n += interpreted(a) ? 1 : 0;
+  return n;
+}();
+
+// The fixed id of an interpreted anchor; not a constant expression (a compile error where it is
+// used as one) when the table has no such interpreted anchor.
+consteval AnchorId known_anchor_id(std::string_view name) {
+  AnchorId id = 0;
+  for (const auto& a : stap::anchor_table) {
+    if (!interpreted(a))
+      continue;
+    if (a.name == name)
+      return id;
+    ++id;
+  }
+  throw "not an interpreted anchor of stap/anchors.hpp";
+}
+
+// Names for the anchors the correlator dispatches on (more may be in the table without one).
+enum class KnownAnchor : AnchorId {
+  set_status_v1_break = known_anchor_id("set_status.v1_break"),
+  set_status_v2_break = known_anchor_id("set_status.v2_break"),
+  set_status_v3_break = known_anchor_id("set_status.v3_break"),
+  get_status_v1_return = known_anchor_id("get_status.v1_return"),
+  get_status_v2_return = known_anchor_id("get_status.v2_return"),
+  get_status_v3_return = known_anchor_id("get_status.v3_return"),
+  destruct_start = known_anchor_id("destruct.start"),
+  destruct_pending_dec = known_anchor_id("destruct.pending_dec"),
+  destruct_set_available = known_anchor_id("destruct.set_available"),
+  snd_start = known_anchor_id("snd.start"),
+  snd_size_max_clamp = known_anchor_id("snd.size_max_clamp"),
+  snd_ph_check = known_anchor_id("snd.ph_check"),
+  snd_wait = known_anchor_id("snd.wait"),
+  snd_wait_continue = known_anchor_id("snd.wait_continue"),
+  snd_else_break = known_anchor_id("snd.else_break"),
+  snd_alloc_failed = known_anchor_id("snd.alloc_failed"),
+  snd_after_xmit = known_anchor_id("snd.after_xmit"),
+  snd_already_destructed = known_anchor_id("snd.already_destructed"),
+  snd_not_destructed = known_anchor_id("snd.not_destructed"),
+  snd_len_sum = known_anchor_id("snd.len_sum"),
+  snd_return = known_anchor_id("snd.return"),
+  alloc_enter = known_anchor_id("alloc.enter"), // kernel event anchors
+  sched_sleep = known_anchor_id("sched.sleep"),
+};
+
+// The names of the interpreted anchors, by id.
 std::span<const std::string_view> known_anchor_names();
 
 class AnchorTable {

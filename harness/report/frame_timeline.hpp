@@ -3,6 +3,7 @@
 // What the correlator knows about one frame: the sender's record joined with the kernel's view
 // of one use of a ring slot.
 
+#include "anchors.hpp"
 #include "send_report.hpp"
 
 #include <array>
@@ -11,15 +12,10 @@
 
 namespace harness::report {
 
-// Kernel phases of a TX ring frame, in the order they happen.
-enum class Phase : std::uint8_t {
-  request_seen, // tpacket_snd found the frame in SEND_REQUEST (get_status / ph_check)
-  sending,      // __packet_set_status(..., TP_STATUS_SENDING)
-  xmit,         // the skb was handed to the device (after_xmit / len_sum)
-  destruct,     // tpacket_destruct_skb ran for it
-  available,    // __packet_set_status(..., TP_STATUS_AVAILABLE) from the destructor
-};
-inline constexpr std::size_t kPhaseCount = 5;
+// Kernel phases of a TX ring frame, in the order they happen (stap/anchors.hpp: the anchor
+// table says which anchor marks which).
+using Phase = stap::FramePhase;
+inline constexpr std::size_t kPhaseCount = static_cast<std::size_t>(Phase::available) + 1;
 std::string_view phase_name(Phase p);  // "request_seen", "sending", ...
 std::string_view phase_title(Phase p); // "SEND_REQUEST seen", "SENDING", ...
 

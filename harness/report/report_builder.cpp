@@ -155,6 +155,209 @@ void add_timing_notes(Report& r, const KernelStats& ks) {
                       "x the run's median call (" + format_duration(median) + ")");
 }
 
+// What finish() reads besides the builder's own counts.
+struct Inputs {
+  const BuildInputs& in;
+  const ParseStats& ps;
+  const KernelStats& ks;
+};
+
+// Run identity: the READY record, else the plan; the ring from the sender's records. Returns the
+// TPACKET version in use (0 when unknown).
+int fill_run(RunInfo& run, const Inputs& c) {
+  const BuildInputs& in = c.in;
+  const ParseStats& ps = c.ps;
+  const KernelStats& ks = c.ks;
+  if (ps.ready) {
+    run.kernel = ps.ready->kernel;
+    run.plan_id = ps.ready->plan;
+    run.probes = ps.ready->probes;
+  }
+  if (in.plan) {
+    if (run.kernel.empty())
+      run.kernel = in.plan->kernel;
+    if (run.plan_id.empty())
+      run.plan_id = in.plan->plan_id;
+    if (run.probes.empty())
+      run.probes = std::string(stap::to_string(in.plan->probes));
+    run.map = in.plan->map;
+  }
+  int tpacket = in.tpacket;
+  if (in.sender) {
+    const auto& s = *in.sender;
+    run.iface = s.iface;
+    tpacket = static_cast<int>(s.version);
+    run.socket = s.dgram ? "dgram" : "raw";
+    run.ring_frames = s.ring.frames;
+    run.frame_size = s.ring.frame_size;
+    run.block_size = s.ring.block_size;
+    run.frames_per_block = s.ring.frames_per_block;
+    run.rings = s.sockets;
+    run.sender_pid = static_cast<std::uint32_t>(s.pid);
+    run.run_id = s.run_id;
+  }
+  if (tpacket == 0 && ks.geometry && ks.geometry->version && *ks.geometry->version <= 2)
+    tpacket = static_cast<int>(*ks.geometry->version) + 1;
+  run.tpacket = tpacket;
+  return tpacket;
+}
+
+// Trace facts: what the parser and the correlator counted.
+void fill_trace(TraceInfo& tr, const Inputs& c) {
+  const ParseStats& ps = c.ps;
+  const KernelStats& ks = c.ks;
+  tr.lines = ps.lines;
+  tr.records = ps.records;
+  tr.events = ps.events;
+  tr.other_lines = ps.other_lines;
+  tr.malformed = ps.malformed;
+  tr.truncated_tail = ps.truncated_tail;
+  tr.malformed_samples = ps.samples;
+  tr.reordered = c.in.reordered;
+  tr.late = c.in.late;
+  tr.ready = ps.ready.has_value();
+  tr.ready_ts = ps.ready ? ps.ready->ts_ns : 0;
+  tr.end = ps.end_ts.has_value();
+  tr.end_ts = ps.end_ts.value_or(0);
+  tr.first_event_ts = ks.first_ts;
+  tr.last_event_ts = ks.last_ts;
+  tr.unreadable_events = ks.unreadable_events;
+  tr.unmapped_uses = ks.unmapped_uses;
+  tr.mapping_conflicts = ks.mapping_conflicts;
+  tr.foreign_sockets = ks.foreign_sockets;
+  tr.foreign_uses = ks.foreign_uses;
+}
+
+// A probe row's counts (records, END hits, unreadable records) and what a run should show of it.
+void fill_counts(ProbeRow& row, const Inputs& c, int tpacket) {
+  const BuildInputs& in = c.in;
+  const ParseStats& ps = c.ps;
+  const KernelStats& ks = c.ks;
+  if (in.anchors) {
+    if (auto id = in.anchors->find(row.anchor)) {
+      if (*id < ps.events_by_anchor.size())
+        row.events = ps.events_by_anchor[*id];
+      if (*id < ps.hits.size() && ps.hits[*id] >= 0)
+        row.hits = static_cast<std::uint64_t>(ps.hits[*id]);
+      if (*id < ks.unreadable_by_anchor.size())
+        row.unreadable = ks.unreadable_by_anchor[*id];
+    }
+  }
+  const auto e = expectation_of(row.anchor, tpacket);
+  row.expect = e.expect;
+  row.when = std::string(e.when);
+}
+
+// Probes: the plan's, then whatever else the trace mentions.
+void list_probes(Report& r, const Inputs& c, int tpacket) {
+  const BuildInputs& in = c.in;
+  const ParseStats& ps = c.ps;
+  std::set<std::string> listed;
+  if (in.plan)
+    for (const auto& p : in.plan->anchors) {
+      ProbeRow row;
+      row.anchor = p.anchor;
+      row.function = p.function;
+      row.line = p.line;
+      row.statement = p.statement;
+      row.planned = true;
+      fill_counts(row, c, tpacket);
+      listed.insert(row.anchor);
+      r.probes.push_back(std::move(row));
+    }
+  if (in.anchors)
+    for (std::size_t id = 0; id < in.anchors->size(); ++id) {
+      const bool ev = id < ps.events_by_anchor.size() && ps.events_by_anchor[id] > 0;
+      const bool hit = id < ps.hits.size() && ps.hits[id] >= 0;
+      const std::string name(in.anchors->name(static_cast<AnchorId>(id)));
+      if ((!ev && !hit) || listed.count(name))
+        continue;
+      ProbeRow row;
+      row.anchor = name;
+      row.planned = hit && !in.plan; // the END summary lists every probe of the script
+      fill_counts(row, c, tpacket);
+      listed.insert(name);
+      r.probes.push_back(std::move(row));
+    }
+}
+
+// Without a TPACKET version, a versioned status probe is only expected if no sibling fired.
+void settle_versioned_probes(Report& r) {
+  for (auto& row : r.probes) {
+    const int v = anchor_version(row.anchor);
+    if (v == 0)
+      continue;
+    const auto stem = row.anchor.substr(0, row.anchor.find('.'));
+    for (const auto& other : r.probes)
+      if (&other != &row && anchor_version(other.anchor) != 0 &&
+          other.anchor.substr(0, other.anchor.find('.')) == stem && other.fired() > 0 &&
+          row.fired() == 0)
+        row.expect = Expect::other_version;
+  }
+}
+
+// Probes that should have fired and did not, and records stap counted but did not deliver.
+void add_probe_anomalies(Report& r, const BuildInputs& in, bool sent_something) {
+  for (const auto& probe : r.probes) {
+    if (sent_something && probe.planned && probe.expect == Expect::always && probe.fired() == 0) {
+      const std::string line = probe.line > 0 ? " (line " + std::to_string(probe.line) + ")" : "";
+      add_anomaly(r, "probe_never_fired",
+                  "probe never fired: possible line drift at anchor " + probe.anchor + line +
+                      ": run `harness drift`",
+                  1, {}, {}, probe.anchor, probe.line);
+    }
+    if (probe.hits && *probe.hits > probe.events)
+      add_anomaly(r, "events_lost",
+                  "anchor " + probe.anchor + " fired " + std::to_string(*probe.hits) +
+                      " times but only " + std::to_string(probe.events) +
+                      " records reached the trace: stap dropped output",
+                  *probe.hits - probe.events, {}, {}, probe.anchor, probe.line);
+  }
+  if (in.sender && !in.sender->interrupted && in.sender->stalled)
+    add_anomaly(r, "sender_stalled",
+                "the sender's ring made no progress within its completion timeout");
+}
+
+// What the trace itself says about its completeness and the probes' readability.
+void add_trace_notes(Report& r, const BuildInputs& in, const ParseStats& ps) {
+  const TraceInfo& tr = r.trace;
+  if (!tr.ready)
+    r.notes.push_back("no READY record: stap never reported ready, or its output was lost");
+  if (!tr.end)
+    r.notes.push_back("no END record: stap stopped before its end probe ran; probe hit counts "
+                      "are missing");
+  if (ps.ready_records > 1)
+    r.notes.push_back(std::to_string(ps.ready_records) +
+                      " READY records: outputs of several runs were concatenated");
+  if (tr.malformed > 0)
+    r.notes.push_back(plural(tr.malformed, "malformed trace line", "malformed trace lines") +
+                      " skipped (first at line " +
+                      std::to_string(ps.samples.empty() ? 0 : ps.samples.front().line) + ": " +
+                      (ps.samples.empty() ? std::string("?") : ps.samples.front().reason) + ")");
+  if (tr.late > 0)
+    r.notes.push_back(plural(tr.late, "record", "records") +
+                      " arrived too late to be put in time order");
+  if (in.plan && ps.ready && !ps.ready->plan.empty() && ps.ready->plan != in.plan->plan_id)
+    r.notes.push_back("the trace was produced by plan " + ps.ready->plan +
+                      " but the plan file is " + in.plan->plan_id + ": anchor lines may not match");
+  for (const auto& probe : r.probes)
+    if (probe.unreadable > 0)
+      r.notes.push_back(plural(probe.unreadable, "record", "records") + " of " + probe.anchor +
+                        " lacked a value the correlator needs (`?`: optimised out or not "
+                        "readable)");
+  if (tr.unmapped_uses > 0)
+    r.notes.push_back(plural(tr.unmapped_uses, "kernel frame", "kernel frames") +
+                      " could not be placed in the ring (no ph_check/len_sum record and no "
+                      "ring head)");
+  if (tr.mapping_conflicts > 0)
+    r.notes.push_back(plural(tr.mapping_conflicts, "frame address", "frame addresses") +
+                      " changed ring index (ring set up again?)");
+  if (tr.foreign_sockets > 0)
+    r.notes.push_back(plural(tr.foreign_sockets, "other socket", "other sockets") + " (" +
+                      plural(tr.foreign_uses, "frame", "frames") +
+                      ") used a TX ring during the run; ignored");
+}
+
 } // namespace
 
 void ReportBuilder::Bucket::note(const FrameTimeline& tl) {
@@ -235,131 +438,8 @@ void ReportBuilder::add(const FrameTimeline& tl) {
   }
 }
 
-Report ReportBuilder::finish(const BuildInputs& in) {
-  Report r;
-  r.harness_version = in.harness_version;
-  r.partial = in.partial;
-  r.partial_reason = in.partial_reason;
-  const ParseStats empty_parse;
-  const KernelStats empty_kernel;
-  const ParseStats& ps = in.parse ? *in.parse : empty_parse;
-  const KernelStats& ks = in.kernel ? *in.kernel : empty_kernel;
-
-  // Run identity.
-  RunInfo& run = r.run;
-  if (ps.ready) {
-    run.kernel = ps.ready->kernel;
-    run.plan_id = ps.ready->plan;
-    run.probes = ps.ready->probes;
-  }
-  if (in.plan) {
-    if (run.kernel.empty())
-      run.kernel = in.plan->kernel;
-    if (run.plan_id.empty())
-      run.plan_id = in.plan->plan_id;
-    if (run.probes.empty())
-      run.probes = std::string(stap::to_string(in.plan->probes));
-    run.map = in.plan->map;
-  }
-  int tpacket = in.tpacket;
-  if (in.sender) {
-    const auto& s = *in.sender;
-    run.iface = s.iface;
-    tpacket = static_cast<int>(s.version);
-    run.socket = s.dgram ? "dgram" : "raw";
-    run.ring_frames = s.ring.frames;
-    run.frame_size = s.ring.frame_size;
-    run.block_size = s.ring.block_size;
-    run.frames_per_block = s.ring.frames_per_block;
-    run.rings = s.sockets;
-    run.sender_pid = static_cast<std::uint32_t>(s.pid);
-    run.run_id = s.run_id;
-  }
-  if (tpacket == 0 && ks.geometry && ks.geometry->version && *ks.geometry->version <= 2)
-    tpacket = static_cast<int>(*ks.geometry->version) + 1;
-  run.tpacket = tpacket;
-
-  // Trace facts.
-  TraceInfo& tr = r.trace;
-  tr.lines = ps.lines;
-  tr.records = ps.records;
-  tr.events = ps.events;
-  tr.other_lines = ps.other_lines;
-  tr.malformed = ps.malformed;
-  tr.truncated_tail = ps.truncated_tail;
-  tr.malformed_samples = ps.samples;
-  tr.reordered = in.reordered;
-  tr.late = in.late;
-  tr.ready = ps.ready.has_value();
-  tr.ready_ts = ps.ready ? ps.ready->ts_ns : 0;
-  tr.end = ps.end_ts.has_value();
-  tr.end_ts = ps.end_ts.value_or(0);
-  tr.first_event_ts = ks.first_ts;
-  tr.last_event_ts = ks.last_ts;
-  tr.unreadable_events = ks.unreadable_events;
-  tr.unmapped_uses = ks.unmapped_uses;
-  tr.mapping_conflicts = ks.mapping_conflicts;
-  tr.foreign_sockets = ks.foreign_sockets;
-  tr.foreign_uses = ks.foreign_uses;
-
-  // Probes: the plan's, then whatever else the trace mentions.
-  std::set<std::string> listed;
-  auto fill_counts = [&](ProbeRow& row) {
-    if (in.anchors) {
-      if (auto id = in.anchors->find(row.anchor)) {
-        if (*id < ps.events_by_anchor.size())
-          row.events = ps.events_by_anchor[*id];
-        if (*id < ps.hits.size() && ps.hits[*id] >= 0)
-          row.hits = static_cast<std::uint64_t>(ps.hits[*id]);
-        if (*id < ks.unreadable_by_anchor.size())
-          row.unreadable = ks.unreadable_by_anchor[*id];
-      }
-    }
-    const auto e = expectation_of(row.anchor, tpacket);
-    row.expect = e.expect;
-    row.when = std::string(e.when);
-  };
-  if (in.plan)
-    for (const auto& p : in.plan->anchors) {
-      ProbeRow row;
-      row.anchor = p.anchor;
-      row.function = p.function;
-      row.line = p.line;
-      row.statement = p.statement;
-      row.planned = true;
-      fill_counts(row);
-      listed.insert(row.anchor);
-      r.probes.push_back(std::move(row));
-    }
-  if (in.anchors)
-    for (std::size_t id = 0; id < in.anchors->size(); ++id) {
-      const bool ev = id < ps.events_by_anchor.size() && ps.events_by_anchor[id] > 0;
-      const bool hit = id < ps.hits.size() && ps.hits[id] >= 0;
-      const std::string name(in.anchors->name(static_cast<AnchorId>(id)));
-      if ((!ev && !hit) || listed.count(name))
-        continue;
-      ProbeRow row;
-      row.anchor = name;
-      row.planned = hit && !in.plan; // the END summary lists every probe of the script
-      fill_counts(row);
-      listed.insert(name);
-      r.probes.push_back(std::move(row));
-    }
-  // Without a TPACKET version, a versioned status probe is only expected if no sibling fired.
-  if (tpacket == 0)
-    for (auto& row : r.probes) {
-      const int v = anchor_version(row.anchor);
-      if (v == 0)
-        continue;
-      const auto stem = row.anchor.substr(0, row.anchor.find('.'));
-      for (const auto& other : r.probes)
-        if (&other != &row && anchor_version(other.anchor) != 0 &&
-            other.anchor.substr(0, other.anchor.find('.')) == stem && other.fired() > 0 &&
-            row.fired() == 0)
-          row.expect = Expect::other_version;
-    }
-
-  // Phases.
+// Phases: which ones frames showed, which ones the planned probes can show at all.
+void ReportBuilder::fill_phases(Report& r, const BuildInputs& in) const {
   for (std::size_t p = 0; p < kPhaseCount; ++p) {
     PhaseRow& row = r.phases[p];
     row.phase = static_cast<Phase>(p);
@@ -378,14 +458,15 @@ Report ReportBuilder::finish(const BuildInputs& in) {
   if (!in.plan)
     for (auto& row : r.phases)
       row.expected = row.expected || row.observed;
+}
+
+// Frames: without any probe that sees a frame come back, "never came back" is not knowable.
+// Returns the frames counted stuck.
+std::uint64_t ReportBuilder::settle_frames(Report& r) {
   const bool completion_observable =
       r.phases[pi(Phase::available)].observed || r.phases[pi(Phase::destruct)].observed;
-
-  // Frames: without any probe that sees a frame come back, "never came back" is not knowable.
   std::uint64_t stuck_count = stuck_.count;
-  std::uint64_t completed = outcomes_[static_cast<std::size_t>(Outcome::completed)];
   if (!completion_observable) {
-    completed += stuck_count;
     stuck_count = 0;
     for (auto& f : rows_)
       if (f.outcome == Outcome::stuck)
@@ -401,7 +482,12 @@ Report ReportBuilder::finish(const BuildInputs& in) {
   r.frames = std::move(rows_);
   r.frames_total = total_;
 
-  // Summary.
+  return stuck_count;
+}
+
+// Summary: the counts and percentiles of the run.
+void ReportBuilder::fill_summary(Report& r, const BuildInputs& in, const KernelStats& ks,
+                                 std::uint64_t stuck_count) const {
   Summary& sm = r.summary;
   if (in.sender) {
     sm.requested = in.sender->totals.requested;
@@ -409,7 +495,9 @@ Report ReportBuilder::finish(const BuildInputs& in) {
     sm.sent = in.sender->totals.sent;
   }
   sm.frames = total_;
-  sm.completed = completed;
+  // Frames not knowably stuck (settle_frames) count as completed.
+  sm.completed =
+      outcomes_[static_cast<std::size_t>(Outcome::completed)] + stuck_.count - stuck_count;
   sm.stuck = stuck_count;
   sm.not_seen = not_seen_.count;
   sm.unmatched = unmatched_.count;
@@ -430,11 +518,12 @@ Report ReportBuilder::finish(const BuildInputs& in) {
   sm.errors = ks.returned_errors;
   sm.bytes_returned = ks.bytes_returned;
   sm.max_pending = ks.max_pending;
+}
 
-  // Anomalies.
+// Anomalies: findings that make the verdict.
+void ReportBuilder::add_anomalies(Report& r, const BuildInputs& in, const KernelStats& ks,
+                                  std::uint64_t stuck_count, bool sent_something) const {
   const std::uint64_t kernel_frames = total_ - not_seen_.count;
-  const bool sent_something =
-      (in.sender && in.sender->totals.queued > 0) || ks.events > 0 || kernel_frames > 0;
   if (in.sender && in.sender->totals.queued > 0 && kernel_frames == 0 && ks.events == 0) {
     add_anomaly(r, "no_kernel_records",
                 "no probe record at all although the sender queued " +
@@ -443,7 +532,7 @@ Report ReportBuilder::finish(const BuildInputs& in) {
                 in.sender->totals.queued);
   } else if (in.sender && in.sender->totals.queued > 0 && kernel_frames == 0) {
     std::string msg =
-        "no probe record of the sender's socket (pid " + std::to_string(run.sender_pid) + ")";
+        "no probe record of the sender's socket (pid " + std::to_string(r.run.sender_pid) + ")";
     if (ks.foreign_sockets > 0)
       msg += "; records came from " + plural(ks.foreign_sockets, "other socket", "other sockets") +
              " only";
@@ -515,62 +604,14 @@ Report ReportBuilder::finish(const BuildInputs& in) {
                 not_restored_.count, not_restored_.seqs, not_restored_.indices);
     r.anomalies.back().evidence = not_restored_.evidence;
   }
-  for (const auto& probe : r.probes) {
-    if (sent_something && probe.planned && probe.expect == Expect::always && probe.fired() == 0) {
-      const std::string line = probe.line > 0 ? " (line " + std::to_string(probe.line) + ")" : "";
-      add_anomaly(r, "probe_never_fired",
-                  "probe never fired: possible line drift at anchor " + probe.anchor + line +
-                      ": run `harness drift`",
-                  1, {}, {}, probe.anchor, probe.line);
-    }
-    if (probe.hits && *probe.hits > probe.events)
-      add_anomaly(r, "events_lost",
-                  "anchor " + probe.anchor + " fired " + std::to_string(*probe.hits) +
-                      " times but only " + std::to_string(probe.events) +
-                      " records reached the trace: stap dropped output",
-                  *probe.hits - probe.events, {}, {}, probe.anchor, probe.line);
-  }
-  if (in.sender && !in.sender->interrupted && in.sender->stalled)
-    add_anomaly(r, "sender_stalled",
-                "the sender's ring made no progress within its completion timeout");
+  add_probe_anomalies(r, in, sent_something);
+}
 
-  // Notes: facts worth knowing that are not failures by themselves.
+// Notes: facts worth knowing that are not failures by themselves.
+void ReportBuilder::add_notes(Report& r, const BuildInputs& in, const ParseStats& ps,
+                              const KernelStats& ks, bool sent_something) const {
   add_timing_notes(r, ks);
-  if (!tr.ready)
-    r.notes.push_back("no READY record: stap never reported ready, or its output was lost");
-  if (!tr.end)
-    r.notes.push_back("no END record: stap stopped before its end probe ran; probe hit counts "
-                      "are missing");
-  if (ps.ready_records > 1)
-    r.notes.push_back(std::to_string(ps.ready_records) +
-                      " READY records: outputs of several runs were concatenated");
-  if (tr.malformed > 0)
-    r.notes.push_back(plural(tr.malformed, "malformed trace line", "malformed trace lines") +
-                      " skipped (first at line " +
-                      std::to_string(ps.samples.empty() ? 0 : ps.samples.front().line) + ": " +
-                      (ps.samples.empty() ? std::string("?") : ps.samples.front().reason) + ")");
-  if (tr.late > 0)
-    r.notes.push_back(plural(tr.late, "record", "records") +
-                      " arrived too late to be put in time order");
-  if (in.plan && ps.ready && !ps.ready->plan.empty() && ps.ready->plan != in.plan->plan_id)
-    r.notes.push_back("the trace was produced by plan " + ps.ready->plan +
-                      " but the plan file is " + in.plan->plan_id + ": anchor lines may not match");
-  for (const auto& probe : r.probes)
-    if (probe.unreadable > 0)
-      r.notes.push_back(plural(probe.unreadable, "record", "records") + " of " + probe.anchor +
-                        " lacked a value the correlator needs (`?`: optimised out or not "
-                        "readable)");
-  if (tr.unmapped_uses > 0)
-    r.notes.push_back(plural(tr.unmapped_uses, "kernel frame", "kernel frames") +
-                      " could not be placed in the ring (no ph_check/len_sum record and no "
-                      "ring head)");
-  if (tr.mapping_conflicts > 0)
-    r.notes.push_back(plural(tr.mapping_conflicts, "frame address", "frame addresses") +
-                      " changed ring index (ring set up again?)");
-  if (tr.foreign_sockets > 0)
-    r.notes.push_back(plural(tr.foreign_sockets, "other socket", "other sockets") + " (" +
-                      plural(tr.foreign_uses, "frame", "frames") +
-                      ") used a TX ring during the run; ignored");
+  add_trace_notes(r, in, ps);
   bool inferred = false;
   for (const auto& f : r.frames)
     inferred = inferred || f.mapped_by == MapSource::ring_order;
@@ -597,6 +638,32 @@ Report ReportBuilder::finish(const BuildInputs& in) {
   if (total_ > r.frames.size())
     r.notes.push_back("frame table holds the first " + std::to_string(r.frames.size()) + " of " +
                       std::to_string(total_) + " frames");
+}
+
+bool ReportBuilder::sent_something(const BuildInputs& in, const KernelStats& ks) const {
+  const std::uint64_t kernel_frames = total_ - not_seen_.count;
+  return (in.sender && in.sender->totals.queued > 0) || ks.events > 0 || kernel_frames > 0;
+}
+
+Report ReportBuilder::finish(const BuildInputs& in) {
+  Report r;
+  r.harness_version = in.harness_version;
+  r.partial = in.partial;
+  r.partial_reason = in.partial_reason;
+  const ParseStats empty_parse;
+  const KernelStats empty_kernel;
+  const Inputs c{in, in.parse ? *in.parse : empty_parse, in.kernel ? *in.kernel : empty_kernel};
+  const int tpacket = fill_run(r.run, c);
+  fill_trace(r.trace, c);
+  list_probes(r, c, tpacket);
+  if (tpacket == 0)
+    settle_versioned_probes(r);
+  fill_phases(r, in);
+  const std::uint64_t stuck_count = settle_frames(r);
+  fill_summary(r, in, c.ks, stuck_count);
+  const bool sent = sent_something(in, c.ks);
+  add_anomalies(r, in, c.ks, stuck_count, sent);
+  add_notes(r, in, c.ps, c.ks, sent);
   return r;
 }
 

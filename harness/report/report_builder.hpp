@@ -46,6 +46,17 @@ private:
     void note(const FrameTimeline& tl);
   };
 
+  // The steps of finish(), in order (the run, trace and probe sections need no builder state).
+  void fill_phases(Report& r, const BuildInputs& in) const;
+  std::uint64_t settle_frames(Report& r);
+  void fill_summary(Report& r, const BuildInputs& in, const KernelStats& ks,
+                    std::uint64_t stuck_count) const;
+  bool sent_something(const BuildInputs& in, const KernelStats& ks) const;
+  void add_anomalies(Report& r, const BuildInputs& in, const KernelStats& ks,
+                     std::uint64_t stuck_count, bool sent_something) const;
+  void add_notes(Report& r, const BuildInputs& in, const ParseStats& ps, const KernelStats& ks,
+                 bool sent_something) const;
+
   std::size_t max_rows_;
   std::vector<FrameTimeline> rows_;
   std::uint64_t total_ = 0;

@@ -1,6 +1,7 @@
 #include "report_json.hpp"
 
 #include "files.hpp"
+#include "json_reader.hpp"
 #include "printable.hpp"
 #include "text_util.hpp"
 
@@ -78,103 +79,48 @@ json frame_json(const FrameTimeline& f) {
   return j;
 }
 
-// Reads keys with one error naming the first missing or mistyped one.
+// The report format's policy over the strict reader (harness/util/json_reader.hpp): every key is
+// optional (absent or null: the default), a present key must have the right type and range;
+// problems read "key PATH: why" and name the report file.
 class Reader {
 public:
-  explicit Reader(std::string_view origin) : origin_(origin) {}
-  bool ok() const { return err_.empty(); }
-  Error error() const {
-    return Error{Exit::usage, "report " + origin_, err_,
-                 "give a report.json written by `harness run --json` or `harness report --json`"};
-  }
+  explicit Reader(std::string_view origin)
+      : jr_([o = std::string(origin)](const std::string& field, const std::string& why) {
+          return Error{Exit::usage, "report " + o, "key " + field + ": " + why,
+                       "give a report.json written by `harness run --json` or `harness report "
+                       "--json`"};
+        }) {}
+  bool ok() const { return jr_.ok(); }
+  Error error() const { return jr_.error(); }
 
   const json* obj(const json& j, const char* key, const std::string& path) {
-    auto it = j.find(key);
-    if (it == j.end() || !it->is_object()) {
-      fail_key(path + key, "missing or not an object");
-      return nullptr;
-    }
-    return &*it;
+    return jr_.object(j, key, path);
   }
   const json* arr(const json& j, const char* key, const std::string& path) {
-    auto it = j.find(key);
-    if (it == j.end() || !it->is_array()) {
-      fail_key(path + key, "missing or not an array");
-      return nullptr;
-    }
-    return &*it;
+    return jr_.array(j, key, path);
   }
   template <class T> T num(const json& j, const char* key, const std::string& path, T def = {}) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null())
-      return def;
-    return checked<T>(*it, path + key, def);
+    const json* v = jr_.member(j, key, path, false);
+    return v ? checked<T>(*v, path + key, def) : def;
   }
-  // A JSON number as T, or an error naming the key: floats (1e308 would be UB to convert),
-  // negatives for unsigned fields and values T cannot hold are refused, never wrapped.
   template <class T> T checked(const json& v, const std::string& key, T def = {}) {
-    using Lim = std::numeric_limits<T>;
-    if (!v.is_number_integer()) {
-      fail_key(key, v.is_number() ? "not an integer" : "not a number");
-      return def;
-    }
-    if (v.is_number_unsigned()) {
-      const auto u = v.get<std::uint64_t>();
-      // Counters and nanoseconds stay below 2^63; more is corruption.
-      if (u > static_cast<std::uint64_t>(Lim::max()) ||
-          u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-        fail_key(key, std::to_string(u) + " is out of range");
-        return def;
-      }
-      return static_cast<T>(u);
-    }
-    const auto i = v.get<std::int64_t>();
-    if ((std::is_unsigned_v<T> && i < 0) ||
-        (std::is_signed_v<T> && (i < static_cast<std::int64_t>(Lim::min()) ||
-                                 i > static_cast<std::int64_t>(Lim::max())))) {
-      fail_key(key, std::to_string(i) + (i < 0 ? " is negative" : " is out of range"));
-      return def;
-    }
-    return static_cast<T>(i);
+    return jr_.integer<T>(v, key).value_or(def);
   }
   std::string str(const json& j, const char* key, const std::string& path) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null())
-      return {};
-    if (!it->is_string()) {
-      fail_key(path + key, "not a string");
-      return {};
-    }
-    return text(*it, path + key);
+    const json* v = jr_.member(j, key, path, false);
+    return v ? jr_.text(*v, path + key).value_or(std::string()) : std::string();
   }
-  // Bounded, and without control characters: these strings are printed.
   std::string text(const json& v, const std::string& key) {
-    const auto& s = v.get_ref<const std::string&>();
-    if (s.size() > kMaxDataString) {
-      fail_key(key, std::to_string(s.size()) + " bytes long (at most " +
-                        std::to_string(kMaxDataString) + ")");
-      return {};
-    }
-    return printable(s);
+    return jr_.text(v, key).value_or(std::string());
   }
   bool boolean(const json& j, const char* key, const std::string& path) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null())
-      return false;
-    if (!it->is_boolean()) {
-      fail_key(path + key, "not true/false");
-      return false;
-    }
-    return it->get<bool>();
+    const json* v = jr_.member(j, key, path, false);
+    return v && jr_.boolean(*v, path + key).value_or(false);
   }
-  void fail_key(const std::string& key, const std::string& why) {
-    if (err_.empty())
-      err_ = "key " + key + ": " + why;
-  }
+  void fail_key(const std::string& key, const std::string& why) { jr_.fail(key, why); }
 
 private:
-  std::string origin_;
-  std::string err_;
+  JsonReader jr_;
 };
 
 Percentiles read_percentiles(Reader& rd, const json& j, const char* key, const std::string& path) {
@@ -225,6 +171,233 @@ void check_ranges(Reader& rd, const Report& r) {
       rd.fail_key("probes[].line", std::to_string(p.line) + " is negative");
       break;
     }
+}
+
+// run: what ran, on which kernel, with which ring.
+void read_run(Reader& rd, const json& j, Report& r) {
+  if (const json* ru = rd.obj(j, "run", "")) {
+    r.run.kernel = rd.str(*ru, "kernel", "run.");
+    r.run.plan_id = rd.str(*ru, "plan_id", "run.");
+    r.run.probes = rd.str(*ru, "probes", "run.");
+    r.run.map = rd.str(*ru, "map", "run.");
+    r.run.iface = rd.str(*ru, "iface", "run.");
+    r.run.tpacket = rd.num<int>(*ru, "tpacket", "run.");
+    r.run.socket = rd.str(*ru, "socket", "run.");
+    if (const json* ring = rd.obj(*ru, "ring", "run.")) {
+      r.run.ring_frames = rd.num<std::uint32_t>(*ring, "frames", "run.ring.");
+      r.run.frame_size = rd.num<std::uint32_t>(*ring, "frame_size", "run.ring.");
+      r.run.block_size = rd.num<std::uint32_t>(*ring, "block_size", "run.ring.");
+      r.run.frames_per_block = rd.num<std::uint32_t>(*ring, "frames_per_block", "run.ring.");
+    }
+    r.run.rings = rd.num<std::uint32_t>(*ru, "rings", "run.", 1);
+    r.run.sender_pid = rd.num<std::uint32_t>(*ru, "sender_pid", "run.");
+    r.run.run_id = rd.num<std::uint32_t>(*ru, "run_id", "run.");
+    r.run.run_dir = rd.str(*ru, "run_dir", "run.");
+  }
+}
+
+// trace: what the parser and the correlator counted.
+void read_trace(Reader& rd, const json& j, Report& r) {
+  if (const json* t = rd.obj(j, "trace", "")) {
+    const std::string p = "trace.";
+    r.trace.lines = rd.num<std::uint64_t>(*t, "lines", p);
+    r.trace.records = rd.num<std::uint64_t>(*t, "records", p);
+    r.trace.events = rd.num<std::uint64_t>(*t, "events", p);
+    r.trace.other_lines = rd.num<std::uint64_t>(*t, "other_lines", p);
+    r.trace.malformed = rd.num<std::uint64_t>(*t, "malformed", p);
+    r.trace.truncated_tail = rd.num<std::uint64_t>(*t, "truncated_tail", p);
+    r.trace.reordered = rd.num<std::uint64_t>(*t, "reordered", p);
+    r.trace.late = rd.num<std::uint64_t>(*t, "late", p);
+    r.trace.ready = rd.boolean(*t, "ready", p);
+    r.trace.end = rd.boolean(*t, "end", p);
+    r.trace.ready_ts = rd.num<std::uint64_t>(*t, "ready_ts_ns", p);
+    r.trace.end_ts = rd.num<std::uint64_t>(*t, "end_ts_ns", p);
+    r.trace.first_event_ts = rd.num<std::uint64_t>(*t, "first_event_ts_ns", p);
+    r.trace.last_event_ts = rd.num<std::uint64_t>(*t, "last_event_ts_ns", p);
+    r.trace.unreadable_events = rd.num<std::uint64_t>(*t, "unreadable_events", p);
+    r.trace.unmapped_uses = rd.num<std::uint64_t>(*t, "unmapped_uses", p);
+    r.trace.mapping_conflicts = rd.num<std::uint64_t>(*t, "mapping_conflicts", p);
+    r.trace.foreign_sockets = rd.num<std::uint64_t>(*t, "foreign_sockets", p);
+    r.trace.foreign_uses = rd.num<std::uint64_t>(*t, "foreign_uses", p);
+  }
+}
+
+// phases: one row per frame phase (unknown names are skipped).
+void read_phases(Reader& rd, const json& j, Report& r) {
+  if (const json* phases = rd.arr(j, "phases", "")) {
+    for (const auto& pj : *phases) {
+      const std::string name = rd.str(pj, "name", "phases[].");
+      for (std::size_t p = 0; p < kPhaseCount; ++p)
+        if (phase_name(static_cast<Phase>(p)) == name) {
+          PhaseRow& row = r.phases[p];
+          row.phase = static_cast<Phase>(p);
+          row.expected = rd.boolean(pj, "expected", "phases[].");
+          row.observed = rd.boolean(pj, "observed", "phases[].");
+          row.frames = rd.num<std::uint64_t>(pj, "frames", "phases[].");
+          row.missing = rd.num<std::uint64_t>(pj, "missing", "phases[].");
+        }
+    }
+  }
+  for (std::size_t p = 0; p < kPhaseCount; ++p)
+    r.phases[p].phase = static_cast<Phase>(p);
+}
+
+// probes: one row per anchor.
+void read_probes(Reader& rd, const json& j, Report& r) {
+  if (const json* probes = rd.arr(j, "probes", "")) {
+    for (const auto& pj : *probes) {
+      ProbeRow row;
+      const std::string p = "probes[].";
+      row.anchor = rd.str(pj, "anchor", p);
+      row.function = rd.str(pj, "function", p);
+      row.line = rd.num<int>(pj, "line", p);
+      row.statement = rd.str(pj, "statement", p);
+      row.planned = rd.boolean(pj, "planned", p);
+      const std::string e = rd.str(pj, "expect", p);
+      row.expect = e == "always"          ? Expect::always
+                   : e == "other_version" ? Expect::other_version
+                   : e == "bounds"        ? Expect::bounds
+                                          : Expect::conditional;
+      row.when = rd.str(pj, "when", p);
+      row.events = rd.num<std::uint64_t>(pj, "records", p);
+      if (pj.contains("hits") && !pj["hits"].is_null())
+        row.hits = rd.checked<std::uint64_t>(pj["hits"], p + "hits");
+      row.unreadable = rd.num<std::uint64_t>(pj, "unreadable", p);
+      r.probes.push_back(std::move(row));
+    }
+  }
+}
+
+// summary: counts and percentiles.
+void read_summary(Reader& rd, const json& j, Report& r) {
+  if (const json* s = rd.obj(j, "summary", "")) {
+    const std::string p = "summary.";
+    Summary& sm = r.summary;
+    sm.requested = rd.num<std::uint64_t>(*s, "requested", p);
+    sm.queued = rd.num<std::uint64_t>(*s, "queued", p);
+    sm.sent = rd.num<std::uint64_t>(*s, "sent", p);
+    sm.frames = rd.num<std::uint64_t>(*s, "frames", p);
+    sm.completed = rd.num<std::uint64_t>(*s, "completed", p);
+    sm.stuck = rd.num<std::uint64_t>(*s, "stuck", p);
+    sm.not_seen = rd.num<std::uint64_t>(*s, "not_seen", p);
+    sm.unmatched = rd.num<std::uint64_t>(*s, "unmatched", p);
+    sm.wrong_format = rd.num<std::uint64_t>(*s, "wrong_format", p);
+    sm.discarded = rd.num<std::uint64_t>(*s, "discarded", p);
+    sm.latency = read_percentiles(rd, *s, "latency_ns", p);
+    sm.kernel_hold = read_percentiles(rd, *s, "kernel_hold_ns", p);
+    sm.pickup = read_percentiles(rd, *s, "pickup_ns", p);
+    sm.snd_calls = rd.num<std::uint64_t>(*s, "snd_calls", p);
+    sm.waits = rd.num<std::uint64_t>(*s, "waits", p);
+    sm.wait_continues = rd.num<std::uint64_t>(*s, "wait_continues", p);
+    sm.else_breaks = rd.num<std::uint64_t>(*s, "else_breaks", p);
+    sm.waits_dontwait = rd.num<std::uint64_t>(*s, "waits_dontwait", p);
+    sm.blocked_calls = rd.num<std::uint64_t>(*s, "blocked_calls", p);
+    sm.alloc_failed = rd.num<std::uint64_t>(*s, "alloc_failed", p);
+    sm.xmit_errors = rd.num<std::uint64_t>(*s, "xmit_errors", p);
+    if (const json* errs = rd.arr(*s, "errors", p))
+      for (const auto& e : *errs)
+        sm.errors[rd.num<std::int64_t>(e, "err", p + "errors[].")] =
+            rd.num<std::uint64_t>(e, "count", p + "errors[].");
+    sm.bytes_returned = rd.num<std::uint64_t>(*s, "bytes_returned", p);
+    if (s->contains("max_pending") && !(*s)["max_pending"].is_null())
+      sm.max_pending = rd.checked<std::uint64_t>((*s)["max_pending"], p + "max_pending");
+  }
+}
+
+// frames: the frame table.
+void read_frames(Reader& rd, const json& j, Report& r) {
+  r.frames_total = rd.num<std::uint64_t>(j, "frames_total", "");
+  if (const json* frames = rd.arr(j, "frames", "")) {
+    for (const auto& fj : *frames) {
+      const std::string p = "frames[].";
+      FrameTimeline f;
+      f.index = rd.num<std::int64_t>(fj, "index", p, -1);
+      f.ring = rd.num<std::uint32_t>(fj, "ring", p);
+      const std::string outcome = rd.str(fj, "outcome", p);
+      for (auto o : {Outcome::completed, Outcome::stuck, Outcome::not_seen, Outcome::unmatched,
+                     Outcome::wrong_format, Outcome::discarded})
+        if (outcome_name(o) == outcome)
+          f.outcome = o;
+      const std::string mapped = rd.str(fj, "mapped_by", p);
+      for (auto m :
+           {MapSource::none, MapSource::ph_check, MapSource::len_sum, MapSource::ring_order})
+        if (map_source_name(m) == mapped)
+          f.mapped_by = m;
+      if (fj.contains("sender") && fj["sender"].is_object()) {
+        const json& s = fj["sender"];
+        f.has_sender = true;
+        f.sender.seq = rd.num<std::uint64_t>(fj, "seq", p);
+        f.sender.index = f.index >= 0 ? static_cast<std::uint32_t>(f.index) : 0;
+        f.sender.ring = f.ring;
+        f.sender.t_fill_ns = rd.num<std::int64_t>(s, "t_fill_ns", p + "sender.");
+        f.sender.t_request_ns = rd.num<std::int64_t>(s, "t_request_ns", p + "sender.");
+        f.sender.t_send_ns = rd.num<std::int64_t>(s, "t_send_ns", p + "sender.");
+        f.sender.t_done_ns = rd.num<std::int64_t>(s, "t_done_ns", p + "sender.");
+        if (auto st = sender::parse_status_name(rd.str(s, "final", p + "sender.")))
+          f.sender.final_status = *st;
+      }
+      if (fj.contains("kernel") && fj["kernel"].is_object()) {
+        const json& k = fj["kernel"];
+        f.has_kernel = true;
+        f.po = parse_hex(rd.str(k, "po", p + "kernel."));
+        f.addr = parse_hex(rd.str(k, "addr", p + "kernel."));
+        for (std::size_t ph = 0; ph < kPhaseCount; ++ph) {
+          const std::string key = std::string(phase_name(static_cast<Phase>(ph))) + "_ns";
+          f.t[ph] = rd.num<std::uint64_t>(k, key.c_str(), p + "kernel.");
+        }
+        f.request_seen_count = rd.num<std::uint32_t>(k, "request_seen_count", p + "kernel.");
+        f.xmit_err = rd.num<std::int64_t>(k, "xmit_err", p + "kernel.");
+        f.last_status = rd.num<std::uint32_t>(k, "last_status", p + "kernel.", 0xffffffffu);
+        f.status_backwards = k.contains("status_backwards") && k["status_backwards"].is_object();
+      }
+      r.frames.push_back(f);
+    }
+  }
+}
+
+// anomalies: the findings, with their evidence.
+void read_anomalies(Reader& rd, const json& j, Report& r) {
+  if (const json* an = rd.arr(j, "anomalies", "")) {
+    for (const auto& aj : *an) {
+      Anomaly a;
+      const std::string p = "anomalies[].";
+      a.kind = rd.str(aj, "kind", p);
+      a.message = rd.str(aj, "message", p);
+      a.count = rd.num<std::uint64_t>(aj, "count", p, 1);
+      if (aj.contains("seqs") && aj["seqs"].is_array())
+        for (const auto& v : aj["seqs"])
+          a.seqs.push_back(rd.checked<std::uint64_t>(v, p + "seqs[]"));
+      if (aj.contains("indices") && aj["indices"].is_array())
+        for (const auto& v : aj["indices"])
+          a.indices.push_back(rd.checked<std::int64_t>(v, p + "indices[]"));
+      a.anchor = rd.str(aj, "anchor", p);
+      a.line = rd.num<int>(aj, "line", p);
+      if (aj.contains("evidence") && aj["evidence"].is_array())
+        for (const auto& ej : aj["evidence"]) {
+          if (!ej.is_object())
+            continue;
+          Evidence e;
+          const std::string q = p + "evidence[].";
+          e.anchor = rd.str(ej, "anchor", q);
+          e.trace_line = rd.num<std::uint64_t>(ej, "trace_line", q);
+          e.tid = rd.num<std::uint32_t>(ej, "tid", q);
+          if (ej.contains("seq") && ej["seq"].is_number_unsigned())
+            e.seq = ej["seq"].get<std::uint64_t>();
+          e.index = rd.num<std::int64_t>(ej, "index", q, -1);
+          e.detail = rd.str(ej, "detail", q);
+          a.evidence.push_back(std::move(e));
+        }
+      r.anomalies.push_back(std::move(a));
+    }
+  }
+}
+
+// notes.
+void read_notes(Reader& rd, const json& j, Report& r) {
+  if (j.contains("notes") && j["notes"].is_array())
+    for (const auto& n : j["notes"])
+      if (n.is_string())
+        r.notes.push_back(rd.text(n, "notes[]"));
 }
 
 } // namespace
@@ -395,201 +568,14 @@ Result<Report> report_from_json(const nlohmann::json& j, std::string_view origin
   r.harness_version = rd.str(j, "harness_version", "");
   r.partial = rd.boolean(j, "partial", "");
   r.partial_reason = rd.str(j, "partial_reason", "");
-  if (const json* ru = rd.obj(j, "run", "")) {
-    r.run.kernel = rd.str(*ru, "kernel", "run.");
-    r.run.plan_id = rd.str(*ru, "plan_id", "run.");
-    r.run.probes = rd.str(*ru, "probes", "run.");
-    r.run.map = rd.str(*ru, "map", "run.");
-    r.run.iface = rd.str(*ru, "iface", "run.");
-    r.run.tpacket = rd.num<int>(*ru, "tpacket", "run.");
-    r.run.socket = rd.str(*ru, "socket", "run.");
-    if (const json* ring = rd.obj(*ru, "ring", "run.")) {
-      r.run.ring_frames = rd.num<std::uint32_t>(*ring, "frames", "run.ring.");
-      r.run.frame_size = rd.num<std::uint32_t>(*ring, "frame_size", "run.ring.");
-      r.run.block_size = rd.num<std::uint32_t>(*ring, "block_size", "run.ring.");
-      r.run.frames_per_block = rd.num<std::uint32_t>(*ring, "frames_per_block", "run.ring.");
-    }
-    r.run.rings = rd.num<std::uint32_t>(*ru, "rings", "run.", 1);
-    r.run.sender_pid = rd.num<std::uint32_t>(*ru, "sender_pid", "run.");
-    r.run.run_id = rd.num<std::uint32_t>(*ru, "run_id", "run.");
-    r.run.run_dir = rd.str(*ru, "run_dir", "run.");
-  }
-  if (const json* t = rd.obj(j, "trace", "")) {
-    const std::string p = "trace.";
-    r.trace.lines = rd.num<std::uint64_t>(*t, "lines", p);
-    r.trace.records = rd.num<std::uint64_t>(*t, "records", p);
-    r.trace.events = rd.num<std::uint64_t>(*t, "events", p);
-    r.trace.other_lines = rd.num<std::uint64_t>(*t, "other_lines", p);
-    r.trace.malformed = rd.num<std::uint64_t>(*t, "malformed", p);
-    r.trace.truncated_tail = rd.num<std::uint64_t>(*t, "truncated_tail", p);
-    r.trace.reordered = rd.num<std::uint64_t>(*t, "reordered", p);
-    r.trace.late = rd.num<std::uint64_t>(*t, "late", p);
-    r.trace.ready = rd.boolean(*t, "ready", p);
-    r.trace.end = rd.boolean(*t, "end", p);
-    r.trace.ready_ts = rd.num<std::uint64_t>(*t, "ready_ts_ns", p);
-    r.trace.end_ts = rd.num<std::uint64_t>(*t, "end_ts_ns", p);
-    r.trace.first_event_ts = rd.num<std::uint64_t>(*t, "first_event_ts_ns", p);
-    r.trace.last_event_ts = rd.num<std::uint64_t>(*t, "last_event_ts_ns", p);
-    r.trace.unreadable_events = rd.num<std::uint64_t>(*t, "unreadable_events", p);
-    r.trace.unmapped_uses = rd.num<std::uint64_t>(*t, "unmapped_uses", p);
-    r.trace.mapping_conflicts = rd.num<std::uint64_t>(*t, "mapping_conflicts", p);
-    r.trace.foreign_sockets = rd.num<std::uint64_t>(*t, "foreign_sockets", p);
-    r.trace.foreign_uses = rd.num<std::uint64_t>(*t, "foreign_uses", p);
-  }
-  if (const json* phases = rd.arr(j, "phases", "")) {
-    for (const auto& pj : *phases) {
-      const std::string name = rd.str(pj, "name", "phases[].");
-      for (std::size_t p = 0; p < kPhaseCount; ++p)
-        if (phase_name(static_cast<Phase>(p)) == name) {
-          PhaseRow& row = r.phases[p];
-          row.phase = static_cast<Phase>(p);
-          row.expected = rd.boolean(pj, "expected", "phases[].");
-          row.observed = rd.boolean(pj, "observed", "phases[].");
-          row.frames = rd.num<std::uint64_t>(pj, "frames", "phases[].");
-          row.missing = rd.num<std::uint64_t>(pj, "missing", "phases[].");
-        }
-    }
-  }
-  for (std::size_t p = 0; p < kPhaseCount; ++p)
-    r.phases[p].phase = static_cast<Phase>(p);
-  if (const json* probes = rd.arr(j, "probes", "")) {
-    for (const auto& pj : *probes) {
-      ProbeRow row;
-      const std::string p = "probes[].";
-      row.anchor = rd.str(pj, "anchor", p);
-      row.function = rd.str(pj, "function", p);
-      row.line = rd.num<int>(pj, "line", p);
-      row.statement = rd.str(pj, "statement", p);
-      row.planned = rd.boolean(pj, "planned", p);
-      const std::string e = rd.str(pj, "expect", p);
-      row.expect = e == "always"          ? Expect::always
-                   : e == "other_version" ? Expect::other_version
-                   : e == "bounds"        ? Expect::bounds
-                                          : Expect::conditional;
-      row.when = rd.str(pj, "when", p);
-      row.events = rd.num<std::uint64_t>(pj, "records", p);
-      if (pj.contains("hits") && !pj["hits"].is_null())
-        row.hits = rd.checked<std::uint64_t>(pj["hits"], p + "hits");
-      row.unreadable = rd.num<std::uint64_t>(pj, "unreadable", p);
-      r.probes.push_back(std::move(row));
-    }
-  }
-  if (const json* s = rd.obj(j, "summary", "")) {
-    const std::string p = "summary.";
-    Summary& sm = r.summary;
-    sm.requested = rd.num<std::uint64_t>(*s, "requested", p);
-    sm.queued = rd.num<std::uint64_t>(*s, "queued", p);
-    sm.sent = rd.num<std::uint64_t>(*s, "sent", p);
-    sm.frames = rd.num<std::uint64_t>(*s, "frames", p);
-    sm.completed = rd.num<std::uint64_t>(*s, "completed", p);
-    sm.stuck = rd.num<std::uint64_t>(*s, "stuck", p);
-    sm.not_seen = rd.num<std::uint64_t>(*s, "not_seen", p);
-    sm.unmatched = rd.num<std::uint64_t>(*s, "unmatched", p);
-    sm.wrong_format = rd.num<std::uint64_t>(*s, "wrong_format", p);
-    sm.discarded = rd.num<std::uint64_t>(*s, "discarded", p);
-    sm.latency = read_percentiles(rd, *s, "latency_ns", p);
-    sm.kernel_hold = read_percentiles(rd, *s, "kernel_hold_ns", p);
-    sm.pickup = read_percentiles(rd, *s, "pickup_ns", p);
-    sm.snd_calls = rd.num<std::uint64_t>(*s, "snd_calls", p);
-    sm.waits = rd.num<std::uint64_t>(*s, "waits", p);
-    sm.wait_continues = rd.num<std::uint64_t>(*s, "wait_continues", p);
-    sm.else_breaks = rd.num<std::uint64_t>(*s, "else_breaks", p);
-    sm.waits_dontwait = rd.num<std::uint64_t>(*s, "waits_dontwait", p);
-    sm.blocked_calls = rd.num<std::uint64_t>(*s, "blocked_calls", p);
-    sm.alloc_failed = rd.num<std::uint64_t>(*s, "alloc_failed", p);
-    sm.xmit_errors = rd.num<std::uint64_t>(*s, "xmit_errors", p);
-    if (const json* errs = rd.arr(*s, "errors", p))
-      for (const auto& e : *errs)
-        sm.errors[rd.num<std::int64_t>(e, "err", p + "errors[].")] =
-            rd.num<std::uint64_t>(e, "count", p + "errors[].");
-    sm.bytes_returned = rd.num<std::uint64_t>(*s, "bytes_returned", p);
-    if (s->contains("max_pending") && !(*s)["max_pending"].is_null())
-      sm.max_pending = rd.checked<std::uint64_t>((*s)["max_pending"], p + "max_pending");
-  }
-  r.frames_total = rd.num<std::uint64_t>(j, "frames_total", "");
-  if (const json* frames = rd.arr(j, "frames", "")) {
-    for (const auto& fj : *frames) {
-      const std::string p = "frames[].";
-      FrameTimeline f;
-      f.index = rd.num<std::int64_t>(fj, "index", p, -1);
-      f.ring = rd.num<std::uint32_t>(fj, "ring", p);
-      const std::string outcome = rd.str(fj, "outcome", p);
-      for (auto o : {Outcome::completed, Outcome::stuck, Outcome::not_seen, Outcome::unmatched,
-                     Outcome::wrong_format, Outcome::discarded})
-        if (outcome_name(o) == outcome)
-          f.outcome = o;
-      const std::string mapped = rd.str(fj, "mapped_by", p);
-      for (auto m :
-           {MapSource::none, MapSource::ph_check, MapSource::len_sum, MapSource::ring_order})
-        if (map_source_name(m) == mapped)
-          f.mapped_by = m;
-      if (fj.contains("sender") && fj["sender"].is_object()) {
-        const json& s = fj["sender"];
-        f.has_sender = true;
-        f.sender.seq = rd.num<std::uint64_t>(fj, "seq", p);
-        f.sender.index = f.index >= 0 ? static_cast<std::uint32_t>(f.index) : 0;
-        f.sender.ring = f.ring;
-        f.sender.t_fill_ns = rd.num<std::int64_t>(s, "t_fill_ns", p + "sender.");
-        f.sender.t_request_ns = rd.num<std::int64_t>(s, "t_request_ns", p + "sender.");
-        f.sender.t_send_ns = rd.num<std::int64_t>(s, "t_send_ns", p + "sender.");
-        f.sender.t_done_ns = rd.num<std::int64_t>(s, "t_done_ns", p + "sender.");
-        if (auto st = sender::parse_status_name(rd.str(s, "final", p + "sender.")))
-          f.sender.final_status = *st;
-      }
-      if (fj.contains("kernel") && fj["kernel"].is_object()) {
-        const json& k = fj["kernel"];
-        f.has_kernel = true;
-        f.po = parse_hex(rd.str(k, "po", p + "kernel."));
-        f.addr = parse_hex(rd.str(k, "addr", p + "kernel."));
-        for (std::size_t ph = 0; ph < kPhaseCount; ++ph) {
-          const std::string key = std::string(phase_name(static_cast<Phase>(ph))) + "_ns";
-          f.t[ph] = rd.num<std::uint64_t>(k, key.c_str(), p + "kernel.");
-        }
-        f.request_seen_count = rd.num<std::uint32_t>(k, "request_seen_count", p + "kernel.");
-        f.xmit_err = rd.num<std::int64_t>(k, "xmit_err", p + "kernel.");
-        f.last_status = rd.num<std::uint32_t>(k, "last_status", p + "kernel.", 0xffffffffu);
-        f.status_backwards = k.contains("status_backwards") && k["status_backwards"].is_object();
-      }
-      r.frames.push_back(f);
-    }
-  }
-  if (const json* an = rd.arr(j, "anomalies", "")) {
-    for (const auto& aj : *an) {
-      Anomaly a;
-      const std::string p = "anomalies[].";
-      a.kind = rd.str(aj, "kind", p);
-      a.message = rd.str(aj, "message", p);
-      a.count = rd.num<std::uint64_t>(aj, "count", p, 1);
-      if (aj.contains("seqs") && aj["seqs"].is_array())
-        for (const auto& v : aj["seqs"])
-          a.seqs.push_back(rd.checked<std::uint64_t>(v, p + "seqs[]"));
-      if (aj.contains("indices") && aj["indices"].is_array())
-        for (const auto& v : aj["indices"])
-          a.indices.push_back(rd.checked<std::int64_t>(v, p + "indices[]"));
-      a.anchor = rd.str(aj, "anchor", p);
-      a.line = rd.num<int>(aj, "line", p);
-      if (aj.contains("evidence") && aj["evidence"].is_array())
-        for (const auto& ej : aj["evidence"]) {
-          if (!ej.is_object())
-            continue;
-          Evidence e;
-          const std::string q = p + "evidence[].";
-          e.anchor = rd.str(ej, "anchor", q);
-          e.trace_line = rd.num<std::uint64_t>(ej, "trace_line", q);
-          e.tid = rd.num<std::uint32_t>(ej, "tid", q);
-          if (ej.contains("seq") && ej["seq"].is_number_unsigned())
-            e.seq = ej["seq"].get<std::uint64_t>();
-          e.index = rd.num<std::int64_t>(ej, "index", q, -1);
-          e.detail = rd.str(ej, "detail", q);
-          a.evidence.push_back(std::move(e));
-        }
-      r.anomalies.push_back(std::move(a));
-    }
-  }
-  if (j.contains("notes") && j["notes"].is_array())
-    for (const auto& n : j["notes"])
-      if (n.is_string())
-        r.notes.push_back(rd.text(n, "notes[]"));
+  read_run(rd, j, r);
+  read_trace(rd, j, r);
+  read_phases(rd, j, r);
+  read_probes(rd, j, r);
+  read_summary(rd, j, r);
+  read_frames(rd, j, r);
+  read_anomalies(rd, j, r);
+  read_notes(rd, j, r);
   check_ranges(rd, r);
   if (!rd.ok())
     return std::unexpected(rd.error());

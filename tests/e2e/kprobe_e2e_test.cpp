@@ -3,8 +3,7 @@
 // sender on a veth pair, and the reports checked. Kernels: Debian's 6.1.192 (af_packet.c at -O0
 // and -O2) and 6.12 (-O0), whose module SystemTap 4.8 cannot build. Skips only without root or
 // qemu, as the stap e2e tests do.
-#include "child_proc.hpp"
-#include "files.hpp"
+#include "e2e_util.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -17,23 +16,7 @@ namespace harness {
 namespace {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
-
-const std::string kHarness = std::string(HARNESS_BINARY_DIR) + "/bin/harness";
-
-std::string cache_dir() {
-  const char* c = std::getenv("HARNESS_CACHE");
-  return c && *c ? c : "/var/cache/harness";
-}
-
-Captured run_harness(const std::vector<std::string>& args) {
-  ChildSpec spec;
-  spec.exe = kHarness;
-  spec.args = args;
-  auto r = run_captured(spec, std::chrono::hours(2)); // CTest's timeout catches a hang
-  EXPECT_TRUE(r) << (r ? "" : r.error().why);
-  return r ? *r : Captured{};
-}
+using namespace e2e;
 
 // A test kernel from the cache (built the first time): series 6.1 or 6.12, -O0 or -O2.
 std::string kernel(const std::string& series, bool optimised) {
@@ -41,22 +24,17 @@ std::string kernel(const std::string& series, bool optimised) {
   const std::string key = series + (optimised ? "-O2" : "-O0");
   if (auto it = built.find(key); it != built.end())
     return it->second;
-  std::vector<std::string> args = {"kernel",    "ensure",        "--cache",
-                                   cache_dir(), "--from-debian", series};
+  std::vector<std::string> extra = {"--from-debian", series};
   if (optimised)
-    args.push_back("--optimised");
-  const auto r = run_harness(args);
-  EXPECT_EQ(r.status.code, 0) << r.err;
-  return built[key] = r.out.substr(0, r.out.find('\n'));
+    extra.push_back("--optimised");
+  return built[key] = ensure_kernel(extra);
 }
 
 class KprobeE2E : public ::testing::Test {
 protected:
   void SetUp() override {
-    if (::geteuid() != 0)
-      GTEST_SKIP() << "needs root (qemu's 9p share of /, and the kernel build cache)";
-    if (!find_program("qemu-system-x86_64"))
-      GTEST_SKIP() << "qemu-system-x86_64 is not installed (scripts/install-deps --kernel)";
+    if (auto why = vm_skip_reason(); !why.empty())
+      GTEST_SKIP() << why;
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     out_ = cache_dir() + "/vm/e2e-kprobe-" + info->name() + "-" + std::to_string(::getpid());
     std::error_code ec;
@@ -89,24 +67,6 @@ protected:
   int runs_ = 0;
   Captured last_;
 };
-
-const json& probe(const json& report, const std::string& anchor) {
-  for (const auto& p : report["probes"])
-    if (p["anchor"] == anchor)
-      return p;
-  static const json none = json::object();
-  ADD_FAILURE() << "no probe " << anchor << " in the report";
-  return none;
-}
-
-const json& phase(const json& report, const std::string& name) {
-  for (const auto& p : report["phases"])
-    if (p["name"] == name)
-      return p;
-  static const json none = json::object();
-  ADD_FAILURE() << "no phase " << name;
-  return none;
-}
 
 // `frames` frames through a ring of `ring` slots: each in slot seq % ring, each through
 // SEND_REQUEST seen -> SENDING -> AVAILABLE in order, verdict OK.

@@ -3,8 +3,7 @@
 // sender on a veth pair, and the reports checked. Skips only when qemu is not installed or the
 // test does not run as root.
 #include "../kernel/local_debuginfod.hpp"
-#include "child_proc.hpp"
-#include "files.hpp"
+#include "e2e_util.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -18,14 +17,7 @@ namespace harness {
 namespace {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
-
-const std::string kHarness = std::string(HARNESS_BINARY_DIR) + "/bin/harness";
-
-std::string cache_dir() {
-  const char* c = std::getenv("HARNESS_CACHE");
-  return c && *c ? c : "/var/cache/harness";
-}
+using namespace e2e;
 
 // Where each run's real probe output is kept (HARNESS_E2E_CAPTURES overrides): the fixtures
 // under tests/fixtures/traces are refreshed from here.
@@ -34,46 +26,19 @@ std::string captures_dir() {
   return c && *c ? c : std::string(HARNESS_BINARY_DIR) + "/e2e-captures";
 }
 
-// Runs build/bin/harness to its end. No time budget: a run that hangs is stopped by CTest's
-// timeout (tests/e2e/CMakeLists.txt), a slow one is not a failure.
-Captured harness(const std::vector<std::string>& args) {
-  ChildSpec spec;
-  spec.exe = kHarness;
-  spec.args = args;
-  auto r = run_captured(spec, std::chrono::hours(24));
-  EXPECT_TRUE(r) << (r ? "" : r.error().why);
-  if (!r)
-    return {};
-  return *r;
-}
-
-std::string skip_reason() {
-  if (::geteuid() != 0)
-    return "needs root (qemu's 9p share of /, and the kernel build cache)";
-  if (!find_program("qemu-system-x86_64"))
-    return "qemu-system-x86_64 is not installed (scripts/install-deps --kernel installs it)";
-  return {};
-}
-
 // The test kernels, from the cache or built now (once per test process).
 std::string kernel(bool optimised) {
   static std::map<bool, std::string> built;
   if (auto it = built.find(optimised); it != built.end())
     return it->second;
-  std::vector<std::string> args = {"kernel", "ensure", "--cache", cache_dir()};
-  if (optimised)
-    args.push_back("--optimised");
-  const auto r = harness(args);
-  EXPECT_EQ(r.status.code, 0) << r.err;
-  std::string dir = r.out.substr(0, r.out.find('\n'));
-  built[optimised] = dir;
-  return dir;
+  return built[optimised] = ensure_kernel(optimised ? std::vector<std::string>{"--optimised"}
+                                                    : std::vector<std::string>{});
 }
 
 class E2E : public ::testing::Test {
 protected:
   void SetUp() override {
-    if (auto why = skip_reason(); !why.empty())
+    if (auto why = vm_skip_reason(); !why.empty())
       GTEST_SKIP() << why;
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     out_ = cache_dir() + "/vm/e2e-" + info->name() + "-" + std::to_string(::getpid());
@@ -96,7 +61,7 @@ protected:
         "--cache", cache_dir(), "--timeout",      "7200",       "--html", out_ + "/vm-report.html",
         "--"};
     args.insert(args.end(), run_args.begin(), run_args.end());
-    const auto r = harness(args);
+    const auto r = run_harness(args);
     EXPECT_EQ(r.status.code, expected_exit) << r.err << r.out;
     auto text = read_file(out_ + "/run/report.json");
     EXPECT_TRUE(text) << "no report.json; stderr:\n" << r.err;
@@ -130,7 +95,7 @@ protected:
         "vm",         "run",     "--kernel-build", kernel_build, "--module", module, "--out",
         out_ + "/vm", "--cache", cache_dir(),      "--timeout",  "7200",     "--"};
     args.insert(args.end(), run_args.begin(), run_args.end());
-    const auto r = harness(args);
+    const auto r = run_harness(args);
     EXPECT_EQ(r.status.code, expected_exit) << r.err << r.out;
     auto text = read_file(out_ + "/vm/run/report.json");
     EXPECT_TRUE(text) << "no report.json; stderr:\n" << r.err;
@@ -139,24 +104,6 @@ protected:
 
   std::string out_;
 };
-
-const json& probe(const json& report, const std::string& anchor) {
-  for (const auto& p : report["probes"])
-    if (p["anchor"] == anchor)
-      return p;
-  static const json none = json::object();
-  ADD_FAILURE() << "no probe " << anchor << " in the report";
-  return none;
-}
-
-const json& phase(const json& report, const std::string& name) {
-  for (const auto& p : report["phases"])
-    if (p["name"] == name)
-      return p;
-  static const json none = json::object();
-  ADD_FAILURE() << "no phase " << name;
-  return none;
-}
 
 // Frames 0 and 1 each went SEND_REQUEST -> SENDING -> AVAILABLE, in ring slots 0 and 1, and the
 // status probes of this TPACKET version fired for them.
@@ -265,13 +212,13 @@ TEST_F(E2E, SourceFoundByBuildIdOnly) {
 }
 
 TEST_F(E2E, VerifyPassesOnTheO0Kernel) {
-  const auto r = harness({"verify", "--kernel-build", kernel(false), "--cache", cache_dir()});
+  const auto r = run_harness({"verify", "--kernel-build", kernel(false), "--cache", cache_dir()});
   EXPECT_EQ(r.status.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("every anchor of the set can be probed"), std::string::npos) << r.out;
 }
 
 TEST_F(E2E, VerifyReportsUnplaceableAnchorsOnTheO2Kernel) {
-  const auto r = harness({"verify", "--kernel-build", kernel(true), "--cache", cache_dir()});
+  const auto r = run_harness({"verify", "--kernel-build", kernel(true), "--cache", cache_dir()});
   EXPECT_EQ(r.status.code, 1) << r.out << r.err;
   for (const char* a : {"set_status.v2_break", "get_status.v2_return"})
     EXPECT_NE(r.out.find(a), std::string::npos);
@@ -354,17 +301,18 @@ TEST_F(E2E, RunCompilesWithRealStapInTheGuest) {
   const std::string tree = kernel(false);
   // The patched runtime lives in the cache, which the guest sees read-only: a host-side build
   // puts it there first.
-  ASSERT_EQ(harness({"build", "--kernel-build", tree, "--cache", cache_dir(), "-o", out_ + "-b"})
-                .status.code,
-            0);
+  ASSERT_EQ(
+      run_harness({"build", "--kernel-build", tree, "--cache", cache_dir(), "-o", out_ + "-b"})
+          .status.code,
+      0);
   fs::remove_all(out_ + "-b");
   // A cold compile under TCG takes minutes (pass 4 alone about 4): --ready-timeout is raised so
   // that only CTest's timeout bounds it.
-  const auto r =
-      harness({"vm",        "exec",      "--kernel-build", tree, "--out",  out_,  "--cache",
-               cache_dir(), "--timeout", "7200",           "--", kHarness, "run", "-r",
-               tree,        "--veth",    "--frames",       "2",  "--out",  "run", "--ready-timeout",
-               "3000"});
+  const auto r = run_harness(
+      {"vm",        "exec",      "--kernel-build", tree, "--out",  out_,  "--cache",
+       cache_dir(), "--timeout", "7200",           "--", kHarness, "run", "-r",
+       tree,        "--veth",    "--frames",       "2",  "--out",  "run", "--ready-timeout",
+       "3000"});
   EXPECT_EQ(r.status.code, 0) << r.err << r.out;
   const auto err = read_file(out_ + "/exec.stderr").value_or("");
   EXPECT_NE(err.find("starting stap -v -r " + tree + " -R "), std::string::npos) << err;
@@ -407,7 +355,7 @@ TEST_F(E2E, ShiftedMapFailsWithTheLineDriftFinding) {
   const std::string map_file = out_ + "/shifted-map.json";
   ASSERT_TRUE(write_file_atomic(map_file, map.dump(2)));
   const std::string mod_dir = out_ + "/module";
-  const auto b = harness(
+  const auto b = run_harness(
       {"build", "--kernel-build", tree, "--map", map_file, "--cache", cache_dir(), "-o", mod_dir});
   ASSERT_EQ(b.status.code, 0) << b.err;
   const std::string module = b.out.substr(0, b.out.find('\n')); // build prints NAME.ko first
@@ -432,13 +380,13 @@ TEST_F(E2E, ShiftedMapFailsWithTheLineDriftFinding) {
 // `harness vm exec` runs a program in the guest and brings back its output and exit status.
 TEST_F(E2E, VmExecReturnsTheProgramsOutputAndStatus) {
   const std::string tree = kernel(false);
-  const auto r = harness({"vm", "exec", "--kernel-build", tree, "--out", out_, "--cache",
-                          cache_dir(), "--", "cat", "/proc/sys/kernel/osrelease"});
+  const auto r = run_harness({"vm", "exec", "--kernel-build", tree, "--out", out_, "--cache",
+                              cache_dir(), "--", "cat", "/proc/sys/kernel/osrelease"});
   EXPECT_EQ(r.status.code, 0) << r.err;
   EXPECT_EQ(r.out, "6.1.192\n") << "the guest's kernel, not the host's";
   fs::remove_all(out_);
-  const auto f = harness({"vm", "exec", "--kernel-build", tree, "--out", out_, "--cache",
-                          cache_dir(), "--", "ls", "/hx-no-such-file"});
+  const auto f = run_harness({"vm", "exec", "--kernel-build", tree, "--out", out_, "--cache",
+                              cache_dir(), "--", "ls", "/hx-no-such-file"});
   EXPECT_EQ(f.status.code, 2) << "ls's own exit status: " << f.err;
   EXPECT_NE(f.err.find("/hx-no-such-file"), std::string::npos) << f.err;
 }
@@ -446,8 +394,8 @@ TEST_F(E2E, VmExecReturnsTheProgramsOutputAndStatus) {
 // A VM that does not finish is stopped and reported as such: exit 12, README's table. The
 // program sleeps a day; only --timeout ends it.
 TEST_F(E2E, GuestThatNeverEndsIsExit12) {
-  const auto r = harness({"vm", "exec", "--kernel-build", kernel(false), "--out", out_, "--cache",
-                          cache_dir(), "--timeout", "5", "--", "sleep", "86400"});
+  const auto r = run_harness({"vm", "exec", "--kernel-build", kernel(false), "--out", out_,
+                              "--cache", cache_dir(), "--timeout", "5", "--", "sleep", "86400"});
   EXPECT_EQ(r.status.code, 12) << r.err;
   EXPECT_NE(r.err.find("harness: VM run: timed out after 5.0 s: the guest never finished"),
             std::string::npos)
@@ -465,7 +413,7 @@ TEST_F(E2E, ModuleCacheIsReused) {
                                      "-o",    out_ + "/" + dir};
     if (!use_cache)
       args.push_back("--no-cache");
-    return harness(args);
+    return run_harness(args);
   };
   const auto first = build("a", true);
   ASSERT_EQ(first.status.code, 0) << first.err;
@@ -486,7 +434,7 @@ TEST_F(E2E, ModuleCacheIsReused) {
 // The main job of the README: `harness demo` builds or reuses the kernel, builds the module,
 // boots the VM and prints the report of two frames.
 TEST_F(E2E, DemoRunsTheWholeChain) {
-  const auto r = harness({"demo", "--cache", cache_dir(), "--no-install", "--out", out_});
+  const auto r = run_harness({"demo", "--cache", cache_dir(), "--no-install", "--out", out_});
   EXPECT_EQ(r.status.code, 0) << r.err << r.out;
   auto text = read_file(out_ + "/run/report.json");
   ASSERT_TRUE(text) << r.err;

@@ -2,8 +2,7 @@
 // variant through ccache (`harness kernel ensure --variant`), its scenario runs in a qemu guest on
 // the variant and on the clean kernel, and the report must name the entry's anomaly id on the
 // variant, from the probes alone, and give no finding on the clean kernel.
-#include "child_proc.hpp"
-#include "files.hpp"
+#include "e2e_util.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -15,38 +14,16 @@ namespace harness {
 namespace {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
+using namespace e2e;
 
-const std::string kHarness = std::string(HARNESS_BINARY_DIR) + "/bin/harness";
 const std::string kZoo = std::string(HARNESS_SOURCE_DIR) + "/tests/e2e/zoo";
-
-std::string zoo_cache_dir() {
-  const char* c = std::getenv("HARNESS_CACHE");
-  return c && *c ? c : "/var/cache/harness";
-}
-
-Captured run_harness(const std::vector<std::string>& args, std::chrono::minutes timeout) {
-  ChildSpec spec;
-  spec.exe = kHarness;
-  spec.args = args;
-  auto r = run_captured(spec, timeout);
-  EXPECT_TRUE(r) << (r ? "" : r.error().why);
-  if (!r)
-    return {};
-  EXPECT_FALSE(r->timed_out) << describe_command(spec);
-  return *r;
-}
 
 // `harness kernel ensure [--variant FILE]`: the build directory (cached, or built now).
 std::string ensure(const std::string& variant_file) {
-  std::vector<std::string> args = {"kernel", "ensure", "--cache", zoo_cache_dir()};
-  if (!variant_file.empty()) {
-    args.push_back("--variant");
-    args.push_back(variant_file);
-  }
-  const auto r = run_harness(args, std::chrono::minutes(50));
-  EXPECT_EQ(r.status.code, 0) << r.err;
-  return r.out.substr(0, r.out.find('\n'));
+  std::vector<std::string> extra;
+  if (!variant_file.empty())
+    extra = {"--variant", variant_file};
+  return ensure_kernel(extra, std::chrono::minutes(50));
 }
 
 std::vector<std::string> ids_of(const json& report) {
@@ -59,11 +36,9 @@ std::vector<std::string> ids_of(const json& report) {
 class Zoo : public ::testing::TestWithParam<std::string> {
 protected:
   void SetUp() override {
-    if (::geteuid() != 0)
-      GTEST_SKIP() << "needs root (qemu's 9p share of /, and the kernel build cache)";
-    if (!find_program("qemu-system-x86_64"))
-      GTEST_SKIP() << "qemu-system-x86_64 is not installed (scripts/install-deps --kernel)";
-    out_ = zoo_cache_dir() + "/vm/zoo-" + GetParam() + "-" + std::to_string(::getpid());
+    if (auto why = vm_skip_reason(); !why.empty())
+      GTEST_SKIP() << why;
+    out_ = cache_dir() + "/vm/zoo-" + GetParam() + "-" + std::to_string(::getpid());
   }
   void TearDown() override {
     std::error_code ec;
@@ -75,9 +50,8 @@ protected:
   json vm_run(const std::string& build, const std::vector<std::string>& run_args,
               const std::string& tag) {
     const std::string out = out_ + "-" + tag;
-    std::vector<std::string> args = {"vm", "run",     "--kernel-build", build,       "--out",
-                                     out,  "--cache", zoo_cache_dir(),  "--timeout", "240",
-                                     "--"};
+    std::vector<std::string> args = {"vm",      "run",       "--kernel-build", build, "--out", out,
+                                     "--cache", cache_dir(), "--timeout",      "240", "--"};
     args.insert(args.end(), run_args.begin(), run_args.end());
     const auto r = run_harness(args, std::chrono::minutes(10));
     auto text = read_file(out + "/run/report.json");

@@ -41,7 +41,7 @@ TEST(StapListing, RealListingOfA61Build) {
   int snd = 0;
   for (const auto& p : probes)
     snd += p.function == "tpacket_snd";
-  EXPECT_EQ(snd, 140); // CONTEXT.md §6: 140 probeable lines in tpacket_snd at -O0
+  EXPECT_EQ(snd, 140); // docs/tracing-notes.md: 140 probeable lines in tpacket_snd at -O0
 }
 
 } // namespace

@@ -7,7 +7,8 @@ namespace harness::kprobe {
 namespace {
 
 TEST(Definitions, ParsesPerfOutputLine) {
-  // A line perf 6.1 printed for the 6.1 -O0 test kernel (CONTEXT.md §7), with harness's names.
+  // A line perf 6.1 printed for the 6.1 -O0 test kernel (docs/tracing-notes.md), with harness's
+  // names.
   auto d = parse_perf_definition("p:probe/snd_len_sum tpacket_snd+2340 ph=+96(%sp):x64 "
                                  "head=+960(+8(%sp)):u32 flags=+68(+0(%sp)):u32 "
                                  "tp_len=+132(%sp):s32");

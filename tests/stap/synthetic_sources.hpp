@@ -1,7 +1,8 @@
 #pragma once
 
-// Small af_packet.c look-alikes, one per era of the file's history (CONTEXT.md §2), written for
-// these tests (not kernel code). Every line an anchor should land on carries a marker comment
+// Small af_packet.c look-alikes, one per era of the file's history (docs/af_packet-history.md),
+// written for these tests (not kernel code). Every line an anchor should land on carries a marker
+// comment
 // `/*@name*/`; the locator ignores comments, the tests read the expected lines from the markers.
 
 #include <map>
