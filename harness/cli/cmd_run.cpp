@@ -6,6 +6,7 @@
 #include "sender_options.hpp"
 #include "signals.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -24,10 +25,31 @@ Result<std::chrono::milliseconds> seconds_option(double v, const std::string& na
   return std::chrono::milliseconds(static_cast<long>(v * 1000));
 }
 
+// With --exec the built-in sender does not run: its options would silently do nothing.
+Status check_no_sender_options(const po::variables_map& vm) {
+  po::options_description sender_opts;
+  add_sender_options(sender_opts);
+  for (const auto& o : sender_opts.options()) {
+    const std::string& name = o->long_name();
+    if (name == "veth" || name == "netns" || !vm.count(name) || vm[name].defaulted())
+      continue;
+    return fail(Exit::usage, "--" + name, "is an option of the built-in sender, not of --exec",
+                "pass the program its own options after `--`; with --exec only IFACE, --veth "
+                "and --netns say where it runs");
+  }
+  return {};
+}
+
 } // namespace
 
-Result<int> cmd_run(const Args& args) {
-  const std::string usage = "run [options] (IFACE | --veth)";
+Result<int> cmd_run(const Args& all_args) {
+  const std::string usage = "run [options] (IFACE | --veth) [--exec -- PROGRAM [ARGS...]]";
+  // Everything after the first `--` is the program's argv, never harness's options.
+  const auto dashes = std::find(all_args.begin(), all_args.end(), "--");
+  const Args args(all_args.begin(), dashes);
+  std::vector<std::string> program;
+  if (dashes != all_args.end())
+    program.assign(dashes + 1, all_args.end());
   po::options_description opts("run options");
   std::string kernel = "auto", probes = "status", build_dir, module, kprobes, plan, out, json, html,
               baseline, backend = "auto";
@@ -76,6 +98,10 @@ Result<int> cmd_run(const Args& args) {
       "seconds stap gets after SIGINT (then SIGTERM, then SIGKILL)")(
       "max-rows", po::value(&max_rows)->default_value(64), "frame rows printed (0: all)")(
       "no-preflight", "skip the pre-flight checks (for a stand-in stap in tests)")(
+      "exec",
+      "run the program after `--` (argv, no shell) as the workload instead of the built-in "
+      "sender, in the --veth namespace or on IFACE; {iface} in its arguments becomes the "
+      "interface's name; its output and exit status go to the run directory and the report")(
       "iface", po::value<std::string>(), "interface to send on (positional)");
   add_sender_options(opts);
   po::positional_options_description pos;
@@ -92,12 +118,24 @@ Result<int> cmd_run(const Args& args) {
            "interrupted (partial report kept)\n";
     return 0;
   }
+  const bool exec = parsed->vm.count("exec") > 0;
+  if (exec && program.empty())
+    return fail(Exit::usage, "--exec", "needs the program after `--`",
+                "harness run --veth --exec -- PROGRAM [ARGS...] ({iface} in ARGS becomes the "
+                "interface's name)");
+  if (!exec && dashes != all_args.end())
+    return fail(Exit::usage, "--", "only goes with --exec",
+                "harness run --veth --exec -- PROGRAM [ARGS...]");
+  if (exec)
+    if (auto s = check_no_sender_options(parsed->vm); !s)
+      return std::unexpected(s.error());
   auto config = sender_config_from(parsed->vm);
   if (!config)
     return std::unexpected(config.error());
 
   run::RunRequest req;
   req.sender = std::move(*config);
+  req.exec = std::move(program);
   req.kernel_spec = kernel;
   req.allow_nearest = parsed->vm.count("allow-nearest") > 0;
   req.probes = probes;

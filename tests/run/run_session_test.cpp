@@ -8,6 +8,7 @@
 #include "report_json.hpp"
 #include "run_session.hpp"
 #include "run_test_util.hpp"
+#include "scratch_net.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -285,4 +286,63 @@ TEST_F(RunSession, AllowNearestReportIsMarkedAndNeverOk) {
   EXPECT_NE(out->report_text.find("lines not proven"), std::string::npos) << out->report_text;
   EXPECT_EQ(out->report_text.find("OK, every frame"), std::string::npos) << out->report_text;
   EXPECT_TRUE(file_has(out->run_dir + "/report.json", "lines_not_proven"));
+}
+
+// --exec: a program of the user's own is the workload. The stand-in's probes stay silent, so
+// the report has no frame; what is checked here is the program's side: {iface} replaced by the
+// veth end it runs on, inside the scratch namespace, its output in the run directory and the
+// report, its exit status passed through, and the namespace gone afterwards.
+TEST_F(RunSession, ExecRunsTheProgramInTheScratchNamespaceAndKeepsItsOutput) {
+  auto req = request("silent");
+  req.exec = {"/usr/bin/printf", "first\\nlast on %s\\n", "{iface}"};
+  auto out = run_session(req, hooks());
+  ASSERT_TRUE(out) << format_error(out.error());
+  ASSERT_TRUE(out->report.workload);
+  const auto& w = *out->report.workload;
+  ASSERT_EQ(w.argv.size(), 3u);
+  EXPECT_TRUE(w.argv[2].starts_with("hx")) << w.argv[2];
+  EXPECT_EQ(w.iface, w.argv[2]);
+  EXPECT_TRUE(w.netns.starts_with("hx-")) << w.netns;
+  EXPECT_FALSE(netns_exists(w.netns));
+  EXPECT_TRUE(w.exited);
+  EXPECT_EQ(w.exit_code, 0);
+  EXPECT_EQ(w.stdout_tail, (std::vector<std::string>{"first", "last on " + w.iface}));
+  EXPECT_TRUE(file_has(out->run_dir + "/workload.stdout", "first\nlast on " + w.iface + "\n"));
+  EXPECT_FALSE(file_has(out->run_dir + "/sender.json", ""));
+  EXPECT_NE(out->report_text.find("stdout| last on " + w.iface), std::string::npos);
+  // No TX ring frame of its process was seen: that is a finding, not an OK.
+  ASSERT_EQ(out->report.anomalies.size(), 1u);
+  EXPECT_EQ(out->report.anomalies[0].kind, "no_kernel_records");
+  auto back = report::load_report(out->run_dir + "/report.json");
+  ASSERT_TRUE(back) << format_error(back.error());
+  ASSERT_TRUE(back->workload);
+  EXPECT_EQ(back->workload->argv, w.argv);
+  EXPECT_EQ(back->workload->stdout_tail, w.stdout_tail);
+}
+
+TEST_F(RunSession, ExecProgramThatFailsIsAFindingWithItsStatus) {
+  auto req = request("silent");
+  req.exec = {"/bin/false"};
+  auto out = run_session(req, hooks());
+  ASSERT_TRUE(out) << format_error(out.error());
+  ASSERT_TRUE(out->report.workload);
+  EXPECT_EQ(out->report.workload->exit_code, 1);
+  EXPECT_EQ(out->exit_code(), 1);
+  bool failed = false;
+  for (const auto& a : out->report.anomalies)
+    failed = failed ||
+             (a.kind == "workload_failed" && a.message.find("exit status 1") != std::string::npos);
+  EXPECT_TRUE(failed);
+}
+
+TEST_F(RunSession, ExecProgramThatCannotStartIsAnErrorWithAPartialReport) {
+  auto req = request("silent");
+  req.exec = {dir_ + "/no-such-program"};
+  auto out = run_session(req, hooks());
+  ASSERT_TRUE(out) << format_error(out.error());
+  ASSERT_TRUE(out->error);
+  EXPECT_NE(format_error(*out->error).find("no-such-program"), std::string::npos)
+      << format_error(*out->error);
+  EXPECT_TRUE(out->report.partial);
+  EXPECT_TRUE(file_has(out->run_dir + "/report.json", ""));
 }
