@@ -41,13 +41,14 @@ struct WorkloadInfo {
   std::vector<std::string> argv; // as run, `{iface}` replaced
   std::uint32_t pid = 0;         // its process (tgid): the probes' records are filtered to it
   std::string iface, netns;
-  bool exited = false;  // it ended before the run did
-  int exit_code = -1;   // when it exited normally
-  int signal = 0;       // the signal that ended it, 0: none
-  bool stopped = false; // harness stopped it (interrupt)
+  bool exited = false;   // it ended before the run did
+  int exit_code = -1;    // when it exited normally
+  int signal = 0;        // the signal that ended it, 0: none
+  bool stopped = false;  // harness stopped it (interrupt, --duration)
+  bool attached = false; // --pid: not harness's child (its exit status cannot be known)
   std::string stdout_file, stderr_file;
   std::vector<std::string> stdout_tail, stderr_tail; // their last lines
-  bool success() const { return exited && signal == 0 && exit_code == 0; }
+  bool success() const { return attached || (exited && signal == 0 && exit_code == 0); }
 };
 
 struct TraceInfo {

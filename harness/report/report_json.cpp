@@ -240,6 +240,7 @@ json workload_to_json(const WorkloadInfo& w) {
           {"exit_code", w.exited && w.signal == 0 ? json(w.exit_code) : json(nullptr)},
           {"signal", w.signal},
           {"stopped", w.stopped},
+          {"attached", w.attached},
           {"stdout_file", w.stdout_file},
           {"stderr_file", w.stderr_file},
           {"stdout_tail", w.stdout_tail},
@@ -280,6 +281,7 @@ void workload_from_json(Reader& rd, const json& j, Report& r) {
   w.exit_code = rd.num<int>(wj, "exit_code", p, -1);
   w.signal = rd.num<int>(wj, "signal", p);
   w.stopped = rd.boolean(wj, "stopped", p);
+  w.attached = rd.boolean(wj, "attached", p);
   w.stdout_file = rd.str(wj, "stdout_file", p);
   w.stderr_file = rd.str(wj, "stderr_file", p);
   w.stdout_tail = strings(rd, wj, "stdout_tail", p);

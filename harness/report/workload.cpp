@@ -7,6 +7,8 @@
 namespace harness::report {
 
 std::string workload_end_text(const WorkloadInfo& w) {
+  if (w.attached)
+    return w.exited ? "attached; it ended during the run" : "attached; still running at the end";
   if (!w.exited)
     return "still running when the run ended";
   std::string s;

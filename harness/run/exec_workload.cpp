@@ -41,6 +41,37 @@ std::vector<std::string> substitute_iface(const std::vector<std::string>& argv,
   return out;
 }
 
+Result<report::WorkloadInfo> describe_process(std::uint32_t pid) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  auto cmdline = read_file(proc + "/cmdline");
+  if (pid == 0 || !cmdline || !process_alive(pid))
+    return fail(Exit::usage, "--pid " + std::to_string(pid), "no such process",
+                "give the pid of the running TX-ring program (pgrep NAME)");
+  report::WorkloadInfo w;
+  w.pid = pid;
+  w.attached = true;
+  std::string_view rest = *cmdline;
+  while (!rest.empty()) {
+    const auto nul = rest.find('\0');
+    w.argv.emplace_back(rest.substr(0, nul));
+    if (nul == std::string_view::npos)
+      break;
+    rest.remove_prefix(nul + 1);
+  }
+  if (w.argv.empty()) // a kernel thread: no TX ring of its own
+    return fail(Exit::usage, "--pid " + std::to_string(pid), "is a kernel thread",
+                "give the pid of the running TX-ring program (pgrep NAME)");
+  return w;
+}
+
+bool process_alive(std::uint32_t pid) {
+  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat)
+    return false;
+  const auto rp = stat->rfind(')');
+  return rp == std::string::npos || rp + 2 >= stat->size() || (*stat)[rp + 2] != 'Z';
+}
+
 namespace {
 
 Result<std::unique_ptr<ExecWorkload::Stream>> open_stream(const std::string& path) {

@@ -35,6 +35,12 @@ struct ExecRequest {
 std::vector<std::string> substitute_iface(const std::vector<std::string>& argv,
                                           const std::string& iface);
 
+// `run --pid PID`: the running process as the report names it (argv from /proc/PID/cmdline,
+// `attached`). Errors: no such process (usage), /proc unreadable.
+Result<report::WorkloadInfo> describe_process(std::uint32_t pid);
+// The process still exists (a zombie of another parent counts as ended).
+bool process_alive(std::uint32_t pid);
+
 class ExecWorkload {
 public:
   // Creates the namespace (with veth) and starts the program. Errors: the namespace, the

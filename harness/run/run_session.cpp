@@ -19,6 +19,7 @@
 #include "workload.hpp"
 
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -207,6 +208,10 @@ private:
   void run_workload();
   void send_builtin();
   void run_program();
+  void attach_program();
+  bool duration_over(Clock::time_point t0) const {
+    return req_.duration && Clock::now() - t0 >= *req_.duration;
+  }
   void pump_tracer(const std::string& what_continues);
   void settle();
   void stop_tracer();
@@ -235,7 +240,8 @@ private:
   std::optional<kprobe::KprobeDefs> defs_;
   std::unique_ptr<TracerSession> session_;
   std::optional<sender::SendReport> sent_;
-  std::unique_ptr<ExecWorkload> program_; // --exec
+  std::unique_ptr<ExecWorkload> program_;        // --exec
+  std::optional<report::WorkloadInfo> attached_; // --pid
   std::optional<ExitStatus> tracer_died_;
   std::optional<Error> failure_;
   std::string partial_reason_;
@@ -253,7 +259,9 @@ std::string Session::step_text(Step s) const {
   case Step::waiting_ready:
     return "waiting for " + tracer_name_ + " to get ready";
   case Step::workload:
-    return req_.exec.empty() ? "sending" : "running the workload";
+    return req_.attach_pid     ? "attached to pid " + std::to_string(req_.attach_pid)
+           : req_.exec.empty() ? "sending"
+                               : "running the workload";
   case Step::settling:
     return "waiting for the kernel to finish";
   case Step::stopping:
@@ -272,6 +280,11 @@ Result<RunOutcome> Session::run() {
   if (!probe_set)
     return std::unexpected(probe_set.error());
   probe_set_ = *probe_set;
+  if (req_.attach_pid) { // a pid that is not there fails before anything is made
+    auto p = describe_process(req_.attach_pid);
+    if (!p)
+      return std::unexpected(p.error());
+  }
   tracer_ = tracer_without_preflight(req_);
   if (auto s = preflight(); !s)
     return std::unexpected(s.error());
@@ -320,6 +333,7 @@ Status Session::preflight() {
   pf.iface = req_.sender.iface;
   pf.veth = req_.sender.veth;
   pf.netns_path = req_.sender.netns_path;
+  pf.attach_pid = req_.attach_pid;
   pf.allow_nearest = req_.allow_nearest;
   pf.probes = probe_set_;
   auto res = run_preflight(sys_, pf, select_);
@@ -505,15 +519,50 @@ bool Session::wait_ready() {
   }
   say(tracer_name_ + " ready after " +
       seconds(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t_start)) +
-      (req_.exec.empty() ? "; sending" : "; starting the workload"));
+      (req_.attach_pid     ? "; attached"
+       : req_.exec.empty() ? "; sending"
+                           : "; starting the workload"));
   return true;
 }
 
 void Session::run_workload() {
-  if (req_.exec.empty())
+  if (req_.attach_pid)
+    attach_program();
+  else if (req_.exec.empty())
     send_builtin();
   else
     run_program();
+}
+
+// --pid: the probes watch a program harness did not start, until it ends, --duration passes or
+// Ctrl-C, which is the normal end here (a SIGTERM still interrupts the run).
+void Session::attach_program() {
+  auto p = describe_process(req_.attach_pid);
+  if (!p) {
+    failure_ = p.error();
+    partial_reason_ = "the program to attach to is gone: " + p.error().why;
+    return;
+  }
+  attached_ = std::move(*p);
+  const std::string who = "pid " + std::to_string(attached_->pid);
+  say("attached to " + who + " (" + attached_->argv.front() + ") until Ctrl-C" +
+      (req_.duration ? ", --duration " + seconds(*req_.duration) : "") + " or its end");
+  const auto t0 = Clock::now();
+  for (;;) {
+    if (interrupt_signal() == SIGINT) {
+      clear_interrupt();
+      say("Ctrl-C: detaching from " + who);
+      break;
+    }
+    if (interrupt_requested() || tracer_died_ || duration_over(t0))
+      break;
+    if (!process_alive(attached_->pid)) {
+      attached_->exited = true;
+      say(who + " ended");
+      break;
+    }
+    pump_tracer(who);
+  }
 }
 
 // One slice of moving the tracer's output while the workload runs; notes a tracer that died.
@@ -549,8 +598,14 @@ void Session::run_program() {
   say("running " + cmd + " (pid " + std::to_string(info.pid) +
       (info.iface.empty() ? "" : ", interface " + info.iface) +
       (info.netns.empty() ? "" : ", network namespace " + info.netns) + ")");
+  const auto t0 = Clock::now();
   while (!program_->poll(10ms)) {
     if (interrupt_requested()) {
+      program_->stop(req_.stop_grace);
+      break;
+    }
+    if (duration_over(t0)) {
+      say("--duration " + seconds(*req_.duration) + " is over: stopping the workload");
       program_->stop(req_.stop_grace);
       break;
     }
@@ -588,7 +643,7 @@ void Session::send_builtin() {
 // Gives the kernel's last records time to arrive: the destructor of the last frames runs after
 // the sender's send() returned; stap flushes its buffers periodically.
 void Session::settle() {
-  if ((!sent_ && !program_) || tracer_died_ || interrupt_requested())
+  if ((!sent_ && !program_ && !attached_) || tracer_died_ || interrupt_requested())
     return;
   step_ = Step::settling;
   if (sent_)
@@ -596,8 +651,8 @@ void Session::settle() {
         std::to_string(sent_->totals.requested) +
         " frames sent; waiting for the last probe records");
   else
-    say("workload ended (" + report::workload_end_text(program_->info()) +
-        "); waiting for the last probe records");
+    say("workload: " + report::workload_end_text(program_ ? program_->info() : *attached_) +
+        "; waiting for the last probe records");
   // A program's frame count is not known: its last records are in once the tracer is quiet.
   const std::uint64_t want = sent_ ? sent_->totals.queued : 0;
   const auto deadline = Clock::now() + req_.settle_timeout;
@@ -667,6 +722,8 @@ Result<RunOutcome> Session::finish() {
   in.sender = sent_;
   if (program_)
     in.workload = program_->info();
+  else if (attached_)
+    in.workload = attached_;
   in.partial = !partial_reason_.empty();
   in.partial_reason = partial_reason_;
   report::Analysis analysis(req_.analyze, std::move(in));

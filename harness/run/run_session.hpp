@@ -34,6 +34,10 @@ struct RunRequest {
   // --exec -- PROGRAM [ARGS...]: this program is the workload instead of the built-in sender
   // (exec_workload.hpp); empty: the sender.
   std::vector<std::string> exec;
+  // --pid PID: attach to this running program instead (until Ctrl-C, its end or `duration`).
+  std::uint32_t attach_pid = 0;
+  // --duration: how long --exec's program may run (then it is stopped) or --pid stays attached.
+  std::optional<std::chrono::milliseconds> duration;
   std::string kernel_spec = "auto"; // line map (--kernel)
   std::string probes = "status";    // probe set
   std::string build_dir;            // -r: stap -r DIR (cross-build against a build tree)

@@ -94,6 +94,15 @@ TEST(ExitCodes, TwoBadExecCommandLine) {
   auto sender = harness({"run", "--veth", "--count", "5", "--exec", "--", "/bin/true"});
   EXPECT_EQ(sender.status.code, 2);
   expect_one_error(sender, "harness: --count: is an option of the built-in sender, not of --exec");
+  auto both = harness({"run", "--pid", "1", "--exec", "--", "/bin/true"});
+  EXPECT_EQ(both.status.code, 2);
+  expect_one_error(both, "harness: --pid and --exec: exclude each other");
+  auto iface = harness({"run", "--pid", "1", "--veth"});
+  EXPECT_EQ(iface.status.code, 2);
+  expect_one_error(iface, "harness: --pid and --veth: exclude each other");
+  auto duration = harness({"run", "--veth", "--duration", "3"});
+  EXPECT_EQ(duration.status.code, 2);
+  expect_one_error(duration, "harness: --duration: only goes with --pid or --exec");
 }
 
 TEST(ExitCodes, ThreeNotRoot) {

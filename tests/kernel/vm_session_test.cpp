@@ -30,10 +30,10 @@ TEST(VmSession, HarnessRunJob) {
 TEST(VmSession, HarnessRunJobKeepsTheExecProgramsArgv) {
   const auto job = harness_run_job("/b/harness", "/s/m.kprobes", "", "/s/run",
                                    {"--exec", "--", "/s/pm", "--iface", "{iface}"}, false);
-  EXPECT_EQ(job.steps[0].argv,
-            (std::vector<std::string>{"/b/harness", "run", "--kprobes", "/s/m.kprobes", "--out",
-                                      "/s/run", "--exec", "--veth", "--", "/s/pm", "--iface",
-                                      "{iface}"}));
+  EXPECT_EQ(
+      job.steps[0].argv,
+      (std::vector<std::string>{"/b/harness", "run", "--kprobes", "/s/m.kprobes", "--out", "/s/run",
+                                "--exec", "--veth", "--", "/s/pm", "--iface", "{iface}"}));
 }
 
 TEST(VmSession, TimestampedDirectories) {

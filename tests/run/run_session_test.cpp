@@ -1,6 +1,7 @@
 // run_session end to end with the real sender on a throwaway veth pair and the
 // fault-injecting stand-in for stap (FAULT_STAP) in place of stap/staprun: every test injects a
 // fault (probes that stay silent, errors, hangs, deaths). A working stap runs in tests/e2e.
+#include "child_proc.hpp"
 #include "fake_system.hpp"
 #include "files.hpp"
 #include "generate.hpp"
@@ -15,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <thread>
 
 using namespace harness;
 using namespace harness::run;
@@ -345,4 +347,63 @@ TEST_F(RunSession, ExecProgramThatCannotStartIsAnErrorWithAPartialReport) {
       << format_error(*out->error);
   EXPECT_TRUE(out->report.partial);
   EXPECT_TRUE(file_has(out->run_dir + "/report.json", ""));
+}
+
+// --pid: attached to a process harness did not start, until it ends; the report names it by
+// its /proc cmdline and, not being its parent, claims no exit status.
+TEST_F(RunSession, PidAttachesUntilTheProgramEnds) {
+  ChildSpec spec;
+  spec.exe = "sleep";
+  spec.args = {"1"};
+  auto child = spawn(spec);
+  ASSERT_TRUE(child) << format_error(child.error());
+  auto req = request("silent");
+  req.sender = {};
+  req.attach_pid = static_cast<std::uint32_t>((*child)->pid());
+  req.duration = 60s; // a bound for a broken test only: the program ends after 1 s
+  std::thread reaper([&] { (*child)->wait(30s); }); // so it does not stay a zombie of ours
+  auto out = run_session(req, hooks());
+  reaper.join();
+  ASSERT_TRUE(out) << format_error(out.error());
+  ASSERT_TRUE(out->report.workload);
+  const auto& w = *out->report.workload;
+  EXPECT_TRUE(w.attached);
+  EXPECT_TRUE(w.exited);
+  EXPECT_EQ(w.argv, (std::vector<std::string>{*find_program("sleep"), "1"}));
+  EXPECT_FALSE(out->report.partial);
+  EXPECT_FALSE(out->error);
+  for (const auto& a : out->report.anomalies)
+    EXPECT_NE(a.kind, "workload_failed");
+  EXPECT_NE(out->report_text.find("attached; it ended during the run"), std::string::npos)
+      << out->report_text;
+}
+
+// --duration: the attached run ends on time while the program goes on.
+TEST_F(RunSession, PidDetachesAfterTheDuration) {
+  ChildSpec spec;
+  spec.exe = "sleep";
+  spec.args = {"30"};
+  auto child = spawn(spec);
+  ASSERT_TRUE(child) << format_error(child.error());
+  auto req = request("silent");
+  req.sender = {};
+  req.attach_pid = static_cast<std::uint32_t>((*child)->pid());
+  req.duration = 500ms;
+  auto out = run_session(req, hooks());
+  const bool still_running = alive((*child)->pid());
+  (*child)->terminate(1s);
+  ASSERT_TRUE(out) << format_error(out.error());
+  ASSERT_TRUE(out->report.workload);
+  EXPECT_FALSE(out->report.workload->exited);
+  EXPECT_TRUE(still_running);
+}
+
+TEST_F(RunSession, PidOfNoProcessFailsBeforeAnythingIsMade) {
+  auto req = request("silent");
+  req.sender = {};
+  req.attach_pid = 0x3fffffff; // above pid_max
+  auto out = run_session(req, hooks());
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().why, "no such process");
+  EXPECT_FALSE(file_has(dir_ + "/run/report.json", ""));
 }
