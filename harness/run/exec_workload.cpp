@@ -84,6 +84,20 @@ Result<std::unique_ptr<ExecWorkload::Stream>> open_stream(const std::string& pat
   return s;
 }
 
+// A new network namespace has its loopback down; programs that also use `lo` (the kernel's
+// psock_tpacket and txring_overwrite selftests bind to it) expect it up, as on any machine.
+Status loopback_up(const std::string& netns) {
+  ChildSpec spec{.exe = "ip", .args = {"-n", netns, "link", "set", "lo", "up"}};
+  auto r = run_captured(spec, std::chrono::seconds(10));
+  if (!r)
+    return std::unexpected(r.error());
+  if (!r->status.success())
+    return fail(Exit::io, "network namespace " + netns,
+                "ip link set lo up: " + (r->err.empty() ? r->status.describe() : r->err),
+                "network namespaces need root (CAP_NET_ADMIN)");
+  return {};
+}
+
 } // namespace
 
 Result<std::unique_ptr<ExecWorkload>> ExecWorkload::start(const ExecRequest& req) {
@@ -101,6 +115,8 @@ Result<std::unique_ptr<ExecWorkload>> ExecWorkload::start(const ExecRequest& req
     w->iface_ = w->net_->tx_if();
     ns_path = w->net_->path();
     w->netns_ = w->net_->name();
+    if (auto s = loopback_up(w->netns_); !s)
+      return std::unexpected(s.error());
   } else {
     w->netns_ = ns_path;
   }

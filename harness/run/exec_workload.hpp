@@ -2,10 +2,10 @@
 
 // `harness run --exec -- PROGRAM [ARGS...]`: a program of the user's own as the workload instead
 // of the built-in sender (docs/DESIGN.md "Workloads"). It is started with argv (never a shell),
-// inside the scratch namespace with --veth (or the one --netns names), after the probes are
-// live; `{iface}` in ARGS becomes the interface's name. Its stdout and stderr go to
-// workload.stdout and workload.stderr in the run directory; the report shows the exit status and
-// the last lines of each.
+// inside the scratch namespace with --veth (its loopback up too) or the one --netns names,
+// after the probes are live; `{iface}` in ARGS becomes the interface's name. Its stdout and stderr
+// go to workload.stdout and workload.stderr in the run directory; the report shows the exit status
+// and the last lines of each.
 
 #include "child_proc.hpp"
 #include "report.hpp"

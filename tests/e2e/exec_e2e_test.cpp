@@ -7,6 +7,7 @@
 // $HARNESS_SEED_DIR, else ../shared/seed next to the source tree, else /work/shared/seed. Where
 // none holds it the test skips, and scripts/test-all fails on that skip (it is not listed in
 // scripts/allowed-skips): a machine without the seed cannot pass these tests silently.
+// The kernel's selftests come from Debian's linux-source-6.1 (scripts/install-deps installs it).
 #include "child_proc.hpp"
 #include "files.hpp"
 
@@ -159,6 +160,77 @@ TEST_P(ExecE2E, PacketMmapRingWrapsWithASecondThread) {
 TEST_P(ExecE2E, PacketMmapWithPacketLoss) {
   expect_frames(exec_run({"-c", "20", "-n", "8", "-t", "-l"}), 20, 8);
 }
+
+// The kernel's own TX-ring selftests as foreign workloads, built from Debian's linux-source-6.1
+// (only the four files they need are extracted, into the test's directory; never committed).
+// Both bind to `lo`: they run in the --veth namespace, whose loopback harness brings up.
+class SelftestE2E : public ::testing::TestWithParam<std::string> {
+protected:
+  void SetUp() override {
+    if (::geteuid() != 0)
+      GTEST_SKIP() << "needs root (qemu's 9p share of /, the kernel build cache)";
+    if (!find_program("qemu-system-x86_64"))
+      GTEST_SKIP() << "qemu-system-x86_64 is not installed";
+    const std::string tarball = "/usr/src/linux-source-6.1.tar.xz";
+    ASSERT_TRUE(fs::exists(tarball)) << tarball << " missing: apt-get install linux-source-6.1";
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = info->name();
+    for (char& c : name)
+      if (c == '/')
+        c = '-';
+    out_ = cache_dir() + "/vm/exec-e2e-" + name + "-" + std::to_string(::getpid());
+    std::error_code ec;
+    fs::remove_all(out_, ec);
+    fs::create_directories(out_);
+    const std::string net = "linux-source-6.1/tools/testing/selftests/net/";
+    const auto x = run("tar", {"-xJf", tarball, "-C", out_, net + "psock_tpacket.c",
+                               net + "txring_overwrite.c", net + "psock_lib.h",
+                               "linux-source-6.1/tools/testing/selftests/kselftest.h"});
+    ASSERT_EQ(x.status.code, 0) << x.err;
+    program_ = out_ + "/" + GetParam();
+    const auto cc = run("gcc", {"-Wall", out_ + "/" + net + GetParam() + ".c", "-o", program_});
+    ASSERT_EQ(cc.status.code, 0) << "gcc failed:\n" << cc.err;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    if (!HasFailure() && !out_.empty())
+      fs::remove_all(out_, ec);
+  }
+  std::string out_, program_;
+};
+
+// The selftest passes as it does alone, and the report holds exactly the TX frames it sent:
+// psock_tpacket 100 per TPACKET version (its RX tests use no TX ring), txring_overwrite two
+// frames through its one-slot ring.
+TEST_P(SelftestE2E, PassesAndEveryTxFrameIsReported) {
+  const auto r = run(kHarness, {"vm", "run", "--kernel-build", kernel61(), "--out", out_ + "/vm",
+                                "--cache", cache_dir(), "--backend", "kprobe", "--timeout", "7200",
+                                "--", "--veth", "--exec", "--", program_});
+  EXPECT_EQ(r.status.code, 0) << r.err << r.out;
+  auto text = read_file(out_ + "/vm/run/report.json");
+  ASSERT_TRUE(text) << "no report.json; stderr:\n" << r.err;
+  const auto report = json::parse(*text);
+  EXPECT_EQ(report["exit_code"], 0) << report["anomalies"].dump(1);
+  EXPECT_EQ(report["workload"]["exit_code"], 0) << report["workload"].dump(1);
+  const bool psock = GetParam() == "psock_tpacket";
+  const int frames = psock ? 300 : 2;
+  EXPECT_EQ(report["frames_total"], frames);
+  for (const auto& f : report["frames"]) {
+    EXPECT_EQ(f["outcome"], "completed") << f.dump();
+    EXPECT_TRUE(f["kernel"]["available_ns"].is_number()) << f.dump();
+    if (!psock) {
+      EXPECT_EQ(f["index"], 0);
+    }
+  }
+  bool passed = false;
+  for (const auto& l : report["workload"]["stdout_tail"])
+    passed = passed || l.get<std::string>() == (psock ? "OK. All tests passed" : "read: b (0x62)");
+  EXPECT_TRUE(passed) << report["workload"].dump(1);
+}
+
+INSTANTIATE_TEST_SUITE_P(KernelSelftests, SelftestE2E,
+                         ::testing::Values("psock_tpacket", "txring_overwrite"),
+                         [](const auto& test) { return test.param; });
 
 INSTANTIATE_TEST_SUITE_P(Tracers, ExecE2E, ::testing::Values("stap", "kprobe"),
                          [](const auto& tracer) { return tracer.param; });
