@@ -312,6 +312,8 @@ TEST_F(RunSession, ExecRunsTheProgramInTheScratchNamespaceAndKeepsItsOutput) {
   EXPECT_TRUE(file_has(out->run_dir + "/workload.stdout", "first\nlast on " + w.iface + "\n"));
   EXPECT_FALSE(file_has(out->run_dir + "/sender.json", ""));
   EXPECT_NE(out->report_text.find("stdout| last on " + w.iface), std::string::npos);
+  EXPECT_TRUE(file_has(out->run_dir + "/report.html", "last on " + w.iface + "\n</pre>"));
+  EXPECT_TRUE(file_has(out->run_dir + "/report.html", "exit status 0"));
   // No TX ring frame of its process was seen: that is a finding, not an OK.
   ASSERT_EQ(out->report.anomalies.size(), 1u);
   EXPECT_EQ(out->report.anomalies[0].kind, "no_kernel_records");
