@@ -232,19 +232,20 @@ void check_ranges(Reader& rd, const Report& r) {
 namespace {
 
 json workload_to_json(const WorkloadInfo& w) {
-  return {{"argv", w.argv},
-          {"pid", w.pid},
-          {"iface", w.iface},
-          {"netns", w.netns},
-          {"exited", w.exited},
-          {"exit_code", w.exited && w.signal == 0 ? json(w.exit_code) : json(nullptr)},
-          {"signal", w.signal},
-          {"stopped", w.stopped},
-          {"attached", w.attached},
-          {"stdout_file", w.stdout_file},
-          {"stderr_file", w.stderr_file},
-          {"stdout_tail", w.stdout_tail},
-          {"stderr_tail", w.stderr_tail}};
+  return {
+      {"argv", w.argv},
+      {"pid", w.pid},
+      {"iface", w.iface},
+      {"netns", w.netns},
+      {"exited", w.exited},
+      {"exit_code", w.exited && w.signal == 0 && !w.attached ? json(w.exit_code) : json(nullptr)},
+      {"signal", w.signal},
+      {"stopped", w.stopped},
+      {"attached", w.attached},
+      {"stdout_file", w.stdout_file},
+      {"stderr_file", w.stderr_file},
+      {"stdout_tail", w.stdout_tail},
+      {"stderr_tail", w.stderr_tail}};
 }
 
 std::vector<std::string> strings(Reader& rd, const json& j, const char* key,

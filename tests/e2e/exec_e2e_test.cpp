@@ -161,6 +161,54 @@ TEST_P(ExecE2E, PacketMmapWithPacketLoss) {
   expect_frames(exec_run({"-c", "20", "-n", "8", "-t", "-l"}), 20, 8);
 }
 
+// --pid: harness attaches to a packet_mmap it did not start. The program is held stopped (sh's
+// `kill -STOP $$` before it execs packet_mmap, same pid) until the attached harness says it is
+// attached, then continued; the run ends when the program does. One guest boot, sequenced by sh
+// in the guest as tests/e2e/kprobe_e2e_test.cpp's NextRunRemovesWhatAKilledRunLeft does.
+TEST_P(ExecE2E, PidAttachesToAPacketMmapStartedSeparately) {
+  const bool stap = GetParam() == "stap";
+  const auto built = run(kHarness, {"build", "--backend", GetParam(), "--kernel-build", kernel61(),
+                                    "-o", out_ + "/probes", "--cache", cache_dir()});
+  ASSERT_EQ(built.status.code, 0) << built.err;
+  const std::string probes =
+      out_ + "/probes/harness_probes" + (stap ? ".ko" : ".kprobes"); // harness build's names
+  const std::string share = out_ + "/vm"; // the guest writes only into vm exec's --out
+  const std::string script = "ip link set lo up; sh -c 'kill -STOP $$; exec " + program_ +
+                             " -c 20 -n 8 -t lo' >" + share + "/pm.out 2>&1 & pm=$!; " + kHarness +
+                             " run " + (stap ? "--module " : "--kprobes ") + probes +
+                             " --pid $pm --out " + share + "/attach 2>" + share +
+                             "/attach.err & h=$!; "
+                             "until grep -q 'attached to pid' " +
+                             share +
+                             "/attach.err; do sleep 0.1; done; "
+                             "kill -CONT $pm; wait $h; echo attach=$?; wait $pm; echo pm=$?";
+  std::error_code ec;
+  fs::create_directories(share, ec);
+  const auto r =
+      run(kHarness, {"vm", "exec", "--kernel-build", kernel61(), "--out", share, "--cache",
+                     cache_dir(), "--timeout", "7200", "--", "/bin/sh", "-c", script});
+  EXPECT_EQ(r.status.code, 0) << r.err;
+  EXPECT_NE(r.out.find("attach=0"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("pm=0"), std::string::npos) << r.out;
+  auto pm_out = read_file(share + "/pm.out");
+  ASSERT_TRUE(pm_out);
+  EXPECT_NE(pm_out->find("END (number of error:0)"), std::string::npos) << *pm_out;
+  auto text = read_file(share + "/attach/report.json");
+  ASSERT_TRUE(text) << "no report.json:\n" << r.out << r.err;
+  const auto report = json::parse(*text);
+  ASSERT_TRUE(report["workload"].is_object());
+  EXPECT_EQ(report["workload"]["attached"], true);
+  EXPECT_EQ(report["workload"]["exited"], true);
+  EXPECT_TRUE(report["workload"]["exit_code"].is_null());
+  EXPECT_EQ(report["frames_total"], 20);
+  EXPECT_EQ(report["exit_code"], 0) << report["anomalies"].dump(1);
+  const auto& frames = report["frames"];
+  for (std::size_t k = 0; k < frames.size(); ++k) {
+    EXPECT_EQ(frames[k]["index"], k % 8) << k;
+    EXPECT_EQ(frames[k]["outcome"], "completed") << k;
+  }
+}
+
 // The kernel's own TX-ring selftests as foreign workloads, built from Debian's linux-source-6.1
 // (only the four files they need are extracted, into the test's directory; never committed).
 // Both bind to `lo`: they run in the --veth namespace, whose loopback harness brings up.
