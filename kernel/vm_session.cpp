@@ -153,13 +153,16 @@ GuestJob harness_run_job(const std::string& harness_exe, const std::string& prob
   }
   step.argv.push_back("--out");
   step.argv.push_back(run_dir);
-  step.argv.insert(step.argv.end(), run_args.begin(), run_args.end());
+  // `run --exec -- PROGRAM ARGS`: what follows `--` is the program's, never harness's options.
+  const auto dashes = std::find(run_args.begin(), run_args.end(), "--");
+  const std::vector<std::string> options(run_args.begin(), dashes);
+  step.argv.insert(step.argv.end(), options.begin(), options.end());
   // The guest has no network device but `lo` and the veth pair `harness run --veth` makes; a
   // named interface is given as `--iface NAME` (a bare IFACE cannot be told from an option's
   // value here).
-  if (!has_arg(run_args, "--veth") && !has_arg(run_args, "--netns") &&
-      !has_arg(run_args, "--iface"))
+  if (!has_arg(options, "--veth") && !has_arg(options, "--netns") && !has_arg(options, "--iface"))
     step.argv.push_back("--veth");
+  step.argv.insert(step.argv.end(), dashes, run_args.end());
   step.timeout_ms = 240000;
   job.steps.push_back(std::move(step));
   job.result_step = "run";

@@ -6,6 +6,7 @@
 #include "sender_options.hpp"
 #include "signals.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -24,10 +25,39 @@ Result<std::chrono::milliseconds> seconds_option(double v, const std::string& na
   return std::chrono::milliseconds(static_cast<long>(v * 1000));
 }
 
+// With --exec or --pid the built-in sender does not run: its options would silently do nothing.
+// --exec keeps those that say where the program runs; --pid none (the program chose).
+Status check_no_sender_options(const po::variables_map& vm, bool attach) {
+  po::options_description sender_opts;
+  add_sender_options(sender_opts);
+  for (const auto& o : sender_opts.options()) {
+    const std::string& name = o->long_name();
+    if ((!attach && (name == "veth" || name == "netns")) || !vm.count(name) || vm[name].defaulted())
+      continue;
+    if (attach)
+      return fail(Exit::usage, "--pid and --" + name, "exclude each other",
+                  "--pid attaches to a running program, which chose its own interface and ring");
+    return fail(Exit::usage, "--" + name, "is an option of the built-in sender, not of --exec",
+                "pass the program its own options after `--`; with --exec only IFACE, --veth "
+                "and --netns say where it runs");
+  }
+  if (attach && vm.count("iface"))
+    return fail(Exit::usage, "--pid and IFACE", "exclude each other",
+                "--pid attaches to a running program, which chose its own interface");
+  return {};
+}
+
 } // namespace
 
-Result<int> cmd_run(const Args& args) {
-  const std::string usage = "run [options] (IFACE | --veth)";
+Result<int> cmd_run(const Args& all_args) {
+  const std::string usage =
+      "run [options] (IFACE | --veth) [--exec -- PROGRAM [ARGS...]], or run [options] --pid PID";
+  // Everything after the first `--` is the program's argv, never harness's options.
+  const auto dashes = std::find(all_args.begin(), all_args.end(), "--");
+  const Args args(all_args.begin(), dashes);
+  std::vector<std::string> program;
+  if (dashes != all_args.end())
+    program.assign(dashes + 1, all_args.end());
   po::options_description opts("run options");
   std::string kernel = "auto", probes = "status", build_dir, module, kprobes, plan, out, json, html,
               baseline, backend = "auto";
@@ -35,7 +65,8 @@ Result<int> cmd_run(const Args& args) {
   std::string stap = env_or("HARNESS_STAP", "stap");
   std::string staprun = env_or("HARNESS_STAPRUN", "staprun");
   std::vector<std::string> stap_args;
-  double ready_s = 300, settle_s = 5, grace_s = 3, tolerance = 25;
+  double ready_s = 300, settle_s = 5, grace_s = 3, tolerance = 25, duration_s = 0;
+  std::uint32_t attach_pid = 0;
   long max_rows = 64;
   opts.add_options()("help,h", "show this help")(
       "kernel", po::value(&kernel)->default_value("auto"),
@@ -76,6 +107,15 @@ Result<int> cmd_run(const Args& args) {
       "seconds stap gets after SIGINT (then SIGTERM, then SIGKILL)")(
       "max-rows", po::value(&max_rows)->default_value(64), "frame rows printed (0: all)")(
       "no-preflight", "skip the pre-flight checks (for a stand-in stap in tests)")(
+      "exec",
+      "run the program after `--` (argv, no shell) as the workload instead of the built-in "
+      "sender, in the --veth namespace or on IFACE; {iface} in its arguments becomes the "
+      "interface's name; its output and exit status go to the run directory and the report")(
+      "pid", po::value(&attach_pid),
+      "attach to this running program instead of sending: its TX rings are probed until Ctrl-C, "
+      "its end or --duration")(
+      "duration", po::value(&duration_s),
+      "seconds --pid stays attached, or --exec's program may run (then it is stopped)")(
       "iface", po::value<std::string>(), "interface to send on (positional)");
   add_sender_options(opts);
   po::positional_options_description pos;
@@ -92,12 +132,44 @@ Result<int> cmd_run(const Args& args) {
            "interrupted (partial report kept)\n";
     return 0;
   }
-  auto config = sender_config_from(parsed->vm);
-  if (!config)
-    return std::unexpected(config.error());
+  const bool exec = parsed->vm.count("exec") > 0;
+  if (exec && program.empty())
+    return fail(Exit::usage, "--exec", "needs the program after `--`",
+                "harness run --veth --exec -- PROGRAM [ARGS...] ({iface} in ARGS becomes the "
+                "interface's name)");
+  if (!exec && dashes != all_args.end())
+    return fail(Exit::usage, "--", "only goes with --exec",
+                "harness run --veth --exec -- PROGRAM [ARGS...]");
+  const bool attach = parsed->vm.count("pid") > 0;
+  if (attach && exec)
+    return fail(Exit::usage, "--pid and --exec", "exclude each other",
+                "--exec starts the program, --pid attaches to one already running");
+  if (parsed->vm.count("duration") && !attach && !exec)
+    return fail(Exit::usage, "--duration", "only goes with --pid or --exec",
+                "the built-in sender ends after --count frames");
+  if (exec || attach)
+    if (auto s = check_no_sender_options(parsed->vm, attach); !s)
+      return std::unexpected(s.error());
+  sender::SenderConfig sender_config;
+  if (!attach) { // --pid: the program chose its interface and ring
+    auto config = sender_config_from(parsed->vm);
+    if (!config)
+      return std::unexpected(config.error());
+    sender_config = std::move(*config);
+  }
 
   run::RunRequest req;
-  req.sender = std::move(*config);
+  req.sender = std::move(sender_config);
+  req.exec = std::move(program);
+  req.attach_pid = attach_pid;
+  if (attach && attach_pid == 0)
+    return fail(Exit::usage, "--pid 0", "is not a process", "give the program's pid");
+  if (parsed->vm.count("duration")) {
+    auto ms = seconds_option(duration_s, "duration");
+    if (!ms)
+      return std::unexpected(ms.error());
+    req.duration = *ms;
+  }
   req.kernel_spec = kernel;
   req.allow_nearest = parsed->vm.count("allow-nearest") > 0;
   req.probes = probes;

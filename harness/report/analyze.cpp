@@ -2,6 +2,7 @@
 
 #include "build_info.hpp"
 #include "files.hpp"
+#include "workload.hpp"
 
 #include <cstring>
 #include <fcntl.h>
@@ -25,6 +26,8 @@ Analysis::Analysis(AnalyzeOptions options, AnalyzeInputs inputs)
           std::make_unique<VectorSenderSource>(std::move(in_.sender->frames), in_.sender->sockets);
       in_.sender->frames.clear();
     }
+  } else if (in_.workload) {
+    co.sender_pid = in_.workload->pid;
   }
   correlator_ = std::make_unique<Correlator>(co, in_.source.get(),
                                              [this](const FrameTimeline& tl) { builder_.add(tl); });
@@ -69,7 +72,10 @@ Report Analysis::finish() {
   b.partial = in_.partial;
   b.partial_reason = in_.partial_reason;
   b.harness_version = std::string(build_info::version);
-  return builder_.finish(b);
+  Report r = builder_.finish(b);
+  if (in_.workload)
+    attach_workload(r, std::move(*in_.workload));
+  return r;
 }
 
 void feed_trace_text(std::string_view text, Analysis& analysis) {

@@ -32,6 +32,9 @@ struct AnalyzeInputs {
   std::optional<stap::ProbePlan> plan;
   std::optional<sender::SendReport> sender; // its frames feed the join unless `source` is set
   std::unique_ptr<SenderSource> source;     // frames generated elsewhere (benchmark)
+  // `run --exec`: a program of the user's own was the workload; without sender records the
+  // probe records of its process (pid) are the frames (workload.hpp).
+  std::optional<WorkloadInfo> workload;
   bool partial = false;
   std::string partial_reason;
 };

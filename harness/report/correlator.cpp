@@ -330,8 +330,16 @@ void Correlator::join(Socket& s, FrameTimeline& tl) {
     tl.outcome = Outcome::unmatched;
     return;
   }
-  if (!sender_)
+  if (!sender_) {
+    // Kernel view only (`run --exec`, a trace alone): each socket's ring is numbered in the
+    // order its first frame came out, so the frames of several rings stay apart.
+    if (!s.ring_known) {
+      s.ring = next_ring_++;
+      s.ring_known = true;
+    }
+    tl.ring = s.ring;
     return;
+  }
   const auto index = static_cast<std::uint32_t>(tl.index);
   const std::uint64_t first = first_kernel_ts(tl);
   if (!s.ring_known) {

@@ -25,7 +25,9 @@
 namespace harness::report {
 
 struct CorrelatorOptions {
-  std::uint32_t sender_pid = 0;  // sockets used by this pid are the sender's; 0: all are
+  // Sockets used by this process (tgid) are the sender's: the built-in sender's, or the
+  // `run --exec` workload's; 0: all are.
+  std::uint32_t sender_pid = 0;
   std::uint32_t ring_frames = 0; // the sender's ring size, when snd.start lacks frame_max
 };
 
@@ -182,6 +184,7 @@ private:
   std::unordered_map<std::uint64_t, Slot> slots_;
   std::unordered_map<std::uint32_t, Call> calls_;
   std::vector<bool> ring_taken_;
+  std::uint32_t next_ring_ = 0; // without sender records: the next socket's ring number
   bool finished_ = false;
 };
 

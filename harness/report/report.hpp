@@ -35,6 +35,22 @@ struct RunInfo {
   std::string run_dir; // where `run` put its files (empty offline)
 };
 
+// A program of the user's own run as the workload (`harness run --exec`) instead of the built-in
+// sender (docs/report-schema.md "workload").
+struct WorkloadInfo {
+  std::vector<std::string> argv; // as run, `{iface}` replaced
+  std::uint32_t pid = 0;         // its process (tgid): the probes' records are filtered to it
+  std::string iface, netns;
+  bool exited = false;   // it ended before the run did
+  int exit_code = -1;    // when it exited normally
+  int signal = 0;        // the signal that ended it, 0: none
+  bool stopped = false;  // harness stopped it (interrupt, --duration)
+  bool attached = false; // --pid: not harness's child (its exit status cannot be known)
+  std::string stdout_file, stderr_file;
+  std::vector<std::string> stdout_tail, stderr_tail; // their last lines
+  bool success() const { return attached || (exited && signal == 0 && exit_code == 0); }
+};
+
 struct TraceInfo {
   std::uint64_t lines = 0, records = 0, events = 0, other_lines = 0, malformed = 0;
   std::uint64_t truncated_tail = 0;
@@ -134,6 +150,7 @@ struct Report {
   std::vector<Anomaly> anomalies;
   std::vector<std::string> notes;
   std::optional<Comparison> comparison;
+  std::optional<WorkloadInfo> workload; // `run --exec` only
 
   // 0: every frame accounted for, no anomaly, no regression; 1 otherwise.
   int exit_code() const {

@@ -12,6 +12,15 @@ constexpr std::size_t pi(Phase p) {
   return static_cast<std::size_t>(p);
 }
 
+// The first kernel record of a frame (0: none).
+std::uint64_t first_seen(const FrameTimeline& f) {
+  std::uint64_t first = 0;
+  for (auto t : f.t)
+    if (t != 0 && (first == 0 || t < first))
+      first = t;
+  return first;
+}
+
 void add_anomaly(Report& r, std::string kind, std::string message, std::uint64_t count = 1,
                  std::vector<std::uint64_t> seqs = {}, std::vector<std::int64_t> indices = {},
                  std::string anchor = {}, int line = 0) {
@@ -477,6 +486,15 @@ std::uint64_t ReportBuilder::settle_frames(Report& r) {
     const auto kb = b.has_sender ? b.sender.seq : UINT64_MAX;
     if (ka != kb)
       return ka < kb;
+    if (a.has_sender)
+      return a.index < b.index;
+    // Kernel-only rows (a workload's, or a trace alone): per ring, in the order the kernel saw
+    // them, so the uses of a slot after the ring wrapped follow the frames before them.
+    if (a.ring != b.ring)
+      return a.ring < b.ring;
+    const auto ta = first_seen(a), tb = first_seen(b);
+    if (ta != tb)
+      return ta < tb;
     return a.index < b.index;
   });
   r.frames = std::move(rows_);

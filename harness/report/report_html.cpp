@@ -3,6 +3,7 @@
 #include "files.hpp"
 #include "phase_offsets_html.hpp"
 #include "text_util.hpp"
+#include "workload.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -428,6 +429,24 @@ void head(std::ostringstream& o, const Report& r) {
        "</style></head><body>\n";
 }
 
+// `run --exec`: the program, how it ended, the last lines it printed.
+void workload_meta(std::ostringstream& o, const WorkloadInfo& w) {
+  std::string cmd;
+  for (const auto& a : w.argv)
+    cmd += (cmd.empty() ? "" : " ") + a;
+  o << "<br>workload <code>" << html_escape(cmd) << "</code> (pid " << w.pid << "): <b>"
+    << html_escape(workload_end_text(w)) << "</b>";
+  for (const auto& [name, tail] :
+       {std::pair{"stdout", &w.stdout_tail}, std::pair{"stderr", &w.stderr_tail}}) {
+    if (tail->empty())
+      continue;
+    std::string text;
+    for (const auto& l : *tail)
+      text += l + "\n";
+    o << "<br>" << name << " (last lines):<pre>" << html_escape(text) << "</pre>";
+  }
+}
+
 void header(std::ostringstream& o, const Report& r) {
   o << "<h1>harness report" << (r.run.kernel.empty() ? "" : ": kernel " + html_escape(r.run.kernel))
     << "</h1><div class=\"meta\">";
@@ -447,6 +466,8 @@ void header(std::ostringstream& o, const Report& r) {
   if (r.run.ring_frames)
     o << "ring " << r.run.ring_frames << " frames x " << r.run.frame_size << " bytes"
       << (r.run.rings > 1 ? " (" + std::to_string(r.run.rings) + " rings)" : "");
+  if (r.workload)
+    workload_meta(o, *r.workload);
   if (!r.run.run_dir.empty())
     o << "<br>files: <code>" << html_escape(r.run.run_dir) << "</code>";
   o << "</div>";

@@ -400,6 +400,65 @@ void read_notes(Reader& rd, const json& j, Report& r) {
         r.notes.push_back(rd.text(n, "notes[]"));
 }
 
+json workload_to_json(const WorkloadInfo& w) {
+  return {
+      {"argv", w.argv},
+      {"pid", w.pid},
+      {"iface", w.iface},
+      {"netns", w.netns},
+      {"exited", w.exited},
+      {"exit_code", w.exited && w.signal == 0 && !w.attached ? json(w.exit_code) : json(nullptr)},
+      {"signal", w.signal},
+      {"stopped", w.stopped},
+      {"attached", w.attached},
+      {"stdout_file", w.stdout_file},
+      {"stderr_file", w.stderr_file},
+      {"stdout_tail", w.stdout_tail},
+      {"stderr_tail", w.stderr_tail}};
+}
+
+std::vector<std::string> strings(Reader& rd, const json& j, const char* key,
+                                 const std::string& path) {
+  std::vector<std::string> v;
+  if (const json* a = rd.arr(j, key, path))
+    for (const auto& x : *a) {
+      if (!x.is_string()) {
+        rd.fail_key(path + key + "[]", "not a string");
+        break;
+      }
+      v.push_back(rd.text(x, path + key + "[]"));
+    }
+  return v;
+}
+
+// workload: absent or null in reports of the built-in sender (and of harness before --exec).
+void read_workload(Reader& rd, const json& j, Report& r) {
+  auto it = j.find("workload");
+  if (it == j.end() || it->is_null())
+    return;
+  if (!it->is_object()) {
+    rd.fail_key("workload", "not an object");
+    return;
+  }
+  const json& wj = *it;
+  const std::string p = "workload.";
+  WorkloadInfo w;
+  w.argv = strings(rd, wj, "argv", p);
+  w.pid = rd.num<std::uint32_t>(wj, "pid", p);
+  w.iface = rd.str(wj, "iface", p);
+  w.netns = rd.str(wj, "netns", p);
+  w.exited = rd.boolean(wj, "exited", p);
+  w.exit_code = rd.num<int>(wj, "exit_code", p, -1);
+  w.signal = rd.num<int>(wj, "signal", p);
+  w.stopped = rd.boolean(wj, "stopped", p);
+  w.attached = rd.boolean(wj, "attached", p);
+  w.stdout_file = rd.str(wj, "stdout_file", p);
+  w.stderr_file = rd.str(wj, "stderr_file", p);
+  w.stdout_tail = strings(rd, wj, "stdout_tail", p);
+  w.stderr_tail = strings(rd, wj, "stderr_tail", p);
+  r.workload = std::move(w);
+}
+
 } // namespace
 
 json report_to_json(const Report& r) {
@@ -545,6 +604,7 @@ json report_to_json(const Report& r) {
   } else {
     j["baseline"] = nullptr;
   }
+  j["workload"] = r.workload ? workload_to_json(*r.workload) : json(nullptr);
   return j;
 }
 
@@ -576,6 +636,7 @@ Result<Report> report_from_json(const nlohmann::json& j, std::string_view origin
   read_frames(rd, j, r);
   read_anomalies(rd, j, r);
   read_notes(rd, j, r);
+  read_workload(rd, j, r);
   check_ranges(rd, r);
   if (!rd.ok())
     return std::unexpected(rd.error());

@@ -1,5 +1,6 @@
 #include "report.hpp"
 #include "text_util.hpp"
+#include "workload.hpp"
 
 #include <algorithm>
 #include <sstream>
@@ -65,6 +66,8 @@ void frame_table(std::ostringstream& o, const Report& r, std::size_t max_rows) {
       outcome += ", xmit " + errno_value_text(f.xmit_err);
     if (f.mapped_by == MapSource::ring_order)
       outcome += " (index inferred)";
+    if (f.ring != 0)
+      outcome += ", ring " + std::to_string(f.ring);
     o << "  " << pad(f.has_sender ? std::to_string(f.sender.seq) : "-", 6, true) << " "
       << pad(f.index >= 0 ? std::to_string(f.index) : "?", 5, true) << " "
       << pad(rel(f.at(Phase::request_seen), base), 14) << " "
@@ -77,6 +80,25 @@ void frame_table(std::ostringstream& o, const Report& r, std::size_t max_rows) {
     o << "  ... " << (r.frames_total - shown) << " more frames (all of them: report.json)\n";
   o << "  times: from the sender setting SEND_REQUEST (kernel-only rows: from the first kernel "
        "record); - = not observed\n";
+}
+
+} // namespace
+
+namespace {
+
+// `run --exec`: what ran, how it ended, and the last lines it printed.
+void workload_lines(std::ostringstream& o, const WorkloadInfo& w) {
+  o << "workload:";
+  for (const auto& a : w.argv)
+    o << " " << a;
+  o << " (pid " << w.pid;
+  if (!w.iface.empty())
+    o << ", on " << w.iface;
+  o << "): " << workload_end_text(w) << "\n";
+  for (const auto& [name, tail] :
+       {std::pair{"stdout", &w.stdout_tail}, std::pair{"stderr", &w.stderr_tail}})
+    for (const auto& l : *tail)
+      o << "  " << name << "| " << l << "\n";
 }
 
 } // namespace
@@ -106,6 +128,8 @@ std::string format_report_text(const Report& r, std::size_t max_rows) {
       o << ", pid " << r.run.sender_pid;
     o << "\n";
   }
+  if (r.workload)
+    workload_lines(o, *r.workload);
   if (!r.run.run_dir.empty())
     o << "files: " << r.run.run_dir << "\n";
   if (r.partial)

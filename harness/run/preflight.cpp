@@ -308,6 +308,11 @@ void check_debuginfo(const SystemView& sys, const std::string& release,
 }
 
 void check_interface(const SystemView& sys, const PreflightRequest& req, Checker& c) {
+  if (req.attach_pid != 0) {
+    c.skip("interface",
+           "the program attached to (pid " + std::to_string(req.attach_pid) + ") uses its own");
+    return;
+  }
   if (req.veth) {
     c.ok("interface", "throwaway veth pair in its own network namespace (made at run time)");
     return;

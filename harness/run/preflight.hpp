@@ -39,7 +39,8 @@ struct PreflightRequest {
   std::string perf = "perf";
   std::string iface; // empty with `veth`
   bool veth = false;
-  std::string netns_path; // interface lives in this namespace (not checked then)
+  std::string netns_path;       // interface lives in this namespace (not checked then)
+  std::uint32_t attach_pid = 0; // --pid: a running program that chose its own interface
   // Without the target's own af_packet.c, probe the nearest shipped map anyway, once every
   // anchor of `probes` passed the DWARF check; the run is then marked "lines not proven".
   bool allow_nearest = false;

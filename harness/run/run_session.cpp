@@ -2,6 +2,7 @@
 
 #include "build_id.hpp"
 #include "cache_dir.hpp"
+#include "exec_workload.hpp"
 #include "files.hpp"
 #include "generate.hpp"
 #include "kernel_tree.hpp"
@@ -15,8 +16,10 @@
 #include "sender.hpp"
 #include "signals.hpp"
 #include "stap_env.hpp"
+#include "workload.hpp"
 
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -157,348 +160,595 @@ std::string default_run_dir() {
   return dir;
 }
 
-Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
-  RealSystem real;
-  const SystemView& sys = hooks.system ? *hooks.system : real;
-  auto say = [&](const std::string& s) {
-    if (hooks.progress)
-      hooks.progress(s);
-  };
-  const MapSelector select = hooks.select_map ? hooks.select_map : shipped_map_selector();
-  const bool use_module = !req.module.empty();
-  const bool use_defs = !req.kprobe_defs.empty();
-  const std::string artifact = use_module ? req.module : req.kprobe_defs;
-  const std::string plan_in =
-      artifact.empty()
-          ? ""
-          : (req.plan_path.empty() ? stap::artifact_plan_path(artifact) : req.plan_path);
+namespace {
 
-  auto probe_set = stap::parse_probe_set(req.probes);
+// Where a run is, for the progress lines and the partial report's reason ("interrupted by
+// SIGINT while sending").
+enum class Step : std::uint8_t {
+  preflight,
+  preparing,
+  starting,
+  waiting_ready,
+  workload,
+  settling,
+  stopping
+};
+
+// One `harness run`: the locals every step shares, and the steps in the order run() calls them.
+// Each step either moves the run on or records why the run ends (failure, partial reason); every
+// path out of run() after the run directory exists goes through finish().
+class Session {
+public:
+  Session(const RunRequest& req, const RunHooks& hooks)
+      : req_(req), hooks_(hooks), sys_(hooks.system ? *hooks.system : real_),
+        select_(hooks.select_map ? hooks.select_map : shipped_map_selector()) {}
+
+  Result<RunOutcome> run();
+
+private:
+  void say(const std::string& s) const {
+    if (hooks_.progress)
+      hooks_.progress(s);
+  }
+  std::string step_text(Step s) const;
+  void watch() {
+    if (interrupt_requested() && interrupted_in_.empty())
+      interrupted_in_ = step_text(step_);
+  }
+
+  Status preflight();
+  Status load_baseline();
+  Status make_run_dir();
+  Status prepare_probes();
+  Status load_prebuilt();
+  Status generate_probes();
+  Status start_tracer();
+  ChildSpec stap_command() const;
+  bool wait_ready();
+  void run_workload();
+  void send_builtin();
+  void run_program();
+  void attach_program();
+  bool duration_over(Clock::time_point t0) const {
+    return req_.duration && Clock::now() - t0 >= *req_.duration;
+  }
+  void pump_tracer(const std::string& what_continues);
+  void settle();
+  void stop_tracer();
+  Status write_reports();
+  Result<RunOutcome> finish();
+
+  const RunRequest& req_;
+  const RunHooks& hooks_;
+  RealSystem real_;
+  const SystemView& sys_;
+  const MapSelector select_;
+
+  std::string artifact_, plan_in_; // a prebuilt module or kprobe definitions, and their plan
+  stap::ProbeSet probe_set_{};
+  std::optional<stap::MapSelection> map_;
+  stap::Backend tracer_ = stap::Backend::stap;
+  bool kprobes_ = false;
+  std::string tracer_name_;
+  bool lines_not_proven_ = false;
+  std::optional<report::Report> baseline_;
+
+  std::string dir_, trace_, log_;
+  RunOutcome out_;
+  Step step_ = Step::preflight;
+  std::optional<stap::ProbePlan> plan_;
+  std::optional<kprobe::KprobeDefs> defs_;
+  std::unique_ptr<TracerSession> session_;
+  std::optional<sender::SendReport> sent_;
+  std::unique_ptr<ExecWorkload> program_;        // --exec
+  std::optional<report::WorkloadInfo> attached_; // --pid
+  std::optional<ExitStatus> tracer_died_;
+  std::optional<Error> failure_;
+  std::string partial_reason_;
+  std::string interrupted_in_; // the step the first interrupt arrived in
+};
+
+std::string Session::step_text(Step s) const {
+  switch (s) {
+  case Step::preflight:
+    return "pre-flight";
+  case Step::preparing:
+    return "preparing the probes";
+  case Step::starting:
+    return "starting " + tracer_name_;
+  case Step::waiting_ready:
+    return "waiting for " + tracer_name_ + " to get ready";
+  case Step::workload:
+    return req_.attach_pid     ? "attached to pid " + std::to_string(req_.attach_pid)
+           : req_.exec.empty() ? "sending"
+                               : "running the workload";
+  case Step::settling:
+    return "waiting for the kernel to finish";
+  case Step::stopping:
+    return "stopping " + tracer_name_;
+  }
+  return "";
+}
+
+Result<RunOutcome> Session::run() {
+  const bool use_module = !req_.module.empty();
+  artifact_ = use_module ? req_.module : req_.kprobe_defs;
+  plan_in_ = artifact_.empty()
+                 ? ""
+                 : (req_.plan_path.empty() ? stap::artifact_plan_path(artifact_) : req_.plan_path);
+  auto probe_set = stap::parse_probe_set(req_.probes);
   if (!probe_set)
     return std::unexpected(probe_set.error());
-
-  // Pre-flight: nothing is compiled or created before these pass.
-  std::optional<stap::MapSelection> map;
-  stap::Backend tracer = tracer_without_preflight(req);
-  bool lines_not_proven = false;
-  if (req.preflight) {
-    say("pre-flight checks");
-    PreflightRequest pf;
-    pf.kernel_spec = req.kernel_spec;
-    pf.build_dir = req.build_dir;
-    pf.stap = req.stap;
-    pf.staprun = req.staprun;
-    pf.module = req.module;
-    pf.kprobe_defs = req.kprobe_defs;
-    pf.backend = req.backend;
-    pf.perf = req.perf;
-    pf.plan = plan_in;
-    pf.iface = req.sender.iface;
-    pf.veth = req.sender.veth;
-    pf.netns_path = req.sender.netns_path;
-    pf.allow_nearest = req.allow_nearest;
-    pf.probes = *probe_set;
-    auto res = run_preflight(sys, pf, select);
-    if (const Check* f = res.first_failure())
-      return std::unexpected(f->error);
-    for (const auto& c : res.checks)
-      if (c.state == CheckState::warn)
-        say("warning: " + c.name + ": " + c.error.why);
-    map = std::move(res.map);
-    if (res.tracer) {
-      tracer = res.tracer->backend;
-      say("tracer " + res.tracer->reason);
-    }
-    lines_not_proven = res.lines_not_proven;
+  probe_set_ = *probe_set;
+  if (req_.attach_pid) { // a pid that is not there fails before anything is made
+    auto p = describe_process(req_.attach_pid);
+    if (!p)
+      return std::unexpected(p.error());
   }
-  const bool kprobes = tracer == stap::Backend::kprobe;
-  const std::string tracer_name = kprobes ? "the kprobe tracer" : "stap";
-
-  // A bad baseline fails now, not after minutes of compiling and sending.
-  std::optional<report::Report> baseline;
-  if (req.baseline_path) {
-    auto b = report::load_report(*req.baseline_path);
-    if (!b)
-      return std::unexpected(b.error());
-    baseline = std::move(*b);
-  }
-
-  // The run directory.
-  const std::string dir = req.out_dir.empty() ? default_run_dir() : req.out_dir;
-  if (path_exists(dir + "/report.json") || path_exists(dir + "/trace.txt"))
-    return fail(Exit::usage, "--out " + dir, "already holds the files of a run",
-                "choose another directory; nothing of the earlier run is overwritten");
-  if (auto s = make_dirs(dir); !s)
+  tracer_ = tracer_without_preflight(req_);
+  if (auto s = preflight(); !s)
     return std::unexpected(s.error());
-  const std::string script = dir + "/probes.stp";
-  const std::string trace = dir + "/trace.txt";
-  const std::string log = dir + (kprobes ? "/kprobe.log" : "/stap.log");
-  const std::string sender_json = dir + "/sender.json";
-
-  RunOutcome out;
-  out.run_dir = dir;
-  std::string phase = "pre-flight";
-  std::optional<stap::ProbePlan> plan;
-  std::optional<kprobe::KprobeDefs> defs;
-  std::optional<sender::SendReport> sent;
-  std::optional<Error> failure;
-  std::string partial_reason;
-  std::string interrupted_in; // the phase the first interrupt arrived in
-  auto watch = [&] {
-    if (interrupt_requested() && interrupted_in.empty())
-      interrupted_in = phase;
-  };
-
-  // Writes whatever was captured as the report, whatever happened.
-  auto finish = [&]() -> Result<RunOutcome> {
-    watch();
-    if (interrupt_requested()) {
-      out.interrupted = true;
-      const std::string when = interrupted_in.empty() ? phase : interrupted_in;
-      partial_reason = "interrupted by " + signal_text(interrupt_signal()) + " while " + when;
-      failure = Error{Exit::interrupted, "run",
-                      "interrupted by " + signal_text(interrupt_signal()) + " while " + when +
-                          "; what was captured is in " + dir + " (report marked partial)",
-                      ""};
-    }
-    if (sent) {
-      if (auto s = write_file_atomic(sender_json, sender::to_json_text(*sent, 2)); !s)
-        return std::unexpected(s.error());
-      if (auto s = write_file_atomic(dir + "/sender.txt", sender::format_audit(*sent)); !s)
-        return std::unexpected(s.error());
-    }
-    report::AnalyzeInputs in;
-    in.plan = plan;
-    in.sender = sent;
-    in.partial = !partial_reason.empty();
-    in.partial_reason = partial_reason;
-    report::Analysis analysis(req.analyze, std::move(in));
-    if (path_exists(trace))
-      if (auto s = report::feed_trace_file(trace, analysis); !s)
-        return std::unexpected(s.error());
-    out.report = analysis.finish();
-    if (lines_not_proven)
-      mark_lines_not_proven(out.report, map->entry.map.release);
-    out.report.run.run_dir = dir;
-    if (baseline)
-      out.report.comparison =
-          report::compare_with_baseline(*baseline, out.report, req.baseline, *req.baseline_path);
-    out.report_text = report::format_report_text(out.report);
-    if (auto s = write_file_atomic(dir + "/report.txt", out.report_text); !s)
-      return std::unexpected(s.error());
-    if (auto s = report::write_report_json(out.report, dir + "/report.json"); !s)
-      return std::unexpected(s.error());
-    if (!req.json_path.empty())
-      if (auto s = report::write_report_json(out.report, req.json_path); !s)
-        return std::unexpected(s.error());
-    for (const auto& html : {dir + "/report.html", req.html_path})
-      if (!html.empty())
-        if (auto s = report::write_report_html(out.report, html); !s)
-          return std::unexpected(s.error());
-    out.error = failure;
-    return std::move(out);
-  };
+  kprobes_ = tracer_ == stap::Backend::kprobe;
+  tracer_name_ = kprobes_ ? "the kprobe tracer" : "stap";
+  if (auto s = load_baseline(); !s)
+    return std::unexpected(s.error());
+  if (auto s = make_run_dir(); !s)
+    return std::unexpected(s.error());
 
   if (interrupt_requested())
     return finish();
+  step_ = Step::preparing;
+  if (auto s = prepare_probes(); !s)
+    return std::unexpected(s.error());
+  step_ = Step::starting;
+  if (auto s = start_tracer(); !s)
+    return std::unexpected(s.error());
+  step_ = Step::waiting_ready;
+  if (!wait_ready())
+    return finish();
+  step_ = Step::workload;
+  run_workload();
+  settle();
+  watch();
+  step_ = Step::stopping;
+  stop_tracer();
+  return finish();
+}
 
-  // The probes: a prebuilt artifact and its plan, or generated here for the selected map.
-  phase = "preparing the probes";
-  if (!artifact.empty()) {
-    if (!path_exists(artifact))
-      return fail(Exit::usage, (use_module ? "--module " : "--kprobes ") + artifact, "no such file",
-                  use_module ? "give the FILE.ko built by `harness build`"
-                             : "give the FILE.kprobes built by `harness build --backend kprobe`");
-    auto p = stap::load_plan(plan_in);
-    if (!p)
-      return fail(Exit::usage, "plan " + plan_in, p.error().why,
-                  "give the probes' plan with --plan (`harness build` writes NAME.plan.json "
-                  "next to them)");
-    plan = std::move(*p);
-    if (auto s = stap::save_plan(dir + "/plan.json", *plan); !s)
-      return std::unexpected(s.error());
-    if (use_defs) {
-      auto d = kprobe::load_defs(req.kprobe_defs);
-      if (!d)
-        return std::unexpected(d.error());
-      if (d->plan_id != plan->plan_id)
-        return fail(Exit::usage, "--kprobes " + req.kprobe_defs,
-                    "implements plan " + d->plan_id + ", the plan given is " + plan->plan_id,
-                    "give the plan written next to the definitions");
-      defs = std::move(*d);
-    }
-  } else {
-    if (!map) {
-      auto sel = select(req.kernel_spec == "auto" ? sys.kernel_release() : req.kernel_spec,
-                        sys.kernel_release(), nullptr);
-      if (!sel)
-        return std::unexpected(sel.error());
-      map = std::move(*sel);
-    }
-    if (!map->exact && !map->note.empty())
-      say(map->note);
-    auto gen = stap::generate_script(map->entry.map, *probe_set, std::nullopt);
-    if (!gen)
-      return std::unexpected(gen.error());
-    if (kprobes) {
-      auto built = make_kprobe_defs(req, sys, *map, gen->plan, dir, say);
-      if (!built)
-        return std::unexpected(built.error());
-      plan = std::move(built->plan);
-      defs = std::move(built->defs);
-      if (auto s = stap::save_plan(dir + "/plan.json", *plan); !s)
-        return std::unexpected(s.error());
-    } else {
-      if (auto s = write_file_atomic(script, gen->text); !s)
-        return std::unexpected(s.error());
-      if (auto s = stap::save_plan(stap::plan_path_for(script), gen->plan); !s)
-        return std::unexpected(s.error());
-      plan = std::move(gen->plan);
-    }
+// Pre-flight: nothing is compiled or created before these pass.
+Status Session::preflight() {
+  if (!req_.preflight)
+    return {};
+  say("pre-flight checks");
+  PreflightRequest pf;
+  pf.kernel_spec = req_.kernel_spec;
+  pf.build_dir = req_.build_dir;
+  pf.stap = req_.stap;
+  pf.staprun = req_.staprun;
+  pf.module = req_.module;
+  pf.kprobe_defs = req_.kprobe_defs;
+  pf.backend = req_.backend;
+  pf.perf = req_.perf;
+  pf.plan = plan_in_;
+  pf.iface = req_.sender.iface;
+  pf.veth = req_.sender.veth;
+  pf.netns_path = req_.sender.netns_path;
+  pf.attach_pid = req_.attach_pid;
+  pf.allow_nearest = req_.allow_nearest;
+  pf.probes = probe_set_;
+  auto res = run_preflight(sys_, pf, select_);
+  if (const Check* f = res.first_failure())
+    return std::unexpected(f->error);
+  for (const auto& c : res.checks)
+    if (c.state == CheckState::warn)
+      say("warning: " + c.name + ": " + c.error.why);
+  map_ = std::move(res.map);
+  if (res.tracer) {
+    tracer_ = res.tracer->backend;
+    say("tracer " + res.tracer->reason);
   }
+  lines_not_proven_ = res.lines_not_proven;
+  return {};
+}
 
-  // The tracer, live before anything is sent.
-  phase = "starting " + tracer_name;
-  std::unique_ptr<TracerSession> session;
-  if (kprobes) {
+// A bad baseline fails now, not after minutes of compiling and sending.
+Status Session::load_baseline() {
+  if (!req_.baseline_path)
+    return {};
+  auto b = report::load_report(*req_.baseline_path);
+  if (!b)
+    return std::unexpected(b.error());
+  baseline_ = std::move(*b);
+  return {};
+}
+
+Status Session::make_run_dir() {
+  dir_ = req_.out_dir.empty() ? default_run_dir() : req_.out_dir;
+  if (path_exists(dir_ + "/report.json") || path_exists(dir_ + "/trace.txt"))
+    return fail(Exit::usage, "--out " + dir_, "already holds the files of a run",
+                "choose another directory; nothing of the earlier run is overwritten");
+  if (auto s = make_dirs(dir_); !s)
+    return std::unexpected(s.error());
+  trace_ = dir_ + "/trace.txt";
+  log_ = dir_ + (kprobes_ ? "/kprobe.log" : "/stap.log");
+  out_.run_dir = dir_;
+  return {};
+}
+
+// The probes: a prebuilt artifact and its plan, or generated here for the selected map.
+Status Session::prepare_probes() {
+  return artifact_.empty() ? generate_probes() : load_prebuilt();
+}
+
+Status Session::load_prebuilt() {
+  const bool use_module = !req_.module.empty();
+  if (!path_exists(artifact_))
+    return fail(Exit::usage, (use_module ? "--module " : "--kprobes ") + artifact_, "no such file",
+                use_module ? "give the FILE.ko built by `harness build`"
+                           : "give the FILE.kprobes built by `harness build --backend kprobe`");
+  auto p = stap::load_plan(plan_in_);
+  if (!p)
+    return fail(Exit::usage, "plan " + plan_in_, p.error().why,
+                "give the probes' plan with --plan (`harness build` writes NAME.plan.json "
+                "next to them)");
+  plan_ = std::move(*p);
+  if (auto s = stap::save_plan(dir_ + "/plan.json", *plan_); !s)
+    return std::unexpected(s.error());
+  if (req_.kprobe_defs.empty())
+    return {};
+  auto d = kprobe::load_defs(req_.kprobe_defs);
+  if (!d)
+    return std::unexpected(d.error());
+  if (d->plan_id != plan_->plan_id)
+    return fail(Exit::usage, "--kprobes " + req_.kprobe_defs,
+                "implements plan " + d->plan_id + ", the plan given is " + plan_->plan_id,
+                "give the plan written next to the definitions");
+  defs_ = std::move(*d);
+  return {};
+}
+
+Status Session::generate_probes() {
+  if (!map_) {
+    auto sel = select_(req_.kernel_spec == "auto" ? sys_.kernel_release() : req_.kernel_spec,
+                       sys_.kernel_release(), nullptr);
+    if (!sel)
+      return std::unexpected(sel.error());
+    map_ = std::move(*sel);
+  }
+  if (!map_->exact && !map_->note.empty())
+    say(map_->note);
+  auto gen = stap::generate_script(map_->entry.map, probe_set_, std::nullopt);
+  if (!gen)
+    return std::unexpected(gen.error());
+  if (kprobes_) {
+    auto built = make_kprobe_defs(req_, sys_, *map_, gen->plan, dir_,
+                                  [this](const std::string& l) { say(l); });
+    if (!built)
+      return std::unexpected(built.error());
+    plan_ = std::move(built->plan);
+    defs_ = std::move(built->defs);
+    return stap::save_plan(dir_ + "/plan.json", *plan_);
+  }
+  const std::string script = dir_ + "/probes.stp";
+  if (auto s = write_file_atomic(script, gen->text); !s)
+    return std::unexpected(s.error());
+  if (auto s = stap::save_plan(stap::plan_path_for(script), gen->plan); !s)
+    return std::unexpected(s.error());
+  plan_ = std::move(gen->plan);
+  return {};
+}
+
+// stap compiling the generated script, or staprun loading the prebuilt module.
+ChildSpec Session::stap_command() const {
+  ChildSpec spec;
+  if (!req_.module.empty()) {
+    spec.exe = req_.staprun;
+    spec.args = req_.stap_args;
+    spec.args.push_back(req_.module);
+    return spec;
+  }
+  spec.exe = req_.stap;
+  spec.args = {"-v"};
+  if (!req_.build_dir.empty()) {
+    spec.args.push_back("-r");
+    spec.args.push_back(req_.build_dir);
+  }
+  // Only the installed stap: another one (--stap, a test's stand-in) brings its own runtime.
+  if (req_.stap == "stap") {
+    const auto tuning = stap_tuning(req_.build_dir, [this](const std::string& l) { say(l); });
+    spec.args.insert(spec.args.end(), tuning.begin(), tuning.end());
+  }
+  spec.args.insert(spec.args.end(), req_.stap_args.begin(), req_.stap_args.end());
+  spec.args.push_back(dir_ + "/probes.stp");
+  return spec;
+}
+
+// The tracer, started; live only after wait_ready().
+Status Session::start_tracer() {
+  if (kprobes_) {
     kprobe::KprobeSessionConfig kc;
-    kc.defs = *defs;
-    kc.plan = *plan;
-    kc.trace_path = trace;
-    kc.raw_path = dir + "/trace.tracefs.txt";
-    kc.log_path = log;
+    kc.defs = *defs_;
+    kc.plan = *plan_;
+    kc.trace_path = trace_;
+    kc.raw_path = dir_ + "/trace.tracefs.txt";
+    kc.log_path = log_;
     kc.running_build_id = running_build_id();
-    kc.on_progress = say;
-    say("installing " + std::to_string(defs->events.size()) + " kprobe event(s) (output: " + dir +
+    kc.on_progress = [this](std::string_view l) {
+      say(std::string(l));
+    };
+    say("installing " + std::to_string(defs_->events.size()) + " kprobe event(s) (output: " + dir_ +
         ")");
     auto k = kprobe::KprobeSession::start(std::move(kc));
     if (!k)
       return std::unexpected(k.error());
-    session = std::move(*k);
-  } else {
-    ChildSpec spec;
-    if (use_module) {
-      spec.exe = req.staprun;
-      spec.args = req.stap_args;
-      spec.args.push_back(req.module);
-    } else {
-      spec.exe = req.stap;
-      spec.args = {"-v"};
-      if (!req.build_dir.empty()) {
-        spec.args.push_back("-r");
-        spec.args.push_back(req.build_dir);
-      }
-      // Only the installed stap: another one (--stap, a test's stand-in) brings its own runtime.
-      if (req.stap == "stap") {
-        const auto tuning = stap_tuning(req.build_dir, say);
-        spec.args.insert(spec.args.end(), tuning.begin(), tuning.end());
-      }
-      spec.args.insert(spec.args.end(), req.stap_args.begin(), req.stap_args.end());
-      spec.args.push_back(script);
-    }
-    SupervisorConfig sc;
-    sc.spec = spec;
-    sc.trace_path = trace;
-    sc.log_path = log;
-    sc.on_progress = [&](const stap::StapProgress& p) {
-      say(stap::format_stap_progress(p));
-    };
-    sc.launcher = hooks.launcher;
-    say("starting " + describe_command(spec) + " (output: " + dir + ")");
-    if (const char* cache = std::getenv("SYSTEMTAP_DIR"); cache && *cache && !use_module)
-      say(std::string("stap's cache: SYSTEMTAP_DIR=") + cache);
-    auto sup_r = StapSupervisor::start(std::move(sc));
-    if (!sup_r)
-      return std::unexpected(sup_r.error());
-    session = std::move(*sup_r);
+    session_ = std::move(*k);
+    return {};
   }
-  TracerSession& sup = *session;
+  SupervisorConfig sc;
+  sc.spec = stap_command();
+  sc.trace_path = trace_;
+  sc.log_path = log_;
+  sc.on_progress = [this](const stap::StapProgress& p) {
+    say(stap::format_stap_progress(p));
+  };
+  sc.launcher = hooks_.launcher;
+  say("starting " + describe_command(sc.spec) + " (output: " + dir_ + ")");
+  if (const char* cache = std::getenv("SYSTEMTAP_DIR"); cache && *cache && req_.module.empty())
+    say(std::string("stap's cache: SYSTEMTAP_DIR=") + cache);
+  auto sup = StapSupervisor::start(std::move(sc));
+  if (!sup)
+    return std::unexpected(sup.error());
+  session_ = std::move(*sup);
+  return {};
+}
 
-  phase = "waiting for " + tracer_name + " to get ready";
-  say("waiting for " + tracer_name + " to get ready (timeout " + seconds(req.ready_timeout) + ")");
+// False when the tracer never got ready: it is stopped and the run ends there.
+bool Session::wait_ready() {
+  say("waiting for " + tracer_name_ + " to get ready (timeout " + seconds(req_.ready_timeout) +
+      ")");
   const auto t_start = Clock::now();
-  if (auto ready = sup.wait_ready(req.ready_timeout); !ready) {
+  if (auto ready = session_->wait_ready(req_.ready_timeout); !ready) {
     watch();
     if (ready.error().code != Exit::interrupted) {
-      failure = ready.error();
-      partial_reason = tracer_name + " never became ready: " + ready.error().why;
+      failure_ = ready.error();
+      partial_reason_ = tracer_name_ + " never became ready: " + ready.error().why;
     }
-    say("stopping " + tracer_name);
-    sup.stop(req.stop_grace);
-    return finish();
+    say("stopping " + tracer_name_);
+    session_->stop(req_.stop_grace);
+    return false;
   }
-  say(tracer_name + " ready after " +
+  say(tracer_name_ + " ready after " +
       seconds(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t_start)) +
-      "; sending");
+      (req_.attach_pid     ? "; attached"
+       : req_.exec.empty() ? "; sending"
+                           : "; starting the workload"));
+  return true;
+}
 
-  // The sender runs in its own thread while this one keeps draining the tracer's output: a full
-  // pipe or ring buffer would drop records.
-  phase = "sending";
+void Session::run_workload() {
+  if (req_.attach_pid)
+    attach_program();
+  else if (req_.exec.empty())
+    send_builtin();
+  else
+    run_program();
+}
+
+// --pid: the probes watch a program harness did not start, until it ends, --duration passes or
+// Ctrl-C, which is the normal end here (a SIGTERM still interrupts the run).
+void Session::attach_program() {
+  auto p = describe_process(req_.attach_pid);
+  if (!p) {
+    failure_ = p.error();
+    partial_reason_ = "the program to attach to is gone: " + p.error().why;
+    return;
+  }
+  attached_ = std::move(*p);
+  const std::string who = "pid " + std::to_string(attached_->pid);
+  say("attached to " + who + " (" + attached_->argv.front() + ") until Ctrl-C" +
+      (req_.duration ? ", --duration " + seconds(*req_.duration) : "") + " or its end");
+  const auto t0 = Clock::now();
+  for (;;) {
+    if (interrupt_signal() == SIGINT) {
+      clear_interrupt();
+      say("Ctrl-C: detaching from " + who);
+      break;
+    }
+    if (interrupt_requested() || tracer_died_ || duration_over(t0))
+      break;
+    if (!process_alive(attached_->pid)) {
+      attached_->exited = true;
+      say(who + " ended");
+      break;
+    }
+    pump_tracer(who);
+  }
+}
+
+// One slice of moving the tracer's output while the workload runs; notes a tracer that died.
+void Session::pump_tracer(const std::string& what_continues) {
+  watch();
+  if (auto st = session_->pump(50ms); st && !tracer_died_) {
+    tracer_died_ = st;
+    say(tracer_name_ + " exited during the run (" + st->describe() + "); letting " +
+        what_continues + " finish");
+  }
+}
+
+// --exec: the program runs as a child of this thread, which alternates between its output and
+// the tracer's. It is stopped only on an interrupt; a tracer that dies lets it finish.
+void Session::run_program() {
+  ExecRequest er;
+  er.argv = req_.exec;
+  er.iface = req_.sender.iface;
+  er.veth = req_.sender.veth;
+  er.netns_path = req_.sender.netns_path;
+  er.dir = dir_;
+  auto w = ExecWorkload::start(er);
+  if (!w) {
+    failure_ = w.error();
+    partial_reason_ = "the workload could not start: " + w.error().why;
+    return;
+  }
+  program_ = std::move(*w);
+  const auto info = program_->info();
+  std::string cmd;
+  for (const auto& a : info.argv)
+    cmd += (cmd.empty() ? "" : " ") + a;
+  say("running " + cmd + " (pid " + std::to_string(info.pid) +
+      (info.iface.empty() ? "" : ", interface " + info.iface) +
+      (info.netns.empty() ? "" : ", network namespace " + info.netns) + ")");
+  const auto t0 = Clock::now();
+  while (!program_->poll(10ms)) {
+    if (interrupt_requested()) {
+      program_->stop(req_.stop_grace);
+      break;
+    }
+    if (duration_over(t0)) {
+      say("--duration " + seconds(*req_.duration) + " is over: stopping the workload");
+      program_->stop(req_.stop_grace);
+      break;
+    }
+    pump_tracer("the workload");
+    if (tracer_died_)
+      std::this_thread::sleep_for(20ms);
+  }
+}
+
+// The sender runs in its own thread while this one keeps draining the tracer's output: a full
+// pipe or ring buffer would drop records.
+void Session::send_builtin() {
   std::optional<Result<sender::SendReport>> send_result;
   std::atomic<bool> send_done{false};
   std::thread sender_thread([&] {
-    send_result = sender::send_frames(req.sender);
+    send_result = sender::send_frames(req_.sender);
     send_done = true;
   });
-  std::optional<ExitStatus> stap_died;
   while (!send_done) {
-    watch();
-    if (auto st = sup.pump(50ms); st && !stap_died) {
-      stap_died = st;
-      say(tracer_name + " exited during the run (" + st->describe() +
-          "); letting the sender finish");
-    }
+    pump_tracer("the sender");
     // After the tracer died or an interrupt, wait() returns at once: do not spin while the
     // sender winds down (it sees the interrupt itself; its waits are bounded).
-    if (stap_died || interrupt_requested())
+    if (tracer_died_ || interrupt_requested())
       std::this_thread::sleep_for(20ms);
   }
   sender_thread.join();
   if (*send_result) {
-    sent = std::move(**send_result);
+    sent_ = std::move(**send_result);
   } else {
-    failure = send_result->error();
-    partial_reason = "the sender failed: " + send_result->error().why;
+    failure_ = send_result->error();
+    partial_reason_ = "the sender failed: " + send_result->error().why;
   }
+}
 
-  // Give the kernel's last records time to arrive: the destructor of the last frames runs after
-  // the sender's send() returned; stap flushes its buffers periodically.
-  if (sent && !stap_died && !interrupt_requested()) {
-    phase = "waiting for the kernel to finish";
-    say("sender done: " + std::to_string(sent->totals.sent) + " of " +
-        std::to_string(sent->totals.requested) +
+// Gives the kernel's last records time to arrive: the destructor of the last frames runs after
+// the sender's send() returned; stap flushes its buffers periodically.
+void Session::settle() {
+  if ((!sent_ && !program_ && !attached_) || tracer_died_ || interrupt_requested())
+    return;
+  step_ = Step::settling;
+  if (sent_)
+    say("sender done: " + std::to_string(sent_->totals.sent) + " of " +
+        std::to_string(sent_->totals.requested) +
         " frames sent; waiting for the last probe records");
-    const std::uint64_t want = sent->totals.queued;
-    const auto deadline = Clock::now() + req.settle_timeout;
-    while (!interrupt_requested() && Clock::now() < deadline) {
-      watch();
-      if (auto st = sup.pump(50ms)) {
-        stap_died = st;
-        break;
-      }
-      const auto quiet = Clock::now() - sup.last_output();
-      if ((want > 0 && sup.completions() >= want && quiet >= 200ms) || quiet >= 1000ms)
-        break;
+  else
+    say("workload: " + report::workload_end_text(program_ ? program_->info() : *attached_) +
+        "; waiting for the last probe records");
+  // A program's frame count is not known: its last records are in once the tracer is quiet.
+  const std::uint64_t want = sent_ ? sent_->totals.queued : 0;
+  const auto deadline = Clock::now() + req_.settle_timeout;
+  while (!interrupt_requested() && Clock::now() < deadline) {
+    watch();
+    if (auto st = session_->pump(50ms)) {
+      tracer_died_ = st;
+      break;
     }
+    const auto quiet = Clock::now() - session_->last_output();
+    if ((want > 0 && session_->completions() >= want && quiet >= 200ms) || quiet >= 1000ms)
+      break;
   }
+}
 
-  watch();
-  phase = "stopping " + tracer_name;
-  if (!stap_died) {
-    say("stopping " + tracer_name +
-        (kprobes ? " (events disabled and removed)" : " (SIGINT, then SIGTERM, then SIGKILL)"));
-    const ExitStatus st = sup.stop(req.stop_grace);
-    if (!sup.ended())
-      partial_reason = partial_reason.empty() ? tracer_name + " stopped (" + st.describe() +
-                                                    ") before its end probe ran"
-                                              : partial_reason;
-  } else {
-    sup.stop(req.stop_grace);
-    failure = sup.failure(*stap_died, "during the run");
-    failure->why += "; partial report in " + dir;
-    partial_reason = tracer_name + " exited during the run (" + stap_died->describe() + ")";
+void Session::stop_tracer() {
+  TracerSession& sup = *session_;
+  if (!tracer_died_) {
+    say("stopping " + tracer_name_ +
+        (kprobes_ ? " (events disabled and removed)" : " (SIGINT, then SIGTERM, then SIGKILL)"));
+    const ExitStatus st = sup.stop(req_.stop_grace);
+    if (!sup.ended() && partial_reason_.empty())
+      partial_reason_ = tracer_name_ + " stopped (" + st.describe() + ") before its end probe ran";
+    return;
   }
-  return finish();
+  sup.stop(req_.stop_grace);
+  failure_ = sup.failure(*tracer_died_, "during the run");
+  failure_->why += "; partial report in " + dir_;
+  partial_reason_ = tracer_name_ + " exited during the run (" + tracer_died_->describe() + ")";
+}
+
+Status Session::write_reports() {
+  if (auto s = write_file_atomic(dir_ + "/report.txt", out_.report_text); !s)
+    return s;
+  if (auto s = report::write_report_json(out_.report, dir_ + "/report.json"); !s)
+    return s;
+  if (!req_.json_path.empty())
+    if (auto s = report::write_report_json(out_.report, req_.json_path); !s)
+      return s;
+  for (const auto& html : {dir_ + "/report.html", req_.html_path})
+    if (!html.empty())
+      if (auto s = report::write_report_html(out_.report, html); !s)
+        return s;
+  return {};
+}
+
+// Writes whatever was captured as the report, whatever happened.
+Result<RunOutcome> Session::finish() {
+  watch();
+  if (interrupt_requested()) {
+    out_.interrupted = true;
+    const std::string when = interrupted_in_.empty() ? step_text(step_) : interrupted_in_;
+    partial_reason_ = "interrupted by " + signal_text(interrupt_signal()) + " while " + when;
+    failure_ = Error{Exit::interrupted, "run",
+                     "interrupted by " + signal_text(interrupt_signal()) + " while " + when +
+                         "; what was captured is in " + dir_ + " (report marked partial)",
+                     ""};
+  }
+  if (sent_) {
+    if (auto s = write_file_atomic(dir_ + "/sender.json", sender::to_json_text(*sent_, 2)); !s)
+      return std::unexpected(s.error());
+    if (auto s = write_file_atomic(dir_ + "/sender.txt", sender::format_audit(*sent_)); !s)
+      return std::unexpected(s.error());
+  }
+  report::AnalyzeInputs in;
+  in.plan = plan_;
+  in.sender = sent_;
+  if (program_)
+    in.workload = program_->info();
+  else if (attached_)
+    in.workload = attached_;
+  in.partial = !partial_reason_.empty();
+  in.partial_reason = partial_reason_;
+  report::Analysis analysis(req_.analyze, std::move(in));
+  if (path_exists(trace_))
+    if (auto s = report::feed_trace_file(trace_, analysis); !s)
+      return std::unexpected(s.error());
+  out_.report = analysis.finish();
+  if (lines_not_proven_)
+    mark_lines_not_proven(out_.report, map_->entry.map.release);
+  out_.report.run.run_dir = dir_;
+  if (baseline_)
+    out_.report.comparison =
+        report::compare_with_baseline(*baseline_, out_.report, req_.baseline, *req_.baseline_path);
+  out_.report_text = report::format_report_text(out_.report);
+  if (auto s = write_reports(); !s)
+    return std::unexpected(s.error());
+  out_.error = failure_;
+  return std::move(out_);
+}
+
+} // namespace
+
+Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks) {
+  Session session(req, hooks);
+  return session.run();
 }
 
 } // namespace harness::run

@@ -1,10 +1,11 @@
 #pragma once
 
 // `harness run`: pre-flight, generate the script (or take a prebuilt module and its plan),
-// start stap/staprun, wait for READY, send while draining stap's output, wait for the kernel to
-// finish, stop stap, correlate and report. Everything goes into one run directory:
-//   probes.stp + probes.stp.plan.json (or plan.json with --module), stap.log, trace.txt (stap's
-//   stdout), sender.json (+ sender.txt, its audit), report.txt, report.json, report.html.
+// start stap/staprun, wait for READY, run the workload (send, or the --exec program) while
+// draining stap's output, wait for the kernel to finish, stop stap, correlate and report.
+// Everything goes into one run directory: probes.stp + probes.stp.plan.json (or plan.json with
+// --module), stap.log, trace.txt (stap's stdout), sender.json (+ sender.txt, its audit) or the
+// program's workload.stdout and workload.stderr, report.txt, report.json, report.html.
 // SIGINT/SIGTERM in any phase: every child is stopped, what was captured is kept, the report is
 // written marked partial, and the outcome says so (Exit::interrupted).
 
@@ -28,7 +29,15 @@
 namespace harness::run {
 
 struct RunRequest {
+  // The built-in sender's settings; with `exec` only where to run (iface, veth, netns_path).
   sender::SenderConfig sender;
+  // --exec -- PROGRAM [ARGS...]: this program is the workload instead of the built-in sender
+  // (exec_workload.hpp); empty: the sender.
+  std::vector<std::string> exec;
+  // --pid PID: attach to this running program instead (until Ctrl-C, its end or `duration`).
+  std::uint32_t attach_pid = 0;
+  // --duration: how long --exec's program may run (then it is stopped) or --pid stays attached.
+  std::optional<std::chrono::milliseconds> duration;
   std::string kernel_spec = "auto"; // line map (--kernel)
   std::string probes = "status";    // probe set
   std::string build_dir;            // -r: stap -r DIR (cross-build against a build tree)

@@ -82,6 +82,29 @@ TEST(ExitCodes, TwoBadInput) {
   expect_one_error(unknown, "unknown command 'no-such-command'");
 }
 
+// run --exec: the program's argv is everything after `--`; what cannot be a run is refused
+// before anything starts.
+TEST(ExitCodes, TwoBadExecCommandLine) {
+  auto none = harness({"run", "--veth", "--exec"});
+  EXPECT_EQ(none.status.code, 2);
+  expect_one_error(none, "harness: --exec: needs the program after `--`");
+  auto stray = harness({"run", "--veth", "--", "/bin/true"});
+  EXPECT_EQ(stray.status.code, 2);
+  expect_one_error(stray, "harness: --: only goes with --exec");
+  auto sender = harness({"run", "--veth", "--count", "5", "--exec", "--", "/bin/true"});
+  EXPECT_EQ(sender.status.code, 2);
+  expect_one_error(sender, "harness: --count: is an option of the built-in sender, not of --exec");
+  auto both = harness({"run", "--pid", "1", "--exec", "--", "/bin/true"});
+  EXPECT_EQ(both.status.code, 2);
+  expect_one_error(both, "harness: --pid and --exec: exclude each other");
+  auto iface = harness({"run", "--pid", "1", "--veth"});
+  EXPECT_EQ(iface.status.code, 2);
+  expect_one_error(iface, "harness: --pid and --veth: exclude each other");
+  auto duration = harness({"run", "--veth", "--duration", "3"});
+  EXPECT_EQ(duration.status.code, 2);
+  expect_one_error(duration, "harness: --duration: only goes with --pid or --exec");
+}
+
 TEST(ExitCodes, ThreeNotRoot) {
   if (::geteuid() != 0)
     GTEST_SKIP() << "needs root to drop to nobody";

@@ -25,6 +25,17 @@ TEST(VmSession, HarnessRunJob) {
   EXPECT_EQ(std::count(lo.steps[0].argv.begin(), lo.steps[0].argv.end(), "--veth"), 0);
 }
 
+// `run --exec -- PROGRAM ARGS`: harness's --veth goes before the `--`, and the program's own
+// arguments (even one spelled --iface) are left as they are.
+TEST(VmSession, HarnessRunJobKeepsTheExecProgramsArgv) {
+  const auto job = harness_run_job("/b/harness", "/s/m.kprobes", "", "/s/run",
+                                   {"--exec", "--", "/s/pm", "--iface", "{iface}"}, false);
+  EXPECT_EQ(
+      job.steps[0].argv,
+      (std::vector<std::string>{"/b/harness", "run", "--kprobes", "/s/m.kprobes", "--out", "/s/run",
+                                "--exec", "--veth", "--", "/s/pm", "--iface", "{iface}"}));
+}
+
 TEST(VmSession, TimestampedDirectories) {
   const auto d = timestamped_dir("/var/tmp", "vm");
   EXPECT_TRUE(d.starts_with("/var/tmp/vm-20")) << d;

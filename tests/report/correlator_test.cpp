@@ -750,3 +750,52 @@ TEST(Correlator, ManyFramesThroughASmallRingKeepBoundedTables) {
   EXPECT_EQ(r.summary.latency.count, static_cast<std::uint64_t>(n));
   EXPECT_EQ(r.exit_code(), 0);
 }
+
+// `run --exec`: no sender records, the workload's pid. Its two sockets' frames are told apart
+// (ring numbers in the order their first frame came out), a slot used again after the ring
+// wrapped is a frame of its own, listed after the earlier use; another process's socket is
+// ignored.
+TEST(Correlator, WorkloadWithoutSenderRecordsKeepsItsSocketsApart) {
+  Gen g;
+  g.start(0x1000, 0, 2);
+  g.frame(0x1000, 0x20000, 0, 2);
+  g.frame(0x1000, 0x21000, 1, 2);
+  g.ret(0x1000, 300);
+  g.start(0x5000, 0, 4);
+  g.frame(0x5000, 0x50000, 0, 4);
+  g.ret(0x5000, 150);
+  g.start(0x1000, 0, 2);
+  g.frame(0x1000, 0x20000, 0, 2);
+  g.ret(0x1000, 150);
+  g.ev("snd.start",
+       "po=0x9000 head=0 frame_max=1 frame_size=4096 frames_per_block=1 version=1 flags=0", 0, 555);
+  g.ev("snd.ph_check", "po=0x9000 ph=0x90000 head=0", 0, 555);
+  g.ev("set_status.v2_break", "po=0x9000 frame=0x90000 status=2 version=1", 0, 555);
+  AnalyzeInputs in;
+  WorkloadInfo w;
+  w.argv = {"/usr/bin/prog"};
+  w.pid = 100;
+  w.exited = true;
+  w.exit_code = 0;
+  in.workload = w;
+  Analysis a({}, std::move(in));
+  feed_trace_text(g.text, a);
+  const Report r = a.finish();
+  ASSERT_EQ(r.frames.size(), 4u);
+  const std::vector<std::pair<std::uint32_t, std::int64_t>> want = {{0, 0}, {0, 1}, {0, 0}, {1, 0}};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_FALSE(r.frames[i].has_sender);
+    EXPECT_EQ(r.frames[i].ring, want[i].first);
+    EXPECT_EQ(r.frames[i].index, want[i].second);
+    EXPECT_EQ(r.frames[i].outcome, Outcome::completed);
+  }
+  EXPECT_EQ(r.frames[3].po, 0x5000u);
+  EXPECT_EQ(r.trace.foreign_sockets, 1u);
+  ASSERT_TRUE(r.workload);
+  EXPECT_EQ(r.workload->pid, 100u);
+  EXPECT_EQ(r.exit_code(), 0) << (r.anomalies.empty() ? "" : r.anomalies[0].message);
+  EXPECT_TRUE(std::any_of(r.notes.begin(), r.notes.end(), [](const std::string& n) {
+    return n.find("only the built-in sender adds") != std::string::npos;
+  }));
+}

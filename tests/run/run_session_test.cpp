@@ -1,6 +1,7 @@
 // run_session end to end with the real sender on a throwaway veth pair and the
 // fault-injecting stand-in for stap (FAULT_STAP) in place of stap/staprun: every test injects a
 // fault (probes that stay silent, errors, hangs, deaths). A working stap runs in tests/e2e.
+#include "child_proc.hpp"
 #include "fake_system.hpp"
 #include "files.hpp"
 #include "generate.hpp"
@@ -8,12 +9,14 @@
 #include "report_json.hpp"
 #include "run_session.hpp"
 #include "run_test_util.hpp"
+#include "scratch_net.hpp"
 
 #include <algorithm>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <thread>
 
 using namespace harness;
 using namespace harness::run;
@@ -285,4 +288,124 @@ TEST_F(RunSession, AllowNearestReportIsMarkedAndNeverOk) {
   EXPECT_NE(out->report_text.find("lines not proven"), std::string::npos) << out->report_text;
   EXPECT_EQ(out->report_text.find("OK, every frame"), std::string::npos) << out->report_text;
   EXPECT_TRUE(file_has(out->run_dir + "/report.json", "lines_not_proven"));
+}
+
+// --exec: a program of the user's own is the workload. The stand-in's probes stay silent, so
+// the report has no frame; what is checked here is the program's side: {iface} replaced by the
+// veth end it runs on, inside the scratch namespace, its output in the run directory and the
+// report, its exit status passed through, and the namespace gone afterwards.
+TEST_F(RunSession, ExecRunsTheProgramInTheScratchNamespaceAndKeepsItsOutput) {
+  auto req = request("silent");
+  req.exec = {"/usr/bin/printf", "first\\nlast on %s\\n", "{iface}"};
+  auto out = run_session(req, hooks());
+  ASSERT_TRUE(out) << format_error(out.error());
+  ASSERT_TRUE(out->report.workload);
+  const auto& w = *out->report.workload;
+  ASSERT_EQ(w.argv.size(), 3u);
+  EXPECT_TRUE(w.argv[2].starts_with("hx")) << w.argv[2];
+  EXPECT_EQ(w.iface, w.argv[2]);
+  EXPECT_TRUE(w.netns.starts_with("hx-")) << w.netns;
+  EXPECT_FALSE(netns_exists(w.netns));
+  EXPECT_TRUE(w.exited);
+  EXPECT_EQ(w.exit_code, 0);
+  EXPECT_EQ(w.stdout_tail, (std::vector<std::string>{"first", "last on " + w.iface}));
+  EXPECT_TRUE(file_has(out->run_dir + "/workload.stdout", "first\nlast on " + w.iface + "\n"));
+  EXPECT_FALSE(file_has(out->run_dir + "/sender.json", ""));
+  EXPECT_NE(out->report_text.find("stdout| last on " + w.iface), std::string::npos);
+  EXPECT_TRUE(file_has(out->run_dir + "/report.html", "last on " + w.iface + "\n</pre>"));
+  EXPECT_TRUE(file_has(out->run_dir + "/report.html", "exit status 0"));
+  // No TX ring frame of its process was seen: that is a finding, not an OK.
+  ASSERT_EQ(out->report.anomalies.size(), 1u);
+  EXPECT_EQ(out->report.anomalies[0].kind, "no_kernel_records");
+  auto back = report::load_report(out->run_dir + "/report.json");
+  ASSERT_TRUE(back) << format_error(back.error());
+  ASSERT_TRUE(back->workload);
+  EXPECT_EQ(back->workload->argv, w.argv);
+  EXPECT_EQ(back->workload->stdout_tail, w.stdout_tail);
+}
+
+TEST_F(RunSession, ExecProgramThatFailsIsAFindingWithItsStatus) {
+  auto req = request("silent");
+  req.exec = {"/bin/false"};
+  auto out = run_session(req, hooks());
+  ASSERT_TRUE(out) << format_error(out.error());
+  ASSERT_TRUE(out->report.workload);
+  EXPECT_EQ(out->report.workload->exit_code, 1);
+  EXPECT_EQ(out->exit_code(), 1);
+  bool failed = false;
+  for (const auto& a : out->report.anomalies)
+    failed = failed ||
+             (a.kind == "workload_failed" && a.message.find("exit status 1") != std::string::npos);
+  EXPECT_TRUE(failed);
+}
+
+TEST_F(RunSession, ExecProgramThatCannotStartIsAnErrorWithAPartialReport) {
+  auto req = request("silent");
+  req.exec = {dir_ + "/no-such-program"};
+  auto out = run_session(req, hooks());
+  ASSERT_TRUE(out) << format_error(out.error());
+  ASSERT_TRUE(out->error);
+  EXPECT_NE(format_error(*out->error).find("no-such-program"), std::string::npos)
+      << format_error(*out->error);
+  EXPECT_TRUE(out->report.partial);
+  EXPECT_TRUE(file_has(out->run_dir + "/report.json", ""));
+}
+
+// --pid: attached to a process harness did not start, until it ends; the report names it by
+// its /proc cmdline and, not being its parent, claims no exit status.
+TEST_F(RunSession, PidAttachesUntilTheProgramEnds) {
+  ChildSpec spec;
+  spec.exe = "sleep";
+  spec.args = {"1"};
+  auto child = spawn(spec);
+  ASSERT_TRUE(child) << format_error(child.error());
+  auto req = request("silent");
+  req.sender = {};
+  req.attach_pid = static_cast<std::uint32_t>((*child)->pid());
+  req.duration = 60s; // a bound for a broken test only: the program ends after 1 s
+  std::thread reaper([&] { (*child)->wait(30s); }); // so it does not stay a zombie of ours
+  auto out = run_session(req, hooks());
+  reaper.join();
+  ASSERT_TRUE(out) << format_error(out.error());
+  ASSERT_TRUE(out->report.workload);
+  const auto& w = *out->report.workload;
+  EXPECT_TRUE(w.attached);
+  EXPECT_TRUE(w.exited);
+  EXPECT_EQ(w.argv, (std::vector<std::string>{*find_program("sleep"), "1"}));
+  EXPECT_FALSE(out->report.partial);
+  EXPECT_FALSE(out->error);
+  for (const auto& a : out->report.anomalies)
+    EXPECT_NE(a.kind, "workload_failed");
+  EXPECT_NE(out->report_text.find("attached; it ended during the run"), std::string::npos)
+      << out->report_text;
+}
+
+// --duration: the attached run ends on time while the program goes on.
+TEST_F(RunSession, PidDetachesAfterTheDuration) {
+  ChildSpec spec;
+  spec.exe = "sleep";
+  spec.args = {"30"};
+  auto child = spawn(spec);
+  ASSERT_TRUE(child) << format_error(child.error());
+  auto req = request("silent");
+  req.sender = {};
+  req.attach_pid = static_cast<std::uint32_t>((*child)->pid());
+  req.duration = 500ms;
+  auto out = run_session(req, hooks());
+  const bool still_running = alive((*child)->pid());
+  (*child)->terminate(1s);
+  ASSERT_TRUE(out) << format_error(out.error());
+  ASSERT_TRUE(out->report.workload);
+  EXPECT_FALSE(out->report.workload->exited);
+  EXPECT_TRUE(still_running);
+}
+
+TEST_F(RunSession, PidOfNoProcessFailsBeforeAnythingIsMade) {
+  auto req = request("silent");
+  req.sender = {};
+  req.attach_pid = 0x3fffffff; // above pid_max
+  auto out = run_session(req, hooks());
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().why, "no such process");
+  EXPECT_FALSE(file_has(dir_ + "/run/report.json", ""));
 }
