@@ -77,7 +77,7 @@ Result<int> cmd_run(const Args& args) {
       "max-rows", po::value(&max_rows)->default_value(64), "frame rows printed (0: all)")(
       "no-preflight", "skip the pre-flight checks (for a stand-in stap in tests)")(
       "iface", po::value<std::string>(), "interface to send on (positional)");
-  add_sender_options(opts);
+  add_sender_options(opts, SenderDefaults::classic);
   po::positional_options_description pos;
   pos.add("iface", 1);
   auto parsed = parse_options(args, "run", usage, opts, pos);
@@ -92,7 +92,7 @@ Result<int> cmd_run(const Args& args) {
            "interrupted (partial report kept)\n";
     return 0;
   }
-  auto config = sender_config_from(parsed->vm);
+  auto config = sender_config_from(parsed->vm, SenderDefaults::classic);
   if (!config)
     return std::unexpected(config.error());
 
