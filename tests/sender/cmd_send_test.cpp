@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace harness;
 using namespace harness::sender::testing;
@@ -65,6 +66,45 @@ TEST(CmdSend, VethRunPrintsTheAuditAndExitsZero) {
   EXPECT_TRUE(has(r.out, "iface TX  packets")) << r.out;
   EXPECT_TRUE(has(r.out, "verdict   OK")) << r.out;
   expect_no_netns_left(r.out);
+}
+
+// The fast defaults on a real veth pair: every frame is still accounted for by the audit and
+// seen in order by the peer; --classic and options given explicitly are honoured.
+TEST(CmdSend, FastDefaultsAccountForEveryFrame) {
+  HARNESS_NEEDS_ROOT();
+  auto r = send({"--veth", "-c", "3000", "-s", "60", "--json"});
+  EXPECT_EQ(r.status.code, 0) << r.out << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["ring"]["frames"], 256) << r.out.substr(0, 2000);
+  EXPECT_EQ(j["ring"]["frame_size"], 128);
+  EXPECT_EQ(j["qdisc_bypass"], true);
+  EXPECT_EQ(j["vnet_hdr"], true);
+  EXPECT_EQ(j["totals"]["sent"], 3000);
+  EXPECT_EQ(j["frames"].size(), 3000u);
+  EXPECT_EQ(j["frames"][2999]["final"], "AVAILABLE");
+  EXPECT_TRUE(j["receiver"]["ok"].get<bool>()) << j["receiver"].dump();
+  EXPECT_EQ(j["receiver"]["received"], 3000);
+  EXPECT_EQ(j["receiver"]["out_of_order"], 0);
+  EXPECT_FALSE(netns_exists(j["netns"].get<std::string>()));
+
+  r = send({"--veth", "-c", "300", "--classic"});
+  EXPECT_EQ(r.status.code, 0) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "qdisc bypass off")) << r.out;
+  EXPECT_FALSE(has(r.out, "virtio-net header")) << r.out;
+  EXPECT_TRUE(
+      has(r.out, "ring      8192 frames x " + std::to_string(::sysconf(_SC_PAGESIZE)) + " bytes"))
+      << r.out;
+  EXPECT_TRUE(has(r.out, "300/300 frames, in order")) << r.out;
+
+  r = send({"--veth", "-c", "300", "-n", "100", "-g"});
+  EXPECT_EQ(r.status.code, 0) << r.out << r.err;
+  EXPECT_TRUE(
+      has(r.out, "ring      100 frames x " + std::to_string(::sysconf(_SC_PAGESIZE)) + " bytes"))
+      << r.out;
+  EXPECT_TRUE(has(r.out, "SOCK_DGRAM")) << r.out;
+  EXPECT_FALSE(has(r.out, "virtio-net header")) << r.out;
+  EXPECT_TRUE(has(r.out, "verdict   OK")) << r.out;
 }
 
 TEST(CmdSend, JsonAndRecordsFollowTheSchema) {
