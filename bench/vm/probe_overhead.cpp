@@ -103,8 +103,10 @@ int main(int argc, char** argv) {
   req.vm.init_exe = harness_bin;
   req.vm.timeout = std::chrono::minutes(30);
   req.vm.on_progress = note;
-  const std::vector<std::string> send = {
-      harness_bin, "send", "--veth", "--count", std::to_string(frames), "--size", "60", "--json"};
+  // --classic: the path `harness run` drives (packet_mmap.c's defaults), not send's fast one.
+  const std::vector<std::string> send = {harness_bin, "send",    "--veth",
+                                         "--classic", "--count", std::to_string(frames),
+                                         "--size",    "60",      "--json"};
   for (int r = 0; r < rounds; ++r) {
     const std::string n = std::to_string(r);
     req.job.steps.push_back({"plain-" + n, send, false, "", 600000, ""});
