@@ -107,6 +107,19 @@ TEST(CmdSend, FastDefaultsAccountForEveryFrame) {
   EXPECT_TRUE(has(r.out, "verdict   OK")) << r.out;
 }
 
+// send's help names its fast defaults and --classic; run keeps packet_mmap.c's (one socket, the
+// classic path the probes and the correlation were written for) and has no --classic.
+TEST(CmdSend, HelpNamesTheDefaultsOfEachCommand) {
+  auto send_help = run({"send", "--help"});
+  EXPECT_EQ(send_help.status.code, 0);
+  EXPECT_TRUE(has(send_help.out, "--classic")) << send_help.out;
+  EXPECT_TRUE(has(send_help.out, "(default 256)")) << send_help.out;
+  auto run_help = run({"run", "--help"});
+  EXPECT_EQ(run_help.status.code, 0);
+  EXPECT_FALSE(has(run_help.out, "--classic")) << run_help.out;
+  EXPECT_TRUE(has(run_help.out, "(default 8192)")) << run_help.out;
+}
+
 TEST(CmdSend, JsonAndRecordsFollowTheSchema) {
   HARNESS_NEEDS_ROOT();
   const auto path = std::filesystem::temp_directory_path() /
