@@ -77,45 +77,50 @@ std::uint32_t pick_run_id() {
   return id;
 }
 
-} // namespace
-
-Result<SendReport> send_frames(const SenderConfig& cfg) {
-  if (auto v = validate(cfg); !v)
-    return std::unexpected(v.error());
-  SenderConfig c = cfg;
-  const auto count = static_cast<std::uint64_t>(c.count);
-
-  // The order of these objects is the order of cleanup, in reverse: leave the namespace before
-  // it is removed; restore the MTU while still inside it.
+// The namespace and the interface the frames go out on; what send_frames keeps until the end.
+// Members are destroyed in reverse: leave the namespace before it is removed; restore the MTU
+// while still inside it.
+struct Network {
   std::optional<ScratchNet> net;
+  std::optional<NetnsGuard> in_ns;
+  LinkInfo link;
+  MtuRestore mtu_restore;
+  std::vector<std::string> notes;
+};
+
+// --veth: a throwaway namespace and veth pair; then enter the namespace the socket lives in.
+Status enter_network(SenderConfig& c, Network& n) {
   if (c.veth) {
     if (::geteuid() != 0)
       return fail(Exit::not_root, "--veth",
                   "creating a network namespace and a veth pair needs root",
                   "run as root (sudo harness send --veth ...)");
-    auto n = ScratchNet::create();
-    if (!n)
-      return std::unexpected(n.error());
-    net.emplace(std::move(*n));
+    auto net = ScratchNet::create();
+    if (!net)
+      return std::unexpected(net.error());
+    n.net.emplace(std::move(*net));
     if (c.tbf_rate != 0) {
       // About one frame of burst: tbf then holds the frames one by one. The queue holds all.
       const std::int64_t frame = c.size + kTbfFrameSlack;
-      if (auto s = net->add_tbf(c.tbf_rate, frame,
-                                std::clamp<std::int64_t>(frame * c.count, 65536, kTbfMaxLimit));
+      if (auto s = n.net->add_tbf(c.tbf_rate, frame,
+                                  std::clamp<std::int64_t>(frame * c.count, 65536, kTbfMaxLimit));
           !s)
         return std::unexpected(s.error());
     }
-    c.iface = net->tx_if();
-    c.netns_path = net->path();
+    c.iface = n.net->tx_if();
+    c.netns_path = n.net->path();
   }
-  std::optional<NetnsGuard> in_ns;
   if (!c.netns_path.empty()) {
     auto g = NetnsGuard::enter(c.netns_path);
     if (!g)
       return std::unexpected(g.error());
-    in_ns.emplace(std::move(*g));
+    n.in_ns.emplace(std::move(*g));
   }
+  return {};
+}
 
+// The interface: exists, --mtu applied (on both veth ends with --veth), up, Ethernet, holds --size.
+Status prepare_link(const SenderConfig& c, Network& n) {
   auto link = query_link(c.iface);
   if (!link) {
     auto e = link.error();
@@ -123,35 +128,38 @@ Result<SendReport> send_frames(const SenderConfig& cfg) {
       e.why += " in network namespace " + c.netns_path;
     return std::unexpected(e);
   }
-  MtuRestore mtu_restore;
-  std::vector<std::string> notes;
   if (c.mtu > 0 && static_cast<unsigned>(c.mtu) != link->mtu) {
     if (auto s = set_mtu(*link, static_cast<unsigned>(c.mtu)); !s)
-      return std::unexpected(s.error());
-    mtu_restore.arm(*link, link->mtu);
-    notes.push_back("MTU of " + link->name + " set to " + std::to_string(c.mtu) + " (was " +
-                    std::to_string(link->mtu) + "; restored at the end)");
+      return s;
+    n.mtu_restore.arm(*link, link->mtu);
+    n.notes.push_back("MTU of " + link->name + " set to " + std::to_string(c.mtu) + " (was " +
+                      std::to_string(link->mtu) + "; restored at the end)");
     link->mtu = static_cast<unsigned>(c.mtu);
     // A veth drops what is larger than its peer's MTU; with --veth both ends are ours.
-    if (net) {
-      auto peer = query_link(net->rx_if());
+    if (n.net) {
+      auto peer = query_link(n.net->rx_if());
       if (!peer)
         return std::unexpected(peer.error());
       if (auto s = set_mtu(*peer, static_cast<unsigned>(c.mtu)); !s)
-        return std::unexpected(s.error());
+        return s;
     }
   }
   if (auto s = check_link(*link, c); !s)
-    return std::unexpected(s.error());
+    return s;
   if (!link->carrier())
-    notes.push_back("interface " + link->name +
-                    " has no carrier (IFF_RUNNING off): the kernel may drop every frame");
+    n.notes.push_back("interface " + link->name +
+                      " has no carrier (IFF_RUNNING off): the kernel may drop every frame");
+  n.link = std::move(*link);
+  return {};
+}
 
+// The report's description of the run, before anything is sent.
+SendReport report_header(const SenderConfig& c, const Network& n) {
   SendReport r;
   r.run_id = c.run_id ? c.run_id : pick_run_id();
   r.pid = static_cast<int>(::getpid());
   r.iface = c.iface;
-  r.netns = net ? net->name() : c.netns_path;
+  r.netns = n.net ? n.net->name() : c.netns_path;
   r.version = c.version;
   r.dgram = c.dgram;
   r.qdisc_bypass = c.qdisc_bypass;
@@ -160,15 +168,21 @@ Result<SendReport> send_frames(const SenderConfig& cfg) {
   r.threaded = c.threaded;
   r.sockets = static_cast<std::uint32_t>(c.sockets);
   r.size = c.size;
-  r.totals.requested = count;
+  r.totals.requested = static_cast<std::uint64_t>(c.count);
+  return r;
+}
 
+// What every ring's loop reads: the payload layout and the frame template (with --vnet-hdr, the
+// virtio-net header in front).
+LoopShared loop_shared(const SenderConfig& c, const LinkInfo& link, std::uint32_t run_id,
+                       std::vector<FrameRecord>& records) {
   LoopShared shared;
   shared.config = &c;
   shared.layout.dgram = c.dgram;
   shared.layout.dest = c.dest_mac;
-  shared.layout.source = link->mac;
+  shared.layout.source = link.mac;
   shared.layout.ethertype = c.ethertype;
-  shared.layout.run_id = r.run_id;
+  shared.layout.run_id = run_id;
   shared.layout.size = static_cast<std::size_t>(c.size);
   shared.frame_template = make_template(shared.layout);
   if (c.vnet_hdr) {
@@ -179,10 +193,11 @@ Result<SendReport> send_frames(const SenderConfig& cfg) {
     vnet[3] = static_cast<std::uint8_t>((c.size >> 8) & 0xff);
     shared.frame_template.insert(shared.frame_template.begin(), vnet.begin(), vnet.end());
   }
-  std::vector<FrameRecord> records(
-      std::min<std::uint64_t>(count, static_cast<std::uint64_t>(c.max_records)));
   shared.records = &records;
+  return shared;
+}
 
+RingSetup ring_setup(const SenderConfig& c, const LinkInfo& link) {
   RingSetup setup;
   setup.version = c.version;
   setup.dgram = c.dgram;
@@ -193,37 +208,36 @@ Result<SendReport> send_frames(const SenderConfig& cfg) {
   setup.frame_size = static_cast<std::uint32_t>(effective_frame_size(c));
   setup.block_size = static_cast<std::uint32_t>(effective_block_size(c));
   setup.frames = static_cast<std::uint32_t>(c.ring_frames);
-  setup.ifindex = link->ifindex;
-  setup.iface = link->name;
+  setup.ifindex = link.ifindex;
+  setup.iface = link.name;
   setup.ethertype = c.ethertype;
   setup.dest = c.dest_mac;
   setup.send_timeout = std::min(std::chrono::milliseconds(100),
                                 std::max(c.completion_timeout / 10, std::chrono::milliseconds(1)));
-  const auto n_rings = static_cast<std::uint32_t>(c.sockets);
-  {
-    const std::uint32_t per_block = setup.block_size / setup.frame_size;
-    r.ring = RingGeometry{setup.frames, setup.frame_size, setup.block_size, per_block,
-                          setup.frames / per_block};
-  }
+  return setup;
+}
 
-  std::unique_ptr<Receiver> receiver;
-  if (c.veth) {
-    auto peer = query_link(net->rx_if());
-    if (!peer)
-      return std::unexpected(peer.error());
-    auto rx = Receiver::start(peer->name, peer->ifindex, shared.layout, count, n_rings);
-    if (!rx)
-      return std::unexpected(rx.error());
-    receiver = std::move(*rx);
-  }
+RingGeometry geometry_of(const RingSetup& setup) {
+  const std::uint32_t per_block = setup.block_size / setup.frame_size;
+  return RingGeometry{setup.frames, setup.frame_size, setup.block_size, per_block,
+                      setup.frames / per_block};
+}
 
-  if (auto before = query_link(c.iface))
-    r.before = before->counters;
+// --veth: the receiver on the peer, started before the first frame.
+Result<std::unique_ptr<Receiver>> start_receiver(const Network& n, const LoopShared& shared,
+                                                 std::uint64_t count, std::uint32_t n_rings) {
+  auto peer = query_link(n.net->rx_if());
+  if (!peer)
+    return std::unexpected(peer.error());
+  return Receiver::start(peer->name, peer->ifindex, shared.layout, count, n_rings);
+}
 
-  // Each ring is opened, run and closed by its own thread, so that the kernel's RCU grace
-  // periods in PACKET_TX_RING and in the socket's release (synchronize_net) overlap instead of
-  // adding up. Nothing is sent until every ring is open. Threads started here inherit this
-  // thread's network namespace.
+// Each ring is opened, run and closed by its own thread, so that the kernel's RCU grace
+// periods in PACKET_TX_RING and in the socket's release (synchronize_net) overlap instead of
+// adding up. Nothing is sent until every ring is open. Threads started here inherit this
+// thread's network namespace.
+Result<std::vector<LoopResult>> run_rings(const RingSetup& setup, const LoopShared& shared,
+                                          std::uint64_t count, std::uint32_t n_rings) {
   std::vector<LoopResult> results(n_rings);
   std::vector<std::optional<Error>> open_errors(n_rings);
   std::latch opened(n_rings);
@@ -251,9 +265,14 @@ Result<SendReport> send_frames(const SenderConfig& cfg) {
   for (auto& e : open_errors)
     if (e)
       return std::unexpected(*e);
+  return results;
+}
 
+// The rings' totals, flags, slots and notes, summed into the report.
+void merge_results(const std::vector<LoopResult>& results, SendReport& r,
+                   std::vector<std::string>& notes) {
   std::int64_t start = 0, end = 0;
-  for (auto& lr : results) {
+  for (const auto& lr : results) {
     auto& t = r.totals;
     t.queued += lr.totals.queued;
     t.sent += lr.totals.sent;
@@ -272,53 +291,104 @@ Result<SendReport> send_frames(const SenderConfig& cfg) {
     notes.insert(notes.end(), lr.notes.begin(), lr.notes.end());
   }
   r.totals.elapsed_ns = end - start;
+}
 
+// -e: how many of the frames queued before the fault were sent.
+void count_sent_before_injection(SendReport& r, const std::vector<FrameRecord>& records) {
+  if (!r.injected.kind)
+    return;
+  const std::uint64_t queued_before = r.injected.after_seq;
+  std::uint64_t sent_before = 0;
+  for (const auto& f : records)
+    if (f.t_fill_ns != 0 && f.seq < queued_before && f.final_status == SlotStatus::available)
+      ++sent_before;
+  r.injected.outcome += "; of the " + std::to_string(queued_before) + " frames queued before it, " +
+                        std::to_string(sent_before) + " were sent";
+}
+
+// --veth: what the peer saw, against what the rings say they sent.
+ReceiverCheck check_reception(std::unique_ptr<Receiver> receiver, std::vector<LoopResult>& results,
+                              const SendReport& r, const Network& n) {
+  // On a veth pair the peer sees a frame right after its destructor ran; the quiet period
+  // only matters when frames are missing.
+  auto got = receiver->finish(r.totals.sent, std::chrono::milliseconds(200),
+                              std::chrono::milliseconds(3000));
+  receiver.reset();
+  SendOutcome outcome;
+  for (auto& lr : results) {
+    for (const auto& range : lr.outcome.queued.ranges())
+      outcome.queued.insert_range(range.lo, range.hi);
+    outcome.exceptions.merge(lr.outcome.exceptions);
+  }
+  auto check = verify_reception(got, outcome);
+  check.iface = n.net->rx_if();
+  return check;
+}
+
+// Restore the MTU, leave and remove the namespace; what fails is a note, not an error.
+void leave_network(Network& n) {
+  if (auto s = n.mtu_restore.restore(); !s)
+    n.notes.push_back("could not restore the MTU: " + s.error().why);
+  n.in_ns.reset();
+  if (n.net) {
+    if (auto s = n.net->remove(); !s)
+      n.notes.push_back("could not remove network namespace " + n.net->name() + ": " +
+                        s.error().why + " (remove it with `ip netns delete " + n.net->name() +
+                        "`)");
+  }
+}
+
+} // namespace
+
+Result<SendReport> send_frames(const SenderConfig& cfg) {
+  if (auto v = validate(cfg); !v)
+    return std::unexpected(v.error());
+  SenderConfig c = cfg;
+  const auto count = static_cast<std::uint64_t>(c.count);
+  const auto n_rings = static_cast<std::uint32_t>(c.sockets);
+
+  Network n;
+  if (auto s = enter_network(c, n); !s)
+    return std::unexpected(s.error());
+  if (auto s = prepare_link(c, n); !s)
+    return std::unexpected(s.error());
+
+  SendReport r = report_header(c, n);
+  std::vector<FrameRecord> records(
+      std::min<std::uint64_t>(count, static_cast<std::uint64_t>(c.max_records)));
+  const LoopShared shared = loop_shared(c, n.link, r.run_id, records);
+  const RingSetup setup = ring_setup(c, n.link);
+  r.ring = geometry_of(setup);
+
+  std::unique_ptr<Receiver> receiver;
+  if (c.veth) {
+    auto rx = start_receiver(n, shared, count, n_rings);
+    if (!rx)
+      return std::unexpected(rx.error());
+    receiver = std::move(*rx);
+  }
+  if (auto before = query_link(c.iface))
+    r.before = before->counters;
+
+  auto results = run_rings(setup, shared, count, n_rings);
+  if (!results)
+    return std::unexpected(results.error());
+  merge_results(*results, r, n.notes);
   if (auto after = query_link(c.iface))
     r.after = after->counters;
-
-  if (r.injected.kind) {
-    const std::uint64_t queued_before = r.injected.after_seq;
-    std::uint64_t sent_before = 0;
-    for (const auto& f : records)
-      if (f.t_fill_ns != 0 && f.seq < queued_before && f.final_status == SlotStatus::available)
-        ++sent_before;
-    r.injected.outcome += "; of the " + std::to_string(queued_before) +
-                          " frames queued before it, " + std::to_string(sent_before) + " were sent";
-  }
+  count_sent_before_injection(r, records);
 
   // Keep the records of frames that were filled (not the gap, not the unqueued tail), in place.
   std::erase_if(records, [](const FrameRecord& f) { return f.t_fill_ns == 0; });
   r.frames = std::move(records);
   if (count > static_cast<std::uint64_t>(c.max_records))
-    notes.push_back("per-frame records kept for the first " + std::to_string(c.max_records) +
-                    " of " + std::to_string(count) + " frames");
+    n.notes.push_back("per-frame records kept for the first " + std::to_string(c.max_records) +
+                      " of " + std::to_string(count) + " frames");
+  if (receiver)
+    r.receiver = check_reception(std::move(receiver), *results, r, n);
 
-  if (receiver) {
-    // On a veth pair the peer sees a frame right after its destructor ran; the quiet period
-    // only matters when frames are missing.
-    auto got = receiver->finish(r.totals.sent, std::chrono::milliseconds(200),
-                                std::chrono::milliseconds(3000));
-    receiver.reset();
-    SendOutcome outcome;
-    for (auto& lr : results) {
-      for (const auto& range : lr.outcome.queued.ranges())
-        outcome.queued.insert_range(range.lo, range.hi);
-      outcome.exceptions.merge(lr.outcome.exceptions);
-    }
-    auto check = verify_reception(got, outcome);
-    check.iface = net->rx_if();
-    r.receiver = std::move(check);
-  }
-
-  if (auto s = mtu_restore.restore(); !s)
-    notes.push_back("could not restore the MTU: " + s.error().why);
-  in_ns.reset();
-  if (net) {
-    if (auto s = net->remove(); !s)
-      notes.push_back("could not remove network namespace " + net->name() + ": " + s.error().why +
-                      " (remove it with `ip netns delete " + net->name() + "`)");
-  }
-  r.notes = std::move(notes);
+  leave_network(n);
+  r.notes = std::move(n.notes);
   return r;
 }
 

@@ -81,6 +81,34 @@ std::optional<std::int64_t> parse_bit_rate(const std::string& s) {
   return std::nullopt;
 }
 
+SenderConfig with_fast_defaults(SenderConfig c, const GivenOptions& given) {
+  const std::int64_t page = page_size();
+  const std::int64_t header = tpacket_header_bytes(c.version);
+  if (!given.qdisc_bypass && c.tbf_rate == 0) // the bypass would skip --tbf-rate's qdisc
+    c.qdisc_bypass = true;
+  if (!given.vnet_hdr) {
+    // The header must fit the frame as given (or the largest fitted frame, the page size); a
+    // frame without it that would fit keeps the zero-copy path rather than failing.
+    const std::int64_t room = given.frame_size ? effective_frame_size(c) : page;
+    c.vnet_hdr = !c.dgram && header + kVnetHeaderBytes + c.size <= room;
+  }
+  if (!given.frame_size && !given.ring_frames) {
+    const std::int64_t need = header + (c.vnet_hdr ? kVnetHeaderBytes : 0) + c.size;
+    std::int64_t frame = 2 * TPACKET_ALIGNMENT;
+    while (frame < need && frame < page)
+      frame *= 2;
+    c.frame_size = frame;
+  }
+  if (!given.ring_frames) {
+    // Whole blocks: a multiple of the frames per block (validate() names a bad geometry).
+    const std::int64_t frame = effective_frame_size(c);
+    const std::int64_t block = effective_block_size(c);
+    const std::int64_t per_block = frame > 0 && block >= frame ? block / frame : 1;
+    c.ring_frames = (kFastRingFrames + per_block - 1) / per_block * per_block;
+  }
+  return c;
+}
+
 Status validate(const SenderConfig& c) {
   const auto bad = [](std::string what, std::string why, std::string hint = {}) {
     return fail(Exit::usage, std::move(what), std::move(why), std::move(hint));
@@ -93,6 +121,9 @@ Status validate(const SenderConfig& c) {
   if (c.tbf_rate != 0 && !c.veth)
     return bad("--tbf-rate", "shapes the throwaway veth pair only",
                "add --veth (harness never changes the qdisc of an interface it did not make)");
+  if (c.tbf_rate != 0 && c.qdisc_bypass)
+    return bad("--tbf-rate with --qdisc-bypass", "the bypass skips the qdisc layer, tbf included",
+               "drop --qdisc-bypass");
   if (c.tbf_rate != 0 && (c.tbf_rate < kMinTbfRate || c.tbf_rate > kMaxTbfRate))
     return bad("--tbf-rate " + str(c.tbf_rate) + "bit", "out of range",
                "give 8kbit to 100gbit, e.g. --tbf-rate 100kbit");

@@ -25,7 +25,10 @@ struct SenderTestHooks {
 };
 
 // Everything `harness send` (and `harness run`) can ask of the sender. Signed integers on purpose:
-// validate() must be able to name a negative count instead of seeing it wrapped around.
+// validate() must be able to name a negative count instead of seeing it wrapped around. The
+// defaults below are packet_mmap.c's ("classic", what `harness run` and `harness send --classic`
+// use); `harness send` replaces those of the options the user did not give by
+// with_fast_defaults() (docs/DESIGN.md "Sender defaults").
 struct SenderConfig {
   std::string iface;               // interface to send on; empty with `veth`
   std::int64_t count = 1000;       // -c/--count/--frames: frames to send
@@ -84,6 +87,27 @@ struct SenderConfig {
 
   SenderTestHooks test_only; // see SenderTestHooks; leave default outside tests
 };
+
+// Which of the options that have fast defaults the user gave (the others are filled in).
+struct GivenOptions {
+  bool frame_size = false;   // -b/--frame-size
+  bool block_size = false;   // --block-size
+  bool ring_frames = false;  // -n/--ring-frames
+  bool qdisc_bypass = false; // --qdisc-bypass
+  bool vnet_hdr = false;     // --vnet-hdr
+};
+
+// Frames per ring with the fast defaults: the ring stays in the CPU caches and its set-up and
+// tear-down in the kernel stay cheap (docs/DESIGN.md "Sender defaults").
+inline constexpr std::int64_t kFastRingFrames = 256;
+
+// `harness send`'s defaults for what the user did not give: qdisc bypass; a virtio-net header
+// (the kernel copies each frame into the skb instead of referencing ring pages) unless --dgram or
+// it does not fit the frame; a frame of the smallest power of two that holds --size (at most the
+// page size; the page size when only -n is given, so -n N keeps packet_mmap.c's meaning: N
+// page-sized frames); kFastRingFrames frames (whole blocks). One socket, send() when the ring is
+// full and every other option stay as given. Pure: validate() the result.
+SenderConfig with_fast_defaults(SenderConfig c, const GivenOptions& given);
 
 // Bytes of the virtio-net header in front of each frame with --vnet-hdr.
 inline constexpr std::int64_t kVnetHeaderBytes = 10;

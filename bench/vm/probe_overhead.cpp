@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
   req.vm.init_exe = a.harness_bin;
   req.vm.timeout = std::chrono::minutes(60);
   req.vm.on_progress = note;
+  // --classic: the path `harness run` drives (packet_mmap.c's defaults), not send's fast one.
   const std::vector<std::string> sender = {"--veth", "--count", std::to_string(a.frames), "--size",
                                            "60"};
   const auto with = [&](std::vector<std::string> head) {
@@ -139,7 +140,7 @@ int main(int argc, char** argv) {
   };
   for (int r = 0; r < a.rounds; ++r) {
     const std::string n = std::to_string(r);
-    auto plain = with({a.harness_bin, "send"});
+    auto plain = with({a.harness_bin, "send", "--classic"});
     plain.push_back("--json");
     req.job.steps.push_back({"plain-" + n, plain, false, "", 600000, ""});
     for (const auto& [b, file] : artifacts) {

@@ -117,7 +117,7 @@ Result<int> cmd_run(const Args& all_args) {
       "duration", po::value(&duration_s),
       "seconds --pid stays attached, or --exec's program may run (then it is stopped)")(
       "iface", po::value<std::string>(), "interface to send on (positional)");
-  add_sender_options(opts);
+  add_sender_options(opts, SenderDefaults::classic);
   po::positional_options_description pos;
   pos.add("iface", 1);
   auto parsed = parse_options(args, "run", usage, opts, pos);
@@ -152,7 +152,7 @@ Result<int> cmd_run(const Args& all_args) {
       return std::unexpected(s.error());
   sender::SenderConfig sender_config;
   if (!attach) { // --pid: the program chose its interface and ring
-    auto config = sender_config_from(parsed->vm);
+    auto config = sender_config_from(parsed->vm, SenderDefaults::classic);
     if (!config)
       return std::unexpected(config.error());
     sender_config = std::move(*config);

@@ -32,7 +32,22 @@ Result<std::int64_t> integer(const po::variables_map& vm, const char* name, std:
 
 } // namespace
 
-void add_sender_options(po::options_description& opts) {
+void add_sender_options(po::options_description& opts, SenderDefaults defaults) {
+  const bool fast = defaults == SenderDefaults::fast;
+  const std::string ring = std::to_string(fast ? sender::kFastRingFrames : 8192);
+  const char* frame_size =
+      fast ? "ring frame size, a multiple of 16 (default: the smallest power of two holding the "
+             "frame, at most the page size; the page size when -n is given)"
+           : "ring frame size, a multiple of 16 (default: the page size)";
+  const char* qdisc = fast ? "PACKET_QDISC_BYPASS: skip the qdisc layer (the default; "
+                             "--classic: off)"
+                           : "PACKET_QDISC_BYPASS: skip the qdisc layer";
+  const char* vnet =
+      fast ? "PACKET_VNET_HDR with a header covering the whole frame: the kernel copies each frame "
+             "instead of referencing ring pages (the default when it fits the frame and not "
+             "--dgram; --classic: off; faster on veth; SOCK_RAW; Linux 4.10+)"
+           : "PACKET_VNET_HDR with a header covering the whole frame: the kernel copies each frame "
+             "instead of referencing ring pages (faster on veth; SOCK_RAW; Linux 4.10+)";
   // clang-format off
   opts.add_options()
     ("count,c", po::value<std::string>()->value_name("N"),
@@ -41,10 +56,9 @@ void add_sender_options(po::options_description& opts) {
     ("size,s", po::value<std::string>()->value_name("BYTES"),
      "packet data per frame, tp_len (default 150; with SOCK_RAW it includes the 14-byte "
      "Ethernet header)")
-    ("frame-size,b", po::value<std::string>()->value_name("BYTES"),
-     "ring frame size, a multiple of 16 (default: the page size)")
+    ("frame-size,b", po::value<std::string>()->value_name("BYTES"), frame_size)
     ("ring-frames,n", po::value<std::string>()->value_name("N"),
-     "frames in the ring (default 8192)")
+     ("frames in the ring (default " + ring + ")").c_str())
     ("block-size", po::value<std::string>()->value_name("BYTES"),
      "ring block size, a multiple of the page size holding one or more frames (default: the "
      "frame size rounded up to the page size)")
@@ -65,10 +79,8 @@ void add_sender_options(po::options_description& opts) {
     ("verbose,v", po::bool_switch(), "print every frame's record after the audit")
     ("tpacket", po::value<std::string>()->value_name("v1|v2|v3"),
      "frame header version (default v2)")
-    ("qdisc-bypass", po::bool_switch(), "PACKET_QDISC_BYPASS: skip the qdisc layer")
-    ("vnet-hdr", po::bool_switch(),
-     "PACKET_VNET_HDR with a header covering the whole frame: the kernel copies each frame "
-     "instead of referencing ring pages (faster on veth; SOCK_RAW; Linux 4.10+)")
+    ("qdisc-bypass", po::bool_switch(), qdisc)
+    ("vnet-hdr", po::bool_switch(), vnet)
     ("dest", po::value<std::string>()->value_name("MAC"),
      "destination MAC (default ff:ff:ff:ff:ff:ff)")
     ("ethertype", po::value<std::string>()->value_name("TYPE"),
@@ -84,7 +96,8 @@ void add_sender_options(po::options_description& opts) {
   // clang-format on
 }
 
-Result<sender::SenderConfig> sender_config_from(const po::variables_map& vm) {
+Result<sender::SenderConfig> sender_config_from(const po::variables_map& vm,
+                                                SenderDefaults defaults) {
   sender::SenderConfig c;
   const auto get = [&](const char* name, std::int64_t& field, bool hex = false) -> Status {
     auto v = integer(vm, name, field, hex);
@@ -166,6 +179,13 @@ Result<sender::SenderConfig> sender_config_from(const po::variables_map& vm) {
   }
   if (vm.count("iface"))
     c.iface = vm["iface"].as<std::string>();
+  if (defaults == SenderDefaults::fast)
+    c = sender::with_fast_defaults(c,
+                                   sender::GivenOptions{.frame_size = vm.count("frame-size") > 0,
+                                                        .block_size = vm.count("block-size") > 0,
+                                                        .ring_frames = vm.count("ring-frames") > 0,
+                                                        .qdisc_bypass = c.qdisc_bypass,
+                                                        .vnet_hdr = c.vnet_hdr});
   if (auto s = sender::validate(c); !s)
     return std::unexpected(s.error());
   return c;

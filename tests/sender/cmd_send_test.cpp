@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace harness;
 using namespace harness::sender::testing;
@@ -65,6 +66,58 @@ TEST(CmdSend, VethRunPrintsTheAuditAndExitsZero) {
   EXPECT_TRUE(has(r.out, "iface TX  packets")) << r.out;
   EXPECT_TRUE(has(r.out, "verdict   OK")) << r.out;
   expect_no_netns_left(r.out);
+}
+
+// The fast defaults on a real veth pair: every frame is still accounted for by the audit and
+// seen in order by the peer; --classic and options given explicitly are honoured.
+TEST(CmdSend, FastDefaultsAccountForEveryFrame) {
+  HARNESS_NEEDS_ROOT();
+  auto r = send({"--veth", "-c", "3000", "-s", "60", "--json"});
+  EXPECT_EQ(r.status.code, 0) << r.out << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["ring"]["frames"], 256) << r.out.substr(0, 2000);
+  EXPECT_EQ(j["ring"]["frame_size"], 128);
+  EXPECT_EQ(j["qdisc_bypass"], true);
+  EXPECT_EQ(j["vnet_hdr"], true);
+  EXPECT_EQ(j["totals"]["sent"], 3000);
+  EXPECT_EQ(j["frames"].size(), 3000u);
+  EXPECT_EQ(j["frames"][2999]["final"], "AVAILABLE");
+  EXPECT_TRUE(j["receiver"]["ok"].get<bool>()) << j["receiver"].dump();
+  EXPECT_EQ(j["receiver"]["received"], 3000);
+  EXPECT_EQ(j["receiver"]["out_of_order"], 0);
+  EXPECT_FALSE(netns_exists(j["netns"].get<std::string>()));
+
+  r = send({"--veth", "-c", "300", "--classic"});
+  EXPECT_EQ(r.status.code, 0) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "qdisc bypass off")) << r.out;
+  EXPECT_FALSE(has(r.out, "virtio-net header")) << r.out;
+  EXPECT_TRUE(
+      has(r.out, "ring      8192 frames x " + std::to_string(::sysconf(_SC_PAGESIZE)) + " bytes"))
+      << r.out;
+  EXPECT_TRUE(has(r.out, "300/300 frames, in order")) << r.out;
+
+  r = send({"--veth", "-c", "300", "-n", "100", "-g"});
+  EXPECT_EQ(r.status.code, 0) << r.out << r.err;
+  EXPECT_TRUE(
+      has(r.out, "ring      100 frames x " + std::to_string(::sysconf(_SC_PAGESIZE)) + " bytes"))
+      << r.out;
+  EXPECT_TRUE(has(r.out, "SOCK_DGRAM")) << r.out;
+  EXPECT_FALSE(has(r.out, "virtio-net header")) << r.out;
+  EXPECT_TRUE(has(r.out, "verdict   OK")) << r.out;
+}
+
+// send's help names its fast defaults and --classic; run keeps packet_mmap.c's (one socket, the
+// classic path the probes and the correlation were written for) and has no --classic.
+TEST(CmdSend, HelpNamesTheDefaultsOfEachCommand) {
+  auto send_help = run({"send", "--help"});
+  EXPECT_EQ(send_help.status.code, 0);
+  EXPECT_TRUE(has(send_help.out, "--classic")) << send_help.out;
+  EXPECT_TRUE(has(send_help.out, "(default 256)")) << send_help.out;
+  auto run_help = run({"run", "--help"});
+  EXPECT_EQ(run_help.status.code, 0);
+  EXPECT_FALSE(has(run_help.out, "--classic")) << run_help.out;
+  EXPECT_TRUE(has(run_help.out, "(default 8192)")) << run_help.out;
 }
 
 TEST(CmdSend, JsonAndRecordsFollowTheSchema) {
@@ -125,6 +178,8 @@ TEST(CmdSend, BadValuesAreUsageErrorsNamingValueAndLimit) {
       {{"--veth", "--tbf-rate", "fast"}, "harness: --tbf-rate fast: not a rate"},
       {{"--veth", "--tbf-rate", "1kbit"}, "harness: --tbf-rate 1000bit: out of range"},
       {{"eth0", "--tbf-rate", "1mbit"}, "harness: --tbf-rate: shapes the throwaway veth pair only"},
+      {{"--veth", "--tbf-rate", "1mbit", "--qdisc-bypass"},
+       "harness: --tbf-rate with --qdisc-bypass: the bypass skips the qdisc layer"},
       {{}, "harness: interface: no interface given"},
       {{"--no-such-option"}, "harness: send:"},
   };

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <linux/if_packet.h>
+#include <unistd.h>
 
 using namespace harness;
 using namespace harness::sender;
@@ -252,4 +253,79 @@ TEST(SenderConfig, ZeroMeaningsAreNotContradicted) {
   c = base();
   c.frame_size = -1;
   EXPECT_TRUE(mentions(error_of(c).why, "must be 0")) << error_of(c).why;
+}
+
+// `harness send`'s defaults (with_fast_defaults): what the user did not give is filled in, what
+// the user gave keeps its packet_mmap.c meaning, and the result is a geometry the kernel takes.
+TEST(SenderFastDefaults, FillQdiscBypassVnetHeaderAndAFittedRing) {
+  SenderConfig c;
+  c.iface = "eth0";
+  c.size = 60;
+  const auto f = with_fast_defaults(c, {});
+  EXPECT_TRUE(f.qdisc_bypass);
+  EXPECT_TRUE(f.vnet_hdr);
+  // 32-byte TPACKET_V2 header + 10-byte virtio-net header + 60 = 102: a 128-byte frame.
+  EXPECT_EQ(f.frame_size, 128);
+  EXPECT_EQ(f.ring_frames, kFastRingFrames);
+  EXPECT_EQ(f.sockets, 1) << "one socket: frames stay in order on the wire";
+  EXPECT_EQ(f.send_every, 0) << "send() when the ring is full, as packet_mmap.c";
+  EXPECT_TRUE(validate(f));
+  // The default size, 150 bytes: 192 -> 256.
+  EXPECT_EQ(with_fast_defaults(SenderConfig{.iface = "eth0"}, {}).frame_size, 256);
+}
+
+TEST(SenderFastDefaults, OptionsGivenKeepTheirMeaning) {
+  SenderConfig c;
+  c.iface = "eth0";
+  c.frame_size = 2048;
+  c.ring_frames = 10;
+  auto f = with_fast_defaults(c, {.frame_size = true, .ring_frames = true});
+  EXPECT_EQ(f.frame_size, 2048);
+  EXPECT_EQ(f.ring_frames, 10);
+  EXPECT_TRUE(validate(f));
+  // -n alone: N page-sized frames, as packet_mmap.c (any N is a whole number of blocks).
+  c = SenderConfig{.iface = "eth0", .ring_frames = 100};
+  f = with_fast_defaults(c, {.ring_frames = true});
+  EXPECT_EQ(f.ring_frames, 100);
+  EXPECT_EQ(effective_frame_size(f), ::sysconf(_SC_PAGESIZE));
+  EXPECT_TRUE(validate(f));
+  // -b alone: that frame size, a ring of whole blocks.
+  c = SenderConfig{.iface = "eth0", .frame_size = 1024};
+  f = with_fast_defaults(c, {.frame_size = true});
+  EXPECT_EQ(f.frame_size, 1024);
+  EXPECT_EQ(f.ring_frames, kFastRingFrames);
+  EXPECT_TRUE(validate(f));
+  // A large block: the ring is rounded up to whole blocks.
+  c = SenderConfig{.iface = "eth0", .block_size = 1 << 20};
+  f = with_fast_defaults(c, {.block_size = true});
+  EXPECT_EQ(f.block_size, 1 << 20);
+  EXPECT_EQ(f.ring_frames % ((1 << 20) / f.frame_size), 0);
+  EXPECT_TRUE(validate(f));
+  // Switches given stay on; with_fast_defaults never turns an option on that the user gave off
+  // (there is no "off" spelling but --classic, which skips it).
+  c = SenderConfig{.iface = "eth0", .qdisc_bypass = true, .vnet_hdr = true};
+  f = with_fast_defaults(c, {.qdisc_bypass = true, .vnet_hdr = true});
+  EXPECT_TRUE(f.qdisc_bypass);
+  EXPECT_TRUE(f.vnet_hdr);
+}
+
+TEST(SenderFastDefaults, NoVirtioHeaderWhereItCannotBe) {
+  // SOCK_DGRAM: the kernel takes a virtio-net header on SOCK_RAW only.
+  SenderConfig c{.iface = "eth0", .dgram = true};
+  auto f = with_fast_defaults(c, {});
+  EXPECT_FALSE(f.vnet_hdr);
+  EXPECT_TRUE(validate(f));
+  // A frame given that holds the packet but not the header too: zero-copy, not an error.
+  c = SenderConfig{.iface = "eth0", .size = 96, .frame_size = 128};
+  f = with_fast_defaults(c, {.frame_size = true});
+  EXPECT_FALSE(f.vnet_hdr);
+  EXPECT_TRUE(validate(f));
+  // A packet larger than any fitted frame: the error is the one without the defaults.
+  c = SenderConfig{.iface = "eth0", .size = 5000};
+  f = with_fast_defaults(c, {});
+  EXPECT_FALSE(f.vnet_hdr);
+  auto e = validate(f);
+  ASSERT_FALSE(e);
+  EXPECT_TRUE(mentions(e.error().why, "larger than a frame can hold")) << e.error().why;
+  EXPECT_FALSE(mentions(e.error().why, "virtio-net")) << e.error().why;
 }
