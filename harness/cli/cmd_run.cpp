@@ -29,7 +29,7 @@ Result<std::chrono::milliseconds> seconds_option(double v, const std::string& na
 // --exec keeps those that say where the program runs; --pid none (the program chose).
 Status check_no_sender_options(const po::variables_map& vm, bool attach) {
   po::options_description sender_opts;
-  add_sender_options(sender_opts);
+  add_sender_options(sender_opts, SenderDefaults::classic);
   for (const auto& o : sender_opts.options()) {
     const std::string& name = o->long_name();
     if ((!attach && (name == "veth" || name == "netns")) || !vm.count(name) || vm[name].defaulted())
