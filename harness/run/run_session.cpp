@@ -49,8 +49,9 @@ std::string seconds(std::chrono::milliseconds ms) {
          (ms.count() % 1000 ? "." + std::to_string(ms.count() % 1000 / 100) : "") + " s";
 }
 
-// What the installed stap needs beyond the script for the kernel it compiles for (CONTEXT.md
-// §6): -P when af_packet.c was built at -O0 (probes before the prologue fault), a patched runtime
+// What the installed stap needs beyond the script for the kernel it compiles for
+// (docs/tracing-notes.md, "Pitfalls of a cross build"): -P when af_packet.c was built at -O0
+// (probes before the prologue fault), a patched runtime
 // (-R) for stap 4.8's relay transport losing records and for the 6.1.y task_work_cancel rename.
 // Best effort: a fact that cannot be read leaves stap's defaults.
 std::vector<std::string> stap_tuning(const std::string& build_dir,
