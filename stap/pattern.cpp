@@ -35,23 +35,25 @@ constexpr size_t kNoMatch = std::string_view::npos;
 class WildcardMemo {
 public:
   WildcardMemo(const Pattern& p, size_t begin, size_t end)
-      : begin_(begin), width_(end - begin + 1), slot_(p.tokens.size(), 0) {
-    for (size_t i = 0; i < p.tokens.size(); ++i)
-      if (p.tokens[i].kind == PatternToken::Kind::wildcard)
-        slot_[i] = slots_++;
-  }
-  // Allocated on first use: most starts fail on the pattern's first token.
+      : p_(&p), begin_(begin), width_(end - begin + 1) {}
+  // Allocated on first use: most patterns have no wildcard, most starts fail on the first token.
   size_t& at(size_t pi, size_t ti) {
-    if (cells_.empty())
-      cells_.assign(slots_ * width_, kUnknown);
-    return cells_[slot_[pi] * width_ + (ti - begin_)];
+    if (cells_.empty()) {
+      row_.assign(p_->tokens.size(), 0);
+      size_t rows = 0;
+      for (size_t i = 0; i < p_->tokens.size(); ++i)
+        if (p_->tokens[i].kind == PatternToken::Kind::wildcard)
+          row_[i] = rows++;
+      cells_.assign(rows * width_, kUnknown);
+    }
+    return cells_[row_[pi] * width_ + (ti - begin_)];
   }
   static constexpr size_t kUnknown = kNoMatch - 1;
 
 private:
+  const Pattern* p_;
   size_t begin_, width_;
-  std::vector<size_t> slot_; // pattern token -> row, for the wildcards
-  size_t slots_ = 0;
+  std::vector<size_t> row_; // pattern token -> row of cells_, for the wildcards
   std::vector<size_t> cells_;
 };
 
