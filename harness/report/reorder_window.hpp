@@ -17,7 +17,7 @@ namespace harness::report {
 class ReorderWindow {
 public:
   ReorderWindow(std::uint64_t window_ns, std::size_t max_records)
-      : window_ns_(window_ns), max_(max_records ? max_records : 1), buf_(max_ + 1) {}
+      : window_ns_(window_ns), max_(max_records ? max_records : 1) {}
 
   template <class Release> void push(const TraceRecord& r, Release&& release) {
     if (released_any_ && r.ts_ns < last_released_) {
@@ -25,32 +25,20 @@ public:
       release(r);
       return;
     }
-    if (size_ == 0 || at(size_ - 1).ts_ns <= r.ts_ns) {
-      at(size_) = r;
-    } else {
+    // While records are held, the newest of them is the newest pushed (release is oldest first).
+    if (!held_.empty() && r.ts_ns < newest_)
       ++reordered_;
-      // Equal timestamps keep their arrival order: insert after the last record <= r.
-      std::size_t lo = 0, hi = size_;
-      while (lo < hi) {
-        const std::size_t mid = (lo + hi) / 2;
-        if (at(mid).ts_ns <= r.ts_ns)
-          lo = mid + 1;
-        else
-          hi = mid;
-      }
-      for (std::size_t j = size_; j > lo; --j)
-        at(j) = at(j - 1);
-      at(lo) = r;
-    }
-    ++size_;
+    held_.push_back(Held{r, seq_++});
+    std::push_heap(held_.begin(), held_.end(), later);
     newest_ = std::max(newest_, r.ts_ns);
-    depth_ = std::max(depth_, size_);
-    while (size_ > 0 && (size_ > max_ || at(0).ts_ns + window_ns_ <= newest_))
+    depth_ = std::max(depth_, held_.size());
+    while (!held_.empty() &&
+           (held_.size() > max_ || held_.front().record.ts_ns + window_ns_ <= newest_))
       pop(release);
   }
 
   template <class Release> void flush(Release&& release) {
-    while (size_ > 0)
+    while (!held_.empty())
       pop(release);
   }
 
@@ -59,28 +47,30 @@ public:
   std::size_t max_depth() const { return depth_; }
 
 private:
-  // A fixed ring of max_ + 1 records: no allocation per record.
-  TraceRecord& at(std::size_t i) {
-    std::size_t k = head_ + i;
-    if (k >= buf_.size())
-      k -= buf_.size();
-    return buf_[k];
+  // A min-heap on (timestamp, arrival): O(log n) per record whatever the disorder (an insertion
+  // into a sorted ring moved up to max_records records per reversed record, quadratic on a
+  // trace in descending order), and equal timestamps keep their arrival order. It grows with
+  // the records held, up to max_ + 1, instead of allocating max_ + 1 records up front.
+  struct Held {
+    TraceRecord record;
+    std::uint64_t seq = 0;
+  };
+  static bool later(const Held& a, const Held& b) {
+    return a.record.ts_ns != b.record.ts_ns ? a.record.ts_ns > b.record.ts_ns : a.seq > b.seq;
   }
 
   template <class Release> void pop(Release& release) {
-    TraceRecord& front = at(0);
-    last_released_ = front.ts_ns;
+    std::pop_heap(held_.begin(), held_.end(), later);
+    last_released_ = held_.back().record.ts_ns;
     released_any_ = true;
-    release(front);
-    if (++head_ == buf_.size())
-      head_ = 0;
-    --size_;
+    release(held_.back().record);
+    held_.pop_back();
   }
 
   std::uint64_t window_ns_;
   std::size_t max_;
-  std::vector<TraceRecord> buf_;
-  std::size_t head_ = 0, size_ = 0;
+  std::vector<Held> held_;
+  std::uint64_t seq_ = 0;
   std::uint64_t newest_ = 0;
   std::uint64_t last_released_ = 0;
   bool released_any_ = false;

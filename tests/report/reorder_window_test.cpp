@@ -66,3 +66,21 @@ TEST(ReorderWindow, MemoryIsBoundedByMaxRecords) {
   EXPECT_EQ(w.max_depth(), 17u);
   EXPECT_EQ(released, 100000u - 16u);
 }
+
+// A trace in descending order: every record is put back, each before all the held ones.
+TEST(ReorderWindow, DescendingTraceComesOutAscending) {
+  ReorderWindow w(UINT64_MAX / 2, 4096);
+  std::vector<std::uint64_t> out;
+  auto rel = [&](const TraceRecord& r) {
+    out.push_back(r.ts_ns);
+  };
+  for (std::uint64_t i = 4096; i > 0; --i)
+    w.push(at(i), rel);
+  EXPECT_TRUE(out.empty());
+  w.flush(rel);
+  ASSERT_EQ(out.size(), 4096u);
+  for (std::size_t i = 0; i < out.size(); ++i)
+    EXPECT_EQ(out[i], i + 1);
+  EXPECT_EQ(w.reordered(), 4095u);
+  EXPECT_EQ(w.max_depth(), 4096u);
+}
