@@ -37,17 +37,31 @@ std::string random_hex(std::size_t bytes) {
   return out;
 }
 
-Status ip(const std::vector<std::string>& args, const std::string& what) {
-  auto r = run_captured(ChildSpec{.exe = "ip", .args = args}, std::chrono::seconds(10));
+// Runs an iproute2 tool (argv only) for `what`; its stderr names the failure.
+Result<Captured> run_iproute2(const std::string& exe, const std::vector<std::string>& args,
+                              const std::string& what) {
+  auto r = run_captured(ChildSpec{.exe = exe, .args = args}, std::chrono::seconds(10));
   // An interrupt stops the child at once: its failure says nothing about permissions.
   if (interrupt_requested())
     return fail(Exit::interrupted, what, "interrupted");
   if (!r)
     return fail(Exit::io, what, r.error().why, "install iproute2 (apt-get install iproute2)");
+  return r;
+}
+
+std::string failure_text(const Captured& r) {
+  std::string msg = r.err.empty() ? r.status.describe() : r.err;
+  while (!msg.empty() && msg.back() == '\n')
+    msg.pop_back();
+  return msg;
+}
+
+Status ip(const std::vector<std::string>& args, const std::string& what) {
+  auto r = run_iproute2("ip", args, what);
+  if (!r)
+    return std::unexpected(r.error());
   if (!r->status.success()) {
-    std::string msg = r->err.empty() ? r->status.describe() : r->err;
-    while (!msg.empty() && msg.back() == '\n')
-      msg.pop_back();
+    const std::string msg = failure_text(*r);
     return fail(r->out.empty() && msg.find("Operation not permitted") != std::string::npos
                     ? Exit::not_root
                     : Exit::io,
@@ -118,19 +132,13 @@ Status ScratchNet::add_tbf(std::int64_t rate_bps, std::int64_t burst_bytes,
                                          "rate",   std::to_string(rate_bps) + "bit",
                                          "burst",  std::to_string(burst_bytes),
                                          "limit",  std::to_string(limit_bytes)};
-  auto r = run_captured(ChildSpec{.exe = "tc", .args = args}, std::chrono::seconds(10));
-  if (interrupt_requested())
-    return fail(Exit::interrupted, what, "interrupted");
+  auto r = run_iproute2("tc", args, what);
   if (!r)
-    return fail(Exit::io, what, r.error().why, "install iproute2 (apt-get install iproute2)");
-  if (!r->status.success()) {
-    std::string msg = r->err.empty() ? r->status.describe() : r->err;
-    while (!msg.empty() && msg.back() == '\n')
-      msg.pop_back();
-    return fail(Exit::io, what, "tc: " + msg,
+    return std::unexpected(r.error());
+  if (!r->status.success())
+    return fail(Exit::io, what, "tc: " + failure_text(*r),
                 "the kernel needs CONFIG_NET_SCHED and CONFIG_NET_SCH_TBF (the test kernel of "
                 "`harness kernel ensure` has both)");
-  }
   return {};
 }
 
