@@ -140,6 +140,14 @@ Status KprobeSession::install() {
     return st;
   if (auto st = fs_.write(inst + "/buffer_size_kb", std::to_string(cfg_.buffer_kb)); !st)
     return st;
+  // Each line carries its task's process id (tgid), saved by the kernel when the task is
+  // switched out: a thread that sent and exited before its lines are read (packet_mmap -t) has no
+  // /proc entry left to look it up in. The option belongs to this instance (not a top-level-only
+  // flag, kernel/trace/trace.c TOP_LEVEL_TRACE_FLAGS) and must be set before the events are
+  // enabled. Kernels without it (before 4.14) keep the /proc lookup (tgid_of).
+  if (auto st = fs_.write(inst + "/options/record-tgid", "1"); !st)
+    log("warning: no record-tgid in " + inst + " (" + st.error().why +
+        "): a thread's process id is looked up in /proc");
   for (const auto& e : cfg_.defs.events) {
     if (!valid_event_name(e.event) || !valid_probe_location(e.probe))
       return fail(Exit::usage, "kprobe definitions", "event " + e.event + " is malformed",

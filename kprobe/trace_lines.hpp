@@ -47,8 +47,9 @@ std::optional<TracefsLine> parse_tracefs_line(std::string_view line);
 class LineTranslator {
 public:
   // `clock_offset_ns` is added to every timestamp (CLOCK_REALTIME - CLOCK_MONOTONIC).
-  // `tgid_of` maps a thread id to its process id when the line does not carry it (tracefs prints
-  // the TGID only with the global record-tgid option, which harness leaves alone); default: tid.
+  // `tgid_of` maps a thread id to its process id when the line does not carry it (the session
+  // sets its instance's record-tgid option; tracefs prints `(-------)` for a task it saved no
+  // tgid for, and no column on kernels without the option); default: tid.
   using TgidOf = std::function<std::uint32_t(std::uint32_t tid)>;
   LineTranslator(const KprobeDefs& defs, const stap::ProbePlan& plan, std::int64_t clock_offset_ns,
                  TgidOf tgid_of = {});

@@ -162,12 +162,11 @@ class ExecE2EOneTracer : public ExecE2E {};
 // PACKET_LOSS with the sending thread: without -t, packet_mmap's fill loop never calls send()
 // (it sends once the ring is filled), so with more frames than the ring holds it waits for a
 // free slot forever, with or without -l.
-// DISABLED: a known bug, seen once in two CI runs (2026-12-03): with the kprobe tracer, tracefs
-// lines carry the sending thread's id, not its process id (tgid), so records of packet_mmap's
-// send() thread do not match the workload's pid; the correlator then kept 8 of 20 frame uses
-// (every record was there: 20 destructor records). Fix: the instance's `record-tgid` option and
-// the tgid column in kprobe/trace_lines, then enable this again.
-TEST_P(ExecE2EOneTracer, DISABLED_PacketMmapWithPacketLoss) {
+// Under kprobe this case found a bug (2026-12-03): tracefs lines carried the sending thread's id
+// and its process id was looked up in /proc, where a thread that had exited is gone, so the
+// correlator kept 8 of 20 frame uses. The instance's record-tgid option fixed it
+// (kprobe/kprobe_session.cpp); this case is its regression test.
+TEST_P(ExecE2EOneTracer, PacketMmapWithPacketLoss) {
   expect_frames(exec_run({"-c", "20", "-n", "8", "-t", "-l"}), 20, 8);
 }
 

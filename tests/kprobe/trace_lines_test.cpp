@@ -67,6 +67,30 @@ TEST(LineTranslator, WritesTheStapRecordWithUnreadableKeys) {
   EXPECT_EQ(tr.foreign(), 1u);
 }
 
+// With the instance's record-tgid option each line carries its process id, which wins over the
+// /proc lookup (a thread that exited has none); `(-------)`, a task the kernel saved no tgid for,
+// falls back to the lookup.
+TEST(LineTranslator, TheLinesTgidColumnIsTheRecordsPid) {
+  KprobeDefs defs;
+  defs.events = {{"snd.len_sum", "snd_len_sum", "tpacket_snd+1", {"ph=%di:x64"}}};
+  stap::PlannedProbe p;
+  p.anchor = "snd.len_sum";
+  p.fields = {"ph"};
+  std::vector<std::uint32_t> looked_up;
+  LineTranslator tr(defs, plan_with({p}), 0, [&](std::uint32_t tid) {
+    looked_up.push_back(tid);
+    return tid; // the thread is gone: /proc has no Tgid for it
+  });
+  std::string out;
+  ASSERT_TRUE(tr.translate(
+      "packet_mmap-301 (    300) [000] ..... 1.000001: snd_len_sum: (x+1/2) ph=0x10", out));
+  ASSERT_TRUE(tr.translate(
+      "packet_mmap-302 (-------) [000] ..... 1.000002: snd_len_sum: (x+1/2) ph=0x20", out));
+  EXPECT_EQ(out, "HX1 EV 1000001000 0 300 301 snd.len_sum ph=0x10\n"
+                 "HX1 EV 1000002000 0 302 302 snd.len_sum ph=0x20\n");
+  EXPECT_EQ(looked_up, std::vector<std::uint32_t>{302});
+}
+
 // perf places a probe on each address of a line; two of them in one function can fire for one
 // execution (6.1 -O0: `if (unlikely(ph == NULL))` at tpacket_snd+1026 and +1038).
 TEST(LineTranslator, OneExecutionSeenAtTwoAddressesIsOneRecord) {
@@ -97,6 +121,24 @@ TEST(LineTranslator, ValuesThatAreNotNumbersBecomeUnreadable) {
   std::string out;
   ASSERT_TRUE(tr.translate("h-7 [000] ..... 1.000001: snd_len_sum: (x+1/2) ph=(fault)", out));
   EXPECT_EQ(out, "HX1 EV 1000001000 0 7 7 snd.len_sum ph=?\n");
+  // Hex letters without 0x (found by fuzz_tracefs_lines: the trace parser rejected the record),
+  // 0x alone, more hex digits than 64 bits, decimals beyond 64 bits (found by it too).
+  for (const char* v :
+       {"12ffff88800069c000", "0x", "0x12345678901234567", "-", "21111110111111111111",
+        "-9223372036854775809", "-001722586675415205616", "0xABC", "+1"}) {
+    out.clear();
+    ASSERT_TRUE(
+        tr.translate(std::string("h-7 [000] ..... 1.000001: snd_len_sum: (x+1/2) ph=") + v, out));
+    EXPECT_EQ(out, "HX1 EV 1000001000 0 7 7 snd.len_sum ph=?\n") << v;
+  }
+  // The edges the trace format still holds pass through.
+  for (const char* v : {"-12", "-9223372036854775808", "18446744073709551615",
+                        "00000000000000000001", "0xffffffffffffffff"}) {
+    out.clear();
+    ASSERT_TRUE(
+        tr.translate(std::string("h-7 [000] ..... 1.000001: snd_len_sum: (x+1/2) ph=") + v, out));
+    EXPECT_EQ(out, std::string("HX1 EV 1000001000 0 7 7 snd.len_sum ph=") + v + "\n");
+  }
 }
 
 TEST(LineTranslator, SchedSwitchSleepsInsideTpacketSndOnlyNotPreemptions) {
