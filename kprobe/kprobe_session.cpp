@@ -163,24 +163,20 @@ Status KprobeSession::install() {
   }
   if (auto st = fs_.write(inst + "/events/" + group_ + "/enable", "1"); !st)
     return st;
-  // sched.sleep: the sched_switch tracepoint, in this instance only, for this program's tasks
+  // sched.sleep: the sched_switch tracepoint, in this instance only, for the workload's tasks
   // (their comm; the correlator keeps the records of tasks inside tpacket_snd).
   if (cfg_.plan.find("sched.sleep")) {
     const std::string tp = inst + "/events/" + std::string(sched_switch_event);
-    std::string comm = "harness";
-    if (auto c = read_file("/proc/self/comm"); c && !c->empty())
-      comm = c->substr(0, c->find('\n'));
-    for (char& ch : comm)
-      if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            ch == '_' || ch == '-' || ch == '.'))
-        ch = '?'; // a filter glob character for anything else
-    const std::string filter = "prev_comm ~ \"" + comm + "\" && prev_pid != " +
-                               std::to_string(::gettid()); // not this (the reading) thread
+    std::vector<std::string> comms = cfg_.sleep_comms;
+    if (comms.empty())
+      if (auto c = read_file("/proc/self/comm"); c && !c->empty())
+        comms.push_back(c->substr(0, c->find('\n')));
+    const std::string filter = sched_switch_filter(comms, static_cast<std::uint32_t>(::gettid()));
     if (auto st = fs_.write(tp + "/filter", filter); !st)
       log("warning: no filter on sched_switch (" + st.error().why + ")");
     if (auto st = fs_.write(tp + "/enable", "1"); !st)
       return st;
-    log("enabled " + std::string(sched_switch_event) + " in " + inst + " for comm " + comm);
+    log("enabled " + std::string(sched_switch_event) + " in " + inst + " with filter " + filter);
   }
   pipe_fd_ = ::open(fs_.path(inst + "/trace_pipe").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (pipe_fd_ < 0)

@@ -29,6 +29,9 @@ struct KprobeSessionConfig {
   std::string running_build_id; // the target kernel's; must equal defs.build_id when both known
   std::string tracefs_root;     // empty: Tracefs::open()
   unsigned buffer_kb = 4096;    // per CPU, of the private instance
+  // The names (comm) of the tasks whose sleeps inside tpacket_snd are sched.sleep records: the
+  // workload's (its program, or a --pid's threads); empty: this process's own (the sender).
+  std::vector<std::string> sleep_comms;
   std::function<void(const std::string&)> on_progress;
 };
 

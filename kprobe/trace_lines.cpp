@@ -2,6 +2,7 @@
 
 #include "trace_format.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 
@@ -186,6 +187,24 @@ std::uint64_t sched_state_value(std::string_view letters) {
     }
   }
   return v;
+}
+
+std::string sched_switch_filter(const std::vector<std::string>& comms, std::uint32_t reader_tid) {
+  constexpr std::size_t comm_len = 15; // TASK_COMM_LEN - 1
+  std::vector<std::string> names;
+  for (std::string c : comms.empty() ? std::vector<std::string>{"harness"} : comms) {
+    c = c.substr(0, comm_len);
+    for (char& ch : c)
+      if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || digit(ch) || ch == '_' ||
+            ch == '-' || ch == '.'))
+        ch = '?';
+    if (!c.empty() && std::find(names.begin(), names.end(), c) == names.end())
+      names.push_back(c);
+  }
+  std::string f = "(";
+  for (std::size_t i = 0; i < names.size(); ++i)
+    f += (i ? " || " : "") + std::string("prev_comm ~ \"") + names[i] + "\"";
+  return f + ") && prev_pid != " + std::to_string(reader_tid);
 }
 
 bool LineTranslator::translate_sched_switch(const TracefsLine& t, std::string& out) {

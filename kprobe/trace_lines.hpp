@@ -31,6 +31,10 @@ namespace harness::kprobe {
 // task stayed runnable, a preemption: not a sleep).
 inline constexpr std::string_view sched_switch_event = "sched/sched_switch";
 std::uint64_t sched_state_value(std::string_view letters);
+// The filter of that tracepoint: switches away from tasks named one of `comms` (what the kernel
+// keeps, 15 bytes; anything but [A-Za-z0-9_.-] becomes the glob `?`) but not the reading thread
+// `reader_tid` (every record it writes could make it sleep). Empty `comms`: "harness".
+std::string sched_switch_filter(const std::vector<std::string>& comms, std::uint32_t reader_tid);
 
 // The fixed part of a tracefs line (exposed for tests).
 struct TracefsLine {

@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <thread>
@@ -86,6 +87,24 @@ std::vector<std::string> stap_tuning(const std::string& build_dir,
 std::string running_build_id() {
   auto id = kernel::running_kernel_build_id();
   return id ? *id : std::string();
+}
+
+// The names of the tasks whose sleeps the kprobe tracer records (sched_switch is filtered by
+// comm, docs/DESIGN.md "kprobe tracer"): --exec's program (the kernel names a task after the file
+// it executes), --pid's threads as they are named now; the built-in sender: none (harness's own).
+std::vector<std::string> workload_comms(const RunRequest& req) {
+  std::vector<std::string> comms;
+  if (!req.exec.empty()) {
+    const std::string& prog = req.exec.front();
+    comms.push_back(prog.substr(prog.rfind('/') + 1));
+  } else if (req.attach_pid) {
+    const std::string task = "/proc/" + std::to_string(req.attach_pid) + "/task";
+    std::error_code ec;
+    for (const auto& t : std::filesystem::directory_iterator(task, ec))
+      if (auto c = read_file(t.path().string() + "/comm"); c && !c->empty())
+        comms.push_back(c->substr(0, c->find('\n')));
+  }
+  return comms;
 }
 
 // --allow-nearest: the lines are a neighbouring kernel's, so the report can never say OK (an
@@ -474,6 +493,7 @@ Status Session::start_tracer() {
     kc.raw_path = dir_ + "/trace.tracefs.txt";
     kc.log_path = log_;
     kc.running_build_id = running_build_id();
+    kc.sleep_comms = workload_comms(req_);
     kc.on_progress = [this](std::string_view l) {
       say(std::string(l));
     };

@@ -149,6 +149,13 @@ void expect_frames(const json& r, int count, int ring) {
 
 TEST_P(ExecE2E, PacketMmapTwoFrames) {
   expect_frames(exec_run({"-c", "2", "-n", "8"}), 2, 8);
+  if (GetParam() == "kprobe") {
+    // sched.sleep under kprobe is sched_switch filtered by comm: the program's, not harness's
+    // (stap needs no name: it probes schedule() for any task inside tpacket_snd).
+    auto log = read_file(out_ + "/vm/run/kprobe.log");
+    ASSERT_TRUE(log);
+    EXPECT_NE(log->find("filter (prev_comm ~ \"packet_mmap\")"), std::string::npos) << *log;
+  }
 }
 
 TEST_P(ExecE2E, PacketMmapRingWrapsWithASecondThread) {

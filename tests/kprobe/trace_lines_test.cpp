@@ -141,6 +141,16 @@ TEST(LineTranslator, ValuesThatAreNotNumbersBecomeUnreadable) {
   }
 }
 
+// The workload's names (a foreign program's, a --pid's threads), as the kernel keeps them (15
+// bytes), never the reading thread; anything a filter glob could read otherwise becomes `?`.
+TEST(SchedSwitchFilter, TheWorkloadsCommsButNotTheReader) {
+  EXPECT_EQ(sched_switch_filter({}, 41), "(prev_comm ~ \"harness\") && prev_pid != 41");
+  EXPECT_EQ(sched_switch_filter({"packet_mmap", "sender thread", "packet_mmap"}, 7),
+            "(prev_comm ~ \"packet_mmap\" || prev_comm ~ \"sender?thread\") && prev_pid != 7");
+  EXPECT_EQ(sched_switch_filter({"a_very_long_program_name", "x\"*"}, 1),
+            "(prev_comm ~ \"a_very_long_pro\" || prev_comm ~ \"x??\") && prev_pid != 1");
+}
+
 TEST(LineTranslator, SchedSwitchSleepsInsideTpacketSndOnlyNotPreemptions) {
   stap::PlannedProbe p;
   p.anchor = "sched.sleep";
