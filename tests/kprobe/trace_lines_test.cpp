@@ -14,6 +14,19 @@ stap::ProbePlan plan_with(std::vector<stap::PlannedProbe> probes) {
   return p;
 }
 
+// One event, snd.len_sum fetching ph at one address, and a plan asking for ph alone.
+KprobeDefs len_sum_defs() {
+  KprobeDefs defs;
+  defs.events = {{"snd.len_sum", "snd_len_sum", "tpacket_snd+1", {"ph=%di:x64"}}};
+  return defs;
+}
+stap::ProbePlan len_sum_plan() {
+  stap::PlannedProbe p;
+  p.anchor = "snd.len_sum";
+  p.fields = {"ph"};
+  return plan_with({p});
+}
+
 TEST(TracefsLine, SplitsTheFixedPart) {
   auto t = parse_tracefs_line("         harness-41      [000] .....     4.677919: snd_len_sum: "
                               "(tpacket_snd+0xa4f/0xaf0) ph=0xffff88800086a000 head=2 tp_len=150");
@@ -71,13 +84,8 @@ TEST(LineTranslator, WritesTheStapRecordWithUnreadableKeys) {
 // /proc lookup (a thread that exited has none); `(-------)`, a task the kernel saved no tgid for,
 // falls back to the lookup.
 TEST(LineTranslator, TheLinesTgidColumnIsTheRecordsPid) {
-  KprobeDefs defs;
-  defs.events = {{"snd.len_sum", "snd_len_sum", "tpacket_snd+1", {"ph=%di:x64"}}};
-  stap::PlannedProbe p;
-  p.anchor = "snd.len_sum";
-  p.fields = {"ph"};
   std::vector<std::uint32_t> looked_up;
-  LineTranslator tr(defs, plan_with({p}), 0, [&](std::uint32_t tid) {
+  LineTranslator tr(len_sum_defs(), len_sum_plan(), 0, [&](std::uint32_t tid) {
     looked_up.push_back(tid);
     return tid; // the thread is gone: /proc has no Tgid for it
   });
@@ -112,12 +120,7 @@ TEST(LineTranslator, OneExecutionSeenAtTwoAddressesIsOneRecord) {
 }
 
 TEST(LineTranslator, ValuesThatAreNotNumbersBecomeUnreadable) {
-  KprobeDefs defs;
-  defs.events = {{"snd.len_sum", "snd_len_sum", "tpacket_snd+1", {"ph=%di:x64"}}};
-  stap::PlannedProbe p;
-  p.anchor = "snd.len_sum";
-  p.fields = {"ph"};
-  LineTranslator tr(defs, plan_with({p}), 0);
+  LineTranslator tr(len_sum_defs(), len_sum_plan(), 0);
   std::string out;
   ASSERT_TRUE(tr.translate("h-7 [000] ..... 1.000001: snd_len_sum: (x+1/2) ph=(fault)", out));
   EXPECT_EQ(out, "HX1 EV 1000001000 0 7 7 snd.len_sum ph=?\n");
