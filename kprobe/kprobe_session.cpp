@@ -4,6 +4,7 @@
 #include "signals.hpp"
 #include "trace_format.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <fcntl.h>
@@ -167,11 +168,12 @@ Status KprobeSession::install() {
   // (their comm; the correlator keeps the records of tasks inside tpacket_snd).
   if (cfg_.plan.find("sched.sleep")) {
     const std::string tp = inst + "/events/" + std::string(sched_switch_event);
-    std::vector<std::string> comms = cfg_.sleep_comms;
-    if (comms.empty())
+    sleep_comms_ = cfg_.sleep_comms;
+    if (sleep_comms_.empty())
       if (auto c = read_file("/proc/self/comm"); c && !c->empty())
-        comms.push_back(c->substr(0, c->find('\n')));
-    const std::string filter = sched_switch_filter(comms, static_cast<std::uint32_t>(::gettid()));
+        sleep_comms_.push_back(c->substr(0, c->find('\n')));
+    reader_tid_ = static_cast<std::uint32_t>(::gettid());
+    const std::string filter = sched_switch_filter(sleep_comms_, reader_tid_);
     if (auto st = fs_.write(tp + "/filter", filter); !st)
       log("warning: no filter on sched_switch (" + st.error().why + ")");
     if (auto st = fs_.write(tp + "/enable", "1"); !st)
@@ -214,12 +216,39 @@ void KprobeSession::drain() {
   }
 }
 
+// A thread entered tpacket_snd under a name the sched_switch filter does not let through (a
+// --pid program that exec'd or named its threads after attach): from now on it does. Sleeps of
+// that name before its first record was read are not seen (docs/DESIGN.md "kprobe tracer").
+void KprobeSession::widen_sleep_filter() {
+  if (!translator_ || translator_->sender_comms().size() == sender_comms_checked_)
+    return;
+  const auto& seen = translator_->sender_comms();
+  bool added = false;
+  for (; sender_comms_checked_ < seen.size(); ++sender_comms_checked_) {
+    const std::string& c = seen[sender_comms_checked_];
+    if (std::find(sleep_comms_.begin(), sleep_comms_.end(), c) == sleep_comms_.end()) {
+      sleep_comms_.push_back(c);
+      added = true;
+    }
+  }
+  if (!added || !instance_made_)
+    return;
+  const std::string filter = sched_switch_filter(sleep_comms_, reader_tid_);
+  const std::string file =
+      "instances/" + instance_ + "/events/" + std::string(sched_switch_event) + "/filter";
+  if (auto st = fs_.write(file, filter); !st)
+    log("warning: sched_switch filter not widened (" + st.error().why + ")");
+  else
+    log("sched_switch filter now " + filter);
+}
+
 std::optional<ExitStatus> KprobeSession::pump(std::chrono::milliseconds slice) {
   if (stopped_)
     return stopped_;
   pollfd p{pipe_fd_, POLLIN, 0};
   ::poll(&p, 1, static_cast<int>(slice.count()));
   drain();
+  widen_sleep_filter();
   return std::nullopt;
 }
 

@@ -57,6 +57,7 @@ private:
   KprobeSession(KprobeSessionConfig cfg, Tracefs fs);
   Status install();
   void drain();
+  void widen_sleep_filter();
   void remove_all();
   void log(const std::string& line);
   std::uint32_t tgid_of(std::uint32_t tid);
@@ -74,6 +75,11 @@ private:
   std::string partial_; // an incomplete last line from the pipe
   std::string out_;     // translated records waiting to be written
   std::unordered_map<std::uint32_t, std::uint32_t> tgids_;
+  // sched.sleep's sched_switch filter: the names it lets through, the translator's sender
+  // names already looked at, and the thread that reads (never let through).
+  std::vector<std::string> sleep_comms_;
+  std::size_t sender_comms_checked_ = 0;
+  std::uint32_t reader_tid_ = 0;
   bool ended_ = false;
   std::optional<ExitStatus> stopped_;
   std::uint64_t lost_ = 0;

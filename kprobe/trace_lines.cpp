@@ -269,9 +269,12 @@ bool LineTranslator::translate(std::string_view line, std::string& out) {
   last.values.assign(values);
   ++*info.hits;
   if (sleep_hits_) {
-    if (info.anchor == "snd.start")
+    if (info.anchor == "snd.start") {
       in_snd_[t->tid] = true;
-    else if (info.anchor == "snd.return")
+      if (sender_comms_.size() < kMaxSenderComms &&
+          std::find(sender_comms_.begin(), sender_comms_.end(), t->comm) == sender_comms_.end())
+        sender_comms_.emplace_back(t->comm);
+    } else if (info.anchor == "snd.return")
       in_snd_[t->tid] = false;
   }
   ++translated_;

@@ -65,6 +65,11 @@ public:
   std::uint64_t translated() const { return translated_; }
   std::uint64_t foreign() const { return foreign_; } // lines that were not our events
   std::uint64_t repeats() const { return repeats_; } // second addresses of one execution
+  // The names (comm) of the threads seen entering tpacket_snd, first seen first, at most
+  // kMaxSenderComms (only with sched.sleep in the plan): the session widens its sched_switch
+  // filter with them, so a thread that renamed itself or a program exec'd later is seen.
+  static constexpr std::size_t kMaxSenderComms = 32;
+  const std::vector<std::string>& sender_comms() const { return sender_comms_; }
   // Events seen per anchor (by event name), for the HITS records.
   const std::unordered_map<std::string, std::uint64_t>& hits_by_anchor() const { return hits_; }
 
@@ -83,6 +88,7 @@ private:
   // only for them (the correlator needs no other, and the tracer's own writes would otherwise
   // feed back: every record it writes can make it sleep).
   std::unordered_map<std::uint32_t, bool> in_snd_;
+  std::vector<std::string> sender_comms_;
   struct LastRecord {
     const std::uint64_t* anchor = nullptr; // the anchor's hit counter: one per anchor
     std::string event, values;

@@ -209,6 +209,16 @@ TEST_P(ExecE2EOneTracer, PidAttachesToAPacketMmapStartedSeparately) {
   auto pm_out = read_file(share + "/pm.out");
   ASSERT_TRUE(pm_out);
   EXPECT_NE(pm_out->find("END (number of error:0)"), std::string::npos) << *pm_out;
+  if (!stap) {
+    // Attached while the program was still `sh` (stopped before its exec): sched.sleep's filter
+    // takes in packet_mmap once a thread of that name enters tpacket_snd.
+    auto log = read_file(share + "/attach/kprobe.log");
+    ASSERT_TRUE(log);
+    EXPECT_NE(log->find("filter (prev_comm ~ \"sh\")"), std::string::npos) << *log;
+    EXPECT_NE(log->find("filter now (prev_comm ~ \"sh\" || prev_comm ~ \"packet_mmap\")"),
+              std::string::npos)
+        << *log;
+  }
   auto text = read_file(share + "/attach/report.json");
   ASSERT_TRUE(text) << "no report.json:\n" << r.out << r.err;
   const auto report = json::parse(*text);

@@ -154,6 +154,26 @@ TEST(SchedSwitchFilter, TheWorkloadsCommsButNotTheReader) {
             "(prev_comm ~ \"a_very_long_pro\" || prev_comm ~ \"x??\") && prev_pid != 1");
 }
 
+// The names of threads entering tpacket_snd, once each and at most kMaxSenderComms: the session
+// lets their sleeps through its sched_switch filter (a --pid program that exec'd after attach).
+TEST(LineTranslator, NamesThreadsEnteringTpacketSnd) {
+  stap::PlannedProbe sleep{"sched.sleep", "", 0, "", "", false, {"state"}};
+  stap::PlannedProbe start{"snd.start", "tpacket_snd", 1, "", "", false, {"po"}};
+  KprobeDefs defs;
+  defs.events = {{"snd.start", "snd_start", "tpacket_snd+17", {"po=%di:x64"}}};
+  LineTranslator tr(defs, plan_with({sleep, start}), 0);
+  std::string out;
+  for (const char* line : {"sh-40 (40) [000] ..... 1.0: snd_start: (tpacket_snd+17/9) po=0x1",
+                           "packet_mmap-40 (40) [000] ..... 1.1: snd_start: (x+1/9) po=0x1",
+                           "send er-41 (40) [000] ..... 1.2: snd_start: (x+1/9) po=0x1",
+                           "packet_mmap-40 (40) [000] ..... 1.3: snd_start: (x+1/9) po=0x1"})
+    ASSERT_TRUE(tr.translate(line, out)) << line;
+  EXPECT_EQ(tr.sender_comms(), (std::vector<std::string>{"sh", "packet_mmap", "send er"}));
+  for (int i = 0; i < 100; ++i)
+    tr.translate("t" + std::to_string(i) + "-50 [000] ..... 2.0: snd_start: (x+1/9) po=0x1", out);
+  EXPECT_EQ(tr.sender_comms().size(), LineTranslator::kMaxSenderComms);
+}
+
 TEST(LineTranslator, SchedSwitchSleepsInsideTpacketSndOnlyNotPreemptions) {
   stap::PlannedProbe p;
   p.anchor = "sched.sleep";
@@ -182,6 +202,7 @@ TEST(LineTranslator, SchedSwitchSleepsInsideTpacketSndOnlyNotPreemptions) {
       tr.translate("harness-41 [000] ..... 2.1: snd_return: (tpacket_snd+99/9) po=0x1", out));
   out.clear();
   EXPECT_FALSE(tr.translate(sleep, out)) << "after tpacket_snd returned";
+  EXPECT_EQ(tr.sender_comms(), std::vector<std::string>{"harness"});
   EXPECT_EQ(sched_state_value("S"), 1u);
   EXPECT_EQ(sched_state_value("D|K"), 0x102u);
   EXPECT_EQ(sched_state_value("R+"), 0u);
