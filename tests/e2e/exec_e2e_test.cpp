@@ -10,6 +10,7 @@
 // seed and always run, so `--exec` is exercised on every machine.
 // The kernel's selftests come from Debian's linux-source-6.1 (scripts/install-deps installs it).
 #include "child_proc.hpp"
+#include "e2e_util.hpp"
 #include "files.hpp"
 
 #include <cstdlib>
@@ -22,13 +23,23 @@ namespace harness {
 namespace {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
+using e2e::cache_dir;
+using e2e::json;
+using e2e::kHarness;
+using e2e::vm_skip_reason;
 
-const std::string kHarness = std::string(HARNESS_BINARY_DIR) + "/bin/harness";
-
-std::string cache_dir() {
-  const char* c = std::getenv("HARNESS_CACHE");
-  return c && *c ? c : "/var/cache/harness";
+// An empty directory for the running test, under the cache: the guest sees the host's files,
+// but not /tmp.
+std::string fresh_test_dir() {
+  std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  for (char& c : name)
+    if (c == '/')
+      c = '-';
+  const std::string dir = cache_dir() + "/vm/exec-e2e-" + name + "-" + std::to_string(::getpid());
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir);
+  return dir;
 }
 
 std::string seed_source() {
@@ -66,23 +77,12 @@ std::string kernel61() {
 class ExecE2E : public ::testing::TestWithParam<std::string> {
 protected:
   void SetUp() override {
-    if (::geteuid() != 0)
-      GTEST_SKIP() << "needs root (qemu's 9p share of /, the kernel build cache)";
-    if (!find_program("qemu-system-x86_64"))
-      GTEST_SKIP() << "qemu-system-x86_64 is not installed";
+    if (const std::string why = vm_skip_reason(); !why.empty())
+      GTEST_SKIP() << why;
     const std::string src = seed_source();
     if (src.empty())
       GTEST_SKIP() << "packet_mmap.c not found: set HARNESS_SEED_DIR to the seed directory";
-    // Under the cache: the guest sees the host's files, but not /tmp.
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = info->name();
-    for (char& c : name)
-      if (c == '/')
-        c = '-';
-    out_ = cache_dir() + "/vm/exec-e2e-" + name + "-" + std::to_string(::getpid());
-    std::error_code ec;
-    fs::remove_all(out_, ec);
-    fs::create_directories(out_);
+    out_ = fresh_test_dir();
     program_ = out_ + "/packet_mmap";
     const auto cc = run("gcc", {"-Wall", src, "-lpthread", "-o", program_});
     ASSERT_EQ(cc.status.code, 0) << "gcc failed:\n" << cc.err;
@@ -241,21 +241,11 @@ TEST_P(ExecE2EOneTracer, PidAttachesToAPacketMmapStartedSeparately) {
 class SelftestE2E : public ::testing::TestWithParam<std::string> {
 protected:
   void SetUp() override {
-    if (::geteuid() != 0)
-      GTEST_SKIP() << "needs root (qemu's 9p share of /, the kernel build cache)";
-    if (!find_program("qemu-system-x86_64"))
-      GTEST_SKIP() << "qemu-system-x86_64 is not installed";
+    if (const std::string why = vm_skip_reason(); !why.empty())
+      GTEST_SKIP() << why;
     const std::string tarball = "/usr/src/linux-source-6.1.tar.xz";
     ASSERT_TRUE(fs::exists(tarball)) << tarball << " missing: apt-get install linux-source-6.1";
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = info->name();
-    for (char& c : name)
-      if (c == '/')
-        c = '-';
-    out_ = cache_dir() + "/vm/exec-e2e-" + name + "-" + std::to_string(::getpid());
-    std::error_code ec;
-    fs::remove_all(out_, ec);
-    fs::create_directories(out_);
+    out_ = fresh_test_dir();
     const std::string net = "linux-source-6.1/tools/testing/selftests/net/";
     const auto x = run("tar", {"-xJf", tarball, "-C", out_, net + "psock_tpacket.c",
                                net + "txring_overwrite.c", net + "psock_lib.h",
