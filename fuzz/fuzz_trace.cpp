@@ -1,11 +1,16 @@
 // The trace parser and everything behind it (reorder window, correlator, report) on arbitrary
-// bytes, with and without sender records; the report must render and serialise.
+// bytes, with and without sender records; the report must render and serialise, and what it
+// serialises must load again (a report.json is a later run's baseline).
 #include "analyze.hpp"
 #include "report.hpp"
 #include "report_json.hpp"
+#include "result.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <string_view>
 
 using namespace harness::report;
@@ -18,6 +23,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   feed_trace_text(text, analysis);
   Report r = analysis.finish();
   (void)format_report_text(r, 16);
-  (void)report_json_text(r);
+  const std::string written = report_json_text(r);
+  const auto j = nlohmann::json::parse(written, nullptr, false);
+  if (j.is_discarded())
+    std::abort(); // harness wrote JSON it cannot parse
+  if (auto again = report_from_json(j, "fuzz"); !again) {
+    std::fprintf(stderr, "fuzz_trace: the report harness wrote does not load: %s\n",
+                 harness::format_error(again.error()).c_str());
+    std::abort(); // what harness writes as a report it must read as a baseline
+  }
   return 0;
 }

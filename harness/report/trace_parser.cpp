@@ -170,6 +170,16 @@ std::optional<std::uint64_t> parse_decimal(std::string_view t) {
   return v;
 }
 
+// Timestamps (ns) and counts end below 2^63: the report writes them and a report.json read back
+// refuses more as corruption (harness/util/json_reader.hpp; fuzz_trace found one that passed).
+constexpr std::uint64_t kMaxTraceNumber = static_cast<std::uint64_t>(INT64_MAX);
+std::optional<std::uint64_t> parse_bounded(std::string_view t) {
+  auto v = parse_decimal(t);
+  if (v && *v > kMaxTraceNumber)
+    return std::nullopt;
+  return v;
+}
+
 } // namespace
 
 std::optional<std::uint64_t> parse_trace_number(std::string_view t) {
@@ -245,7 +255,7 @@ bool TraceParser::parse_record(std::string_view line, std::string_view& why) {
   }
   if (kind == tf::kind::hits) {
     const auto name = next_word(rest);
-    const auto count = parse_decimal(next_word(rest));
+    const auto count = parse_bounded(next_word(rest));
     if (!count || !rest.empty()) {
       why = "HITS needs an anchor and a count";
       return false;
@@ -265,7 +275,7 @@ bool TraceParser::parse_record(std::string_view line, std::string_view& why) {
     return true;
   }
   if (kind == tf::kind::end) {
-    const auto ts = parse_decimal(next_word(rest));
+    const auto ts = parse_bounded(next_word(rest));
     if (!ts) {
       why = "END needs a timestamp";
       return false;
@@ -277,7 +287,7 @@ bool TraceParser::parse_record(std::string_view line, std::string_view& why) {
     return true;
   }
   if (kind == tf::kind::ready) {
-    const auto ts = parse_decimal(next_word(rest));
+    const auto ts = parse_bounded(next_word(rest));
     if (!ts) {
       why = "READY needs a timestamp";
       return false;
@@ -331,7 +341,8 @@ bool TraceParser::parse_event(std::string_view rest, std::string_view& why) {
     }
     p = q + 1;
   }
-  if (pos[1] > UINT32_MAX || pos[2] > UINT32_MAX || pos[3] > UINT32_MAX) {
+  if (pos[0] > kMaxTraceNumber || pos[1] > UINT32_MAX || pos[2] > UINT32_MAX ||
+      pos[3] > UINT32_MAX) {
     why = "EV needs <ts_ns> <cpu> <pid> <tid> as numbers";
     return false;
   }

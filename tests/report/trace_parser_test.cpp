@@ -73,6 +73,12 @@ TEST(TraceParser, MalformedLinesAreCountedWithSamplesNeverFatal) {
       "HX1 HITS snd.start",                                                    // no count
       "HX1 END",                                                               // no timestamp
       "HX1 EV 99999999999999999999999 0 1 1 snd.start",                        // overflow
+      // Timestamps and counts from 2^63 on (a report.json holding them would not load back;
+      // found by fuzz_trace).
+      "HX1 EV 9223372036854775808 0 1 1 snd.start",
+      "HX1 END 17795503337942829378",
+      "HX1 READY 9223372036854775808 plan=0123456789abcdef",
+      "HX1 HITS snd.start 9223372036854775808",
   };
   for (const char* l : bad)
     EXPECT_EQ(p.feed(l), nullptr) << l;
