@@ -54,6 +54,8 @@ bool parse_seconds(std::string_view s, std::uint64_t& ns) {
     return false;
   for (std::size_t i = f.size(); i < 9; ++i)
     frac *= 10;
+  if (sec > (static_cast<std::uint64_t>(INT64_MAX) - frac) / 1'000'000'000ull)
+    return false; // beyond 2^63 ns, which no trace record holds
   ns = sec * 1'000'000'000ull + frac;
   return true;
 }
@@ -207,7 +209,18 @@ std::string sched_switch_filter(const std::vector<std::string>& comms, std::uint
   return f + ") && prev_pid != " + std::to_string(reader_tid);
 }
 
-bool LineTranslator::translate_sched_switch(const TracefsLine& t, std::string& out) {
+// The record's time: the line's moved by the clock offset, when that stays within 0..2^63 ns
+// (the trace format's range; a later report.json must hold it).
+std::optional<std::uint64_t> LineTranslator::record_ts(std::uint64_t line_ns) const {
+  std::int64_t ts = 0;
+  if (line_ns > static_cast<std::uint64_t>(INT64_MAX) ||
+      __builtin_add_overflow(static_cast<std::int64_t>(line_ns), offset_, &ts) || ts < 0)
+    return std::nullopt;
+  return static_cast<std::uint64_t>(ts);
+}
+
+bool LineTranslator::translate_sched_switch(const TracefsLine& t, std::uint64_t ts,
+                                            std::string& out) {
   const auto at = t.rest.find(" prev_state=");
   if (at == std::string_view::npos) {
     ++foreign_;
@@ -224,7 +237,6 @@ bool LineTranslator::translate_sched_switch(const TracefsLine& t, std::string& o
   ++translated_;
   last_[t.tid] = LastRecord{};
   const std::uint32_t pid = t.tgid ? *t.tgid : tgid_of_ ? tgid_of_(t.tid) : t.tid;
-  const std::uint64_t ts = static_cast<std::uint64_t>(static_cast<std::int64_t>(t.ts_ns) + offset_);
   out += stap::trace::line_prefix;
   out += stap::trace::kind::event;
   for (std::uint64_t v : {ts, std::uint64_t{t.cpu}, std::uint64_t{pid}, std::uint64_t{t.tid}}) {
@@ -241,12 +253,13 @@ bool LineTranslator::translate_sched_switch(const TracefsLine& t, std::string& o
 
 bool LineTranslator::translate(std::string_view line, std::string& out) {
   auto t = parse_tracefs_line(line);
-  if (!t) {
+  const auto ts = t ? record_ts(t->ts_ns) : std::nullopt;
+  if (!ts) { // not a line, or a time the trace format cannot hold (fuzz_tracefs_lines)
     ++foreign_;
     return false;
   }
   if (sleep_hits_ && t->event == sched_switch_event.substr(sched_switch_event.find('/') + 1))
-    return translate_sched_switch(*t, out);
+    return translate_sched_switch(*t, *ts, out);
   auto it = events_.find(std::string(t->event));
   if (it == events_.end()) {
     ++foreign_;
@@ -278,12 +291,10 @@ bool LineTranslator::translate(std::string_view line, std::string& out) {
       in_snd_[t->tid] = false;
   }
   ++translated_;
-  const std::uint64_t ts =
-      static_cast<std::uint64_t>(static_cast<std::int64_t>(t->ts_ns) + offset_);
   out += stap::trace::line_prefix;
   out += stap::trace::kind::event;
   const std::uint32_t pid = t->tgid ? *t->tgid : tgid_of_ ? tgid_of_(t->tid) : t->tid;
-  for (std::uint64_t v : {ts, std::uint64_t{t->cpu}, std::uint64_t{pid}, std::uint64_t{t->tid}}) {
+  for (std::uint64_t v : {*ts, std::uint64_t{t->cpu}, std::uint64_t{pid}, std::uint64_t{t->tid}}) {
     out += ' ';
     out += std::to_string(v);
   }

@@ -80,7 +80,8 @@ private:
     std::vector<bool> unreadable;  // per key: not fetched on this kernel
     std::uint64_t* hits = nullptr;
   };
-  bool translate_sched_switch(const TracefsLine& t, std::string& out);
+  std::optional<std::uint64_t> record_ts(std::uint64_t line_ns) const;
+  bool translate_sched_switch(const TracefsLine& t, std::uint64_t ts, std::string& out);
 
   std::unordered_map<std::string, EventInfo> events_;
   std::uint64_t* sleep_hits_ = nullptr; // sched.sleep in the plan: sched_switch lines count

@@ -52,6 +52,20 @@ TEST(TracefsLine, CommWithDashesSpacesAndTgid) {
   EXPECT_EQ(t->ts_ns, 12'000'000'001u);
 }
 
+// Times the trace format cannot hold (below 0 after the clock offset, or from 2^63 ns on) make
+// no record: the trace parser would refuse it (found by fuzz_tracefs_lines).
+TEST(LineTranslator, TimesOutsideTheTraceFormatMakeNoRecord) {
+  LineTranslator back(len_sum_defs(), len_sum_plan(), -2'000'000'000);
+  std::string out;
+  EXPECT_FALSE(back.translate("h-7 [000] ..... 0.177471: snd_len_sum: (x+1/2) ph=0x1", out));
+  EXPECT_FALSE(back.translate("h-7 [000] ..... 9300000000.0: snd_len_sum: (x+1/2) ph=0x1", out));
+  EXPECT_TRUE(back.translate("h-7 [000] ..... 2.5: snd_len_sum: (x+1/2) ph=0x1", out));
+  EXPECT_EQ(out, "HX1 EV 500000000 0 7 7 snd.len_sum ph=0x1\n");
+  EXPECT_EQ(back.foreign(), 2u);
+  LineTranslator ahead(len_sum_defs(), len_sum_plan(), 2'000'000'000);
+  EXPECT_FALSE(ahead.translate("h-7 [000] ..... 9223372035.0: snd_len_sum: (x+1/2) ph=0x1", out));
+}
+
 TEST(TracefsLine, NotALine) {
   for (const char* l : {"", "# tracer: nop", "harness-41 [000] ..... notatime: e: x",
                         "harness-x [000] ..... 1.0: e: x", "CPU:0 [LOST 3 EVENTS]"})
