@@ -454,7 +454,9 @@ void Correlator::on_event(const TraceRecord& r) {
   if (stats_.first_ts == 0 || r.ts_ns < stats_.first_ts)
     stats_.first_ts = r.ts_ns;
   stats_.last_ts = std::max(stats_.last_ts, r.ts_ns);
-  if (r.has(Key::pending))
+  // A count: a negative one (two's complement, from a signed fetch) or one from 2^63 on is no
+  // maximum (and a report.json could not hold it; found by fuzz_trace).
+  if (r.has(Key::pending) && r.get(Key::pending) <= static_cast<std::uint64_t>(INT64_MAX))
     stats_.max_pending = std::max(stats_.max_pending.value_or(0), r.get(Key::pending));
   if (r.anchor >= kKnownAnchors)
     return;

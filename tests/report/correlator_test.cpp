@@ -133,6 +133,19 @@ stap::ProbePlan plan_for_61() {
   return gen->plan;
 }
 
+// pending is a count: a negative one (a signed fetch prints -1, read as 2^64-1) or one from 2^63
+// on is not the maximum, which a report.json must be able to hold (found by fuzz_trace).
+TEST(Correlator, MaxPendingIgnoresNegativeAndHugeCounts) {
+  Analysis a({}, AnalyzeInputs{});
+  feed_trace_text("HX1 EV 10 0 5 5 snd.len_sum po=0x1 pending=3\n"
+                  "HX1 EV 11 0 5 5 snd.len_sum po=0x1 pending=-1\n"
+                  "HX1 EV 12 0 5 5 snd.len_sum po=0x1 pending=9223372036854775808\n",
+                  a);
+  const Report r = a.finish();
+  ASSERT_TRUE(r.summary.max_pending);
+  EXPECT_EQ(*r.summary.max_pending, 3u);
+}
+
 } // namespace
 
 TEST(Correlator, CapturedV2TwoFramesEveryPhaseAtTheRightIndex) {
