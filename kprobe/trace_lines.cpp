@@ -219,6 +219,18 @@ std::optional<std::uint64_t> LineTranslator::record_ts(std::uint64_t line_ns) co
   return static_cast<std::uint64_t>(ts);
 }
 
+// "HX1 EV <ts_ns> <cpu> <pid> <tid>": the record's process id is the line's tgid column, else
+// the lookup, else the thread id.
+void LineTranslator::write_event_head(const TracefsLine& t, std::uint64_t ts, std::string& out) {
+  const std::uint32_t pid = t.tgid ? *t.tgid : tgid_of_ ? tgid_of_(t.tid) : t.tid;
+  out += stap::trace::line_prefix;
+  out += stap::trace::kind::event;
+  for (std::uint64_t v : {ts, std::uint64_t{t.cpu}, std::uint64_t{pid}, std::uint64_t{t.tid}}) {
+    out += ' ';
+    out += std::to_string(v);
+  }
+}
+
 bool LineTranslator::translate_sched_switch(const TracefsLine& t, std::uint64_t ts,
                                             std::string& out) {
   const auto at = t.rest.find(" prev_state=");
@@ -236,13 +248,7 @@ bool LineTranslator::translate_sched_switch(const TracefsLine& t, std::uint64_t 
   ++*sleep_hits_;
   ++translated_;
   last_[t.tid] = LastRecord{};
-  const std::uint32_t pid = t.tgid ? *t.tgid : tgid_of_ ? tgid_of_(t.tid) : t.tid;
-  out += stap::trace::line_prefix;
-  out += stap::trace::kind::event;
-  for (std::uint64_t v : {ts, std::uint64_t{t.cpu}, std::uint64_t{pid}, std::uint64_t{t.tid}}) {
-    out += ' ';
-    out += std::to_string(v);
-  }
+  write_event_head(t, ts, out);
   out += " sched.sleep ";
   out += stap::trace::key::state;
   out += '=';
@@ -291,13 +297,7 @@ bool LineTranslator::translate(std::string_view line, std::string& out) {
       in_snd_[t->tid] = false;
   }
   ++translated_;
-  out += stap::trace::line_prefix;
-  out += stap::trace::kind::event;
-  const std::uint32_t pid = t->tgid ? *t->tgid : tgid_of_ ? tgid_of_(t->tid) : t->tid;
-  for (std::uint64_t v : {*ts, std::uint64_t{t->cpu}, std::uint64_t{pid}, std::uint64_t{t->tid}}) {
-    out += ' ';
-    out += std::to_string(v);
-  }
+  write_event_head(*t, *ts, out);
   out += ' ';
   out += info.anchor;
   // The arguments "key=value" after "(where)"; each planned key once, `?` where not fetched or

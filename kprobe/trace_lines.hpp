@@ -81,6 +81,7 @@ private:
     std::uint64_t* hits = nullptr;
   };
   std::optional<std::uint64_t> record_ts(std::uint64_t line_ns) const;
+  void write_event_head(const TracefsLine& t, std::uint64_t ts, std::string& out);
   bool translate_sched_switch(const TracefsLine& t, std::uint64_t ts, std::string& out);
 
   std::unordered_map<std::string, EventInfo> events_;
