@@ -47,13 +47,10 @@ Result<int> cmd_report(const Args& args) {
   if (max_rows < 0)
     return fail(Exit::usage, "--max-rows " + std::to_string(max_rows), "must be 0 or more");
 
-  if (!json.empty()) {
-    // Checked before the (possibly long) rebuild; an input is never overwritten.
-    if (auto s = check_output_path(json, "--json"); !s)
-      return std::unexpected(s.error());
-    if (auto s = check_output_not_input(json, "--json", {trace, sender, plan, baseline}); !s)
-      return std::unexpected(s.error());
-  }
+  // Checked before the (possibly long) rebuild; an input is never overwritten.
+  if (auto s = check_outputs({{"--json", json}, {"--html", html}}, {trace, sender, plan, baseline});
+      !s)
+    return std::unexpected(s.error());
   report::OfflineRequest req;
   req.trace_path = trace;
   if (!sender.empty())

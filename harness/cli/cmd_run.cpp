@@ -195,13 +195,11 @@ Result<int> cmd_run(const Args& all_args) {
   req.out_dir = out;
   req.json_path = json;
   req.html_path = html;
-  if (!json.empty()) {
-    // Checked before the run, not after it: a long run must not end in an unwritable file.
-    if (auto s = check_output_path(json, "--json"); !s)
-      return std::unexpected(s.error());
-    if (auto s = check_output_not_input(json, "--json", {plan, module, kprobes, baseline}); !s)
-      return std::unexpected(s.error());
-  }
+  // Checked before the run, not after it: a long run must not end in an unwritable file.
+  if (auto s =
+          check_outputs({{"--json", json}, {"--html", html}}, {plan, module, kprobes, baseline});
+      !s)
+    return std::unexpected(s.error());
   if (!baseline.empty())
     req.baseline_path = baseline;
   if (tolerance < 0 || tolerance > 10000)

@@ -66,6 +66,10 @@ Result<Common> common_from(const po::variables_map& vm) {
   return c;
 }
 
+std::string value_or_empty(const po::variables_map& vm, const char* name) {
+  return vm.count(name) ? vm[name].as<std::string>() : std::string();
+}
+
 // Splits at the first "--": harness's options before, the guest command after.
 std::pair<Args, Args> split_at_dashes(const Args& args) {
   const auto it = std::find(args.begin(), args.end(), "--");
@@ -146,6 +150,15 @@ Result<int> vm_run(const Args& args) {
   auto c = common_from(parsed->vm);
   if (!c)
     return std::unexpected(c.error());
+  // Checked before the VM boots: minutes of booting and probing must not end in an unwritable
+  // file, or overwrite the probes given.
+  if (parsed->vm.count("html"))
+    if (auto s = check_outputs({{"--html", parsed->vm["html"].as<std::string>()}},
+                               {value_or_empty(parsed->vm, "module"),
+                                value_or_empty(parsed->vm, "kprobes"),
+                                value_or_empty(parsed->vm, "plan")});
+        !s)
+      return std::unexpected(s.error());
   auto set = stap::parse_probe_set(parsed->vm["probes"].as<std::string>());
   if (!set)
     return std::unexpected(set.error());

@@ -152,6 +152,28 @@ Status check_output_not_input(const std::string& output, std::string_view what,
   return {};
 }
 
+Status check_outputs(const std::vector<std::pair<std::string, std::string>>& outputs,
+                     const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  std::vector<std::pair<std::string, fs::path>> seen; // option, resolved path
+  for (const auto& [what, path] : outputs) {
+    if (path.empty())
+      continue;
+    if (auto s = check_output_path(path, what); !s)
+      return s;
+    if (auto s = check_output_not_input(path, what, inputs); !s)
+      return s;
+    std::error_code ec;
+    const fs::path resolved = fs::weakly_canonical(fs::absolute(path, ec), ec);
+    for (const auto& [other, other_path] : seen)
+      if (!ec && resolved == other_path)
+        return fail(Exit::usage, what + " " + path, "is also the file of " + other,
+                    "give each output its own file");
+    seen.emplace_back(what, resolved);
+  }
+  return {};
+}
+
 Status write_file_atomic(const std::string& path, std::string_view data) {
   if (auto s = check_output_path(path, ""); !s)
     return s;

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace harness {
@@ -28,6 +29,12 @@ Status check_output_path(const std::string& path, std::string_view what);
 // Refuses an output that is (the same inode as) one of the inputs of the same command.
 Status check_output_not_input(const std::string& output, std::string_view what,
                               const std::vector<std::string>& inputs);
+
+// The files a command writes besides its run directory (option name, path; an empty path is an
+// option not given), checked before any work: each as check_output_path, none one of INPUTS, and
+// no two of them the same file (the second write would replace the first).
+Status check_outputs(const std::vector<std::pair<std::string, std::string>>& outputs,
+                     const std::vector<std::string>& inputs);
 
 // mkdir -p.
 Status make_dirs(const std::string& path);

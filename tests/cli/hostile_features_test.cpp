@@ -1,0 +1,97 @@
+// Issue 12's hostile but fair user on the features added after its sweep: the kprobe tracer's
+// definitions, `run --exec` / `--pid`, the HTML report, baselines and `vm run` options. Bad input
+// is an error before anything is made or run, and no file the user did not ask for is touched.
+#include "cli_test_util.hpp"
+
+#include <filesystem>
+#include <sys/stat.h>
+
+namespace harness {
+namespace {
+
+using namespace cli_testing;
+namespace fs = std::filesystem;
+
+const std::string kTraces = std::string(HARNESS_SOURCE_DIR) + "/tests/fixtures/traces/";
+const std::string kRun2 = kTraces + "6.1.192-O0-v2-2frames-ring8-run";
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char d[] = "/tmp/harness-cli-XXXXXX";
+    path = ::mkdtemp(d) ? d : "";
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string operator/(const std::string& name) const { return path + "/" + name; }
+};
+
+std::string copy_to(const std::string& from, const std::string& to) {
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+  return to;
+}
+
+// A directory `vm run` accepts as --kernel-build up to booting it (it only looks for bzImage).
+std::string fake_kernel_build(const TempDir& d) {
+  fs::create_directories(d / "kb/arch/x86/boot");
+  EXPECT_TRUE(write_file_atomic(d / "kb/arch/x86/boot/bzImage", "not a kernel"));
+  return d / "kb";
+}
+
+TEST(HostileFeatures, HtmlOutputNeverReplacesAnInput) {
+  TempDir d;
+  const std::string trace = copy_to(kRun2 + ".trace", d / "trace.txt");
+  const std::string sender = copy_to(kRun2 + ".sender.json", d / "sender.json");
+  const std::string before = *read_file(trace);
+  auto r = harness({"report", "--trace", trace, "--sender", sender, "--html", trace});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "--html")) << r.err;
+  EXPECT_TRUE(*read_file(trace) == before) << "the input was replaced";
+  r = harness({"report", "--trace", trace, "--sender", sender, "--html", sender});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  // --json and --html on one file: the page would replace the JSON.
+  r = harness({"report", "--trace", trace, "--json", d / "out", "--html", d / "out"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_FALSE(fs::exists(d / "out"));
+}
+
+TEST(HostileFeatures, HtmlOutputIsCheckedBeforeTheRun) {
+  TempDir d;
+  // A stand-in stap that fails at once, no pre-flight: before the fix the run made its
+  // directory and ran "stap", and only its last step found /dev/full unwritable (exit 2 instead
+  // of the tracer's failure).
+  auto r = harness({"run", "--veth", "--no-preflight", "--backend", "stap", "--stap", "/bin/false",
+                    "--out", d / "run", "--html", "/dev/full"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "--html /dev/full")) << r.err;
+  EXPECT_FALSE(fs::exists(d / "run")) << "a run directory for a run that cannot write its report";
+  // Nor onto the baseline it compares with.
+  const std::string baseline = d / "base.json";
+  r = harness({"report", "--trace", kRun2 + ".trace", "--sender", kRun2 + ".sender.json", "--json",
+               baseline});
+  ASSERT_EQ(r.status.code, 0) << r.err;
+  const std::string before = *read_file(baseline);
+  r = harness({"run", "--veth", "--no-preflight", "--backend", "stap", "--stap", "/bin/false",
+               "--out", d / "run", "--baseline", baseline, "--html", baseline});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(*read_file(baseline) == before) << "the baseline was replaced";
+  EXPECT_FALSE(fs::exists(d / "run"));
+  // vm run: before any VM directory, module copy or boot.
+  r = harness({"vm", "run", "--kernel-build", fake_kernel_build(d), "--out", d / "vm", "--module",
+               d / "missing.ko", "--html", "/dev/full"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "--html /dev/full")) << r.err;
+  EXPECT_FALSE(fs::exists(d / "vm"));
+  struct stat st {};
+  ASSERT_EQ(::lstat("/dev/full", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+}
+
+} // namespace
+} // namespace harness
