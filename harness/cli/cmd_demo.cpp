@@ -72,7 +72,7 @@ Result<int> cmd_demo(const Args& all) {
     req.run_args = run_args;
   const double t = vm["timeout"].as<double>();
   if (!(t >= 5 && t <= 86400))
-    return fail(Exit::usage, "--timeout " + std::to_string(t), "must be 5 to 86400 seconds");
+    return fail(Exit::usage, "--timeout " + number_text(t), "must be 5 to 86400 seconds");
   req.timeout = std::chrono::milliseconds(static_cast<long>(t * 1000));
   req.verbose = vm.count("verbose") > 0;
   req.on_progress = [](std::string_view l) {

@@ -41,9 +41,9 @@ Result<int> cmd_report(const Args& args) {
   if (trace.empty())
     return fail(Exit::usage, "report", "--trace is required",
                 "give the raw probe output, e.g. --trace harness-run-*/trace.txt");
-  if (tolerance < 0 || tolerance > 10000)
-    return fail(Exit::usage, "--tolerance " + std::to_string(tolerance),
-                "must be between 0 and 10000 (percent)");
+  auto tolerance_share = tolerance_fraction(tolerance);
+  if (!tolerance_share)
+    return std::unexpected(tolerance_share.error());
   if (max_rows < 0)
     return fail(Exit::usage, "--max-rows " + std::to_string(max_rows), "must be 0 or more");
 
@@ -59,7 +59,7 @@ Result<int> cmd_report(const Args& args) {
     req.plan_path = plan;
   if (!baseline.empty())
     req.baseline_path = baseline;
-  req.baseline.tolerance = tolerance / 100.0;
+  req.baseline.tolerance = *tolerance_share;
   if (!tpacket.empty()) {
     if (tpacket != "v1" && tpacket != "v2" && tpacket != "v3")
       return fail(Exit::usage, "--tpacket " + tpacket, "must be v1, v2 or v3");

@@ -20,7 +20,7 @@ std::string env_or(const char* name, const char* fallback) {
 
 Result<std::chrono::milliseconds> seconds_option(double v, const std::string& name) {
   if (!(v > 0) || v > 86400)
-    return fail(Exit::usage, "--" + name + " " + std::to_string(v),
+    return fail(Exit::usage, "--" + name + " " + number_text(v),
                 "must be a number of seconds above 0 and at most 86400");
   return std::chrono::milliseconds(static_cast<long>(v * 1000));
 }
@@ -202,10 +202,10 @@ Result<int> cmd_run(const Args& all_args) {
     return std::unexpected(s.error());
   if (!baseline.empty())
     req.baseline_path = baseline;
-  if (tolerance < 0 || tolerance > 10000)
-    return fail(Exit::usage, "--tolerance " + std::to_string(tolerance),
-                "must be between 0 and 10000 (percent)");
-  req.baseline.tolerance = tolerance / 100.0;
+  auto tolerance_share = tolerance_fraction(tolerance);
+  if (!tolerance_share)
+    return std::unexpected(tolerance_share.error());
+  req.baseline.tolerance = *tolerance_share;
   if (!plan.empty() && module.empty() && kprobes.empty())
     return fail(Exit::usage, "--plan", "only goes with --module or --kprobes",
                 "generated probes write their own plan");

@@ -55,7 +55,7 @@ Result<Common> common_from(const po::variables_map& vm) {
   c.accel = *accel;
   const double t = vm["timeout"].as<double>();
   if (!(t >= 5 && t <= 86400))
-    return fail(Exit::usage, "--timeout " + std::to_string(t), "must be 5 to 86400 seconds");
+    return fail(Exit::usage, "--timeout " + number_text(t), "must be 5 to 86400 seconds");
   c.timeout = std::chrono::milliseconds(static_cast<long>(t * 1000));
   c.memory = vm["memory"].as<int>();
   c.cache = kernel::resolve_cache_dir(vm["cache"].as<std::string>());

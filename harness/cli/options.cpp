@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include <cstdio>
 #include <iostream>
 
 namespace harness::cli {
@@ -14,6 +15,19 @@ void print_help(const std::string& command, const std::string& usage,
     std::cout << "\n" << extra;
   if (extra.empty() || extra.back() != '\n')
     std::cout << "\n";
+}
+
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+Result<double> tolerance_fraction(double percent) {
+  if (!(percent >= 0 && percent <= 10000))
+    return fail(Exit::usage, "--tolerance " + number_text(percent),
+                "must be between 0 and 10000 (percent)");
+  return percent / 100.0;
 }
 
 Result<ParsedOptions> parse_options(const Args& args, const std::string& command,

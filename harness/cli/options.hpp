@@ -25,6 +25,13 @@ Result<ParsedOptions> parse_options(const Args& args, const std::string& command
 void print_help(const std::string& command, const std::string& usage,
                 const po::options_description& opts, const std::string& extra = {});
 
+// --tolerance PCT of `run` and `report`: 0 to 10000 percent, as a fraction. NaN is refused: it
+// compares false with every difference, so no baseline could ever regress.
+Result<double> tolerance_fraction(double percent);
+
+// A number option's value as the user would write it ("1e+308", "-5", "nan"), for errors.
+std::string number_text(double v);
+
 // How `build` and `verify` choose the line map of a kernel build tree (kernel/tree_map.hpp).
 inline constexpr const char* kTreeMapText =
     "The line map: --map FILE, else --kernel VER's shipped map, else the tree's own: the shipped "

@@ -4,6 +4,7 @@
 #include "cli_test_util.hpp"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
 namespace harness {
@@ -91,6 +92,36 @@ TEST(HostileFeatures, HtmlOutputIsCheckedBeforeTheRun) {
   struct stat st {};
   ASSERT_EQ(::lstat("/dev/full", &st), 0);
   EXPECT_TRUE(S_ISCHR(st.st_mode));
+}
+
+TEST(HostileFeatures, ANanToleranceNeverHidesARegression) {
+  TempDir d;
+  auto r = harness({"report", "--trace", kRun2 + ".trace", "--sender", kRun2 + ".sender.json",
+                    "--json", d / "now.json"});
+  ASSERT_EQ(r.status.code, 0) << r.err;
+  // A baseline 1000 times faster than now: every latency percentile regressed.
+  auto text = *read_file(d / "now.json");
+  auto j = nlohmann::json::parse(text);
+  for (const char* k : {"min", "p50", "p90", "p99", "max"})
+    j["summary"]["latency_ns"][k] = 1000;
+  ASSERT_TRUE(write_file_atomic(d / "fast.json", j.dump()));
+  const std::vector<std::string> compare = {
+      "report",     "--trace",      kRun2 + ".trace", "--sender", kRun2 + ".sender.json",
+      "--baseline", d / "fast.json"};
+  r = harness(compare);
+  ASSERT_EQ(r.status.code, 1) << r.out;
+  for (const char* bad : {"nan", "-nan", "inf", "1e308", "-1"}) {
+    auto args = compare;
+    args.insert(args.end(), {"--tolerance", bad});
+    r = harness(args);
+    EXPECT_EQ(r.status.code, 2) << bad << ": " << r.out;
+    EXPECT_FALSE(has(r.out, "verdict: OK")) << bad << ": " << r.out;
+    EXPECT_LT(r.err.size(), 300u) << r.err; // 1e308 is not printed with all its 309 digits
+  }
+  r = harness({"run", "--veth", "--no-preflight", "--tolerance", "nan", "--out", d / "run"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "--tolerance nan")) << r.err;
+  EXPECT_FALSE(fs::exists(d / "run"));
 }
 
 } // namespace
