@@ -24,6 +24,19 @@ bool command_line_safe_path(std::string_view path) {
   return true;
 }
 
+Status check_vm_settings(const std::string& share_dir, int memory_mb) {
+  if (!command_line_safe_path(share_dir))
+    return fail(Exit::usage, "share directory " + share_dir,
+                "must be an absolute path without spaces, commas or quotes (it goes on the qemu "
+                "and kernel command lines)",
+                "move it to a plain path such as /var/tmp/harness");
+  if (memory_mb < kMinGuestMemoryMb)
+    return fail(Exit::usage, "--memory " + std::to_string(memory_mb),
+                "too small for the guest (stap's module and relay buffers need >= " +
+                    std::to_string(kMinGuestMemoryMb) + " MiB)");
+  return {};
+}
+
 std::string kernel_command_line(const QemuConfig& cfg) {
   std::string cmd = "console=ttyS0 root=" + std::string(root_tag) +
                     " rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144 ro"
@@ -40,9 +53,10 @@ std::string kernel_command_line(const QemuConfig& cfg) {
 }
 
 Result<std::vector<std::string>> qemu_arguments(const QemuConfig& cfg) {
+  if (auto s = check_vm_settings(cfg.share_dir, cfg.memory_mb); !s)
+    return std::unexpected(s.error());
   for (const auto& [what, path] :
-       {std::pair{"kernel image", &cfg.kernel_image}, std::pair{"share directory", &cfg.share_dir},
-        std::pair{"guest init", &cfg.init}})
+       {std::pair{"kernel image", &cfg.kernel_image}, std::pair{"guest init", &cfg.init}})
     if (!command_line_safe_path(*path))
       return fail(Exit::usage, std::string(what) + " " + *path,
                   "must be an absolute path without spaces, commas or quotes (it goes on the qemu "
@@ -53,9 +67,6 @@ Result<std::vector<std::string>> qemu_arguments(const QemuConfig& cfg) {
       if (static_cast<unsigned char>(c) <= ' ' || c == '"')
         return fail(Exit::usage, "guest argument '" + a + "'",
                     "contains whitespace or quotes, which the kernel command line cannot carry");
-  if (cfg.memory_mb < 256)
-    return fail(Exit::usage, "--memory " + std::to_string(cfg.memory_mb),
-                "too small for the guest (stap's module and relay buffers need >= 256 MiB)");
 
   const std::string cmdline = kernel_command_line(cfg);
   if (cmdline.size() >= 2048)

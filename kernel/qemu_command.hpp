@@ -36,6 +36,13 @@ std::string kernel_command_line(const QemuConfig& cfg);
 // qemu's or the kernel's command line (commas, whitespace, quotes) or is not absolute.
 Result<std::vector<std::string>> qemu_arguments(const QemuConfig& cfg);
 
+// Smallest guest memory: stap's module and relay buffers need it.
+inline constexpr int kMinGuestMemoryMb = 256;
+
+// What qemu_arguments() refuses in the user's settings (the share directory's path, the guest
+// memory), for commands that check them before they create or build anything.
+Status check_vm_settings(const std::string& share_dir, int memory_mb);
+
 // A path usable on both command lines: absolute, no whitespace, ',', '"' or control characters.
 bool command_line_safe_path(std::string_view path);
 

@@ -1,7 +1,10 @@
 #include "vm_session.hpp"
 
+#include "definitions.hpp"
 #include "files.hpp"
 #include "kprobe_for_tree.hpp"
+#include "probe_plan.hpp"
+#include "qemu_command.hpp"
 #include "stap_env.hpp"
 
 #include <algorithm>
@@ -26,6 +29,40 @@ bool has_arg(const std::vector<std::string>& args, std::string_view name) {
   });
 }
 
+// The prebuilt probes given to `vm run`, checked on the host before the VM directory is made:
+// booting a guest (minutes under TCG) only for its `harness run` to refuse them would waste the
+// boot and leave the directory behind. The guest's run checks them again, against its kernel.
+Status check_prebuilt(const std::string& given, bool kprobes, const std::string& given_plan) {
+  const std::string option = kprobes ? "--kprobes " : "--module ";
+  const std::string suffix = kprobes ? ".kprobes" : ".ko";
+  if (!given.ends_with(suffix))
+    return fail(Exit::usage, option + given, "is not a NAME" + suffix + " file",
+                kprobes ? "give the NAME.kprobes of `harness build --backend kprobe`"
+                        : "give the NAME.ko of `harness build` (--kprobes takes NAME.kprobes)");
+  std::optional<kprobe::KprobeDefs> defs;
+  if (kprobes) {
+    auto d = kprobe::load_defs(given);
+    if (!d)
+      return std::unexpected(d.error());
+    defs = std::move(*d);
+  } else {
+    auto fd = open_regular_file(given);
+    if (!fd)
+      return std::unexpected(fd.error());
+    ::close(*fd);
+  }
+  const std::string plan_path = given_plan.empty() ? stap::artifact_plan_path(given) : given_plan;
+  auto plan = stap::load_plan(plan_path);
+  if (!plan)
+    return fail(plan.error().code, "plan " + plan_path + " of " + option + given, plan.error().why,
+                "give the plan `harness build` wrote next to them with --plan FILE");
+  if (defs && defs->plan_id != plan->plan_id)
+    return fail(Exit::usage, option + given,
+                "implements plan " + defs->plan_id + ", the plan given is " + plan->plan_id,
+                "give the plan written next to the definitions");
+  return {};
+}
+
 // A prebuilt artifact (NAME.ko or NAME.kprobes) and its plan, copied into the share: the guest
 // sees the host's files read-only at the same paths, but not those under /tmp or /run, which it
 // mounts over. Returns (artifact, plan) paths in the share; plan empty when there is none.
@@ -46,6 +83,8 @@ copy_prebuilt(const std::string& given, const std::string& given_plan, const std
   if (fs::exists(plan)) {
     if (absolute(plan) != plan_copy)
       fs::copy_file(plan, plan_copy, fs::copy_options::overwrite_existing, ec);
+    if (ec)
+      return fail(Exit::io, "plan " + plan, ec.message());
     return std::pair{copy, plan_copy};
   }
   if (!given_plan.empty())
@@ -263,6 +302,14 @@ Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
                   "use `harness vm run --out DIR` / `--backend` / `--module FILE.ko` / `--kprobes "
                   "FILE.kprobes` before the `--`");
   const std::string out_dir = absolute(req.vm.out_dir);
+  // Everything the user gave is checked before the VM directory is made (and kept).
+  if (auto s = check_vm_settings(out_dir, req.vm.memory_mb); !s)
+    return std::unexpected(s.error());
+  if (!req.module.empty() || !req.kprobe_defs.empty())
+    if (auto s = check_prebuilt(req.module.empty() ? req.kprobe_defs : req.module,
+                                req.module.empty(), req.plan);
+        !s)
+      return std::unexpected(s.error());
   if (fs::exists(out_dir + "/run"))
     return fail(Exit::usage, "VM directory " + out_dir,
                 "already holds a run (" + out_dir + "/run); nothing there is overwritten",

@@ -4,12 +4,14 @@
 #include "commands.hpp"
 #include "files.hpp"
 #include "options.hpp"
+#include "qemu_command.hpp"
 #include "signals.hpp"
 #include "vm_runner.hpp"
 #include "vm_session.hpp"
 
 #include <filesystem>
 #include <iostream>
+#include <unistd.h>
 
 namespace harness::cli {
 namespace {
@@ -63,6 +65,8 @@ Result<Common> common_from(const po::variables_map& vm) {
   c.out = vm.count("out") ? vm["out"].as<std::string>() : kernel::timestamped_dir(".", "vm");
   std::error_code ec;
   c.out = std::filesystem::absolute(c.out, ec).lexically_normal().string();
+  if (auto s = kernel::check_vm_settings(c.out, c.memory); !s)
+    return std::unexpected(s.error());
   return c;
 }
 
@@ -224,6 +228,10 @@ Result<int> vm_exec(const Args& args) {
   req.job.echo_output = c->verbose;
   if (parsed->vm.count("module")) {
     const std::string mod = parsed->vm["module"].as<std::string>();
+    if (auto fd = open_regular_file(mod); !fd)
+      return fail(fd.error().code, "--module " + mod, fd.error().why, fd.error().hint);
+    else
+      ::close(*fd);
     if (auto s = make_dirs(c->out); !s)
       return std::unexpected(s.error());
     const std::string copy = c->out + "/" + std::filesystem::path(mod).filename().string();

@@ -124,5 +124,41 @@ TEST(HostileFeatures, ANanToleranceNeverHidesARegression) {
   EXPECT_FALSE(fs::exists(d / "run"));
 }
 
+TEST(HostileFeatures, VmRunChecksWhatItIsGivenBeforeItMakesItsDirectory) {
+  TempDir d;
+  const std::string kb = fake_kernel_build(d);
+  const std::string k612 = kTraces + "6.12.118-O0-v2-20frames-ring8-kprobe";
+  const std::string defs = copy_to(k612 + ".kprobes", d / "tx.kprobes");
+  copy_to(k612 + ".plan.json", d / "tx.plan.json");
+  ASSERT_TRUE(write_file_atomic(d / "junk.kprobes", "\177ELF garbage"));
+  fs::create_directory(d / "dir.kprobes");
+  ASSERT_EQ(::mkfifo((d / "fifo.kprobes").c_str(), 0600), 0);
+  ASSERT_TRUE(write_file_atomic(d / "mod.ko", "a module"));
+  int n = 0;
+  for (const auto& given : std::vector<std::vector<std::string>>{
+           {"--kprobes", d / "missing.kprobes"},
+           {"--kprobes", d / "dir.kprobes"},
+           {"--kprobes", d / "fifo.kprobes"},
+           {"--kprobes", d / "junk.kprobes"},    // refused by the guest only, after a boot
+           {"--kprobes", d / "mod.ko"},          // a module given as kprobe definitions
+           {"--module", defs},                   // and the other way round
+           {"--module", d / "mod.ko"},           // no NAME.plan.json next to it
+           {"--kprobes", defs, "--memory", "0"}, // qemu refused it, after the copies
+           {"--kprobes", defs, "--plan", kRun2 + ".plan.json"}}) { // another plan
+    const std::string out = d / ("vm" + std::to_string(n++));
+    std::vector<std::string> args = {"vm",        "run", "--kernel-build", kb, "--accel", "tcg",
+                                     "--timeout", "5",   "--out",          out};
+    args.insert(args.end(), given.begin(), given.end());
+    auto r = harness(args);
+    EXPECT_EQ(r.status.code, 2) << given[1] << ": " << r.err;
+    EXPECT_TRUE(has(r.err, "harness: ")) << r.err;
+    EXPECT_FALSE(fs::exists(out)) << given[1] << ": a VM directory was left behind";
+  }
+  auto r = harness({"vm", "exec", "--kernel-build", kb, "--out", d / "vmx", "--module",
+                    d / "fifo.kprobes", "--", "/bin/true"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_FALSE(fs::exists(d / "vmx"));
+}
+
 } // namespace
 } // namespace harness
