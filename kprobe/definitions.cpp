@@ -307,6 +307,15 @@ Status save_defs(const std::string& path, const KprobeDefs& defs) {
   return write_file_atomic(path, defs_to_json(defs));
 }
 
+Status check_defs_kernel(const KprobeDefs& defs, const std::string& running_build_id) {
+  if (!running_build_id.empty() && !defs.build_id.empty() && running_build_id != defs.build_id)
+    return fail(Exit::usage, "kprobe definitions",
+                "are for the kernel with build id " + defs.build_id.substr(0, 16) + " (" +
+                    defs.kernel + "), this kernel's is " + running_build_id.substr(0, 16),
+                "build them for this kernel: `harness build --backend kprobe --kernel-build DIR`");
+  return {};
+}
+
 std::string defs_plan_path(const std::string& defs_path) {
   return stap::artifact_plan_path(defs_path);
 }

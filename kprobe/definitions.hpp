@@ -72,6 +72,10 @@ Result<KprobeDefs> defs_from_json(std::string_view text, std::string_view origin
 Result<KprobeDefs> load_defs(const std::string& path);
 Status save_defs(const std::string& path, const KprobeDefs& defs);
 
+// Refuses definitions made for another kernel than the one with RUNNING_BUILD_ID (empty: the
+// running kernel's build id is unknown, nothing to compare).
+Status check_defs_kernel(const KprobeDefs& defs, const std::string& running_build_id);
+
 // "dir/NAME.kprobes" -> "dir/NAME.plan.json": where a definitions file's plan lives.
 std::string defs_plan_path(const std::string& defs_path);
 

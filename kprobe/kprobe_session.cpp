@@ -82,12 +82,8 @@ std::uint32_t KprobeSession::tgid_of(std::uint32_t tid) {
 }
 
 Result<std::unique_ptr<KprobeSession>> KprobeSession::start(KprobeSessionConfig cfg) {
-  if (!cfg.running_build_id.empty() && !cfg.defs.build_id.empty() &&
-      cfg.running_build_id != cfg.defs.build_id)
-    return fail(Exit::usage, "kprobe definitions",
-                "are for the kernel with build id " + cfg.defs.build_id.substr(0, 16) + " (" +
-                    cfg.defs.kernel + "), this kernel's is " + cfg.running_build_id.substr(0, 16),
-                "build them for this kernel: `harness build --backend kprobe --kernel-build DIR`");
+  if (auto s = check_defs_kernel(cfg.defs, cfg.running_build_id); !s)
+    return std::unexpected(s.error());
   auto fs = cfg.tracefs_root.empty() ? Tracefs::open() : Result<Tracefs>(Tracefs(cfg.tracefs_root));
   if (!fs)
     return std::unexpected(fs.error());

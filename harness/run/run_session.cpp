@@ -312,6 +312,9 @@ Result<RunOutcome> Session::run() {
   tracer_name_ = kprobes_ ? "the kprobe tracer" : "stap";
   if (auto s = load_baseline(); !s)
     return std::unexpected(s.error());
+  if (!artifact_.empty())
+    if (auto s = load_prebuilt(); !s)
+      return std::unexpected(s.error());
   if (auto s = make_run_dir(); !s)
     return std::unexpected(s.error());
 
@@ -395,11 +398,15 @@ Status Session::make_run_dir() {
   return {};
 }
 
-// The probes: a prebuilt artifact and its plan, or generated here for the selected map.
+// The probes: a prebuilt artifact and its plan (loaded by load_prebuilt), or generated here for
+// the selected map.
 Status Session::prepare_probes() {
-  return artifact_.empty() ? generate_probes() : load_prebuilt();
+  if (artifact_.empty())
+    return generate_probes();
+  return stap::save_plan(dir_ + "/plan.json", *plan_);
 }
 
+// A bad prebuilt artifact or plan fails before the run directory exists: nothing is left behind.
 Status Session::load_prebuilt() {
   const bool use_module = !req_.module.empty();
   if (!path_exists(artifact_))
@@ -412,8 +419,6 @@ Status Session::load_prebuilt() {
                 "give the probes' plan with --plan (`harness build` writes NAME.plan.json "
                 "next to them)");
   plan_ = std::move(*p);
-  if (auto s = stap::save_plan(dir_ + "/plan.json", *plan_); !s)
-    return std::unexpected(s.error());
   if (req_.kprobe_defs.empty())
     return {};
   auto d = kprobe::load_defs(req_.kprobe_defs);
@@ -423,6 +428,8 @@ Status Session::load_prebuilt() {
     return fail(Exit::usage, "--kprobes " + req_.kprobe_defs,
                 "implements plan " + d->plan_id + ", the plan given is " + plan_->plan_id,
                 "give the plan written next to the definitions");
+  if (auto s = kprobe::check_defs_kernel(*d, running_build_id()); !s)
+    return s;
   defs_ = std::move(*d);
   return {};
 }

@@ -160,5 +160,29 @@ TEST(HostileFeatures, VmRunChecksWhatItIsGivenBeforeItMakesItsDirectory) {
   EXPECT_FALSE(fs::exists(d / "vmx"));
 }
 
+TEST(HostileFeatures, RunRefusesBadPrebuiltProbesBeforeItMakesItsDirectory) {
+  TempDir d;
+  const std::string k612 = kTraces + "6.12.118-O0-v2-20frames-ring8-kprobe";
+  const std::string plan = copy_to(k612 + ".plan.json", d / "tx.plan.json");
+  ASSERT_TRUE(write_file_atomic(d / "junk.kprobes", "{\"schema\": \"harness.kprobes/1\"}"));
+  std::vector<std::vector<std::string>> cases = {
+      {"--kprobes", d / "junk.kprobes", "--plan", plan},
+      {"--kprobes", k612 + ".kprobes", "--plan", kRun2 + ".plan.json"}, // another plan
+      {"--kprobes", k612 + ".kprobes", "--plan", d / "missing.plan.json"}};
+  // Definitions for the 6.12.118 test kernel are not this kernel's (when its build id is known).
+  if (fs::exists("/sys/kernel/notes"))
+    cases.push_back({"--kprobes", k612 + ".kprobes", "--plan", plan});
+  int n = 0;
+  for (const auto& given : cases) {
+    const std::string out = d / ("run" + std::to_string(n++));
+    // No pre-flight (this host may lack kprobe events): the run's own checks must hold.
+    std::vector<std::string> args = {"run", "--veth", "--no-preflight", "--out", out};
+    args.insert(args.end(), given.begin(), given.end());
+    auto r = harness(args);
+    EXPECT_EQ(r.status.code, 2) << given[1] << " " << given[3] << ": " << r.err;
+    EXPECT_FALSE(fs::exists(out)) << given[1] << " " << given[3] << ": run directory left behind";
+  }
+}
+
 } // namespace
 } // namespace harness
