@@ -30,6 +30,15 @@ bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
+bool lower_hex(std::string_view s) {
+  if (s.empty())
+    return false;
+  for (char c : s)
+    if (!(is_digit(c) || (c >= 'a' && c <= 'f')))
+      return false;
+  return true;
+}
+
 // The fetch part perf emits: registers (%sp, %di), stack/memory dereferences +N(...) / -N(...),
 // symbols @sym, and $retval/$comm style specials. Only these characters, balanced parentheses.
 bool valid_fetch(std::string_view f) {
@@ -220,10 +229,12 @@ Result<KprobeDefs> defs_from_json(std::string_view text, std::string_view origin
                       "'" + schema.substr(0, 40) + "' is not " + std::string(defs_schema));
   if (!stap::valid_release(d.kernel))
     return jsonf::bad(origin, "kernel", "not a kernel release");
-  for (char c : d.build_id)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-      return jsonf::bad(origin, "build_id", "expected lowercase hex digits");
-  if (d.plan_id.size() != 16)
+  // An empty build id would turn the run's "another kernel" check off (check_defs_kernel).
+  if (!lower_hex(d.build_id) || d.build_id.size() % 2 != 0 || d.build_id.size() > 128)
+    return jsonf::bad(origin, "build_id",
+                      "expected the vmlinux's GNU build id: an even number of lowercase hex "
+                      "digits, at most 128");
+  if (d.plan_id.size() != 16 || !lower_hex(d.plan_id))
     return jsonf::bad(origin, "plan_id", "expected 16 lowercase hex digits");
 
   auto events = j.find("events");

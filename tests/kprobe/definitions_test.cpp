@@ -78,5 +78,29 @@ TEST(Definitions, JsonRejectsBadFields) {
   }
 }
 
+// An empty build id turned the run's "definitions for another kernel" check off: offsets of one
+// vmlinux would be installed into any kernel. The ids must be what harness writes.
+TEST(Definitions, JsonRefusesDefinitionsThatNameNoKernelOrNoPlan) {
+  const std::string events = R"("events": [{"anchor": "snd.len_sum", "event": "e",
+    "probe": "tpacket_snd+1", "args": []}], "unfetchable": [], "dropped": []})";
+  auto defs = [&](const std::string& build_id, const std::string& plan_id) {
+    return defs_from_json(R"({"schema": "harness.kprobes/1", "kernel": "6.1.192", "build_id": ")" +
+                              build_id + R"(", "plan_id": ")" + plan_id + R"(", "perf": "p", )" +
+                              events,
+                          "t.kprobes");
+  };
+  EXPECT_TRUE(defs("0182f61bedcb2bea8b162e165d64d948f7e39f3e", "0123456789abcdef"));
+  for (const char* bad_id : {"", "a", "abc", "0182F61B"}) {
+    auto d = defs(bad_id, "0123456789abcdef");
+    EXPECT_FALSE(d) << "build_id '" << bad_id << "'";
+    if (!d) {
+      EXPECT_NE(d.error().why.find("build_id"), std::string::npos) << d.error().why;
+    }
+  }
+  for (const char* bad_plan : {"zzzzzzzzzzzzzzzz", "0123456789ABCDEF", "0123456789abcde "}) {
+    EXPECT_FALSE(defs("ab12", bad_plan)) << "plan_id '" << bad_plan << "'";
+  }
+}
+
 } // namespace
 } // namespace harness::kprobe
