@@ -2,6 +2,7 @@
 
 #include "build_id.hpp"
 #include "cache_dir.hpp"
+#include "child_proc.hpp"
 #include "exec_workload.hpp"
 #include "files.hpp"
 #include "generate.hpp"
@@ -305,6 +306,11 @@ Result<RunOutcome> Session::run() {
     if (!p)
       return std::unexpected(p.error());
   }
+  // A program that cannot be started fails now, not once the probes are compiled and live.
+  if (!req_.exec.empty() && !find_program(req_.exec.front()))
+    return fail(Exit::usage, "--exec " + req_.exec.front(),
+                "not found, not a regular file or not executable",
+                "give the program's path, or a name on PATH (it is started without a shell)");
   tracer_ = tracer_without_preflight(req_);
   if (auto s = preflight(); !s)
     return std::unexpected(s.error());

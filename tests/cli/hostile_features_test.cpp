@@ -184,5 +184,24 @@ TEST(HostileFeatures, RunRefusesBadPrebuiltProbesBeforeItMakesItsDirectory) {
   }
 }
 
+TEST(HostileFeatures, AnExecProgramThatCannotStartFailsBeforeTheProbes) {
+  TempDir d;
+  ASSERT_TRUE(write_file_atomic(d / "not-executable", "#!/bin/sh\n"));
+  fs::create_directory(d / "dir");
+  ASSERT_EQ(::mkfifo((d / "fifo").c_str(), 0700), 0);
+  int n = 0;
+  for (const std::string& program : {d / "missing", d / "not-executable", d / "dir", d / "fifo",
+                                     std::string("no-such-cmd-hx")}) {
+    const std::string out = d / ("run" + std::to_string(n++));
+    // Before the fix the probes were made and the tracer started (a stand-in that fails at
+    // once: exit 9) before the program was looked for.
+    auto r = harness({"run", "--veth", "--no-preflight", "--backend", "stap", "--stap",
+                      "/bin/false", "--out", out, "--exec", "--", program, "{iface}"});
+    EXPECT_EQ(r.status.code, 2) << program << ": " << r.err;
+    EXPECT_TRUE(has(r.err, "harness: --exec " + program)) << r.err;
+    EXPECT_FALSE(fs::exists(out)) << program;
+  }
+}
+
 } // namespace
 } // namespace harness

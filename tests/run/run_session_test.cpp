@@ -339,13 +339,24 @@ TEST_F(RunSession, ExecProgramThatFailsIsAFindingWithItsStatus) {
   EXPECT_TRUE(failed);
 }
 
+// A program that is not there fails before anything is made (issue 12); one that is there but
+// cannot be executed (its interpreter is missing) fails at its start, with a partial report.
 TEST_F(RunSession, ExecProgramThatCannotStartIsAnErrorWithAPartialReport) {
   auto req = request("silent");
   req.exec = {dir_ + "/no-such-program"};
+  auto early = run_session(req, hooks());
+  ASSERT_FALSE(early);
+  EXPECT_EQ(early.error().code, Exit::usage);
+  EXPECT_NE(format_error(early.error()).find("no-such-program"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(req.out_dir)) << "a run directory for a missing program";
+
+  ASSERT_TRUE(write_file_atomic(dir_ + "/bad-interpreter", "#!/no/such/interpreter\n"));
+  ASSERT_EQ(::chmod((dir_ + "/bad-interpreter").c_str(), 0755), 0);
+  req.exec = {dir_ + "/bad-interpreter"};
   auto out = run_session(req, hooks());
   ASSERT_TRUE(out) << format_error(out.error());
   ASSERT_TRUE(out->error);
-  EXPECT_NE(format_error(*out->error).find("no-such-program"), std::string::npos)
+  EXPECT_NE(format_error(*out->error).find("bad-interpreter"), std::string::npos)
       << format_error(*out->error);
   EXPECT_TRUE(out->report.partial);
   EXPECT_TRUE(file_has(out->run_dir + "/report.json", ""));
