@@ -66,7 +66,7 @@ Result<int> cmd_run(const Args& all_args) {
   std::string staprun = env_or("HARNESS_STAPRUN", "staprun");
   std::vector<std::string> stap_args;
   double ready_s = 300, settle_s = 5, grace_s = 3, tolerance = 25, duration_s = 0;
-  std::uint32_t attach_pid = 0;
+  std::int64_t attach_pid = 0; // signed: "-1" must not wrap to 4294967295
   long max_rows = 64;
   opts.add_options()("help,h", "show this help")(
       "kernel", po::value(&kernel)->default_value("auto"),
@@ -161,9 +161,14 @@ Result<int> cmd_run(const Args& all_args) {
   run::RunRequest req;
   req.sender = std::move(sender_config);
   req.exec = std::move(program);
-  req.attach_pid = attach_pid;
-  if (attach && attach_pid == 0)
-    return fail(Exit::usage, "--pid 0", "is not a process", "give the program's pid");
+  // PID_MAX_LIMIT (include/linux/threads.h): no pid is larger on any kernel.
+  constexpr std::int64_t kPidMaxLimit = 4194304;
+  if (attach && (attach_pid < 1 || attach_pid > kPidMaxLimit))
+    return fail(Exit::usage, "--pid " + std::to_string(attach_pid), "is not a process id",
+                "give the program's pid (1 to " + std::to_string(kPidMaxLimit) +
+                    ", e.g. from "
+                    "`pgrep NAME`)");
+  req.attach_pid = static_cast<std::uint32_t>(attach_pid);
   if (parsed->vm.count("duration")) {
     auto ms = seconds_option(duration_s, "duration");
     if (!ms)

@@ -203,5 +203,17 @@ TEST(HostileFeatures, AnExecProgramThatCannotStartFailsBeforeTheProbes) {
   }
 }
 
+TEST(HostileFeatures, APidOutOfRangeIsRefusedAsGiven) {
+  TempDir d;
+  // Parsed as unsigned, "-1" became 4294967295 and "-4294967295" became 1: init.
+  for (const std::string pid : {"-1", "-4294967295", "0", "4194305", "4294967295"}) {
+    auto r = harness({"run", "--pid", pid, "--no-preflight", "--backend", "stap", "--stap",
+                      "/bin/false", "--out", d / "run"});
+    EXPECT_EQ(r.status.code, 2) << pid << ": " << r.err;
+    EXPECT_TRUE(has(r.err, "harness: --pid " + pid + ": is not a process id")) << r.err;
+    EXPECT_FALSE(fs::exists(d / "run")) << pid;
+  }
+}
+
 } // namespace
 } // namespace harness
