@@ -16,6 +16,8 @@ namespace harness {
 namespace {
 
 std::string kind_of(mode_t m) {
+  if (S_ISREG(m))
+    return "a regular file";
   if (S_ISDIR(m))
     return "a directory";
   if (S_ISFIFO(m))
@@ -209,8 +211,20 @@ Status make_dirs(const std::string& path) {
     cur = path.substr(0, pos);
     if (cur.empty())
       continue;
-    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
-      return fail(Exit::io, path, "cannot create directory " + cur + ": " + errno_text(errno));
+    if (::mkdir(cur.c_str(), 0755) == 0)
+      continue;
+    const int e = errno;
+    // An existing file, FIFO or device where a directory should be is the user's path, not an
+    // I/O failure: bad input (exit 2), named, never written into later with a puzzling error.
+    struct stat st {};
+    if ((e == EEXIST || e == ENOTDIR) && ::stat(cur.c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode))
+        continue;
+      return fail(Exit::usage, path,
+                  (cur == path ? "is " : cur + " is ") + kind_of(st.st_mode) + ", not a directory",
+                  "give the path of a directory, or of a new one");
+    }
+    return fail(Exit::io, path, "cannot create directory " + cur + ": " + errno_text(e));
   }
   return {};
 }

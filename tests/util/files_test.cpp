@@ -178,3 +178,21 @@ TEST(Files, OutputEqualToAnInputIsRefused) {
   EXPECT_NE(s.error().why.find(in), std::string::npos);
   EXPECT_TRUE(check_output_not_input(d / "new.json", "--json", {in}));
 }
+
+// A file, FIFO or device where a directory should be (run --out, build -o, --cache) is the
+// user's bad path (exit 2, named), not an I/O error found when the first file is written.
+TEST(MakeDirs, AnExistingNonDirectoryIsBadInputNamedInTheError) {
+  TempDir t;
+  const std::string d = t.path;
+  ASSERT_TRUE(write_file_atomic(d + "/file", "x"));
+  ASSERT_EQ(::mkfifo((d + "/fifo").c_str(), 0600), 0);
+  for (const std::string& path :
+       {d + "/file", d + "/file/sub/dir", d + "/fifo", std::string("/dev/null/sub")}) {
+    auto s = make_dirs(path);
+    ASSERT_FALSE(s) << path;
+    EXPECT_EQ(s.error().code, Exit::usage) << path << ": " << s.error().why;
+    EXPECT_NE(s.error().why.find("not a directory"), std::string::npos) << s.error().why;
+  }
+  EXPECT_TRUE(make_dirs(d + "/new/sub"));
+  EXPECT_TRUE(make_dirs(d + "/new/sub")); // an existing directory is fine
+}
