@@ -7,6 +7,7 @@
 #include "signals.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 
@@ -19,10 +20,11 @@ std::string env_or(const char* name, const char* fallback) {
 }
 
 Result<std::chrono::milliseconds> seconds_option(double v, const std::string& name) {
-  if (!(v > 0) || v > 86400)
+  // Waits are counted in milliseconds: 1e-9 would become a wait of 0 ("within 0 s").
+  if (!(v >= 0.001) || v > 86400)
     return fail(Exit::usage, "--" + name + " " + number_text(v),
-                "must be a number of seconds above 0 and at most 86400");
-  return std::chrono::milliseconds(static_cast<long>(v * 1000));
+                "must be a number of seconds from 0.001 to 86400");
+  return std::chrono::milliseconds(std::lround(v * 1000));
 }
 
 // With --exec or --pid the built-in sender does not run: its options would silently do nothing.

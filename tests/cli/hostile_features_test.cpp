@@ -215,5 +215,20 @@ TEST(HostileFeatures, APidOutOfRangeIsRefusedAsGiven) {
   }
 }
 
+TEST(HostileFeatures, SecondsTooSmallToCountAreRefusedNotZero) {
+  TempDir d;
+  // 1e-9 s became a wait of 0 ms: "no READY record within 0 s" after the probes were made.
+  for (const char* option : {"--ready-timeout", "--settle-timeout", "--stop-grace"}) {
+    auto r = harness({"run", "--veth", "--no-preflight", "--backend", "stap", "--stap",
+                      "/bin/false", "--out", d / "run", option, "1e-9"});
+    EXPECT_EQ(r.status.code, 2) << option << ": " << r.err;
+    EXPECT_TRUE(has(r.err, std::string(option) + " 1e-09")) << r.err;
+    EXPECT_FALSE(fs::exists(d / "run")) << option;
+  }
+  auto r = harness({"run", "--pid", "1", "--duration", "1e-9", "--out", d / "run"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "--duration 1e-09")) << r.err;
+}
+
 } // namespace
 } // namespace harness
