@@ -1,6 +1,7 @@
 #include "exec_workload.hpp"
 
 #include "files.hpp"
+#include "printable.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -18,7 +19,7 @@ struct ExecWorkload::Stream {
       std::fwrite(l.data(), 1, l.size(), file);
       std::fputc('\n', file);
     }
-    tail.emplace_back(l);
+    tail.emplace_back(printable_bounded(l)); // the file keeps the line as printed
     if (tail.size() > kWorkloadTailLines)
       tail.pop_front();
   }
@@ -53,7 +54,7 @@ Result<report::WorkloadInfo> describe_process(std::uint32_t pid) {
   std::string_view rest = *cmdline;
   while (!rest.empty()) {
     const auto nul = rest.find('\0');
-    w.argv.emplace_back(rest.substr(0, nul));
+    w.argv.emplace_back(printable_bounded(rest.substr(0, nul))); // another user's process
     if (nul == std::string_view::npos)
       break;
     rest.remove_prefix(nul + 1);
@@ -188,7 +189,8 @@ void ExecWorkload::stop(std::chrono::milliseconds grace) {
 
 report::WorkloadInfo ExecWorkload::info() const {
   report::WorkloadInfo w;
-  w.argv = argv_;
+  for (const auto& a : argv_)
+    w.argv.push_back(printable_bounded(a));
   w.pid = pid_;
   w.iface = iface_;
   w.netns = netns_;

@@ -25,4 +25,13 @@ std::string printable(std::string_view text, bool keep_newlines) {
   return out;
 }
 
+std::string printable_bounded(std::string_view text, std::size_t max_len) {
+  if (text.size() <= max_len)
+    return printable(text);
+  std::size_t cut = max_len > 3 ? max_len - 3 : 0;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80)
+    --cut; // not inside a UTF-8 sequence
+  return printable(text.substr(0, cut)) + std::string("...").substr(0, max_len - cut);
+}
+
 } // namespace harness

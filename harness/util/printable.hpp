@@ -14,4 +14,9 @@ inline constexpr std::size_t kMaxDataString = 4096;
 // sequence) become '?'; tab and newline stay when `keep_newlines`. Valid UTF-8 is kept.
 std::string printable(std::string_view text, bool keep_newlines = false);
 
+// printable() of at most the first `max_len` bytes of TEXT (cut on a UTF-8 character boundary,
+// "..." marking the cut): for strings harness takes from outside and writes into its reports
+// (a program's output lines, a process's /proc cmdline), so they print safely and load back.
+std::string printable_bounded(std::string_view text, std::size_t max_len = kMaxDataString);
+
 } // namespace harness

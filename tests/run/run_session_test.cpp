@@ -2,10 +2,12 @@
 // fault-injecting stand-in for stap (FAULT_STAP) in place of stap/staprun: every test injects a
 // fault (probes that stay silent, errors, hangs, deaths). A working stap runs in tests/e2e.
 #include "child_proc.hpp"
+#include "exec_workload.hpp"
 #include "fake_system.hpp"
 #include "files.hpp"
 #include "generate.hpp"
 #include "map_store.hpp"
+#include "printable.hpp"
 #include "report_json.hpp"
 #include "run_session.hpp"
 #include "run_test_util.hpp"
@@ -322,6 +324,47 @@ TEST_F(RunSession, ExecRunsTheProgramInTheScratchNamespaceAndKeepsItsOutput) {
   ASSERT_TRUE(back->workload);
   EXPECT_EQ(back->workload->argv, w.argv);
   EXPECT_EQ(back->workload->stdout_tail, w.stdout_tail);
+}
+
+// What the program prints and, with --pid, a foreign process's /proc cmdline reach the report:
+// no terminal escape gets through, no line is longer than harness reads back (issue 12), so
+// report.json still loads as a baseline.
+TEST_F(RunSession, ExecOutputWithEscapesAndLongLinesIsPrintableAndLoadsBack) {
+  auto req = request("silent");
+  req.exec = {"/bin/sh", "-c",
+              "printf '\\033]0;pwned\\007\\033[31mred\\n'; head -c 100000 /dev/zero | tr "
+              "'\\0' x; echo",
+              "\x1b[2Jname"};
+  auto out = run_session(req, hooks());
+  ASSERT_TRUE(out) << format_error(out.error());
+  ASSERT_TRUE(out->report.workload);
+  const auto& w = *out->report.workload;
+  ASSERT_EQ(w.stdout_tail.size(), 2u);
+  EXPECT_EQ(w.stdout_tail[0], "?]0;pwned??[31mred");
+  EXPECT_LE(w.stdout_tail[1].size(), kMaxDataString);
+  EXPECT_EQ(out->report_text.find('\x1b'), std::string::npos);
+  EXPECT_EQ(out->report_text.find('\a'), std::string::npos);
+  for (const auto& a : w.argv)
+    EXPECT_EQ(a.find('\x1b'), std::string::npos) << a;
+  EXPECT_TRUE(file_has(out->run_dir + "/workload.stdout", "\x1b[31mred")); // the file: as printed
+  auto back = report::load_report(out->run_dir + "/report.json");
+  ASSERT_TRUE(back) << format_error(back.error());
+  ASSERT_TRUE(back->workload);
+  EXPECT_EQ(back->workload->stdout_tail, w.stdout_tail);
+}
+
+TEST_F(RunSession, PidOfAProcessNamedWithEscapesIsDescribedPrintably) {
+  ChildSpec spec;
+  spec.exe = "/bin/sh";
+  spec.args = {"-c", "sleep 30; :", "\x1b]0;pwned\a" + std::string(10000, 'x')};
+  auto child = spawn(spec);
+  ASSERT_TRUE(child) << format_error(child.error());
+  auto w = describe_process(static_cast<std::uint32_t>((*child)->pid()));
+  (*child)->terminate(std::chrono::milliseconds(100));
+  ASSERT_TRUE(w) << format_error(w.error());
+  ASSERT_EQ(w->argv.size(), 4u);
+  EXPECT_TRUE(w->argv[3].starts_with("?]0;pwned?x")) << w->argv[3].substr(0, 20);
+  EXPECT_LE(w->argv[3].size(), kMaxDataString);
 }
 
 TEST_F(RunSession, ExecProgramThatFailsIsAFindingWithItsStatus) {
