@@ -24,6 +24,9 @@ Result<int> cmd_doctor(const Args& args) {
     req.stap = env_stap;
   if (env_staprun && *env_staprun)
     req.staprun = env_staprun;
+  // The same perf as `run` (its --perf, $HARNESS_PERF), or doctor checks another program.
+  if (const char* env_perf = std::getenv("HARNESS_PERF"); env_perf && *env_perf)
+    req.perf = env_perf;
   opts.add_options()("help,h", "show this help")(
       "kernel", po::value(&req.kernel_spec)->default_value("auto"),
       "the kernel probed (auto: uname -r); its own af_packet.c is looked for by build id")(
@@ -37,6 +40,8 @@ Result<int> cmd_doctor(const Args& args) {
       "plan", po::value(&req.plan), "the prebuilt probes' plan (default NAME.plan.json)")(
       "stap", po::value(&req.stap), "stap program (default $HARNESS_STAP or stap)")(
       "staprun", po::value(&req.staprun), "staprun program (default $HARNESS_STAPRUN or staprun)")(
+      "perf", po::value(&req.perf),
+      "perf program for kprobe definitions (default $HARNESS_PERF or perf)")(
       "veth", po::bool_switch(&req.veth), "the run would use a throwaway veth pair")(
       "iface", po::value(&req.iface), "interface the run would send on (positional)");
   po::positional_options_description pos;

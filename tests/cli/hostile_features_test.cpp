@@ -230,5 +230,14 @@ TEST(HostileFeatures, SecondsTooSmallToCountAreRefusedNotZero) {
   EXPECT_TRUE(has(r.err, "--duration 1e-09")) << r.err;
 }
 
+// doctor "prints the same checks" as run: with the perf run would use missing, it must not say ok.
+TEST(HostileFeatures, DoctorChecksThePerfRunWouldUse) {
+  auto r = run({"doctor", "--backend", "kprobe", "--veth"},
+               {"/usr/bin/env", "HARNESS_PERF=/nonexistent/perf"});
+  EXPECT_TRUE(has(r.out, "FAIL  perf")) << r.out;
+  r = harness({"doctor", "--backend", "kprobe", "--veth", "--perf", "/nonexistent/perf"});
+  EXPECT_TRUE(has(r.out, "FAIL  perf")) << r.out;
+}
+
 } // namespace
 } // namespace harness
