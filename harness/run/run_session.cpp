@@ -311,16 +311,18 @@ Result<RunOutcome> Session::run() {
     return fail(Exit::usage, "--exec " + req_.exec.front(),
                 "not found, not a regular file or not executable",
                 "give the program's path, or a name on PATH (it is started without a shell)");
-  tracer_ = tracer_without_preflight(req_);
-  if (auto s = preflight(); !s)
-    return std::unexpected(s.error());
-  kprobes_ = tracer_ == stap::Backend::kprobe;
-  tracer_name_ = kprobes_ ? "the kprobe tracer" : "stap";
+  // The user's files first: a bad baseline or prebuilt probes is bad input on any machine, and
+  // must not be reported only after pre-flight sent the user to another one (a VM).
   if (auto s = load_baseline(); !s)
     return std::unexpected(s.error());
   if (!artifact_.empty())
     if (auto s = load_prebuilt(); !s)
       return std::unexpected(s.error());
+  tracer_ = tracer_without_preflight(req_);
+  if (auto s = preflight(); !s)
+    return std::unexpected(s.error());
+  kprobes_ = tracer_ == stap::Backend::kprobe;
+  tracer_name_ = kprobes_ ? "the kprobe tracer" : "stap";
   if (auto s = make_run_dir(); !s)
     return std::unexpected(s.error());
 

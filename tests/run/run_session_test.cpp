@@ -198,6 +198,35 @@ TEST_F(RunSession, PreflightFailureCreatesNothing) {
   EXPECT_NE(::stat(req.out_dir.c_str(), &st), 0) << "no run directory before pre-flight passed";
 }
 
+// A bad file of the user's is bad input on any machine: it is named before pre-flight, which on
+// a machine without module loading or kprobes sends the user to a VM, where only then the file
+// would be refused (issue 12).
+TEST_F(RunSession, BadInputFilesAreNamedBeforePreflight) {
+  FakeSystem sys = FakeSystem::ready();
+  sys.files.erase("/proc/modules"); // pre-flight fails here: exit 11
+  ASSERT_TRUE(write_file_atomic(dir_ + "/junk.json", "{\"schema\": \"harness.report/1\""));
+  ASSERT_TRUE(write_file_atomic(dir_ + "/junk.ko", "not a module"));
+  RunHooks h = hooks();
+  h.system = &sys;
+  auto req = request("silent");
+  req.preflight = true;
+  req.stap = "stap";
+  req.baseline_path = dir_ + "/junk.json";
+  auto out = run_session(req, h);
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code, Exit::usage) << format_error(out.error());
+  EXPECT_NE(out.error().what.find("junk.json"), std::string::npos) << format_error(out.error());
+  req.baseline_path.reset();
+  req.module = dir_ + "/junk.ko"; // its plan junk.plan.json is missing
+  out = run_session(req, h);
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code, Exit::usage) << format_error(out.error());
+  EXPECT_NE(out.error().what.find("junk.plan.json"), std::string::npos)
+      << format_error(out.error());
+  struct stat st {};
+  EXPECT_NE(::stat(req.out_dir.c_str(), &st), 0);
+}
+
 TEST_F(RunSession, BadBaselineFailsBeforeAnythingRuns) {
   auto req = request("silent");
   req.baseline_path = dir_ + "/no-such-report.json";
