@@ -31,12 +31,9 @@ std::string first_line_with(std::string_view text, std::string_view needle) {
                                      (start == std::string_view::npos ? 0 : start + 1)));
 }
 
+// Never through a symlink or onto a device at TO (fs::copy_file would write through it).
 Status copy_into(const std::string& from, const std::string& to) {
-  std::error_code ec;
-  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
-  if (ec)
-    return fail(Exit::io, "copying " + from + " to " + to, ec.message());
-  return {};
+  return copy_file_atomic(from, to);
 }
 
 } // namespace
@@ -112,6 +109,9 @@ Result<ModuleBuildResult> build_module(const ModuleBuildRequest& req) {
   res.script_path = req.out_dir + "/" + name + ".stp";
   res.module_path = req.out_dir + "/" + name + ".ko";
   res.log_path = req.out_dir + "/" + name + ".stap.log";
+  // NAME.ko is written after minutes of compiling: a path it cannot take fails now.
+  if (auto s = check_output_path(res.module_path, ""); !s)
+    return std::unexpected(s.error());
   if (auto s = write_file_atomic(res.script_path, req.script_text); !s)
     return std::unexpected(s.error());
   if (req.plan) {

@@ -73,18 +73,15 @@ copy_prebuilt(const std::string& given, const std::string& given_plan, const std
   if (!ko && !name.ends_with(".kprobes"))
     return fail(Exit::usage, given, "is neither a .ko (stap) nor a .kprobes file");
   const std::string copy = out_dir + "/" + name;
-  std::error_code ec;
   if (absolute(given) != copy)
-    fs::copy_file(given, copy, fs::copy_options::overwrite_existing, ec);
-  if (ec)
-    return fail(Exit::io, given, ec.message());
+    if (auto s = copy_file_atomic(given, copy); !s)
+      return std::unexpected(s.error());
   const std::string plan = given_plan.empty() ? stap::artifact_plan_path(given) : given_plan;
   const std::string plan_copy = stap::artifact_plan_path(copy);
   if (fs::exists(plan)) {
     if (absolute(plan) != plan_copy)
-      fs::copy_file(plan, plan_copy, fs::copy_options::overwrite_existing, ec);
-    if (ec)
-      return fail(Exit::io, "plan " + plan, ec.message());
+      if (auto s = copy_file_atomic(plan, plan_copy); !s)
+        return std::unexpected(s.error());
     return std::pair{copy, plan_copy};
   }
   if (!given_plan.empty())

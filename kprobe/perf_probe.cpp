@@ -360,6 +360,13 @@ events_from_perf_output(std::string_view out, std::string_view anchor, std::stri
 Result<KprobeBuildResult> build_kprobe_defs(const KprobeBuildRequest& req) {
   const auto t0 = std::chrono::steady_clock::now();
   KprobeBuildResult res;
+  // Both outputs are checked before perf runs: a refused NAME.plan.json must not leave a
+  // NAME.kprobes without its plan, nor come after minutes of perf calls.
+  if (auto s = copy_out("", req, res); !s)
+    return std::unexpected(s.error());
+  for (const auto& path : {res.defs_path, res.plan_path})
+    if (auto s = check_output_path(path, ""); !s)
+      return std::unexpected(s.error());
   const std::string version = req.runner ? "test runner" : perf_version(req.perf);
   const std::string key =
       sha1_hex(std::string(kGeneratorVersion) + "\n" + req.build_id + "\n" + version + "\n" +

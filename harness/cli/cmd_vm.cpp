@@ -235,10 +235,8 @@ Result<int> vm_exec(const Args& args) {
     if (auto s = make_dirs(c->out); !s)
       return std::unexpected(s.error());
     const std::string copy = c->out + "/" + std::filesystem::path(mod).filename().string();
-    std::error_code ec;
-    std::filesystem::copy_file(mod, copy, std::filesystem::copy_options::overwrite_existing, ec);
-    if (ec)
-      return fail(Exit::io, "--module " + mod, ec.message());
+    if (auto s = copy_file_atomic(mod, copy); !s)
+      return std::unexpected(s.error());
     kernel::GuestStep probes;
     probes.name = "probes";
     probes.argv = {"staprun", copy};

@@ -203,6 +203,13 @@ Status write_file_atomic(const std::string& path, std::string_view data) {
   return {};
 }
 
+Status copy_file_atomic(const std::string& from, const std::string& to) {
+  auto data = read_file(from);
+  if (!data)
+    return std::unexpected(data.error());
+  return write_file_atomic(to, *data);
+}
+
 Status make_dirs(const std::string& path) {
   std::string cur;
   size_t pos = 0;

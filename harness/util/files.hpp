@@ -22,6 +22,10 @@ Result<int> open_regular_file(const std::string& path);
 // directories and symlinks are refused, never replaced.
 Status write_file_atomic(const std::string& path, std::string_view data);
 
+// Copies the regular file FROM to TO as write_file_atomic writes: TO must be absent or a regular
+// file, never a symlink (fs::copy_file writes through one) or a device.
+Status copy_file_atomic(const std::string& from, const std::string& to);
+
 // The checks write_file_atomic makes before writing, for commands that want to fail before a
 // long run: PATH is absent or a regular file, and its directory exists.
 Status check_output_path(const std::string& path, std::string_view what);

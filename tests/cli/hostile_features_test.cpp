@@ -239,5 +239,19 @@ TEST(HostileFeatures, DoctorChecksThePerfRunWouldUse) {
   EXPECT_TRUE(has(r.out, "FAIL  perf")) << r.out;
 }
 
+// vm exec copies --module into its directory: a planted symlink there was written through.
+TEST(HostileFeatures, VmExecNeverCopiesTheModuleThroughASymlink) {
+  TempDir d;
+  ASSERT_TRUE(write_file_atomic(d / "mod.ko", "a module"));
+  ASSERT_TRUE(write_file_atomic(d / "victim", "precious"));
+  fs::create_directory(d / "vm");
+  fs::create_symlink(d / "victim", d / "vm/mod.ko");
+  auto r =
+      harness({"vm", "exec", "--kernel-build", fake_kernel_build(d), "--accel", "tcg", "--timeout",
+               "5", "--out", d / "vm", "--module", d / "mod.ko", "--", "/bin/true"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(*read_file(d / "victim") == "precious") << "written through the symlink";
+}
+
 } // namespace
 } // namespace harness

@@ -4,6 +4,7 @@
 #include "kprobe_for_tree.hpp"
 #include "perf_probe.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <gtest/gtest.h>
@@ -87,6 +88,43 @@ TEST(PerfProbe, UnfetchableKeysAndDroppedAnchors) {
   EXPECT_EQ(res->plan.absent.back(), "snd.wait");
   EXPECT_TRUE(fs::exists(res->defs_path));
   EXPECT_TRUE(fs::exists(res->plan_path));
+  fs::remove_all(req.out_dir);
+}
+
+// The two outputs are checked before perf runs: a symlink (or a FIFO) at NAME.plan.json used to be
+// refused only after NAME.kprobes was written, leaving definitions without their plan.
+TEST(PerfProbe, RefusedOutputsAreFoundBeforePerfRunsAndNothingIsHalfWritten) {
+  KprobeBuildRequest req;
+  req.vmlinux = "/nonexistent/vmlinux";
+  req.map.release = "6.1.192";
+  req.map.source_sha1 = std::string(40, 'a');
+  req.map.functions = {{"tpacket_snd", "tpacket_snd", 100, 300}};
+  req.plan.plan_id = "0123456789abcdef";
+  req.plan.kernel = "6.1.192";
+  req.plan.anchors = {{"snd.len_sum", "tpacket_snd", 292, "len_sum += tp_len;", "", true, {"ph"}}};
+  req.out_dir = testing::TempDir() + "/perf-out-" + std::to_string(::getpid());
+  req.use_cache = false;
+  fs::create_directories(req.out_dir);
+  const std::string victim = req.out_dir + "/victim";
+  std::FILE* f = std::fopen(victim.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("precious\n", f);
+  std::fclose(f);
+  fs::create_symlink(victim, req.out_dir + "/" + req.name + ".plan.json");
+  int perf_calls = 0;
+  req.runner = [&](const std::vector<std::string>& argv) -> Result<PerfAttempt> {
+    ++perf_calls;
+    return PerfAttempt{
+        true, "p:probe/" + argv.back().substr(0, argv.back().find('=')) + " tpacket_snd+2340\n",
+        ""};
+  };
+  auto res = build_kprobe_defs(req);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code, Exit::usage) << res.error().why;
+  EXPECT_EQ(perf_calls, 0);
+  EXPECT_FALSE(fs::exists(req.out_dir + "/" + req.name + ".kprobes"))
+      << "definitions without a plan";
+  EXPECT_EQ(fs::file_size(victim), 9u);
   fs::remove_all(req.out_dir);
 }
 

@@ -196,3 +196,21 @@ TEST(MakeDirs, AnExistingNonDirectoryIsBadInputNamedInTheError) {
   EXPECT_TRUE(make_dirs(d + "/new/sub"));
   EXPECT_TRUE(make_dirs(d + "/new/sub")); // an existing directory is fine
 }
+
+// fs::copy_file(..., overwrite_existing) writes through a symlink at the destination: `build -o`
+// replaced the file a planted NAME.ko link pointed at with the module (issue 12).
+TEST(CopyFileAtomic, NeverWritesThroughASymlinkOrIntoADevice) {
+  TempDir t;
+  ASSERT_TRUE(write_file_atomic(t / "from", "module bytes"));
+  ASSERT_TRUE(write_file_atomic(t / "victim", "precious"));
+  ASSERT_EQ(::symlink((t / "victim").c_str(), (t / "link").c_str()), 0);
+  auto s = copy_file_atomic(t / "from", t / "link");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Exit::usage);
+  EXPECT_EQ(*read_file(t / "victim"), "precious");
+  EXPECT_FALSE(copy_file_atomic(t / "from", "/dev/null"));
+  ASSERT_TRUE(copy_file_atomic(t / "from", t / "to"));
+  EXPECT_EQ(*read_file(t / "to"), "module bytes");
+  ASSERT_EQ(::mkfifo((t / "fifo").c_str(), 0600), 0);
+  EXPECT_FALSE(copy_file_atomic(t / "fifo", t / "to2")); // a FIFO as the source never blocks
+}
