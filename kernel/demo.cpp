@@ -3,6 +3,9 @@
 #include "deps.hpp"
 #include "files.hpp"
 #include "kernel_builder.hpp"
+#include "vm_session.hpp"
+
+#include <filesystem>
 
 namespace harness::kernel {
 namespace {
@@ -18,6 +21,10 @@ Result<DemoResult> run_demo(const DemoRequest& req) {
       req.on_progress("step " + std::to_string(n) + "/3: " + what);
   };
   DemoResult res;
+  // A bad --out is said before the packages and the kernel build, not 30 minutes later.
+  if (!req.out_dir.empty())
+    if (auto s = check_vm_out_dir(std::filesystem::absolute(req.out_dir).string()); !s)
+      return std::unexpected(s.error());
 
   step(1, "packages");
   auto missing = missing_packages(demo_packages());

@@ -129,6 +129,16 @@ Result<AccelChoice> resolve_accel(const std::string& kernel_build, AccelRequest 
   return accel;
 }
 
+Status check_vm_out_dir(const std::string& out_dir) {
+  std::error_code ec;
+  if (fs::is_directory(out_dir, ec) && !fs::is_empty(out_dir, ec))
+    return fail(Exit::usage, "VM directory " + out_dir,
+                "is not empty: the VM writes its console log, job files and results there and "
+                "overwrites nothing it did not make",
+                "choose a new or empty --out");
+  return {};
+}
+
 Result<VmJobResult> run_job_in_vm(const VmJobRequest& req) {
   auto image = kernel_image_of(req.vm.kernel_build);
   if (!image)
@@ -307,10 +317,8 @@ Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
                                 req.module.empty(), req.plan);
         !s)
       return std::unexpected(s.error());
-  if (fs::exists(out_dir + "/run"))
-    return fail(Exit::usage, "VM directory " + out_dir,
-                "already holds a run (" + out_dir + "/run); nothing there is overwritten",
-                "choose another --out");
+  if (auto s = check_vm_out_dir(out_dir); !s)
+    return std::unexpected(s.error());
   if (auto s = make_dirs(out_dir); !s)
     return std::unexpected(s.error());
   auto note = [&](const std::string& s) {

@@ -49,6 +49,8 @@ Result<AccelChoice> resolve_accel(const std::string& kernel_build, AccelRequest 
 
 // Errors: the VM could not start, or did not finish properly (panic, no ready marker, timeout,
 // no status): Exit::vm_failed with the console log named.
+// --out of `vm run` / `vm exec`: new or empty (a file there is make_dirs's error).
+Status check_vm_out_dir(const std::string& out_dir);
 Result<VmJobResult> run_job_in_vm(const VmJobRequest& req);
 
 struct HarnessRunRequest {

@@ -19,7 +19,8 @@ using json = nlohmann::json;
 inline std::unexpected<Error> bad(std::string_view origin, const std::string& field,
                                   const std::string& why) {
   return fail(Exit::usage, std::string(origin), field + ": " + why,
-              "the file is not a valid harness file; regenerate it (e.g. `harness map`)");
+              "the file is not a valid harness file; make it again with the command that wrote it "
+              "(`harness map`, `generate`, `build`)");
 }
 
 inline Result<json> parse(std::string_view text, std::string_view origin) {

@@ -32,7 +32,8 @@ Result<int> cmd_demo(const Args& all) {
       "optimised", "use the -O2 kernel variant (af_packet.c inlined): the report marks the "
                    "phases the probes cannot see")(
       "no-install", "do not apt-get install missing packages; fail instead")(
-      "out,o", po::value<std::string>(), "directory for this run (default CACHE/vm/demo-<time>)")(
+      "out,o", po::value<std::string>(),
+      "new or empty directory for this run (default CACHE/vm/demo-<time>)")(
       "timeout", po::value<double>()->default_value(300),
       "seconds before the VM is stopped")("verbose,v", "show the guest's console as it runs");
   auto parsed = parse_options(args, "demo", usage, opts);

@@ -30,10 +30,10 @@ void add_vm_options(po::options_description& opts) {
       "auto (KVM when a probe boot proves it works, else TCG), kvm or tcg")(
       "timeout", po::value<double>()->default_value(300), "seconds before the VM is stopped")(
       "out,o", po::value<std::string>(),
-      "directory shared with the guest: job, console.log, outputs (default ./vm-<time>)")(
-      "memory", po::value<int>()->default_value(1024),
-      "guest memory in MiB")("cache", po::value<std::string>()->default_value(""),
-                             "cache directory (default $HARNESS_CACHE or /var/cache/harness)")(
+      "new or empty directory shared with the guest: job, console.log, outputs (default "
+      "./vm-<time>)")("memory", po::value<int>()->default_value(1024), "guest memory in MiB")(
+      "cache", po::value<std::string>()->default_value(""),
+      "cache directory (default $HARNESS_CACHE or /var/cache/harness)")(
       "verbose,v", "show the guest's console and the programs' output as they run");
 }
 
@@ -221,6 +221,8 @@ Result<int> vm_exec(const Args& args) {
   auto c = common_from(parsed->vm);
   if (!c)
     return std::unexpected(c.error());
+  if (auto s = kernel::check_vm_out_dir(c->out); !s)
+    return std::unexpected(s.error());
   install_interrupt_handlers();
   kernel::VmJobRequest req;
   req.vm = vm_settings(*c);

@@ -240,6 +240,28 @@ TEST(HostileFeatures, DoctorChecksThePerfRunWouldUse) {
 }
 
 // vm exec copies --module into its directory: a planted symlink there was written through.
+// `vm run --out DIR` / `vm exec --out DIR` with the user's files in DIR: the VM's console log,
+// job files and results would replace files of the same names, so DIR must be new or empty.
+TEST(HostileFeatures, AVmDirectoryHoldingFilesIsRefused) {
+  TempDir d;
+  const std::string kb = fake_kernel_build(d);
+  fs::create_directory(d / "mine");
+  ASSERT_TRUE(write_file_atomic(d / "mine/console.log", "precious"));
+  for (const char* cmd : {"run", "exec"}) {
+    auto r = harness({"vm", cmd, "--kernel-build", kb, "--accel", "tcg", "--timeout", "5", "--out",
+                      d / "mine", "--", "/bin/true"});
+    EXPECT_EQ(r.status.code, 2) << cmd << ": " << r.err;
+    EXPECT_TRUE(has(r.err, "is not empty")) << r.err;
+    EXPECT_TRUE(*read_file(d / "mine/console.log") == "precious") << cmd;
+    EXPECT_EQ(std::distance(fs::directory_iterator(d / "mine"), fs::directory_iterator()), 1);
+  }
+  // The demo says so before its packages and kernel build, not once the VM is due.
+  auto r = harness({"demo", "--no-install", "--cache", d / "cache", "--out", d / "mine"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "is not empty")) << r.err;
+  EXPECT_FALSE(fs::exists(d / "cache/kernels"));
+}
+
 TEST(HostileFeatures, VmExecNeverCopiesTheModuleThroughASymlink) {
   TempDir d;
   ASSERT_TRUE(write_file_atomic(d / "mod.ko", "a module"));
