@@ -240,6 +240,26 @@ TEST(HostileFeatures, DoctorChecksThePerfRunWouldUse) {
 }
 
 // vm exec copies --module into its directory: a planted symlink there was written through.
+// `vm run --out D --html D/report.html`: D does not exist yet, vm run makes it; the page in it
+// is no reason to refuse (the check stops at the missing prebuilt probes instead).
+TEST(HostileFeatures, HtmlInTheVmDirectoryItMakesIsAccepted) {
+  TempDir d;
+  const std::string kb = fake_kernel_build(d);
+  for (const std::string& out : {d / "vm", d / "vm/"}) {
+    auto r =
+        harness({"vm", "run", "--kernel-build", kb, "--accel", "tcg", "--timeout", "5", "--out",
+                 out, "--html", d / "vm/report.html", "--kprobes", d / "missing.kprobes"});
+    EXPECT_EQ(r.status.code, 2) << r.err;
+    EXPECT_FALSE(has(r.err, "--html")) << r.err;
+    EXPECT_TRUE(has(r.err, "missing.kprobes")) << r.err;
+  }
+  // Elsewhere the directory must exist.
+  auto r = harness({"vm", "run", "--kernel-build", kb, "--out", d / "vm", "--html",
+                    d / "nodir/report.html", "--kprobes", d / "missing.kprobes"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "--html")) << r.err;
+}
+
 // `vm run --out DIR` / `vm exec --out DIR` with the user's files in DIR: the VM's console log,
 // job files and results would replace files of the same names, so DIR must be new or empty.
 TEST(HostileFeatures, AVmDirectoryHoldingFilesIsRefused) {
