@@ -51,7 +51,7 @@ protected:
   // harness vm run on `build` with the scenario; the report JSON.
   json vm_run(const std::string& build, const std::vector<std::string>& run_args,
               const std::string& tag) {
-    const std::string out = out_ + "-" + tag;
+    const std::string out = out_ + "/" + tag; // under out_: TearDown removes both runs
     std::vector<std::string> args = {"vm",      "run",       "--kernel-build", build, "--out", out,
                                      "--cache", cache_dir(), "--timeout",      "240", "--"};
     args.insert(args.end(), run_args.begin(), run_args.end());
