@@ -1,3 +1,4 @@
+#include "files.hpp"
 #include "link_info.hpp"
 #include "payload.hpp"
 #include "sender.hpp"
@@ -11,6 +12,7 @@
 #include <linux/if_packet.h>
 #include <poll.h>
 #include <signal.h>
+#include <sstream>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -300,6 +302,29 @@ TEST(Sender, InjectedSecondRingIsRefusedAndSendingGoesOn) {
   }
 }
 
+// Packets sent by the scratch veth pair (ScratchNet names it hx<tag>a/b) as a /proc/.../net/dev
+// lists it: the 10th number of its line is the TX packet count (proc(5)). 0 while the thread is
+// not in the pair's namespace yet: the host's own interfaces do not count.
+std::uint64_t tx_packets_of_scratch_veth(const std::string& net_dev) {
+  auto text = read_file(net_dev);
+  if (!text)
+    return 0;
+  std::uint64_t total = 0;
+  std::istringstream lines(*text);
+  for (std::string line; std::getline(lines, line);) {
+    const auto colon = line.find(':');
+    const auto name = line.find_first_not_of(' ');
+    if (colon == std::string::npos || line.compare(name, 2, "hx") != 0)
+      continue;
+    std::istringstream fields(line.substr(colon + 1));
+    std::uint64_t v = 0;
+    for (int i = 0; i < 10 && (fields >> v); ++i)
+      if (i == 9)
+        total += v;
+  }
+  return total;
+}
+
 TEST(Sender, InterruptReturnsAPartialReport) {
   HARNESS_NEEDS_ROOT();
   install_interrupt_handlers();
@@ -309,8 +334,16 @@ TEST(Sender, InterruptReturnsAPartialReport) {
   constexpr std::int64_t kEndless = std::int64_t{1} << 40;
   auto c = veth_config(kEndless);
   c.max_records = 1000;
-  std::thread killer([] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // SIGTERM once frames have left, seen in the sending thread's own namespace (a fixed 300 ms
+  // raced with a namespace set-up slowed by a loaded machine: nothing sent yet). The bound
+  // only keeps a broken sender from hanging the test; the checks below then say what failed.
+  const pid_t sending_thread = ::gettid();
+  std::thread killer([sending_thread] {
+    const std::string dev = "/proc/self/task/" + std::to_string(sending_thread) + "/net/dev";
+    // More than the 1000 frames recorded, by more than a fresh link's own IPv6 packets (router
+    // solicitation, DAD, MLD: a handful); the endless run sends that within milliseconds.
+    for (int i = 0; i < 60000 && tx_packets_of_scratch_veth(dev) <= 1000 + 64; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     ::kill(::getpid(), SIGTERM);
   });
   auto r = send_and_check_cleanup(c);
