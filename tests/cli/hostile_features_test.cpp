@@ -16,28 +16,6 @@ namespace fs = std::filesystem;
 const std::string kTraces = std::string(HARNESS_SOURCE_DIR) + "/tests/fixtures/traces/";
 const std::string kRun2 = kTraces + "6.1.192-O0-v2-2frames-ring8-run";
 
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char d[] = "/tmp/harness-cli-XXXXXX";
-    path = ::mkdtemp(d) ? d : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-};
-
-std::string copy_to(const std::string& from, const std::string& to) {
-  fs::copy_file(from, to, fs::copy_options::overwrite_existing);
-  return to;
-}
-
 // A directory `vm run` accepts as --kernel-build up to booting it (it only looks for bzImage).
 std::string fake_kernel_build(const TempDir& d) {
   fs::create_directories(d / "kb/arch/x86/boot");

@@ -1,6 +1,7 @@
 // `harness` as a hostile but fair user runs it (issue 12): bad inputs are errors with a
 // consistent exit status, and no file the user did not ask for is written or clobbered.
 #include "child_proc.hpp"
+#include "cli_test_util.hpp"
 #include "files.hpp"
 
 #include <filesystem>
@@ -11,6 +12,9 @@
 using namespace harness;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+using harness::cli_testing::copy_to;
+using harness::cli_testing::has;
+using harness::cli_testing::TempDir;
 
 namespace {
 
@@ -26,28 +30,6 @@ Captured harness_cmd(const std::vector<std::string>& args) {
   auto r = run_captured(ChildSpec{.exe = kHarness, .args = args}, 120s);
   EXPECT_TRUE(r) << format_error(r.error());
   return r ? *r : Captured{};
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char d[] = "/tmp/harness-cli-XXXXXX";
-    path = ::mkdtemp(d) ? d : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-};
-
-std::string copy_to(const std::string& from, const std::string& to) {
-  fs::copy_file(from, to, fs::copy_options::overwrite_existing);
-  return to;
 }
 
 #define NEED_SOURCES()                                                                             \
