@@ -13,7 +13,9 @@ constexpr std::size_t kBuckets = kSub + (64 - kSubBits) * kSub;
 
 } // namespace
 
-Histogram::Histogram() : buckets_(kBuckets, 0) {}
+// The buckets (58 KiB) are made on the first sample: a report holds several histograms and most
+// of a short run's stay empty.
+Histogram::Histogram() = default;
 
 std::size_t Histogram::bucket_of(std::uint64_t v) {
   if (v < kSub)
@@ -41,6 +43,8 @@ std::uint64_t Histogram::bucket_high(std::size_t b) {
 }
 
 void Histogram::add(std::uint64_t v) {
+  if (buckets_.empty())
+    buckets_.assign(kBuckets, 0);
   ++buckets_[bucket_of(v)];
   if (count_ == 0 || v < min_)
     min_ = v;

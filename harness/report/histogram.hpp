@@ -1,7 +1,8 @@
 #pragma once
 
 // Latency percentiles in constant memory: a log-linear histogram (128 sub-buckets per power of
-// two, under 1% relative error), exact below 128 ns, exact minimum and maximum.
+// two, under 1% relative error), exact below 128 ns, exact minimum and maximum. The buckets are
+// made on the first sample.
 
 #include <cstdint>
 #include <vector>
@@ -27,7 +28,7 @@ public:
   static std::uint64_t bucket_high(std::size_t b); // exclusive
 
 private:
-  std::vector<std::uint64_t> buckets_;
+  std::vector<std::uint64_t> buckets_; // empty until the first sample
   std::uint64_t count_ = 0, min_ = 0, max_ = 0;
 };
 
