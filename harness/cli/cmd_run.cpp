@@ -202,9 +202,10 @@ Result<int> cmd_run(const Args& all_args) {
   req.out_dir = out;
   req.json_path = json;
   req.html_path = html;
-  // Checked before the run, not after it: a long run must not end in an unwritable file.
-  if (auto s =
-          check_outputs({{"--json", json}, {"--html", html}}, {plan, module, kprobes, baseline});
+  // Checked before the run, not after it: a long run must not end in an unwritable file. A
+  // FILE directly in an --out DIR not made yet is fine: the run makes DIR before its probes.
+  if (auto s = check_outputs({{"--json", json}, {"--html", html}},
+                             {plan, module, kprobes, baseline}, out);
       !s)
     return std::unexpected(s.error());
   if (!baseline.empty())

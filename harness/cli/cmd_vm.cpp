@@ -87,16 +87,6 @@ void print_file(const std::string& path, std::ostream& os) {
     os << *text << std::flush;
 }
 
-// `file`'s directory is `dir` (an absolute, normal path).
-bool directly_in(const std::string& file, const std::string& dir) {
-  std::error_code ec;
-  const auto abs = std::filesystem::absolute(file, ec).lexically_normal();
-  auto d = std::filesystem::path(dir).lexically_normal();
-  if (!d.has_filename())
-    d = d.parent_path(); // "/a/b/" is "/a/b"
-  return !ec && abs.has_filename() && abs.parent_path() == d;
-}
-
 // `vm run --html FILE`: the guest's `harness run` wrote report.html into its run directory.
 Status copy_html_report(const std::string& run_dir, const std::string& to) {
   const std::string from = run_dir + "/report.html";
@@ -167,13 +157,13 @@ Result<int> vm_run(const Args& args) {
   // Checked before the VM boots: minutes of booting and probing must not end in an unwritable
   // file, or overwrite the probes given. A FILE directly in OUT is fine: vm run makes OUT, new
   // or empty (kernel::check_vm_out_dir), so nothing is there to overwrite.
-  if (parsed->vm.count("html") && !directly_in(parsed->vm["html"].as<std::string>(), c->out))
-    if (auto s = check_outputs({{"--html", parsed->vm["html"].as<std::string>()}},
-                               {value_or_empty(parsed->vm, "module"),
-                                value_or_empty(parsed->vm, "kprobes"),
-                                value_or_empty(parsed->vm, "plan")});
-        !s)
-      return std::unexpected(s.error());
+  if (auto s =
+          check_outputs({{"--html", value_or_empty(parsed->vm, "html")}},
+                        {value_or_empty(parsed->vm, "module"),
+                         value_or_empty(parsed->vm, "kprobes"), value_or_empty(parsed->vm, "plan")},
+                        c->out);
+      !s)
+    return std::unexpected(s.error());
   auto set = stap::parse_probe_set(parsed->vm["probes"].as<std::string>());
   if (!set)
     return std::unexpected(set.error());

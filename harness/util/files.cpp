@@ -154,15 +154,28 @@ Status check_output_not_input(const std::string& output, std::string_view what,
   return {};
 }
 
-Status check_outputs(const std::vector<std::pair<std::string, std::string>>& outputs,
-                     const std::vector<std::string>& inputs) {
+bool directly_in(const std::string& file, const std::string& dir) {
   namespace fs = std::filesystem;
+  std::error_code ec, dir_ec;
+  const auto abs = fs::absolute(file, ec).lexically_normal();
+  auto d = fs::absolute(dir, dir_ec).lexically_normal();
+  if (!d.has_filename())
+    d = d.parent_path();
+  return !ec && !dir_ec && !dir.empty() && abs.has_filename() && abs.parent_path() == d;
+}
+
+Status check_outputs(const std::vector<std::pair<std::string, std::string>>& outputs,
+                     const std::vector<std::string>& inputs, const std::string& made_dir) {
+  namespace fs = std::filesystem;
+  std::error_code made_ec;
+  const bool dir_is_new = !made_dir.empty() && !fs::exists(made_dir, made_ec) && !made_ec;
   std::vector<std::pair<std::string, fs::path>> seen; // option, resolved path
   for (const auto& [what, path] : outputs) {
     if (path.empty())
       continue;
-    if (auto s = check_output_path(path, what); !s)
-      return s;
+    if (!(dir_is_new && directly_in(path, made_dir)))
+      if (auto s = check_output_path(path, what); !s)
+        return s;
     if (auto s = check_output_not_input(path, what, inputs); !s)
       return s;
     std::error_code ec;

@@ -36,9 +36,15 @@ Status check_output_not_input(const std::string& output, std::string_view what,
 
 // The files a command writes besides its run directory (option name, path; an empty path is an
 // option not given), checked before any work: each as check_output_path, none one of INPUTS, and
-// no two of them the same file (the second write would replace the first).
+// no two of them the same file (the second write would replace the first). A file directly in
+// MADE_DIR, the directory the command makes before its work (`run --out`, `vm run --out`), is
+// fine while MADE_DIR does not exist: nothing there can be overwritten, and a MADE_DIR that
+// cannot be made fails before the work too.
 Status check_outputs(const std::vector<std::pair<std::string, std::string>>& outputs,
-                     const std::vector<std::string>& inputs);
+                     const std::vector<std::string>& inputs, const std::string& made_dir = "");
+
+// FILE's directory is DIR (both made absolute and normal; "D/" is D).
+bool directly_in(const std::string& file, const std::string& dir);
 
 // mkdir -p.
 Status make_dirs(const std::string& path);

@@ -238,6 +238,25 @@ TEST(HostileFeatures, HtmlInTheVmDirectoryItMakesIsAccepted) {
   EXPECT_TRUE(has(r.err, "--html")) << r.err;
 }
 
+// `run --out D --json D/x.json --html D/x.html` with D not made yet: the run makes D before its
+// probes, so the outputs are fine (issue 12's note left this refused while `vm run` took it).
+// A bad --tolerance given with them stops the run after the output check: its error, not one
+// about the outputs, shows they passed, and nothing is made.
+TEST(HostileFeatures, RunOutputsInTheRunDirectoryItMakesAreAccepted) {
+  TempDir d;
+  auto r = harness({"run", "--veth", "--no-preflight", "--out", d / "new", "--json",
+                    d / "new/x.json", "--html", d / "new/x.html", "--tolerance", "nan"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "--tolerance")) << r.err;
+  EXPECT_FALSE(has(r.err, "--json")) << r.err;
+  EXPECT_FALSE(fs::exists(d / "new"));
+  // In a directory of it, or outside it, the directory must exist.
+  r = harness({"run", "--veth", "--no-preflight", "--out", d / "new", "--json",
+               d / "new/sub/x.json", "--tolerance", "nan"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "--json")) << r.err;
+}
+
 // `vm run --out DIR` / `vm exec --out DIR` with the user's files in DIR: the VM's console log,
 // job files and results would replace files of the same names, so DIR must be new or empty.
 TEST(HostileFeatures, AVmDirectoryHoldingFilesIsRefused) {

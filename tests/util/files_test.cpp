@@ -214,3 +214,33 @@ TEST(CopyFileAtomic, NeverWritesThroughASymlinkOrIntoADevice) {
   ASSERT_EQ(::mkfifo((t / "fifo").c_str(), 0600), 0);
   EXPECT_FALSE(copy_file_atomic(t / "fifo", t / "to2")); // a FIFO as the source never blocks
 }
+
+// `run --out D --json D/x.json` with D not made yet was refused ("directory does not exist")
+// although the run makes D before its probes; outside D, or once D exists, the checks hold.
+TEST(CheckOutputs, AFileDirectlyInTheDirectoryTheCommandMakesIsFine) {
+  TempDir t;
+  const std::string made = t / "run";
+  EXPECT_TRUE(
+      check_outputs({{"--json", made + "/x.json"}, {"--html", made + "/x.html"}}, {}, made));
+  EXPECT_TRUE(check_outputs({{"--json", made + "/x.json"}}, {}, made + "/"));
+  EXPECT_FALSE(check_outputs({{"--json", made + "/x.json"}}, {}));
+  EXPECT_FALSE(check_outputs({{"--json", made + "/sub/x.json"}}, {}, made));
+  EXPECT_FALSE(check_outputs({{"--json", t / "elsewhere/x.json"}}, {}, made));
+  // Two outputs on one file are refused there too.
+  EXPECT_FALSE(check_outputs({{"--json", made + "/x"}, {"--html", made + "/../run/x"}}, {}, made));
+  // Once D exists its files are checked as any other.
+  ASSERT_TRUE(make_dirs(made + "/x.json"));
+  EXPECT_FALSE(check_outputs({{"--json", made + "/x.json"}}, {}, made));
+}
+
+TEST(CheckOutputs, DirectlyInComparesNormalAbsolutePaths) {
+  const std::string cwd = std::filesystem::current_path();
+  EXPECT_TRUE(directly_in("/a/b/c", "/a/b"));
+  EXPECT_TRUE(directly_in("/a/b/./c", "/a/x/../b/"));
+  EXPECT_TRUE(directly_in("c", cwd));
+  EXPECT_TRUE(directly_in(cwd + "/d/c", "d"));
+  EXPECT_FALSE(directly_in("/a/b/c/d", "/a/b"));
+  EXPECT_FALSE(directly_in("/a/b", "/a/b"));
+  EXPECT_FALSE(directly_in("/a/b/", "/a"));
+  EXPECT_FALSE(directly_in("/a/b/c", ""));
+}
