@@ -4,6 +4,7 @@
 
 #include "child_proc.hpp"
 #include "files.hpp"
+#include "temp_dir.hpp"
 
 #include <chrono>
 #include <cstdlib>
@@ -47,21 +48,7 @@ inline bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// A fresh directory under /tmp (mkdtemp), removed with the object.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char d[] = "/tmp/harness-cli-XXXXXX";
-    path = ::mkdtemp(d) ? d : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-};
+using harness::testing::TempDir;
 
 inline std::string copy_to(const std::string& from, const std::string& to) {
   std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);

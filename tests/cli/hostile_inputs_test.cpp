@@ -120,18 +120,18 @@ TEST(HostileInputs, InputsMustBeRegularFilesWithOneExitStatus) {
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const std::string trace = kTraces + "6.1.192-O0-v2-2frames-status.trace";
   // A FIFO used to block forever; a directory gave 14 and a missing file 2.
-  for (const auto& args :
-       std::vector<std::vector<std::string>>{{"map", "--source", fifo},
-                                             {"map", "--source", d.path},
-                                             {"map", "--source", d / "missing.c"},
-                                             {"report", "--trace", trace, "--plan", fifo},
-                                             {"report", "--trace", fifo},
-                                             {"report", "--trace", d.path},
-                                             {"report", "--trace", d / "missing"},
-                                             {"report", "--trace", trace, "--sender", d.path},
-                                             {"report", "--trace", trace, "--baseline", fifo},
-                                             {"drift", "--source", fifo, "--kernel", "6.1"},
-                                             {"generate", "--kernel", "6.1", "--source", d.path}}) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"map", "--source", fifo},
+           {"map", "--source", d.path()},
+           {"map", "--source", d / "missing.c"},
+           {"report", "--trace", trace, "--plan", fifo},
+           {"report", "--trace", fifo},
+           {"report", "--trace", d.path()},
+           {"report", "--trace", d / "missing"},
+           {"report", "--trace", trace, "--sender", d.path()},
+           {"report", "--trace", trace, "--baseline", fifo},
+           {"drift", "--source", fifo, "--kernel", "6.1"},
+           {"generate", "--kernel", "6.1", "--source", d.path()}}) {
     auto r = harness_cmd(args);
     std::string line;
     for (const auto& a : args)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "files.hpp"
+#include "temp_dir.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>
@@ -15,26 +16,10 @@ inline std::string data_file(const std::string& name) {
   return text.value_or("");
 }
 
-// A fresh directory under /var/tmp (not /tmp: a VM guest mounts its own /tmp), removed at scope
-// exit.
-class TempDir {
+// Under /var/tmp, not /tmp: a VM guest mounts its own /tmp.
+class TempDir : public harness::testing::TempDir {
 public:
-  TempDir() {
-    char tmpl[] = "/var/tmp/harness-kernel-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl) ? tmpl : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty())
-      std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-  std::string path_;
+  TempDir() : harness::testing::TempDir("harness-kernel-test", "/var/tmp") {}
 };
 
 } // namespace harness::kernel::testing

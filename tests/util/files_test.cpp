@@ -1,4 +1,5 @@
 #include "files.hpp"
+#include "temp_dir.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>
@@ -9,19 +10,7 @@ using namespace harness;
 
 namespace {
 
-// A scratch directory removed with everything in it.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char d[] = "/tmp/harness-files-XXXXXX";
-    path = ::mkdtemp(d) ? d : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-};
+using harness::testing::TempDir;
 
 std::size_t entries(const std::string& dir) {
   std::size_t n = 0;
@@ -93,7 +82,7 @@ TEST(Files, RefusesToReplaceAFifo) {
   struct stat st {};
   ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
   EXPECT_TRUE(S_ISFIFO(st.st_mode));
-  EXPECT_EQ(entries(d.path), 1u); // no temp file left
+  EXPECT_EQ(entries(d.path()), 1u); // no temp file left
 }
 
 TEST(Files, RefusesToReplaceADevice) {
@@ -128,7 +117,7 @@ TEST(Files, PlantedTmpSymlinkIsNeverFollowed) {
   ASSERT_TRUE(write_file_atomic(out, "new\n"));
   EXPECT_EQ(*read_file(out), "new\n");
   EXPECT_EQ(*read_file(target), "keep\n");
-  EXPECT_EQ(entries(d.path), 3u); // victim, the planted link, out.json: no temp file left
+  EXPECT_EQ(entries(d.path()), 3u); // victim, the planted link, out.json: no temp file left
 }
 
 TEST(Files, ReplacesARegularFile) {
@@ -137,7 +126,7 @@ TEST(Files, ReplacesARegularFile) {
   ASSERT_TRUE(write_file_atomic(f, "one\n"));
   ASSERT_TRUE(write_file_atomic(f, "two\n"));
   EXPECT_EQ(*read_file(f), "two\n");
-  EXPECT_EQ(entries(d.path), 1u);
+  EXPECT_EQ(entries(d.path()), 1u);
 }
 
 TEST(Files, MissingDirectoryIsNamed) {
@@ -158,7 +147,7 @@ TEST(Files, ReadRefusesFifoWithoutBlocking) {
 
 TEST(Files, DirectoryAndMissingInputGiveTheSameExitCode) {
   TempDir d;
-  auto dir = read_file(d.path);
+  auto dir = read_file(d.path());
   auto missing = read_file(d / "missing");
   ASSERT_FALSE(dir);
   ASSERT_FALSE(missing);
@@ -183,7 +172,7 @@ TEST(Files, OutputEqualToAnInputIsRefused) {
 // user's bad path (exit 2, named), not an I/O error found when the first file is written.
 TEST(MakeDirs, AnExistingNonDirectoryIsBadInputNamedInTheError) {
   TempDir t;
-  const std::string d = t.path;
+  const std::string d = t.path();
   ASSERT_TRUE(write_file_atomic(d + "/file", "x"));
   ASSERT_EQ(::mkfifo((d + "/fifo").c_str(), 0600), 0);
   for (const std::string& path :
