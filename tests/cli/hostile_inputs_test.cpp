@@ -41,7 +41,7 @@ Captured harness_cmd(const std::vector<std::string>& args) {
 TEST(HostileInputs, DriftUpdateNeverWritesAnotherKernelsLinesIntoAMap) {
   NEED_SOURCES();
   TempDir d;
-  const std::string map = copy_to(kMap61, d / "6.1.json");
+  const std::string map = copy_to(kMap61, d.file("6.1.json"));
   const std::string before = *read_file(map);
   // The 6.12 source inside its tree: its release is known and differs.
   auto r = harness_cmd({"drift", "--source", source_of("6.12"), "--map", map, "--update"});
@@ -50,7 +50,7 @@ TEST(HostileInputs, DriftUpdateNeverWritesAnotherKernelsLinesIntoAMap) {
   EXPECT_EQ(*read_file(map), before);
   // The same file alone: its release is unknown, its sha1 differs; the header must not call it
   // a 6.1.192 source.
-  const std::string loose = copy_to(source_of("6.12"), d / "af_packet.c");
+  const std::string loose = copy_to(source_of("6.12"), d.file("af_packet.c"));
   r = harness_cmd({"drift", "--source", loose, "--map", map, "--update"});
   EXPECT_EQ(r.status.code, 2) << r.err;
   EXPECT_EQ(*read_file(map), before);
@@ -73,30 +73,31 @@ TEST(HostileInputs, GenerateRefusesASourceOfAnotherKernel) {
   NEED_SOURCES();
   TempDir d;
   auto r = harness_cmd(
-      {"generate", "--kernel", "6.1", "--source", source_of("6.12"), "-o", d / "tx.stp"});
+      {"generate", "--kernel", "6.1", "--source", source_of("6.12"), "-o", d.file("tx.stp")});
   EXPECT_EQ(r.status.code, 2) << r.err;
   EXPECT_TRUE(has(r.err, "6.12")) << r.err;
-  EXPECT_FALSE(fs::exists(d / "tx.stp"));
+  EXPECT_FALSE(fs::exists(d.file("tx.stp")));
 }
 
 TEST(HostileInputs, GenerateWritesNoScriptWhenItsPlanCannotBeWritten) {
   TempDir d;
-  fs::create_directory(d / "tx.stp.plan.json"); // the plan's path is taken by a directory
-  auto r = harness_cmd({"generate", "--kernel", "6.1", "-o", d / "tx.stp"});
+  fs::create_directory(d.file("tx.stp.plan.json")); // the plan's path is taken by a directory
+  auto r = harness_cmd({"generate", "--kernel", "6.1", "-o", d.file("tx.stp")});
   EXPECT_EQ(r.status.code, 2) << r.err;
-  EXPECT_FALSE(fs::exists(d / "tx.stp")) << "script written without its plan";
+  EXPECT_FALSE(fs::exists(d.file("tx.stp"))) << "script written without its plan";
 }
 
 TEST(HostileInputs, ReportNeverOverwritesItsInput) {
   TempDir d;
-  const std::string trace = copy_to(kTraces + "6.1.192-O0-v2-2frames-status.trace", d / "t.txt");
+  const std::string trace =
+      copy_to(kTraces + "6.1.192-O0-v2-2frames-status.trace", d.file("t.txt"));
   const std::string before = *read_file(trace);
   auto r = harness_cmd({"report", "--trace", trace, "--json", trace});
   EXPECT_EQ(r.status.code, 2) << r.err;
   EXPECT_TRUE(has(r.err, "input")) << r.err;
   EXPECT_EQ(*read_file(trace), before);
-  ASSERT_EQ(::link(trace.c_str(), (d / "hard").c_str()), 0); // the same inode, another name
-  r = harness_cmd({"report", "--trace", trace, "--json", d / "hard"});
+  ASSERT_EQ(::link(trace.c_str(), d.file("hard").c_str()), 0); // the same inode, another name
+  r = harness_cmd({"report", "--trace", trace, "--json", d.file("hard")});
   EXPECT_EQ(r.status.code, 2) << r.err;
   EXPECT_EQ(*read_file(trace), before);
 }
@@ -106,8 +107,9 @@ TEST(HostileInputs, ATraceWithoutRecordsIsNeverOk) {
   std::string noise;
   for (int i = 0; i < 65536; ++i)
     noise.push_back(static_cast<char>((i * 2654435761u) >> 13));
-  ASSERT_TRUE(write_file_atomic(d / "noise", noise));
-  for (const std::string& t : {std::string("/dev/null"), std::string("/etc/passwd"), d / "noise"}) {
+  ASSERT_TRUE(write_file_atomic(d.file("noise"), noise));
+  for (const std::string& t :
+       {std::string("/dev/null"), std::string("/etc/passwd"), d.file("noise")}) {
     auto r = harness_cmd({"report", "--trace", t});
     EXPECT_EQ(r.status.code, 2) << t << ": " << r.out;
     EXPECT_FALSE(has(r.out, "verdict: OK")) << t << ": " << r.out;
@@ -116,18 +118,18 @@ TEST(HostileInputs, ATraceWithoutRecordsIsNeverOk) {
 
 TEST(HostileInputs, InputsMustBeRegularFilesWithOneExitStatus) {
   TempDir d;
-  const std::string fifo = d / "fifo";
+  const std::string fifo = d.file("fifo");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const std::string trace = kTraces + "6.1.192-O0-v2-2frames-status.trace";
   // A FIFO used to block forever; a directory gave 14 and a missing file 2.
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"map", "--source", fifo},
            {"map", "--source", d.path()},
-           {"map", "--source", d / "missing.c"},
+           {"map", "--source", d.file("missing.c")},
            {"report", "--trace", trace, "--plan", fifo},
            {"report", "--trace", fifo},
            {"report", "--trace", d.path()},
-           {"report", "--trace", d / "missing"},
+           {"report", "--trace", d.file("missing")},
            {"report", "--trace", trace, "--sender", d.path()},
            {"report", "--trace", trace, "--baseline", fifo},
            {"drift", "--source", fifo, "--kernel", "6.1"},
@@ -144,13 +146,13 @@ TEST(HostileInputs, InputsMustBeRegularFilesWithOneExitStatus) {
 TEST(HostileInputs, OutputsAreCheckedBeforeAnyWork) {
   TempDir d;
   // `run --json` into a missing directory fails before the run, naming --json.
-  auto r = harness_cmd({"run", "--json", d / "no/such/dir/report.json", "--veth"});
+  auto r = harness_cmd({"run", "--json", d.file("no/such/dir/report.json"), "--veth"});
   EXPECT_EQ(r.status.code, 2) << r.err;
   EXPECT_TRUE(has(r.err, "--json")) << r.err;
   // `vm run` with a wrong --kernel-build leaves no run directory behind.
-  r = harness_cmd({"vm", "run", "--kernel-build", "/nonexistent", "--out", d / "vm-out"});
+  r = harness_cmd({"vm", "run", "--kernel-build", "/nonexistent", "--out", d.file("vm-out")});
   EXPECT_EQ(r.status.code, 2) << r.err;
-  EXPECT_FALSE(fs::exists(d / "vm-out"));
+  EXPECT_FALSE(fs::exists(d.file("vm-out")));
   // `report --json` onto a device or a FIFO is refused before the trace is read.
   const std::string trace = kTraces + "6.1.192-O0-v2-2frames-status.trace";
   r = harness_cmd({"report", "--trace", trace, "--json", "/dev/full"});
@@ -163,7 +165,7 @@ TEST(HostileInputs, OutputsAreCheckedBeforeAnyWork) {
 TEST(HostileInputs, MapAndGenerateNeverOverwriteTheirSource) {
   NEED_SOURCES();
   TempDir d;
-  const std::string src = copy_to(source_of("6.1"), d / "af_packet.c");
+  const std::string src = copy_to(source_of("6.1"), d.file("af_packet.c"));
   const std::string before = *read_file(src);
   auto r = harness_cmd({"map", "--source", src, "--kernel", "6.1.192", "-o", src});
   EXPECT_EQ(r.status.code, 2) << r.err;
@@ -175,7 +177,7 @@ TEST(HostileInputs, MapAndGenerateNeverOverwriteTheirSource) {
 TEST(HostileInputs, GenerateSaysWhenOnlyKernelLabelsALooseSource) {
   NEED_SOURCES();
   TempDir d;
-  const std::string loose = copy_to(source_of("6.12"), d / "af_packet.c");
-  auto r = harness_cmd({"generate", "--kernel", "6.1", "--source", loose, "-o", d / "tx.stp"});
+  const std::string loose = copy_to(source_of("6.12"), d.file("af_packet.c"));
+  auto r = harness_cmd({"generate", "--kernel", "6.1", "--source", loose, "-o", d.file("tx.stp")});
   EXPECT_TRUE(has(r.err, "no kernel tree around")) << r.err; // never silently
 }

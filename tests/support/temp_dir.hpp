@@ -26,8 +26,7 @@ public:
   TempDir& operator=(const TempDir&) = delete;
 
   const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-  std::string file(const std::string& name) const { return *this / name; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
 
 private:
   std::string path_;

@@ -73,7 +73,7 @@ TEST(DataDir, EnvironmentOverrides) {
 
 TEST(Files, RefusesToReplaceAFifo) {
   TempDir d;
-  const std::string fifo = d / "fifo";
+  const std::string fifo = d.file("fifo");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   auto s = write_file_atomic(fifo, "x");
   ASSERT_FALSE(s);
@@ -99,7 +99,7 @@ TEST(Files, RefusesToReplaceADevice) {
 
 TEST(Files, RefusesToReplaceASymlinkAndLeavesItsTargetAlone) {
   TempDir d;
-  const std::string target = d / "precious", link = d / "out.json";
+  const std::string target = d.file("precious"), link = d.file("out.json");
   ASSERT_TRUE(write_file_atomic(target, "keep\n"));
   ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
   auto s = write_file_atomic(link, "clobbered\n");
@@ -111,7 +111,7 @@ TEST(Files, RefusesToReplaceASymlinkAndLeavesItsTargetAlone) {
 TEST(Files, PlantedTmpSymlinkIsNeverFollowed) {
   // The old code wrote through OUT.tmp; a symlink planted there must not redirect the write.
   TempDir d;
-  const std::string target = d / "victim", out = d / "out.json";
+  const std::string target = d.file("victim"), out = d.file("out.json");
   ASSERT_TRUE(write_file_atomic(target, "keep\n"));
   ASSERT_EQ(::symlink(target.c_str(), (out + ".tmp").c_str()), 0);
   ASSERT_TRUE(write_file_atomic(out, "new\n"));
@@ -122,7 +122,7 @@ TEST(Files, PlantedTmpSymlinkIsNeverFollowed) {
 
 TEST(Files, ReplacesARegularFile) {
   TempDir d;
-  const std::string f = d / "f";
+  const std::string f = d.file("f");
   ASSERT_TRUE(write_file_atomic(f, "one\n"));
   ASSERT_TRUE(write_file_atomic(f, "two\n"));
   EXPECT_EQ(*read_file(f), "two\n");
@@ -137,7 +137,7 @@ TEST(Files, MissingDirectoryIsNamed) {
 
 TEST(Files, ReadRefusesFifoWithoutBlocking) {
   TempDir d;
-  const std::string fifo = d / "fifo";
+  const std::string fifo = d.file("fifo");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   auto r = read_file(fifo); // would block forever without the regular-file check
   ASSERT_FALSE(r);
@@ -148,7 +148,7 @@ TEST(Files, ReadRefusesFifoWithoutBlocking) {
 TEST(Files, DirectoryAndMissingInputGiveTheSameExitCode) {
   TempDir d;
   auto dir = read_file(d.path());
-  auto missing = read_file(d / "missing");
+  auto missing = read_file(d.file("missing"));
   ASSERT_FALSE(dir);
   ASSERT_FALSE(missing);
   EXPECT_EQ(dir.error().code, Exit::usage);
@@ -159,13 +159,13 @@ TEST(Files, DirectoryAndMissingInputGiveTheSameExitCode) {
 
 TEST(Files, OutputEqualToAnInputIsRefused) {
   TempDir d;
-  const std::string in = d / "trace.txt", hard = d / "hardlink";
+  const std::string in = d.file("trace.txt"), hard = d.file("hardlink");
   ASSERT_TRUE(write_file_atomic(in, "data\n"));
   ASSERT_EQ(::link(in.c_str(), hard.c_str()), 0);
   auto s = check_output_not_input(hard, "--json", {"/nonexistent", in});
   ASSERT_FALSE(s);
   EXPECT_NE(s.error().why.find(in), std::string::npos);
-  EXPECT_TRUE(check_output_not_input(d / "new.json", "--json", {in}));
+  EXPECT_TRUE(check_output_not_input(d.file("new.json"), "--json", {in}));
 }
 
 // A file, FIFO or device where a directory should be (run --out, build -o, --cache) is the
@@ -190,31 +190,32 @@ TEST(MakeDirs, AnExistingNonDirectoryIsBadInputNamedInTheError) {
 // replaced the file a planted NAME.ko link pointed at with the module (issue 12).
 TEST(CopyFileAtomic, NeverWritesThroughASymlinkOrIntoADevice) {
   TempDir t;
-  ASSERT_TRUE(write_file_atomic(t / "from", "module bytes"));
-  ASSERT_TRUE(write_file_atomic(t / "victim", "precious"));
-  ASSERT_EQ(::symlink((t / "victim").c_str(), (t / "link").c_str()), 0);
-  auto s = copy_file_atomic(t / "from", t / "link");
+  ASSERT_TRUE(write_file_atomic(t.file("from"), "module bytes"));
+  ASSERT_TRUE(write_file_atomic(t.file("victim"), "precious"));
+  ASSERT_EQ(::symlink(t.file("victim").c_str(), t.file("link").c_str()), 0);
+  auto s = copy_file_atomic(t.file("from"), t.file("link"));
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, Exit::usage);
-  EXPECT_EQ(*read_file(t / "victim"), "precious");
-  EXPECT_FALSE(copy_file_atomic(t / "from", "/dev/null"));
-  ASSERT_TRUE(copy_file_atomic(t / "from", t / "to"));
-  EXPECT_EQ(*read_file(t / "to"), "module bytes");
-  ASSERT_EQ(::mkfifo((t / "fifo").c_str(), 0600), 0);
-  EXPECT_FALSE(copy_file_atomic(t / "fifo", t / "to2")); // a FIFO as the source never blocks
+  EXPECT_EQ(*read_file(t.file("victim")), "precious");
+  EXPECT_FALSE(copy_file_atomic(t.file("from"), "/dev/null"));
+  ASSERT_TRUE(copy_file_atomic(t.file("from"), t.file("to")));
+  EXPECT_EQ(*read_file(t.file("to")), "module bytes");
+  ASSERT_EQ(::mkfifo(t.file("fifo").c_str(), 0600), 0);
+  EXPECT_FALSE(
+      copy_file_atomic(t.file("fifo"), t.file("to2"))); // a FIFO as the source never blocks
 }
 
 // `run --out D --json D/x.json` with D not made yet was refused ("directory does not exist")
 // although the run makes D before its probes; outside D, or once D exists, the checks hold.
 TEST(CheckOutputs, AFileDirectlyInTheDirectoryTheCommandMakesIsFine) {
   TempDir t;
-  const std::string made = t / "run";
+  const std::string made = t.file("run");
   EXPECT_TRUE(
       check_outputs({{"--json", made + "/x.json"}, {"--html", made + "/x.html"}}, {}, made));
   EXPECT_TRUE(check_outputs({{"--json", made + "/x.json"}}, {}, made + "/"));
   EXPECT_FALSE(check_outputs({{"--json", made + "/x.json"}}, {}));
   EXPECT_FALSE(check_outputs({{"--json", made + "/sub/x.json"}}, {}, made));
-  EXPECT_FALSE(check_outputs({{"--json", t / "elsewhere/x.json"}}, {}, made));
+  EXPECT_FALSE(check_outputs({{"--json", t.file("elsewhere/x.json")}}, {}, made));
   // Two outputs on one file are refused there too.
   EXPECT_FALSE(check_outputs({{"--json", made + "/x"}, {"--html", made + "/../run/x"}}, {}, made));
   // Once D exists its files are checked as any other.
