@@ -335,7 +335,7 @@ Result<LineMap> locate(std::string_view source_text, std::string release) {
     why += " (" + std::to_string(implied) + " anchors of the missing functions not placed)";
   const std::string hint =
       report.map.functions.empty()
-          ? "give the path of a kernel tree's net/packet/af_packet.c"
+          ? std::string(kAfPacketSourceHint)
           : "is this af_packet.c from a kernel harness does not know yet? `harness drift --source "
             "FILE --kernel NEAREST` lists every anchor it could and could not place";
   return fail(Exit::no_map, std::string(af_packet_path), why, hint);

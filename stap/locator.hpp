@@ -15,6 +15,10 @@
 
 namespace harness::stap {
 
+// What to do when a file given as af_packet.c cannot be read or is not af_packet.c.
+inline constexpr std::string_view kAfPacketSourceHint =
+    "give the path of a kernel tree's net/packet/af_packet.c";
+
 struct LocateProblem {
   std::string anchor;       // anchor (or function) name
   std::string message;      // "anchor snd.len_sum: 0 matches in tpacket_snd (lines 2783-2979)"

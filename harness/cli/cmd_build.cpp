@@ -127,7 +127,8 @@ Result<int> cmd_build(const Args& args) {
   req.on_progress = progress;
 
   if (vm.count("script")) {
-    auto text = read_file(vm["script"].as<std::string>());
+    auto text = read_input("--script", vm["script"].as<std::string>(),
+                           "give a SystemTap script, e.g. one `harness generate -o FILE` wrote");
     if (!text)
       return std::unexpected(text.error());
     req.script_text = std::move(*text);

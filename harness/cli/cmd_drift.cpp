@@ -37,7 +37,7 @@ Result<int> drift(const Args& args) {
     return fail(Exit::usage, "drift", "give exactly one of --kernel VER and --map FILE",
                 "see `harness drift --help`");
   const std::string source = vm["source"].as<std::string>();
-  auto text = read_file(source);
+  auto text = read_input("--source", source, stap::kAfPacketSourceHint);
   if (!text)
     return std::unexpected(text.error());
 
@@ -75,7 +75,7 @@ Result<int> drift(const Args& args) {
                 "none of the anchored functions (__packet_set_status, __packet_get_status, "
                 "tpacket_destruct_skb, tpacket_snd) is defined here: this is not "
                 "net/packet/af_packet.c",
-                "give the path of a kernel tree's net/packet/af_packet.c");
+                std::string(stap::kAfPacketSourceHint));
   if (new_release == old_map.release)
     located.map.package = old_map.package;
   const auto report = stap::compare_maps(old_map, located);

@@ -88,7 +88,7 @@ Result<int> cmd_generate(const Args& args) {
   std::optional<std::string> source_text;
   if (vm.count("source")) {
     const std::string source = vm["source"].as<std::string>();
-    auto text = read_file(source);
+    auto text = read_input("--source", source, stap::kAfPacketSourceHint);
     if (!text)
       return std::unexpected(text.error());
     auto release = stap::release_for_source(source, kernel);

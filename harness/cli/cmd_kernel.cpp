@@ -63,7 +63,8 @@ Result<int> kernel_prepare(const Args& args) {
     req.from_debian = vm["from-debian"].as<std::string>();
   req.fragment_origin =
       vm.count("fragment") ? vm["fragment"].as<std::string>() : kernel::fragment_path();
-  auto fragment = read_file(req.fragment_origin);
+  auto fragment = read_input("--fragment", req.fragment_origin,
+                             "give a kernel config fragment (CONFIG_X=y lines)");
   if (!fragment)
     return std::unexpected(fragment.error());
   req.fragment_text = std::move(*fragment);

@@ -15,7 +15,7 @@ namespace harness::cli {
 namespace {
 
 Result<stap::LineMap> map_of_source(const std::string& source, const std::string& kernel) {
-  auto text = read_file(source);
+  auto text = read_input("--source", source, stap::kAfPacketSourceHint);
   if (!text)
     return std::unexpected(text.error());
   auto release = stap::release_for_source(source, kernel);

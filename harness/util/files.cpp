@@ -116,6 +116,18 @@ Result<std::string> read_file(const std::string& path) {
   return data;
 }
 
+Result<std::string> read_input(std::string_view option, const std::string& path,
+                               std::string_view wants) {
+  auto text = read_file(path);
+  if (!text) {
+    Error e = text.error();
+    e.what = std::string(option) + " " + path;
+    e.hint = wants;
+    return std::unexpected(std::move(e));
+  }
+  return text;
+}
+
 Status check_output_path(const std::string& path, std::string_view what) {
   const std::string label = what.empty() ? path : std::string(what) + " " + path;
   if (path.empty() || path.back() == '/')

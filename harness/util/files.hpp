@@ -13,6 +13,11 @@ namespace harness {
 // that would block forever, a directory, a device) is refused as bad input (exit 2).
 Result<std::string> read_file(const std::string& path);
 
+// read_file for a file the user gave with OPTION: the error names the option with the path
+// ("--source x.c: No such file or directory") and its hint says what the option wants.
+Result<std::string> read_input(std::string_view option, const std::string& path,
+                               std::string_view wants);
+
 // Opens a regular file for reading without blocking on a FIFO; the caller closes the fd.
 Result<int> open_regular_file(const std::string& path);
 

@@ -143,6 +143,37 @@ TEST(HostileInputs, InputsMustBeRegularFilesWithOneExitStatus) {
   }
 }
 
+// A file named by an option that cannot be read: the error names the option with the path and
+// the hint says what the option wants ("harness: /x: No such file or directory" said neither).
+TEST(HostileInputs, AnUnreadableInputNamesItsOptionAndWhatItWants) {
+  TempDir d;
+  const std::string missing = d.file("missing");
+  const std::string af_packet = "hint: give the path of a kernel tree's net/packet/af_packet.c";
+  struct Case {
+    std::vector<std::string> args;
+    std::string what; // the error's first line
+    std::string hint;
+  };
+  for (const auto& c :
+       std::vector<Case>{{{"map", "--source", missing},
+                          "harness: --source " + missing + ": No such file",
+                          af_packet},
+                         {{"drift", "--source", missing, "--kernel", "6.1"},
+                          "harness: --source " + missing + ": No such file",
+                          af_packet},
+                         {{"generate", "--kernel", "6.1", "--source", d.path()},
+                          "harness: --source " + d.path() + ": is a directory, not a regular file",
+                          af_packet},
+                         {{"kernel", "prepare", "--source", d.path(), "--fragment", missing},
+                          "harness: --fragment " + missing + ": No such file",
+                          "hint: give a kernel config fragment"}}) {
+    auto r = harness_cmd(c.args);
+    EXPECT_EQ(r.status.code, 2) << c.args[0] << ": " << r.err;
+    EXPECT_TRUE(has(r.err, c.what)) << c.args[0] << ": " << r.err;
+    EXPECT_TRUE(has(r.err, c.hint)) << c.args[0] << ": " << r.err;
+  }
+}
+
 TEST(HostileInputs, OutputsAreCheckedBeforeAnyWork) {
   TempDir d;
   // `run --json` into a missing directory fails before the run, naming --json.
