@@ -55,6 +55,10 @@ Result<LineMap> line_map_from_json(std::string_view json_text, std::string_view 
 std::string line_map_to_json(const LineMap& map);
 
 Result<LineMap> load_line_map(const std::string& path);
+// What an option that takes a line map (--map) wants: the hint of its errors.
+inline constexpr std::string_view kLineMapHint =
+    "give a line map: stap/maps/NAME.json, or one `harness map --source af_packet.c -o FILE` "
+    "wrote";
 Status save_line_map(const std::string& path, const LineMap& map);
 
 // Kernel release syntax accepted in maps and on the command line: [0-9A-Za-z.+_~-], 1-64 chars,

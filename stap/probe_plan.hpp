@@ -50,6 +50,10 @@ struct ProbePlan {
 std::string plan_to_json(const ProbePlan& plan); // pretty-printed, ends with a newline
 Result<ProbePlan> plan_from_json(std::string_view json_text, std::string_view origin);
 Result<ProbePlan> load_plan(const std::string& path);
+// What an option that takes a plan (--plan) wants: the hint of its errors.
+inline constexpr std::string_view kPlanHint =
+    "give the plan.json of a run directory, or the NAME.plan.json that `harness generate` or "
+    "`harness build` wrote next to its script, module or definitions";
 Status save_plan(const std::string& path, const ProbePlan& plan);
 
 // "out.stp" -> "out.stp.plan.json": where a script's plan lives.

@@ -24,7 +24,8 @@ Result<int> build_kprobe_defs(const po::variables_map& vm,
     return std::unexpected(set.error());
   req.probes = *set;
   if (vm.count("map")) {
-    auto m = stap::load_line_map(vm["map"].as<std::string>());
+    auto m =
+        load_input(stap::load_line_map, "--map", vm["map"].as<std::string>(), stap::kLineMapHint);
     if (!m)
       return std::unexpected(m.error());
     req.map_override = std::move(*m);
@@ -133,7 +134,8 @@ Result<int> cmd_build(const Args& args) {
       return std::unexpected(text.error());
     req.script_text = std::move(*text);
     if (vm.count("plan")) {
-      auto plan = stap::load_plan(vm["plan"].as<std::string>());
+      auto plan =
+          load_input(stap::load_plan, "--plan", vm["plan"].as<std::string>(), stap::kPlanHint);
       if (!plan)
         return std::unexpected(plan.error());
       req.plan = std::move(*plan);
@@ -147,7 +149,8 @@ Result<int> cmd_build(const Args& args) {
       return std::unexpected(tree.error());
     std::optional<stap::LineMap> map;
     if (vm.count("map")) {
-      auto m = stap::load_line_map(vm["map"].as<std::string>());
+      auto m =
+          load_input(stap::load_line_map, "--map", vm["map"].as<std::string>(), stap::kLineMapHint);
       if (!m)
         return std::unexpected(m.error());
       map = std::move(*m);

@@ -46,7 +46,7 @@ Result<int> drift(const Args& args) {
   bool exact = true;
   if (vm.count("map")) {
     map_file = vm["map"].as<std::string>();
-    auto m = stap::load_line_map(map_file);
+    auto m = load_input(stap::load_line_map, "--map", map_file, stap::kLineMapHint);
     if (!m)
       return std::unexpected(m.error());
     old_map = std::move(*m);

@@ -1,6 +1,7 @@
 // harness verify --kernel-build DIR [--probes SET] [--kernel VER | --map FILE] [--json]
 #include "cache_dir.hpp"
 #include "commands.hpp"
+#include "files.hpp"
 #include "kernel_tree.hpp"
 #include "map_store.hpp"
 #include "options.hpp"
@@ -74,7 +75,8 @@ Result<int> cmd_verify(const Args& args) {
     return std::unexpected(tree.error());
   std::optional<stap::LineMap> given;
   if (vm.count("map")) {
-    auto m = stap::load_line_map(vm["map"].as<std::string>());
+    auto m =
+        load_input(stap::load_line_map, "--map", vm["map"].as<std::string>(), stap::kLineMapHint);
     if (!m)
       return std::unexpected(m.error());
     given = std::move(*m);

@@ -8,7 +8,7 @@ namespace harness::report {
 Result<Report> rebuild_report(const OfflineRequest& req) {
   AnalyzeInputs in;
   if (req.plan_path) {
-    auto plan = stap::load_plan(*req.plan_path);
+    auto plan = load_input(stap::load_plan, "--plan", *req.plan_path, stap::kPlanHint);
     if (!plan)
       return std::unexpected(plan.error());
     in.plan = std::move(*plan);

@@ -15,6 +15,10 @@ namespace {
 
 using nlohmann::json;
 
+// The hint of every error about a report.json that is read back (a baseline).
+constexpr char kReportFileHint[] =
+    "give a report.json written by `harness run --json` or `harness report --json`";
+
 json percentiles_json(const Percentiles& p) {
   return {{"count", p.count}, {"min", p.min}, {"p50", p.p50},
           {"p90", p.p90},     {"p99", p.p99}, {"max", p.max}};
@@ -86,9 +90,7 @@ class Reader {
 public:
   explicit Reader(std::string_view origin)
       : jr_([o = std::string(origin)](const std::string& field, const std::string& why) {
-          return Error{Exit::usage, "report " + o, "key " + field + ": " + why,
-                       "give a report.json written by `harness run --json` or `harness report "
-                       "--json`"};
+          return Error{Exit::usage, "report " + o, "key " + field + ": " + why, kReportFileHint};
         }) {}
   bool ok() const { return jr_.ok(); }
   Error error() const { return jr_.error(); }
@@ -615,8 +617,7 @@ std::string report_json_text(const Report& r) {
 Result<Report> report_from_json(const nlohmann::json& j, std::string_view origin) {
   Reader rd(origin);
   if (!j.is_object())
-    return fail(Exit::usage, "report " + std::string(origin), "not a JSON object",
-                "give a report.json written by `harness run --json`");
+    return fail(Exit::usage, "report " + std::string(origin), "not a JSON object", kReportFileHint);
   const std::string schema = rd.str(j, "schema", "");
   if (schema != kReportSchema)
     return fail(Exit::usage, "report " + std::string(origin),
@@ -646,14 +647,13 @@ Result<Report> report_from_json(const nlohmann::json& j, std::string_view origin
 Result<Report> load_report(const std::string& path) {
   auto text = read_file(path);
   if (!text)
-    return fail(text.error().code, "report " + path, text.error().why,
-                "give a report.json written by `harness run --json`");
+    return fail(text.error().code, "report " + path, text.error().why, kReportFileHint);
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(*text);
   } catch (const nlohmann::json::parse_error& e) {
     return fail(Exit::usage, "report " + path, std::string("not valid JSON: ") + e.what(),
-                "give a report.json written by `harness run --json`");
+                kReportFileHint);
   }
   return report_from_json(j, path);
 }

@@ -118,14 +118,14 @@ Result<std::string> read_file(const std::string& path) {
 
 Result<std::string> read_input(std::string_view option, const std::string& path,
                                std::string_view wants) {
-  auto text = read_file(path);
-  if (!text) {
-    Error e = text.error();
-    e.what = std::string(option) + " " + path;
-    e.hint = wants;
-    return std::unexpected(std::move(e));
-  }
-  return text;
+  return load_input(read_file, option, path, wants);
+}
+
+Error input_error(Error e, std::string_view option, const std::string& path,
+                  std::string_view wants) {
+  e.what = std::string(option) + " " + path;
+  e.hint = wants;
+  return e;
 }
 
 Status check_output_path(const std::string& path, std::string_view what) {

@@ -18,6 +18,21 @@ Result<std::string> read_file(const std::string& path);
 Result<std::string> read_input(std::string_view option, const std::string& path,
                                std::string_view wants);
 
+// The error about a file the user gave with OPTION, as read_input words it: the option with the
+// path, the loader's reason, and a hint that says what the option wants.
+Error input_error(Error e, std::string_view option, const std::string& path,
+                  std::string_view wants);
+
+// A loader (line map, plan) run on a file the user gave with OPTION; errors as input_error.
+template <class T>
+Result<T> load_input(Result<T> (*load)(const std::string&), std::string_view option,
+                     const std::string& path, std::string_view wants) {
+  auto r = load(path);
+  if (!r)
+    return std::unexpected(input_error(std::move(r.error()), option, path, wants));
+  return r;
+}
+
 // Opens a regular file for reading without blocking on a FIFO; the caller closes the fd.
 Result<int> open_regular_file(const std::string& path);
 

@@ -149,24 +149,43 @@ TEST(HostileInputs, AnUnreadableInputNamesItsOptionAndWhatItWants) {
   TempDir d;
   const std::string missing = d.file("missing");
   const std::string af_packet = "hint: give the path of a kernel tree's net/packet/af_packet.c";
+  const std::string plan = "hint: give the plan.json of a run directory, or the NAME.plan.json";
+  const std::string map = "hint: give a line map: stap/maps/NAME.json";
+  const std::string trace = kTraces + "6.1.192-O0-v2-2frames-status.trace";
   struct Case {
     std::vector<std::string> args;
     std::string what; // the error's first line
     std::string hint;
   };
-  for (const auto& c :
-       std::vector<Case>{{{"map", "--source", missing},
-                          "harness: --source " + missing + ": No such file",
-                          af_packet},
-                         {{"drift", "--source", missing, "--kernel", "6.1"},
-                          "harness: --source " + missing + ": No such file",
-                          af_packet},
-                         {{"generate", "--kernel", "6.1", "--source", d.path()},
-                          "harness: --source " + d.path() + ": is a directory, not a regular file",
-                          af_packet},
-                         {{"kernel", "prepare", "--source", d.path(), "--fragment", missing},
-                          "harness: --fragment " + missing + ": No such file",
-                          "hint: give a kernel config fragment"}}) {
+  for (const auto& c : std::vector<Case>{
+           {{"map", "--source", missing},
+            "harness: --source " + missing + ": No such file",
+            af_packet},
+           {{"drift", "--source", missing, "--kernel", "6.1"},
+            "harness: --source " + missing + ": No such file",
+            af_packet},
+           {{"generate", "--kernel", "6.1", "--source", d.path()},
+            "harness: --source " + d.path() + ": is a directory, not a regular file",
+            af_packet},
+           {{"kernel", "prepare", "--source", d.path(), "--fragment", missing},
+            "harness: --fragment " + missing + ": No such file",
+            "hint: give a kernel config fragment"},
+           // The loaders of harness's own files: missing, or not one of them.
+           {{"report", "--trace", trace, "--plan", missing},
+            "harness: --plan " + missing + ": No such file",
+            plan},
+           {{"report", "--trace", trace, "--plan", "/etc/passwd"},
+            "harness: --plan /etc/passwd: not valid JSON",
+            plan},
+           {{"build", "--kernel-build", d.path(), "--script", trace, "--plan", d.path()},
+            "harness: --plan " + d.path() + ": is a directory",
+            plan},
+           {{"drift", "--map", missing, "--source", trace},
+            "harness: --map " + missing + ": No such file",
+            map},
+           {{"drift", "--map", trace, "--source", trace},
+            "harness: --map " + trace + ": not valid JSON",
+            map}}) {
     auto r = harness_cmd(c.args);
     EXPECT_EQ(r.status.code, 2) << c.args[0] << ": " << r.err;
     EXPECT_TRUE(has(r.err, c.what)) << c.args[0] << ": " << r.err;
