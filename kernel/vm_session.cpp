@@ -212,6 +212,11 @@ GuestJob harness_run_job(const std::string& harness_exe, const std::string& prob
   step.timeout_ms = 240000;
   job.steps.push_back(std::move(step));
   job.result_step = "run";
+  // Fault injection for tests (HARNESS_FAULT_*, docs/DESIGN.md) reaches the guest's run.
+  for (char** e = environ; e && *e; ++e)
+    if (std::string_view kv(*e); kv.starts_with("HARNESS_FAULT_") && kv.find('=') != kv.npos)
+      job.env.emplace_back(std::string(kv.substr(0, kv.find('='))),
+                           std::string(kv.substr(kv.find('=') + 1)));
   return job;
 }
 

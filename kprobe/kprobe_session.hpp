@@ -57,6 +57,7 @@ private:
   KprobeSession(KprobeSessionConfig cfg, Tracefs fs);
   Status install();
   void drain();
+  void account_losses();
   void widen_sleep_filter();
   void remove_all();
   void log(const std::string& line);

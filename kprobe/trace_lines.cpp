@@ -235,13 +235,81 @@ bool LineTranslator::translate_sched_switch(const TracefsLine& t, std::uint64_t 
   return true;
 }
 
+bool LineTranslator::note_lost_marker(std::string_view line) {
+  // kernel/trace/trace.c print_trace_line(): "CPU:%d [LOST %lu EVENTS]" or "CPU:%d [LOST EVENTS]".
+  constexpr std::string_view head = "CPU:", mid = " [LOST ", tail = "EVENTS]";
+  if (!line.starts_with(head) || !line.ends_with(tail))
+    return false;
+  std::string_view rest = line.substr(head.size());
+  std::uint32_t cpu = 0;
+  std::size_t i = 0;
+  for (; i < rest.size() && digit(rest[i]) && i < 6; ++i)
+    cpu = cpu * 10 + static_cast<std::uint32_t>(rest[i] - '0');
+  if (i == 0 || !rest.substr(i).starts_with(mid))
+    return false;
+  rest = rest.substr(i + mid.size(), rest.size() - i - mid.size() - tail.size());
+  std::optional<std::uint64_t> count;
+  if (!rest.empty()) {
+    if (rest.back() != ' ')
+      return false;
+    rest.remove_suffix(1);
+    const auto n = report::parse_trace_number(rest);
+    if (!n || rest.empty() || !digit(rest.front()))
+      return false;
+    count = *n;
+  }
+  CpuLoss& c = cpus_[cpu];
+  if (c.pending && c.count && count)
+    *c.count += *count;
+  else if (c.pending)
+    c.count.reset();
+  else
+    c.count = count;
+  c.pending = true;
+  if (count) {
+    c.marked += *count;
+    lost_marked_ += *count;
+  } else {
+    lost_uncounted_ = true;
+  }
+  return true;
+}
+
+std::uint64_t LineTranslator::lost_marked_on(std::uint32_t cpu) const {
+  auto it = cpus_.find(cpu);
+  return it == cpus_.end() ? 0 : it->second.marked;
+}
+
+// The CPU's next event after a marker: the lost ones fell between its previous event and this.
+void LineTranslator::place_lost(std::uint32_t cpu, std::uint64_t ts, std::string& out) {
+  CpuLoss& c = cpus_[cpu];
+  if (c.pending) {
+    out += stap::trace::lost_record(c.last_ts, ts, cpu, c.count, stap::trace::lost_cause::overrun);
+    c.pending = false;
+    c.count.reset();
+  }
+  c.last_ts = ts;
+}
+
+void LineTranslator::flush_lost(std::string& out) {
+  for (auto& [cpu, c] : cpus_)
+    if (c.pending) {
+      out += stap::trace::lost_record(c.last_ts, std::nullopt, cpu, c.count,
+                                      stap::trace::lost_cause::overrun);
+      c.pending = false;
+    }
+}
+
 bool LineTranslator::translate(std::string_view line, std::string& out) {
+  if (note_lost_marker(line))
+    return false;
   auto t = parse_tracefs_line(line);
   const auto ts = t ? record_ts(t->ts_ns) : std::nullopt;
   if (!ts) { // not a line, or a time the trace format cannot hold (fuzz_tracefs_lines)
     ++foreign_;
     return false;
   }
+  place_lost(t->cpu, *ts, out);
   if (sleep_hits_ && t->event == sched_switch_event.substr(sched_switch_event.find('/') + 1))
     return translate_sched_switch(*t, *ts, out);
   auto it = events_.find(std::string(t->event));

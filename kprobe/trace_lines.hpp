@@ -73,6 +73,20 @@ public:
   // Events seen per anchor (by event name), for the HITS records.
   const std::unordered_map<std::string, std::uint64_t>& hits_by_anchor() const { return hits_; }
 
+  // Lost events: tracefs prints `CPU:N [LOST M EVENTS]` (or `[LOST EVENTS]`, no count) before the
+  // first event it read from CPU N after the ring buffer overwrote M of that CPU's events. Each
+  // becomes a LOST record (stap/trace_format.hpp) from that CPU's previous event to that one,
+  // written before it. Returns true for such a line.
+  bool note_lost_marker(std::string_view line);
+  // Losses whose next event never came: LOST records up to the end of the trace.
+  void flush_lost(std::string& out);
+  std::uint64_t lost_marked() const { return lost_marked_; } // events the markers counted
+  std::uint64_t lost_marked_on(std::uint32_t cpu) const;
+  bool lost_uncounted() const { return lost_uncounted_; } // a marker without a count
+  // Lines read of the definitions' events (repeats included): what kprobe_profile's hits
+  // should match.
+  std::uint64_t event_lines() const { return translated_ + repeats_ - sleep_lines(); }
+
 private:
   struct EventInfo {
     std::string anchor;
@@ -98,6 +112,17 @@ private:
   std::unordered_map<std::uint32_t, LastRecord> last_; // per thread
   std::uint64_t repeats_ = 0;
   std::unordered_map<std::string, std::uint64_t> hits_;
+  struct CpuLoss {
+    std::optional<std::uint64_t> last_ts; // the last event read from this CPU (record time)
+    bool pending = false;                 // a marker waits for the CPU's next event
+    std::optional<std::uint64_t> count;   // its count (none: `[LOST EVENTS]`)
+    std::uint64_t marked = 0;
+  };
+  void place_lost(std::uint32_t cpu, std::uint64_t ts, std::string& out);
+  std::uint64_t sleep_lines() const { return sleep_hits_ ? *sleep_hits_ : 0; }
+  std::unordered_map<std::uint32_t, CpuLoss> cpus_;
+  std::uint64_t lost_marked_ = 0;
+  bool lost_uncounted_ = false;
   std::int64_t offset_;
   TgidOf tgid_of_;
   std::uint64_t translated_ = 0, foreign_ = 0;

@@ -2,11 +2,14 @@
 
 #include "files.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <csignal>
+#include <cstdio>
 #include <dirent.h>
 #include <fcntl.h>
+#include <map>
 #include <set>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -200,6 +203,61 @@ Result<int> remove_stale(const Tracefs& fs, const IsAlive& alive,
   for (const auto& g : groups)
     said("removed the kprobe events of group " + g + " of a harness run that is gone");
   return removed;
+}
+
+namespace {
+
+// The value of "NAME: N" in a per-CPU stats file (0 when absent).
+std::uint64_t stat_value(const std::string& stats, std::string_view name) {
+  for (std::size_t at = 0; (at = stats.find(name, at)) != std::string::npos; at += name.size())
+    if ((at == 0 || stats[at - 1] == '\n') && stats.compare(at + name.size(), 1, ":") == 0)
+      return std::strtoull(stats.c_str() + at + name.size() + 1, nullptr, 10);
+  return 0;
+}
+
+} // namespace
+
+std::map<std::uint32_t, std::uint64_t> ring_buffer_losses(const Tracefs& fs,
+                                                          const std::string& instance) {
+  std::map<std::uint32_t, std::uint64_t> lost;
+  for (std::uint32_t cpu = 0; cpu < 1024; ++cpu) {
+    auto stats = fs.read("instances/" + instance + "/per_cpu/cpu" + std::to_string(cpu) + "/stats");
+    if (!stats)
+      break;
+    if (const auto n = stat_value(*stats, "overrun") + stat_value(*stats, "dropped events"); n > 0)
+      lost[cpu] = n;
+  }
+  return lost;
+}
+
+std::optional<ProbeProfile> kprobe_profile(const Tracefs& fs,
+                                           const std::vector<std::string>& events) {
+  auto text = fs.read("kprobe_profile");
+  if (!text)
+    return std::nullopt;
+  std::map<std::string, int> seen;
+  ProbeProfile p;
+  std::size_t start = 0;
+  while (start < text->size()) {
+    std::size_t end = text->find('\n', start);
+    if (end == std::string::npos)
+      end = text->size();
+    char name[256];
+    unsigned long long hits = 0, misses = 0;
+    const std::string line = text->substr(start, end - start);
+    start = end + 1;
+    if (std::sscanf(line.c_str(), " %255s %llu %llu", name, &hits, &misses) != 3)
+      continue;
+    if (std::find(events.begin(), events.end(), name) == events.end())
+      continue;
+    if (++seen[name] > 1)
+      return std::nullopt;
+    p.hits += hits;
+    p.misses += misses;
+  }
+  if (seen.size() != events.size())
+    return std::nullopt;
+  return p;
 }
 
 } // namespace harness::kprobe

@@ -8,7 +8,10 @@
 
 #include "result.hpp"
 
+#include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -58,5 +61,20 @@ using IsAlive = std::function<bool(pid_t)>;
 Result<int> remove_stale(const Tracefs& fs, const IsAlive& alive,
                          const std::function<void(const std::string&)>& said);
 bool process_alive(pid_t pid);
+
+// Events each CPU's ring buffer of `instance` lost, by CPU (none: absent): "overrun"
+// (overwritten, the instance's default mode) plus "dropped events" (refused when full without
+// overwrite), from per_cpu/cpuN/stats (kernel/trace/trace.c tracing_stats_read).
+std::map<std::uint32_t, std::uint64_t> ring_buffer_losses(const Tracefs& fs,
+                                                          const std::string& instance);
+
+// kprobe_profile ("EVENT HITS MISSES" per kprobe event, by event name; misses are hits while
+// another kprobe handler ran, never recorded): the sums over `events`, or nothing when a name is
+// missing or appears twice (another group's event of the same name cannot be told apart).
+struct ProbeProfile {
+  std::uint64_t hits = 0, misses = 0;
+};
+std::optional<ProbeProfile> kprobe_profile(const Tracefs& fs,
+                                           const std::vector<std::string>& events);
 
 } // namespace harness::kprobe

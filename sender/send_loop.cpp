@@ -354,6 +354,8 @@ private:
     if (since_kick_ == 0 && next_seq_ == unsent_from_)
       return;
     since_kick_ = 0;
+    if (c_.before_send)
+      c_.before_send(out_.totals.queued);
     if (sender_) {
       sender_->publish(next_seq_);
       unsent_from_ = next_seq_;

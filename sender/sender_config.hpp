@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -84,6 +85,11 @@ struct SenderConfig {
   // Per-frame records are kept for the first this-many frames (56 bytes each); the totals and
   // the slot audit always cover every frame.
   std::int64_t max_records = 1'000'000;
+
+  // Called before each send() (or hand-over to the --threads sender) with the frames queued so
+  // far; it may block to let a tracer catch up (`harness run`'s pacing, docs/DESIGN.md "Lost
+  // records"). Empty: never. It must return on an interrupt.
+  std::function<void(std::uint64_t queued)> before_send;
 
   SenderTestHooks test_only; // see SenderTestHooks; leave default outside tests
 };

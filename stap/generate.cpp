@@ -184,8 +184,11 @@ void emit_record(std::string& s, const PlannedProbe& p, const std::string& name_
     fmt += " " + f + "=%s";
     argv += ", f_" + f;
   }
+  // sq numbers the records the script prints (stap/trace_format.hpp record_key::seq): a gap
+  // shows where the transport lost some. hx_sq is taken under the same probe lock as t.
   s += "  printf(\"" + std::string(trace::prefix) + " " + std::string(trace::kind::event) +
-       " %d %d %d %d %s" + fmt + "\\n\", t, cpu(), pid(), tid(), " + name_lit + argv + ")\n";
+       " %d %d %d %d %s" + fmt + " " + std::string(trace::record_key::seq) +
+       "=%d\\n\", t, cpu(), pid(), tid(), " + name_lit + argv + ", hx_sq)\n";
 }
 
 // A kernel event probe: only for a task inside tpacket_snd; sched.sleep only when the task
@@ -206,6 +209,7 @@ void emit_event_probe(std::string& s, const AnchorDef& a, const PlannedProbe& p,
     read = k::state;
   }
   s += "  hx_hits[" + name_lit + "]++\n";
+  s += "  hx_sq++\n";
   emit_record(s, p, name_lit, read);
   s += "}\n";
 }
@@ -338,6 +342,8 @@ Result<GeneratedScript> generate_script(const LineMap& map_in, ProbeSet set,
        "unreadable.\n"
        "\n";
   s += "global hx_hits\n";
+  s += "// every record printed, numbered (sq=): the HITS add up to the last number\n";
+  s += "global hx_sq\n";
   if (events)
     s += "// tids inside tpacket_snd (set at snd.start, cleared at snd.return): kernel event\n"
          "// records are printed only for them, to keep the volume low.\n"
@@ -369,6 +375,7 @@ Result<GeneratedScript> generate_script(const LineMap& map_in, ProbeSet set,
     s += "probe " + p.probe_point + " {\n";
     s += "  t = gettimeofday_ns()\n";
     s += "  hx_hits[" + *name_lit + "]++\n";
+    s += "  hx_sq++\n";
     if (events && p.anchor == "snd.start")
       s += "  hx_in_snd[tid()] = 1\n";
     if (events && p.anchor == "snd.return")

@@ -147,4 +147,31 @@ std::optional<StapDiagnosis> diagnose_stap_output(std::string_view output) {
   return std::nullopt;
 }
 
+namespace {
+
+// The number right after `label` in `line`, if it is there.
+std::optional<std::uint64_t> number_after(std::string_view line, std::string_view label) {
+  const auto at = line.find(label);
+  if (at == std::string_view::npos)
+    return std::nullopt;
+  std::uint64_t v = 0;
+  std::size_t i = at + label.size(), digits = 0;
+  for (; i < line.size() && line[i] >= '0' && line[i] <= '9' && digits < 19; ++i, ++digits)
+    v = v * 10 + static_cast<std::uint64_t>(line[i] - '0');
+  if (digits == 0)
+    return std::nullopt;
+  return v;
+}
+
+} // namespace
+
+void note_stap_losses(std::string_view line, StapLosses& losses) {
+  // translate.cxx's end of a module, and runtime/transport/transport.c _stp_cleanup_and_exit.
+  if (auto n = number_after(line, "skipped probes: "))
+    losses.skipped_probes = *n;
+  if (line.find("transport failures") != std::string_view::npos)
+    if (auto n = number_after(line, "There were "))
+      losses.transport_failures = *n;
+}
+
 } // namespace harness::stap

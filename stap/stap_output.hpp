@@ -33,4 +33,14 @@ struct StapDiagnosis {
 // The most specific known failure in stap's (or staprun's) output, nullopt if none is known.
 std::optional<StapDiagnosis> diagnose_stap_output(std::string_view output);
 
+// What the module says it did not deliver when it stops (DESIGN.md "Lost records"): probes it
+// skipped (`WARNING: Number of errors: E, skipped probes: N`: a lock it could not take in time,
+// reentrancy, overload), and messages its transport refused (`WARNING: There were N transport
+// failures.`: the buffer was full). Each line of stap's output is offered; the last count wins.
+struct StapLosses {
+  std::uint64_t skipped_probes = 0;
+  std::uint64_t transport_failures = 0;
+};
+void note_stap_losses(std::string_view line, StapLosses& losses);
+
 } // namespace harness::stap

@@ -7,11 +7,15 @@
 //   HX1 EV <ts_ns> <cpu> <pid> <tid> <anchor> key=value key=value ...
 //   HX1 HITS <anchor> <count>
 //   HX1 END <ts_ns>
+//   HX1 LOST <from_ns|-> <to_ns|-> <cpu|-> <count|?> <cause>
 //
 // Values are decimal integers or 0x-hex addresses; `?` marks a value the probe could not read.
 // Parsers ignore unknown keys and every line not starting with `HX1 `.
 
 #include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace harness::stap::trace {
@@ -29,7 +33,43 @@ inline constexpr std::string_view ready = "READY";
 inline constexpr std::string_view event = "EV";
 inline constexpr std::string_view hits = "HITS";
 inline constexpr std::string_view end = "END";
+// Records the tracer lost (DESIGN.md "Lost records"): they fell between `from` and `to`.
+inline constexpr std::string_view lost = "LOST";
 } // namespace kind
+
+// The words of a LOST record after the kind: from_ns to_ns cpu count cause. `-` for `from`
+// (`to`) is the start (end) of the trace, for `cpu` any CPU; `?` for `count` an unknown number.
+inline constexpr std::string_view open_end = "-";
+namespace lost_cause {
+inline constexpr std::string_view overrun = "overrun";     // kprobe: the ring buffer overwrote them
+inline constexpr std::string_view missed = "missed";       // kprobe: a probe hit while one ran
+inline constexpr std::string_view transport = "transport"; // stap: the transport buffer was full
+inline constexpr std::string_view skipped = "skipped";     // stap: probes skipped (lock, overload)
+inline constexpr std::string_view gap = "gap";             // records missing from the `sq` count
+inline constexpr std::string_view uncounted = "uncounted"; // HITS above the records delivered
+} // namespace lost_cause
+
+// One LOST record, with its newline. Absent ends, cpu and count print as `-`, `-` and `?`.
+inline std::string lost_record(std::optional<std::uint64_t> from_ns,
+                               std::optional<std::uint64_t> to_ns, std::optional<std::uint32_t> cpu,
+                               std::optional<std::uint64_t> count, std::string_view cause) {
+  auto num = [](auto v, std::string_view none) {
+    return v ? std::to_string(*v) : std::string(none);
+  };
+  std::string s(line_prefix);
+  s += kind::lost;
+  s += ' ' + num(from_ns, open_end) + ' ' + num(to_ns, open_end) + ' ' + num(cpu, open_end) + ' ' +
+       num(count, missing) + ' ';
+  s += cause;
+  s += '\n';
+  return s;
+}
+
+// Keys of an EV record that belong to the record, not to the kernel: `sq` numbers every record a
+// script prints (1, 2, ...; HITS add up to the last), so a gap shows where records were lost.
+namespace record_key {
+inline constexpr std::string_view seq = "sq";
+} // namespace record_key
 
 // Keys of the READY record.
 namespace ready_key {

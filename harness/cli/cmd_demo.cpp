@@ -46,7 +46,8 @@ Result<int> cmd_demo(const Args& all) {
                  "probes loaded, printing the report. A warm run takes about 10-30 s.\n"
                  "Arguments after `--` replace the default run options (--frames 2 --tpacket "
                  "v2).\n\nexit status: harness run's (0 every frame accounted for, 1 "
-                 "anomalies); 3 packages missing and not root; 12 the VM failed; 13 the kernel "
+                 "anomalies, 15 incomplete: the tracer lost records); 3 packages missing and not "
+                 "root; 12 the VM failed; 13 the kernel "
                  "build failed; 5/6/9 stap missing / no debuginfo / module build failed.\n";
     return 0;
   }

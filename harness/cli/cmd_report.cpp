@@ -35,7 +35,8 @@ Result<int> cmd_report(const Args& args) {
     return std::unexpected(parsed.error());
   if (parsed->help) {
     std::cout << "\nexit status: 0 every frame accounted for and no regression, 1 anomalies or "
-                 "regression, 2 bad input, 14 unreadable file\n";
+                 "regression, 2 bad input, 14 unreadable file, 15 incomplete: the tracer lost "
+                 "records and nothing was wrong in what it saw\n";
     return 0;
   }
   if (trace.empty())

@@ -62,7 +62,7 @@ Result<int> cmd_run(const Args& all_args) {
     program.assign(dashes + 1, all_args.end());
   po::options_description opts("run options");
   std::string kernel = "auto", probes = "status", build_dir, module, kprobes, plan, out, json, html,
-              baseline, backend = "auto";
+              baseline, backend = "auto", trace_buffer = "auto";
   std::string perf = env_or("HARNESS_PERF", "perf");
   std::string stap = env_or("HARNESS_STAP", "stap");
   std::string staprun = env_or("HARNESS_STAPRUN", "staprun");
@@ -108,6 +108,12 @@ Result<int> cmd_run(const Args& all_args) {
       "stop-grace", po::value(&grace_s)->default_value(3),
       "seconds stap gets after SIGINT (then SIGTERM, then SIGKILL)")(
       "max-rows", po::value(&max_rows)->default_value(64), "frame rows printed (0: all)")(
+      "trace-buffer", po::value(&trace_buffer)->default_value("auto"),
+      "the tracer's buffer per CPU (8K, 64M, ...; stap rounds up to whole MiB); auto: room for "
+      "every record of the run within a quarter of free memory")(
+      "no-pace",
+      "let the built-in sender run ahead of the tracer (by default it waits before a send() "
+      "while the tracer is more than its buffer's worth behind)")(
       "no-preflight", "skip the pre-flight checks (for a stand-in stap in tests)")(
       "exec",
       "run the program after `--` (argv, no shell) as the workload instead of the built-in "
@@ -130,7 +136,8 @@ Result<int> cmd_run(const Args& all_args) {
         << "\nexit status: 0 every frame accounted for, 1 anomalies or regression, 2 bad "
            "input, 3 not root, 4 interface, 5 stap/perf missing, 6 no debuginfo, 7 lockdown / "
            "module signing, 8 no line map, 9 the tracer failed to build or load the probes, "
-           "10 stap never ready, 11 kernel lacks modules/kprobes/kprobe events, 14 I/O, 130 "
+           "10 stap never ready, 11 kernel lacks modules/kprobes/kprobe events, 14 I/O, 15 "
+           "incomplete: the tracer lost records and nothing was wrong in what it saw, 130 "
            "interrupted (partial report kept)\n";
     return 0;
   }
@@ -218,6 +225,14 @@ Result<int> cmd_run(const Args& all_args) {
     return fail(Exit::usage, "--plan", "only goes with --module or --kprobes",
                 "generated probes write their own plan");
   req.preflight = parsed->vm.count("no-preflight") == 0;
+  auto buffer_kb = trace_buffer_kb(trace_buffer);
+  if (!buffer_kb)
+    return std::unexpected(buffer_kb.error());
+  req.trace_buffer_kb = *buffer_kb;
+  req.pace = parsed->vm.count("no-pace") == 0;
+  if (!req.pace && (exec || attach))
+    return fail(Exit::usage, "--no-pace", "only goes with the built-in sender",
+                "a program of your own (--exec, --pid) is never paced");
   for (auto [value, name, field] : {std::tuple{ready_s, "ready-timeout", &req.ready_timeout},
                                     std::tuple{settle_s, "settle-timeout", &req.settle_timeout},
                                     std::tuple{grace_s, "stop-grace", &req.stop_grace}}) {

@@ -18,7 +18,8 @@ namespace {
 
 const char* const kExitText =
     "\nexit status: the exit status of the command run in the guest (for `vm run`: harness "
-    "run's: 0 every frame accounted for, 1 anomalies, ...); 12 the VM failed (guest panic, no "
+    "run's: 0 every frame accounted for, 1 anomalies, 15 incomplete: the tracer lost records, "
+    "...); 12 the VM failed (guest panic, no "
     "ready marker, timeout; the console log is named), 2 bad options, 5 stap missing, 6 no "
     "debuginfo in the build tree, 9 the probe module did not build, 130 interrupted.\n";
 

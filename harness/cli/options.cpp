@@ -50,4 +50,29 @@ Result<ParsedOptions> parse_options(const Args& args, const std::string& command
   return out;
 }
 
+Result<std::optional<std::uint64_t>> trace_buffer_kb(const std::string& text) {
+  if (text == "auto")
+    return std::nullopt;
+  auto bad = [&] {
+    return fail(Exit::usage, "--trace-buffer " + text, "is not a size from 4K to 4G (or auto)",
+                "give the tracer's buffer per CPU, e.g. --trace-buffer 64M, --trace-buffer 8K");
+  };
+  std::size_t digits = 0;
+  while (digits < text.size() && digits < 10 && text[digits] >= '0' && text[digits] <= '9')
+    ++digits;
+  if (digits == 0)
+    return bad();
+  std::uint64_t n = std::stoull(text.substr(0, digits));
+  const std::string unit = text.substr(digits);
+  if (unit == "M" || unit == "m")
+    n <<= 10;
+  else if (unit == "G" || unit == "g")
+    n <<= 20;
+  else if (!unit.empty() && unit != "K" && unit != "k")
+    return bad();
+  if (n < 4 || n > (std::uint64_t{4} << 20))
+    return bad();
+  return n;
+}
+
 } // namespace harness::cli

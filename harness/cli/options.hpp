@@ -3,6 +3,7 @@
 #include "commands.hpp"
 
 #include <boost/program_options.hpp>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -28,6 +29,10 @@ void print_help(const std::string& command, const std::string& usage,
 // --tolerance PCT of `run` and `report`: 0 to 10000 percent, as a fraction. NaN is refused: it
 // compares false with every difference, so no baseline could ever regress.
 Result<double> tolerance_fraction(double percent);
+
+// --trace-buffer of `run`: "auto" (nullopt: sized for the run) or a size per CPU in KiB,
+// written N, NK, NM or NG (binary units; N alone is KiB), from 4 KiB to 4 GiB.
+Result<std::optional<std::uint64_t>> trace_buffer_kb(const std::string& text);
 
 // A number option's value as the user would write it ("1e+308", "-5", "nan"), for errors.
 std::string number_text(double v);

@@ -29,6 +29,7 @@ Analysis::Analysis(AnalyzeOptions options, AnalyzeInputs inputs)
   } else if (in_.workload) {
     co.sender_pid = in_.workload->pid;
   }
+  co.losses = &losses_;
   correlator_ = std::make_unique<Correlator>(co, in_.source.get(),
                                              [this](const FrameTimeline& tl) { builder_.add(tl); });
 }
@@ -46,8 +47,13 @@ void Analysis::feed_line(std::string_view line) {
     break;
   case RecordKind::ready:
   case RecordKind::hits:
-    break; // kept in the parser's stats
+  case RecordKind::lost: // read by the first pass (set_losses)
+    break;               // kept in the parser's stats
   }
+}
+
+void Analysis::set_losses(LossMap losses) {
+  losses_ = std::move(losses);
 }
 
 void Analysis::feed_truncated_tail(std::string_view tail) {
@@ -61,6 +67,7 @@ Report Analysis::finish() {
   b.parse = &parser_.stats();
   b.anchors = &parser_.anchors();
   b.kernel = &correlator_->stats();
+  b.losses = &losses_;
   b.reordered = window_.reordered();
   b.late = window_.late();
   b.plan = in_.plan ? &*in_.plan : nullptr;
@@ -78,24 +85,25 @@ Report Analysis::finish() {
   return r;
 }
 
-void feed_trace_text(std::string_view text, Analysis& analysis) {
+namespace {
+
+// Calls `line` for each line of `text` and `tail` for an unterminated last one.
+template <class Line, class Tail>
+void split_lines(std::string_view text, Line&& line, Tail&& tail) {
   while (!text.empty()) {
     const auto nl = text.find('\n');
     if (nl == std::string_view::npos) {
-      analysis.feed_truncated_tail(text);
+      tail(text);
       return;
     }
-    analysis.feed_line(text.substr(0, nl));
+    line(text.substr(0, nl));
     text.remove_prefix(nl + 1);
   }
 }
 
-Status feed_trace_file(const std::string& path, Analysis& analysis) {
-  auto opened = open_regular_file(path);
-  if (!opened)
-    return fail(opened.error().code, "trace " + path, opened.error().why,
-                "give the raw probe output saved by `harness run` (trace.txt)");
-  const int fd = *opened;
+// Reads fd in large chunks (memory independent of its size) and calls `line` for each line and
+// `tail` for an unterminated last one. Errors: errno.
+template <class Line, class Tail> int read_lines(int fd, Line&& line, Tail&& tail) {
   constexpr std::size_t kChunk = 1 << 20;
   constexpr std::size_t kMaxLine = 1 << 16; // a longer "line" is garbage; cut it
   std::vector<char> buf(kChunk + kMaxLine);
@@ -104,11 +112,8 @@ Status feed_trace_file(const std::string& path, Analysis& analysis) {
     const ssize_t n = ::read(fd, buf.data() + have, buf.size() - have);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n < 0) {
-      const int e = errno;
-      ::close(fd);
-      return fail(Exit::io, "trace " + path, errno_text(e));
-    }
+    if (n < 0)
+      return errno;
     if (n == 0)
       break;
     have += static_cast<std::size_t>(n);
@@ -118,20 +123,68 @@ Status feed_trace_file(const std::string& path, Analysis& analysis) {
       if (!nl)
         break;
       const auto end = static_cast<std::size_t>(static_cast<const char*>(nl) - buf.data());
-      analysis.feed_line(std::string_view(buf.data() + start, end - start));
+      line(std::string_view(buf.data() + start, end - start));
       start = end + 1;
     }
     if (start == 0 && have == buf.size()) {
-      analysis.feed_line(std::string_view(buf.data(), have)); // counted as malformed/other
+      line(std::string_view(buf.data(), have)); // counted as malformed/other
       have = 0;
       continue;
     }
     std::memmove(buf.data(), buf.data() + start, have - start);
     have -= start;
   }
-  ::close(fd);
   if (have > 0)
-    analysis.feed_truncated_tail(std::string_view(buf.data(), have));
+    tail(std::string_view(buf.data(), have));
+  return 0;
+}
+
+// The first pass (loss.hpp): what the trace says it lost, before any record is correlated.
+class LossPass {
+public:
+  void line(std::string_view l) {
+    if (const TraceRecord* r = parser_.feed(l))
+      scan_.feed(*r);
+  }
+  LossMap finish() { return scan_.finish(parser_.stats()); }
+
+private:
+  TraceParser parser_;
+  LossScan scan_;
+};
+
+} // namespace
+
+void feed_trace_text(std::string_view text, Analysis& analysis) {
+  LossPass pass;
+  split_lines(
+      text, [&](std::string_view l) { pass.line(l); }, [](std::string_view) {});
+  analysis.set_losses(pass.finish());
+  split_lines(
+      text, [&](std::string_view l) { analysis.feed_line(l); },
+      [&](std::string_view t) { analysis.feed_truncated_tail(t); });
+}
+
+Status feed_trace_file(const std::string& path, Analysis& analysis) {
+  auto opened = open_regular_file(path);
+  if (!opened)
+    return fail(opened.error().code, "trace " + path, opened.error().why,
+                "give the raw probe output saved by `harness run` (trace.txt)");
+  const int fd = *opened;
+  LossPass pass;
+  int err = read_lines(
+      fd, [&](std::string_view l) { pass.line(l); }, [](std::string_view) {});
+  if (err == 0 && ::lseek(fd, 0, SEEK_SET) < 0)
+    err = errno;
+  if (err == 0) {
+    analysis.set_losses(pass.finish());
+    err = read_lines(
+        fd, [&](std::string_view l) { analysis.feed_line(l); },
+        [&](std::string_view t) { analysis.feed_truncated_tail(t); });
+  }
+  ::close(fd);
+  if (err != 0)
+    return fail(Exit::io, "trace " + path, errno_text(err));
   return {};
 }
 

@@ -5,6 +5,7 @@
 // both give the same report for the same inputs.
 
 #include "correlator.hpp"
+#include "loss.hpp"
 #include "probe_plan.hpp"
 #include "reorder_window.hpp"
 #include "report.hpp"
@@ -45,6 +46,8 @@ public:
   Analysis(const Analysis&) = delete;
   Analysis& operator=(const Analysis&) = delete;
 
+  // What the tracer lost (the first pass over the trace, loss.hpp): before the first line.
+  void set_losses(LossMap losses);
   void feed_line(std::string_view line);
   void feed_truncated_tail(std::string_view tail); // input ended without a newline
   // Flushes, finishes the correlator and builds the report. Call once.
@@ -57,12 +60,14 @@ private:
   AnalyzeInputs in_;
   std::uint64_t sender_frame_records_ = 0;
   TraceParser parser_;
+  LossMap losses_; // the correlator holds a pointer to it
   ReorderWindow window_;
   ReportBuilder builder_;
   std::unique_ptr<Correlator> correlator_;
 };
 
-// Reads `path` in large chunks and feeds it line by line (memory independent of its size).
+// Reads `path` twice in large chunks (memory independent of its size): first for what the tracer
+// lost (set_losses), then line by line into the analysis.
 Status feed_trace_file(const std::string& path, Analysis& analysis);
 void feed_trace_text(std::string_view text, Analysis& analysis);
 

@@ -47,13 +47,24 @@ Comparison compare_with_baseline(const Report& base, const Report& cur, const Ba
                       std::to_string(cur.run.tpacket));
   if (base.partial)
     c.notes.push_back("the baseline is a partial report");
+  // What a run's tracer lost is never a change in the kernel (docs/report-schema.md "loss"):
+  // an absence in such a run is a note, not a regression.
+  const bool lost = cur.loss.any;
+  if (lost)
+    c.notes.push_back("this run's tracer lost records (" +
+                      plural(cur.loss.frames_unobserved, "frame", "frames") +
+                      " not judged): a phase or probe seen no more is a note, not a regression");
+  if (base.loss.any)
+    c.notes.push_back("the baseline's tracer lost records");
 
   // Phases present.
   for (std::size_t p = 0; p < kPhaseCount; ++p) {
     const auto& b = base.phases[p];
     const auto& n = cur.phases[p];
     const std::string title(phase_title(static_cast<Phase>(p)));
-    if (b.observed && !n.observed)
+    if (b.observed && !n.observed && lost)
+      c.notes.push_back("phase " + title + " not observed now (records were lost)");
+    else if (b.observed && !n.observed)
       regress("phase " + std::string(phase_name(static_cast<Phase>(p))),
               std::to_string(b.frames) + " frames", "never",
               "phase " + title +
@@ -70,7 +81,7 @@ Comparison compare_with_baseline(const Report& base, const Report& cur, const Ba
     const std::uint64_t now = np ? np->fired() : 0;
     if (now == 0) {
       const bool was_planned_now = np && np->planned;
-      if (bp.expect == Expect::always && (was_planned_now || !np))
+      if (bp.expect == Expect::always && (was_planned_now || !np) && !lost)
         regress("probe " + bp.anchor, std::to_string(bp.fired()), "0",
                 "probe " + bp.anchor + " fired " + std::to_string(bp.fired()) +
                     " times in the baseline, never now" +

@@ -72,8 +72,10 @@ Correlator::Socket& Correlator::socket_for(const TraceRecord& r) {
       it->second.po = po;
   }
   auto [it, inserted] = sockets_.try_emplace(po);
-  if (inserted)
+  if (inserted) {
     it->second.po = po;
+    it->second.first_ts = r.ts_ns;
+  }
   return it->second;
 }
 
@@ -95,11 +97,27 @@ void Correlator::unreadable(const TraceRecord& r) {
   ++stats_.unreadable_by_anchor[r.anchor];
 }
 
-void Correlator::fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t value,
-                       std::uint64_t earlier_line, std::uint64_t left) {
+bool Correlator::lossy(std::uint64_t from_ns, std::uint64_t to_ns) const {
+  return opt_.losses && opt_.losses->overlaps(from_ns, to_ns);
+}
+
+bool Correlator::lost_between(std::uint64_t first_ns, std::uint64_t second_ns) const {
+  return opt_.losses && opt_.losses->between(first_ns, second_ns);
+}
+
+void Correlator::fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t since_ns,
+                       std::uint64_t value, std::uint64_t earlier_line, std::uint64_t left) {
   const auto bit = 1u << static_cast<unsigned>(f);
   if (c.faults & bit)
     return; // counted once per call
+  // Each finding rests on what did not happen between two records (no wait, no return, no
+  // decrement) up to the record read now: if the tracer lost records in between, the absence
+  // proves nothing.
+  if (lost_between(since_ns, now_)) {
+    c.faults |= bit;
+    ++stats_.call_notes.unjudged_loss[static_cast<std::size_t>(f)];
+    return;
+  }
   constexpr std::uint32_t kBlocked = (1u << static_cast<unsigned>(CallFault::blocking_alloc)) |
                                      (1u << static_cast<unsigned>(CallFault::slept));
   if ((bit & kBlocked) && !(c.faults & kBlocked))
@@ -178,6 +196,7 @@ void Correlator::map_index(Socket& s, std::uint64_t addr, std::int64_t index, Ma
   Slot& slot = slots_[addr];
   if (slot.index >= 0 && slot.index != index)
     ++stats_.mapping_conflicts;
+  s.head_ts = now_;
   // Keep the most direct evidence: ph_check (ph with its own head) over len_sum over inference.
   if (slot.index != index || static_cast<int>(src) < static_cast<int>(slot.src) ||
       slot.src == MapSource::none || slot.src == MapSource::ring_order) {
@@ -196,8 +215,9 @@ void Correlator::open_use(Socket& s, Slot& slot, std::uint64_t addr) {
   tl.has_kernel = true;
   tl.addr = addr;
   const auto n = static_cast<std::int64_t>(ring_size(s));
-  if (slot.index < 0) {
-    // A fresh ring starts at slot 0; snd.start, ph_check and len_sum move the guess on.
+  // A fresh ring starts at slot 0; snd.start, ph_check and len_sum move the guess on. Records
+  // lost since the position was last told leave the guess unfounded: the use stays unplaced.
+  if (slot.index < 0 && !lost_between(s.head_ts, now_)) {
     if (s.expected_head < 0 && s.ours)
       s.expected_head = 0;
     if (s.expected_head >= 0) {
@@ -237,8 +257,13 @@ void Correlator::phase(Socket& s, std::uint64_t addr, Phase p, const TraceRecord
       t = r.ts_ns;
     if (p == Phase::destruct && use.tl.destruct_line == 0)
       use.tl.destruct_line = r.line;
+    if (p == Phase::destruct) {
+      use.after_destruct_ts = 0;
+      after_destruct_.push_back(addr);
+    }
     use.bits |= bit;
     use.pid_match = use.pid_match || in_sender;
+    use.last_ts = std::max(use.last_ts, r.ts_ns);
   };
   if (u.closed) {
     // The frame is AVAILABLE again, but records of the same use can follow: the destructor's
@@ -256,13 +281,17 @@ void Correlator::phase(Socket& s, std::uint64_t addr, Phase p, const TraceRecord
     if (p == Phase::request_seen) {
       // Counted through the probe that saw it first, so get_status + ph_check count once.
       const bool again = bit == u.request_bit;
-      if (!beyond_request) {
+      // SEND_REQUEST seen when records since this use began may have been lost: the slot's next
+      // frame as likely as this one again (its completion lost), so a use of its own, which the
+      // join places by time (never merged into this one, never a status going backwards).
+      const bool after_loss = lost_between(first_kernel_ts(u.tl), r.ts_ns);
+      if (!beyond_request && !after_loss) {
         if (again)
           ++u.tl.request_seen_count; // found again after a failed or empty attempt
         attach(u);
         return;
       }
-      if (!u.tl.seen(Phase::destruct) && !u.tl.seen(Phase::available)) {
+      if (!u.tl.seen(Phase::destruct) && !u.tl.seen(Phase::available) && !after_loss) {
         // SEND_REQUEST while the kernel holds the frame in SENDING: someone wrote the status.
         restore(u, kStatusSending, kStatusSendRequest);
         if (again)
@@ -324,7 +353,7 @@ void Correlator::set_status(Socket& s, std::uint64_t addr, std::uint32_t status,
     slot.use.tl.last_status = status;
 }
 
-void Correlator::join(Socket& s, FrameTimeline& tl) {
+void Correlator::join(Socket& s, FrameTimeline& tl, bool near_loss) {
   if (tl.index < 0) {
     ++stats_.unmapped_uses;
     tl.outcome = Outcome::unmatched;
@@ -379,6 +408,14 @@ void Correlator::join(Socket& s, FrameTimeline& tl) {
     tl.outcome = Outcome::unmatched;
     return;
   }
+  // Near lost records a use may be a piece of an earlier frame's (split by the loss): the kernel
+  // cannot have seen a frame before the sender requested it, so this use is not that frame's.
+  if (near_loss && first != 0 && f->t_request_ns > 0 &&
+      first + LossMap::kMarginNs < static_cast<std::uint64_t>(f->t_request_ns)) {
+    tl.outcome = Outcome::unmatched;
+    tl.in_loss = true; // a piece the loss made, not a use the kernel made up
+    return;
+  }
   sender::FrameRecord cur = *f;
   sender_->pop(s.ring, index);
   // The k-th use of a slot is the k-th frame queued in it, unless the kernel's records of a
@@ -394,6 +431,8 @@ void Correlator::join(Socket& s, FrameTimeline& tl) {
     missed.index = cur.index;
     missed.ring = cur.ring;
     missed.outcome = Outcome::not_seen;
+    missed.in_loss =
+        lossy(static_cast<std::uint64_t>(std::max<std::int64_t>(cur.t_request_ns, 0)), first);
     sink_(missed);
     cur = *g;
     sender_->pop(s.ring, index);
@@ -409,6 +448,9 @@ void Correlator::emit(Slot& slot, bool at_end) {
   FrameTimeline tl = u.tl;
   const bool pid_match = u.pid_match;
   const std::uint64_t opener = u.opener;
+  const std::uint64_t after_destruct = u.after_destruct_ts;
+  const std::uint64_t prev_end = slot.prev_end_ts;
+  slot.prev_end_ts = u.last_ts;
   u = Use{};
   tl.index = slot.index;
   tl.mapped_by = slot.src;
@@ -442,7 +484,20 @@ void Correlator::emit(Slot& slot, bool at_end) {
     ++stats_.foreign_uses;
     return;
   }
-  join(*s, tl);
+  join(*s, tl, lossy(prev_end, at_end ? UINT64_MAX : now_));
+  // Records of this use could come from the slot's previous use (or, when SEND_REQUEST was seen,
+  // from the request) until its next use (now) or, at the end, ever; the AVAILABLE store a
+  // destructor left out, only before the record that followed it.
+  std::uint64_t from = prev_end;
+  if (tl.seen(Phase::request_seen)) {
+    from = first_kernel_ts(tl);
+    if (tl.has_sender && tl.sender.t_request_ns > 0)
+      from = std::min(from, static_cast<std::uint64_t>(tl.sender.t_request_ns));
+  }
+  std::uint64_t to = at_end ? UINT64_MAX : now_;
+  if (tl.not_restored && after_destruct != 0)
+    to = after_destruct;
+  tl.in_loss = tl.in_loss || lossy(from, to);
   for (std::size_t p = 0; p < kPhaseCount; ++p)
     if (tl.t[p] != 0)
       ++stats_.phase_uses[p];
@@ -451,6 +506,11 @@ void Correlator::emit(Slot& slot, bool at_end) {
 
 void Correlator::on_event(const TraceRecord& r) {
   ++stats_.events;
+  now_ = r.ts_ns;
+  for (const std::uint64_t addr : after_destruct_)
+    if (auto it = slots_.find(addr); it != slots_.end() && it->second.use.after_destruct_ts == 0)
+      it->second.use.after_destruct_ts = r.ts_ns;
+  after_destruct_.clear();
   if (stats_.first_ts == 0 || r.ts_ns < stats_.first_ts)
     stats_.first_ts = r.ts_ns;
   stats_.last_ts = std::max(stats_.last_ts, r.ts_ns);
@@ -484,8 +544,10 @@ void Correlator::on_event(const TraceRecord& r) {
     ++stats_.snd_calls;
     if (r.has(Key::frame_max))
       s.ring_frames = r.get(Key::frame_max) + 1; // frame_max is the last index
-    if (r.has(Key::head))
+    if (r.has(Key::head)) {
       s.expected_head = static_cast<std::int64_t>(r.get(Key::head));
+      s.head_ts = r.ts_ns;
+    }
     if (s.ours && !stats_.geometry && (r.has(Key::frame_max) || r.has(Key::version))) {
       KernelGeometry g;
       g.frame_max = r.has(Key::frame_max) ? r.get(Key::frame_max) : 0;
@@ -507,10 +569,12 @@ void Correlator::on_event(const TraceRecord& r) {
       // leaves; finding none twice in a row without either is a spin.
       if (auto it = calls_.find(r.tid); it != calls_.end()) {
         Call& c = it->second;
-        if (c.empty_since_wait++ == 0)
+        if (c.empty_since_wait++ == 0) {
           c.empty_line = r.line;
-        else
-          fault(c, CallFault::spin, r, c.empty_since_wait, c.empty_line);
+          c.empty_ts = r.ts_ns;
+        } else {
+          fault(c, CallFault::spin, r, c.empty_ts, c.empty_since_wait, c.empty_line);
+        }
       }
     } else {
       const bool head = r.has(Key::head);
@@ -531,7 +595,8 @@ void Correlator::on_event(const TraceRecord& r) {
     // wait starts with what the previous one left: more means the timeout was re-armed and
     // SO_SNDTIMEO no longer bounds the call (fixed in 6.16 and its stable backports).
     if (r.has(Key::timeo) && c.timeo_left && r.get(Key::timeo) > *c.timeo_left)
-      fault(c, CallFault::timeo_rearmed, r, r.get(Key::timeo), c.timeo_line, *c.timeo_left);
+      fault(c, CallFault::timeo_rearmed, r, c.timeo_ts, r.get(Key::timeo), c.timeo_line,
+            *c.timeo_left);
     // Every frame this socket took has run its destructor, yet frames count as in flight: if
     // nothing completes the wait, pending was not decremented somewhere.
     c.wait_line = 0;
@@ -547,6 +612,7 @@ void Correlator::on_event(const TraceRecord& r) {
       Call& c = calls_[r.tid];
       c.timeo_left = r.get(Key::timeo);
       c.timeo_line = r.line;
+      c.timeo_ts = r.ts_ns;
     }
     break;
   case KnownAnchor::snd_else_break:
@@ -593,13 +659,15 @@ void Correlator::on_event(const TraceRecord& r) {
     ++stats_.snd_returns;
     // A wait that timed out (-ETIMEDOUT) with nothing in flight by the records: the pending
     // count leaked. A decrement merely in progress at the wait would have completed it.
+    // The counts behind it (taken, released) are the socket's since its first record.
     if (auto it = calls_.find(r.tid); it != calls_.end() && it->second.wait_line != 0 &&
                                       r.has(Key::err) && r.get_signed(Key::err) == kErrTimedOut)
-      fault(it->second, CallFault::pending_leak, r, it->second.wait_pending, it->second.wait_line);
+      fault(it->second, CallFault::pending_leak, r, s.first_ts, it->second.wait_pending,
+            it->second.wait_line);
     if (auto it = calls_.find(r.tid); it != calls_.end()) {
       // Durations are timing facts for notes (report_builder.cpp), never a finding.
       const Call& c = it->second;
-      if (c.has_start && r.ts_ns >= c.start_ts) {
+      if (c.has_start && r.ts_ns >= c.start_ts && !lost_between(c.start_ts, r.ts_ns)) {
         const std::uint64_t d = r.ts_ns - c.start_ts;
         stats_.call_ns.add(d);
         if (d > stats_.slowest_call_ns) {
@@ -607,8 +675,9 @@ void Correlator::on_event(const TraceRecord& r) {
           stats_.slowest_call_line = c.start_line;
         }
       }
+      // A lost snd.return and snd.start would merge two calls (and their flags) into one.
       for (const auto& [f, rec] : it->second.candidates)
-        fault(it->second, f, rec, f == CallFault::slept ? rec.get(Key::state) : 0);
+        fault(it->second, f, rec, c.start_ts, f == CallFault::slept ? rec.get(Key::state) : 0);
       calls_.erase(it);
     }
     if (r.has(Key::err)) {
@@ -664,6 +733,7 @@ void Correlator::finish() {
   if (finished_)
     return;
   finished_ = true;
+  now_ = UINT64_MAX;
   for (const auto& [tid, c] : calls_)
     drop_candidates(c);
   // Slots in index order so that the frames of a ring come out in ring order.
@@ -688,6 +758,10 @@ void Correlator::finish() {
       tl.index = f.index;
       tl.ring = f.ring;
       tl.outcome = Outcome::not_seen;
+      // The kernel could have taken it any time after the request, or before the sender saw it
+      // come back.
+      tl.in_loss = lossy(static_cast<std::uint64_t>(std::max<std::int64_t>(f.t_request_ns, 0)),
+                         f.t_done_ns > 0 ? static_cast<std::uint64_t>(f.t_done_ns) : UINT64_MAX);
       sink_(tl);
     });
 }

@@ -12,6 +12,7 @@
 
 #include "frame_timeline.hpp"
 #include "histogram.hpp"
+#include "loss.hpp"
 #include "sender_source.hpp"
 #include "trace_record.hpp"
 
@@ -29,6 +30,9 @@ struct CorrelatorOptions {
   // `run --exec` workload's; 0: all are.
   std::uint32_t sender_pid = 0;
   std::uint32_t ring_frames = 0; // the sender's ring size, when snd.start lacks frame_max
+  // Where the tracer lost records (the first pass over the trace); null: it lost none. A frame
+  // or a finding whose records may have been lost is never read as a kernel fault.
+  const LossMap* losses = nullptr;
 };
 
 // What one tpacket_snd call did wrong, seen in its own records (docs/report-schema.md,
@@ -63,6 +67,9 @@ struct CallNotes {
   std::uint64_t alloc_unreadable = 0;    // alloc.enter records without a readable noblock
   std::uint64_t sleeps_blocking = 0;     // sleeps in calls without MSG_DONTWAIT (legitimate)
   std::uint64_t unclosed_candidates = 0; // findings dropped: their call never showed snd.return
+  // Findings not made because the records between the call's start (or the socket's, for the
+  // pending count) and the record that would prove them may have been lost, per fault.
+  std::array<std::uint64_t, kCallFaults> unjudged_loss{};
 };
 
 struct KernelGeometry {
@@ -120,6 +127,10 @@ private:
     std::uint32_t bits = 0;        // anchors (KnownAnchor) that contributed to this use
     std::uint64_t opener = 0;      // po key of the socket whose records opened it
     std::uint32_t request_bit = 0; // the anchor that saw SEND_REQUEST first
+    // The record read right after this use's last destructor record: the destructor's own
+    // AVAILABLE store comes before it, so only a loss up to then can hide that store.
+    std::uint64_t after_destruct_ts = 0;
+    std::uint64_t last_ts = 0; // its latest record
   };
   // Frame addresses are unique in the kernel, so slots are kept by address alone: records of
   // one frame where `po` was readable and records where it was optimised out meet here.
@@ -127,6 +138,7 @@ private:
     std::int64_t index = -1;
     MapSource src = MapSource::none;
     std::uint64_t po = 0; // first readable packet_sock seen with this frame
+    std::uint64_t prev_end_ts = 0; // the last record of the slot's previous use (0: none)
     Use use;
   };
   struct Socket {
@@ -137,6 +149,8 @@ private:
     std::uint32_t ring = 0;
     std::uint64_t ring_frames = 0; // tx_ring.frame_max + 1
     std::int64_t expected_head = -1;
+    std::uint64_t head_ts = 0; // the last record that told the ring position (head, ph + index)
+    std::uint64_t first_ts = 0; // its first record
     std::uint64_t taken = 0;    // SENDING stores recorded (each followed by packet_inc_pending)
     std::uint64_t released = 0; // destruct.pending_dec records (each before its decrement)
   };
@@ -147,8 +161,9 @@ private:
     bool has_start = false;
     bool flags_known = false;
     std::uint64_t po = 0;
-    std::uint32_t faults = 0;           // bit per CallFault already counted
-    std::uint64_t empty_line = 0;       // last ph_check without a frame since a wait or sleep
+    std::uint32_t faults = 0;     // bit per CallFault already counted
+    std::uint64_t empty_line = 0; // last ph_check without a frame since a wait or sleep
+    std::uint64_t empty_ts = 0;
     std::uint64_t empty_since_wait = 0; // ph_checks without a frame since then
     // alloc.enter / sched.sleep findings wait for the call's snd.return: only a call seen to
     // end is known to have held them (a kernel without the return probe never closes a call).
@@ -157,7 +172,7 @@ private:
     std::uint64_t wait_pending = 0; // frame taken so far already destructed (0: none)
     // timeo after the last wait (snd.wait_continue): the next wait must start with no more.
     std::optional<std::uint64_t> timeo_left;
-    std::uint64_t timeo_line = 0;
+    std::uint64_t timeo_line = 0, timeo_ts = 0;
   };
   Socket& socket_for(const TraceRecord& r);
   void mark_ours(Socket& s, const TraceRecord& r);
@@ -168,10 +183,15 @@ private:
   Slot& slot_for(std::uint64_t addr, const TraceRecord& r);
   void open_use(Socket& s, Slot& slot, std::uint64_t addr);
   void emit(Slot& slot, bool at_end);
-  void join(Socket& s, FrameTimeline& tl);
+  void join(Socket& s, FrameTimeline& tl, bool near_loss);
   void unreadable(const TraceRecord& r);
-  void fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t value,
-             std::uint64_t earlier_line = 0, std::uint64_t left = 0);
+  // A finding in call `c`, shown by `r` and the records from `since_ns` up to the one read now.
+  void fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t since_ns,
+             std::uint64_t value, std::uint64_t earlier_line = 0, std::uint64_t left = 0);
+  // Records may be missing: in a span that starts or ends at a sender's time (lossy), strictly
+  // between two records (lost_between).
+  bool lossy(std::uint64_t from_ns, std::uint64_t to_ns) const;
+  bool lost_between(std::uint64_t first_ns, std::uint64_t second_ns) const;
   void kernel_event(const TraceRecord& r);
   void drop_candidates(const Call& c);
   std::uint64_t ring_size(const Socket& s) const;
@@ -185,6 +205,8 @@ private:
   std::unordered_map<std::uint32_t, Call> calls_;
   std::vector<bool> ring_taken_;
   std::uint32_t next_ring_ = 0; // without sender records: the next socket's ring number
+  std::uint64_t now_ = 0;       // the timestamp of the record being read (UINT64_MAX: the end)
+  std::vector<std::uint64_t> after_destruct_; // slots whose destructor record was the last read
   bool finished_ = false;
 };
 

@@ -44,6 +44,8 @@ std::string_view outcome_name(Outcome o) {
     return "wrong_format";
   case Outcome::discarded:
     return "discarded";
+  case Outcome::unobserved:
+    return "unobserved";
   }
   return "completed";
 }

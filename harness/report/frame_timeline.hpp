@@ -35,7 +35,9 @@ enum class Outcome : std::uint8_t {
   unmatched,    // the kernel used a slot the sender's records do not account for
   wrong_format, // the kernel marked it TP_STATUS_WRONG_FORMAT
   discarded,    // PACKET_LOSS: the kernel skipped it as malformed
+  unobserved,   // the tracer lost records in its lifetime and what came is not a whole story
 };
+inline constexpr std::size_t kOutcomes = static_cast<std::size_t>(Outcome::unobserved) + 1;
 std::string_view outcome_name(Outcome o);
 
 struct FrameTimeline {
@@ -55,6 +57,9 @@ struct FrameTimeline {
   std::uint64_t destruct_line = 0; // trace line of the first destructor record of this use
   bool not_restored = false;       // the destructor ran, SENDING was seen, AVAILABLE never came
   bool status_backwards = false;
+  // The tracer lost records while this frame was in the ring (loss.hpp): an absence is not
+  // evidence. Set by the correlator; the report decides what it still shows.
+  bool in_loss = false;
   std::uint32_t backwards_from = 0, backwards_to = 0; // raw statuses of the first regression
   Outcome outcome = Outcome::completed;
 

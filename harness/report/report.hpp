@@ -6,6 +6,8 @@
 #include "expectations.hpp"
 #include "frame_timeline.hpp"
 #include "histogram.hpp"
+#include "loss.hpp"
+#include "result.hpp"
 #include "trace_parser.hpp"
 
 #include <array>
@@ -104,13 +106,35 @@ struct Anomaly {
   std::string anchor;
   int line = 0;
   std::vector<Evidence> evidence; // the first few records/frames it rests on
+  // When the tracer lost records: why this finding is not an artefact of that (empty otherwise).
+  std::string not_from_loss;
+};
+
+// What the tracer lost (loss.hpp) and what the report could therefore not judge
+// (docs/report-schema.md "loss").
+struct LossInfo {
+  bool any = false;                              // the tracer reported lost records
+  std::uint64_t records = 0;                     // lost, where the tracer gave a count
+  bool uncounted = false;                        // some loss came without a count
+  std::map<std::string, std::uint64_t> by_cause; // LostCause names -> records
+  std::uint64_t windows = 0;                     // disjoint time windows
+  std::uint64_t covered_ns = 0;                  // their length within the trace
+  std::vector<LossWindow> first_windows;         // the first few
+  std::uint64_t frames_unobserved = 0;           // frames whose story the loss cut
+  std::uint64_t frames_observed = 0;             // every other frame
+  std::uint64_t calls_unjudged = 0;              // findings not made: their records may be lost
+  // Share of frames fully observed, 0..1 (1 without frames).
+  double observed_share() const {
+    const std::uint64_t n = frames_unobserved + frames_observed;
+    return n ? static_cast<double>(frames_observed) / static_cast<double>(n) : 1.0;
+  }
 };
 
 struct Summary {
   std::uint64_t requested = 0, queued = 0, sent = 0; // the sender's totals
   std::uint64_t frames = 0; // frame timelines (sender frames + kernel-only uses)
   std::uint64_t completed = 0, stuck = 0, not_seen = 0, unmatched = 0, wrong_format = 0,
-                discarded = 0;
+                discarded = 0, unobserved = 0;
   Percentiles latency;     // sender SEND_REQUEST -> kernel AVAILABLE (or destructor)
   Percentiles kernel_hold; // kernel SENDING -> AVAILABLE (or destructor)
   Percentiles pickup;      // sender SEND_REQUEST -> kernel saw it
@@ -148,14 +172,19 @@ struct Report {
   std::vector<FrameTimeline> frames; // the first rows, sorted by seq (see frames_total)
   std::uint64_t frames_total = 0;
   std::vector<Anomaly> anomalies;
+  LossInfo loss;
   std::vector<std::string> notes;
   std::optional<Comparison> comparison;
   std::optional<WorkloadInfo> workload; // `run --exec` only
 
-  // 0: every frame accounted for, no anomaly, no regression; 1 otherwise.
+  // 1: an anomaly or a regression; else 15 (Exit::incomplete) when the tracer lost records, so
+  // that what it did not see was not judged; else 0: every frame accounted for.
   int exit_code() const {
-    return anomalies.empty() && (!comparison || comparison->regressions.empty()) ? 0 : 1;
+    if (!anomalies.empty() || (comparison && !comparison->regressions.empty()))
+      return static_cast<int>(Exit::anomaly);
+    return loss.any ? static_cast<int>(Exit::incomplete) : static_cast<int>(Exit::ok);
   }
+  std::string_view verdict() const; // "ok", "anomalies", "regression", "incomplete"
 };
 
 // Renders the terminal report: run line, frame table (at most `max_rows` rows), summary,

@@ -305,22 +305,25 @@ void settle_versioned_probes(Report& r) {
   }
 }
 
-// Probes that should have fired and did not, and records stap counted but did not deliver.
+// Probes that should have fired and did not. Records a script counted (HITS) but did not
+// deliver are lost records (loss.hpp), not a finding.
 void add_probe_anomalies(Report& r, const BuildInputs& in, bool sent_something) {
+  const bool lost = in.losses && in.losses->any();
   for (const auto& probe : r.probes) {
-    if (sent_something && probe.planned && probe.expect == Expect::always && probe.fired() == 0) {
-      const std::string line = probe.line > 0 ? " (line " + std::to_string(probe.line) + ")" : "";
-      add_anomaly(r, "probe_never_fired",
-                  "probe never fired: possible line drift at anchor " + probe.anchor + line +
-                      ": run `harness drift`",
-                  1, {}, {}, probe.anchor, probe.line);
+    if (!sent_something || !probe.planned || probe.expect != Expect::always || probe.fired() != 0)
+      continue;
+    const std::string line = probe.line > 0 ? " (line " + std::to_string(probe.line) + ")" : "";
+    // With loss, no record is no proof: the kprobe tracer's HITS count the records it read.
+    if (lost) {
+      r.notes.push_back("no record of anchor " + probe.anchor + line +
+                        " reached the trace; the tracer lost records, so whether it fired is "
+                        "not known");
+      continue;
     }
-    if (probe.hits && *probe.hits > probe.events)
-      add_anomaly(r, "events_lost",
-                  "anchor " + probe.anchor + " fired " + std::to_string(*probe.hits) +
-                      " times but only " + std::to_string(probe.events) +
-                      " records reached the trace: stap dropped output",
-                  *probe.hits - probe.events, {}, {}, probe.anchor, probe.line);
+    add_anomaly(r, "probe_never_fired",
+                "probe never fired: possible line drift at anchor " + probe.anchor + line +
+                    ": run `harness drift`",
+                1, {}, {}, probe.anchor, probe.line);
   }
   if (in.sender && !in.sender->interrupted && in.sender->stalled)
     add_anomaly(r, "sender_stalled",
@@ -379,7 +382,29 @@ void ReportBuilder::Bucket::note(const FrameTimeline& tl) {
   }
 }
 
-void ReportBuilder::add(const FrameTimeline& tl) {
+namespace {
+
+// The phases a kernel frame did not show, a bit each.
+std::uint32_t missing_mask(const FrameTimeline& tl) {
+  std::uint32_t m = 0;
+  for (std::size_t p = 0; p < kPhaseCount; ++p)
+    if (tl.t[p] == 0)
+      m |= 1u << p;
+  return m;
+}
+
+// A frame the tracer lost records around, whose records do not tell a whole story by
+// themselves: not given back, never taken, not placed, skipped, a status going backwards.
+bool cut_by_loss(const FrameTimeline& tl) {
+  return tl.in_loss && (tl.outcome != Outcome::completed || tl.status_backwards || tl.not_restored);
+}
+
+} // namespace
+
+void ReportBuilder::add(const FrameTimeline& tl_in) {
+  FrameTimeline tl = tl_in;
+  if (cut_by_loss(tl))
+    tl.outcome = Outcome::unobserved; // the loss explains what is missing: no finding
   ++total_;
   ++outcomes_[static_cast<std::size_t>(tl.outcome)];
   if (rows_.size() < max_rows_)
@@ -412,14 +437,24 @@ void ReportBuilder::add(const FrameTimeline& tl) {
   case Outcome::discarded:
     discarded_.note(tl);
     break;
+  case Outcome::unobserved:
+    unobserved_.note(tl);
+    break;
   case Outcome::completed:
     break;
   }
-  if (tl.status_backwards)
+  if (tl.status_backwards && tl.outcome != Outcome::unobserved)
     backwards_.note(tl);
   if (tl.xmit_err != 0)
     xmit_err_.note(tl);
-  if (tl.has_kernel && tl.outcome == Outcome::completed)
+  if (tl.has_kernel && tl.outcome == Outcome::completed && tl.in_loss) {
+    // Which missing phase could have been recorded is known only at the end (settle_lossy).
+    if (const std::uint32_t m = missing_mask(tl); m != 0)
+      lossy_completed_[m].note(tl);
+    for (std::size_t p = 0; p < kPhaseCount; ++p)
+      if (tl.t[p] != 0)
+        ++with_[p];
+  } else if (tl.has_kernel && tl.outcome == Outcome::completed)
     for (std::size_t p = 0; p < kPhaseCount; ++p)
       if (tl.t[p] != 0)
         ++with_[p];
@@ -503,6 +538,57 @@ std::uint64_t ReportBuilder::settle_frames(Report& r) {
   return stuck_count;
 }
 
+// Completed frames the tracer lost records around and that lack a phase the probes can show:
+// unobserved, not "missing a phase" (fill_phases decided which phases are expected). Returns how
+// many.
+std::uint64_t ReportBuilder::settle_lossy_frames(Report& r) {
+  std::uint32_t expected = 0;
+  for (std::size_t p = 0; p < kPhaseCount; ++p)
+    if (r.phases[p].expected && r.phases[p].observed)
+      expected |= 1u << p;
+  std::uint64_t moved = 0;
+  for (std::uint32_t m = 1; m < lossy_completed_.size(); ++m) {
+    const Bucket& b = lossy_completed_[m];
+    if (b.count == 0 || (m & expected) == 0)
+      continue;
+    moved += b.count;
+    unobserved_.count += b.count;
+    for (auto s : b.seqs)
+      if (unobserved_.seqs.size() < kSamples)
+        unobserved_.seqs.push_back(s);
+    for (auto i : b.indices)
+      if (unobserved_.indices.size() < kSamples)
+        unobserved_.indices.push_back(i);
+  }
+  for (auto& f : r.frames)
+    if (f.in_loss && f.outcome == Outcome::completed && f.has_kernel &&
+        (missing_mask(f) & expected) != 0)
+      f.outcome = Outcome::unobserved;
+  return moved;
+}
+
+// What the tracer lost, and what could therefore not be judged.
+void ReportBuilder::fill_loss(Report& r, const BuildInputs& in, const KernelStats& ks) const {
+  LossInfo& l = r.loss;
+  l.frames_unobserved = unobserved_.count;
+  l.frames_observed = total_ - unobserved_.count;
+  for (auto n : ks.call_notes.unjudged_loss)
+    l.calls_unjudged += n;
+  if (!in.losses || !in.losses->any())
+    return;
+  const LossMap& m = *in.losses;
+  l.any = true;
+  l.records = m.records();
+  l.uncounted = m.uncounted();
+  for (std::size_t c = 0; c < kLostCauses; ++c)
+    if (const auto n = m.by_cause(static_cast<LostCause>(c)); n > 0)
+      l.by_cause[std::string(lost_cause_name(static_cast<LostCause>(c)))] = n;
+  l.windows = m.windows().size();
+  l.covered_ns = m.covered_ns();
+  for (std::size_t i = 0; i < m.windows().size() && i < kSamples; ++i)
+    l.first_windows.push_back(m.windows()[i]);
+}
+
 // Summary: the counts and percentiles of the run.
 void ReportBuilder::fill_summary(Report& r, const BuildInputs& in, const KernelStats& ks,
                                  std::uint64_t stuck_count) const {
@@ -514,13 +600,14 @@ void ReportBuilder::fill_summary(Report& r, const BuildInputs& in, const KernelS
   }
   sm.frames = total_;
   // Frames not knowably stuck (settle_frames) count as completed.
-  sm.completed =
-      outcomes_[static_cast<std::size_t>(Outcome::completed)] + stuck_.count - stuck_count;
+  sm.completed = outcomes_[static_cast<std::size_t>(Outcome::completed)] + stuck_.count -
+                 stuck_count - lossy_moved_;
   sm.stuck = stuck_count;
   sm.not_seen = not_seen_.count;
   sm.unmatched = unmatched_.count;
   sm.wrong_format = wrong_format_.count;
   sm.discarded = discarded_.count;
+  sm.unobserved = unobserved_.count;
   const bool avail = r.phases[pi(Phase::available)].observed;
   sm.latency = (avail ? latency_ : latency_destruct_).percentiles();
   sm.kernel_hold = (avail ? hold_ : hold_destruct_).percentiles();
@@ -541,8 +628,12 @@ void ReportBuilder::fill_summary(Report& r, const BuildInputs& in, const KernelS
 // Anomalies: findings that make the verdict.
 void ReportBuilder::add_anomalies(Report& r, const BuildInputs& in, const KernelStats& ks,
                                   std::uint64_t stuck_count, bool sent_something) const {
-  const std::uint64_t kernel_frames = total_ - not_seen_.count;
-  if (in.sender && in.sender->totals.queued > 0 && kernel_frames == 0 && ks.events == 0) {
+  const std::uint64_t kernel_frames = total_ - not_seen_.count - unobserved_.count;
+  const bool lost = in.losses && in.losses->any();
+  if (lost && kernel_frames == 0) {
+    // Nothing of the sender's socket reached the trace, and the tracer says it lost records:
+    // the verdict is incomplete (the loss section), not a kernel fault.
+  } else if (in.sender && in.sender->totals.queued > 0 && kernel_frames == 0 && ks.events == 0) {
     add_anomaly(r, "no_kernel_records",
                 "no probe record at all although the sender queued " +
                     plural(in.sender->totals.queued, "frame", "frames") +
@@ -678,11 +769,26 @@ Report ReportBuilder::finish(const BuildInputs& in) {
     settle_versioned_probes(r);
   fill_phases(r, in);
   const std::uint64_t stuck_count = settle_frames(r);
+  lossy_moved_ = settle_lossy_frames(r);
   fill_summary(r, in, c.ks, stuck_count);
   const bool sent = sent_something(in, c.ks);
   add_anomalies(r, in, c.ks, stuck_count, sent);
+  fill_loss(r, in, c.ks);
+  if (r.loss.any)
+    for (auto& a : r.anomalies)
+      if (a.not_from_loss.empty())
+        a.not_from_loss = "its records lie outside every window in which the tracer lost "
+                          "records (frames and calls those windows touch are not judged)";
   add_notes(r, in, c.ps, c.ks, sent);
   return r;
+}
+
+std::string_view Report::verdict() const {
+  if (!anomalies.empty())
+    return "anomalies";
+  if (comparison && !comparison->regressions.empty())
+    return "regression";
+  return loss.any ? "incomplete" : "ok";
 }
 
 } // namespace harness::report

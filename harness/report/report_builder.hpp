@@ -19,6 +19,7 @@ struct BuildInputs {
   const ParseStats* parse = nullptr;
   const AnchorTable* anchors = nullptr;
   const KernelStats* kernel = nullptr;
+  const LossMap* losses = nullptr; // what the tracer lost; null: nothing
   std::uint64_t reordered = 0, late = 0;
   const stap::ProbePlan* plan = nullptr;      // optional
   const sender::SendReport* sender = nullptr; // optional (its frames are not read here)
@@ -56,13 +57,19 @@ private:
                      std::uint64_t stuck_count, bool sent_something) const;
   void add_notes(Report& r, const BuildInputs& in, const ParseStats& ps, const KernelStats& ks,
                  bool sent_something) const;
+  std::uint64_t settle_lossy_frames(Report& r);
+  void fill_loss(Report& r, const BuildInputs& in, const KernelStats& ks) const;
 
   std::size_t max_rows_;
   std::vector<FrameTimeline> rows_;
   std::uint64_t total_ = 0;
-  std::array<std::uint64_t, 6> outcomes_{};
+  std::array<std::uint64_t, kOutcomes> outcomes_{};
   Bucket stuck_, not_restored_, not_seen_, unmatched_, wrong_format_, discarded_, backwards_,
-      xmit_err_;
+      xmit_err_, unobserved_;
+  // Completed frames the tracer lost records around, by the phases they lack (a bit each):
+  // unobserved when one of those phases was observable (known only at the end).
+  std::array<Bucket, (1u << kPhaseCount)> lossy_completed_;
+  std::uint64_t lossy_moved_ = 0;
   std::array<Bucket, kPhaseCount> missing_;       // kernel-handled frames lacking the phase
   std::array<std::uint64_t, kPhaseCount> with_{}; // frames showing the phase
   Histogram latency_, latency_destruct_, hold_, hold_destruct_, pickup_;

@@ -73,6 +73,8 @@ const char* outcome_colour(Outcome o) {
     return "#d62728";
   case Outcome::discarded:
     return "#bcbd22";
+  case Outcome::unobserved:
+    return "#bbbbbb";
   }
   return "#000";
 }
@@ -473,11 +475,19 @@ void header(std::ostringstream& o, const Report& r) {
   o << "</div>";
   const bool ok = r.exit_code() == 0;
   const std::size_t regressions = r.comparison ? r.comparison->regressions.size() : 0;
-  o << "<p><span class=\"verdict " << (ok ? "ok\">OK: every frame accounted for" : "bad\">")
-    << (ok ? ""
-           : plural(r.anomalies.size(), "anomaly", "anomalies") +
-                 (regressions ? ", " + plural(regressions, "regression", "regressions") : ""))
-    << "</span></p>";
+  if (r.verdict() == "incomplete") {
+    char share[32];
+    std::snprintf(share, sizeof share, "%.1f%%", 100.0 * r.loss.observed_share());
+    o << "<p><span class=\"verdict partial\">Incomplete: the tracer lost records; " << share
+      << " of frames fully observed, no anomaly in them</span> <a href=\"#lost\">lost "
+         "records</a></p>";
+  } else {
+    o << "<p><span class=\"verdict " << (ok ? "ok\">OK: every frame accounted for" : "bad\">")
+      << (ok ? ""
+             : plural(r.anomalies.size(), "anomaly", "anomalies") +
+                   (regressions ? ", " + plural(regressions, "regression", "regressions") : ""))
+      << "</span></p>";
+  }
   if (r.partial)
     o << "<p class=\"partial\"><b>Partial report:</b> "
       << html_escape(r.partial_reason.empty() ? "the run did not finish" : r.partial_reason)
@@ -567,9 +577,28 @@ void anomalies(std::ostringstream& o, const Report& r, std::size_t lanes) {
     if (!a.anchor.empty())
       o << " <span class=\"note\">(anchor <code>" << html_escape(a.anchor) << "</code>"
         << (a.line ? ", line " + std::to_string(a.line) : "") << ")</span>";
+    if (!a.not_from_loss.empty())
+      o << "<br><span class=\"note\">not from lost records: " << html_escape(a.not_from_loss)
+        << "</span>";
     o << "</td><td>" << anomaly_links(r, a, lanes) << "</td></tr>";
   }
   o << "</table>";
+}
+
+// What the tracer lost (docs/report-schema.md "loss").
+void lost_records(std::ostringstream& o, const LossInfo& l) {
+  if (!l.any)
+    return;
+  o << "<h2 id=\"lost\">Lost records</h2><table><tr><th>lost</th><td>"
+    << (l.records ? plural(l.records, "record", "records") : std::string("records"))
+    << (l.uncounted ? " (and some the tracer could not count)" : "");
+  for (const auto& [cause, n] : l.by_cause)
+    o << "; " << html_escape(cause) << " " << n;
+  o << "</td></tr><tr><th>windows</th><td>" << l.windows << ", covering "
+    << format_duration(l.covered_ns) << " of the trace</td></tr><tr><th>frames</th><td>"
+    << l.frames_observed << " fully observed, " << l.frames_unobserved
+    << " unobserved (not judged)</td></tr><tr><th>calls</th><td>" << l.calls_unjudged
+    << " findings not made: their records may be lost</td></tr></table>";
 }
 
 void phases(std::ostringstream& o, const Report& r) {
@@ -674,6 +703,7 @@ std::string format_report_html(const Report& r, const HtmlOptions& options) {
   summary(o, r);
   timeline(o, r, options, flagged, lanes);
   anomalies(o, r, lanes);
+  lost_records(o, r.loss);
   phases(o, r);
   probes(o, r);
   comparison(o, r);

@@ -42,12 +42,31 @@ std::string_view expect_name(Expect e) {
   return "conditional";
 }
 
+json loss_json(const LossInfo& l) {
+  json windows = json::array();
+  for (const auto& w : l.first_windows)
+    windows.push_back(
+        {{"from_ns", w.from_ns}, {"to_ns", std::min<std::uint64_t>(w.to_ns, INT64_MAX)}});
+  return {{"any", l.any},
+          {"records", l.records},
+          {"uncounted", l.uncounted},
+          {"by_cause", l.by_cause},
+          {"windows", l.windows},
+          {"covered_ns", l.covered_ns},
+          {"first_windows", std::move(windows)},
+          {"frames_unobserved", l.frames_unobserved},
+          {"frames_observed", l.frames_observed},
+          {"observed_share", l.observed_share()},
+          {"calls_unjudged", l.calls_unjudged}};
+}
+
 json frame_json(const FrameTimeline& f) {
   json j;
   j["seq"] = f.has_sender ? json(f.sender.seq) : json(nullptr);
   j["index"] = f.index;
   j["ring"] = f.ring;
   j["outcome"] = outcome_name(f.outcome);
+  j["in_loss"] = f.in_loss;
   j["mapped_by"] = map_source_name(f.mapped_by);
   if (f.has_sender)
     j["sender"] = {{"t_fill_ns", f.sender.t_fill_ns},
@@ -285,6 +304,7 @@ void read_summary(Reader& rd, const json& j, Report& r) {
     sm.unmatched = rd.num<std::uint64_t>(*s, "unmatched", p);
     sm.wrong_format = rd.num<std::uint64_t>(*s, "wrong_format", p);
     sm.discarded = rd.num<std::uint64_t>(*s, "discarded", p);
+    sm.unobserved = rd.num<std::uint64_t>(*s, "unobserved", p);
     sm.latency = read_percentiles(rd, *s, "latency_ns", p);
     sm.kernel_hold = read_percentiles(rd, *s, "kernel_hold_ns", p);
     sm.pickup = read_percentiles(rd, *s, "pickup_ns", p);
@@ -316,10 +336,10 @@ void read_frames(Reader& rd, const json& j, Report& r) {
       f.index = rd.num<std::int64_t>(fj, "index", p, -1);
       f.ring = rd.num<std::uint32_t>(fj, "ring", p);
       const std::string outcome = rd.str(fj, "outcome", p);
-      for (auto o : {Outcome::completed, Outcome::stuck, Outcome::not_seen, Outcome::unmatched,
-                     Outcome::wrong_format, Outcome::discarded})
-        if (outcome_name(o) == outcome)
-          f.outcome = o;
+      for (std::size_t o = 0; o < kOutcomes; ++o)
+        if (outcome_name(static_cast<Outcome>(o)) == outcome)
+          f.outcome = static_cast<Outcome>(o);
+      f.in_loss = rd.boolean(fj, "in_loss", p);
       const std::string mapped = rd.str(fj, "mapped_by", p);
       for (auto m :
            {MapSource::none, MapSource::ph_check, MapSource::len_sum, MapSource::ring_order})
@@ -374,6 +394,7 @@ void read_anomalies(Reader& rd, const json& j, Report& r) {
           a.indices.push_back(rd.checked<std::int64_t>(v, p + "indices[]"));
       a.anchor = rd.str(aj, "anchor", p);
       a.line = rd.num<int>(aj, "line", p);
+      a.not_from_loss = rd.str(aj, "not_from_loss", p);
       if (aj.contains("evidence") && aj["evidence"].is_array())
         for (const auto& ej : aj["evidence"]) {
           if (!ej.is_object())
@@ -392,6 +413,31 @@ void read_anomalies(Reader& rd, const json& j, Report& r) {
       r.anomalies.push_back(std::move(a));
     }
   }
+}
+
+// loss: what the tracer lost.
+void read_loss(Reader& rd, const json& j, Report& r) {
+  const json* o = rd.obj(j, "loss", "");
+  if (!o)
+    return;
+  const std::string p = "loss.";
+  LossInfo& l = r.loss;
+  l.any = rd.boolean(*o, "any", p);
+  l.records = rd.num<std::uint64_t>(*o, "records", p);
+  l.uncounted = rd.boolean(*o, "uncounted", p);
+  if (const json* c = rd.obj(*o, "by_cause", p))
+    for (const auto& [name, v] : c->items())
+      if (lost_cause_from_name(name) != LostCause::other || name == "other")
+        l.by_cause[name] = rd.checked<std::uint64_t>(v, p + "by_cause." + name);
+  l.windows = rd.num<std::uint64_t>(*o, "windows", p);
+  l.covered_ns = rd.num<std::uint64_t>(*o, "covered_ns", p);
+  if (const json* ws = rd.arr(*o, "first_windows", p))
+    for (const auto& w : *ws)
+      l.first_windows.push_back({rd.num<std::uint64_t>(w, "from_ns", p + "first_windows[]."),
+                                 rd.num<std::uint64_t>(w, "to_ns", p + "first_windows[].")});
+  l.frames_unobserved = rd.num<std::uint64_t>(*o, "frames_unobserved", p);
+  l.frames_observed = rd.num<std::uint64_t>(*o, "frames_observed", p);
+  l.calls_unjudged = rd.num<std::uint64_t>(*o, "calls_unjudged", p);
 }
 
 // notes.
@@ -470,7 +516,7 @@ json report_to_json(const Report& r) {
   j["partial"] = r.partial;
   j["partial_reason"] = r.partial_reason;
   j["exit_code"] = r.exit_code();
-  j["verdict"] = r.exit_code() == 0 ? "ok" : r.anomalies.empty() ? "regression" : "anomalies";
+  j["verdict"] = r.verdict();
   const RunInfo& ru = r.run;
   j["run"] = {{"kernel", ru.kernel},
               {"plan_id", ru.plan_id},
@@ -551,6 +597,7 @@ json report_to_json(const Report& r) {
                   {"unmatched", s.unmatched},
                   {"wrong_format", s.wrong_format},
                   {"discarded", s.discarded},
+                  {"unobserved", s.unobserved},
                   {"latency_ns", percentiles_json(s.latency)},
                   {"kernel_hold_ns", percentiles_json(s.kernel_hold)},
                   {"pickup_ns", percentiles_json(s.pickup)},
@@ -580,17 +627,20 @@ json report_to_json(const Report& r) {
                           {"seq", e.seq ? json(*e.seq) : json(nullptr)},
                           {"index", e.index},
                           {"detail", e.detail}});
-    anomalies.push_back({{"id", a.kind},
-                         {"kind", a.kind},
-                         {"message", a.message},
-                         {"count", a.count},
-                         {"seqs", a.seqs},
-                         {"indices", a.indices},
-                         {"anchor", a.anchor},
-                         {"line", a.line},
-                         {"evidence", std::move(evidence)}});
+    anomalies.push_back(
+        {{"id", a.kind},
+         {"kind", a.kind},
+         {"message", a.message},
+         {"count", a.count},
+         {"seqs", a.seqs},
+         {"indices", a.indices},
+         {"anchor", a.anchor},
+         {"line", a.line},
+         {"evidence", std::move(evidence)},
+         {"not_from_loss", a.not_from_loss.empty() ? json(nullptr) : json(a.not_from_loss)}});
   }
   j["anomalies"] = anomalies;
+  j["loss"] = loss_json(r.loss);
   j["notes"] = r.notes;
   if (r.comparison) {
     json regs = json::array();
@@ -636,6 +686,7 @@ Result<Report> report_from_json(const nlohmann::json& j, std::string_view origin
   read_summary(rd, j, r);
   read_frames(rd, j, r);
   read_anomalies(rd, j, r);
+  read_loss(rd, j, r);
   read_notes(rd, j, r);
   read_workload(rd, j, r);
   check_ranges(rd, r);

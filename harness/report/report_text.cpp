@@ -3,6 +3,7 @@
 #include "workload.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <sstream>
 
 namespace harness::report {
@@ -101,6 +102,39 @@ void workload_lines(std::ostringstream& o, const WorkloadInfo& w) {
       o << "  " << name << "| " << l << "\n";
 }
 
+// What the tracer lost and what was therefore not judged (docs/report-schema.md "loss").
+void loss_lines(std::ostringstream& o, const LossInfo& l) {
+  if (!l.any)
+    return;
+  o << "\nlost records\n  the tracer lost ";
+  o << (l.records ? plural(l.records, "record", "records") : std::string("records"));
+  if (l.uncounted)
+    o << (l.records ? " and more it could not count" : " it could not count");
+  if (!l.by_cause.empty()) {
+    o << " (";
+    bool first = true;
+    for (const auto& [cause, n] : l.by_cause) {
+      o << (first ? "" : ", ") << cause << " " << n;
+      first = false;
+    }
+    o << ")";
+  }
+  o << " in " << plural(l.windows, "window", "windows") << " covering "
+    << format_duration(l.covered_ns) << " of the trace\n";
+  for (const auto& w : l.first_windows) {
+    o << "    " << (w.from_ns ? std::to_string(w.from_ns) : std::string("start")) << " .. "
+      << (w.to_ns < INT64_MAX ? std::to_string(w.to_ns) : std::string("end")) << " ns\n";
+  }
+  char share[32];
+  std::snprintf(share, sizeof share, "%.1f%%", 100.0 * l.observed_share());
+  o << "  " << share << " of frames fully observed (" << l.frames_observed << "); "
+    << plural(l.frames_unobserved, "frame", "frames")
+    << " unobserved: the loss touched them, so what is missing is not read as a kernel fault\n";
+  if (l.calls_unjudged)
+    o << "  " << plural(l.calls_unjudged, "finding", "findings")
+      << " about tpacket_snd calls not made: records between their evidence may be lost\n";
+}
+
 } // namespace
 
 std::string format_report_text(const Report& r, std::size_t max_rows) {
@@ -154,6 +188,8 @@ std::string format_report_text(const Report& r, std::size_t max_rows) {
     o << ", " << s.wrong_format << " WRONG_FORMAT";
   if (s.discarded)
     o << ", " << s.discarded << " discarded";
+  if (s.unobserved)
+    o << ", " << s.unobserved << " unobserved (the tracer lost records)";
   o << "\n";
   o << "  latency SEND_REQUEST -> " << (r.phases[4].observed ? "AVAILABLE" : "destructor") << ": "
     << percentiles_text(s.latency, "frame") << "\n";
@@ -231,8 +267,11 @@ std::string format_report_text(const Report& r, std::size_t max_rows) {
         o << ";";
       }
       o << "\n";
+      if (!a.not_from_loss.empty())
+        o << "    not from lost records: " << a.not_from_loss << "\n";
     }
   }
+  loss_lines(o, r.loss);
   if (!r.notes.empty()) {
     o << "\nnotes\n";
     for (const auto& n : r.notes)
@@ -261,6 +300,13 @@ std::string format_report_text(const Report& r, std::size_t max_rows) {
       o << "; " << plural(r.anomalies.size(), "anomaly", "anomalies");
   } else if (r.exit_code() == 0) {
     o << "OK, every frame accounted for" << (r.comparison ? ", no regression" : "");
+  } else if (r.verdict() == "incomplete") {
+    char share[32];
+    std::snprintf(share, sizeof share, "%.1f%%", 100.0 * r.loss.observed_share());
+    o << "INCOMPLETE, the tracer lost "
+      << (r.loss.records ? plural(r.loss.records, "record", "records") : std::string("records"))
+      << "; " << share << " of frames fully observed, no anomaly in them"
+      << (r.comparison ? ", no regression" : "");
   } else {
     o << "FAIL, " << plural(r.anomalies.size(), "anomaly", "anomalies");
     if (r.comparison)

@@ -286,6 +286,8 @@ bool TraceParser::parse_record(std::string_view line, std::string_view& why) {
     stats_.end_ts = *ts;
     return true;
   }
+  if (kind == tf::kind::lost)
+    return parse_lost(rest, why);
   if (kind == tf::kind::ready) {
     const auto ts = parse_bounded(next_word(rest));
     if (!ts) {
@@ -323,6 +325,51 @@ bool TraceParser::parse_record(std::string_view line, std::string_view& why) {
   return false;
 }
 
+// HX1 LOST <from_ns|-> <to_ns|-> <cpu|-> <count|?> <cause> (stap/trace_format.hpp).
+bool TraceParser::parse_lost(std::string_view rest, std::string_view& why) {
+  why = "LOST needs <from_ns|-> <to_ns|-> <cpu|-> <count|?> <cause>";
+  TraceRecord r;
+  r.kind = RecordKind::lost;
+  const auto from = next_word(rest);
+  const auto to = next_word(rest);
+  const auto cpu = next_word(rest);
+  const auto count = next_word(rest);
+  const auto cause = next_word(rest);
+  if (cause.empty() || !rest.empty())
+    return false;
+  if (from != tf::open_end) {
+    const auto v = parse_bounded(from);
+    if (!v)
+      return false;
+    r.ts_ns = *v;
+  }
+  r.to_ns = UINT64_MAX;
+  if (to != tf::open_end) {
+    const auto v = parse_bounded(to);
+    if (!v || *v < r.ts_ns)
+      return false;
+    r.to_ns = *v;
+  }
+  r.any_cpu = cpu == tf::open_end;
+  if (!r.any_cpu) {
+    const auto v = parse_decimal(cpu);
+    if (!v || *v > UINT32_MAX)
+      return false;
+    r.cpu = static_cast<std::uint32_t>(*v);
+  }
+  if (count != tf::missing) {
+    const auto v = parse_bounded(count);
+    if (!v)
+      return false;
+    r.count = *v;
+    r.count_known = true;
+  }
+  r.cause = lost_cause_from_name(cause);
+  rec_ = r;
+  ++stats_.lost_records;
+  return true;
+}
+
 bool TraceParser::parse_event(std::string_view rest, std::string_view& why) {
   // One pass with a cursor, numbers parsed where they are scanned: this runs for every record
   // of traces with millions of them.
@@ -330,6 +377,7 @@ bool TraceParser::parse_event(std::string_view rest, std::string_view& why) {
   r.kind = RecordKind::event;
   r.given = 0;
   r.missing = 0;
+  r.seq = 0;
   const char* p = rest.data();
   const char* const e = p + rest.size();
   std::uint64_t pos[4] = {0, 0, 0, 0}; // ts cpu pid tid
@@ -385,8 +433,20 @@ bool TraceParser::parse_event(std::string_view rest, std::string_view& why) {
         why = w == tf::prefix ? "two records on one line" : "field without key=value";
         return false;
       }
-      key = key_from_name(std::string_view(k, static_cast<std::size_t>(p - k)));
+      const std::string_view key_text(k, static_cast<std::size_t>(p - k));
+      key = key_from_name(key_text);
       ++p; // '='
+      if (!key && key_text == tf::record_key::seq) {
+        // The record's own number, not a kernel value (stap/trace_format.hpp).
+        const char* end = scan_decimal(p, e, r.seq);
+        if (!end || !at_word_end(end, e) || r.seq > kMaxTraceNumber) {
+          why = "sq is not a number";
+          return false;
+        }
+        p = end;
+        ++field;
+        continue;
+      }
       if (field < predicted.size())
         predicted[field] = key ? static_cast<std::uint8_t>(*key) : kUnknownKey;
     }

@@ -31,6 +31,7 @@ struct ParseStats {
   std::uint64_t malformed = 0;      // "HX1 " lines that could not be parsed
   std::uint64_t truncated_tail = 0; // a last line without its newline (output cut off)
   std::uint64_t ready_records = 0;
+  std::uint64_t lost_records = 0;      // LOST records (the tracer's own report of what it lost)
   std::vector<BadLine> samples;        // the first few malformed lines
   std::optional<ReadyInfo> ready;      // the first READY record
   std::optional<std::uint64_t> end_ts; // the END record's timestamp
@@ -58,6 +59,7 @@ public:
 private:
   bool parse_record(std::string_view line, std::string_view& why);
   bool parse_event(std::string_view rest, std::string_view& why);
+  bool parse_lost(std::string_view rest, std::string_view& why);
   void bad(std::string_view line, std::string_view why);
   void count_anchor(AnchorId id);
 

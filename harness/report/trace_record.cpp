@@ -56,4 +56,21 @@ std::optional<Key> key_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+namespace lc = stap::trace::lost_cause;
+constexpr std::array<std::string_view, kLostCauses> kLostCauseNames = {
+    lc::overrun, lc::missed, lc::transport, lc::skipped, lc::gap, lc::uncounted, "other"};
+} // namespace
+
+std::string_view lost_cause_name(LostCause c) {
+  return kLostCauseNames[static_cast<std::size_t>(c)];
+}
+
+LostCause lost_cause_from_name(std::string_view name) {
+  for (std::size_t i = 0; i + 1 < kLostCauses; ++i)
+    if (kLostCauseNames[i] == name)
+      return static_cast<LostCause>(i);
+  return LostCause::other;
+}
+
 } // namespace harness::report

@@ -52,7 +52,13 @@ std::optional<Key> key_from_name(std::string_view name);
 
 using AnchorId = std::uint16_t;
 
-enum class RecordKind : std::uint8_t { ready, event, hits, end };
+enum class RecordKind : std::uint8_t { ready, event, hits, end, lost };
+
+// Why a tracer lost records (stap::trace::lost_cause, DESIGN.md "Lost records").
+enum class LostCause : std::uint8_t { overrun, missed, transport, skipped, gap, uncounted, other };
+inline constexpr std::size_t kLostCauses = static_cast<std::size_t>(LostCause::other) + 1;
+std::string_view lost_cause_name(LostCause c);
+LostCause lost_cause_from_name(std::string_view name); // `other` for a word it does not know
 
 struct TraceRecord {
   RecordKind kind = RecordKind::event;
@@ -60,11 +66,16 @@ struct TraceRecord {
   std::uint32_t cpu = 0;
   std::uint32_t pid = 0;
   std::uint32_t tid = 0;
-  std::uint64_t ts_ns = 0;   // EV, READY, END
-  std::uint64_t count = 0;   // HITS
-  std::uint64_t line = 0;    // line number in the trace (1-based), for messages
-  std::uint32_t given = 0;   // bit per Key: a number was printed
-  std::uint32_t missing = 0; // bit per Key: `?` was printed (optimised out, fault)
+  std::uint64_t ts_ns = 0;            // EV, READY, END; LOST: the window's start (0: the trace's)
+  std::uint64_t count = 0;            // HITS; LOST: records lost (when count_known)
+  std::uint64_t seq = 0;              // EV: its `sq` (0: the tracer does not number its records)
+  std::uint64_t to_ns = 0;            // LOST: the window's end (UINT64_MAX: the trace's)
+  bool count_known = false;           // LOST
+  bool any_cpu = false;               // LOST: `-`, the records of every CPU
+  LostCause cause = LostCause::other; // LOST
+  std::uint64_t line = 0;             // line number in the trace (1-based), for messages
+  std::uint32_t given = 0;            // bit per Key: a number was printed
+  std::uint32_t missing = 0;          // bit per Key: `?` was printed (optimised out, fault)
   std::array<std::uint64_t, kKeyCount> values{}; // two's complement for negative numbers
 
   static constexpr std::uint32_t bit(Key k) { return 1u << static_cast<unsigned>(k); }

@@ -17,6 +17,7 @@
 #include "sender.hpp"
 #include "signals.hpp"
 #include "stap_env.hpp"
+#include "trace_buffer.hpp"
 #include "workload.hpp"
 
 #include <atomic>
@@ -234,6 +235,7 @@ private:
     return req_.duration && Clock::now() - t0 >= *req_.duration;
   }
   void pump_tracer(const std::string& what_continues);
+  void plan_buffer();
   void settle();
   void stop_tracer();
   Status write_reports();
@@ -260,6 +262,8 @@ private:
   std::optional<stap::ProbePlan> plan_;
   std::optional<kprobe::KprobeDefs> defs_;
   std::unique_ptr<TracerSession> session_;
+  TraceBufferPlan buffer_;
+  std::unique_ptr<Pacer> pacer_; // the built-in sender with pacing (RunRequest::pace)
   std::optional<sender::SendReport> sent_;
   std::unique_ptr<ExecWorkload> program_;        // --exec
   std::optional<report::WorkloadInfo> attached_; // --pid
@@ -476,14 +480,17 @@ Status Session::generate_probes() {
 // stap compiling the generated script, or staprun loading the prebuilt module.
 ChildSpec Session::stap_command() const {
   ChildSpec spec;
+  // The transport buffer per CPU in MB (plan_buffer): staprun -b for a prebuilt module, stap -s.
+  const std::string mb = std::to_string(buffer_.mb_per_cpu);
   if (!req_.module.empty()) {
     spec.exe = req_.staprun;
-    spec.args = req_.stap_args;
+    spec.args = {"-b", mb};
+    spec.args.insert(spec.args.end(), req_.stap_args.begin(), req_.stap_args.end());
     spec.args.push_back(req_.module);
     return spec;
   }
   spec.exe = req_.stap;
-  spec.args = {"-v"};
+  spec.args = {"-v", "-s", mb};
   if (!req_.build_dir.empty()) {
     spec.args.push_back("-r");
     spec.args.push_back(req_.build_dir);
@@ -498,8 +505,25 @@ ChildSpec Session::stap_command() const {
   return spec;
 }
 
+// The tracer's buffer for this run (trace_buffer.hpp): what --trace-buffer asked, else room for
+// every record of the built-in sender's frames (or of a workload's) within free memory.
+void Session::plan_buffer() {
+  std::optional<std::uint64_t> frames;
+  if (req_.exec.empty() && !req_.attach_pid && req_.sender.count > 0)
+    frames = static_cast<std::uint64_t>(req_.sender.count);
+  buffer_ = plan_trace_buffer(kprobes_ ? TracerKind::kprobe : TracerKind::stap, *plan_, frames,
+                              req_.trace_buffer_kb, mem_available_kb(),
+                              std::max(1u, std::thread::hardware_concurrency()));
+  say("trace buffer: " +
+      (kprobes_ ? std::to_string(buffer_.kb_per_cpu) + " KiB"
+                : std::to_string(buffer_.mb_per_cpu) + " MiB") +
+      " per CPU, " + buffer_.why + "; it holds the records of about " +
+      std::to_string(buffer_.frames_held) + " frames");
+}
+
 // The tracer, started; live only after wait_ready().
 Status Session::start_tracer() {
+  plan_buffer();
   if (kprobes_) {
     kprobe::KprobeSessionConfig kc;
     kc.defs = *defs_;
@@ -509,6 +533,7 @@ Status Session::start_tracer() {
     kc.log_path = log_;
     kc.running_build_id = running_build_id();
     kc.sleep_comms = workload_comms(req_);
+    kc.buffer_kb = static_cast<unsigned>(buffer_.kb_per_cpu);
     kc.on_progress = [this](std::string_view l) {
       say(std::string(l));
     };
@@ -604,7 +629,10 @@ void Session::attach_program() {
 // One slice of moving the tracer's output while the workload runs; notes a tracer that died.
 void Session::pump_tracer(const std::string& what_continues) {
   watch();
-  if (auto st = session_->pump(50ms); st && !tracer_died_) {
+  auto st = session_->pump(50ms);
+  if (pacer_)
+    pacer_->note(session_->completions(), session_->last_output());
+  if (st && !tracer_died_) {
     tracer_died_ = st;
     say(tracer_name_ + " exited during the run (" + st->describe() + "); letting " +
         what_continues + " finish");
@@ -656,11 +684,37 @@ void Session::run_program() {
 void Session::send_builtin() {
   std::optional<Result<sender::SendReport>> send_result;
   std::atomic<bool> send_done{false};
+  sender::SenderConfig config = req_.sender;
+  // Fault injection for the tests of lost records (docs/DESIGN.md "Lost records"): the tracer's
+  // output is not read while the sender runs, as a reader starved of CPU would not read it.
+  const char* stall_env = std::getenv("HARNESS_FAULT_STALL_TRACER");
+  const bool stall = stall_env && std::string(stall_env) == "1";
+  if (stall)
+    say("fault injection (HARNESS_FAULT_STALL_TRACER=1): " + tracer_name_ +
+        "'s output is not read until the sender is done");
+  if (req_.pace && !stall) {
+    // At most nine tenths of what the buffer holds ahead of the records delivered; a buffer that
+    // holds the whole run never makes the sender wait; a tracer quiet for 250 ms has nothing
+    // left to deliver (trace_buffer.hpp).
+    const std::uint64_t held = buffer_.frames_held;
+    const bool holds_run =
+        req_.sender.count > 0 && held >= static_cast<std::uint64_t>(req_.sender.count);
+    pacer_ = std::make_unique<Pacer>(
+        holds_run ? UINT64_MAX : std::max<std::uint64_t>(held - held / 10, 1), 250ms);
+    pacer_->note(session_->completions(), session_->last_output());
+    config.before_send = [p = pacer_.get()](std::uint64_t queued) {
+      p->wait(queued);
+    };
+  }
   std::thread sender_thread([&] {
-    send_result = sender::send_frames(req_.sender);
+    send_result = sender::send_frames(config);
     send_done = true;
   });
   while (!send_done) {
+    if (stall) {
+      std::this_thread::sleep_for(20ms);
+      continue;
+    }
     pump_tracer("the sender");
     // After the tracer died or an interrupt, wait() returns at once: do not spin while the
     // sender winds down (it sees the interrupt itself; its waits are bounded).
@@ -668,6 +722,10 @@ void Session::send_builtin() {
       std::this_thread::sleep_for(20ms);
   }
   sender_thread.join();
+  if (pacer_ && pacer_->waits() > 0)
+    say("paced: the sender waited " + std::to_string(pacer_->waits()) + " time(s), " +
+        std::to_string(pacer_->waited().count()) + " ms in all, for " + tracer_name_ +
+        " to catch up");
   if (*send_result) {
     sent_ = std::move(**send_result);
   } else {

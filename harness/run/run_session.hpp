@@ -57,6 +57,11 @@ struct RunRequest {
   report::AnalyzeOptions analyze;
   bool allow_nearest = false; // --allow-nearest (preflight.hpp): report marked "lines not proven"
   bool preflight = true;      // false: skip the checks (tests with a stand-in stap)
+  // --trace-buffer: the tracer's buffer per CPU in KiB (stap rounds up to MiB); none: sized for
+  // the run (trace_buffer.hpp).
+  std::optional<std::uint64_t> trace_buffer_kb;
+  // --no-pace clears it: the built-in sender waits while the tracer is a buffer's worth behind.
+  bool pace = true;
   std::chrono::milliseconds ready_timeout{std::chrono::seconds(300)};
   std::chrono::milliseconds settle_timeout{std::chrono::seconds(5)};
   std::chrono::milliseconds stop_grace{std::chrono::seconds(3)};

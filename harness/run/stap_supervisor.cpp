@@ -87,9 +87,12 @@ void StapSupervisor::on_stdout(std::string_view line) {
       if (log_)
         std::fprintf(log_, "[stdout] %.*s\n", static_cast<int>(line.size()), line.data());
       remember(line);
+      stap::note_stap_losses(line, losses_);
     }
     return;
   }
+  if (r->kind == report::RecordKind::event && r->seq != 0)
+    numbered_ = true;
   if (r->kind == report::RecordKind::ready && !ready_) {
     ready_ = true;
     if (trace_)
@@ -106,6 +109,7 @@ void StapSupervisor::on_stderr(std::string_view line) {
     std::fputc('\n', log_);
   }
   remember(line);
+  stap::note_stap_losses(line, losses_);
   if (cfg_.on_progress)
     if (auto p = stap::parse_stap_progress(line))
       cfg_.on_progress(*p);
@@ -161,6 +165,7 @@ std::optional<ExitStatus> StapSupervisor::pump(std::chrono::milliseconds slice) 
   auto st = child_->wait(slice);
   if (st) {
     stopped_ = st;
+    write_losses();
     flush_files();
   }
   return st;
@@ -169,8 +174,30 @@ std::optional<ExitStatus> StapSupervisor::pump(std::chrono::milliseconds slice) 
 ExitStatus StapSupervisor::stop(std::chrono::milliseconds grace) {
   if (!stopped_)
     stopped_ = child_->terminate(grace);
+  write_losses();
   flush_files();
   return *stopped_;
+}
+
+// After stap exited: what it said it did not deliver, as LOST records at the end of the trace
+// (stap/trace_format.hpp). Skipped probes never ran, so no record number shows them; refused
+// messages are placed by the gaps in `sq` when the script numbers its records and its end
+// summary (HITS, END) arrived, else only counted.
+void StapSupervisor::write_losses() {
+  if (losses_written_ || !trace_)
+    return;
+  losses_written_ = true;
+  namespace tf = stap::trace;
+  if (losses_.skipped_probes > 0)
+    std::fputs(tf::lost_record(std::nullopt, std::nullopt, std::nullopt, losses_.skipped_probes,
+                               tf::lost_cause::skipped)
+                   .c_str(),
+               trace_);
+  if (losses_.transport_failures > 0 && (!numbered_ || !end_seen_))
+    std::fputs(tf::lost_record(std::nullopt, std::nullopt, std::nullopt, losses_.transport_failures,
+                               tf::lost_cause::transport)
+                   .c_str(),
+               trace_);
 }
 
 Error StapSupervisor::failure(const ExitStatus& st, const std::string& while_doing) const {

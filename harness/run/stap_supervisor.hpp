@@ -68,6 +68,7 @@ private:
   void on_stderr(std::string_view line);
   void remember(std::string_view line);
   void flush_files();
+  void write_losses();
 
   SupervisorConfig cfg_;
   std::unique_ptr<ChildProc> child_;
@@ -76,6 +77,9 @@ private:
   report::TraceParser parser_; // live view: READY, END, completions
   bool ready_ = false;
   bool end_seen_ = false;
+  stap::StapLosses losses_; // what stap said it did not deliver
+  bool numbered_ = false;   // the records carry `sq` (their gaps place transport losses)
+  bool losses_written_ = false;
   Clock::time_point last_output_{};
   std::string head_, tail_; // stap's messages kept for diagnosis (bounded)
   std::optional<ExitStatus> stopped_;

@@ -24,6 +24,7 @@ enum class Exit : int {
   vm_failed = 12,    // guest panicked, timed out or never started
   kernel_build = 13, // preparing or building a kernel failed
   io = 14,           // could not read or write a file, create a socket, start a process
+  incomplete = 15,   // ran, found nothing wrong in what it saw, but the tracer lost records
   interrupted = 130, // SIGINT/SIGTERM: partial results were kept
 };
 

@@ -223,5 +223,40 @@ TEST(LineTranslator, SchedSwitchSleepsInsideTpacketSndOnlyNotPreemptions) {
   EXPECT_EQ(sched_state_value("R+"), 0u);
 }
 
+// The ring buffer overwrote events (issue 26): tracefs says so before the CPU's next event, and
+// the record placed between that CPU's previous event and this one comes first.
+TEST(LineTranslator, LostEventMarkersBecomeLostRecordsBetweenTheCpusEvents) {
+  LineTranslator tr(len_sum_defs(), len_sum_plan(), 0);
+  std::string out;
+  ASSERT_TRUE(tr.translate("harness-41 [001] ..... 1.000000: snd_len_sum: (x+0/0) ph=0x1", out));
+  ASSERT_TRUE(tr.translate("harness-41 [000] ..... 1.500000: snd_len_sum: (x+0/0) ph=0x2", out));
+  out.clear();
+  EXPECT_FALSE(tr.translate("CPU:1 [LOST 1234 EVENTS]", out));
+  EXPECT_TRUE(out.empty());
+  // Another CPU's event does not place CPU 1's loss.
+  ASSERT_TRUE(tr.translate("harness-41 [000] ..... 2.000000: snd_len_sum: (x+0/0) ph=0x3", out));
+  EXPECT_EQ(out.find("LOST"), std::string::npos);
+  out.clear();
+  ASSERT_TRUE(tr.translate("harness-41 [001] ..... 3.000000: snd_len_sum: (x+0/0) ph=0x4", out));
+  EXPECT_EQ(out, "HX1 LOST 1000000000 3000000000 1 1234 overrun\n"
+                 "HX1 EV 3000000000 1 41 41 snd.len_sum ph=0x4\n");
+  // Without a count, and with no event after it: placed up to the end by flush_lost().
+  out.clear();
+  EXPECT_FALSE(tr.translate("CPU:0 [LOST EVENTS]", out));
+  tr.flush_lost(out);
+  EXPECT_EQ(out, "HX1 LOST 2000000000 - 0 ? overrun\n");
+  EXPECT_EQ(tr.lost_marked(), 1234u);
+  EXPECT_EQ(tr.lost_marked_on(1), 1234u);
+  EXPECT_TRUE(tr.lost_uncounted());
+  // Lines that only look like markers are foreign lines.
+  for (const char* l : {"CPU:x [LOST 3 EVENTS]", "CPU:1 [LOST 3x EVENTS]", "CPU:1 [LOST EVENTS] x",
+                        "CPU: [LOST 3 EVENTS]"}) {
+    out.clear();
+    EXPECT_FALSE(tr.translate(l, out)) << l;
+    EXPECT_TRUE(out.empty()) << l;
+  }
+  EXPECT_EQ(tr.lost_marked(), 1234u);
+}
+
 } // namespace
 } // namespace harness::kprobe

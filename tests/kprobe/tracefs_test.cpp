@@ -79,5 +79,42 @@ TEST(Tracefs, ZombieIsNotAlive) {
   EXPECT_FALSE(process_alive(child));
 }
 
+// What the instance lost, per CPU, and the probes' hits and misses (issue 26), read as the kernel
+// writes them (kernel/trace/trace.c tracing_stats_read, trace_kprobe.c probes_profile_seq_show).
+TEST(Tracefs, RingBufferLossesAndTheKprobeProfile) {
+  const std::string root = testing::TempDir() + "/fake-tracefs-loss-" + std::to_string(::getpid());
+  fs::remove_all(root);
+  const std::string cpu = root + "/instances/harness_1/per_cpu/cpu";
+  fs::create_directories(cpu + "0");
+  fs::create_directories(cpu + "1");
+  fs::create_directories(cpu + "2");
+  ASSERT_TRUE(write_file_atomic(cpu + "0/stats", "entries: 0\noverrun: 0\ncommit overrun: 7\n"
+                                                 "bytes: 0\ndropped events: 0\n"));
+  ASSERT_TRUE(write_file_atomic(cpu + "1/stats", "entries: 12\noverrun: 4000\ncommit overrun: 0\n"
+                                                 "dropped events: 5\nread events: 9\n"));
+  ASSERT_TRUE(write_file_atomic(cpu + "2/stats", "entries: 1\noverrun: 3\n"));
+  const Tracefs tfs(root);
+  const auto lost = ring_buffer_losses(tfs, "harness_1");
+  EXPECT_EQ(lost, (std::map<std::uint32_t, std::uint64_t>{{1, 4005}, {2, 3}}));
+  EXPECT_TRUE(ring_buffer_losses(tfs, "harness_2").empty());
+
+  ASSERT_TRUE(write_file_atomic(root + "/kprobe_profile",
+                                "  snd_len_sum                                     100"
+                                "               2\n"
+                                "  snd_start                                        10"
+                                "               0\n"
+                                "  other_tool_event                                  5"
+                                "               9\n"));
+  auto p = kprobe_profile(tfs, {"snd_len_sum", "snd_start"});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->hits, 110u);
+  EXPECT_EQ(p->misses, 2u);
+  EXPECT_FALSE(kprobe_profile(tfs, {"snd_len_sum", "not_there"}));
+  // Another group's event of the same name: the lines cannot be told apart.
+  ASSERT_TRUE(write_file_atomic(root + "/kprobe_profile", "  snd_start 10 0\n  snd_start 3 1\n"));
+  EXPECT_FALSE(kprobe_profile(tfs, {"snd_start"}));
+  fs::remove_all(root);
+}
+
 } // namespace
 } // namespace harness::kprobe

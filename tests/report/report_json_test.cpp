@@ -111,7 +111,7 @@ void expect_keys(const nlohmann::json& obj, const std::set<std::string>& keys,
 TEST(ReportJson, WritesExactlyTheDocumentedKeys) {
   const auto doc = documented_keys();
   for (const char* section : {"top", "run", "trace", "phases[]", "probes[]", "summary", "frames[]",
-                              "anomalies[]", "baseline"})
+                              "anomalies[]", "loss", "baseline"})
     ASSERT_FALSE(doc.contains(section) ? doc.at(section).empty() : true) << section;
   Report base = analyze_text(read_text(trace_fixture(kWrap)), sender_records(kWrap));
   // A stalled sender: one anomaly, so that anomalies[] has an entry to check.
@@ -121,7 +121,7 @@ TEST(ReportJson, WritesExactlyTheDocumentedKeys) {
   r.comparison = compare_with_baseline(base, r, {}, "old.json");
   const auto j = report_to_json(r);
   expect_keys(j, doc.at("top"), "report");
-  for (const char* obj : {"run", "trace", "summary", "baseline"})
+  for (const char* obj : {"run", "trace", "summary", "loss", "baseline"})
     expect_keys(j[obj], doc.at(obj), obj);
   for (const char* arr : {"phases", "probes", "frames", "anomalies"}) {
     ASSERT_FALSE(j[arr].empty()) << arr;

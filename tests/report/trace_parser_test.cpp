@@ -175,3 +175,42 @@ TEST(TraceParser, EveryCapturedTraceParsesCleanly) {
     EXPECT_GT(p.stats().events, 5u) << name;
   }
 }
+
+// LOST records (issue 26): the tracer's own report of what it lost, and when.
+TEST(TraceParser, ParsesLostRecordsWithOpenEndsAndUnknownCounts) {
+  TraceParser p;
+  const auto* r = p.feed("HX1 LOST 100 200 1 17 overrun");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->kind, RecordKind::lost);
+  EXPECT_EQ(r->ts_ns, 100u);
+  EXPECT_EQ(r->to_ns, 200u);
+  EXPECT_EQ(r->cpu, 1u);
+  EXPECT_FALSE(r->any_cpu);
+  EXPECT_TRUE(r->count_known);
+  EXPECT_EQ(r->count, 17u);
+  EXPECT_EQ(r->cause, LostCause::overrun);
+  r = p.feed("HX1 LOST - - - ? skipped");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->ts_ns, 0u);
+  EXPECT_EQ(r->to_ns, UINT64_MAX);
+  EXPECT_TRUE(r->any_cpu);
+  EXPECT_FALSE(r->count_known);
+  EXPECT_EQ(r->cause, LostCause::skipped);
+  EXPECT_EQ(p.feed("HX1 LOST 1 2 - 3 a-new-cause")->cause, LostCause::other);
+  for (const char* bad :
+       {"HX1 LOST", "HX1 LOST 200 100 0 1 overrun", "HX1 LOST 1 2 0 x overrun", "HX1 LOST 1 2 0 1",
+        "HX1 LOST 1 2 0 1 overrun extra", "HX1 LOST 99999999999999999999 - - 1 gap"})
+    EXPECT_EQ(p.feed(bad), nullptr) << bad;
+  EXPECT_EQ(p.stats().lost_records, 3u);
+  EXPECT_EQ(p.stats().malformed, 6u);
+}
+
+TEST(TraceParser, ReadsTheRecordNumberOfAnEvent) {
+  TraceParser p;
+  const auto* r = p.feed("HX1 EV 5 0 1 1 snd.start po=0x10 sq=42");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->seq, 42u);
+  EXPECT_EQ(r->get(Key::po), 0x10u);
+  EXPECT_EQ(p.feed("HX1 EV 6 0 1 1 snd.start po=0x10")->seq, 0u);
+  EXPECT_EQ(p.feed("HX1 EV 6 0 1 1 snd.start sq=x"), nullptr);
+}

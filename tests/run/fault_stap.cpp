@@ -13,6 +13,9 @@
 //   semantic_error     "semantic error: no match" for a probe point, exit status 1
 //   missing_debuginfo  stap's debuginfo complaint, exit status 1
 //   ignore_sigint      READY, ignores SIGINT (and SIGTERM too with FAULT_STAP_IGNORE_TERM=1)
+//   lossy              READY, numbered records with sq 2 missing; on SIGINT the end summary
+//                      (HITS add up to 3) and the module's warnings of 4 skipped probes and 1
+//                      transport failure, as a module whose buffer and locks ran short says
 // FAULT_STAP_PIDFILE: append this process's pid (and its helper's, FAULT_STAP_HELPER=1: a
 // forked grandchild in the same process group, like stapio) so tests can check none survive.
 #include <csignal>
@@ -139,6 +142,18 @@ int main() {
     std::fprintf(stderr, "ERROR: probe overhead exceeded threshold\n"
                          "WARNING: Number of errors: 1, skipped probes: 0\n");
     return 1;
+  }
+  if (mode == "lossy") {
+    std::printf("HX1 EV %llu 0 1 1 snd.start po=0x1 sq=1\n", now_ns());
+    std::printf("HX1 EV %llu 0 1 1 snd.return po=0x1 err=0 sq=3\n", now_ns());
+    std::fflush(stdout);
+    while (!g_stop)
+      sleep_ms(20);
+    std::printf("HX1 HITS snd.start 1\nHX1 HITS snd.return 2\nHX1 END %llu\n", now_ns());
+    std::fflush(stdout);
+    std::fprintf(stderr, "WARNING: There were 1 transport failures. Try stap -s to increase the "
+                         "buffer size from 16.\nWARNING: Number of errors: 0, skipped probes: 4\n");
+    return 0;
   }
   while (!g_stop) {
     if (mode == "trickle") {

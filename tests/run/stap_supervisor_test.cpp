@@ -75,6 +75,20 @@ TEST(StapSupervisor, FaultStapWhoseProbesStaySilentStillEndsOnSigint) {
   expect_all_gone(s.pidfile);
 }
 
+// What the module says it did not deliver ends the trace as LOST records (issue 26): skipped
+// probes over the whole run; transport failures only where the record numbers cannot place them
+// (here they can: sq 2 is missing, and the end summary arrived).
+TEST(StapSupervisor, FaultStapThatLostRecordsSaysSoInTheTrace) {
+  auto s = start_fault_stap("lossy");
+  ASSERT_TRUE(s.sup);
+  ASSERT_TRUE(s.sup->wait_ready(10s));
+  const ExitStatus st = s.sup->stop(2s);
+  EXPECT_TRUE(st.success()) << st.describe();
+  EXPECT_TRUE(file_has(s.dir + "/trace.txt", "HX1 LOST - - - 4 skipped\n"));
+  EXPECT_FALSE(file_has(s.dir + "/trace.txt", "transport"));
+  expect_all_gone(s.pidfile);
+}
+
 TEST(StapSupervisor, FaultStapThatHangsBeforeReadyTimesOutAndIsKilled) {
   auto s = start_fault_stap("hang_before_ready");
   ASSERT_TRUE(s.sup);

@@ -90,8 +90,18 @@ TEST(Generate, RecordsFollowTheTraceFormat) {
                         "gettimeofday_ns(), \"" +
                         g->plan.plan_id + "\", \"6.1.192\", \"all\")"));
   EXPECT_THAT(s, HasSubstr("printf(\"HX1 EV %d %d %d %d %s po=%s ph=%s head=%s len_sum=%s "
-                           "tp_len=%s flags=%s pending=%s\\n\", t, cpu(), pid(), tid(), "
+                           "tp_len=%s flags=%s pending=%s sq=%d\\n\", t, cpu(), pid(), tid(), "
                            "\"snd.len_sum\""));
+  // Every record is numbered (stap/trace_format.hpp record_key::seq): once per probe, with its
+  // hit counted, so the HITS add up to the last number (a gap is a lost record).
+  EXPECT_THAT(s, HasSubstr("global hx_sq\n"));
+  std::size_t probes = 0, numbered = 0;
+  for (std::size_t at = 0; (at = s.find("\nprobe kernel.", at)) != std::string::npos; ++at)
+    ++probes;
+  for (std::size_t at = 0; (at = s.find("  hx_sq++\n", at)) != std::string::npos; ++at)
+    ++numbered;
+  EXPECT_EQ(numbered, probes);
+  EXPECT_EQ(numbered, g->plan.anchors.size());
   EXPECT_THAT(
       s, HasSubstr("printf(\"HX1 HITS %s %d\\n\", \"snd.len_sum\", hx_hits[\"snd.len_sum\"])"));
   EXPECT_THAT(s, HasSubstr("printf(\"HX1 END %d\\n\", gettimeofday_ns())"));
@@ -117,8 +127,8 @@ TEST(Generate, KernelEventProbesOnlyInsideTpacketSnd) {
   ASSERT_TRUE(g) << g.error().why;
   const std::string& s = g->text;
   EXPECT_THAT(s, HasSubstr("global hx_in_snd\n"));
-  EXPECT_THAT(s, HasSubstr("hx_hits[\"snd.start\"]++\n  hx_in_snd[tid()] = 1\n"));
-  EXPECT_THAT(s, HasSubstr("hx_hits[\"snd.return\"]++\n  delete hx_in_snd[tid()]\n"));
+  EXPECT_THAT(s, HasSubstr("hx_hits[\"snd.start\"]++\n  hx_sq++\n  hx_in_snd[tid()] = 1\n"));
+  EXPECT_THAT(s, HasSubstr("hx_hits[\"snd.return\"]++\n  hx_sq++\n  delete hx_in_snd[tid()]\n"));
   EXPECT_THAT(s, HasSubstr("probe kernel.function(\"sock_alloc_send_pskb\") ? {\n"
                            "  if (!(tid() in hx_in_snd))\n    next\n"
                            "  t = gettimeofday_ns()\n  hx_hits[\"alloc.enter\"]++\n"));
@@ -134,8 +144,8 @@ TEST(Generate, KernelEventProbesOnlyInsideTpacketSnd) {
   ASSERT_NE(zero, std::string::npos);
   ASSERT_NE(hits, std::string::npos);
   EXPECT_LT(zero, hits);
-  EXPECT_THAT(s, HasSubstr("printf(\"HX1 EV %d %d %d %d %s state=%s\\n\", t, cpu(), pid(), tid(), "
-                           "\"sched.sleep\", f_state)"));
+  EXPECT_THAT(s, HasSubstr("printf(\"HX1 EV %d %d %d %d %s state=%s sq=%d\\n\", t, cpu(), pid(), "
+                           "tid(), \"sched.sleep\", f_state, hx_sq)"));
   const PlannedProbe* alloc = g->plan.find("alloc.enter");
   ASSERT_NE(alloc, nullptr);
   EXPECT_EQ(alloc->function, "sock_alloc_send_pskb");

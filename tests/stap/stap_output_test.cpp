@@ -81,3 +81,18 @@ TEST(StapOutput, CompileFailureQuotesTheCompilersError) {
   EXPECT_EQ(d->code, Exit::stap_failed);
   EXPECT_NE(d->evidence.find("stp_task_work.c:12:9: error:"), std::string::npos) << d->evidence;
 }
+
+// What a module says it did not deliver (issue 26), as stap 4.8's translator and runtime word it.
+TEST(StapOutput, ReadsSkippedProbesAndTransportFailures) {
+  StapLosses l;
+  note_stap_losses("WARNING: Number of errors: 0, skipped probes: 12", l);
+  note_stap_losses("WARNING: There were 345 transport failures. Try stap -s to increase the buffer "
+                   "size from 16.",
+                   l);
+  note_stap_losses("Pass 5: starting run.", l);
+  note_stap_losses("WARNING: There were no failures", l);
+  EXPECT_EQ(l.skipped_probes, 12u);
+  EXPECT_EQ(l.transport_failures, 345u);
+  note_stap_losses("WARNING: Number of errors: 1, skipped probes: 0", l);
+  EXPECT_EQ(l.skipped_probes, 0u) << "the last count wins";
+}
