@@ -137,7 +137,7 @@ private:
   struct Slot {
     std::int64_t index = -1;
     MapSource src = MapSource::none;
-    std::uint64_t po = 0; // first readable packet_sock seen with this frame
+    std::uint64_t po = 0;          // first readable packet_sock seen with this frame
     std::uint64_t prev_end_ts = 0; // the last record of the slot's previous use (0: none)
     Use use;
   };
@@ -149,7 +149,7 @@ private:
     std::uint32_t ring = 0;
     std::uint64_t ring_frames = 0; // tx_ring.frame_max + 1
     std::int64_t expected_head = -1;
-    std::uint64_t head_ts = 0; // the last record that told the ring position (head, ph + index)
+    std::uint64_t head_ts = 0;  // the last record that told the ring position (head, ph + index)
     std::uint64_t first_ts = 0; // its first record
     std::uint64_t taken = 0;    // SENDING stores recorded (each followed by packet_inc_pending)
     std::uint64_t released = 0; // destruct.pending_dec records (each before its decrement)

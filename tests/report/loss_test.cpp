@@ -190,9 +190,9 @@ std::set<std::string> ids(const Report& r) {
 
 class LostRecords : public ::testing::TestWithParam<Capture> {};
 
-// Every span of 1 or 3 records removed at every place, of 10 or 40 at sixty places: never an anomaly the whole
-// capture does not have, the exit status 1 (with the capture's own finding, saying why it is not
-// from the loss) or 15 (incomplete), and the loss counted.
+// Every span of 1 or 3 records removed at every place, of 10 or 40 at sixty places: never an
+// anomaly the whole capture does not have, the exit status 1 (with the capture's own finding,
+// saying why it is not from the loss) or 15 (incomplete), and the loss counted.
 TEST_P(LostRecords, NeverBlameTheKernelForWhatWasLost) {
   const Capture& c = GetParam();
   auto text = read_file(fixture(c.name, ".trace"));
@@ -211,8 +211,7 @@ TEST_P(LostRecords, NeverBlameTheKernelForWhatWasLost) {
       const std::size_t first = events[k], last = events[k + span - 1];
       SCOPED_TRACE("records on lines " + std::to_string(first) + ".." + std::to_string(last) +
                    " lost");
-      const Report r =
-          analyse(c, harness::testing::drop_records(lines, first, last, "transport"));
+      const Report r = analyse(c, harness::testing::drop_records(lines, first, last, "transport"));
       ++runs;
       ASSERT_TRUE(r.loss.any);
       for (const auto& id : ids(r))
