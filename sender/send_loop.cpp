@@ -304,7 +304,7 @@ private:
         // The kernel has not taken it yet: make sure a send() covers it. In threaded mode give
         // the send thread a moment first.
         if (sender_ && spins < 200) {
-          publish_or_send();
+          publish_or_send(false); // this wait is bounded by the deadline: never paced here
           cpu_relax();
           continue;
         }
@@ -350,11 +350,11 @@ private:
 
   // ---- send() --------------------------------------------------------------------------------
 
-  void publish_or_send() {
+  void publish_or_send(bool pace = true) {
     if (since_kick_ == 0 && next_seq_ == unsent_from_)
       return;
     since_kick_ = 0;
-    if (c_.before_send)
+    if (pace && c_.before_send)
       c_.before_send(out_.totals.queued);
     if (sender_) {
       sender_->publish(next_seq_);

@@ -9,7 +9,8 @@
 #
 #   bench/loss/tracer_loss.sh NEW_HARNESS [OLD_HARNESS]
 # Environment: FRAMES (default "2000 10000 30000 60000"), TRACERS ("stap kprobe"),
-# RING (256), HARNESS_CACHE (/var/cache/harness).
+# RING (256), HARNESS_CACHE (/var/cache/harness), KEEP (a directory: the run directories whose
+# verdict is not ok are copied there).
 set -euo pipefail
 new=${1:?usage: tracer_loss.sh NEW_HARNESS [OLD_HARNESS]}
 old=${2:-}
@@ -28,9 +29,9 @@ one() {
   "$bin" vm run --kernel-build "$kernel" --out "$out" --cache "$cache" --backend "$tracer" \
     --timeout 3600 -- --frames "$n" --ring-frames "$ring" --tpacket v2 >/dev/null 2>"$work/err" ||
     true
-  python3 - "$out/run" "$work/err" <<'PY'
-import json, re, sys
-run, err = sys.argv[1], open(sys.argv[2]).read()
+  python3 - "$out/run" "$work/err" "${KEEP:-}" <<'PY'
+import json, re, shutil, sys, time
+run, err, keep = sys.argv[1], open(sys.argv[2]).read(), sys.argv[3]
 s = json.load(open(run + "/sender.json"))
 r = json.load(open(run + "/report.json"))
 rate = s["totals"]["queued"] / (s["totals"]["elapsed_ns"] / 1e9)
@@ -38,6 +39,8 @@ lost = r.get("loss", {}).get("records")
 if lost is None:
     m = re.search(r"dropped (\d+) event", err)
     lost = int(m.group(1)) if m else 0
+if keep and r["verdict"] != "ok":
+    shutil.copytree(run, f"{keep}/run-{time.time_ns()}")
 print(f"{rate:.0f} {lost} {r['verdict']}")
 PY
 }
