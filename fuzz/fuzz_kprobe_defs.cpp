@@ -1,7 +1,7 @@
 // kprobe definitions (`harness.kprobes/1`, kprobe/definitions.hpp): their lines are written into
 // the kernel's kprobe_events, so whatever loads must pass the grammar checks, make one-line
 // install commands and serialise and load again.
-#include "definitions.hpp"
+#include "kprobe/definitions.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -2,8 +2,8 @@
 // anchored functions together; README "Fuzzing"): every anchor placed or reported lost, never a
 // crash; a map it builds must serialise. locate() runs locate_all() and words its problems, so
 // one call covers both.
-#include "line_map.hpp"
-#include "locator.hpp"
+#include "probes/line_map.hpp"
+#include "probes/locator.hpp"
 
 #include <cstdint>
 #include <string_view>

@@ -1,5 +1,5 @@
-// Line map JSON (stap/maps/*.json): load, and what is loaded must serialise and load again.
-#include "line_map.hpp"
+// Line map JSON (probes/maps/*.json): load, and what is loaded must serialise and load again.
+#include "probes/line_map.hpp"
 
 #include <cstdint>
 #include <cstdlib>

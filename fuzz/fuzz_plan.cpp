@@ -1,5 +1,5 @@
 // Probe plan JSON (harness.plan/1): load, serialise, load again.
-#include "probe_plan.hpp"
+#include "probes/probe_plan.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -1,8 +1,8 @@
 // report.json as read by `harness report --baseline`: load, compare with itself and with an
 // empty report, render the comparison.
-#include "baseline.hpp"
-#include "report.hpp"
-#include "report_json.hpp"
+#include "harness/report/baseline.hpp"
+#include "harness/report/report.hpp"
+#include "harness/report/report_json.hpp"
 
 #include <cstdint>
 #include <nlohmann/json.hpp>

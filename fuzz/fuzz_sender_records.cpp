@@ -1,8 +1,8 @@
 // Sender records (harness.sender/1): load, render the audit, and join them with a trace the
 // way `harness report --sender` does (the first line of the input is kept as trace text).
-#include "analyze.hpp"
-#include "report.hpp"
-#include "send_report.hpp"
+#include "harness/report/analyze.hpp"
+#include "harness/report/report.hpp"
+#include "sender/send_report.hpp"
 
 #include <cstdint>
 #include <nlohmann/json.hpp>

@@ -1,10 +1,10 @@
 // The trace parser and everything behind it (reorder window, correlator, report) on arbitrary
 // bytes, with and without sender records; the report must render and serialise, and what it
 // serialises must load again (a report.json is a later run's baseline).
-#include "analyze.hpp"
-#include "report.hpp"
-#include "report_json.hpp"
-#include "result.hpp"
+#include "base/result.hpp"
+#include "harness/report/analyze.hpp"
+#include "harness/report/report.hpp"
+#include "harness/report/report_json.hpp"
 
 #include <cstddef>
 #include <cstdint>

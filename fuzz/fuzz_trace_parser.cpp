@@ -1,6 +1,6 @@
 // The trace parser alone, line by line: the fast target (fuzz_trace runs the whole report
 // behind it on every input).
-#include "trace_parser.hpp"
+#include "harness/report/trace_parser.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -2,10 +2,10 @@
 // definitions and plan of the real 6.12 capture (tests/fixtures/traces/README). Every record the
 // translator writes must be one the trace parser reads: the two tracers share parser, correlator
 // and report, and fuzz_trace covers those.
-#include "definitions.hpp"
-#include "probe_plan.hpp"
-#include "trace_lines.hpp"
-#include "trace_parser.hpp"
+#include "harness/report/trace_parser.hpp"
+#include "kprobe/definitions.hpp"
+#include "kprobe/trace_lines.hpp"
+#include "probes/probe_plan.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -20,13 +20,13 @@ const std::string kCapture =
 
 struct Fixture {
   harness::kprobe::KprobeDefs defs;
-  harness::stap::ProbePlan plan;
+  harness::probes::ProbePlan plan;
 };
 
 const Fixture& fixture() {
   static const Fixture f = [] {
     auto defs = harness::kprobe::load_defs(kCapture + ".kprobes");
-    auto plan = harness::stap::load_plan(kCapture + ".plan.json");
+    auto plan = harness::probes::load_plan(kCapture + ".plan.json");
     if (!defs || !plan)
       std::abort(); // the fixture is part of the repository
     return Fixture{*defs, *plan};

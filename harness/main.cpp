@@ -1,9 +1,9 @@
 // harness: makes the AF_PACKET TX ring (tpacket_snd) observable with SystemTap.
 // main only picks the subcommand and prints the one user-facing error; the work is in libraries.
-#include "build_info.hpp"
-#include "commands.hpp"
-#include "files.hpp"
-#include "signals.hpp"
+#include "base/build_info.hpp"
+#include "base/files.hpp"
+#include "base/signals.hpp"
+#include "harness/cli/commands.hpp"
 
 #include <cstring>
 #include <exception>

@@ -1,6 +1,6 @@
-#include "build_id.hpp"
+#include "kernel/build_id.hpp"
 
-#include "files.hpp"
+#include "base/files.hpp"
 
 #include <cstring>
 #include <elf.h>

@@ -5,7 +5,7 @@
 // raw note stream (/sys/kernel/notes, /sys/module/NAME/notes/.note.gnu.build-id) or from the
 // note sections of an ELF file (vmlinux, a module), as `readelf -n` shows them.
 
-#include "result.hpp"
+#include "base/result.hpp"
 
 #include <optional>
 #include <string>

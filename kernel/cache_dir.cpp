@@ -1,6 +1,6 @@
-#include "cache_dir.hpp"
+#include "kernel/cache_dir.hpp"
 
-#include "sha1.hpp"
+#include "base/sha1.hpp"
 
 #include <cstdlib>
 

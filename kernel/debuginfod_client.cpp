@@ -1,7 +1,7 @@
-#include "debuginfod_client.hpp"
+#include "kernel/debuginfod_client.hpp"
 
-#include "child_proc.hpp"
-#include "files.hpp"
+#include "base/child_proc.hpp"
+#include "base/files.hpp"
 
 #include <cstdlib>
 

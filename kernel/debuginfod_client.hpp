@@ -5,7 +5,7 @@
 // (docs/tracing-notes.md). The servers are DEBUGINFOD_URLS; downloads are kept in the client's
 // cache, which harness points at <harness cache>/debuginfod.
 
-#include "result.hpp"
+#include "base/result.hpp"
 
 #include <chrono>
 #include <string>

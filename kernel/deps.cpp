@@ -1,4 +1,4 @@
-#include "deps.hpp"
+#include "kernel/deps.hpp"
 
 #include <array>
 #include <map>

@@ -4,8 +4,8 @@
 // with apt-get (argv, only the missing ones). Keep in step with scripts/install-deps (its
 // `build` run-time part and its `kernel` list).
 
-#include "child_proc.hpp"
-#include "result.hpp"
+#include "base/child_proc.hpp"
+#include "base/result.hpp"
 
 #include <span>
 #include <string>

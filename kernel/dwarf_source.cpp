@@ -1,4 +1,4 @@
-#include "dwarf_source.hpp"
+#include "kernel/dwarf_source.hpp"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>

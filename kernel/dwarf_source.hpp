@@ -4,7 +4,7 @@
 // compile unit's DW_AT_name, joined to DW_AT_comp_dir when relative. debuginfod serves sources
 // by exactly that path (`debuginfod-find source ID PATH`), docs/tracing-notes.md.
 
-#include "result.hpp"
+#include "base/result.hpp"
 
 #include <string>
 #include <string_view>

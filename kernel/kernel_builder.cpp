@@ -1,10 +1,9 @@
-#include "kernel_builder.hpp"
+#include "kernel/kernel_builder.hpp"
 
-#include "anchors.hpp"
-#include "cache_dir.hpp"
-#include "files.hpp"
-#include "signals.hpp"
-#include "stap_env.hpp"
+#include "base/files.hpp"
+#include "base/signals.hpp"
+#include "kernel/cache_dir.hpp"
+#include "probes/anchors.hpp"
 
 #include <cstdio>
 #include <fcntl.h>
@@ -365,7 +364,7 @@ namespace {
 // shared source stays clean. Rewritten on every ensure so an interrupted build resumes right.
 Status write_variant_source(const std::string& src, const std::string& build_dir,
                             const KernelVariant& variant, const LineSink& on_progress) {
-  const std::string rel = std::string(stap::af_packet_path);
+  const std::string rel = std::string(probes::af_packet_path);
   auto clean = read_file(src + "/" + rel);
   if (!clean)
     return std::unexpected(clean.error());
@@ -399,12 +398,12 @@ Result<EnsureResult> ensure_debian_kernel(const EnsureRequest& req) {
   const std::string gcc = first_line_of_command("gcc", {"--version"});
   if (gcc.empty())
     return fail(Exit::kernel_build, "gcc", "not installed", "apt-get install gcc make");
-  auto stap = stap_version();
-  if (!stap)
-    return std::unexpected(stap.error());
+  if (req.stap_version.empty())
+    return fail(Exit::stap_missing, "stap", "its version is not known",
+                "apt-get install systemtap (the test kernels are cached per SystemTap version)");
 
   EnsureResult res;
-  res.key = kernel_cache_key(req.series, version, req.optimised, *fragment, gcc, *stap);
+  res.key = kernel_cache_key(req.series, version, req.optimised, *fragment, gcc, req.stap_version);
   if (req.variant)
     res.key = cache_key({res.key, variant_key_text(*req.variant)});
   const std::string kdir = req.cache_dir + "/kernels/" + res.key;
@@ -476,7 +475,7 @@ Result<EnsureResult> ensure_debian_kernel(const EnsureRequest& req) {
                       {"variant", req.optimised ? "O2" : "O0"},
                       {"zoo_variant", req.variant ? req.variant->name : ""},
                       {"compiler", gcc},
-                      {"stap", *stap},
+                      {"stap", req.stap_version},
                       {"build_ms", b->elapsed_ms}};
   if (auto s = write_file_atomic(kdir + "/complete", done.dump(2) + "\n"); !s)
     return std::unexpected(s.error());

@@ -3,10 +3,10 @@
 // Preparing and building probe-friendly kernels, and the cache of Debian-source test kernels
 // that `harness demo` and the e2e tests use (cache_dir.hpp has the layout).
 
-#include "child_proc.hpp"
-#include "kernel_config.hpp"
-#include "kernel_variant.hpp"
-#include "result.hpp"
+#include "base/child_proc.hpp"
+#include "base/result.hpp"
+#include "kernel/kernel_config.hpp"
+#include "kernel/kernel_variant.hpp"
 
 #include <chrono>
 #include <optional>
@@ -67,6 +67,9 @@ struct EnsureRequest {
   std::string cache_dir;
   int jobs = 0;
   LineSink on_progress;
+  // The installed SystemTap's version (stap::stap_version()): part of the cache key, because
+  // what the cache keeps of a build is what stap compiles modules against.
+  std::string stap_version;
 };
 
 struct EnsureResult {

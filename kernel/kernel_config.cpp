@@ -1,7 +1,7 @@
-#include "kernel_config.hpp"
+#include "kernel/kernel_config.hpp"
 
-#include "files.hpp"
-#include "kernel_tree.hpp"
+#include "base/files.hpp"
+#include "kernel/kernel_tree.hpp"
 
 #include <cctype>
 #include <map>

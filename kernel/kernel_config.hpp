@@ -5,7 +5,7 @@
 // `make olddefconfig` kept it, and the idempotent net/packet/Makefile edit that compiles
 // af_packet.c at -O0 (so tpacket_snd and the status helpers stay real, probeable functions).
 
-#include "result.hpp"
+#include "base/result.hpp"
 
 #include <string>
 #include <string_view>

@@ -1,13 +1,13 @@
-#include "kernel_source.hpp"
+#include "kernel/kernel_source.hpp"
 
-#include "anchors.hpp"
-#include "build_id.hpp"
-#include "child_proc.hpp"
-#include "debuginfod_client.hpp"
-#include "dwarf_source.hpp"
-#include "files.hpp"
-#include "map_store.hpp"
-#include "sha1.hpp"
+#include "base/child_proc.hpp"
+#include "base/files.hpp"
+#include "base/sha1.hpp"
+#include "kernel/build_id.hpp"
+#include "kernel/debuginfod_client.hpp"
+#include "kernel/dwarf_source.hpp"
+#include "probes/anchors.hpp"
+#include "probes/map_store.hpp"
 
 #include <sys/stat.h>
 
@@ -36,11 +36,11 @@ std::optional<FoundSource> from_tree(const SourceQuery& q, std::vector<std::stri
     return std::nullopt;
   // The object tree's own copy first, as Kbuild compiles it (a bug-zoo variant's edited file).
   for (const std::string& dir : {q.build_dir, q.build_dir + "/source"}) {
-    const std::string path = dir + "/" + std::string(stap::af_packet_path);
+    const std::string path = dir + "/" + std::string(probes::af_packet_path);
     if (auto text = read_file(path); text && plausible(*text))
       return FoundSource{{path, std::move(*text)}, "the build tree's own file " + path};
   }
-  tried.push_back("-r " + q.build_dir + ": no " + std::string(stap::af_packet_path) +
+  tried.push_back("-r " + q.build_dir + ": no " + std::string(probes::af_packet_path) +
                   " in the tree or its source/ link");
   return std::nullopt;
 }
@@ -120,7 +120,7 @@ std::optional<FoundSource> from_package(const SourceQuery& q, std::vector<std::s
     return std::nullopt;
   }
   const std::string tarball = "/usr/src/" + package + ".tar.xz";
-  const std::string member = package + "/" + std::string(stap::af_packet_path);
+  const std::string member = package + "/" + std::string(probes::af_packet_path);
   auto out = run_captured({.exe = "tar", .args = {"-xJf", tarball, "-O", member}}, 5min);
   if (!out || !out->status.success() || !plausible(out->out)) {
     tried.push_back("a local source package: " + member + " could not be read from " + tarball);
@@ -157,7 +157,7 @@ std::optional<FoundSource> from_debuginfod(const SourceQuery& q, std::vector<std
                     debuginfo.error().why);
     return std::nullopt;
   }
-  auto dwarf_path = dwarf_source_path(*debuginfo, stap::af_packet_path);
+  auto dwarf_path = dwarf_source_path(*debuginfo, probes::af_packet_path);
   if (!dwarf_path) {
     tried.push_back("the DWARF of " + *debuginfo + ": " + dwarf_path.error().why);
     return std::nullopt;
@@ -181,11 +181,11 @@ std::optional<FoundSource> from_debuginfod(const SourceQuery& q, std::vector<std
                          *dwarf_path};
 }
 
-std::optional<stap::MapEntry> from_proven_map(const SourceQuery& q,
-                                              std::vector<std::string>& tried) {
+std::optional<probes::MapEntry> from_proven_map(const SourceQuery& q,
+                                                std::vector<std::string>& tried) {
   if (q.build_id.empty())
     return std::nullopt;
-  auto maps = stap::load_shipped_maps();
+  auto maps = probes::load_shipped_maps();
   if (maps)
     for (const auto& e : *maps)
       for (const auto& id : e.map.build_ids)
@@ -199,7 +199,7 @@ std::optional<stap::MapEntry> from_proven_map(const SourceQuery& q,
 
 bool acceptable_dwarf_path(const std::string& path) {
   if (path.size() > 4000 || !path.starts_with('/') ||
-      !path.ends_with("/" + std::string(stap::af_packet_path)) ||
+      !path.ends_with("/" + std::string(probes::af_packet_path)) ||
       path.find("/../") != std::string::npos)
     return false;
   for (unsigned char c : path)
@@ -261,9 +261,9 @@ Error SourceSearch::not_found_error() const {
                    "proven\")"};
 }
 
-stap::MapSelection proven_selection(const stap::MapEntry& entry, const std::string& build_id,
-                                    const std::string& release) {
-  stap::MapSelection sel;
+probes::MapSelection proven_selection(const probes::MapEntry& entry, const std::string& build_id,
+                                      const std::string& release) {
+  probes::MapSelection sel;
   sel.entry = entry;
   sel.requested = release.empty() ? entry.map.release : release;
   sel.exact = true;
@@ -295,8 +295,8 @@ Result<ExactMap> exact_map_by_build_id(const std::string& build_id, const std::s
   return ExactMap{std::move(*sel), std::move(s.found)};
 }
 
-Result<stap::MapSelection> exact_map_for(const FoundSource& found, const std::string& release) {
-  auto maps = stap::load_shipped_maps();
+Result<probes::MapSelection> exact_map_for(const FoundSource& found, const std::string& release) {
+  auto maps = probes::load_shipped_maps();
   if (!maps)
     return std::unexpected(maps.error());
   const std::string sha = sha1_hex(found.source.text);
@@ -309,7 +309,7 @@ Result<stap::MapSelection> exact_map_for(const FoundSource& found, const std::st
                 "no shipped map holds this af_packet.c (sha1 " + sha.substr(0, 12) +
                     "), so its kernel release is unknown",
                 "give the kernel's release with --kernel RELEASE (`uname -r` on that machine)");
-  auto sel = stap::select_map_for_source(*maps, rel, rel, &found.source);
+  auto sel = probes::select_map_for_source(*maps, rel, rel, &found.source);
   if (!sel)
     return sel;
   sel->provenance = found.provenance + " (sha1 " + short_sha(found.source.text) + ")";

@@ -14,8 +14,8 @@
 // Nothing found: the search lists every place tried, and pre-flight turns it into an error
 // saying how to get the source.
 
-#include "result.hpp"
-#include "source_map.hpp"
+#include "base/result.hpp"
+#include "probes/source_map.hpp"
 
 #include <optional>
 #include <string>
@@ -33,13 +33,13 @@ struct SourceQuery {
 };
 
 struct FoundSource {
-  stap::KernelSource source;
+  probes::KernelSource source;
   std::string provenance; // where it came from, for doctor and the report ("debuginfod ...")
 };
 
 struct SourceSearch {
   std::optional<FoundSource> found;
-  std::optional<stap::MapEntry> proven_map; // step 5 (only when `found` is empty)
+  std::optional<probes::MapEntry> proven_map; // step 5 (only when `found` is empty)
   bool exact() const { return found || proven_map; }
   std::vector<std::string> tried; // one entry per place looked at, with what it gave
   // Nothing found: Exit::no_map naming the kernel, what was tried and how to get the source.
@@ -57,11 +57,11 @@ SourceQuery source_query(const std::string& release, const std::string& build_di
 SourceSearch find_kernel_source(const SourceQuery& q);
 
 // The selection step 5 gives: the shipped map listing the build id, with its provenance.
-stap::MapSelection proven_selection(const stap::MapEntry& entry, const std::string& build_id,
-                                    const std::string& release);
+probes::MapSelection proven_selection(const probes::MapEntry& entry, const std::string& build_id,
+                                      const std::string& release);
 
 struct ExactMap {
-  stap::MapSelection selection;
+  probes::MapSelection selection;
   std::optional<FoundSource> source; // empty when a shipped map lists the build id (step 5)
 };
 
@@ -71,9 +71,9 @@ Result<ExactMap> exact_map_by_build_id(const std::string& build_id, const std::s
                                        const std::string& cache_dir);
 
 // The exact line map for a found source: the shipped map with the same sha1, else the anchors
-// located in the file (stap::select_map_for_source), with `provenance` set. `release` empty:
+// located in the file (probes::select_map_for_source), with `provenance` set. `release` empty:
 // the shipped map's release; without one the error asks for --kernel RELEASE.
-Result<stap::MapSelection> exact_map_for(const FoundSource& found, const std::string& release);
+Result<probes::MapSelection> exact_map_for(const FoundSource& found, const std::string& release);
 
 // A DWARF source path that may reach debuginfod-find's command line: absolute, printable, no
 // "..", ending in /net/packet/af_packet.c.

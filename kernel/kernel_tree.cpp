@@ -1,7 +1,7 @@
-#include "kernel_tree.hpp"
+#include "kernel/kernel_tree.hpp"
 
-#include "build_id.hpp"
-#include "files.hpp"
+#include "base/files.hpp"
+#include "kernel/build_id.hpp"
 
 #include <cctype>
 #include <cstring>

@@ -6,7 +6,7 @@
 // docs/tracing-notes.md stap pitfall 3) and whether the kernel renamed task_work_cancel (pitfall
 // 2).
 
-#include "result.hpp"
+#include "base/result.hpp"
 
 #include <optional>
 #include <string>

@@ -1,6 +1,6 @@
-#include "kernel_variant.hpp"
+#include "kernel/kernel_variant.hpp"
 
-#include "files.hpp"
+#include "base/files.hpp"
 
 #include <nlohmann/json.hpp>
 

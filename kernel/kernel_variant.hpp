@@ -6,7 +6,7 @@
 // searches the object tree before VPATH = srctree), so every other object comes from ccache.
 // The file format is documented in tests/e2e/zoo/README.md.
 
-#include "result.hpp"
+#include "base/result.hpp"
 
 #include <string>
 #include <string_view>

@@ -1,27 +1,27 @@
-#include "tree_map.hpp"
+#include "kernel/tree_map.hpp"
 
-#include "anchors.hpp"
-#include "cache_dir.hpp"
-#include "files.hpp"
-#include "kernel_source.hpp"
-#include "map_store.hpp"
-#include "sha1.hpp"
-#include "source_map.hpp"
+#include "base/files.hpp"
+#include "base/sha1.hpp"
+#include "kernel/cache_dir.hpp"
+#include "kernel/kernel_source.hpp"
+#include "probes/anchors.hpp"
+#include "probes/map_store.hpp"
+#include "probes/source_map.hpp"
 
 #include <filesystem>
 
 namespace harness::kernel {
 
 Result<TreeMap> map_for_tree(const KernelTree& tree, const std::string& kernel_spec,
-                             const std::optional<stap::LineMap>& map_override,
+                             const std::optional<probes::LineMap>& map_override,
                              const std::string& cache_dir) {
   TreeMap out;
   // Kbuild compiles an af_packet.c in the object tree before the source tree's (VPATH): a
   // bug-zoo variant (kernel_variant.hpp) keeps its edited copy there.
-  const std::string in_build = tree.build_dir + "/" + std::string(stap::af_packet_path);
+  const std::string in_build = tree.build_dir + "/" + std::string(probes::af_packet_path);
   std::string source_path = tree.build_dir != tree.source_dir && std::filesystem::exists(in_build)
                                 ? in_build
-                                : tree.source_dir + "/" + std::string(stap::af_packet_path);
+                                : tree.source_dir + "/" + std::string(probes::af_packet_path);
   std::optional<std::string> tree_source;
   if (auto text = read_file(source_path)) {
     tree_source = std::move(*text);
@@ -44,14 +44,14 @@ Result<TreeMap> map_for_tree(const KernelTree& tree, const std::string& kernel_s
   if (map_override) {
     out.map = *map_override;
   } else {
-    auto maps = stap::load_shipped_maps();
+    auto maps = probes::load_shipped_maps();
     if (!maps)
       return std::unexpected(maps.error());
-    std::optional<stap::KernelSource> source;
+    std::optional<probes::KernelSource> source;
     if (tree_source)
-      source = stap::KernelSource{source_path, *tree_source};
-    auto sel =
-        stap::select_map_for_source(*maps, kernel_spec, tree.release, source ? &*source : nullptr);
+      source = probes::KernelSource{source_path, *tree_source};
+    auto sel = probes::select_map_for_source(*maps, kernel_spec, tree.release,
+                                             source ? &*source : nullptr);
     if (!sel)
       return std::unexpected(sel.error());
     out.map = std::move(sel->entry.map);
@@ -59,7 +59,7 @@ Result<TreeMap> map_for_tree(const KernelTree& tree, const std::string& kernel_s
   }
   const bool same = tree_source && sha1_hex(*tree_source) == out.map.source_sha1;
   if (tree_source && !same && out.note.empty())
-    out.note = "the tree's " + std::string(stap::af_packet_path) +
+    out.note = "the tree's " + std::string(probes::af_packet_path) +
                " is not the map's source (sha1 differs): lines may have drifted, check with "
                "`harness drift --source " +
                source_path + "`";

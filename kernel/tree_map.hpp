@@ -4,9 +4,9 @@
 // the tree's own af_packet.c (stap/source_map.hpp), else the file found by the tree's build id
 // (kernel/kernel_source.hpp: harness cache, debuginfod), else the shipped map of its release.
 
-#include "kernel_tree.hpp"
-#include "line_map.hpp"
-#include "result.hpp"
+#include "base/result.hpp"
+#include "kernel/kernel_tree.hpp"
+#include "probes/line_map.hpp"
 
 #include <optional>
 #include <string>
@@ -14,7 +14,7 @@
 namespace harness::kernel {
 
 struct TreeMap {
-  stap::LineMap map;
+  probes::LineMap map;
   std::string note;                  // empty when the map is exactly the tree's source
   std::optional<std::string> source; // the kernel's af_packet.c when it is the map's source
   std::string provenance;            // where that file came from (empty: no source)
@@ -23,7 +23,7 @@ struct TreeMap {
 // `kernel_spec` empty: the tree's release. `map_override` wins over both.
 // `cache_dir` empty: resolve_cache_dir("").
 Result<TreeMap> map_for_tree(const KernelTree& tree, const std::string& kernel_spec,
-                             const std::optional<stap::LineMap>& map_override,
+                             const std::optional<probes::LineMap>& map_override,
                              const std::string& cache_dir = "");
 
 } // namespace harness::kernel

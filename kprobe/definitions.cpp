@@ -1,18 +1,18 @@
-#include "definitions.hpp"
+#include "kprobe/definitions.hpp"
 
-#include "files.hpp"
-#include "json_fields.hpp"
-#include "line_map.hpp"
-#include "probe_plan.hpp"
-#include "trace_format.hpp"
+#include "base/files.hpp"
+#include "probes/json_fields.hpp"
+#include "probes/line_map.hpp"
+#include "probes/probe_plan.hpp"
+#include "probes/trace_format.hpp"
 
 #include <set>
 
 namespace harness::kprobe {
 namespace {
 
-using stap::jsonf::json;
-namespace jsonf = stap::jsonf;
+using probes::jsonf::json;
+namespace jsonf = probes::jsonf;
 
 bool lower_ident(std::string_view s, std::size_t max_len) {
   if (s.empty() || s.size() > max_len)
@@ -67,7 +67,7 @@ bool valid_type(std::string_view t) {
 }
 
 bool known_key(std::string_view k) {
-  for (auto key : stap::trace::all_keys)
+  for (auto key : probes::trace::all_keys)
     if (key == k)
       return true;
   return false;
@@ -227,7 +227,7 @@ Result<KprobeDefs> defs_from_json(std::string_view text, std::string_view origin
   if (schema != defs_schema)
     return jsonf::bad(origin, "schema",
                       "'" + schema.substr(0, 40) + "' is not " + std::string(defs_schema));
-  if (!stap::valid_release(d.kernel))
+  if (!probes::valid_release(d.kernel))
     return jsonf::bad(origin, "kernel", "not a kernel release");
   // An empty build id would turn the run's "another kernel" check off (check_defs_kernel).
   if (!lower_hex(d.build_id) || d.build_id.size() % 2 != 0 || d.build_id.size() > 128)
@@ -257,7 +257,7 @@ Result<KprobeDefs> defs_from_json(std::string_view text, std::string_view origin
         return std::unexpected(v.error());
       *dest = std::move(*v);
     }
-    if (!stap::find_any_anchor(ev.anchor))
+    if (!probes::find_any_anchor(ev.anchor))
       return jsonf::bad(origin, where + ".anchor", "'" + ev.anchor + "' is not a known anchor");
     if (!valid_event_name(ev.event) || !names.insert(ev.event).second)
       return jsonf::bad(origin, where + ".event", "not an identifier, or listed twice");
@@ -292,7 +292,7 @@ Result<KprobeDefs> defs_from_json(std::string_view text, std::string_view origin
       return std::unexpected(a.error());
     if (!k)
       return std::unexpected(k.error());
-    if (!stap::find_any_anchor(*a) || !known_key(*k))
+    if (!probes::find_any_anchor(*a) || !known_key(*k))
       return jsonf::bad(origin, where, "unknown anchor or trace key");
     d.unfetchable.push_back({*a, *k});
   }
@@ -300,7 +300,7 @@ Result<KprobeDefs> defs_from_json(std::string_view text, std::string_view origin
   if (dropped == j.end() || !dropped->is_array() || dropped->size() > 256)
     return jsonf::bad(origin, "dropped", "missing, not an array or too long");
   for (const auto& x : *dropped) {
-    if (!x.is_string() || !stap::find_any_anchor(x.get<std::string>()))
+    if (!x.is_string() || !probes::find_any_anchor(x.get<std::string>()))
       return jsonf::bad(origin, "dropped", "entries must be known anchor names");
     d.dropped.push_back(x.get<std::string>());
   }
@@ -328,7 +328,7 @@ Status check_defs_kernel(const KprobeDefs& defs, const std::string& running_buil
 }
 
 std::string defs_plan_path(const std::string& defs_path) {
-  return stap::artifact_plan_path(defs_path);
+  return probes::artifact_plan_path(defs_path);
 }
 
 } // namespace harness::kprobe

@@ -10,7 +10,7 @@
 // the small grammar perf emits (symbol+offset, name=fetch:type), because these lines are written
 // into the kernel's kprobe_events file.
 
-#include "result.hpp"
+#include "base/result.hpp"
 
 #include <string>
 #include <string_view>

@@ -1,8 +1,9 @@
-#include "kprobe_session.hpp"
+#include "kprobe/kprobe_session.hpp"
 
-#include "files.hpp"
-#include "signals.hpp"
-#include "trace_format.hpp"
+#include "base/files.hpp"
+#include "base/signals.hpp"
+#include "probes/anchors.hpp"
+#include "probes/trace_format.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -15,7 +16,7 @@
 namespace harness::kprobe {
 namespace {
 
-namespace tf = stap::trace;
+namespace tf = probes::trace;
 
 std::int64_t clock_ns(clockid_t id) {
   timespec ts{};
@@ -105,8 +106,8 @@ Result<std::unique_ptr<KprobeSession>> KprobeSession::start(KprobeSessionConfig 
                s->cfg_.plan.plan_id.c_str(), static_cast<int>(tf::ready_key::kernel.size()),
                tf::ready_key::kernel.data(), s->cfg_.plan.kernel.c_str(),
                static_cast<int>(tf::ready_key::probes.size()), tf::ready_key::probes.data(),
-               static_cast<int>(stap::to_string(s->cfg_.plan.probes).size()),
-               stap::to_string(s->cfg_.plan.probes).data());
+               static_cast<int>(probes::to_string(s->cfg_.plan.probes).size()),
+               probes::to_string(s->cfg_.plan.probes).data());
   std::fflush(s->trace_);
   s->last_output_ = Clock::now();
   say("kprobe events live: " + std::to_string(s->installed_.size()) + " event(s) in group " +
@@ -239,11 +240,11 @@ std::uint64_t KprobeSession::completions() const {
   if (!translator_)
     return 0;
   const auto& h = translator_->hits_by_anchor();
-  auto count = [&](const char* a) {
-    auto it = h.find(a);
-    return it == h.end() ? std::uint64_t{0} : it->second;
-  };
-  return std::max(count("destruct.set_available"), count("destruct.pending_dec"));
+  std::uint64_t most = 0;
+  for (auto a : probes::completion_anchors)
+    if (auto it = h.find(std::string(a)); it != h.end())
+      most = std::max(most, it->second);
+  return most;
 }
 
 // What the instance lost beyond the markers placed in the stream, as LOST records over the whole

@@ -7,11 +7,11 @@
 // removes the instance and the events (also from the destructor, so an error path or SIGINT
 // leaves nothing behind). What a SIGKILLed run left is removed by the next run (remove_stale).
 
-#include "definitions.hpp"
-#include "probe_plan.hpp"
-#include "trace_lines.hpp"
-#include "tracefs.hpp"
-#include "tracer_session.hpp"
+#include "kprobe/definitions.hpp"
+#include "kprobe/trace_lines.hpp"
+#include "kprobe/tracefs.hpp"
+#include "probes/probe_plan.hpp"
+#include "tracer/tracer_session.hpp"
 
 #include <cstdio>
 #include <memory>
@@ -22,7 +22,7 @@ namespace harness::kprobe {
 
 struct KprobeSessionConfig {
   KprobeDefs defs;
-  stap::ProbePlan plan;
+  probes::ProbePlan plan;
   std::string trace_path;       // harness records, as stap's stdout would be
   std::string raw_path;         // the tracefs lines as read (kept for diagnosis and fixtures)
   std::string log_path;         // what was installed, removed, lost
@@ -35,7 +35,7 @@ struct KprobeSessionConfig {
   std::function<void(const std::string&)> on_progress;
 };
 
-class KprobeSession : public TracerSession {
+class KprobeSession : public tracer::TracerSession {
 public:
   static Result<std::unique_ptr<KprobeSession>> start(KprobeSessionConfig cfg);
   KprobeSession(const KprobeSession&) = delete;

@@ -1,8 +1,8 @@
-#include "perf_probe.hpp"
+#include "kprobe/perf_probe.hpp"
 
-#include "files.hpp"
-#include "sha1.hpp"
-#include "trace_format.hpp"
+#include "base/files.hpp"
+#include "base/sha1.hpp"
+#include "probes/trace_format.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -13,7 +13,7 @@ namespace harness::kprobe {
 namespace {
 
 namespace fs = std::filesystem;
-namespace k = stap::trace::key;
+namespace k = probes::trace::key;
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
 // Bump when the way definitions are made changes: old cache entries are then not reused.
@@ -91,9 +91,9 @@ public:
 
   // A kernel event anchor: a function entry through perf; a tracepoint needs no definition (the
   // session enables it in its instance, kprobe_session.cpp).
-  Status add_kernel_event(const stap::PlannedProbe& p, const stap::AnchorDef& def,
+  Status add_kernel_event(const probes::PlannedProbe& p, const probes::AnchorDef& def,
                           KprobeBuildResult& res) {
-    if (def.kind == stap::AnchorKind::tracepoint)
+    if (def.kind == probes::AnchorKind::tracepoint)
       return {};
     const std::string event = event_name_for(p.anchor);
     Fields all;
@@ -119,8 +119,8 @@ public:
   // anchor is probed on the first line of the body perf can place: at the first byte of an -O0
   // function the arguments are not yet where DWARF says (docs/tracing-notes.md "kprobe events and
   // perf").
-  Result<std::optional<int>> probe_line(const stap::PlannedProbe& p, int fn_start,
-                                        const stap::AnchorDef& def, std::string& why) {
+  Result<std::optional<int>> probe_line(const probes::PlannedProbe& p, int fn_start,
+                                        const probes::AnchorDef& def, std::string& why) {
     if (!def.probe_function_entry)
       return std::optional<int>(p.line - fn_start);
     const std::string event = event_name_for(p.anchor);
@@ -135,12 +135,12 @@ public:
     return std::optional<int>();
   }
 
-  Status add_anchor(const stap::PlannedProbe& p, KprobeBuildResult& res) {
-    if (const stap::AnchorDef* ev = stap::find_any_anchor(p.anchor);
-        ev && stap::is_kernel_event(*ev))
+  Status add_anchor(const probes::PlannedProbe& p, KprobeBuildResult& res) {
+    if (const probes::AnchorDef* ev = probes::find_any_anchor(p.anchor);
+        ev && probes::is_kernel_event(*ev))
       return add_kernel_event(p, *ev, res);
-    const stap::AnchorDef* def = stap::find_anchor(p.anchor);
-    const stap::FunctionSpan* fn = def ? req_.map.function(def->function) : nullptr;
+    const probes::AnchorDef* def = probes::find_anchor(p.anchor);
+    const probes::FunctionSpan* fn = def ? req_.map.function(def->function) : nullptr;
     if (!def || !fn)
       return fail(Exit::usage, "plan anchor " + p.anchor, "not in the kernel's line map",
                   "the plan and the map are from different kernels; regenerate the plan");
@@ -164,7 +164,7 @@ public:
   // pending", "the 'x' variable"), that one is tried in its next spelling or given up and the
   // rest retried; when it does not say, each field is tried alone.
   Result<PerfAttempt> attempt_fields(const std::string& event, const std::string& fn, int rel,
-                                     const stap::PlannedProbe& p, KprobeBuildResult& res) {
+                                     const probes::PlannedProbe& p, KprobeBuildResult& res) {
     std::vector<std::pair<std::string, std::vector<std::string>>> todo;
     for (const auto& key : p.fields)
       todo.emplace_back(key, fetch_expressions(p.anchor, key));
@@ -216,7 +216,7 @@ public:
     return {};
   }
 
-  Status drop(const stap::PlannedProbe& p, const std::string& why, KprobeBuildResult& res) {
+  Status drop(const probes::PlannedProbe& p, const std::string& why, KprobeBuildResult& res) {
     res.defs.dropped.push_back(p.anchor);
     std::erase_if(res.defs.unfetchable, [&](const Unfetchable& u) { return u.anchor == p.anchor; });
     if (req_.on_progress)
@@ -245,9 +245,9 @@ std::string perf_version(const std::string& perf) {
 }
 
 // The plan as the tracer will run it: dropped anchors are absent, unfetchable keys unreadable.
-stap::ProbePlan adjusted_plan(const stap::ProbePlan& in, const KprobeDefs& defs,
-                              const std::map<std::string, std::string>& points) {
-  stap::ProbePlan out = in;
+probes::ProbePlan adjusted_plan(const probes::ProbePlan& in, const KprobeDefs& defs,
+                                const std::map<std::string, std::string>& points) {
+  probes::ProbePlan out = in;
   out.anchors.clear();
   for (const auto& p : in.anchors) {
     bool dropped = false;
@@ -257,7 +257,7 @@ stap::ProbePlan adjusted_plan(const stap::ProbePlan& in, const KprobeDefs& defs,
       out.absent.push_back(p.anchor);
       continue;
     }
-    stap::PlannedProbe q = p;
+    probes::PlannedProbe q = p;
     if (auto it = points.find(p.anchor); it != points.end())
       q.probe_point = it->second;
     for (const auto& u : defs.unfetchable)
@@ -273,7 +273,7 @@ Status copy_out(const std::string& from_dir, const KprobeBuildRequest& req,
   if (auto s = make_dirs(req.out_dir); !s)
     return s;
   res.defs_path = req.out_dir + "/" + req.name + std::string(defs_suffix);
-  res.plan_path = stap::artifact_plan_path(res.defs_path);
+  res.plan_path = probes::artifact_plan_path(res.defs_path);
   if (from_dir.empty())
     return {};
   for (const auto& [from, to] :
@@ -370,12 +370,12 @@ Result<KprobeBuildResult> build_kprobe_defs(const KprobeBuildRequest& req) {
   const std::string version = req.runner ? "test runner" : perf_version(req.perf);
   const std::string key =
       sha1_hex(std::string(kGeneratorVersion) + "\n" + req.build_id + "\n" + version + "\n" +
-               req.map.source_sha1 + "\n" + stap::plan_to_json(req.plan))
+               req.map.source_sha1 + "\n" + probes::plan_to_json(req.plan))
           .substr(0, 20);
   const std::string cached = req.cache_dir.empty() ? "" : req.cache_dir + "/kprobes/" + key;
   if (req.use_cache && !cached.empty() && fs::exists(cached + "/defs" + std::string(defs_suffix))) {
     auto defs = load_defs(cached + "/defs" + std::string(defs_suffix));
-    auto plan = stap::load_plan(cached + "/defs.plan.json");
+    auto plan = probes::load_plan(cached + "/defs.plan.json");
     if (defs && plan) {
       res.defs = std::move(*defs);
       res.plan = std::move(*plan);
@@ -415,14 +415,14 @@ Result<KprobeBuildResult> build_kprobe_defs(const KprobeBuildRequest& req) {
       return std::unexpected(s.error());
     if (auto s = save_defs(staged + "/defs" + std::string(defs_suffix), res.defs); !s)
       return std::unexpected(s.error());
-    if (auto s = stap::save_plan(staged + "/defs.plan.json", res.plan); !s)
+    if (auto s = probes::save_plan(staged + "/defs.plan.json", res.plan); !s)
       return std::unexpected(s.error());
   }
   if (auto s = copy_out("", req, res); !s)
     return std::unexpected(s.error());
   if (auto s = save_defs(res.defs_path, res.defs); !s)
     return std::unexpected(s.error());
-  if (auto s = stap::save_plan(res.plan_path, res.plan); !s)
+  if (auto s = probes::save_plan(res.plan_path, res.plan); !s)
     return std::unexpected(s.error());
   res.elapsed_ms = static_cast<long>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)

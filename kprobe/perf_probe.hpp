@@ -8,11 +8,11 @@
 // recorded as unfetchable (`?` in the trace), an anchor perf cannot place at all is dropped.
 // Results are cached by (vmlinux build id, plan, perf version).
 
-#include "child_proc.hpp"
-#include "definitions.hpp"
-#include "line_map.hpp"
-#include "probe_plan.hpp"
-#include "result.hpp"
+#include "base/child_proc.hpp"
+#include "base/result.hpp"
+#include "kprobe/definitions.hpp"
+#include "probes/line_map.hpp"
+#include "probes/probe_plan.hpp"
 
 #include <functional>
 #include <optional>
@@ -35,8 +35,8 @@ struct KprobeBuildRequest {
   std::string vmlinux; // with DWARF
   std::string release;
   std::string build_id;
-  stap::LineMap map; // the kernel's own lines (function starts are needed for relative lines)
-  stap::ProbePlan plan;
+  probes::LineMap map; // the kernel's own lines (function starts are needed for relative lines)
+  probes::ProbePlan plan;
   std::string out_dir;
   std::string name = std::string(default_defs_name);
   std::string cache_dir;
@@ -48,7 +48,7 @@ struct KprobeBuildRequest {
 
 struct KprobeBuildResult {
   KprobeDefs defs;
-  stap::ProbePlan plan; // the input plan, dropped anchors moved to `absent`, unreadable keys set
+  probes::ProbePlan plan; // the input plan, dropped anchors moved to `absent`, unreadable keys set
   std::string defs_path;
   std::string plan_path;
   bool cache_hit = false;

@@ -1,7 +1,7 @@
-#include "trace_lines.hpp"
+#include "kprobe/trace_lines.hpp"
 
-#include "trace_format.hpp"
-#include "trace_parser.hpp"
+#include "probes/trace_format.hpp"
+#include "probes/trace_number.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -101,7 +101,7 @@ std::optional<TracefsLine> parse_tracefs_line(std::string_view line) {
   return t;
 }
 
-LineTranslator::LineTranslator(const KprobeDefs& defs, const stap::ProbePlan& plan,
+LineTranslator::LineTranslator(const KprobeDefs& defs, const probes::ProbePlan& plan,
                                std::int64_t clock_offset_ns, TgidOf tgid_of)
     : offset_(clock_offset_ns), tgid_of_(std::move(tgid_of)) {
   for (const auto& p : plan.anchors)
@@ -109,7 +109,7 @@ LineTranslator::LineTranslator(const KprobeDefs& defs, const stap::ProbePlan& pl
   for (const auto& e : defs.events) {
     EventInfo info;
     info.anchor = e.anchor;
-    const stap::PlannedProbe* p = plan.find(e.anchor);
+    const probes::PlannedProbe* p = plan.find(e.anchor);
     if (p) {
       info.keys = p->fields;
       for (const auto& k : p->fields) {
@@ -201,8 +201,8 @@ std::optional<std::uint64_t> LineTranslator::record_ts(std::uint64_t line_ns) co
 // the lookup, else the thread id.
 void LineTranslator::write_event_head(const TracefsLine& t, std::uint64_t ts, std::string& out) {
   const std::uint32_t pid = t.tgid ? *t.tgid : tgid_of_ ? tgid_of_(t.tid) : t.tid;
-  out += stap::trace::line_prefix;
-  out += stap::trace::kind::event;
+  out += probes::trace::line_prefix;
+  out += probes::trace::kind::event;
   for (std::uint64_t v : {ts, std::uint64_t{t.cpu}, std::uint64_t{pid}, std::uint64_t{t.tid}}) {
     out += ' ';
     out += std::to_string(v);
@@ -228,7 +228,7 @@ bool LineTranslator::translate_sched_switch(const TracefsLine& t, std::uint64_t 
   last_[t.tid] = LastRecord{};
   write_event_head(t, ts, out);
   out += " sched.sleep ";
-  out += stap::trace::key::state;
+  out += probes::trace::key::state;
   out += '=';
   out += std::to_string(state);
   out += '\n';
@@ -253,7 +253,7 @@ bool LineTranslator::note_lost_marker(std::string_view line) {
     if (rest.back() != ' ')
       return false;
     rest.remove_suffix(1);
-    const auto n = report::parse_trace_number(rest);
+    const auto n = probes::parse_trace_number(rest);
     if (!n || rest.empty() || !digit(rest.front()))
       return false;
     count = *n;
@@ -284,7 +284,8 @@ std::uint64_t LineTranslator::lost_marked_on(std::uint32_t cpu) const {
 void LineTranslator::place_lost(std::uint32_t cpu, std::uint64_t ts, std::string& out) {
   CpuLoss& c = cpus_[cpu];
   if (c.pending) {
-    out += stap::trace::lost_record(c.last_ts, ts, cpu, c.count, stap::trace::lost_cause::overrun);
+    out +=
+        probes::trace::lost_record(c.last_ts, ts, cpu, c.count, probes::trace::lost_cause::overrun);
     c.pending = false;
     c.count.reset();
   }
@@ -294,8 +295,8 @@ void LineTranslator::place_lost(std::uint32_t cpu, std::uint64_t ts, std::string
 void LineTranslator::flush_lost(std::string& out) {
   for (auto& [cpu, c] : cpus_)
     if (c.pending) {
-      out += stap::trace::lost_record(c.last_ts, std::nullopt, cpu, c.count,
-                                      stap::trace::lost_cause::overrun);
+      out += probes::trace::lost_record(c.last_ts, std::nullopt, cpu, c.count,
+                                        probes::trace::lost_cause::overrun);
       c.pending = false;
     }
 }
@@ -355,7 +356,7 @@ bool LineTranslator::translate(std::string_view line, std::string& out) {
   }
   for (std::size_t i = 0; i < info.keys.size(); ++i) {
     const std::string& key = info.keys[i];
-    std::string_view value = stap::trace::missing;
+    std::string_view value = probes::trace::missing;
     if (!info.unreadable[i]) {
       for (std::size_t p = 0; p < args.size();) {
         std::size_t e = args.find(' ', p);
@@ -367,7 +368,7 @@ bool LineTranslator::translate(std::string_view line, std::string& out) {
           // The trace parser's own number grammar (one home: harness/report/trace_parser.cpp):
           // what it would not read, such as `12ff`, a 21-digit decimal or one beyond 64 bits
           // (all three found by fuzz_tracefs_lines), is written as `?`.
-          if (report::parse_trace_number(v))
+          if (probes::parse_trace_number(v))
             value = v;
           break;
         }

@@ -13,8 +13,8 @@
 // `mono` clock, moved onto CLOCK_REALTIME (the sender's clock) by an offset taken at start.
 // Keys the definitions could not fetch are printed as `?`. Pure: no tracefs access here.
 
-#include "definitions.hpp"
-#include "probe_plan.hpp"
+#include "kprobe/definitions.hpp"
+#include "probes/probe_plan.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -55,8 +55,8 @@ public:
   // sets its instance's record-tgid option; tracefs prints `(-------)` for a task it saved no
   // tgid for, and no column on kernels without the option); default: tid.
   using TgidOf = std::function<std::uint32_t(std::uint32_t tid)>;
-  LineTranslator(const KprobeDefs& defs, const stap::ProbePlan& plan, std::int64_t clock_offset_ns,
-                 TgidOf tgid_of = {});
+  LineTranslator(const KprobeDefs& defs, const probes::ProbePlan& plan,
+                 std::int64_t clock_offset_ns, TgidOf tgid_of = {});
 
   // Appends the HX1 record for `line` to `out` (with '\n') and returns true when the line is an
   // event of the definitions; returns false (out unchanged) for anything else.

@@ -1,6 +1,6 @@
-#include "tracefs.hpp"
+#include "kprobe/tracefs.hpp"
 
-#include "files.hpp"
+#include "base/files.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -6,7 +6,7 @@
 // tracing is untouched. Every name harness creates is `harness_<pid>` (group and instance), which
 // lets a later run or `harness doctor` find and remove what a killed run left behind.
 
-#include "result.hpp"
+#include "base/result.hpp"
 
 #include <cstdint>
 #include <functional>

@@ -1,4 +1,4 @@
-#include "link_info.hpp"
+#include "sender/link_info.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "result.hpp"
-#include "send_report.hpp"
+#include "base/result.hpp"
+#include "sender/send_report.hpp"
 
 #include <array>
 #include <cstdint>

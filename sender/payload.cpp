@@ -1,4 +1,4 @@
-#include "payload.hpp"
+#include "sender/payload.hpp"
 
 #include <cstring>
 

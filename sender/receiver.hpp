@@ -1,9 +1,9 @@
 #pragma once
 
-#include "payload.hpp"
-#include "result.hpp"
-#include "send_report.hpp"
-#include "seq_set.hpp"
+#include "base/result.hpp"
+#include "sender/payload.hpp"
+#include "sender/send_report.hpp"
+#include "sender/seq_set.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "send_audit.hpp"
+#include "sender/send_audit.hpp"
 
 #include <algorithm>
 #include <cinttypes>

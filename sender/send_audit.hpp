@@ -2,7 +2,7 @@
 
 // The sender record as text for people: the audit `harness send` prints and the -v frame table.
 
-#include "send_record.hpp"
+#include "sender/send_record.hpp"
 
 #include <string>
 

@@ -1,6 +1,6 @@
-#include "send_loop.hpp"
+#include "sender/send_loop.hpp"
 
-#include "signals.hpp"
+#include "base/signals.hpp"
 
 #include <atomic>
 #include <condition_variable>

@@ -1,10 +1,10 @@
 #pragma once
 
-#include "payload.hpp"
-#include "receiver.hpp"
-#include "send_report.hpp"
-#include "sender_config.hpp"
-#include "tx_ring.hpp"
+#include "sender/payload.hpp"
+#include "sender/receiver.hpp"
+#include "sender/send_report.hpp"
+#include "sender/sender_config.hpp"
+#include "sender/tx_ring.hpp"
 
 #include <cstdint>
 #include <string>

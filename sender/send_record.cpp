@@ -1,4 +1,4 @@
-#include "send_record.hpp"
+#include "sender/send_record.hpp"
 
 #include <linux/if_packet.h>
 

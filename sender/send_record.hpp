@@ -4,7 +4,7 @@
 // totals, counters, receiver check). JSON lives in send_report_json.hpp, the text audit in
 // send_audit.hpp; send_report.hpp includes all three.
 
-#include "sender_config.hpp"
+#include "sender/sender_config.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -1,7 +1,7 @@
-#include "send_report_json.hpp"
+#include "sender/send_report_json.hpp"
 
-#include "json_reader.hpp"
-#include "printable.hpp"
+#include "base/json_reader.hpp"
+#include "base/printable.hpp"
 
 #include <array>
 #include <limits>

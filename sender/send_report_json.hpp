@@ -2,8 +2,8 @@
 
 // harness.sender/1: the sender record as JSON, both ways (docs/DESIGN.md "Sender records").
 
-#include "result.hpp"
-#include "send_record.hpp"
+#include "base/result.hpp"
+#include "sender/send_record.hpp"
 
 #include <nlohmann/json.hpp>
 #include <string>

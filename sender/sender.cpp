@@ -1,11 +1,11 @@
-#include "sender.hpp"
+#include "sender/sender.hpp"
 
-#include "link_info.hpp"
-#include "payload.hpp"
-#include "receiver.hpp"
-#include "scratch_net.hpp"
-#include "send_loop.hpp"
-#include "tx_ring.hpp"
+#include "base/scratch_net.hpp"
+#include "sender/link_info.hpp"
+#include "sender/payload.hpp"
+#include "sender/receiver.hpp"
+#include "sender/send_loop.hpp"
+#include "sender/tx_ring.hpp"
 
 #include <algorithm>
 #include <atomic>

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "result.hpp"
-#include "send_report.hpp"
-#include "sender_config.hpp"
+#include "base/result.hpp"
+#include "sender/send_report.hpp"
+#include "sender/sender_config.hpp"
 
 namespace harness::sender {
 

@@ -1,6 +1,6 @@
-#include "tx_ring.hpp"
+#include "sender/tx_ring.hpp"
 
-#include "files.hpp"
+#include "base/files.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>

@@ -2,19 +2,21 @@
 // (names from the built-in tables, release/sha1 syntax, line ranges), probe points are built
 // from the function table and integers, and every text from a map or a source appears only in
 // `//` comments after control characters are removed (a comment cannot be left without one).
-#include "generate.hpp"
+#include "stap/generate.hpp"
 
-#include "anchors.hpp"
-#include "sha1.hpp"
-#include "trace_format.hpp"
+#include "base/sha1.hpp"
+#include "probes/anchors.hpp"
+#include "probes/plan_maker.hpp"
+#include "probes/trace_format.hpp"
 
+#include <algorithm>
 #include <array>
 #include <span>
 
 namespace harness::stap {
 namespace {
 
-namespace k = trace::key;
+namespace k = probes::trace::key;
 
 // How a trace key is read at a probe: SystemTap expressions tried in order with @defined (the
 // first that resolves in pass 2 is used); a fault while reading yields `?`. No expression
@@ -115,28 +117,6 @@ Result<std::string> literal(std::string_view s) {
   return "\"" + std::string(s) + "\"";
 }
 
-// The kernel event anchors (DESIGN.md "Kernel event anchors"); their names come from the
-// built-in table only. Optional: a kernel without the function or tracepoint still runs the
-// script, and the report then says the probe never fired.
-//
-// sched.sleep (the sched_switch tracepoint in the contract) is probed at the entry of schedule():
-// a stap tracepoint probe makes pass 2 compile the kernel's tracepoint headers (minutes on a
-// fresh cache), and only a voluntary switch enters schedule() (preemptions go through
-// preempt_schedule*() to __schedule()), with the state the task is about to sleep in already
-// set: the same record, DESIGN.md "Kernel event anchors".
-std::string event_probe_point(const AnchorDef& a) {
-  if (a.kind == AnchorKind::tracepoint)
-    return "kernel.function(\"schedule\") ?";
-  return "kernel.function(\"" + std::string(a.function) + "\") ?";
-}
-
-std::string probe_point(const AnchorDef& a, const FunctionSpan& f, int line, bool optional) {
-  if (a.probe_function_entry)
-    return "kernel.function(\"" + f.name + "\")";
-  return "kernel.statement(\"" + f.name + "@" + std::string(af_packet_path) + ":" +
-         std::to_string(line) + "\")" + (optional ? " ?" : "");
-}
-
 // Since 3.14 pending is a per-cpu refcount; the script sums it the way packet_read_pending()
 // does (per_cpu_ptr = pointer + __per_cpu_offset[cpu], x86 SMP), as racy as the kernel's own
 // read. Without __per_cpu_offset (UP kernels), or with more CPUs than the loop may visit within
@@ -175,7 +155,7 @@ void emit_field(std::string& s, std::string_view anchor, std::string_view key) {
 }
 
 // Reads the probe's fields (but `read`, already read by the caller) and prints its EV record.
-void emit_record(std::string& s, const PlannedProbe& p, const std::string& name_lit,
+void emit_record(std::string& s, const probes::PlannedProbe& p, const std::string& name_lit,
                  std::string_view read = {}) {
   std::string fmt, argv;
   for (const auto& f : p.fields) {
@@ -186,22 +166,23 @@ void emit_record(std::string& s, const PlannedProbe& p, const std::string& name_
   }
   // sq numbers the records the script prints (stap/trace_format.hpp record_key::seq): a gap
   // shows where the transport lost some. hx_sq is taken under the same probe lock as t.
-  s += "  printf(\"" + std::string(trace::prefix) + " " + std::string(trace::kind::event) +
-       " %d %d %d %d %s" + fmt + " " + std::string(trace::record_key::seq) +
-       "=%d\\n\", t, cpu(), pid(), tid(), " + name_lit + argv + ", hx_sq)\n";
+  s += "  printf(\"" + std::string(probes::trace::prefix) + " " +
+       std::string(probes::trace::kind::event) + " %d %d %d %d %s" + fmt + " " +
+       std::string(probes::trace::record_key::seq) + "=%d\\n\", t, cpu(), pid(), tid(), " +
+       name_lit + argv + ", hx_sq)\n";
 }
 
 // A kernel event probe: only for a task inside tpacket_snd; sched.sleep only when the task
 // leaves the CPU to sleep (not preempted, prev state non-zero). Hits count printed records
 // only, so that the report's events_lost check still compares like with like.
-void emit_event_probe(std::string& s, const AnchorDef& a, const PlannedProbe& p,
+void emit_event_probe(std::string& s, const probes::AnchorDef& a, const probes::PlannedProbe& p,
                       const std::string& name_lit) {
   s += "\n// " + p.anchor + ": " + comment_text(a.rule_text) + "\n";
   s += "probe " + p.probe_point + " {\n";
   s += "  if (!(tid() in hx_in_snd))\n    next\n";
   s += "  t = gettimeofday_ns()\n";
   std::string_view read;
-  if (a.kind == AnchorKind::tracepoint) {
+  if (a.kind == probes::AnchorKind::tracepoint) {
     // schedule() with TASK_RUNNING is a yield, not a sleep.
     s += "  hx_state = task_state(task_current())\n";
     s += "  if (hx_state == 0)\n    next\n";
@@ -216,20 +197,20 @@ void emit_event_probe(std::string& s, const AnchorDef& a, const PlannedProbe& p,
 
 } // namespace
 
-Result<GeneratedScript> generate_script(const LineMap& map_in, ProbeSet set,
+Result<GeneratedScript> generate_script(const probes::LineMap& map_in, probes::ProbeSet set,
                                         const std::optional<std::string>& source_text) {
   return generate_script(map_in, set, source_text, GenerateOptions{});
 }
 
-Result<GeneratedScript> generate_script(const LineMap& map_in, ProbeSet set,
+Result<GeneratedScript> generate_script(const probes::LineMap& map_in, probes::ProbeSet set,
                                         const std::optional<std::string>& source_text,
                                         const GenerateOptions& options) {
   // Re-validate through the one strict parser, whatever built the map.
-  auto checked =
-      line_map_from_json(line_map_to_json(map_in), "line map " + comment_text(map_in.release, 64));
+  auto checked = probes::line_map_from_json(probes::line_map_to_json(map_in),
+                                            "line map " + comment_text(map_in.release, 64));
   if (!checked)
     return std::unexpected(checked.error());
-  const LineMap& map = *checked;
+  const probes::LineMap& map = *checked;
 
   std::vector<std::string_view> source_lines;
   if (source_text) {
@@ -242,73 +223,15 @@ Result<GeneratedScript> generate_script(const LineMap& map_in, ProbeSet set,
   }
 
   GeneratedScript out;
-  ProbePlan& plan = out.plan;
-  plan.kernel = map.release;
-  plan.map = map_identity(map);
-  plan.source_sha1 = map.source_sha1;
-  plan.package = map.package;
-  plan.probes = set;
-
-  for (const auto& name : options.skip) {
-    const AnchorDef* def = find_any_anchor(name);
-    if (!def || !in_set(*def, set) || (!is_kernel_event(*def) && !map.anchor(def->name)->present()))
-      return fail(Exit::usage, "anchor " + comment_text(name, 64),
-                  "cannot be left out: it is not a probed anchor of the " +
-                      std::string(to_string(set)) + " set in " + map.release,
-                  "name anchors listed in the plan");
-    if (def->probe_function_entry)
-      return fail(Exit::usage, "anchor " + name, "the function entry probe cannot be left out",
-                  "without it the script has no required probe");
-  }
-  auto skipped = [&](std::string_view name) {
-    for (const auto& n : options.skip)
-      if (n == name)
-        return true;
-    return false;
-  };
-
-  std::string id_input = map.release + "\n" + map.source_sha1 + "\n" + std::string(to_string(set));
-  for (const auto& a : anchors()) {
-    if (!in_set(a, set))
-      continue;
-    const AnchorLocation* loc = map.anchor(a.name);
-    const FunctionSpan* fn = map.function(a.function);
-    if (!loc->present() || skipped(a.name)) {
-      plan.absent.emplace_back(a.name);
-      continue;
-    }
-    PlannedProbe p;
-    p.anchor = std::string(a.name);
-    p.function = fn->name;
-    p.line = loc->line;
-    p.statement = a.probe_function_entry ? std::string() : loc->text;
-    p.optional = !a.probe_function_entry;
-    p.probe_point = probe_point(a, *fn, loc->line, p.optional);
-    for (auto f : a.fields)
-      p.fields.emplace_back(f);
-    id_input += p.probe_point + "\n";
-    plan.anchors.push_back(std::move(p));
-  }
-  bool events = false;
-  for (const auto& a : kernel_event_anchors()) {
-    if (!in_set(a, set))
-      continue;
-    if (skipped(a.name)) {
-      plan.absent.emplace_back(a.name);
-      continue;
-    }
-    PlannedProbe p;
-    p.anchor = std::string(a.name);
-    p.function = std::string(a.function);
-    p.optional = true;
-    p.probe_point = event_probe_point(a);
-    for (auto f : a.fields)
-      p.fields.emplace_back(f);
-    id_input += p.probe_point + "\n";
-    plan.anchors.push_back(std::move(p));
-    events = true;
-  }
-  plan.plan_id = sha1_hex(id_input).substr(0, 16);
+  auto made = probes::make_plan(map, set, probes::PlanOptions{options.skip});
+  if (!made)
+    return std::unexpected(made.error());
+  out.plan = std::move(*made);
+  const probes::ProbePlan& plan = out.plan;
+  const bool events = std::any_of(plan.anchors.begin(), plan.anchors.end(), [](const auto& p) {
+    const probes::AnchorDef* a = probes::find_any_anchor(p.anchor);
+    return a && probes::is_kernel_event(*a);
+  });
 
   auto kernel_lit = literal(map.release);
   auto plan_lit = literal(plan.plan_id);
@@ -323,7 +246,7 @@ Result<GeneratedScript> generate_script(const LineMap& map_in, ProbeSet set,
   s += "// harness probe script, generated by `harness generate`: do not edit.\n";
   s += "// kernel: " + comment_text(map.release) + "\n";
   s += "// map: " + comment_text(plan.map) + "\n";
-  s += "// source: " + std::string(af_packet_path) + " sha1 " + map.source_sha1 + "\n";
+  s += "// source: " + std::string(probes::af_packet_path) + " sha1 " + map.source_sha1 + "\n";
   s += "// probes: " + std::string(to_string(set)) + ", plan " + plan.plan_id + "\n";
   if (!plan.absent.empty()) {
     s += "// not probed (not in this kernel, or left out):";
@@ -331,7 +254,7 @@ Result<GeneratedScript> generate_script(const LineMap& map_in, ProbeSet set,
       s += " " + a;
     s += "\n";
   }
-  s += "// Output: one record per line, `" + std::string(trace::prefix) +
+  s += "// Output: one record per line, `" + std::string(probes::trace::prefix) +
        " READY|EV|HITS|END ...` (stap/trace_format.hpp);\n"
        "// `?` is a value that could not be read (optimised out or a fault).\n"
        "// Statement probes end in `?` (skipped when their function is not in the kernel); a\n"
@@ -350,17 +273,19 @@ Result<GeneratedScript> generate_script(const LineMap& map_in, ProbeSet set,
          "global hx_in_snd\n";
   s += "\n";
   s += "probe begin {\n";
-  s += "  printf(\"" + std::string(trace::prefix) + " " + std::string(trace::kind::ready) + " %d " +
-       std::string(trace::ready_key::plan) + "=%s " + std::string(trace::ready_key::kernel) +
-       "=%s " + std::string(trace::ready_key::probes) + "=%s\\n\", gettimeofday_ns(), " +
-       *plan_lit + ", " + *kernel_lit + ", " + set_lit + ")\n}\n";
+  s += "  printf(\"" + std::string(probes::trace::prefix) + " " +
+       std::string(probes::trace::kind::ready) + " %d " +
+       std::string(probes::trace::ready_key::plan) + "=%s " +
+       std::string(probes::trace::ready_key::kernel) + "=%s " +
+       std::string(probes::trace::ready_key::probes) + "=%s\\n\", gettimeofday_ns(), " + *plan_lit +
+       ", " + *kernel_lit + ", " + set_lit + ")\n}\n";
 
   for (const auto& p : plan.anchors) {
-    const AnchorDef* a = find_any_anchor(p.anchor);
+    const probes::AnchorDef* a = probes::find_any_anchor(p.anchor);
     auto name_lit = literal(p.anchor);
     if (!name_lit)
       return std::unexpected(name_lit.error());
-    if (is_kernel_event(*a)) {
+    if (probes::is_kernel_event(*a)) {
       emit_event_probe(s, *a, p, *name_lit);
       continue;
     }
@@ -386,10 +311,11 @@ Result<GeneratedScript> generate_script(const LineMap& map_in, ProbeSet set,
 
   s += "\nprobe end {\n";
   for (const auto& p : plan.anchors)
-    s += "  printf(\"" + std::string(trace::prefix) + " " + std::string(trace::kind::hits) +
-         " %s %d\\n\", \"" + p.anchor + "\", hx_hits[\"" + p.anchor + "\"])\n";
-  s += "  printf(\"" + std::string(trace::prefix) + " " + std::string(trace::kind::end) +
-       " %d\\n\", gettimeofday_ns())\n}\n";
+    s += "  printf(\"" + std::string(probes::trace::prefix) + " " +
+         std::string(probes::trace::kind::hits) + " %s %d\\n\", \"" + p.anchor + "\", hx_hits[\"" +
+         p.anchor + "\"])\n";
+  s += "  printf(\"" + std::string(probes::trace::prefix) + " " +
+       std::string(probes::trace::kind::end) + " %d\\n\", gettimeofday_ns())\n}\n";
   return out;
 }
 

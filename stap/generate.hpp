@@ -1,6 +1,7 @@
 #pragma once
 
-// The probe script generator: LineMap + probe set -> SystemTap script text plus its plan.
+// The probe script generator: LineMap + probe set -> its plan (probes/plan_maker.hpp) and the
+// SystemTap script that probes it.
 // Output records follow trace_format.hpp exactly. Everything taken from the map is validated
 // first (anchor/function names from the built-in table only, release and sha1 syntax, line
 // numbers in range); statement and source text appear only inside comments, sanitised.
@@ -11,9 +12,9 @@
 // __per_cpu_offset[cpu]). Where that cannot be done (UP kernel, > 128 CPUs, a fault) it is `?`,
 // never a partial sum.
 
-#include "line_map.hpp"
-#include "probe_plan.hpp"
-#include "result.hpp"
+#include "base/result.hpp"
+#include "probes/line_map.hpp"
+#include "probes/probe_plan.hpp"
 
 #include <optional>
 #include <string>
@@ -23,23 +24,21 @@ namespace harness::stap {
 
 struct GeneratedScript {
   std::string text;
-  ProbePlan plan;
+  probes::ProbePlan plan;
 };
 
 struct GenerateOptions {
-  // Anchors to leave out, e.g. the lines a kernel build has no line records for (stap 4.8 fails
-  // pass 2 on such a line even for an optional `?` probe). Each must be an anchor of the set
-  // that the map has; they are listed in plan.absent like the anchors the kernel lacks.
+  // Anchors to leave out (probes::PlanOptions::skip).
   std::vector<std::string> skip;
 };
 
 // `source_text`: the af_packet.c the map was made from; when given (and its sha1 equals the
 // map's) each probe is preceded by the source lines it sits on. A source whose sha1 differs is
 // an error (the quoted lines would be wrong).
-Result<GeneratedScript> generate_script(const LineMap& map, ProbeSet set,
+Result<GeneratedScript> generate_script(const probes::LineMap& map, probes::ProbeSet set,
                                         const std::optional<std::string>& source_text,
                                         const GenerateOptions& options);
-Result<GeneratedScript> generate_script(const LineMap& map, ProbeSet set,
+Result<GeneratedScript> generate_script(const probes::LineMap& map, probes::ProbeSet set,
                                         const std::optional<std::string>& source_text);
 
 } // namespace harness::stap

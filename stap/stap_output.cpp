@@ -1,4 +1,4 @@
-#include "stap_output.hpp"
+#include "stap/stap_output.hpp"
 
 #include <array>
 #include <cctype>

@@ -3,7 +3,7 @@
 // Reading stap's own output: compile progress (`stap -v`: "Pass N: ...") and the failure texts
 // worth a cause and a hint instead of a wall of output (docs/tracing-notes.md "SystemTap").
 
-#include "result.hpp"
+#include "base/result.hpp"
 
 #include <optional>
 #include <string>

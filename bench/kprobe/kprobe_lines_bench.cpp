@@ -2,7 +2,7 @@
 // a 20-frames-per-call TPACKET_V2 run as the kprobe tracer reads them from trace_pipe, repeated
 // to N lines (default 10,000,000), translated once, timed. Issue 10's goal: >= 3 M lines/s.
 //   build-rel/bench/kprobe/kprobe_lines_bench [N]
-#include "trace_lines.hpp"
+#include "kprobe/trace_lines.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
        "tpacket_destruct_skb+118",
        {"po=+24(%sp):x64", "ph=+16(%sp):x64", "ts=+12(%sp):x32"}},
   };
-  stap::ProbePlan plan;
+  probes::ProbePlan plan;
   plan.plan_id = "0123456789abcdef";
   plan.kernel = "6.1.192";
   plan.anchors = {

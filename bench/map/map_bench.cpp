@@ -1,8 +1,8 @@
 // Benchmark of `harness map`'s work on one af_packet.c: tokenize + find bodies + place every
 // anchor (locate), then the JSON the command writes. File reading is measured separately.
-#include "files.hpp"
-#include "line_map.hpp"
-#include "locator.hpp"
+#include "base/files.hpp"
+#include "probes/line_map.hpp"
+#include "probes/locator.hpp"
 
 #include <benchmark/benchmark.h>
 #include <cstring>
@@ -23,7 +23,7 @@ void BM_ReadFile(benchmark::State& state) {
 
 void BM_Locate(benchmark::State& state) {
   for (auto _ : state) {
-    auto m = harness::stap::locate(g_text, "6.1.192");
+    auto m = harness::probes::locate(g_text, "6.1.192");
     benchmark::DoNotOptimize(m);
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * g_text.size()));
@@ -32,8 +32,8 @@ void BM_Locate(benchmark::State& state) {
 void BM_MapCommand(benchmark::State& state) {
   for (auto _ : state) {
     auto t = harness::read_file(g_path);
-    auto m = harness::stap::locate(*t, "6.1.192");
-    auto j = harness::stap::line_map_to_json(*m);
+    auto m = harness::probes::locate(*t, "6.1.192");
+    auto j = harness::probes::line_map_to_json(*m);
     benchmark::DoNotOptimize(j);
   }
 }
@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   g_text = *text;
-  if (auto m = harness::stap::locate(g_text, "bench"); !m) {
+  if (auto m = harness::probes::locate(g_text, "bench"); !m) {
     std::cerr << "map_bench: " << g_path << ": " << m.error().why << "\n";
     return 2;
   }

@@ -7,7 +7,7 @@
 //   parse_bench [--records N] [--ring FRAMES] [--file PATH] [--keep] [--reuse]
 // --reuse analyses an existing PATH (kept by --keep with the same --records/--ring) without
 // generating it again, e.g. to profile the analysis alone.
-#include "analyze.hpp"
+#include "harness/report/analyze.hpp"
 
 #include <chrono>
 #include <cstdio>

@@ -5,10 +5,10 @@
 // probe hit. Run by hand (see README.md):
 //   vm_probe_overhead --kernel-build DIR --harness BIN [--frames N] [--rounds R] [--cache DIR]
 //                     [--backends stap,kprobe]
-#include "cache_dir.hpp"
-#include "child_proc.hpp"
-#include "files.hpp"
-#include "vm_session.hpp"
+#include "base/child_proc.hpp"
+#include "base/files.hpp"
+#include "kernel/cache_dir.hpp"
+#include "vm/vm_session.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -19,12 +19,12 @@
 #include <vector>
 
 using namespace harness;
-using namespace harness::kernel;
+using namespace harness::vm;
 
 namespace {
 
 struct Args {
-  std::string kernel_build, cache = resolve_cache_dir(""), harness_bin;
+  std::string kernel_build, cache = kernel::resolve_cache_dir(""), harness_bin;
   int frames = 20000, rounds = 3;
   std::vector<std::string> backends = {"stap", "kprobe"};
 };

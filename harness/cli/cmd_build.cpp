@@ -1,12 +1,12 @@
 // harness build --kernel-build DIR [--probes SET] [--kernel VER | --map FILE | --script FILE]
 //               [-m NAME] [-o DIR] [--cache DIR] [--no-cache]
-#include "cache_dir.hpp"
-#include "commands.hpp"
-#include "files.hpp"
-#include "kprobe_for_tree.hpp"
-#include "module_build.hpp"
-#include "options.hpp"
-#include "vm_session.hpp"
+#include "base/files.hpp"
+#include "harness/cli/commands.hpp"
+#include "harness/cli/options.hpp"
+#include "kernel/cache_dir.hpp"
+#include "kprobe/kprobe_for_tree.hpp"
+#include "stap/module_build.hpp"
+#include "vm/vm_session.hpp"
 
 #include <cstdio>
 #include <iostream>
@@ -17,15 +17,15 @@ namespace {
 // --backend kprobe: NAME.kprobes and NAME.plan.json for the tree (kprobe/perf_probe.hpp).
 Result<int> build_kprobe_defs(const po::variables_map& vm,
                               const std::function<void(std::string_view)>& progress) {
-  kernel::KprobeTreeRequest req;
+  kprobe::KprobeTreeRequest req;
   req.kernel_build = vm["kernel-build"].as<std::string>();
-  auto set = stap::parse_probe_set(vm["probes"].as<std::string>());
+  auto set = probes::parse_probe_set(vm["probes"].as<std::string>());
   if (!set)
     return std::unexpected(set.error());
   req.probes = *set;
   if (vm.count("map")) {
-    auto m =
-        load_input(stap::load_line_map, "--map", vm["map"].as<std::string>(), stap::kLineMapHint);
+    auto m = load_input(probes::load_line_map, "--map", vm["map"].as<std::string>(),
+                        probes::kLineMapHint);
     if (!m)
       return std::unexpected(m.error());
     req.map_override = std::move(*m);
@@ -33,14 +33,14 @@ Result<int> build_kprobe_defs(const po::variables_map& vm,
   if (vm.count("kernel"))
     req.kernel_spec = vm["kernel"].as<std::string>();
   req.name = vm["name"].as<std::string>();
-  if (!kernel::valid_module_name(req.name))
+  if (!stap::valid_module_name(req.name))
     return fail(Exit::usage, "--name " + req.name.substr(0, 64), "not a valid name",
                 "use letters, digits and _ (at most 55), starting with a letter or _");
   req.out_dir = vm["output"].as<std::string>();
   req.cache_dir = kernel::resolve_cache_dir(vm["cache"].as<std::string>());
   req.use_cache = !vm.count("no-cache");
   req.on_progress = progress;
-  auto res = kernel::kprobe_defs_for_tree(req);
+  auto res = kprobe::kprobe_defs_for_tree(req);
   if (!res)
     return std::unexpected(res.error());
   if (!res->map_note.empty())
@@ -73,7 +73,7 @@ Result<int> cmd_build(const Args& args) {
       "map", po::value<std::string>(), "use this line map file (harness.map/1)")(
       "script", po::value<std::string>(), "build this SystemTap script instead of generating")(
       "plan", po::value<std::string>(), "with --script: its plan (copied to NAME.plan.json)")(
-      "name,m", po::value<std::string>()->default_value(std::string(kernel::default_module_name)),
+      "name,m", po::value<std::string>()->default_value(std::string(stap::default_module_name)),
       "module name; the file stays NAME.ko (staprun loads it by that name)")(
       "output,o", po::value<std::string>()->default_value("."),
       "directory for NAME.ko (or NAME.kprobes), NAME.plan.json, NAME.stp and NAME.stap.log")(
@@ -100,26 +100,26 @@ Result<int> cmd_build(const Args& args) {
       std::cerr << "harness: " << line << "\n";
   };
 
-  auto backend = stap::parse_backend(vm["backend"].as<std::string>());
+  auto backend = tracer::parse_backend(vm["backend"].as<std::string>());
   if (!backend)
     return std::unexpected(backend.error());
-  if (*backend == stap::Backend::kprobe && vm.count("script"))
+  if (*backend == tracer::Backend::kprobe && vm.count("script"))
     return fail(Exit::usage, "--script",
                 "is a SystemTap script; the kprobe tracer builds from a map",
                 "drop --script, or use --backend stap");
-  if (*backend != stap::Backend::stap && !vm.count("script")) {
+  if (*backend != tracer::Backend::stap && !vm.count("script")) {
     auto tree = kernel::inspect_kernel_tree(vm["kernel-build"].as<std::string>());
     if (!tree)
       return std::unexpected(tree.error());
-    auto choice = kernel::tracer_for_tree(tree->release, *backend);
+    auto choice = vm::tracer_for_tree(tree->release, *backend);
     if (!choice)
       return std::unexpected(choice.error());
     progress("tracer " + choice->reason);
-    if (choice->backend == stap::Backend::kprobe)
+    if (choice->backend == tracer::Backend::kprobe)
       return build_kprobe_defs(vm, progress);
   }
 
-  kernel::ModuleBuildRequest req;
+  stap::ModuleBuildRequest req;
   req.kernel_build = vm["kernel-build"].as<std::string>();
   req.module_name = vm["name"].as<std::string>();
   req.out_dir = vm["output"].as<std::string>();
@@ -135,27 +135,27 @@ Result<int> cmd_build(const Args& args) {
     req.script_text = std::move(*text);
     if (vm.count("plan")) {
       auto plan =
-          load_input(stap::load_plan, "--plan", vm["plan"].as<std::string>(), stap::kPlanHint);
+          load_input(probes::load_plan, "--plan", vm["plan"].as<std::string>(), probes::kPlanHint);
       if (!plan)
         return std::unexpected(plan.error());
       req.plan = std::move(*plan);
     }
   } else {
-    auto set = stap::parse_probe_set(vm["probes"].as<std::string>());
+    auto set = probes::parse_probe_set(vm["probes"].as<std::string>());
     if (!set)
       return std::unexpected(set.error());
     auto tree = kernel::inspect_kernel_tree(req.kernel_build);
     if (!tree)
       return std::unexpected(tree.error());
-    std::optional<stap::LineMap> map;
+    std::optional<probes::LineMap> map;
     if (vm.count("map")) {
-      auto m =
-          load_input(stap::load_line_map, "--map", vm["map"].as<std::string>(), stap::kLineMapHint);
+      auto m = load_input(probes::load_line_map, "--map", vm["map"].as<std::string>(),
+                          probes::kLineMapHint);
       if (!m)
         return std::unexpected(m.error());
       map = std::move(*m);
     }
-    auto gen = kernel::generate_for_tree(
+    auto gen = stap::generate_for_tree(
         *tree, *set, map, vm.count("kernel") ? vm["kernel"].as<std::string>() : "", req.cache_dir);
     if (!gen)
       return std::unexpected(gen.error());
@@ -175,7 +175,7 @@ Result<int> cmd_build(const Args& args) {
     req.plan = std::move(gen->script.plan);
   }
 
-  auto res = kernel::build_module(req);
+  auto res = stap::build_module(req);
   if (!res)
     return std::unexpected(res.error());
   char secs[32];

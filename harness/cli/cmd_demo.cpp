@@ -1,11 +1,11 @@
 // harness demo [--cache DIR] [--accel auto|kvm|tcg] [--optimised] [--no-install] [-v]
 //              [-- harness run options]
-#include "cache_dir.hpp"
-#include "commands.hpp"
-#include "demo.hpp"
-#include "files.hpp"
-#include "options.hpp"
-#include "signals.hpp"
+#include "base/files.hpp"
+#include "base/signals.hpp"
+#include "harness/cli/commands.hpp"
+#include "harness/cli/options.hpp"
+#include "kernel/cache_dir.hpp"
+#include "vm/demo.hpp"
 
 #include <cstdio>
 #include <iostream>
@@ -52,9 +52,9 @@ Result<int> cmd_demo(const Args& all) {
     return 0;
   }
   const auto& vm = parsed->vm;
-  kernel::DemoRequest req;
+  vm::DemoRequest req;
   req.cache_dir = kernel::resolve_cache_dir(vm["cache"].as<std::string>());
-  auto accel = kernel::parse_accel(vm["accel"].as<std::string>());
+  auto accel = vm::parse_accel(vm["accel"].as<std::string>());
   if (!accel)
     return std::unexpected(accel.error());
   req.accel = *accel;
@@ -63,7 +63,7 @@ Result<int> cmd_demo(const Args& all) {
   if (req.series != "6.1" && req.series != "6.12")
     return fail(Exit::usage, "--kernel " + req.series.substr(0, 40), "not a series harness builds",
                 "use 6.1 or 6.12 (Debian's linux-source-6.1 / linux-source-6.12)");
-  auto backend = stap::parse_backend(vm["backend"].as<std::string>());
+  auto backend = tracer::parse_backend(vm["backend"].as<std::string>());
   if (!backend)
     return std::unexpected(backend.error());
   req.backend = *backend;
@@ -85,7 +85,7 @@ Result<int> cmd_demo(const Args& all) {
       std::cerr << l << "\n";
     };
   install_interrupt_handlers();
-  auto res = kernel::run_demo(req);
+  auto res = vm::run_demo(req);
   if (!res)
     return std::unexpected(res.error());
   if (auto text = read_file(res->run.run_stdout))

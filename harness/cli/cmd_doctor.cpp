@@ -1,10 +1,10 @@
 // harness doctor: what `run` would check, printed without running anything.
-#include "commands.hpp"
-#include "options.hpp"
-#include "preflight.hpp"
-#include "probe_plan.hpp"
-#include "scratch_net.hpp"
-#include "tracefs.hpp"
+#include "base/scratch_net.hpp"
+#include "harness/cli/commands.hpp"
+#include "harness/cli/options.hpp"
+#include "harness/session/preflight.hpp"
+#include "kprobe/tracefs.hpp"
+#include "probes/probe_plan.hpp"
 
 #include <cstdlib>
 #include <iostream>
@@ -17,7 +17,7 @@ Result<int> cmd_doctor(const Args& args) {
       "FILE.ko | --kprobes FILE.kprobes] [IFACE | --veth]";
   std::string backend = "auto";
   po::options_description opts("options");
-  run::PreflightRequest req;
+  session::PreflightRequest req;
   const char* env_stap = std::getenv("HARNESS_STAP");
   const char* env_staprun = std::getenv("HARNESS_STAPRUN");
   if (env_stap && *env_stap)
@@ -56,13 +56,13 @@ Result<int> cmd_doctor(const Args& args) {
                  "events)\n";
     return 0;
   }
-  auto chosen = stap::parse_backend(backend);
+  auto chosen = tracer::parse_backend(backend);
   if (!chosen)
     return std::unexpected(chosen.error());
   req.backend = *chosen;
   const std::string artifact = req.module.empty() ? req.kprobe_defs : req.module;
   if (!artifact.empty() && req.plan.empty())
-    req.plan = stap::artifact_plan_path(artifact);
+    req.plan = probes::artifact_plan_path(artifact);
   if (req.iface.empty() && !req.veth)
     req.veth = true; // the interface check then describes the default --veth setup
   // Leftovers of killed runs: namespaces whose owner's lock is free. Live runs' stay.
@@ -73,18 +73,18 @@ Result<int> cmd_doctor(const Args& args) {
     for (const auto& name : *removed)
       std::cout << "harness doctor: removed network namespace " << name
                 << " (and its veth pair) left by a killed run\n";
-  run::RealSystem sys;
-  const auto result = run::run_preflight(sys, req, run::shipped_map_selector());
+  session::RealSystem sys;
+  const auto result = session::run_preflight(sys, req, session::shipped_map_selector());
   std::cout << "harness doctor: what `harness run` needs on this machine\n"
-            << run::format_checks(result);
+            << session::format_checks(result);
   // With auto, the tracer `run` would not pick is shown too: its checks say what it would need.
-  if (req.backend == stap::Backend::automatic && artifact.empty() && result.tracer) {
-    run::PreflightRequest other = req;
-    other.backend =
-        result.tracer->backend == stap::Backend::stap ? stap::Backend::kprobe : stap::Backend::stap;
-    const auto alt = run::run_preflight(sys, other, run::shipped_map_selector());
-    std::cout << "the other tracer (--backend " << stap::to_string(other.backend) << "):\n"
-              << run::format_checks(alt);
+  if (req.backend == tracer::Backend::automatic && artifact.empty() && result.tracer) {
+    session::PreflightRequest other = req;
+    other.backend = result.tracer->backend == tracer::Backend::stap ? tracer::Backend::kprobe
+                                                                    : tracer::Backend::stap;
+    const auto alt = session::run_preflight(sys, other, session::shipped_map_selector());
+    std::cout << "the other tracer (--backend " << tracer::to_string(other.backend) << "):\n"
+              << session::format_checks(alt);
   }
   // What a killed run left in tracefs (kprobe events, instances) is removed here.
   if (auto fs = kprobe::Tracefs::open()) {

@@ -1,13 +1,13 @@
 // harness drift --source PATH (--kernel VER | --map FILE) [--update] [--json]
-#include "commands.hpp"
-#include "drift.hpp"
-#include "files.hpp"
-#include "line_map.hpp"
-#include "locator.hpp"
-#include "map_store.hpp"
-#include "options.hpp"
-#include "sha1.hpp"
-#include "source_release.hpp"
+#include "base/files.hpp"
+#include "base/sha1.hpp"
+#include "harness/cli/commands.hpp"
+#include "harness/cli/options.hpp"
+#include "probes/drift.hpp"
+#include "probes/line_map.hpp"
+#include "probes/locator.hpp"
+#include "probes/map_store.hpp"
+#include "probes/source_release.hpp"
 
 #include <iostream>
 
@@ -37,21 +37,21 @@ Result<int> drift(const Args& args) {
     return fail(Exit::usage, "drift", "give exactly one of --kernel VER and --map FILE",
                 "see `harness drift --help`");
   const std::string source = vm["source"].as<std::string>();
-  auto text = read_input("--source", source, stap::kAfPacketSourceHint);
+  auto text = read_input("--source", source, probes::kAfPacketSourceHint);
   if (!text)
     return std::unexpected(text.error());
 
-  stap::LineMap old_map;
+  probes::LineMap old_map;
   std::string map_file;
   bool exact = true;
   if (vm.count("map")) {
     map_file = vm["map"].as<std::string>();
-    auto m = load_input(stap::load_line_map, "--map", map_file, stap::kLineMapHint);
+    auto m = load_input(probes::load_line_map, "--map", map_file, probes::kLineMapHint);
     if (!m)
       return std::unexpected(m.error());
     old_map = std::move(*m);
   } else {
-    auto sel = stap::select_map(vm["kernel"].as<std::string>());
+    auto sel = probes::select_map(vm["kernel"].as<std::string>());
     if (!sel)
       return std::unexpected(sel.error());
     if (!sel->exact)
@@ -63,23 +63,23 @@ Result<int> drift(const Args& args) {
 
   // The source is labelled with its own release when its kernel tree says which; with the
   // map's only when it is the very file the map was made from (same sha1); else "unknown".
-  auto release = stap::release_for_source(source, "");
+  auto release = probes::release_for_source(source, "");
   const bool release_known = release && !release->empty();
   const bool same_source = sha1_hex(*text) == old_map.source_sha1;
   const std::string new_release = release_known ? *release
                                   : same_source ? old_map.release
                                                 : "unknown-release";
-  auto located = stap::locate_all(*text, new_release);
+  auto located = probes::locate_all(*text, new_release);
   if (located.map.functions.empty())
     return fail(Exit::usage, source,
                 "none of the anchored functions (__packet_set_status, __packet_get_status, "
                 "tpacket_destruct_skb, tpacket_snd) is defined here: this is not "
                 "net/packet/af_packet.c",
-                std::string(stap::kAfPacketSourceHint));
+                std::string(probes::kAfPacketSourceHint));
   if (new_release == old_map.release)
     located.map.package = old_map.package;
-  const auto report = stap::compare_maps(old_map, located);
-  std::cout << (vm.count("json") ? stap::drift_to_json(report) : stap::drift_to_text(report));
+  const auto report = probes::compare_maps(old_map, located);
+  std::cout << (vm.count("json") ? probes::drift_to_json(report) : probes::drift_to_text(report));
 
   if (vm.count("update") && report.drifted()) {
     if (!located.ok())
@@ -91,7 +91,7 @@ Result<int> drift(const Args& args) {
       return fail(Exit::usage, map_file,
                   "not updating the entry of another kernel (" + old_map.release + ")",
                   "add an entry for this kernel instead: `harness map --source " + source +
-                      " -o stap/maps/NAME.json`");
+                      " -o probes/maps/NAME.json`");
     // A map holds the lines of one kernel's af_packet.c: never write another kernel's into it.
     if (!same_source && new_release != old_map.release)
       return fail(Exit::usage, map_file,
@@ -102,12 +102,12 @@ Result<int> drift(const Args& args) {
                                            located.map.source_sha1.substr(0, 12) + ")") +
                       "; not writing its lines into this map",
                   "make a map for that kernel: `harness map --source " + source +
-                      " -o stap/maps/NAME.json`" +
+                      " -o probes/maps/NAME.json`" +
                       (release_known ? std::string()
                                      : "; if it is " + old_map.release +
                                            ", give the af_packet.c inside its kernel tree"));
     located.map.note = old_map.note;
-    if (auto s = stap::save_line_map(map_file, located.map); !s)
+    if (auto s = probes::save_line_map(map_file, located.map); !s)
       return std::unexpected(s.error());
     std::cerr << "harness: updated " << map_file << "\n";
   }

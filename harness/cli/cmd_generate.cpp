@@ -1,15 +1,15 @@
 // harness generate (--kernel VER | --source PATH | --build-id ID) [--probes status|call-return|all]
 // [-o FILE]
-#include "build_id.hpp"
-#include "cache_dir.hpp"
-#include "commands.hpp"
-#include "files.hpp"
-#include "generate.hpp"
-#include "kernel_source.hpp"
-#include "locator.hpp"
-#include "map_store.hpp"
-#include "options.hpp"
-#include "source_release.hpp"
+#include "base/files.hpp"
+#include "harness/cli/commands.hpp"
+#include "harness/cli/options.hpp"
+#include "kernel/build_id.hpp"
+#include "kernel/cache_dir.hpp"
+#include "kernel/kernel_source.hpp"
+#include "probes/locator.hpp"
+#include "probes/map_store.hpp"
+#include "probes/source_release.hpp"
+#include "stap/generate.hpp"
 
 #include <iostream>
 #include <unistd.h>
@@ -18,7 +18,7 @@ namespace harness::cli {
 namespace {
 
 struct BuildIdMap {
-  stap::MapEntry entry;
+  probes::MapEntry entry;
   std::optional<std::string> source_text;
 };
 
@@ -79,23 +79,23 @@ Result<int> cmd_generate(const Args& args) {
   if (parsed->help)
     return 0;
   const auto& vm = parsed->vm;
-  auto set = stap::parse_probe_set(vm["probes"].as<std::string>());
+  auto set = probes::parse_probe_set(vm["probes"].as<std::string>());
   if (!set)
     return std::unexpected(set.error());
   const std::string kernel = vm.count("kernel") ? vm["kernel"].as<std::string>() : "";
 
-  stap::LineMap map;
+  probes::LineMap map;
   std::optional<std::string> source_text;
   if (vm.count("source")) {
     const std::string source = vm["source"].as<std::string>();
-    auto text = read_input("--source", source, stap::kAfPacketSourceHint);
+    auto text = read_input("--source", source, probes::kAfPacketSourceHint);
     if (!text)
       return std::unexpected(text.error());
-    auto release = stap::release_for_source(source, kernel);
+    auto release = probes::release_for_source(source, kernel);
     if (!release)
       return std::unexpected(release.error());
     // --kernel names the script's kernel; a source whose own tree says otherwise is refused.
-    auto tree = stap::release_for_source(source, "");
+    auto tree = probes::release_for_source(source, "");
     if (tree && !kernel.empty() && !release_matches(*tree, kernel))
       return fail(Exit::usage, source,
                   "is the af_packet.c of kernel " + *tree + ", not of --kernel " + kernel,
@@ -105,7 +105,7 @@ Result<int> cmd_generate(const Args& args) {
       std::cerr << "harness: note: no kernel tree around " << source
                 << " says its release; the script is labelled " << *release
                 << " as --kernel says\n";
-    auto located = stap::locate(*text, *release);
+    auto located = probes::locate(*text, *release);
     if (!located) {
       auto e = located.error();
       e.what = source;
@@ -120,7 +120,7 @@ Result<int> cmd_generate(const Args& args) {
     map = std::move(sel->entry.map);
     source_text = std::move(sel->source_text);
   } else if (!kernel.empty()) {
-    auto sel = stap::select_map(kernel);
+    auto sel = probes::select_map(kernel);
     if (!sel)
       return std::unexpected(sel.error());
     if (!sel->exact && !vm.count("allow-nearest"))
@@ -147,7 +147,7 @@ Result<int> cmd_generate(const Args& args) {
     return 0;
   }
   const std::string out = vm["output"].as<std::string>();
-  const std::string plan_path = stap::plan_path_for(out);
+  const std::string plan_path = probes::plan_path_for(out);
   // Both outputs are checked before either is written: no script without its plan.
   for (const auto& [path, what] : {std::pair{out, "-o"}, std::pair{plan_path, "plan"}}) {
     if (auto s = check_output_path(path, what); !s)
@@ -159,11 +159,11 @@ Result<int> cmd_generate(const Args& args) {
   }
   if (auto s = write_file_atomic(out, script->text); !s)
     return std::unexpected(s.error());
-  if (auto s = stap::save_plan(plan_path, script->plan); !s) {
+  if (auto s = probes::save_plan(plan_path, script->plan); !s) {
     ::unlink(out.c_str()); // a script without its plan cannot be reported on
     return std::unexpected(s.error());
   }
-  std::cerr << "harness: " << script->plan.anchors.size() << " probes (" << stap::to_string(*set)
+  std::cerr << "harness: " << script->plan.anchors.size() << " probes (" << probes::to_string(*set)
             << ") for " << script->plan.map << " written to " << out << "; plan in " << plan_path
             << "\n";
   return 0;

@@ -1,12 +1,13 @@
 // harness kernel prepare --source DIR [--build DIR] [--minimal] [--from-debian 6.1|6.12] ...
 // harness kernel build --build DIR [-j N]
 // harness kernel ensure [--from-debian 6.1|6.12] [--optimised] [--cache DIR] [-j N]
-#include "cache_dir.hpp"
-#include "commands.hpp"
-#include "files.hpp"
-#include "kernel_builder.hpp"
-#include "options.hpp"
-#include "signals.hpp"
+#include "base/files.hpp"
+#include "base/signals.hpp"
+#include "harness/cli/commands.hpp"
+#include "harness/cli/options.hpp"
+#include "kernel/cache_dir.hpp"
+#include "kernel/kernel_builder.hpp"
+#include "stap/stap_env.hpp"
 
 #include <cstdio>
 #include <iostream>
@@ -147,6 +148,10 @@ Result<int> kernel_ensure(const Args& args) {
   req.cache_dir = kernel::resolve_cache_dir(parsed->vm["cache"].as<std::string>());
   req.jobs = parsed->vm["jobs"].as<int>();
   req.on_progress = progress;
+  auto stap = stap::stap_version();
+  if (!stap)
+    return std::unexpected(stap.error());
+  req.stap_version = *stap;
   install_interrupt_handlers();
   auto res = kernel::ensure_debian_kernel(req);
   if (!res)

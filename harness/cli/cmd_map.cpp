@@ -1,27 +1,27 @@
 // harness map (--source PATH | --build-id ID) [--kernel RELEASE] [--package TEXT] [-o FILE]
-#include "build_id.hpp"
-#include "cache_dir.hpp"
-#include "commands.hpp"
-#include "files.hpp"
-#include "kernel_source.hpp"
-#include "line_map.hpp"
-#include "locator.hpp"
-#include "options.hpp"
-#include "source_release.hpp"
+#include "base/files.hpp"
+#include "harness/cli/commands.hpp"
+#include "harness/cli/options.hpp"
+#include "kernel/build_id.hpp"
+#include "kernel/cache_dir.hpp"
+#include "kernel/kernel_source.hpp"
+#include "probes/line_map.hpp"
+#include "probes/locator.hpp"
+#include "probes/source_release.hpp"
 
 #include <iostream>
 
 namespace harness::cli {
 namespace {
 
-Result<stap::LineMap> map_of_source(const std::string& source, const std::string& kernel) {
-  auto text = read_input("--source", source, stap::kAfPacketSourceHint);
+Result<probes::LineMap> map_of_source(const std::string& source, const std::string& kernel) {
+  auto text = read_input("--source", source, probes::kAfPacketSourceHint);
   if (!text)
     return std::unexpected(text.error());
-  auto release = stap::release_for_source(source, kernel);
+  auto release = probes::release_for_source(source, kernel);
   if (!release)
     return std::unexpected(release.error());
-  auto map = stap::locate(*text, *release);
+  auto map = probes::locate(*text, *release);
   if (!map) {
     auto e = map.error();
     e.what = source;
@@ -32,7 +32,7 @@ Result<stap::LineMap> map_of_source(const std::string& source, const std::string
 
 // The kernel's own af_packet.c by build id (kernel/kernel_source.hpp), its anchors located
 // (a shipped map of the same file gives the same lines).
-Result<stap::LineMap> map_of_build_id(const std::string& text, const std::string& kernel) {
+Result<probes::LineMap> map_of_build_id(const std::string& text, const std::string& kernel) {
   auto id = kernel::parse_build_id(text);
   if (!id)
     return std::unexpected(id.error());
@@ -43,7 +43,7 @@ Result<stap::LineMap> map_of_build_id(const std::string& text, const std::string
             << "\n";
   if (!exact->source)
     return std::move(exact->selection.entry.map); // a shipped map listing this build id
-  auto map = stap::locate(exact->source->source.text, exact->selection.entry.map.release);
+  auto map = probes::locate(exact->source->source.text, exact->selection.entry.map.release);
   if (!map) {
     auto e = map.error();
     e.what = exact->source->source.path;
@@ -110,12 +110,12 @@ Result<int> cmd_map(const Args& args) {
       absent += " " + a.name;
   if (!absent.empty())
     std::cerr << "harness: not in this source (absent, line 0):" << absent << "\n";
-  const std::string json = stap::line_map_to_json(*map);
+  const std::string json = probes::line_map_to_json(*map);
   if (vm.count("output")) {
     const std::string out = vm["output"].as<std::string>();
     if (auto s = write_file_atomic(out, json); !s)
       return std::unexpected(s.error());
-    std::cerr << "harness: map of " << stap::map_identity(*map) << " written to " << out << "\n";
+    std::cerr << "harness: map of " << probes::map_identity(*map) << " written to " << out << "\n";
   } else {
     std::cout << json;
   }

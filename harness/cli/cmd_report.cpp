@@ -1,9 +1,9 @@
 // harness report: rebuild the report of a run from its saved outputs.
-#include "commands.hpp"
-#include "files.hpp"
-#include "offline.hpp"
-#include "options.hpp"
-#include "report_html.hpp"
+#include "base/files.hpp"
+#include "harness/cli/commands.hpp"
+#include "harness/cli/options.hpp"
+#include "harness/report/offline.hpp"
+#include "harness/report/report_html.hpp"
 
 #include <iostream>
 

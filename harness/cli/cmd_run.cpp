@@ -1,10 +1,10 @@
 // harness run: probe the kernel while sending, correlate, report.
-#include "commands.hpp"
-#include "files.hpp"
-#include "options.hpp"
-#include "run_session.hpp"
-#include "sender_options.hpp"
-#include "signals.hpp"
+#include "base/files.hpp"
+#include "base/signals.hpp"
+#include "harness/cli/commands.hpp"
+#include "harness/cli/options.hpp"
+#include "harness/cli/sender_options.hpp"
+#include "harness/session/run_session.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -167,7 +167,7 @@ Result<int> cmd_run(const Args& all_args) {
     sender_config = std::move(*config);
   }
 
-  run::RunRequest req;
+  session::RunRequest req;
   req.sender = std::move(sender_config);
   req.exec = std::move(program);
   // PID_MAX_LIMIT (include/linux/threads.h): no pid is larger on any kernel.
@@ -191,15 +191,15 @@ Result<int> cmd_run(const Args& all_args) {
   req.module = module;
   req.kprobe_defs = kprobes;
   req.perf = perf;
-  auto chosen = stap::parse_backend(backend);
+  auto chosen = tracer::parse_backend(backend);
   if (!chosen)
     return std::unexpected(chosen.error());
   req.backend = *chosen;
   if (!module.empty() && !kprobes.empty())
     return fail(Exit::usage, "--module and --kprobes", "exclude each other",
                 "a run uses one tracer");
-  if ((!module.empty() && req.backend == stap::Backend::kprobe) ||
-      (!kprobes.empty() && req.backend == stap::Backend::stap))
+  if ((!module.empty() && req.backend == tracer::Backend::kprobe) ||
+      (!kprobes.empty() && req.backend == tracer::Backend::stap))
     return fail(Exit::usage, "--backend " + backend, "contradicts the prebuilt probes given",
                 "--module is stap's, --kprobes the kprobe tracer's; drop --backend");
   req.plan_path = plan;
@@ -245,11 +245,11 @@ Result<int> cmd_run(const Args& all_args) {
     return fail(Exit::usage, "--max-rows " + std::to_string(max_rows), "must be 0 or more");
 
   install_interrupt_handlers();
-  run::RunHooks hooks;
+  session::RunHooks hooks;
   hooks.progress = [](std::string_view line) {
     std::cerr << "harness: " << line << std::endl;
   };
-  auto outcome = run::run_session(req, hooks);
+  auto outcome = session::run_session(req, hooks);
   if (!outcome)
     return std::unexpected(outcome.error());
   std::cout << (max_rows == 64 ? outcome->report_text

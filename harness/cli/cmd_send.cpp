@@ -1,10 +1,10 @@
-#include "commands.hpp"
-#include "files.hpp"
-#include "options.hpp"
-#include "send_report.hpp"
-#include "sender.hpp"
-#include "sender_options.hpp"
-#include "signals.hpp"
+#include "base/files.hpp"
+#include "base/signals.hpp"
+#include "harness/cli/commands.hpp"
+#include "harness/cli/options.hpp"
+#include "harness/cli/sender_options.hpp"
+#include "sender/send_report.hpp"
+#include "sender/sender.hpp"
 
 #include <iostream>
 

@@ -1,12 +1,12 @@
 // harness verify --kernel-build DIR [--probes SET] [--kernel VER | --map FILE] [--json]
-#include "cache_dir.hpp"
-#include "commands.hpp"
-#include "files.hpp"
-#include "kernel_tree.hpp"
-#include "map_store.hpp"
-#include "options.hpp"
-#include "tree_map.hpp"
-#include "verify.hpp"
+#include "base/files.hpp"
+#include "harness/cli/commands.hpp"
+#include "harness/cli/options.hpp"
+#include "kernel/cache_dir.hpp"
+#include "kernel/kernel_tree.hpp"
+#include "kernel/tree_map.hpp"
+#include "probes/map_store.hpp"
+#include "stap/verify.hpp"
 
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -14,13 +14,13 @@
 namespace harness::cli {
 namespace {
 
-std::string verify_json(const kernel::VerifyResult& r, const kernel::KernelTree& tree) {
+std::string verify_json(const stap::VerifyResult& r, const kernel::KernelTree& tree) {
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& row : r.rows)
     rows.push_back({{"anchor", row.anchor},
                     {"function", row.function},
                     {"line", row.line},
-                    {"state", std::string(kernel::to_string(row.state))},
+                    {"state", std::string(stap::to_string(row.state))},
                     {"nearest_line", row.nearest_line},
                     {"visible", row.visible},
                     {"missing_fields", row.missing_fields},
@@ -32,7 +32,7 @@ std::string verify_json(const kernel::VerifyResult& r, const kernel::KernelTree&
                    {"build_id", tree.build_id},
                    {"af_packet_O0", tree.af_packet_O0},
                    {"map", r.map_identity},
-                   {"probes", std::string(stap::to_string(r.set))},
+                   {"probes", std::string(probes::to_string(r.set))},
                    {"anchors", rows},
                    {"unusable", r.unusable()}};
   return j.dump(2) + "\n";
@@ -67,16 +67,16 @@ Result<int> cmd_verify(const Args& args) {
   const auto& vm = parsed->vm;
   if (vm.count("map") && vm.count("kernel"))
     return fail(Exit::usage, "verify", "--map and --kernel exclude each other");
-  auto set = stap::parse_probe_set(vm["probes"].as<std::string>());
+  auto set = probes::parse_probe_set(vm["probes"].as<std::string>());
   if (!set)
     return std::unexpected(set.error());
   auto tree = kernel::inspect_kernel_tree(vm["kernel-build"].as<std::string>());
   if (!tree)
     return std::unexpected(tree.error());
-  std::optional<stap::LineMap> given;
+  std::optional<probes::LineMap> given;
   if (vm.count("map")) {
-    auto m =
-        load_input(stap::load_line_map, "--map", vm["map"].as<std::string>(), stap::kLineMapHint);
+    auto m = load_input(probes::load_line_map, "--map", vm["map"].as<std::string>(),
+                        probes::kLineMapHint);
     if (!m)
       return std::unexpected(m.error());
     given = std::move(*m);
@@ -85,13 +85,13 @@ Result<int> cmd_verify(const Args& args) {
       *tree, vm.count("kernel") ? vm["kernel"].as<std::string>() : std::string(), given);
   if (!chosen)
     return std::unexpected(chosen.error());
-  const stap::LineMap& map = chosen->map;
+  const probes::LineMap& map = chosen->map;
   const std::string& note = chosen->note;
   const std::string cache = kernel::resolve_cache_dir(vm["cache"].as<std::string>());
-  auto listings = kernel::list_af_packet_probes(tree->build_dir, cache, tree->build_id);
+  auto listings = stap::list_af_packet_probes(tree->build_dir, cache, tree->build_id);
   if (!listings)
     return std::unexpected(listings.error());
-  const auto result = kernel::check_anchors(map, *set, listings->statements, listings->functions);
+  const auto result = stap::check_anchors(map, *set, listings->statements, listings->functions);
   if (vm.count("json")) {
     std::cout << verify_json(result, *tree);
   } else {
@@ -99,7 +99,7 @@ Result<int> cmd_verify(const Args& args) {
       std::cerr << "harness: note: " << note << "\n";
     std::cout << "kernel build: " << tree->build_dir << " (" << tree->release << ", af_packet.c "
               << (tree->af_packet_O0 ? "-O0" : "optimised") << ")\n"
-              << kernel::format_verify_table(result);
+              << stap::format_verify_table(result);
   }
   return result.unusable() ? 1 : 0;
 }

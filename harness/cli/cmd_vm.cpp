@@ -1,13 +1,13 @@
 // harness vm run  --kernel-build DIR [options] -- <harness run options>
 // harness vm exec --kernel-build DIR [options] -- PROGRAM [ARGS...]
-#include "cache_dir.hpp"
-#include "commands.hpp"
-#include "files.hpp"
-#include "options.hpp"
-#include "qemu_command.hpp"
-#include "signals.hpp"
-#include "vm_runner.hpp"
-#include "vm_session.hpp"
+#include "base/files.hpp"
+#include "base/signals.hpp"
+#include "harness/cli/commands.hpp"
+#include "harness/cli/options.hpp"
+#include "kernel/cache_dir.hpp"
+#include "vm/qemu_command.hpp"
+#include "vm/vm_runner.hpp"
+#include "vm/vm_session.hpp"
 
 #include <filesystem>
 #include <iostream>
@@ -40,7 +40,7 @@ void add_vm_options(po::options_description& opts) {
 
 struct Common {
   std::string kernel_build, out, cache;
-  kernel::AccelRequest accel = kernel::AccelRequest::automatic;
+  vm::AccelRequest accel = vm::AccelRequest::automatic;
   std::chrono::milliseconds timeout{300000};
   int memory = 1024;
   bool verbose = false;
@@ -50,9 +50,9 @@ Result<Common> common_from(const po::variables_map& vm) {
   Common c;
   c.kernel_build = vm["kernel-build"].as<std::string>();
   // Checked before anything is created: a wrong --kernel-build leaves no empty run directory.
-  if (auto image = kernel::kernel_image_of(c.kernel_build); !image)
+  if (auto image = vm::kernel_image_of(c.kernel_build); !image)
     return std::unexpected(image.error());
-  auto accel = kernel::parse_accel(vm["accel"].as<std::string>());
+  auto accel = vm::parse_accel(vm["accel"].as<std::string>());
   if (!accel)
     return std::unexpected(accel.error());
   c.accel = *accel;
@@ -63,10 +63,10 @@ Result<Common> common_from(const po::variables_map& vm) {
   c.memory = vm["memory"].as<int>();
   c.cache = kernel::resolve_cache_dir(vm["cache"].as<std::string>());
   c.verbose = vm.count("verbose") > 0;
-  c.out = vm.count("out") ? vm["out"].as<std::string>() : kernel::timestamped_dir(".", "vm");
+  c.out = vm.count("out") ? vm["out"].as<std::string>() : vm::timestamped_dir(".", "vm");
   std::error_code ec;
   c.out = std::filesystem::absolute(c.out, ec).lexically_normal().string();
-  if (auto s = kernel::check_vm_settings(c.out, c.memory); !s)
+  if (auto s = vm::check_vm_settings(c.out, c.memory); !s)
     return std::unexpected(s.error());
   return c;
 }
@@ -108,8 +108,8 @@ auto console_sink(bool verbose) {
   return verbose ? LineSink([](std::string_view line) { std::cerr << line << "\n"; }) : LineSink{};
 }
 
-kernel::VmSettings vm_settings(const Common& c) {
-  kernel::VmSettings vm;
+vm::VmSettings vm_settings(const Common& c) {
+  vm::VmSettings vm;
   vm.kernel_build = c.kernel_build;
   vm.out_dir = c.out;
   vm.accel = c.accel;
@@ -157,7 +157,7 @@ Result<int> vm_run(const Args& args) {
     return std::unexpected(c.error());
   // Checked before the VM boots: minutes of booting and probing must not end in an unwritable
   // file, or overwrite the probes given. A FILE directly in OUT is fine: vm run makes OUT, new
-  // or empty (kernel::check_vm_out_dir), so nothing is there to overwrite.
+  // or empty (vm::check_vm_out_dir), so nothing is there to overwrite.
   if (auto s =
           check_outputs({{"--html", value_or_empty(parsed->vm, "html")}},
                         {value_or_empty(parsed->vm, "module"),
@@ -165,15 +165,15 @@ Result<int> vm_run(const Args& args) {
                         c->out);
       !s)
     return std::unexpected(s.error());
-  auto set = stap::parse_probe_set(parsed->vm["probes"].as<std::string>());
+  auto set = probes::parse_probe_set(parsed->vm["probes"].as<std::string>());
   if (!set)
     return std::unexpected(set.error());
   install_interrupt_handlers();
-  kernel::HarnessRunRequest req;
+  vm::HarnessRunRequest req;
   req.vm = vm_settings(*c);
   req.run_args = theirs;
   req.probes = *set;
-  auto backend = stap::parse_backend(parsed->vm["backend"].as<std::string>());
+  auto backend = tracer::parse_backend(parsed->vm["backend"].as<std::string>());
   if (!backend)
     return std::unexpected(backend.error());
   req.backend = *backend;
@@ -187,7 +187,7 @@ Result<int> vm_run(const Args& args) {
   if (parsed->vm.count("plan"))
     req.plan = parsed->vm["plan"].as<std::string>();
   req.echo_output = c->verbose;
-  auto res = kernel::run_harness_in_vm(req);
+  auto res = vm::run_harness_in_vm(req);
   if (!res)
     return std::unexpected(res.error());
   if (!c->verbose)
@@ -223,10 +223,10 @@ Result<int> vm_exec(const Args& args) {
   auto c = common_from(parsed->vm);
   if (!c)
     return std::unexpected(c.error());
-  if (auto s = kernel::check_vm_out_dir(c->out); !s)
+  if (auto s = vm::check_vm_out_dir(c->out); !s)
     return std::unexpected(s.error());
   install_interrupt_handlers();
-  kernel::VmJobRequest req;
+  vm::VmJobRequest req;
   req.vm = vm_settings(*c);
   req.job.veth = parsed->vm.count("veth") > 0;
   req.job.echo_output = c->verbose;
@@ -241,7 +241,7 @@ Result<int> vm_exec(const Args& args) {
     const std::string copy = c->out + "/" + std::filesystem::path(mod).filename().string();
     if (auto s = copy_file_atomic(mod, copy); !s)
       return std::unexpected(s.error());
-    kernel::GuestStep probes;
+    vm::GuestStep probes;
     probes.name = "probes";
     probes.argv = {"staprun", copy};
     probes.background = true;
@@ -249,13 +249,13 @@ Result<int> vm_exec(const Args& args) {
     probes.timeout_ms = 60000;
     req.job.steps.push_back(probes);
   }
-  kernel::GuestStep step;
+  vm::GuestStep step;
   step.name = "exec";
   step.argv = theirs;
   step.timeout_ms = static_cast<int>(c->timeout.count());
   req.job.steps.push_back(step);
   req.job.result_step = "exec";
-  auto res = kernel::run_job_in_vm(req);
+  auto res = vm::run_job_in_vm(req);
   if (!res)
     return std::unexpected(res.error());
   if (!c->verbose) {

@@ -1,9 +1,9 @@
 // `harness vm-guest`: the init process of a harness VM (hidden). The host puts
 // `init=<harness> -- vm-guest --share DIR` on the guest kernel's command line.
-#include "commands.hpp"
-#include "console_log.hpp"
-#include "guest_init.hpp"
-#include "options.hpp"
+#include "harness/cli/commands.hpp"
+#include "harness/cli/options.hpp"
+#include "vm/console_log.hpp"
+#include "vm/guest_init.hpp"
 
 #include <string>
 #include <unistd.h>
@@ -37,7 +37,7 @@ Result<int> cmd_vm_guest(const Args& args) {
     return std::unexpected(parsed.error());
   if (parsed->help)
     return 0;
-  kernel::GuestOptions g;
+  vm::GuestOptions g;
   g.share = parsed->vm["share"].as<std::string>();
   g.not_init = parsed->vm.count("not-init") > 0;
   if (!g.not_init && ::getpid() != 1)
@@ -46,27 +46,26 @@ Result<int> cmd_vm_guest(const Args& args) {
                 "systems and powers the machine off)",
                 "use `harness vm run`; tests may pass --not-init");
   if (g.not_init) {
-    auto st = kernel::run_guest_job(g, console_line);
+    auto st = vm::run_guest_job(g, console_line);
     if (!st)
       return std::unexpected(st.error());
-    console_line(std::string(kernel::marker::done) + " " + std::to_string(st->result));
+    console_line(std::string(vm::marker::done) + " " + std::to_string(st->result));
     return 0;
   }
 
   // PID 1: every failure ends in a marker on the console and a power off, never an exit
   // (init exiting panics the kernel).
-  if (auto m = kernel::mount_guest_filesystems(g.share); !m) {
-    console_line(std::string(kernel::marker::error) + " " + m.error().what + ": " + m.error().why);
-    kernel::power_off_guest();
+  if (auto m = vm::mount_guest_filesystems(g.share); !m) {
+    console_line(std::string(vm::marker::error) + " " + m.error().what + ": " + m.error().why);
+    vm::power_off_guest();
   }
-  console_line(std::string(kernel::marker::ready) + " " + std::to_string(kernel::uptime_ms()));
-  auto st = kernel::run_guest_job(g, console_line);
+  console_line(std::string(vm::marker::ready) + " " + std::to_string(vm::uptime_ms()));
+  auto st = vm::run_guest_job(g, console_line);
   if (!st)
-    console_line(std::string(kernel::marker::error) + " " + st.error().what + ": " +
-                 st.error().why);
+    console_line(std::string(vm::marker::error) + " " + st.error().what + ": " + st.error().why);
   else
-    console_line(std::string(kernel::marker::done) + " " + std::to_string(st->result));
-  kernel::power_off_guest();
+    console_line(std::string(vm::marker::done) + " " + std::to_string(st->result));
+  vm::power_off_guest();
 }
 
 } // namespace harness::cli

@@ -1,4 +1,4 @@
-#include "commands.hpp"
+#include "harness/cli/commands.hpp"
 
 #include <array>
 

@@ -1,4 +1,4 @@
-#include "options.hpp"
+#include "harness/cli/options.hpp"
 
 #include <cstdio>
 #include <iostream>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "commands.hpp"
+#include "harness/cli/commands.hpp"
 
 #include <boost/program_options.hpp>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "sender_options.hpp"
+#include "harness/cli/sender_options.hpp"
 
 #include <charconv>
 #include <limits>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "result.hpp"
-#include "sender_config.hpp"
+#include "base/result.hpp"
+#include "sender/sender_config.hpp"
 
 #include <boost/program_options.hpp>
 

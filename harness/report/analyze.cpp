@@ -1,8 +1,8 @@
-#include "analyze.hpp"
+#include "harness/report/analyze.hpp"
 
-#include "build_info.hpp"
-#include "files.hpp"
-#include "workload.hpp"
+#include "base/build_info.hpp"
+#include "base/files.hpp"
+#include "harness/report/workload.hpp"
 
 #include <cstring>
 #include <fcntl.h>

@@ -4,16 +4,16 @@
 // builder. Used by `harness report` on saved files and by `harness run` on what it captured, so
 // both give the same report for the same inputs.
 
-#include "correlator.hpp"
-#include "loss.hpp"
-#include "probe_plan.hpp"
-#include "reorder_window.hpp"
-#include "report.hpp"
-#include "report_builder.hpp"
-#include "result.hpp"
-#include "send_report.hpp"
-#include "sender_source.hpp"
-#include "trace_parser.hpp"
+#include "base/result.hpp"
+#include "harness/report/correlator.hpp"
+#include "harness/report/loss.hpp"
+#include "harness/report/reorder_window.hpp"
+#include "harness/report/report.hpp"
+#include "harness/report/report_builder.hpp"
+#include "harness/report/sender_source.hpp"
+#include "harness/report/trace_parser.hpp"
+#include "probes/probe_plan.hpp"
+#include "sender/send_report.hpp"
 
 #include <memory>
 #include <optional>
@@ -30,7 +30,7 @@ struct AnalyzeOptions {
 };
 
 struct AnalyzeInputs {
-  std::optional<stap::ProbePlan> plan;
+  std::optional<probes::ProbePlan> plan;
   std::optional<sender::SendReport> sender; // its frames feed the join unless `source` is set
   std::unique_ptr<SenderSource> source;     // frames generated elsewhere (benchmark)
   // `run --exec`: a program of the user's own was the workload; without sender records the

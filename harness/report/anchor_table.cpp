@@ -1,6 +1,6 @@
-#include "anchor_table.hpp"
+#include "harness/report/anchor_table.hpp"
 
-#include "swar.hpp"
+#include "probes/swar.hpp"
 
 #include <array>
 
@@ -10,7 +10,7 @@ namespace {
 constexpr auto kNames = [] {
   std::array<std::string_view, kKnownAnchors> names{};
   std::size_t i = 0;
-  for (const auto& a : stap::anchor_table)
+  for (const auto& a : probes::anchor_table)
     if (interpreted(a))
       names[i++] = a.name;
   return names;
@@ -23,8 +23,8 @@ std::size_t AnchorTable::slot(std::string_view name) {
   // `..v2_break`); a collision only costs the by-size scan.
   std::uint64_t a = name.size(), b = 0;
   if (name.size() >= 8) {
-    a ^= swar::load8(name.data());
-    b = swar::load8(name.data() + name.size() - 8);
+    a ^= probes::swar::load8(name.data());
+    b = probes::swar::load8(name.data() + name.size() - 8);
   } else {
     for (char c : name)
       b = (b << 8) | static_cast<unsigned char>(c);
@@ -65,7 +65,8 @@ std::optional<AnchorId> AnchorTable::find(std::string_view name) const {
     return std::nullopt;
   if (const AnchorId s = slots_[slot(name)]; s != 0) {
     const std::string& cached = names_[s - 1u];
-    if (cached.size() == name.size() && swar::equal(cached.data(), name.data(), name.size()))
+    if (cached.size() == name.size() &&
+        probes::swar::equal(cached.data(), name.data(), name.size()))
       return static_cast<AnchorId>(s - 1u);
   }
   for (AnchorId id : by_size_[name.size()])

@@ -5,8 +5,8 @@
 // from the anchor table); any other well-formed name is interned on first sight (bounded), so hit
 // counts of anchors this version does not know are still reported.
 
-#include "anchors.hpp"
-#include "trace_record.hpp"
+#include "harness/report/trace_record.hpp"
+#include "probes/anchors.hpp"
 
 #include <array>
 #include <optional>
@@ -19,13 +19,13 @@ namespace harness::report {
 
 // The anchors the report interprets: every row of the anchor table (stap/anchors.hpp) that is
 // not a bare function bound, in table order. Their ids are fixed and computed from the table.
-inline constexpr bool interpreted(const stap::AnchorDef& a) {
-  return a.fires != stap::Fires::bounds;
+inline constexpr bool interpreted(const probes::AnchorDef& a) {
+  return a.fires != probes::Fires::bounds;
 }
 
 inline constexpr AnchorId kKnownAnchors = [] {
   AnchorId n = 0;
-  for (const auto& a : stap::anchor_table)
+  for (const auto& a : probes::anchor_table)
     n += interpreted(a) ? 1 : 0;
   return n;
 }();
@@ -34,7 +34,7 @@ inline constexpr AnchorId kKnownAnchors = [] {
 // used as one) when the table has no such interpreted anchor.
 consteval AnchorId known_anchor_id(std::string_view name) {
   AnchorId id = 0;
-  for (const auto& a : stap::anchor_table) {
+  for (const auto& a : probes::anchor_table) {
     if (!interpreted(a))
       continue;
     if (a.name == name)

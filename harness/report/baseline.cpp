@@ -1,6 +1,6 @@
-#include "baseline.hpp"
+#include "harness/report/baseline.hpp"
 
-#include "text_util.hpp"
+#include "harness/report/text_util.hpp"
 
 #include <cmath>
 #include <cstdio>

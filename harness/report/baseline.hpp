@@ -4,7 +4,7 @@
 // or an always-firing probe that went silent, more frames in a bad outcome, latency percentiles
 // beyond the tolerance, new blocking with MSG_DONTWAIT. Other differences become notes.
 
-#include "report.hpp"
+#include "harness/report/report.hpp"
 
 #include <string>
 

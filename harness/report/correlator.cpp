@@ -1,6 +1,6 @@
-#include "correlator.hpp"
+#include "harness/report/correlator.hpp"
 
-#include "anchor_table.hpp"
+#include "harness/report/anchor_table.hpp"
 
 #include <algorithm>
 

@@ -10,11 +10,11 @@
 // order: tpacket_snd takes frames in order starting at the head (snd.start's head, or 0 for a
 // fresh ring).
 
-#include "frame_timeline.hpp"
-#include "histogram.hpp"
-#include "loss.hpp"
-#include "sender_source.hpp"
-#include "trace_record.hpp"
+#include "harness/report/frame_timeline.hpp"
+#include "harness/report/histogram.hpp"
+#include "harness/report/loss.hpp"
+#include "harness/report/sender_source.hpp"
+#include "harness/report/trace_record.hpp"
 
 #include <cstdint>
 #include <functional>

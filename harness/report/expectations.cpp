@@ -1,6 +1,6 @@
-#include "expectations.hpp"
+#include "harness/report/expectations.hpp"
 
-#include "anchors.hpp"
+#include "probes/anchors.hpp"
 
 #include <array>
 
@@ -10,13 +10,14 @@ namespace harness::report {
 // are columns of the anchor table, stap/anchors.hpp; this file only reads them.
 
 int anchor_version(std::string_view anchor) {
-  const stap::AnchorDef* a = stap::find_any_anchor(anchor);
+  const probes::AnchorDef* a = probes::find_any_anchor(anchor);
   return a ? a->tpacket : 0;
 }
 
 AnchorExpectation expectation_of(std::string_view anchor, int tpacket) {
-  const stap::AnchorDef* a = stap::find_any_anchor(anchor);
-  if (a ? a->fires == stap::Fires::bounds : anchor.ends_with(".end") || anchor.ends_with(".start"))
+  const probes::AnchorDef* a = probes::find_any_anchor(anchor);
+  if (a ? a->fires == probes::Fires::bounds
+        : anchor.ends_with(".end") || anchor.ends_with(".start"))
     return {Expect::bounds, "function bounds"};
   if (!a)
     return {Expect::conditional, "an anchor this version of harness does not interpret"};
@@ -25,13 +26,13 @@ AnchorExpectation expectation_of(std::string_view anchor, int tpacket) {
         "only for TPACKET_V1 rings", "only for TPACKET_V2 rings", "only for TPACKET_V3 rings"};
     return {Expect::other_version, kOnly[static_cast<std::size_t>(a->tpacket - 1)]};
   }
-  if (a->fires == stap::Fires::always)
+  if (a->fires == probes::Fires::always)
     return {Expect::always, ""};
   return {Expect::conditional, a->when};
 }
 
 std::uint32_t phases_of_anchor(std::string_view anchor) {
-  const stap::AnchorDef* a = stap::find_any_anchor(anchor);
+  const probes::AnchorDef* a = probes::find_any_anchor(anchor);
   if (!a || !a->phase)
     return 0;
   std::uint32_t mask = phase_bit(*a->phase);

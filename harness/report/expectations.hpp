@@ -4,7 +4,7 @@
 // means the probe sits on the wrong line), others only on particular paths (a wait, an error),
 // and the version-specific status probes only for the TPACKET version in use.
 
-#include "frame_timeline.hpp"
+#include "harness/report/frame_timeline.hpp"
 
 #include <cstdint>
 #include <optional>

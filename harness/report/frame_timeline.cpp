@@ -1,4 +1,4 @@
-#include "frame_timeline.hpp"
+#include "harness/report/frame_timeline.hpp"
 
 #include <array>
 

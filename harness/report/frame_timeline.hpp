@@ -3,8 +3,8 @@
 // What the correlator knows about one frame: the sender's record joined with the kernel's view
 // of one use of a ring slot.
 
-#include "anchors.hpp"
-#include "send_report.hpp"
+#include "probes/anchors.hpp"
+#include "sender/send_report.hpp"
 
 #include <array>
 #include <cstdint>
@@ -14,7 +14,7 @@ namespace harness::report {
 
 // Kernel phases of a TX ring frame, in the order they happen (stap/anchors.hpp: the anchor
 // table says which anchor marks which).
-using Phase = stap::FramePhase;
+using Phase = probes::FramePhase;
 inline constexpr std::size_t kPhaseCount = static_cast<std::size_t>(Phase::available) + 1;
 std::string_view phase_name(Phase p);  // "request_seen", "sending", ...
 std::string_view phase_title(Phase p); // "SEND_REQUEST seen", "SENDING", ...

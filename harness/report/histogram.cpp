@@ -1,4 +1,4 @@
-#include "histogram.hpp"
+#include "harness/report/histogram.hpp"
 
 #include <algorithm>
 #include <bit>

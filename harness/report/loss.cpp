@@ -1,4 +1,4 @@
-#include "loss.hpp"
+#include "harness/report/loss.hpp"
 
 #include <algorithm>
 

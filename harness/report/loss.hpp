@@ -7,8 +7,8 @@
 // explains as a kernel bug, so it learns every window in which records may be missing before it
 // reads the first record: a first pass over the trace (LossScan) finds them all.
 
-#include "trace_parser.hpp"
-#include "trace_record.hpp"
+#include "harness/report/trace_parser.hpp"
+#include "harness/report/trace_record.hpp"
 
 #include <array>
 #include <cstdint>

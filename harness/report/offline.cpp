@@ -1,14 +1,14 @@
-#include "offline.hpp"
+#include "harness/report/offline.hpp"
 
-#include "files.hpp"
-#include "report_json.hpp"
+#include "base/files.hpp"
+#include "harness/report/report_json.hpp"
 
 namespace harness::report {
 
 Result<Report> rebuild_report(const OfflineRequest& req) {
   AnalyzeInputs in;
   if (req.plan_path) {
-    auto plan = load_input(stap::load_plan, "--plan", *req.plan_path, stap::kPlanHint);
+    auto plan = load_input(probes::load_plan, "--plan", *req.plan_path, probes::kPlanHint);
     if (!plan)
       return std::unexpected(plan.error());
     in.plan = std::move(*plan);

@@ -3,10 +3,10 @@
 // `harness report`: rebuild a report from saved outputs (the raw trace, the sender's records,
 // the probe plan), optionally compared with a baseline report.
 
-#include "analyze.hpp"
-#include "baseline.hpp"
-#include "report.hpp"
-#include "result.hpp"
+#include "base/result.hpp"
+#include "harness/report/analyze.hpp"
+#include "harness/report/baseline.hpp"
+#include "harness/report/report.hpp"
 
 #include <optional>
 #include <string>

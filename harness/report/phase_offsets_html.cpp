@@ -1,6 +1,6 @@
-#include "phase_offsets_html.hpp"
+#include "harness/report/phase_offsets_html.hpp"
 
-#include "text_util.hpp"
+#include "harness/report/text_util.hpp"
 
 #include <algorithm>
 #include <array>

@@ -5,7 +5,7 @@
 // Unlike the timeline's shared absolute axis, this shows microsecond and millisecond offsets
 // side by side, and stays the same size for 2 frames and for 10,000.
 
-#include "report.hpp"
+#include "harness/report/report.hpp"
 
 #include <string>
 

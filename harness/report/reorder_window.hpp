@@ -6,7 +6,7 @@
 // released oldest first. Memory is bounded by `max_records`, whatever the trace length. A record
 // older than one already released is released at once and counted as late.
 
-#include "trace_record.hpp"
+#include "harness/report/trace_record.hpp"
 
 #include <algorithm>
 #include <cstdint>

@@ -3,12 +3,12 @@
 // The report of one run (or of saved outputs): what the text and JSON renderings show, and what
 // a later run is compared with. `harness.report/1` is documented in docs/report-schema.md.
 
-#include "expectations.hpp"
-#include "frame_timeline.hpp"
-#include "histogram.hpp"
-#include "loss.hpp"
-#include "result.hpp"
-#include "trace_parser.hpp"
+#include "base/result.hpp"
+#include "harness/report/expectations.hpp"
+#include "harness/report/frame_timeline.hpp"
+#include "harness/report/histogram.hpp"
+#include "harness/report/loss.hpp"
+#include "harness/report/trace_parser.hpp"
 
 #include <array>
 #include <cstdint>

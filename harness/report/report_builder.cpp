@@ -1,6 +1,6 @@
-#include "report_builder.hpp"
+#include "harness/report/report_builder.hpp"
 
-#include "text_util.hpp"
+#include "harness/report/text_util.hpp"
 
 #include <algorithm>
 #include <set>
@@ -188,7 +188,7 @@ int fill_run(RunInfo& run, const Inputs& c) {
     if (run.plan_id.empty())
       run.plan_id = in.plan->plan_id;
     if (run.probes.empty())
-      run.probes = std::string(stap::to_string(in.plan->probes));
+      run.probes = std::string(probes::to_string(in.plan->probes));
     run.map = in.plan->map;
   }
   int tpacket = in.tpacket;

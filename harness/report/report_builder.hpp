@@ -4,10 +4,10 @@
 // samples, histograms for the percentiles), then adds what only the whole trace can tell:
 // which phases and probes were seen at all, and the anomalies.
 
-#include "correlator.hpp"
-#include "probe_plan.hpp"
-#include "report.hpp"
-#include "send_report.hpp"
+#include "harness/report/correlator.hpp"
+#include "harness/report/report.hpp"
+#include "probes/probe_plan.hpp"
+#include "sender/send_report.hpp"
 
 #include <array>
 #include <cstdint>
@@ -21,7 +21,7 @@ struct BuildInputs {
   const KernelStats* kernel = nullptr;
   const LossMap* losses = nullptr; // what the tracer lost; null: nothing
   std::uint64_t reordered = 0, late = 0;
-  const stap::ProbePlan* plan = nullptr;      // optional
+  const probes::ProbePlan* plan = nullptr;    // optional
   const sender::SendReport* sender = nullptr; // optional (its frames are not read here)
   std::uint64_t sender_frame_records = 0;     // per-frame records the sender kept
   int tpacket = 0;                            // when there is no sender report

@@ -1,9 +1,9 @@
-#include "report_html.hpp"
+#include "harness/report/report_html.hpp"
 
-#include "files.hpp"
-#include "phase_offsets_html.hpp"
-#include "text_util.hpp"
-#include "workload.hpp"
+#include "base/files.hpp"
+#include "harness/report/phase_offsets_html.hpp"
+#include "harness/report/text_util.hpp"
+#include "harness/report/workload.hpp"
 
 #include <algorithm>
 #include <cstdio>

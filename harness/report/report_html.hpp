@@ -5,8 +5,8 @@
 // to their frames' lanes, the phase and probe tables and the baseline comparison. No scripts,
 // no external requests; every string from an input file is escaped.
 
-#include "report.hpp"
-#include "result.hpp"
+#include "base/result.hpp"
+#include "harness/report/report.hpp"
 
 #include <cstddef>
 #include <string>

@@ -1,9 +1,9 @@
-#include "report_json.hpp"
+#include "harness/report/report_json.hpp"
 
-#include "files.hpp"
-#include "json_reader.hpp"
-#include "printable.hpp"
-#include "text_util.hpp"
+#include "base/files.hpp"
+#include "base/json_reader.hpp"
+#include "base/printable.hpp"
+#include "harness/report/text_util.hpp"
 
 #include <array>
 #include <cstring>

@@ -2,8 +2,8 @@
 
 // `harness.report/1` (docs/report-schema.md): the report as JSON, and back (for --baseline).
 
-#include "report.hpp"
-#include "result.hpp"
+#include "base/result.hpp"
+#include "harness/report/report.hpp"
 
 #include <nlohmann/json.hpp>
 #include <string>

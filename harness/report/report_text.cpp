@@ -1,6 +1,6 @@
-#include "report.hpp"
-#include "text_util.hpp"
-#include "workload.hpp"
+#include "harness/report/report.hpp"
+#include "harness/report/text_util.hpp"
+#include "harness/report/workload.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "sender_source.hpp"
+#include "harness/report/sender_source.hpp"
 
 #include <algorithm>
 

@@ -1,6 +1,6 @@
-#include "text_util.hpp"
+#include "harness/report/text_util.hpp"
 
-#include "frame_timeline.hpp"
+#include "harness/report/frame_timeline.hpp"
 
 #include <cstdio>
 #include <cstring>

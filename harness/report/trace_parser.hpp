@@ -5,8 +5,9 @@
 // a record line that cannot be parsed (truncated, two lines run together, a bad number) is
 // counted as malformed, a few are kept as samples, and parsing goes on: never fatal.
 
-#include "anchor_table.hpp"
-#include "trace_record.hpp"
+#include "harness/report/anchor_table.hpp"
+#include "harness/report/trace_record.hpp"
+#include "probes/trace_number.hpp"
 
 #include <array>
 #include <cstdint>
@@ -79,8 +80,7 @@ private:
   std::vector<Prediction> predicted_;
 };
 
-// Parses an unsigned decimal or 0x-hex number; negative decimals become two's complement.
-// Exposed for tests.
-std::optional<std::uint64_t> parse_trace_number(std::string_view text);
+// The number grammar: probes/trace_number.hpp.
+using probes::parse_trace_number;
 
 } // namespace harness::report

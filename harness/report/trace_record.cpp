@@ -1,6 +1,6 @@
-#include "trace_record.hpp"
+#include "harness/report/trace_record.hpp"
 
-#include "trace_format.hpp"
+#include "probes/trace_format.hpp"
 
 #include <algorithm>
 #include <array>
@@ -8,7 +8,7 @@
 namespace harness::report {
 namespace {
 
-constexpr const auto& kKeyNames = stap::trace::all_keys;
+constexpr const auto& kKeyNames = probes::trace::all_keys;
 
 // Key ids grouped by name length, computed from the key list: a lookup compares only the few
 // names of the same length (this runs for every key of every record).
@@ -57,7 +57,7 @@ std::optional<Key> key_from_name(std::string_view name) {
 }
 
 namespace {
-namespace lc = stap::trace::lost_cause;
+namespace lc = probes::trace::lost_cause;
 constexpr std::array<std::string_view, kLostCauses> kLostCauseNames = {
     lc::overrun, lc::missed, lc::transport, lc::skipped, lc::gap, lc::uncounted, "other"};
 } // namespace

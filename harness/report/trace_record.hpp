@@ -3,7 +3,7 @@
 // One parsed probe record (DESIGN.md "Trace format"). Kept small and allocation-free: the parser
 // fills one in place per line, and the reorder window holds a bounded number of copies.
 
-#include "trace_format.hpp"
+#include "probes/trace_format.hpp"
 
 #include <array>
 #include <cstdint>
@@ -13,38 +13,38 @@
 
 namespace harness::report {
 
-// The EV keys, as their positions in stap::trace::all_keys (the one list of keys). The
+// The EV keys, as their positions in probes::trace::all_keys (the one list of keys). The
 // enumerators name the keys the report reads; every key of the list is parsed and kept.
 consteval std::uint8_t key_id(std::string_view name) {
-  for (std::size_t i = 0; i < stap::trace::all_keys.size(); ++i)
-    if (stap::trace::all_keys[i] == name)
+  for (std::size_t i = 0; i < probes::trace::all_keys.size(); ++i)
+    if (probes::trace::all_keys[i] == name)
       return static_cast<std::uint8_t>(i);
   throw "not a key of stap/trace_format.hpp";
 }
 
 enum class Key : std::uint8_t {
-  po = key_id(stap::trace::key::po),
-  frame = key_id(stap::trace::key::frame),
-  ph = key_id(stap::trace::key::ph),
-  status = key_id(stap::trace::key::status),
-  head = key_id(stap::trace::key::head),
-  frame_max = key_id(stap::trace::key::frame_max),
-  frame_size = key_id(stap::trace::key::frame_size),
-  frames_per_block = key_id(stap::trace::key::frames_per_block),
-  version = key_id(stap::trace::key::version),
-  flags = key_id(stap::trace::key::flags),
-  pending = key_id(stap::trace::key::pending),
-  err = key_id(stap::trace::key::err),
-  len_sum = key_id(stap::trace::key::len_sum),
-  tp_len = key_id(stap::trace::key::tp_len),
-  ts = key_id(stap::trace::key::ts),
-  sndbuf = key_id(stap::trace::key::sndbuf),
-  wmem = key_id(stap::trace::key::wmem),
-  noblock = key_id(stap::trace::key::noblock),
-  state = key_id(stap::trace::key::state),
-  timeo = key_id(stap::trace::key::timeo),
+  po = key_id(probes::trace::key::po),
+  frame = key_id(probes::trace::key::frame),
+  ph = key_id(probes::trace::key::ph),
+  status = key_id(probes::trace::key::status),
+  head = key_id(probes::trace::key::head),
+  frame_max = key_id(probes::trace::key::frame_max),
+  frame_size = key_id(probes::trace::key::frame_size),
+  frames_per_block = key_id(probes::trace::key::frames_per_block),
+  version = key_id(probes::trace::key::version),
+  flags = key_id(probes::trace::key::flags),
+  pending = key_id(probes::trace::key::pending),
+  err = key_id(probes::trace::key::err),
+  len_sum = key_id(probes::trace::key::len_sum),
+  tp_len = key_id(probes::trace::key::tp_len),
+  ts = key_id(probes::trace::key::ts),
+  sndbuf = key_id(probes::trace::key::sndbuf),
+  wmem = key_id(probes::trace::key::wmem),
+  noblock = key_id(probes::trace::key::noblock),
+  state = key_id(probes::trace::key::state),
+  timeo = key_id(probes::trace::key::timeo),
 };
-inline constexpr std::size_t kKeyCount = stap::trace::all_keys.size();
+inline constexpr std::size_t kKeyCount = probes::trace::all_keys.size();
 static_assert(kKeyCount <= 32, "TraceRecord keeps one bit per key in a 32-bit mask");
 
 std::string_view key_name(Key k);
@@ -54,7 +54,7 @@ using AnchorId = std::uint16_t;
 
 enum class RecordKind : std::uint8_t { ready, event, hits, end, lost };
 
-// Why a tracer lost records (stap::trace::lost_cause, DESIGN.md "Lost records").
+// Why a tracer lost records (probes::trace::lost_cause, DESIGN.md "Lost records").
 enum class LostCause : std::uint8_t { overrun, missed, transport, skipped, gap, uncounted, other };
 inline constexpr std::size_t kLostCauses = static_cast<std::size_t>(LostCause::other) + 1;
 std::string_view lost_cause_name(LostCause c);

@@ -1,6 +1,6 @@
-#include "workload.hpp"
+#include "harness/report/workload.hpp"
 
-#include "text_util.hpp"
+#include "harness/report/text_util.hpp"
 
 #include <cstring>
 

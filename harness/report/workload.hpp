@@ -4,7 +4,7 @@
 // and what the report cannot say without the built-in sender's records
 // (docs/report-schema.md "workload").
 
-#include "report.hpp"
+#include "harness/report/report.hpp"
 
 #include <string>
 

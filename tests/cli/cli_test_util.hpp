@@ -2,8 +2,8 @@
 
 // Running build/bin/harness as a user does, for the binary-level tests.
 
-#include "child_proc.hpp"
-#include "files.hpp"
+#include "base/child_proc.hpp"
+#include "base/files.hpp"
 #include "temp_dir.hpp"
 
 #include <chrono>
@@ -20,7 +20,7 @@ inline const std::string kHarness = std::string(HARNESS_BINARY_DIR) + "/bin/harn
 
 // Debian's af_packet.c of a series ("6.1", "6.12"), extracted at build time by tests/stap.
 inline std::string af_packet(const std::string& series) {
-  return std::string(STAP_TEST_SOURCES_DIR) + "/linux-source-" + series + "/net/packet/af_packet.c";
+  return std::string(KERNEL_SOURCES_DIR) + "/linux-source-" + series + "/net/packet/af_packet.c";
 }
 
 // Runs argv to its end (a hang is CTest's timeout to report, not a time budget here).

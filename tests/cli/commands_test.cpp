@@ -1,5 +1,5 @@
 // `harness map`, `drift` and `generate -o` as binaries, on Debian's real af_packet.c files. The
-// expectations are the shipped map files (stap/maps/*.json, committed JSON), not a second run of
+// expectations are the shipped map files (probes/maps/*.json, committed JSON), not a second run of
 // the code under test.
 #include "cli_test_util.hpp"
 
@@ -12,7 +12,7 @@ using namespace cli_testing;
 using json = nlohmann::json;
 
 json shipped(const std::string& name) {
-  auto text = read_file(std::string(HARNESS_SOURCE_DIR) + "/stap/maps/" + name + ".json");
+  auto text = read_file(std::string(HARNESS_SOURCE_DIR) + "/probes/maps/" + name + ".json");
   EXPECT_TRUE(text) << name;
   return text ? json::parse(*text) : json::object();
 }
@@ -77,7 +77,7 @@ TEST(DriftBinary, UpdateRewritesOnlyTheGivenMapFile) {
   ScratchDir dir("update");
   const std::string copy = dir.file("map.json");
   const std::string shipped_path =
-      std::string(HARNESS_SOURCE_DIR) + "/stap/maps/6.1.192-debian.json";
+      std::string(HARNESS_SOURCE_DIR) + "/probes/maps/6.1.192-debian.json";
   const auto original = read_file(shipped_path);
   ASSERT_TRUE(original);
   json off = json::parse(*original);

@@ -1,8 +1,8 @@
 // `harness` as a hostile but fair user runs it (issue 12): bad inputs are errors with a
 // consistent exit status, and no file the user did not ask for is written or clobbered.
-#include "child_proc.hpp"
+#include "base/child_proc.hpp"
+#include "base/files.hpp"
 #include "cli_test_util.hpp"
-#include "files.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>
@@ -19,11 +19,11 @@ using harness::cli_testing::TempDir;
 namespace {
 
 const std::string kHarness = std::string(HARNESS_BINARY_DIR) + "/bin/harness";
-const std::string kMap61 = std::string(HARNESS_SOURCE_DIR) + "/stap/maps/6.1.192-debian.json";
+const std::string kMap61 = std::string(HARNESS_SOURCE_DIR) + "/probes/maps/6.1.192-debian.json";
 const std::string kTraces = std::string(HARNESS_SOURCE_DIR) + "/tests/fixtures/traces/";
 
 std::string source_of(const std::string& series) {
-  return std::string(STAP_TEST_SOURCES_DIR) + "/linux-source-" + series + "/net/packet/af_packet.c";
+  return std::string(KERNEL_SOURCES_DIR) + "/linux-source-" + series + "/net/packet/af_packet.c";
 }
 
 Captured harness_cmd(const std::vector<std::string>& args) {
@@ -150,7 +150,7 @@ TEST(HostileInputs, AnUnreadableInputNamesItsOptionAndWhatItWants) {
   const std::string missing = d.file("missing");
   const std::string af_packet = "hint: give the path of a kernel tree's net/packet/af_packet.c";
   const std::string plan = "hint: give the plan.json of a run directory, or the NAME.plan.json";
-  const std::string map = "hint: give a line map: stap/maps/NAME.json";
+  const std::string map = "hint: give a line map: probes/maps/NAME.json";
   const std::string trace = kTraces + "6.1.192-O0-v2-2frames-status.trace";
   struct Case {
     std::vector<std::string> args;

@@ -1,6 +1,6 @@
 // dist/completion/harness completes the commands, subcommands and options harness's --help
 // lists (it reads them from --help when completing; this runs it in a real bash).
-#include "child_proc.hpp"
+#include "base/child_proc.hpp"
 #include "help_options.hpp"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 #include "help_options.hpp"
 
-#include "child_proc.hpp"
+#include "base/child_proc.hpp"
 
 #include <gtest/gtest.h>
 #include <regex>

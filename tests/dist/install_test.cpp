@@ -1,8 +1,8 @@
 // `cmake --install` into a temporary DESTDIR, then the installed binary run from another
 // directory with the source tree (and the build tree inside it) hidden under an empty tmpfs in a
 // private mount namespace: it must find its data under its own prefix, not in the checkout.
-#include "child_proc.hpp"
-#include "files.hpp"
+#include "base/child_proc.hpp"
+#include "base/files.hpp"
 #include "help_options.hpp"
 
 #include <cstdlib>
@@ -86,10 +86,10 @@ std::string* Installed::dest_ = nullptr;
 
 TEST_F(Installed, LaysOutBinaryDataManPagesAndCompletion) {
   for (const auto* f :
-       {"bin/harness", "share/harness/stap/maps/6.1.192-debian.json",
-        "share/harness/stap/maps/6.12.117-debian.json", "share/harness/kernel/probe-kernel.config",
-        "share/man/man1/harness.1", "share/man/man1/harness-run.1",
-        "share/bash-completion/completions/harness"})
+       {"bin/harness", "share/harness/probes/maps/6.1.192-debian.json",
+        "share/harness/probes/maps/6.12.117-debian.json",
+        "share/harness/kernel/probe-kernel.config", "share/man/man1/harness.1",
+        "share/man/man1/harness-run.1", "share/bash-completion/completions/harness"})
     EXPECT_TRUE(fs::exists(prefix() + "/" + f)) << f;
   for (const auto& cmd : commands_in(help_of({})))
     EXPECT_TRUE(fs::exists(prefix() + "/share/man/man1/harness-" + cmd + ".1")) << cmd;
@@ -107,7 +107,7 @@ TEST_F(Installed, RunsFromElsewhereWithTheSourceTreeHidden) {
             std::string::npos);
 
   // The source tree really is hidden: its own af_packet.c maps cannot be read from there.
-  auto hidden = run_without_source_tree("/bin/ls", {HARNESS_SOURCE_DIR "/stap/maps"}, cwd);
+  auto hidden = run_without_source_tree("/bin/ls", {HARNESS_SOURCE_DIR "/probes/maps"}, cwd);
   EXPECT_NE(hidden.status, 0) << hidden.out;
 
   auto help = run_without_source_tree(exe(), {"--help"}, cwd);
@@ -120,7 +120,7 @@ TEST_F(Installed, MapsAnAfPacketSourceFromElsewhere) {
   const std::string tmp = fs::temp_directory_path() / ("harness-map-" + std::to_string(::getpid()));
   fs::create_directories(tmp);
   const std::string src = std::string(HARNESS_BINARY_DIR) +
-                          "/tests/stap/kernel-sources/linux-source-6.1/net/packet/af_packet.c";
+                          "/tests/kernel-sources/linux-source-6.1/net/packet/af_packet.c";
   if (!fs::exists(src))
     GTEST_SKIP() << src << " not extracted (linux-source-6.1 missing)";
   fs::copy_file(src, tmp + "/af_packet.c", fs::copy_options::overwrite_existing);
@@ -132,8 +132,8 @@ TEST_F(Installed, MapsAnAfPacketSourceFromElsewhere) {
 }
 
 TEST_F(Installed, MissingDataIsReportedUnderTheInstalledPathNotTakenFromTheCheckout) {
-  const std::string maps = prefix() + "/share/harness/stap/maps";
-  const std::string moved = prefix() + "/share/harness/stap/maps.away";
+  const std::string maps = prefix() + "/share/harness/probes/maps";
+  const std::string moved = prefix() + "/share/harness/probes/maps.away";
   fs::rename(maps, moved);
   auto gen = run_without_source_tree(exe(), {"generate", "--kernel", "6.1"}, "/");
   fs::rename(moved, maps);

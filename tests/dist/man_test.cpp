@@ -1,5 +1,5 @@
 // The man pages (dist/man/*.scd) list exactly the options each command's --help lists.
-#include "files.hpp"
+#include "base/files.hpp"
 #include "help_options.hpp"
 
 #include <gtest/gtest.h>

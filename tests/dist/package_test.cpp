@@ -1,6 +1,6 @@
 // `cpack -G DEB` of this build tree (what `cmake --build BUILD --target package` runs after
 // building): the package's metadata and contents.
-#include "child_proc.hpp"
+#include "base/child_proc.hpp"
 #include "help_options.hpp"
 
 #include <filesystem>
@@ -67,8 +67,8 @@ TEST_F(Package, DeclaresWhatHarnessRuns) {
 TEST_F(Package, HoldsBinaryDataManPagesAndCompletionUnderUsr) {
   const std::string files = dpkg_deb("-c");
   for (const auto* f :
-       {"./usr/bin/harness", "./usr/share/harness/stap/maps/6.1.192-debian.json",
-        "./usr/share/harness/stap/maps/3.13.0-116-ubuntu.json",
+       {"./usr/bin/harness", "./usr/share/harness/probes/maps/6.1.192-debian.json",
+        "./usr/share/harness/probes/maps/3.13.0-116-ubuntu.json",
         "./usr/share/harness/kernel/probe-kernel.config", "./usr/share/man/man1/harness.1",
         "./usr/share/bash-completion/completions/harness"})
     EXPECT_NE(files.find(std::string(f) + "\n"), std::string::npos) << f;

@@ -4,8 +4,8 @@
 // this build, the kernel cache, running harness to its end, when a VM test cannot run here, and
 // finding a probe or phase row in a report.
 
-#include "child_proc.hpp"
-#include "files.hpp"
+#include "base/child_proc.hpp"
+#include "base/files.hpp"
 
 #include <chrono>
 #include <cstdlib>

@@ -9,9 +9,9 @@
 // seed is not something scripts/install-deps can install); the kernel selftests below need no
 // seed and always run, so `--exec` is exercised on every machine.
 // The kernel's selftests come from Debian's linux-source-6.1 (scripts/install-deps installs it).
-#include "child_proc.hpp"
+#include "base/child_proc.hpp"
+#include "base/files.hpp"
 #include "e2e_util.hpp"
-#include "files.hpp"
 
 #include <cstdlib>
 #include <filesystem>

@@ -2,8 +2,8 @@
 // SystemTap modules cross-built on this host, real qemu guests running `harness run` with the
 // sender on a veth pair, and the reports checked. Skips only when qemu is not installed or the
 // test does not run as root.
-#include "../kernel/local_debuginfod.hpp"
 #include "e2e_util.hpp"
+#include "local_debuginfod.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -203,7 +203,7 @@ TEST_F(E2E, SourceFoundByBuildIdOnly) {
   ASSERT_TRUE(text) << r->err;
   const json report = json::parse(*text);
   expect_two_frames_through(report, 2);
-  auto shipped = read_file(std::string(HARNESS_SOURCE_DIR) + "/stap/maps/6.1.192-debian.json");
+  auto shipped = read_file(std::string(HARNESS_SOURCE_DIR) + "/probes/maps/6.1.192-debian.json");
   ASSERT_TRUE(shipped);
   const std::string sha = json::parse(*shipped)["source"]["sha1"];
   EXPECT_NE(report["run"]["map"].get<std::string>().find("sha1 " + sha.substr(0, 12)),
@@ -343,7 +343,7 @@ TEST_F(E2E, RunCompilesWithRealStapInTheGuest) {
 // with the line-drift finding naming them, not pass with missing phases.
 TEST_F(E2E, ShiftedMapFailsWithTheLineDriftFinding) {
   const std::string tree = kernel(false);
-  auto text = read_file(std::string(HARNESS_SOURCE_DIR) + "/stap/maps/6.1.192-debian.json");
+  auto text = read_file(std::string(HARNESS_SOURCE_DIR) + "/probes/maps/6.1.192-debian.json");
   ASSERT_TRUE(text);
   json map = json::parse(*text);
   std::map<std::string, int> shifted;

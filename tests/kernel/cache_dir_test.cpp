@@ -1,4 +1,4 @@
-#include "cache_dir.hpp"
+#include "kernel/cache_dir.hpp"
 
 #include <cstdlib>
 #include <gtest/gtest.h>

@@ -1,8 +1,8 @@
 // The packages `harness demo` checks and installs (kernel/deps.hpp): the dpkg-query parsing on
 // fixed output, the real dpkg-query of this machine, and the list kept in step with
 // scripts/install-deps.
-#include "deps.hpp"
-#include "files.hpp"
+#include "base/files.hpp"
+#include "kernel/deps.hpp"
 
 #include <algorithm>
 #include <gtest/gtest.h>

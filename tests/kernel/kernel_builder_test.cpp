@@ -1,4 +1,4 @@
-#include "kernel_builder.hpp"
+#include "kernel/kernel_builder.hpp"
 #include "kernel_test_util.hpp"
 
 #include <gtest/gtest.h>

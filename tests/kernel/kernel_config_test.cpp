@@ -1,5 +1,5 @@
-#include "files.hpp"
-#include "kernel_config.hpp"
+#include "base/files.hpp"
+#include "kernel/kernel_config.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,14 +1,14 @@
-#include "anchors.hpp"
-#include "build_id.hpp"
-#include "child_proc.hpp"
-#include "dwarf_source.hpp"
-#include "kernel_source.hpp"
+#include "base/child_proc.hpp"
+#include "kernel/build_id.hpp"
+#include "kernel/dwarf_source.hpp"
+#include "kernel/kernel_source.hpp"
+#include "kernel/tree_map.hpp"
 #include "kernel_test_util.hpp"
-#include "line_map.hpp"
 #include "local_debuginfod.hpp"
-#include "map_store.hpp"
-#include "probe_plan.hpp"
-#include "tree_map.hpp"
+#include "probes/anchors.hpp"
+#include "probes/line_map.hpp"
+#include "probes/map_store.hpp"
+#include "probes/probe_plan.hpp"
 
 #include <chrono>
 #include <cstdlib>
@@ -17,7 +17,7 @@
 
 using namespace harness;
 using namespace harness::kernel;
-using namespace harness::kernel::testing;
+using namespace harness::testing;
 using namespace std::chrono_literals;
 
 namespace {
@@ -70,7 +70,7 @@ TEST(KernelSource, DwarfNamesTheCompileUnit) {
                                       "/tests/kernel/kernel_source_test.cpp")
                     .lexically_normal()
                     .string());
-  auto none = dwarf_source_path("/proc/self/exe", std::string(stap::af_packet_path));
+  auto none = dwarf_source_path("/proc/self/exe", std::string(probes::af_packet_path));
   ASSERT_FALSE(none);
   EXPECT_NE(none.error().hint.find("module"), std::string::npos);
 }
@@ -81,7 +81,7 @@ TEST(KernelSource, BuildTreeFirst) {
   const std::string tree = tmp.file("tree");
   ASSERT_TRUE(make_dirs(tree + "/source/net/packet"));
   auto text = read_file(std::string(HARNESS_BINARY_DIR) +
-                        "/tests/stap/kernel-sources/linux-source-6.1/net/packet/af_packet.c");
+                        "/tests/kernel-sources/linux-source-6.1/net/packet/af_packet.c");
   if (!text)
     GTEST_SKIP() << "the extracted linux-source-6.1 af_packet.c is not built";
   SourceQuery q;
@@ -142,9 +142,9 @@ TEST(KernelSourceDebuginfod, GenerateByBuildIdFetchesTheKernelsOwnSource) {
   auto id = build_id_of_elf(std::string(build) + "/vmlinux");
   ASSERT_TRUE(id) << format_error(id.error());
   EXPECT_EQ(*id, readelf_build_id(std::string(build) + "/vmlinux"));
-  auto maps = stap::load_shipped_maps();
+  auto maps = probes::load_shipped_maps();
   ASSERT_TRUE(maps);
-  auto shipped = stap::select_map(*maps, "6.1.192", "6.1.192");
+  auto shipped = probes::select_map(*maps, "6.1.192", "6.1.192");
   ASSERT_TRUE(shipped && shipped->exact);
 
   TempDir tmp;
@@ -160,7 +160,7 @@ TEST(KernelSourceDebuginfod, GenerateByBuildIdFetchesTheKernelsOwnSource) {
   ASSERT_EQ(first.code, 0) << first.err << "\nserver:\n" << server.log();
   EXPECT_NE(first.err.find("debuginfod (" + urls + ")"), std::string::npos) << first.err;
   std::cout << "[ measure  ] fetch (debuginfo + source): " << first.seconds << " s\n";
-  auto plan = stap::load_plan(stap::plan_path_for(script));
+  auto plan = probes::load_plan(probes::plan_path_for(script));
   ASSERT_TRUE(plan) << format_error(plan.error());
   EXPECT_EQ(plan->source_sha1, shipped->entry.map.source_sha1);
   ASSERT_FALSE(plan->anchors.empty());
@@ -175,7 +175,7 @@ TEST(KernelSourceDebuginfod, GenerateByBuildIdFetchesTheKernelsOwnSource) {
   }
   auto map = harness_cmd({"map", "--build-id", *id}, cache, urls);
   ASSERT_EQ(map.code, 0) << map.err;
-  auto located = stap::line_map_from_json(map.out, "map --build-id");
+  auto located = probes::line_map_from_json(map.out, "map --build-id");
   ASSERT_TRUE(located) << format_error(located.error());
   ASSERT_EQ(located->anchors.size(), shipped->entry.map.anchors.size());
   for (std::size_t i = 0; i < located->anchors.size(); ++i)
@@ -201,7 +201,7 @@ TEST(KernelSourceDebuginfod, GenerateByBuildIdFetchesTheKernelsOwnSource) {
 // cache, where a debuginfod fetch leaves it), and the map says where it came from.
 TEST(KernelSource, TreeWithoutSourcesUsesTheBuildIdPath) {
   auto text = read_file(std::string(HARNESS_BINARY_DIR) +
-                        "/tests/stap/kernel-sources/linux-source-6.1/net/packet/af_packet.c");
+                        "/tests/kernel-sources/linux-source-6.1/net/packet/af_packet.c");
   if (!text)
     GTEST_SKIP() << "the extracted linux-source-6.1 af_packet.c is not built";
   TempDir tmp;
@@ -234,19 +234,19 @@ TEST(KernelSource, ShippedMapListingTheBuildIdIsProven) {
   TempDir tmp;
   const std::string id = "0123456789abcdef0123456789abcdef01234567";
   auto shipped =
-      stap::load_line_map(std::string(HARNESS_SOURCE_DIR) + "/stap/maps/6.1.192-debian.json");
+      probes::load_line_map(std::string(HARNESS_SOURCE_DIR) + "/probes/maps/6.1.192-debian.json");
   ASSERT_TRUE(shipped) << format_error(shipped.error());
-  ASSERT_TRUE(make_dirs(tmp.file("data/stap/maps")));
+  ASSERT_TRUE(make_dirs(tmp.file("data/probes/maps")));
   SourceQuery q;
   q.release = "6.1.0-99-amd64";
   q.build_id = id;
   q.cache_dir = tmp.file("cache");
   ::setenv("HARNESS_DATA_DIR", tmp.file("data").c_str(), 1);
-  ASSERT_TRUE(stap::save_line_map(tmp.file("data/stap/maps/6.1.192-debian.json"), *shipped));
+  ASSERT_TRUE(probes::save_line_map(tmp.file("data/probes/maps/6.1.192-debian.json"), *shipped));
   auto unproven = find_kernel_source(q);
   EXPECT_FALSE(unproven.exact());
   shipped->build_ids = {id};
-  ASSERT_TRUE(stap::save_line_map(tmp.file("data/stap/maps/6.1.192-debian.json"), *shipped));
+  ASSERT_TRUE(probes::save_line_map(tmp.file("data/probes/maps/6.1.192-debian.json"), *shipped));
   auto s = find_kernel_source(q);
   ::unsetenv("HARNESS_DATA_DIR");
   ASSERT_TRUE(s.proven_map);

@@ -1,6 +1,6 @@
-#include "build_id.hpp"
+#include "kernel/build_id.hpp"
+#include "kernel/kernel_tree.hpp"
 #include "kernel_test_util.hpp"
-#include "kernel_tree.hpp"
 
 #include <cstring>
 #include <elf.h>
@@ -9,7 +9,7 @@
 namespace harness::kernel {
 namespace {
 
-using testing::TempDir;
+using TempDir = harness::testing::VarTmpDir;
 
 TEST(KernelTree, LastOptimisationFlagWins) {
   EXPECT_EQ(last_optimisation_flag("gcc -Wall -O2 -fno-x -O0 -c -o af_packet.o"), "-O0");

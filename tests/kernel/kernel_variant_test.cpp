@@ -1,9 +1,9 @@
 // Bug-zoo variants (kernel/kernel_variant.hpp, tests/e2e/zoo): the format's errors, and every
 // shipped zoo entry applied to the real af_packet.c of Debian's linux-source-6.1, where the
 // locator must still find every anchor (the variant is probed with its own line map).
-#include "files.hpp"
-#include "kernel_variant.hpp"
-#include "locator.hpp"
+#include "base/files.hpp"
+#include "kernel/kernel_variant.hpp"
+#include "probes/locator.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>
@@ -15,8 +15,7 @@ namespace {
 const std::string kZoo = std::string(HARNESS_SOURCE_DIR) + "/tests/e2e/zoo";
 
 std::optional<std::string> real_61_source() {
-  auto t =
-      read_file(std::string(STAP_TEST_SOURCES_DIR) + "/linux-source-6.1/net/packet/af_packet.c");
+  auto t = read_file(std::string(KERNEL_SOURCES_DIR) + "/linux-source-6.1/net/packet/af_packet.c");
   return t ? std::optional(*t) : std::nullopt;
 }
 
@@ -81,8 +80,8 @@ TEST(KernelVariant, EveryZooEntryAppliesToTheRealSourceAndKeepsItsAnchors) {
     auto edited = apply_edits(*src, *v, "linux-source-6.1 af_packet.c");
     ASSERT_TRUE(edited) << edited.error().why;
     EXPECT_NE(*edited, *src);
-    auto clean = stap::locate(*src, "6.1.192");
-    auto buggy = stap::locate(*edited, "6.1.192");
+    auto clean = probes::locate(*src, "6.1.192");
+    auto buggy = probes::locate(*edited, "6.1.192");
     ASSERT_TRUE(clean);
     ASSERT_TRUE(buggy) << buggy.error().why;
     // Edits stay on their statements: no anchor appears or disappears.

@@ -1,9 +1,9 @@
 // Which line map a kernel build tree gets (kernel/tree_map.hpp), on Debian's real af_packet.c
 // files placed in throwaway trees; the expected lines are the shipped map files' (committed
 // JSON), not a second run of the locator.
+#include "kernel/tree_map.hpp"
 #include "kernel_test_util.hpp"
-#include "map_store.hpp"
-#include "tree_map.hpp"
+#include "probes/map_store.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -11,17 +11,17 @@
 namespace harness::kernel {
 namespace {
 
-using testing::TempDir;
+using TempDir = harness::testing::VarTmpDir;
 
 std::string real_source(const std::string& series) {
-  auto t = read_file(std::string(STAP_TEST_SOURCES_DIR) + "/linux-source-" + series +
+  auto t = read_file(std::string(KERNEL_SOURCES_DIR) + "/linux-source-" + series +
                      "/net/packet/af_packet.c");
   EXPECT_TRUE(t) << series;
   return t ? *t : std::string();
 }
 
 int shipped_line(const std::string& map_file, const std::string& anchor) {
-  auto t = read_file(std::string(HARNESS_SOURCE_DIR) + "/stap/maps/" + map_file + ".json");
+  auto t = read_file(std::string(HARNESS_SOURCE_DIR) + "/probes/maps/" + map_file + ".json");
   EXPECT_TRUE(t);
   const auto map = nlohmann::json::parse(*t);
   for (const auto& a : map["anchors"])
@@ -30,7 +30,7 @@ int shipped_line(const std::string& map_file, const std::string& anchor) {
   return -1;
 }
 
-int line_of(const stap::LineMap& m, const std::string& anchor) {
+int line_of(const probes::LineMap& m, const std::string& anchor) {
   for (const auto& a : m.anchors)
     if (a.name == anchor)
       return a.line;
@@ -93,9 +93,9 @@ TEST(TreeMap, TreeWithoutItsSourceGetsTheShippedMapOfItsRelease) {
 
 TEST(TreeMap, AnExplicitMapWinsAndADifferentSourceIsNamed) {
   TempDir dir;
-  auto maps = stap::load_shipped_maps();
+  auto maps = probes::load_shipped_maps();
   ASSERT_TRUE(maps);
-  auto old = stap::select_map(*maps, "3.13", "3.13.0-116-generic");
+  auto old = probes::select_map(*maps, "3.13", "3.13.0-116-generic");
   ASSERT_TRUE(old);
   auto m = map_for_tree(tree_with(dir, "6.1.192", real_source("6.1")), "", old->entry.map);
   ASSERT_TRUE(m) << format_error(m.error());

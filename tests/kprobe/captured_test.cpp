@@ -1,9 +1,9 @@
 // A real capture of the kprobe tracer (tests/fixtures/traces/README): the tracefs lines as read in
 // the guest, translated with the real definitions and plan, through the whole offline pipeline.
-#include "analyze.hpp"
-#include "definitions.hpp"
-#include "files.hpp"
-#include "trace_lines.hpp"
+#include "base/files.hpp"
+#include "harness/report/analyze.hpp"
+#include "kprobe/definitions.hpp"
+#include "kprobe/trace_lines.hpp"
 
 #include <gtest/gtest.h>
 
@@ -16,7 +16,7 @@ const std::string kCapture =
 TEST(CapturedKprobeRun, TwentyFramesThroughAnEightSlotRingOn612) {
   auto defs = load_defs(kCapture + ".kprobes");
   ASSERT_TRUE(defs) << format_error(defs.error());
-  auto plan = stap::load_plan(kCapture + ".plan.json");
+  auto plan = probes::load_plan(kCapture + ".plan.json");
   ASSERT_TRUE(plan) << format_error(plan.error());
   auto sender = report::load_sender_records(kCapture + ".sender.json");
   ASSERT_TRUE(sender) << format_error(sender.error());

@@ -1,5 +1,5 @@
 // The kprobe definitions grammar: only what perf emits reaches kprobe_events.
-#include "definitions.hpp"
+#include "kprobe/definitions.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // kprobe definitions from perf probe: the pure parts, the retry logic with a runner that injects
 // perf's failures, and the real perf against the real 6.1 -O0 test kernel
 // (HARNESS_TEST_KERNEL_BUILD, set by scripts/test-all).
-#include "kprobe_for_tree.hpp"
-#include "perf_probe.hpp"
+#include "kprobe/kprobe_for_tree.hpp"
+#include "kprobe/perf_probe.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -46,16 +46,16 @@ TEST(PerfProbe, EveryCopyOfAnEvent) {
 
 // Fault injection: a perf that cannot locate `pending` anywhere and cannot place snd.wait.
 TEST(PerfProbe, UnfetchableKeysAndDroppedAnchors) {
-  stap::LineMap map;
+  probes::LineMap map;
   map.release = "6.1.192";
   map.source_sha1 = std::string(40, 'a');
   map.functions = {{"tpacket_snd", "tpacket_snd", 100, 300}};
-  stap::ProbePlan plan;
+  probes::ProbePlan plan;
   plan.plan_id = "0123456789abcdef";
   plan.kernel = "6.1.192";
-  stap::PlannedProbe len_sum{"snd.len_sum", "tpacket_snd",    292, "len_sum += tp_len;", "",
-                             true,          {"ph", "pending"}};
-  stap::PlannedProbe wait{"snd.wait", "tpacket_snd", 180, "x", "", true, {"po"}};
+  probes::PlannedProbe len_sum{"snd.len_sum", "tpacket_snd",    292, "len_sum += tp_len;", "",
+                               true,          {"ph", "pending"}};
+  probes::PlannedProbe wait{"snd.wait", "tpacket_snd", 180, "x", "", true, {"po"}};
   plan.anchors = {len_sum, wait};
   KprobeBuildRequest req;
   req.vmlinux = "/nonexistent/vmlinux";
@@ -134,11 +134,11 @@ TEST(PerfProbe, RealPerfOnTheTestKernel) {
   const char* build = std::getenv("HARNESS_TEST_KERNEL_BUILD");
   if (!build || !*build)
     GTEST_SKIP() << "HARNESS_TEST_KERNEL_BUILD is not set (scripts/test-all sets it)";
-  kernel::KprobeTreeRequest req;
+  kprobe::KprobeTreeRequest req;
   req.kernel_build = build;
   req.out_dir = testing::TempDir() + "/perf-real-" + std::to_string(::getpid());
   req.use_cache = false;
-  auto res = kernel::kprobe_defs_for_tree(req);
+  auto res = kprobe::kprobe_defs_for_tree(req);
   ASSERT_TRUE(res) << res.error().why << "\n" << res.error().hint;
   const auto& defs = res->built.defs;
   EXPECT_TRUE(defs.dropped.empty()) << defs.dropped.front();

@@ -1,13 +1,13 @@
 // tracefs lines -> harness records, checked against hand-written expected records.
-#include "trace_lines.hpp"
+#include "kprobe/trace_lines.hpp"
 
 #include <gtest/gtest.h>
 
 namespace harness::kprobe {
 namespace {
 
-stap::ProbePlan plan_with(std::vector<stap::PlannedProbe> probes) {
-  stap::ProbePlan p;
+probes::ProbePlan plan_with(std::vector<probes::PlannedProbe> probes) {
+  probes::ProbePlan p;
   p.plan_id = "0123456789abcdef";
   p.kernel = "6.1.192";
   p.anchors = std::move(probes);
@@ -20,8 +20,8 @@ KprobeDefs len_sum_defs() {
   defs.events = {{"snd.len_sum", "snd_len_sum", "tpacket_snd+1", {"ph=%di:x64"}}};
   return defs;
 }
-stap::ProbePlan len_sum_plan() {
-  stap::PlannedProbe p;
+probes::ProbePlan len_sum_plan() {
+  probes::PlannedProbe p;
   p.anchor = "snd.len_sum";
   p.fields = {"ph"};
   return plan_with({p});
@@ -78,7 +78,7 @@ TEST(LineTranslator, WritesTheStapRecordWithUnreadableKeys) {
                   "snd_len_sum",
                   "tpacket_snd+2340",
                   {"ph=+96(%sp):x64", "tp_len=+132(%sp):s32"}}};
-  stap::PlannedProbe p;
+  probes::PlannedProbe p;
   p.anchor = "snd.len_sum";
   p.fields = {"ph", "pending", "tp_len"};
   LineTranslator tr(defs, plan_with({p}), 1'000'000'000,
@@ -119,7 +119,7 @@ TEST(LineTranslator, OneExecutionSeenAtTwoAddressesIsOneRecord) {
   KprobeDefs defs;
   defs.events = {{"snd.ph_check", "snd_ph_check", "tpacket_snd+1026", {"ph=%di:x64"}},
                  {"snd.ph_check", "snd_ph_check_1", "tpacket_snd+1038", {"ph=%di:x64"}}};
-  stap::PlannedProbe p;
+  probes::PlannedProbe p;
   p.anchor = "snd.ph_check";
   p.fields = {"ph"};
   LineTranslator tr(defs, plan_with({p}), 0);
@@ -172,8 +172,8 @@ TEST(SchedSwitchFilter, TheWorkloadsCommsButNotTheReader) {
 // The names of threads entering tpacket_snd, once each and at most kMaxSenderComms: the session
 // lets their sleeps through its sched_switch filter (a --pid program that exec'd after attach).
 TEST(LineTranslator, NamesThreadsEnteringTpacketSnd) {
-  stap::PlannedProbe sleep{"sched.sleep", "", 0, "", "", false, {"state"}};
-  stap::PlannedProbe start{"snd.start", "tpacket_snd", 1, "", "", false, {"po"}};
+  probes::PlannedProbe sleep{"sched.sleep", "", 0, "", "", false, {"state"}};
+  probes::PlannedProbe start{"snd.start", "tpacket_snd", 1, "", "", false, {"po"}};
   KprobeDefs defs;
   defs.events = {{"snd.start", "snd_start", "tpacket_snd+17", {"po=%di:x64"}}};
   LineTranslator tr(defs, plan_with({sleep, start}), 0);
@@ -190,11 +190,11 @@ TEST(LineTranslator, NamesThreadsEnteringTpacketSnd) {
 }
 
 TEST(LineTranslator, SchedSwitchSleepsInsideTpacketSndOnlyNotPreemptions) {
-  stap::PlannedProbe p;
+  probes::PlannedProbe p;
   p.anchor = "sched.sleep";
   p.fields = {"state"};
-  stap::PlannedProbe start{"snd.start", "tpacket_snd", 1, "", "", false, {"po"}};
-  stap::PlannedProbe ret{"snd.return", "tpacket_snd", 9, "", "", true, {"po"}};
+  probes::PlannedProbe start{"snd.start", "tpacket_snd", 1, "", "", false, {"po"}};
+  probes::PlannedProbe ret{"snd.return", "tpacket_snd", 9, "", "", true, {"po"}};
   KprobeDefs defs;
   defs.events = {{"snd.start", "snd_start", "tpacket_snd+17", {"po=%di:x64"}},
                  {"snd.return", "snd_return", "tpacket_snd+99", {"po=%di:x64"}}};

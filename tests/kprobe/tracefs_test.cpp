@@ -1,7 +1,7 @@
 // The names the kprobe tracer owns and the stale-run cleanup, on a directory laid out like
 // tracefs (the host kernel has no kprobes; the real tracefs is exercised in the VM e2e tests).
-#include "files.hpp"
-#include "tracefs.hpp"
+#include "base/files.hpp"
+#include "kprobe/tracefs.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>

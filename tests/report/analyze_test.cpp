@@ -1,4 +1,4 @@
-#include "analyze.hpp"
+#include "harness/report/analyze.hpp"
 #include "report_fixtures.hpp"
 
 #include <fstream>

@@ -1,5 +1,5 @@
-#include "anchor_table.hpp"
-#include "anchors.hpp"
+#include "harness/report/anchor_table.hpp"
+#include "probes/anchors.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@ using namespace harness::report;
 TEST(AnchorTable, KnownAnchorsAreAnchorsOfTheStapTable) {
   // The report interprets anchors by name: they must be the ones the generator prints.
   for (auto name : known_anchor_names())
-    EXPECT_NE(harness::stap::find_any_anchor(name), nullptr) << name;
+    EXPECT_NE(harness::probes::find_any_anchor(name), nullptr) << name;
 }
 
 TEST(AnchorTable, InternsNewNamesAndRejectsBadOnes) {

@@ -1,4 +1,4 @@
-#include "baseline.hpp"
+#include "harness/report/baseline.hpp"
 #include "report_fixtures.hpp"
 
 #include <gtest/gtest.h>

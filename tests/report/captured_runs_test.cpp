@@ -3,9 +3,9 @@
 // the offline pipeline (parser, correlator, report) exactly as `harness report` reads them.
 // Expectations come from the captures' own facts (ring of 8, frame i in slot i % 8, the probes
 // the -O2 build lost), not from the code under test: every one must be OK with no anomaly.
-#include "offline.hpp"
+#include "harness/report/offline.hpp"
+#include "harness/report/report_json.hpp"
 #include "report_fixtures.hpp"
-#include "report_json.hpp"
 
 #include <gtest/gtest.h>
 #include <set>

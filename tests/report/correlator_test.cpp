@@ -1,6 +1,6 @@
-#include "correlator.hpp"
-#include "generate.hpp"
-#include "map_store.hpp"
+#include "harness/report/correlator.hpp"
+#include "probes/map_store.hpp"
+#include "probes/plan_maker.hpp"
 #include "report_fixtures.hpp"
 
 #include <algorithm>
@@ -123,14 +123,14 @@ std::vector<std::array<std::uint64_t, kPhaseCount>> phases_of(const Report& r) {
   return v;
 }
 
-stap::ProbePlan plan_for_61() {
-  auto maps = stap::load_shipped_maps();
+probes::ProbePlan plan_for_61() {
+  auto maps = probes::load_shipped_maps();
   EXPECT_TRUE(maps);
-  auto sel = stap::select_map(*maps, "6.1", "6.1.192");
+  auto sel = probes::select_map(*maps, "6.1", "6.1.192");
   EXPECT_TRUE(sel);
-  auto gen = stap::generate_script(sel->entry.map, stap::ProbeSet::status, std::nullopt);
-  EXPECT_TRUE(gen) << (gen ? "" : format_error(gen.error()));
-  return gen->plan;
+  auto plan = probes::make_plan(sel->entry.map, probes::ProbeSet::status);
+  EXPECT_TRUE(plan) << (plan ? "" : format_error(plan.error()));
+  return *plan;
 }
 
 // pending is a count: a negative one (a signed fetch prints -1, read as 2^64-1) or one from 2^63

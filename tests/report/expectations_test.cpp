@@ -1,5 +1,5 @@
-#include "anchor_table.hpp"
-#include "expectations.hpp"
+#include "harness/report/anchor_table.hpp"
+#include "harness/report/expectations.hpp"
 
 #include <gtest/gtest.h>
 

@@ -2,14 +2,14 @@
 // never reads an absence that loss explains as a kernel fault. The injection tests take real
 // captures (tests/fixtures/traces/README) and remove spans of their records as a tracer that fell
 // behind does (tests/support/lost_records.hpp).
-#include "analyze.hpp"
-#include "files.hpp"
-#include "loss.hpp"
+#include "base/files.hpp"
+#include "harness/report/analyze.hpp"
+#include "harness/report/loss.hpp"
+#include "harness/report/report_html.hpp"
+#include "harness/report/report_json.hpp"
 #include "lost_records.hpp"
-#include "probe_plan.hpp"
+#include "probes/probe_plan.hpp"
 #include "report_fixtures.hpp"
-#include "report_html.hpp"
-#include "report_json.hpp"
 
 #include <gtest/gtest.h>
 #include <set>
@@ -173,7 +173,7 @@ struct Capture {
 
 // The capture's sender records and plan (tests/fixtures/traces/README, `*-run.*`), with `trace`.
 Report analyse(const Capture& c, const std::string& trace) {
-  auto plan = stap::load_plan(fixture(c.name, ".plan.json"));
+  auto plan = probes::load_plan(fixture(c.name, ".plan.json"));
   auto sender = load_sender_records(fixture(c.name, ".sender.json"));
   EXPECT_TRUE(plan);
   EXPECT_TRUE(sender);

@@ -1,7 +1,7 @@
-#include "files.hpp"
-#include "offline.hpp"
+#include "base/files.hpp"
+#include "harness/report/offline.hpp"
+#include "harness/report/report_json.hpp"
 #include "report_fixtures.hpp"
-#include "report_json.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "reorder_window.hpp"
+#include "harness/report/reorder_window.hpp"
 
 #include <gtest/gtest.h>
 #include <vector>

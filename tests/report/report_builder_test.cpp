@@ -1,4 +1,4 @@
-#include "report_builder.hpp"
+#include "harness/report/report_builder.hpp"
 #include "report_fixtures.hpp"
 
 #include <gtest/gtest.h>
@@ -9,15 +9,15 @@ using namespace harness::report::testing;
 
 namespace {
 
-stap::ProbePlan small_plan() {
-  stap::ProbePlan p;
+probes::ProbePlan small_plan() {
+  probes::ProbePlan p;
   p.plan_id = "00112233aabbccdd";
   p.kernel = "6.1.192";
-  p.probes = stap::ProbeSet::status;
+  p.probes = probes::ProbeSet::status;
   for (auto [anchor, line] :
        {std::pair{"snd.start", 2797}, std::pair{"snd.len_sum", 2989}, std::pair{"snd.wait", 2884},
         std::pair{"set_status.v1_break", 415}, std::pair{"set_status.v2_break", 419}}) {
-    stap::PlannedProbe pp;
+    probes::PlannedProbe pp;
     pp.anchor = anchor;
     pp.function = "tpacket_snd";
     pp.line = line;

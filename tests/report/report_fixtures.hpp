@@ -3,8 +3,8 @@
 // Shared by the report tests: real stap output captured in the VM (tests/fixtures/traces, see
 // its README) and the sender records of those runs (tests/report/fixtures).
 
-#include "analyze.hpp"
-#include "files.hpp"
+#include "base/files.hpp"
+#include "harness/report/analyze.hpp"
 
 #include <gtest/gtest.h>
 #include <string>
@@ -32,7 +32,7 @@ inline sender::SendReport sender_records(const std::string& name) {
 
 // Runs the whole pipeline over trace text.
 inline Report analyze_text(std::string_view text, std::optional<sender::SendReport> sender = {},
-                           std::optional<stap::ProbePlan> plan = {}, AnalyzeOptions opt = {}) {
+                           std::optional<probes::ProbePlan> plan = {}, AnalyzeOptions opt = {}) {
   AnalyzeInputs in;
   in.sender = std::move(sender);
   in.plan = std::move(plan);

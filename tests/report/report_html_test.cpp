@@ -1,11 +1,11 @@
 // The HTML report: lanes per frame for real VM fixtures, escaping, the lane limit, anomaly
 // links, the baseline section, and a real render in headless Chromium (Debian's chromium).
-#include "child_proc.hpp"
-#include "files.hpp"
-#include "offline.hpp"
+#include "base/child_proc.hpp"
+#include "base/files.hpp"
+#include "harness/report/offline.hpp"
+#include "harness/report/report_html.hpp"
 #include "png_colours.hpp"
 #include "report_fixtures.hpp"
-#include "report_html.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
-#include "baseline.hpp"
+#include "harness/report/baseline.hpp"
+#include "harness/report/report_json.hpp"
 #include "report_fixtures.hpp"
-#include "report_json.hpp"
 
 #include <gtest/gtest.h>
 #include <map>

@@ -1,4 +1,4 @@
-#include "report.hpp"
+#include "harness/report/report.hpp"
 #include "report_fixtures.hpp"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
+#include "harness/report/sender_source.hpp"
 #include "report_fixtures.hpp"
-#include "sender_source.hpp"
 
 #include <gtest/gtest.h>
 

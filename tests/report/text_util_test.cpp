@@ -1,4 +1,4 @@
-#include "text_util.hpp"
+#include "harness/report/text_util.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
-#include "trace_format.hpp"
-#include "trace_record.hpp"
+#include "harness/report/trace_record.hpp"
+#include "probes/trace_format.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@ TEST(TraceRecord, KeyNamesRoundTripAndMatchTheTraceFormat) {
     const auto k = static_cast<Key>(i);
     EXPECT_EQ(key_from_name(key_name(k)), k) << key_name(k);
   }
-  EXPECT_EQ(key_name(Key::frames_per_block), harness::stap::trace::key::frames_per_block);
+  EXPECT_EQ(key_name(Key::frames_per_block), harness::probes::trace::key::frames_per_block);
   EXPECT_FALSE(key_from_name("nope"));
   EXPECT_FALSE(key_from_name(""));
   EXPECT_FALSE(key_from_name("p"));

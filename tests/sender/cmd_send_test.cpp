@@ -1,6 +1,6 @@
 // `harness send` as a user runs it: the real binary, its exit status, its output.
-#include "child_proc.hpp"
-#include "scratch_net.hpp"
+#include "base/child_proc.hpp"
+#include "base/scratch_net.hpp"
 #include "test_net.hpp"
 
 #include <filesystem>

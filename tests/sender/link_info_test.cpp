@@ -1,4 +1,4 @@
-#include "link_info.hpp"
+#include "sender/link_info.hpp"
 #include "test_net.hpp"
 
 #include <net/if.h>

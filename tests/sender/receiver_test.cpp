@@ -1,4 +1,4 @@
-#include "receiver.hpp"
+#include "sender/receiver.hpp"
 
 #include <gtest/gtest.h>
 

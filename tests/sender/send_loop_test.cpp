@@ -1,6 +1,6 @@
-#include "link_info.hpp"
-#include "send_loop.hpp"
-#include "signals.hpp"
+#include "base/signals.hpp"
+#include "sender/link_info.hpp"
+#include "sender/send_loop.hpp"
 #include "test_net.hpp"
 
 #include <linux/if_packet.h>

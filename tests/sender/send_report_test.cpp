@@ -1,5 +1,5 @@
-#include "files.hpp"
-#include "send_report.hpp"
+#include "base/files.hpp"
+#include "sender/send_report.hpp"
 
 #include <functional>
 #include <gtest/gtest.h>

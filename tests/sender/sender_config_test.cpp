@@ -1,4 +1,4 @@
-#include "sender_config.hpp"
+#include "sender/sender_config.hpp"
 
 #include <gtest/gtest.h>
 #include <linux/if_packet.h>

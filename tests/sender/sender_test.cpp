@@ -1,8 +1,8 @@
-#include "files.hpp"
-#include "link_info.hpp"
-#include "payload.hpp"
-#include "sender.hpp"
-#include "signals.hpp"
+#include "base/files.hpp"
+#include "base/signals.hpp"
+#include "sender/link_info.hpp"
+#include "sender/payload.hpp"
+#include "sender/sender.hpp"
 #include "test_net.hpp"
 
 #include <arpa/inet.h>

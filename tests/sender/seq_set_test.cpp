@@ -1,4 +1,4 @@
-#include "seq_set.hpp"
+#include "sender/seq_set.hpp"
 
 #include <gtest/gtest.h>
 #include <random>

@@ -1,8 +1,8 @@
 #pragma once
 // Helpers for sender tests that need root and a throwaway network namespace.
 
-#include "child_proc.hpp"
-#include "scratch_net.hpp"
+#include "base/child_proc.hpp"
+#include "base/scratch_net.hpp"
 
 #include <chrono>
 #include <gtest/gtest.h>

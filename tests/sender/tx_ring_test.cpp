@@ -1,6 +1,6 @@
-#include "link_info.hpp"
+#include "sender/link_info.hpp"
+#include "sender/tx_ring.hpp"
 #include "test_net.hpp"
-#include "tx_ring.hpp"
 
 #include <cerrno>
 #include <linux/if_packet.h>

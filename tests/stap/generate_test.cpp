@@ -1,11 +1,11 @@
-#include "child_proc.hpp"
-#include "files.hpp"
-#include "generate.hpp"
-#include "locator.hpp"
-#include "map_store.hpp"
-#include "sha1.hpp"
+#include "base/child_proc.hpp"
+#include "base/files.hpp"
+#include "base/sha1.hpp"
+#include "probes/locator.hpp"
+#include "probes/map_store.hpp"
+#include "probes/trace_format.hpp"
+#include "stap/generate.hpp"
 #include "synthetic_sources.hpp"
-#include "trace_format.hpp"
 
 #include <chrono>
 #include <cstdlib>
@@ -16,6 +16,8 @@
 
 namespace harness::stap {
 namespace {
+
+using namespace harness::probes;
 
 using ::testing::HasSubstr;
 

@@ -45,7 +45,7 @@ inline std::vector<std::size_t> event_lines(const std::vector<TraceLine>& lines)
   return events;
 }
 
-// `cause` is a stap::trace::lost_cause word.
+// `cause` is a probes::trace::lost_cause word.
 inline std::string drop_records(const std::vector<TraceLine>& lines, std::size_t first,
                                 std::size_t last, std::string_view cause = "overrun") {
   std::string before = "-", after = "-";

@@ -1,0 +1,95 @@
+#pragma once
+
+// `harness run`: pre-flight, generate the script (or take a prebuilt module and its plan),
+// start stap/staprun, wait for READY, run the workload (send, or the --exec program) while
+// draining stap's output, wait for the kernel to finish, stop stap, correlate and report.
+// Everything goes into one run directory: probes.stp + probes.stp.plan.json (or plan.json with
+// --module), stap.log, trace.txt (stap's stdout), sender.json (+ sender.txt, its audit) or the
+// program's workload.stdout and workload.stderr, report.txt, report.json, report.html.
+// SIGINT/SIGTERM in any phase: every child is stopped, what was captured is kept, the report is
+// written marked partial, and the outcome says so (Exit::interrupted).
+
+#include "base/result.hpp"
+#include "harness/report/analyze.hpp"
+#include "harness/report/baseline.hpp"
+#include "harness/report/report.hpp"
+#include "harness/session/preflight.hpp"
+#include "harness/session/system_view.hpp"
+#include "sender/sender_config.hpp"
+#include "stap/stap_supervisor.hpp"
+#include "tracer/tracer_choice.hpp"
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace harness::session {
+
+struct RunRequest {
+  // The built-in sender's settings; with `exec` only where to run (iface, veth, netns_path).
+  sender::SenderConfig sender;
+  // --exec -- PROGRAM [ARGS...]: this program is the workload instead of the built-in sender
+  // (exec_workload.hpp); empty: the sender.
+  std::vector<std::string> exec;
+  // --pid PID: attach to this running program instead (until Ctrl-C, its end or `duration`).
+  std::uint32_t attach_pid = 0;
+  // --duration: how long --exec's program may run (then it is stopped) or --pid stays attached.
+  std::optional<std::chrono::milliseconds> duration;
+  std::string kernel_spec = "auto"; // line map (--kernel)
+  std::string probes = "status";    // probe set
+  std::string build_dir;            // -r: stap -r DIR (cross-build against a build tree)
+  std::string module;               // --module FILE.ko: staprun it instead of compiling
+  std::string kprobe_defs;          // --kprobes FILE.kprobes: install these kprobe events
+  std::string plan_path;            // the prebuilt artifact's plan; default FILE.plan.json
+  tracer::Backend backend = tracer::Backend::automatic; // --backend: the tracer
+  std::string perf = "perf";                            // makes kprobe definitions
+  std::string stap = "stap";                            // program to run (a path or a name in PATH)
+  std::string staprun = "staprun";
+  std::vector<std::string> stap_args; // passed before the script/module
+  std::string out_dir;                // default ./harness-run-<timestamp>
+  std::string json_path;              // --json: also write report.json here
+  std::string html_path;              // --html: also write report.html here
+  std::optional<std::string> baseline_path;
+  report::BaselineOptions baseline;
+  report::AnalyzeOptions analyze;
+  bool allow_nearest = false; // --allow-nearest (preflight.hpp): report marked "lines not proven"
+  bool preflight = true;      // false: skip the checks (tests with a stand-in stap)
+  // --trace-buffer: the tracer's buffer per CPU in KiB (stap rounds up to MiB); none: sized for
+  // the run (trace_buffer.hpp).
+  std::optional<std::uint64_t> trace_buffer_kb;
+  // --no-pace clears it: the built-in sender waits while the tracer is a buffer's worth behind.
+  bool pace = true;
+  std::chrono::milliseconds ready_timeout{std::chrono::seconds(300)};
+  std::chrono::milliseconds settle_timeout{std::chrono::seconds(5)};
+  std::chrono::milliseconds stop_grace{std::chrono::seconds(3)};
+};
+
+struct RunHooks {
+  std::function<void(std::string_view)> progress; // one line of progress, for stderr
+  stap::Launcher launcher;                        // default: harness::spawn
+  const SystemView* system = nullptr;             // default: the real machine
+  MapSelector select_map;                         // default: the shipped maps
+};
+
+struct RunOutcome {
+  std::string run_dir;
+  report::Report report;
+  std::string report_text;
+  bool interrupted = false;
+  // Set when the run could not do its job although a report was written (stap died, never got
+  // ready, was interrupted): the exit status and message main prints.
+  std::optional<Error> error;
+  int exit_code() const { return error ? static_cast<int>(error->code) : report.exit_code(); }
+};
+
+// Errors: pre-flight failures and anything before the run directory holds a report (bad
+// options, unwritable directory). After that, problems are in RunOutcome::error.
+Result<RunOutcome> run_session(const RunRequest& req, const RunHooks& hooks = {});
+
+// ./harness-run-YYYYmmdd-HHMMSS (with -N appended if it exists).
+std::string default_run_dir();
+
+} // namespace harness::session

@@ -1,0 +1,38 @@
+#include "kprobe/kprobe_for_tree.hpp"
+
+#include "kernel/tree_map.hpp"
+#include "probes/plan_maker.hpp"
+
+namespace harness::kprobe {
+
+Result<KprobeTreeResult> kprobe_defs_for_tree(const KprobeTreeRequest& req) {
+  auto tree = req.tree ? Result<kernel::KernelTree>(*req.tree)
+                       : kernel::inspect_kernel_tree(req.kernel_build);
+  if (!tree)
+    return std::unexpected(tree.error());
+  auto chosen = kernel::map_for_tree(*tree, req.kernel_spec, req.map_override);
+  if (!chosen)
+    return std::unexpected(chosen.error());
+  // The plan (anchors, lines, fields); the kprobe builder turns each planned probe into perf's
+  // function-relative form.
+  auto plan = probes::make_plan(chosen->map, req.probes);
+  if (!plan)
+    return std::unexpected(plan.error());
+  kprobe::KprobeBuildRequest kb;
+  kb.vmlinux = tree->build_dir + "/vmlinux";
+  kb.release = tree->release;
+  kb.build_id = tree->build_id;
+  kb.map = chosen->map;
+  kb.plan = std::move(*plan);
+  kb.out_dir = req.out_dir;
+  kb.name = req.name;
+  kb.cache_dir = req.cache_dir;
+  kb.use_cache = req.use_cache;
+  kb.on_progress = req.on_progress;
+  auto built = kprobe::build_kprobe_defs(kb);
+  if (!built)
+    return std::unexpected(built.error());
+  return KprobeTreeResult{std::move(*built), std::move(*tree), chosen->note, chosen->provenance};
+}
+
+} // namespace harness::kprobe

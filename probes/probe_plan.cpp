@@ -1,0 +1,242 @@
+#include "probes/probe_plan.hpp"
+
+#include "base/files.hpp"
+#include "probes/json_fields.hpp"
+#include "probes/line_map.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace harness::probes {
+namespace {
+
+using jsonf::json;
+
+bool valid_plan_id(std::string_view s) {
+  if (s.size() != 16)
+    return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return false;
+  return true;
+}
+
+} // namespace
+
+std::string_view to_string(ProbeSet set) {
+  switch (set) {
+  case ProbeSet::status:
+    return "status";
+  case ProbeSet::call_return:
+    return "call-return";
+  case ProbeSet::all:
+    return "all";
+  }
+  return "status";
+}
+
+Result<ProbeSet> parse_probe_set(std::string_view text) {
+  if (text == "status")
+    return ProbeSet::status;
+  if (text == "call-return" || text == "call_return")
+    return ProbeSet::call_return;
+  if (text == "all")
+    return ProbeSet::all;
+  return fail(Exit::usage, "--probes " + std::string(text.substr(0, 40)), "unknown probe set",
+              "use status, call-return or all");
+}
+
+bool in_set(const AnchorDef& a, ProbeSet set) {
+  switch (set) {
+  case ProbeSet::status:
+    return a.in_status;
+  case ProbeSet::call_return:
+    return a.in_call_return;
+  case ProbeSet::all:
+    return a.in_status || a.in_call_return;
+  }
+  return false;
+}
+
+const PlannedProbe* ProbePlan::find(std::string_view anchor) const {
+  for (const auto& p : anchors)
+    if (p.anchor == anchor)
+      return &p;
+  return nullptr;
+}
+
+std::string plan_path_for(const std::string& script_path) {
+  return script_path + ".plan.json";
+}
+
+std::string plan_to_json(const ProbePlan& p) {
+  using ojson = nlohmann::ordered_json;
+  ojson j = ojson::object();
+  j["schema"] = plan_schema;
+  j["plan_id"] = p.plan_id;
+  j["kernel"] = p.kernel;
+  j["map"] = p.map;
+  j["source_sha1"] = p.source_sha1;
+  j["package"] = p.package;
+  j["probes"] = to_string(p.probes);
+  ojson list = ojson::array();
+  for (const auto& a : p.anchors) {
+    ojson o = ojson::object();
+    o["anchor"] = a.anchor;
+    o["function"] = a.function;
+    o["line"] = a.line;
+    o["statement"] = a.statement;
+    o["probe_point"] = a.probe_point;
+    o["optional"] = a.optional;
+    o["fields"] = a.fields;
+    if (!a.unreadable.empty())
+      o["unreadable"] = a.unreadable;
+    list.push_back(std::move(o));
+  }
+  j["anchors"] = std::move(list);
+  j["absent"] = p.absent;
+  return j.dump(2, ' ', false, ojson::error_handler_t::replace) + "\n";
+}
+
+Result<ProbePlan> plan_from_json(std::string_view text, std::string_view origin) {
+  auto parsed = jsonf::parse(text, origin);
+  if (!parsed)
+    return std::unexpected(parsed.error());
+  const json& j = *parsed;
+  if (auto s = jsonf::only_keys(j,
+                                {"schema", "plan_id", "kernel", "map", "source_sha1", "package",
+                                 "probes", "anchors", "absent"},
+                                origin, "");
+      !s)
+    return std::unexpected(s.error());
+  ProbePlan p;
+  std::string schema, probes;
+  for (auto [key, dest] : {std::pair<const char*, std::string*>{"schema", &schema},
+                           {"plan_id", &p.plan_id},
+                           {"kernel", &p.kernel},
+                           {"map", &p.map},
+                           {"source_sha1", &p.source_sha1},
+                           {"package", &p.package},
+                           {"probes", &probes}}) {
+    auto v = jsonf::str(j, key, origin, "");
+    if (!v)
+      return std::unexpected(v.error());
+    if (!jsonf::clean_text(*v, 300))
+      return jsonf::bad(origin, key, "control characters or longer than 300");
+    *dest = std::move(*v);
+  }
+  if (schema != plan_schema)
+    return jsonf::bad(origin, "schema",
+                      "'" + schema.substr(0, 40) + "' is not " + std::string(plan_schema));
+  if (!valid_plan_id(p.plan_id))
+    return jsonf::bad(origin, "plan_id", "expected 16 lowercase hex digits");
+  if (!valid_release(p.kernel))
+    return jsonf::bad(origin, "kernel", "not a kernel release");
+  if (!valid_sha1(p.source_sha1))
+    return jsonf::bad(origin, "source_sha1", "expected 40 lowercase hex digits");
+  auto set = parse_probe_set(probes);
+  if (!set)
+    return jsonf::bad(origin, "probes", "'" + probes.substr(0, 40) + "' is not a probe set");
+  p.probes = *set;
+
+  auto list = j.find("anchors");
+  if (list == j.end() || !list->is_array())
+    return jsonf::bad(origin, "anchors", "missing or not an array");
+  std::set<std::string> seen;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string where = "anchors[" + std::to_string(i) + "]";
+    const json& a = (*list)[i];
+    if (!a.is_object())
+      return jsonf::bad(origin, where, "expected an object");
+    if (auto s = jsonf::only_keys(a,
+                                  {"anchor", "function", "line", "statement", "probe_point",
+                                   "optional", "fields", "unreadable"},
+                                  origin, where);
+        !s)
+      return std::unexpected(s.error());
+    PlannedProbe pp;
+    for (auto [key, dest] : {std::pair<const char*, std::string*>{"anchor", &pp.anchor},
+                             {"function", &pp.function},
+                             {"statement", &pp.statement},
+                             {"probe_point", &pp.probe_point}}) {
+      auto v = jsonf::str(a, key, origin, where);
+      if (!v)
+        return std::unexpected(v.error());
+      if (!jsonf::clean_text(*v, 400))
+        return jsonf::bad(origin, where + "." + key, "control characters or longer than 400");
+      *dest = std::move(*v);
+    }
+    const AnchorDef* def = find_any_anchor(pp.anchor);
+    if (!def)
+      return jsonf::bad(origin, where + ".anchor",
+                        "'" + pp.anchor.substr(0, 64) + "' is not a known anchor");
+    if (!seen.insert(pp.anchor).second)
+      return jsonf::bad(origin, where + ".anchor", pp.anchor + " listed twice");
+    // A kernel event anchor names its kernel function or tracepoint and has no line (0).
+    const bool event = is_kernel_event(*def);
+    const FunctionDef* f = event ? nullptr : find_function(pp.function);
+    if (event ? pp.function != def->function : (!f || f->canonical != def->function))
+      return jsonf::bad(origin, where + ".function",
+                        "'" + pp.function.substr(0, 64) + "' is not where " + pp.anchor + " lives");
+    auto line = jsonf::integer(a, "line", origin, where, event ? 0 : 1, event ? 0 : 1'000'000);
+    if (!line)
+      return std::unexpected(line.error());
+    pp.line = static_cast<int>(*line);
+    auto opt = a.find("optional");
+    if (opt == a.end() || !opt->is_boolean())
+      return jsonf::bad(origin, where + ".optional", "missing or not true/false");
+    pp.optional = opt->get<bool>();
+    auto fields = a.find("fields");
+    if (fields == a.end() || !fields->is_array())
+      return jsonf::bad(origin, where + ".fields", "missing or not an array");
+    for (const auto& fv : *fields) {
+      if (!fv.is_string() || !jsonf::clean_text(fv.get<std::string>(), 40))
+        return jsonf::bad(origin, where + ".fields", "expected short strings");
+      pp.fields.push_back(fv.get<std::string>());
+    }
+    // Optional: fields the tracer cannot read on this kernel (they print `?`).
+    if (auto unr = a.find("unreadable"); unr != a.end()) {
+      if (!unr->is_array())
+        return jsonf::bad(origin, where + ".unreadable", "not an array");
+      for (const auto& uv : *unr) {
+        if (!uv.is_string() ||
+            std::find(pp.fields.begin(), pp.fields.end(), uv.get<std::string>()) == pp.fields.end())
+          return jsonf::bad(origin, where + ".unreadable", "expected names from .fields");
+        pp.unreadable.push_back(uv.get<std::string>());
+      }
+    }
+    p.anchors.push_back(std::move(pp));
+  }
+  auto absent = j.find("absent");
+  if (absent == j.end() || !absent->is_array())
+    return jsonf::bad(origin, "absent", "missing or not an array");
+  for (const auto& av : *absent) {
+    if (!av.is_string() || !find_any_anchor(av.get<std::string>()))
+      return jsonf::bad(origin, "absent", "expected anchor names");
+    p.absent.push_back(av.get<std::string>());
+  }
+  return p;
+}
+
+Result<ProbePlan> load_plan(const std::string& path) {
+  auto text = read_file(path);
+  if (!text)
+    return std::unexpected(text.error());
+  return plan_from_json(*text, path);
+}
+
+Status save_plan(const std::string& path, const ProbePlan& plan) {
+  return write_file_atomic(path, plan_to_json(plan));
+}
+
+std::string artifact_plan_path(const std::string& artifact_path) {
+  std::string base = artifact_path;
+  for (std::string_view suffix : {std::string_view(".ko"), std::string_view(".kprobes")})
+    if (base.size() > suffix.size() && base.ends_with(suffix)) {
+      base.resize(base.size() - suffix.size());
+      break;
+    }
+  return base + ".plan.json";
+}
+
+} // namespace harness::probes

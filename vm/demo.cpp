@@ -1,0 +1,89 @@
+#include "vm/demo.hpp"
+
+#include "base/files.hpp"
+#include "kernel/deps.hpp"
+#include "kernel/kernel_builder.hpp"
+#include "stap/stap_env.hpp"
+#include "vm/vm_session.hpp"
+
+#include <filesystem>
+
+namespace harness::vm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+} // namespace
+
+Result<DemoResult> run_demo(const DemoRequest& req) {
+  const auto start = Clock::now();
+  auto step = [&](int n, const std::string& what) {
+    if (req.on_progress)
+      req.on_progress("step " + std::to_string(n) + "/3: " + what);
+  };
+  DemoResult res;
+  // A bad --out is said before the packages and the kernel build, not 30 minutes later.
+  if (!req.out_dir.empty())
+    if (auto s = check_vm_out_dir(std::filesystem::absolute(req.out_dir).string()); !s)
+      return std::unexpected(s.error());
+
+  step(1, "packages");
+  auto missing = kernel::missing_packages(kernel::demo_packages());
+  if (!missing)
+    return std::unexpected(missing.error());
+  if (!missing->empty()) {
+    if (!req.install) {
+      std::string list;
+      for (const auto& p : *missing)
+        list += " " + p;
+      return fail(Exit::usage, "missing packages:" + list, "--no-install was given",
+                  "install them (apt-get install" + list + ") or drop --no-install");
+    }
+    if (auto s = kernel::install_packages(*missing, req.on_progress); !s)
+      return std::unexpected(s.error());
+  }
+
+  step(2, "test kernel (linux-source-" + req.series + ", af_packet.c " +
+              (req.optimised ? "-O2" : "-O0") + ")");
+  kernel::EnsureRequest ensure;
+  ensure.series = req.series;
+  ensure.optimised = req.optimised;
+  ensure.cache_dir = req.cache_dir;
+  ensure.on_progress = req.on_progress;
+  auto stap = stap::stap_version();
+  if (!stap)
+    return std::unexpected(stap.error());
+  ensure.stap_version = *stap;
+  auto kernel = kernel::ensure_debian_kernel(ensure);
+  if (!kernel)
+    return std::unexpected(kernel.error());
+  res.kernel_build = kernel->build_dir;
+  res.kernel_cached = kernel->cached;
+  if (req.on_progress)
+    req.on_progress(kernel->cached ? "test kernel from the cache: " + kernel->build_dir
+                                   : "test kernel built: " + kernel->build_dir);
+
+  step(3, "probes for the kernel, then the VM: harness run on a veth pair in the guest");
+  HarnessRunRequest run;
+  run.vm.kernel_build = kernel->build_dir;
+  run.vm.out_dir =
+      req.out_dir.empty() ? timestamped_dir(req.cache_dir + "/vm", "demo") : req.out_dir;
+  run.run_args = req.run_args;
+  run.probes = probes::ProbeSet::status;
+  run.backend = req.backend;
+  run.vm.accel = req.accel;
+  run.vm.timeout = req.timeout;
+  run.vm.cache_dir = req.cache_dir;
+  run.echo_output = req.verbose;
+  run.vm.on_progress = req.on_progress;
+  run.vm.on_console = req.on_console;
+  auto r = run_harness_in_vm(run);
+  if (!r)
+    return std::unexpected(r.error());
+  res.run = std::move(*r);
+  res.elapsed_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  return res;
+}
+
+} // namespace harness::vm
