@@ -1,7 +1,7 @@
 #pragma once
 
 // The line map for a kernel build tree, as `build` and `verify` use it: an explicit map, else
-// the tree's own af_packet.c (stap/source_map.hpp), else the file found by the tree's build id
+// the tree's own af_packet.c (probes/source_map.hpp), else the file found by the tree's build id
 // (kernel/kernel_source.hpp: harness cache, debuginfod), else the shipped map of its release.
 
 #include "base/result.hpp"

@@ -23,7 +23,7 @@ inline constexpr std::string_view defs_suffix = ".kprobes";
 
 // One kprobe event: `p:GROUP/EVENT PROBE ARG...` once the group is chosen at install time.
 struct KprobeEvent {
-  std::string anchor;            // the anchor it stands for (stap/anchors.cpp name)
+  std::string anchor;            // the anchor it stands for (probes/anchors.cpp name)
   std::string event;             // event name, unique in the file ([a-z_][a-z0-9_]*)
   std::string probe;             // where: SYMBOL+OFFSET (e.g. tpacket_snd+2340)
   std::vector<std::string> args; // fetch arguments NAME=FETCH:TYPE; NAME is a trace key

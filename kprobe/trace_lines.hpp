@@ -8,7 +8,7 @@
 //   (WHERE)                   ARGS
 //
 // and turns each line of one of its own events into the record a stap script prints for the same
-// anchor (`HX1 EV <ts_ns> <cpu> <pid> <tid> <anchor> key=value ...`, stap/trace_format.hpp), so
+// anchor (`HX1 EV <ts_ns> <cpu> <pid> <tid> <anchor> key=value ...`, probes/trace_format.hpp), so
 // that parser, correlator and report are the same for both tracers. Times are the instance's
 // `mono` clock, moved onto CLOCK_REALTIME (the sender's clock) by an offset taken at start.
 // Keys the definitions could not fetch are printed as `?`. Pure: no tracefs access here.
@@ -75,7 +75,7 @@ public:
 
   // Lost events: tracefs prints `CPU:N [LOST M EVENTS]` (or `[LOST EVENTS]`, no count) before the
   // first event it read from CPU N after the ring buffer overwrote M of that CPU's events. Each
-  // becomes a LOST record (stap/trace_format.hpp) from that CPU's previous event to that one,
+  // becomes a LOST record (probes/trace_format.hpp) from that CPU's previous event to that one,
   // written before it. Returns true for such a line.
   bool note_lost_marker(std::string_view line);
   // Losses whose next event never came: LOST records up to the end of the trace.

@@ -1,7 +1,7 @@
 #pragma once
 
 // The error shape of the line map, plan and kprobe definition files over the one strict reader
-// (harness/util/json_reader.hpp): every error names the file and the field
+// (base/json_reader.hpp): every error names the file and the field
 // ("probes/maps/x.json: anchors[3].line: not an integer"), unknown keys are rejected.
 
 #include "base/json_reader.hpp"
@@ -33,7 +33,7 @@ inline Result<json> parse(std::string_view text, std::string_view origin) {
   return j;
 }
 
-// The strict reader (harness/util/json_reader.hpp) with this format's errors; `where` is a field
+// The strict reader (base/json_reader.hpp) with this format's errors; `where` is a field
 // path without the trailing dot ("anchors[3]").
 inline JsonReader reader(std::string_view origin) {
   return JsonReader([o = std::string(origin)](const std::string& field, const std::string& why) {

@@ -22,9 +22,9 @@ struct PlanOptions {
   std::vector<std::string> skip;
 };
 
-// `map` is checked again as line_map_from_json would (whatever built it). Each planned probe's `probe_point` is
-// its place in SystemTap's probe-point syntax, which the plan id hashes (plan ids of earlier
-// runs stay valid).
+// `map` is checked again as line_map_from_json would (whatever built it). Each planned probe's
+// `probe_point` is its place in SystemTap's probe-point syntax, which the plan id hashes (plan ids
+// of earlier runs stay valid).
 Result<ProbePlan> make_plan(const LineMap& map, ProbeSet set, const PlanOptions& options = {});
 
 } // namespace harness::probes

@@ -118,7 +118,6 @@ inline const char* scan_value(const char* p, const char* e, std::uint64_t& out) 
   return scan_decimal(p, e, out);
 }
 
-
 inline std::optional<std::uint64_t> parse_decimal(std::string_view t) {
   std::uint64_t v = 0;
   const char* e = t.data() + t.size();
@@ -129,7 +128,7 @@ inline std::optional<std::uint64_t> parse_decimal(std::string_view t) {
 }
 
 // Timestamps (ns) and counts end below 2^63: the report writes them and a report.json read back
-// refuses more as corruption (harness/util/json_reader.hpp; fuzz_trace found one that passed).
+// refuses more as corruption (base/json_reader.hpp; fuzz_trace found one that passed).
 inline constexpr std::uint64_t kMaxTraceNumber = static_cast<std::uint64_t>(INT64_MAX);
 inline std::optional<std::uint64_t> parse_bounded(std::string_view t) {
   auto v = parse_decimal(t);

@@ -112,7 +112,7 @@ nlohmann::json to_json(const SendReport& r) {
 
 namespace {
 
-// The sender record's policy over the strict reader (harness/util/json_reader.hpp): keys are
+// The sender record's policy over the strict reader (base/json_reader.hpp): keys are
 // required unless the call says otherwise; problems name "sender record FIELD".
 struct Reader {
   std::string where;

@@ -164,7 +164,7 @@ void emit_record(std::string& s, const probes::PlannedProbe& p, const std::strin
     fmt += " " + f + "=%s";
     argv += ", f_" + f;
   }
-  // sq numbers the records the script prints (stap/trace_format.hpp record_key::seq): a gap
+  // sq numbers the records the script prints (probes/trace_format.hpp record_key::seq): a gap
   // shows where the transport lost some. hx_sq is taken under the same probe lock as t.
   s += "  printf(\"" + std::string(probes::trace::prefix) + " " +
        std::string(probes::trace::kind::event) + " %d %d %d %d %s" + fmt + " " +
@@ -255,7 +255,7 @@ Result<GeneratedScript> generate_script(const probes::LineMap& map_in, probes::P
     s += "\n";
   }
   s += "// Output: one record per line, `" + std::string(probes::trace::prefix) +
-       " READY|EV|HITS|END ...` (stap/trace_format.hpp);\n"
+       " READY|EV|HITS|END ...` (probes/trace_format.hpp);\n"
        "// `?` is a value that could not be read (optimised out or a fault).\n"
        "// Statement probes end in `?` (skipped when their function is not in the kernel); a\n"
        "// line without line records still fails pass 2: leave it out (GenerateOptions::skip).\n"

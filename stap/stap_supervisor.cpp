@@ -176,7 +176,7 @@ ExitStatus StapSupervisor::stop(std::chrono::milliseconds grace) {
 }
 
 // After stap exited: what it said it did not deliver, as LOST records at the end of the trace
-// (stap/trace_format.hpp). Skipped probes never ran, so no record number shows them; refused
+// (probes/trace_format.hpp). Skipped probes never ran, so no record number shows them; refused
 // messages are placed by the gaps in `sq` when the script numbers its records and its end
 // summary (HITS, END) arrived, else only counted.
 void StapSupervisor::write_losses() {

@@ -4,7 +4,7 @@
 // (READY record written), output moved into the run's trace file while the sender works, a stop
 // that writes the HITS and END records and removes everything the tracer installed. The stap
 // tracer (a supervised stap/staprun child) and the kprobe tracer (tracefs events) implement it;
-// both write the same trace records (stap/trace_format.hpp).
+// both write the same trace records (probes/trace_format.hpp).
 
 #include "base/child_proc.hpp"
 #include "base/result.hpp"

@@ -61,7 +61,7 @@ std::string job_to_json(const GuestJob& job) {
 
 namespace {
 
-// The job and status files' policy over the strict reader (harness/util/json_reader.hpp): every
+// The job and status files' policy over the strict reader (base/json_reader.hpp): every
 // key is required; values are taken as written (argv words, names are checked afterwards).
 JsonReader file_reader(std::string_view origin) {
   return JsonReader([o = std::string(origin)](const std::string& field, const std::string& why) {

@@ -17,7 +17,7 @@
 
 namespace harness::report {
 
-// The anchors the report interprets: every row of the anchor table (stap/anchors.hpp) that is
+// The anchors the report interprets: every row of the anchor table (probes/anchors.hpp) that is
 // not a bare function bound, in table order. Their ids are fixed and computed from the table.
 inline constexpr bool interpreted(const probes::AnchorDef& a) {
   return a.fires != probes::Fires::bounds;
@@ -41,7 +41,7 @@ consteval AnchorId known_anchor_id(std::string_view name) {
       return id;
     ++id;
   }
-  throw "not an interpreted anchor of stap/anchors.hpp";
+  throw "not an interpreted anchor of probes/anchors.hpp";
 }
 
 // Names for the anchors the correlator dispatches on (more may be in the table without one).

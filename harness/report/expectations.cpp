@@ -7,7 +7,7 @@
 namespace harness::report {
 
 // The facts (which anchors fire always, which only on a path, which ring version, which phase)
-// are columns of the anchor table, stap/anchors.hpp; this file only reads them.
+// are columns of the anchor table, probes/anchors.hpp; this file only reads them.
 
 int anchor_version(std::string_view anchor) {
   const probes::AnchorDef* a = probes::find_any_anchor(anchor);

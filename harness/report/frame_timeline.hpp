@@ -12,7 +12,7 @@
 
 namespace harness::report {
 
-// Kernel phases of a TX ring frame, in the order they happen (stap/anchors.hpp: the anchor
+// Kernel phases of a TX ring frame, in the order they happen (probes/anchors.hpp: the anchor
 // table says which anchor marks which).
 using Phase = probes::FramePhase;
 inline constexpr std::size_t kPhaseCount = static_cast<std::size_t>(Phase::available) + 1;

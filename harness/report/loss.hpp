@@ -67,7 +67,7 @@ private:
   std::uint64_t first_ns_ = 0, last_ns_ = 0;
 };
 
-// Gaps in the `sq` numbering of one tracer run (stap/trace_format.hpp record_key::seq). Records
+// Gaps in the `sq` numbering of one tracer run (probes/trace_format.hpp record_key::seq). Records
 // arrive nearly in order (stap writes each CPU's buffer on its own), so a number seen late fills
 // the hole it belongs to; what stays open at the end was lost. Holes are placed in time by the
 // records on either side: `sq` and the timestamps are taken under the same script lock

@@ -102,7 +102,7 @@ json frame_json(const FrameTimeline& f) {
   return j;
 }
 
-// The report format's policy over the strict reader (harness/util/json_reader.hpp): every key is
+// The report format's policy over the strict reader (base/json_reader.hpp): every key is
 // optional (absent or null: the default), a present key must have the right type and range;
 // problems read "key PATH: why" and name the report file.
 class Reader {

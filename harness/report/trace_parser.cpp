@@ -196,7 +196,7 @@ bool TraceParser::parse_record(std::string_view line, std::string_view& why) {
   return false;
 }
 
-// HX1 LOST <from_ns|-> <to_ns|-> <cpu|-> <count|?> <cause> (stap/trace_format.hpp).
+// HX1 LOST <from_ns|-> <to_ns|-> <cpu|-> <count|?> <cause> (probes/trace_format.hpp).
 bool TraceParser::parse_lost(std::string_view rest, std::string_view& why) {
   why = "LOST needs <from_ns|-> <to_ns|-> <cpu|-> <count|?> <cause>";
   TraceRecord r;
@@ -308,7 +308,7 @@ bool TraceParser::parse_event(std::string_view rest, std::string_view& why) {
       key = key_from_name(key_text);
       ++p; // '='
       if (!key && key_text == tf::record_key::seq) {
-        // The record's own number, not a kernel value (stap/trace_format.hpp).
+        // The record's own number, not a kernel value (probes/trace_format.hpp).
         const char* end = scan_decimal(p, e, r.seq);
         if (!end || !at_word_end(end, e) || r.seq > kMaxTraceNumber) {
           why = "sq is not a number";

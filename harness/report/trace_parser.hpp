@@ -1,6 +1,6 @@
 #pragma once
 
-// Streaming parser of probe output (DESIGN.md "Trace format", stap/trace_format.hpp). One line at
+// Streaming parser of probe output (DESIGN.md "Trace format", probes/trace_format.hpp). One line at
 // a time, no allocation per record. Lines that are not records (stap's own output) are counted;
 // a record line that cannot be parsed (truncated, two lines run together, a bad number) is
 // counted as malformed, a few are kept as samples, and parsing goes on: never fatal.

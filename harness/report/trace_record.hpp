@@ -19,7 +19,7 @@ consteval std::uint8_t key_id(std::string_view name) {
   for (std::size_t i = 0; i < probes::trace::all_keys.size(); ++i)
     if (probes::trace::all_keys[i] == name)
       return static_cast<std::uint8_t>(i);
-  throw "not a key of stap/trace_format.hpp";
+  throw "not a key of probes/trace_format.hpp";
 }
 
 enum class Key : std::uint8_t {

@@ -359,7 +359,7 @@ constexpr std::string_view kGetSource =
     "DEBUGINFOD_URLS set, or its build tree with -r DIR";
 
 // --allow-nearest without the kernel's source: the nearest shipped map, only once every anchor
-// of the probe set passed the DWARF check (kernel/verify.hpp); marked not proven.
+// of the probe set passed the DWARF check (stap/verify.hpp); marked not proven.
 void check_nearest(const SystemView& sys, const PreflightRequest& req, const std::string& spec,
                    const std::string& release, const MapSelector& select, PreflightResult& out,
                    Checker& c) {

@@ -57,7 +57,7 @@ struct PreflightResult {
 };
 
 // Selects a line map: spec + target release (+ the target's own af_packet.c when a build tree
-// has it) -> selection. The default loads the shipped maps (stap/source_map.hpp with a source).
+// has it) -> selection. The default loads the shipped maps (probes/source_map.hpp with a source).
 using MapSelector = std::function<Result<probes::MapSelection>(
     std::string_view spec, std::string_view release, const probes::KernelSource* source)>;
 MapSelector shipped_map_selector();

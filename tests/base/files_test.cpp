@@ -60,7 +60,7 @@ TEST(DataDir, InstalledBinaryWithoutItsDataNamesTheInstalledPathNotTheSourceTree
 
 TEST(DataDir, BuildTreeBinariesReadTheSourceTree) {
   EXPECT_EQ(data_dir_for_exe(std::string(HARNESS_BINARY_DIR) + "/bin/harness"), HARNESS_SOURCE_DIR);
-  EXPECT_EQ(data_dir_for_exe(std::string(HARNESS_BINARY_DIR) + "/tests/util/util_test"),
+  EXPECT_EQ(data_dir_for_exe(std::string(HARNESS_BINARY_DIR) + "/tests/base/util_test"),
             HARNESS_SOURCE_DIR);
 }
 

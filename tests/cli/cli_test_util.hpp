@@ -18,7 +18,7 @@ namespace harness::cli_testing {
 
 inline const std::string kHarness = std::string(HARNESS_BINARY_DIR) + "/bin/harness";
 
-// Debian's af_packet.c of a series ("6.1", "6.12"), extracted at build time by tests/stap.
+// Debian's af_packet.c of a series ("6.1", "6.12"), extracted at build time (tests/CMakeLists.txt).
 inline std::string af_packet(const std::string& series) {
   return std::string(KERNEL_SOURCES_DIR) + "/linux-source-" + series + "/net/packet/af_packet.c";
 }

@@ -3,7 +3,7 @@
 // line `harness: <what>: <why>` and its `hint:`. Code 12 (the VM failed) is reached in
 // tests/e2e; 7 (lockdown / module signing) and 10 (stap never READY) need a kernel that enforces
 // lockdown or a stap that hangs in a live run, which neither this host nor the test VM has: the
-// stand-in tests of tests/run cover them (see kNotReachedHere).
+// stand-in tests of tests/session cover them (see kNotReachedHere).
 #include "cli_test_util.hpp"
 
 #include <csignal>

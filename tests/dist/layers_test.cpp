@@ -31,8 +31,7 @@ TEST(Layers, AnArrowRunningUpIsNamed) {
   testing::TempDir tmp("layers");
   const fs::path top = tmp.path();
   for (const char* lib : {"base", "probes", "sender", "kernel", "tracer", "stap", "kprobe", "vm",
-                          "harness/report", "harness/session", "harness/cli"})
-  {
+                          "harness/report", "harness/session", "harness/cli"}) {
     fs::create_directories((top / lib).parent_path());
     fs::copy(fs::path(HARNESS_SOURCE_DIR) / lib, top / lib,
              fs::copy_options::recursive | fs::copy_options::copy_symlinks);

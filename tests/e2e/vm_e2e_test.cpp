@@ -328,7 +328,7 @@ TEST_F(E2E, RunCompilesWithRealStapInTheGuest) {
     EXPECT_EQ(phase(rep, p)["frames"], 2) << p;
   EXPECT_EQ(probe(rep, "snd.len_sum")["records"], 2);
   // The real pre-flight passed, stap's passes were shown, and SIGINT let `probe end` print its
-  // hit counts (what the stand-in tests of tests/run only fake).
+  // hit counts (what the stand-in tests of tests/session only fake).
   EXPECT_EQ(err.find("FAIL "), std::string::npos) << err;
   EXPECT_NE(err.find("stap pass 4/5 compile"), std::string::npos) << err;
   EXPECT_NE(err.find("stap ready after"), std::string::npos) << err;

@@ -7,7 +7,7 @@
 using namespace harness::session;
 
 TEST(SystemView, ElfDebugInfoOfRealFiles) {
-  // system_view_test.cpp is always compiled with -g (tests/run/CMakeLists.txt).
+  // system_view_test.cpp is always compiled with -g (tests/session/CMakeLists.txt).
   auto self = elf_has_debug_info("/proc/self/exe");
   ASSERT_TRUE(self);
   EXPECT_TRUE(*self);

@@ -94,7 +94,7 @@ TEST(Generate, RecordsFollowTheTraceFormat) {
   EXPECT_THAT(s, HasSubstr("printf(\"HX1 EV %d %d %d %d %s po=%s ph=%s head=%s len_sum=%s "
                            "tp_len=%s flags=%s pending=%s sq=%d\\n\", t, cpu(), pid(), tid(), "
                            "\"snd.len_sum\""));
-  // Every record is numbered (stap/trace_format.hpp record_key::seq): once per probe, with its
+  // Every record is numbered (probes/trace_format.hpp record_key::seq): once per probe, with its
   // hit counted, so the HITS add up to the last number (a gap is a lost record).
   EXPECT_THAT(s, HasSubstr("global hx_sq\n"));
   std::size_t probes = 0, numbered = 0;

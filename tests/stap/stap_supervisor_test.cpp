@@ -1,5 +1,5 @@
 // The supervisor with real child processes: the fault-injecting stand-in for stap
-// (tests/run/fault_stap.cpp, FAULT_STAP) plays each failure.
+// (tests/session/fault_stap.cpp, FAULT_STAP) plays each failure.
 #include "base/signals.hpp"
 #include "run_test_util.hpp"
 #include "stap/stap_supervisor.hpp"

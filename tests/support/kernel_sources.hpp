@@ -1,7 +1,7 @@
 #pragma once
 
 // Real af_packet.c files from Debian's linux-source-6.1 / linux-source-6.12 packages, extracted
-// at build time (tests/stap/CMakeLists.txt) into the build directory. Tests that need them skip,
+// at build time (tests/CMakeLists.txt) into the build directory. Tests that need them skip,
 // naming the reason, when the package was not installed when the build was configured.
 
 #include "base/child_proc.hpp"

@@ -3,7 +3,7 @@
 // Fault injection on real captures (issue 26): the trace a tracer writes when it lost some of a
 // run's records. The EV records on trace lines [first, last] (1-based) are removed. Records
 // numbered by a stap script (`sq=`) then show the loss by their gap, as stap's do; for others one
-// LOST record (stap/trace_format.hpp) stands where they were, its window spanning the EV records
+// LOST record (probes/trace_format.hpp) stands where they were, its window spanning the EV records
 // kept on either side, as the kprobe tracer writes after its ring buffer overwrote them (the test
 // guests have one CPU, so the lost records of a time span are all of them).
 

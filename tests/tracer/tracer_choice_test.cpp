@@ -1,4 +1,4 @@
-// Which tracer probes which kernel (stap/tracer_choice.hpp).
+// Which tracer probes which kernel (tracer/tracer_choice.hpp).
 #include "tracer/tracer_choice.hpp"
 
 #include <gtest/gtest.h>
