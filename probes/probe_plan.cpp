@@ -230,13 +230,13 @@ Status save_plan(const std::string& path, const ProbePlan& plan) {
 }
 
 std::string artifact_plan_path(const std::string& artifact_path) {
-  std::string base = artifact_path;
-  for (std::string_view suffix : {std::string_view(".ko"), std::string_view(".kprobes")})
-    if (base.size() > suffix.size() && base.ends_with(suffix)) {
-      base.resize(base.size() - suffix.size());
-      break;
-    }
-  return base + ".plan.json";
+  // The file name's last extension, whichever tracer's it is (.ko, .kprobes), gives way to the
+  // plan's; a name that is all extension (".ko") or has none keeps it.
+  const auto name = artifact_path.rfind('/') + 1; // 0 without a '/'
+  const auto dot = artifact_path.rfind('.');
+  if (dot == std::string::npos || dot <= name)
+    return artifact_path + ".plan.json";
+  return artifact_path.substr(0, dot) + ".plan.json";
 }
 
 } // namespace harness::probes

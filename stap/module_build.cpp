@@ -9,6 +9,7 @@
 #include "stap/stap_env.hpp"
 #include "stap/stap_output.hpp"
 #include "stap/verify.hpp"
+#include "tracer/tracer_choice.hpp"
 
 #include <cctype>
 #include <filesystem>
@@ -39,30 +40,29 @@ Status copy_into(const std::string& from, const std::string& to) {
 } // namespace
 
 bool valid_module_name(std::string_view name) {
-  if (name.empty() || name.size() > 55)
-    return false;
-  if (!(std::isalpha(static_cast<unsigned char>(name.front())) || name.front() == '_'))
-    return false;
-  for (char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
-      return false;
-  return true;
+  return tracer::valid_artifact_name(name);
+}
+
+std::vector<std::string> stap_tree_args(const kernel::KernelTree& tree,
+                                        const std::string& runtime) {
+  std::vector<std::string> args;
+  if (!runtime.empty())
+    args.insert(args.end(), {"-R", runtime});
+  // -O0 code: stap still sees "-O2 ... -O0" in the producer string, treats the function as
+  // optimised and probes before the prologue, where $po reads fault (pitfall 3).
+  if (tree.af_packet_O0)
+    args.push_back("-P");
+  args.push_back("-DSTP_NO_OVERLOAD");
+  return args;
 }
 
 std::vector<std::string> stap_build_args(const kernel::KernelTree& tree, const std::string& runtime,
                                          const std::string& module_name,
                                          const std::string& script_path) {
   std::vector<std::string> args = {"-r", tree.build_dir};
-  if (!runtime.empty()) {
-    args.push_back("-R");
-    args.push_back(runtime);
-  }
-  // -O0 code: stap still sees "-O2 ... -O0" in the producer string, treats the function as
-  // optimised and probes before the prologue, where $po reads fault (pitfall 3).
-  if (tree.af_packet_O0)
-    args.push_back("-P");
-  // Probes are slow under qemu's TCG; stap's overload cut-off would stop a measurement run.
-  args.insert(args.end(), {"-DSTP_NO_OVERLOAD", "-p4", "-v", "-m", module_name, script_path});
+  const auto tree_args = stap_tree_args(tree, runtime);
+  args.insert(args.end(), tree_args.begin(), tree_args.end());
+  args.insert(args.end(), {"-p4", "-v", "-m", module_name, script_path});
   return args;
 }
 

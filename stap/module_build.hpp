@@ -49,6 +49,14 @@ struct ModuleBuildResult {
 // A module name staprun and the kernel accept: [A-Za-z_][A-Za-z0-9_]{0,54}.
 bool valid_module_name(std::string_view name);
 
+// Pure: what stap needs for a tree's kernel, whether it cross-builds a module or compiles and runs
+// on the machine it probes (one decision, docs/tracing-notes.md "Pitfalls of a cross build"):
+// -R RUNTIME (empty: the installed one), -P when af_packet.c was built at -O0, and
+// -DSTP_NO_OVERLOAD: probes are slow under qemu's TCG and on a busy machine, and stap's overload
+// cut-off would end a measurement run half way (what a slow reader loses is accounted instead,
+// docs/DESIGN.md "Lost records").
+std::vector<std::string> stap_tree_args(const kernel::KernelTree& tree, const std::string& runtime);
+
 // Pure: stap's argv (without "stap") for a tree and runtime (empty: the installed one).
 std::vector<std::string> stap_build_args(const kernel::KernelTree& tree, const std::string& runtime,
                                          const std::string& module_name,

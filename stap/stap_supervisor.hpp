@@ -22,7 +22,7 @@
 
 namespace harness::stap {
 
-using Launcher = std::function<Result<std::unique_ptr<ChildProc>>(const ChildSpec&)>;
+using Launcher = tracer::Launcher;
 
 struct SupervisorConfig {
   ChildSpec spec;         // exe, args, env, cwd; the output sinks are the supervisor's

@@ -11,10 +11,17 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace harness::tracer {
+
+using LineSink = std::function<void(std::string_view)>;
+// Starts a child the way harness::spawn does (tests put a fault-injecting stand-in there).
+using Launcher = std::function<Result<std::unique_ptr<ChildProc>>(const ChildSpec&)>;
 
 class TracerSession {
 public:

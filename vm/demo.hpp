@@ -20,10 +20,10 @@ struct DemoRequest {
   std::string cache_dir;
   std::string out_dir; // empty: <cache>/vm/demo-<time>
   AccelRequest accel = AccelRequest::automatic;
-  bool optimised = false;     // the -O2 kernel variant: shows the phases it cannot see
-  std::string series = "6.1"; // Debian's linux-source-<series>: 6.1 or 6.12
-  tracer::Backend backend = tracer::Backend::automatic; // auto: stap on 6.1, kprobe on 6.12
-  bool install = true;                                  // apt-get install what is missing
+  bool optimised = false;                  // the -O2 kernel variant: shows the phases it cannot see
+  std::string series = "6.1";              // Debian's linux-source-<series>: 6.1 or 6.12
+  const tracer::Tracer* backend = nullptr; // auto (nullptr): stap on 6.1, kprobe on 6.12
+  bool install = true;                     // apt-get install what is missing
   std::vector<std::string> run_args = {"--frames", "2", "--tpacket", "v2", "--ring-frames", "8"};
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
   bool verbose = false;

@@ -1,10 +1,8 @@
 #include "vm/vm_session.hpp"
 
 #include "base/files.hpp"
-#include "kprobe/definitions.hpp"
-#include "kprobe/kprobe_for_tree.hpp"
 #include "probes/probe_plan.hpp"
-#include "stap/stap_env.hpp"
+#include "tracers/tracers.hpp"
 #include "vm/qemu_command.hpp"
 
 #include <algorithm>
@@ -32,35 +30,19 @@ bool has_arg(const std::vector<std::string>& args, std::string_view name) {
 // The prebuilt probes given to `vm run`, checked on the host before the VM directory is made:
 // booting a guest (minutes under TCG) only for its `harness run` to refuse them would waste the
 // boot and leave the directory behind. The guest's run checks them again, against its kernel.
-Status check_prebuilt(const std::string& given, bool kprobes, const std::string& given_plan) {
-  const std::string option = kprobes ? "--kprobes " : "--module ";
-  const std::string suffix = kprobes ? ".kprobes" : ".ko";
+Status check_prebuilt(const tracer::Tracer& t, const std::string& given,
+                      const std::string& given_plan) {
+  const std::string option = std::string(t.artifact_option()) + " ";
+  const std::string suffix(t.artifact_suffix());
   if (!given.ends_with(suffix))
     return fail(Exit::usage, option + given, "is not a NAME" + suffix + " file",
-                kprobes ? "give the NAME.kprobes of `harness build --backend kprobe`"
-                        : "give the NAME.ko of `harness build` (--kprobes takes NAME.kprobes)");
-  std::optional<kprobe::KprobeDefs> defs;
-  if (kprobes) {
-    auto d = kprobe::load_defs(given);
-    if (!d)
-      return std::unexpected(d.error());
-    defs = std::move(*d);
-  } else {
-    auto fd = open_regular_file(given);
-    if (!fd)
-      return std::unexpected(fd.error());
-    ::close(*fd);
-  }
+                std::string(t.artifact_hint()));
   const std::string plan_path = given_plan.empty() ? probes::artifact_plan_path(given) : given_plan;
   auto plan = probes::load_plan(plan_path);
   if (!plan)
     return fail(plan.error().code, "plan " + plan_path + " of " + option + given, plan.error().why,
                 "give the plan `harness build` wrote next to them with --plan FILE");
-  if (defs && defs->plan_id != plan->plan_id)
-    return fail(Exit::usage, option + given,
-                "implements plan " + defs->plan_id + ", the plan given is " + plan->plan_id,
-                "give the plan written next to the definitions");
-  return {};
+  return t.check_artifact(given, *plan, ""); // the guest's kernel is not this one
 }
 
 // A prebuilt artifact (NAME.ko or NAME.kprobes) and its plan, copied into the share: the guest
@@ -69,9 +51,6 @@ Status check_prebuilt(const std::string& given, bool kprobes, const std::string&
 Result<std::pair<std::string, std::string>>
 copy_prebuilt(const std::string& given, const std::string& given_plan, const std::string& out_dir) {
   const std::string name = fs::path(given).filename().string();
-  const bool ko = name.ends_with(".ko");
-  if (!ko && !name.ends_with(".kprobes"))
-    return fail(Exit::usage, given, "is neither a .ko (stap) nor a .kprobes file");
   const std::string copy = out_dir + "/" + name;
   if (absolute(given) != copy)
     if (auto s = copy_file_atomic(given, copy); !s)
@@ -176,16 +155,6 @@ Result<VmJobResult> run_job_in_vm(const VmJobRequest& req) {
   return VmJobResult{*accel, std::move(*out), std::move(*status)};
 }
 
-Result<tracer::BackendChoice> tracer_for_tree(const std::string& release,
-                                              tracer::Backend requested) {
-  tracer::BackendFacts facts;
-  facts.kernel_release = release;
-  facts.in_vm = true;
-  if (auto v = stap::stap_version())
-    facts.stap_version = *v;
-  return tracer::choose_backend(requested, facts);
-}
-
 GuestJob harness_run_job(const std::string& harness_exe, const std::string& probes,
                          const std::string& plan, const std::string& run_dir,
                          const std::vector<std::string>& run_args, bool echo_output) {
@@ -193,7 +162,9 @@ GuestJob harness_run_job(const std::string& harness_exe, const std::string& prob
   job.echo_output = echo_output;
   GuestStep step;
   step.name = "run";
-  step.argv = {harness_exe, "run", probes.ends_with(".ko") ? "--module" : "--kprobes", probes};
+  const tracer::Tracer* t = tracers::for_artifact(probes);
+  step.argv = {harness_exe, "run", std::string((t ? t : tracers::all().front())->artifact_option()),
+               probes};
   if (!plan.empty()) {
     step.argv.push_back("--plan");
     step.argv.push_back(plan);
@@ -237,92 +208,65 @@ void note_map(const std::string& provenance, const std::string& map_note,
   note_dropped(res.dropped, note);
 }
 
-Result<ProbeFiles> kprobes_for_vm(const HarnessRunRequest& req, const kernel::KernelTree& tree,
-                                  const std::string& out_dir, HarnessRunResult& res,
-                                  const Note& note) {
-  kprobe::KprobeTreeRequest kr;
-  kr.kernel_build = req.vm.kernel_build;
-  kr.tree = tree;
-  kr.probes = req.probes;
-  kr.out_dir = out_dir;
-  kr.cache_dir = req.vm.cache_dir;
-  kr.on_progress = req.vm.on_progress;
-  auto built = kprobe::kprobe_defs_for_tree(kr);
-  if (!built)
-    return std::unexpected(built.error());
-  note_map(built->map_provenance, built->map_note, built->built.defs.dropped, res, note);
-  res.module_from_cache = built->built.cache_hit;
-  note(std::string("kprobe definitions ") +
-       (built->built.cache_hit ? "from the cache" : "made with perf probe") + ": " +
-       built->built.defs_path);
-  return ProbeFiles{built->built.defs_path, built->built.plan_path};
-}
-
-Result<ProbeFiles> stap_module_for_vm(const HarnessRunRequest& req, const kernel::KernelTree& tree,
-                                      const std::string& out_dir, HarnessRunResult& res,
-                                      const Note& note) {
-  auto gen = stap::generate_for_tree(tree, req.probes, std::nullopt, "", req.vm.cache_dir);
-  if (!gen)
-    return std::unexpected(gen.error());
-  note_map(gen->map_provenance, gen->map_note, gen->dropped, res, note);
-  stap::ModuleBuildRequest mb;
-  mb.kernel_build = req.vm.kernel_build;
-  mb.script_text = std::move(gen->script.text);
-  mb.plan = std::move(gen->script.plan);
-  mb.out_dir = out_dir;
-  mb.cache_dir = req.vm.cache_dir;
-  mb.on_progress = req.vm.on_progress;
-  auto built = stap::build_module(mb);
-  if (!built)
-    return std::unexpected(built.error());
-  res.module_from_cache = built->cache_hit;
-  note(std::string("probe module ") + (built->cache_hit ? "from the cache" : "built") + ": " +
-       built->module_path);
-  return ProbeFiles{built->module_path, built->plan_path};
-}
-
 // The probes the guest loads: prebuilt, or built for the tree with the chosen tracer.
 Result<ProbeFiles> probes_for_vm(const HarnessRunRequest& req, const std::string& out_dir,
                                  HarnessRunResult& res, const Note& note) {
-  const std::string prebuilt = req.module.empty() ? req.kprobe_defs : req.module;
-  if (!prebuilt.empty()) {
-    res.tracer = {prebuilt.ends_with(".ko") ? tracer::Backend::stap : tracer::Backend::kprobe,
-                  "prebuilt " + prebuilt};
-    return copy_prebuilt(prebuilt, req.plan, out_dir);
+  if (!req.artifact.empty()) {
+    res.tracer = {req.backend, "prebuilt " + req.artifact};
+    return copy_prebuilt(req.artifact, req.plan, out_dir);
   }
-  auto tree = kernel::inspect_kernel_tree(req.vm.kernel_build); // once, for both tracers
+  auto tree = kernel::inspect_kernel_tree(req.vm.kernel_build); // once, for the choice and build
   if (!tree)
     return std::unexpected(tree.error());
-  auto choice = tracer_for_tree(tree->release, req.backend);
+  auto choice = tracers::choose_for_tree(tree->release, req.backend);
   if (!choice)
     return std::unexpected(choice.error());
   res.tracer = *choice;
   note("tracer " + choice->reason);
-  if (choice->backend == tracer::Backend::kprobe)
-    return kprobes_for_vm(req, *tree, out_dir, res, note);
-  return stap_module_for_vm(req, *tree, out_dir, res, note);
+  tracer::TreeRequest tr;
+  tr.kernel_build = req.vm.kernel_build;
+  tr.tree = *tree;
+  tr.probes = req.probes;
+  tr.out_dir = out_dir;
+  tr.cache_dir = req.vm.cache_dir;
+  tr.on_progress = req.vm.on_progress;
+  auto built = choice->tracer->build_for_tree(tr);
+  if (!built)
+    return std::unexpected(built.error());
+  note_map(built->map_provenance, built->map_note, built->dropped, res, note);
+  res.module_from_cache = built->from_cache;
+  note(built->what + " " + built->how + ": " + built->artifact);
+  return ProbeFiles{built->artifact, built->plan_path};
 }
 
 } // namespace
 
 Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
   HarnessRunResult res;
-  for (const char* own : {"--out", "-o", "--module", "--kprobes", "--plan", "--build-dir", "-r",
-                          "--kernel", "--backend"})
-    if (has_arg(req.run_args, own))
-      return fail(Exit::usage, std::string(own) + " after `--`",
+  std::vector<std::string> own = {"--out", "-o",       "--plan",   "--build-dir",
+                                  "-r",    "--kernel", "--backend"};
+  std::string prebuilt_options;
+  for (const auto* t : tracers::all()) {
+    own.emplace_back(t->artifact_option());
+    prebuilt_options += " / `" + std::string(t->artifact_option()) + " FILE" +
+                        std::string(t->artifact_suffix()) + "`";
+  }
+  for (const auto& o : own)
+    if (has_arg(req.run_args, o))
+      return fail(Exit::usage, o + " after `--`",
                   "is set by `harness vm run` itself for the run inside the guest",
-                  "use `harness vm run --out DIR` / `--backend` / `--module FILE.ko` / `--kprobes "
-                  "FILE.kprobes` before the `--`");
+                  "use `harness vm run --out DIR` / `--backend`" + prebuilt_options +
+                      " before the `--`");
   const std::string out_dir = absolute(req.vm.out_dir);
   // Everything the user gave is checked before the VM directory is made (and kept).
   if (auto s = check_vm_settings(out_dir, req.vm.memory_mb); !s)
     return std::unexpected(s.error());
-  if (!req.module.empty() || !req.kprobe_defs.empty())
-    if (auto s = check_prebuilt(req.module.empty() ? req.kprobe_defs : req.module,
-                                req.module.empty(), req.plan);
-        !s)
+  if (!req.artifact.empty()) {
+    if (!req.backend)
+      return fail(Exit::usage, req.artifact, "prebuilt probes of no known tracer");
+    if (auto s = check_prebuilt(*req.backend, req.artifact, req.plan); !s)
       return std::unexpected(s.error());
+  }
   if (auto s = check_vm_out_dir(out_dir); !s)
     return std::unexpected(s.error());
   if (auto s = make_dirs(out_dir); !s)

@@ -6,6 +6,7 @@
 // `harness run --module ... --veth` inside the guest.
 
 #include "stap/module_build.hpp"
+#include "tracer/tracer.hpp"
 #include "tracer/tracer_choice.hpp"
 #include "vm/accel.hpp"
 #include "vm/vm_job.hpp"
@@ -57,10 +58,11 @@ struct HarnessRunRequest {
   VmSettings vm;
   std::vector<std::string> run_args; // options for `harness run` in the guest
   probes::ProbeSet probes = probes::ProbeSet::status;
-  std::string module;      // prebuilt NAME.ko (its NAME.plan.json next to it); empty: build one
-  std::string kprobe_defs; // prebuilt NAME.kprobes (kprobe tracer); empty: build as chosen
-  std::string plan;        // with module / kprobe_defs: its plan (default next to it)
-  tracer::Backend backend = tracer::Backend::automatic; // tracer when nothing prebuilt is given
+  // Prebuilt probes (NAME.ko, NAME.kprobes; NAME.plan.json next to them) of tracer `backend`;
+  // empty: built for the tree by the chosen tracer.
+  std::string artifact;
+  std::string plan;                        // with `artifact`: its plan (default next to it)
+  const tracer::Tracer* backend = nullptr; // --backend; nullptr: auto
   bool echo_output = false;
 };
 
@@ -85,11 +87,6 @@ Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req);
 GuestJob harness_run_job(const std::string& harness_exe, const std::string& probes,
                          const std::string& plan, const std::string& run_dir,
                          const std::vector<std::string>& run_args, bool echo_output);
-
-// The tracer for a kernel build booted in harness's own guest (no lockdown, modules allowed):
-// stap when the installed SystemTap supports the tree's kernel, else kprobe.
-Result<tracer::BackendChoice> tracer_for_tree(const std::string& release,
-                                              tracer::Backend requested);
 
 // A directory name for a run: PREFIX-YYYYmmdd-HHMMSS-PID.
 std::string timestamped_dir(const std::string& parent, const std::string& prefix);

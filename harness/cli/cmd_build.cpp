@@ -4,9 +4,11 @@
 #include "harness/cli/commands.hpp"
 #include "harness/cli/options.hpp"
 #include "kernel/cache_dir.hpp"
-#include "kprobe/kprobe_for_tree.hpp"
-#include "stap/module_build.hpp"
-#include "vm/vm_session.hpp"
+#include "kernel/kernel_tree.hpp"
+#include "probes/line_map.hpp"
+#include "probes/probe_plan.hpp"
+#include "tracer/tracer_choice.hpp"
+#include "tracers/tracers.hpp"
 
 #include <cstdio>
 #include <iostream>
@@ -14,43 +16,70 @@
 namespace harness::cli {
 namespace {
 
-// --backend kprobe: NAME.kprobes and NAME.plan.json for the tree (kprobe/perf_probe.hpp).
-Result<int> build_kprobe_defs(const po::variables_map& vm,
-                              const std::function<void(std::string_view)>& progress) {
-  kprobe::KprobeTreeRequest req;
-  req.kernel_build = vm["kernel-build"].as<std::string>();
-  auto set = probes::parse_probe_set(vm["probes"].as<std::string>());
-  if (!set)
-    return std::unexpected(set.error());
-  req.probes = *set;
+// --map, --kernel or --script (with --plan): where the probes' lines come from.
+Status read_sources(const po::variables_map& vm, tracer::TreeRequest& req) {
   if (vm.count("map")) {
     auto m = load_input(probes::load_line_map, "--map", vm["map"].as<std::string>(),
                         probes::kLineMapHint);
     if (!m)
       return std::unexpected(m.error());
-    req.map_override = std::move(*m);
+    req.map = std::move(*m);
   }
   if (vm.count("kernel"))
     req.kernel_spec = vm["kernel"].as<std::string>();
-  req.name = vm["name"].as<std::string>();
-  if (!stap::valid_module_name(req.name))
-    return fail(Exit::usage, "--name " + req.name.substr(0, 64), "not a valid name",
-                "use letters, digits and _ (at most 55), starting with a letter or _");
-  req.out_dir = vm["output"].as<std::string>();
-  req.cache_dir = kernel::resolve_cache_dir(vm["cache"].as<std::string>());
-  req.use_cache = !vm.count("no-cache");
-  req.on_progress = progress;
-  auto res = kprobe::kprobe_defs_for_tree(req);
-  if (!res)
-    return std::unexpected(res.error());
-  if (!res->map_note.empty())
-    progress("note: " + res->map_note);
-  std::cout << res->built.defs_path << "\n" << res->built.plan_path << "\n";
-  progress(req.name + ".kprobes for " + res->tree.release + " (build id " +
-           res->tree.build_id.substr(0, 12) +
-           "): " + std::to_string(res->built.defs.events.size()) + " event(s), " +
-           (res->built.cache_hit ? "from the cache" : "made with perf probe"));
-  return 0;
+  if (!vm.count("script"))
+    return {};
+  auto text = read_input("--script", vm["script"].as<std::string>(),
+                         "give a SystemTap script, e.g. one `harness generate -o FILE` wrote");
+  if (!text)
+    return std::unexpected(text.error());
+  req.script = std::move(*text);
+  if (vm.count("plan")) {
+    auto plan =
+        load_input(probes::load_plan, "--plan", vm["plan"].as<std::string>(), probes::kPlanHint);
+    if (!plan)
+      return std::unexpected(plan.error());
+    req.script_plan = std::move(*plan);
+  }
+  return {};
+}
+
+// The tracer: the one asked for; with --script under auto, the first that takes a script; else
+// the first whose tools support the tree's kernel.
+Result<const tracer::Tracer*> build_tracer(const tracer::Tracer* asked,
+                                           const tracer::TreeRequest& req,
+                                           const std::function<void(std::string_view)>& progress) {
+  if (asked)
+    return asked;
+  if (req.script) {
+    for (const auto* t : tracers::all())
+      if (t->takes_script())
+        return t;
+    return fail(Exit::usage, "--script", "no tracer builds from a script");
+  }
+  auto tree = kernel::inspect_kernel_tree(req.kernel_build);
+  if (!tree)
+    return std::unexpected(tree.error());
+  auto choice = tracers::choose_for_tree(tree->release, nullptr);
+  if (!choice)
+    return std::unexpected(choice.error());
+  progress("tracer " + choice->reason);
+  return choice->tracer;
+}
+
+void say_map(const tracer::TreeProbes& res, const std::function<void(std::string_view)>& progress) {
+  if (!res.map_provenance.empty())
+    progress("af_packet.c: " + res.map_provenance);
+  if (!res.map_note.empty())
+    progress("note: " + res.map_note);
+  if (res.dropped.empty())
+    return;
+  std::string list;
+  for (const auto& a : res.dropped)
+    list += " " + a;
+  progress("dropped " + std::to_string(res.dropped.size()) +
+           " probe(s) whose line has no line-table entry in this build:" + list +
+           " (see `harness verify`); the report will mark their phases missing");
 }
 
 } // namespace
@@ -73,7 +102,7 @@ Result<int> cmd_build(const Args& args) {
       "map", po::value<std::string>(), "use this line map file (harness.map/1)")(
       "script", po::value<std::string>(), "build this SystemTap script instead of generating")(
       "plan", po::value<std::string>(), "with --script: its plan (copied to NAME.plan.json)")(
-      "name,m", po::value<std::string>()->default_value(std::string(stap::default_module_name)),
+      "name,m", po::value<std::string>()->default_value("harness_probes"),
       "module name; the file stays NAME.ko (staprun loads it by that name)")(
       "output,o", po::value<std::string>()->default_value("."),
       "directory for NAME.ko (or NAME.kprobes), NAME.plan.json, NAME.stp and NAME.stap.log")(
@@ -100,93 +129,42 @@ Result<int> cmd_build(const Args& args) {
       std::cerr << "harness: " << line << "\n";
   };
 
-  auto backend = tracer::parse_backend(vm["backend"].as<std::string>());
-  if (!backend)
-    return std::unexpected(backend.error());
-  if (*backend == tracer::Backend::kprobe && vm.count("script"))
-    return fail(Exit::usage, "--script",
-                "is a SystemTap script; the kprobe tracer builds from a map",
-                "drop --script, or use --backend stap");
-  if (*backend != tracer::Backend::stap && !vm.count("script")) {
-    auto tree = kernel::inspect_kernel_tree(vm["kernel-build"].as<std::string>());
-    if (!tree)
-      return std::unexpected(tree.error());
-    auto choice = vm::tracer_for_tree(tree->release, *backend);
-    if (!choice)
-      return std::unexpected(choice.error());
-    progress("tracer " + choice->reason);
-    if (choice->backend == tracer::Backend::kprobe)
-      return build_kprobe_defs(vm, progress);
-  }
-
-  stap::ModuleBuildRequest req;
+  tracer::TreeRequest req;
   req.kernel_build = vm["kernel-build"].as<std::string>();
-  req.module_name = vm["name"].as<std::string>();
+  auto set = probes::parse_probe_set(vm["probes"].as<std::string>());
+  if (!set)
+    return std::unexpected(set.error());
+  req.probes = *set;
+  req.name = vm["name"].as<std::string>();
+  if (!tracer::valid_artifact_name(req.name))
+    return fail(Exit::usage, "--name " + req.name.substr(0, 64), "not a valid name",
+                "use letters, digits and _ (at most 55), starting with a letter or _");
   req.out_dir = vm["output"].as<std::string>();
   req.cache_dir = kernel::resolve_cache_dir(vm["cache"].as<std::string>());
   req.use_cache = !vm.count("no-cache");
   req.on_progress = progress;
-
-  if (vm.count("script")) {
-    auto text = read_input("--script", vm["script"].as<std::string>(),
-                           "give a SystemTap script, e.g. one `harness generate -o FILE` wrote");
-    if (!text)
-      return std::unexpected(text.error());
-    req.script_text = std::move(*text);
-    if (vm.count("plan")) {
-      auto plan =
-          load_input(probes::load_plan, "--plan", vm["plan"].as<std::string>(), probes::kPlanHint);
-      if (!plan)
-        return std::unexpected(plan.error());
-      req.plan = std::move(*plan);
-    }
-  } else {
-    auto set = probes::parse_probe_set(vm["probes"].as<std::string>());
-    if (!set)
-      return std::unexpected(set.error());
-    auto tree = kernel::inspect_kernel_tree(req.kernel_build);
-    if (!tree)
-      return std::unexpected(tree.error());
-    std::optional<probes::LineMap> map;
-    if (vm.count("map")) {
-      auto m = load_input(probes::load_line_map, "--map", vm["map"].as<std::string>(),
-                          probes::kLineMapHint);
-      if (!m)
-        return std::unexpected(m.error());
-      map = std::move(*m);
-    }
-    auto gen = stap::generate_for_tree(
-        *tree, *set, map, vm.count("kernel") ? vm["kernel"].as<std::string>() : "", req.cache_dir);
-    if (!gen)
-      return std::unexpected(gen.error());
-    if (!gen->map_provenance.empty())
-      progress("af_packet.c: " + gen->map_provenance);
-    if (!gen->map_note.empty())
-      progress("note: " + gen->map_note);
-    if (!gen->dropped.empty()) {
-      std::string list;
-      for (const auto& a : gen->dropped)
-        list += " " + a;
-      progress("dropped " + std::to_string(gen->dropped.size()) +
-               " probe(s) whose line has no line-table entry in this build:" + list +
-               " (see `harness verify`); the report will mark their phases missing");
-    }
-    req.script_text = std::move(gen->script.text);
-    req.plan = std::move(gen->script.plan);
-  }
-
-  auto res = stap::build_module(req);
+  auto asked = tracers::parse(vm["backend"].as<std::string>());
+  if (!asked)
+    return std::unexpected(asked.error());
+  // Before any file is read: the tracer asked for cannot take a script at all.
+  if (*asked && vm.count("script") && !(*asked)->takes_script())
+    return fail(Exit::usage, "--script",
+                "is a SystemTap script; the " + std::string((*asked)->name()) +
+                    " tracer builds from a map",
+                "drop --script, or use --backend stap");
+  if (auto s = read_sources(vm, req); !s)
+    return std::unexpected(s.error());
+  auto tracer = build_tracer(*asked, req, progress);
+  if (!tracer)
+    return std::unexpected(tracer.error());
+  auto res = (*tracer)->build_for_tree(req);
   if (!res)
     return std::unexpected(res.error());
-  char secs[32];
-  std::snprintf(secs, sizeof secs, "%.1f s", static_cast<double>(res->elapsed_ms) / 1000.0);
-  std::cout << res->module_path << "\n";
+  say_map(*res, progress);
+  std::cout << res->artifact << "\n";
   if (!res->plan_path.empty())
     std::cout << res->plan_path << "\n";
-  progress(req.module_name + ".ko for " + res->tree.release + " (build id " +
-           res->tree.build_id.substr(0, 12) +
-           "): " + (res->cache_hit ? "from the cache" : "built") + " in " + secs +
-           (res->tree.af_packet_O0 ? "; af_packet.c at -O0, built with -P" : ""));
+  progress(res->summary);
   return 0;
 }
 

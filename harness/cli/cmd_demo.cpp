@@ -5,6 +5,7 @@
 #include "harness/cli/commands.hpp"
 #include "harness/cli/options.hpp"
 #include "kernel/cache_dir.hpp"
+#include "tracers/tracers.hpp"
 #include "vm/demo.hpp"
 
 #include <cstdio>
@@ -63,7 +64,7 @@ Result<int> cmd_demo(const Args& all) {
   if (req.series != "6.1" && req.series != "6.12")
     return fail(Exit::usage, "--kernel " + req.series.substr(0, 40), "not a series harness builds",
                 "use 6.1 or 6.12 (Debian's linux-source-6.1 / linux-source-6.12)");
-  auto backend = tracer::parse_backend(vm["backend"].as<std::string>());
+  auto backend = tracers::parse(vm["backend"].as<std::string>());
   if (!backend)
     return std::unexpected(backend.error());
   req.backend = *backend;

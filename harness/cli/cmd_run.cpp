@@ -4,6 +4,7 @@
 #include "harness/cli/commands.hpp"
 #include "harness/cli/options.hpp"
 #include "harness/cli/sender_options.hpp"
+#include "harness/cli/tracer_options.hpp"
 #include "harness/session/run_session.hpp"
 
 #include <algorithm>
@@ -61,8 +62,8 @@ Result<int> cmd_run(const Args& all_args) {
   if (dashes != all_args.end())
     program.assign(dashes + 1, all_args.end());
   po::options_description opts("run options");
-  std::string kernel = "auto", probes = "status", build_dir, module, kprobes, plan, out, json, html,
-              baseline, backend = "auto", trace_buffer = "auto";
+  std::string kernel = "auto", probes = "status", build_dir, plan, out, json, html, baseline,
+              trace_buffer = "auto";
   std::string perf = env_or("HARNESS_PERF", "perf");
   std::string stap = env_or("HARNESS_STAP", "stap");
   std::string staprun = env_or("HARNESS_STAPRUN", "staprun");
@@ -78,13 +79,7 @@ Result<int> cmd_run(const Args& all_args) {
       "no exact source: probe the nearest shipped map once every anchor passed the DWARF "
       "check; the report says \"lines not proven\" and never OK")(
       "probes", po::value(&probes)->default_value("status"), "probe set: status|call-return|all")(
-      "backend", po::value(&backend)->default_value("auto"),
-      "tracer: stap (a SystemTap module), kprobe (kprobe events, no module) or auto (stap where "
-      "its module can be built and loaded for the kernel, else kprobe)")(
       "build-dir,r", po::value(&build_dir), "stap -r DIR: compile for this kernel build tree")(
-      "module", po::value(&module), "load this prebuilt probe module with staprun (no compile)")(
-      "kprobes", po::value(&kprobes),
-      "install these prebuilt kprobe definitions (`harness build --backend kprobe`)")(
       "plan", po::value(&plan),
       "the prebuilt probes' plan (default: NAME.plan.json next to NAME.ko / NAME.kprobes)")(
       "perf", po::value(&perf),
@@ -125,6 +120,10 @@ Result<int> cmd_run(const Args& all_args) {
       "duration", po::value(&duration_s),
       "seconds --pid stays attached, or --exec's program may run (then it is stopped)")(
       "iface", po::value<std::string>(), "interface to send on (positional)");
+  add_backend_option(opts, "stap (a SystemTap module), kprobe (kprobe events, no module) or auto "
+                           "(stap where its module can be built and loaded for the kernel, else "
+                           "kprobe)");
+  add_prebuilt_options(opts);
   add_sender_options(opts, SenderDefaults::classic);
   po::positional_options_description pos;
   pos.add("iface", 1);
@@ -188,32 +187,21 @@ Result<int> cmd_run(const Args& all_args) {
   req.allow_nearest = parsed->vm.count("allow-nearest") > 0;
   req.probes = probes;
   req.build_dir = build_dir;
-  req.module = module;
-  req.kprobe_defs = kprobes;
-  req.perf = perf;
-  auto chosen = tracer::parse_backend(backend);
-  if (!chosen)
-    return std::unexpected(chosen.error());
-  req.backend = *chosen;
-  if (!module.empty() && !kprobes.empty())
-    return fail(Exit::usage, "--module and --kprobes", "exclude each other",
-                "a run uses one tracer");
-  if ((!module.empty() && req.backend == tracer::Backend::kprobe) ||
-      (!kprobes.empty() && req.backend == tracer::Backend::stap))
-    return fail(Exit::usage, "--backend " + backend, "contradicts the prebuilt probes given",
-                "--module is stap's, --kprobes the kprobe tracer's; drop --backend");
+  auto pick = tracer_pick(parsed->vm);
+  if (!pick)
+    return std::unexpected(pick.error());
+  req.backend = pick->backend;
+  req.artifact = pick->artifact;
   req.plan_path = plan;
-  req.stap = stap;
-  req.staprun = staprun;
-  req.stap_args = stap_args;
+  req.tools = {stap, staprun, perf, stap_args};
   req.out_dir = out;
   req.json_path = json;
   req.html_path = html;
+  std::vector<std::string> inputs = prebuilt_values(parsed->vm);
+  inputs.insert(inputs.end(), {plan, baseline});
   // Checked before the run, not after it: a long run must not end in an unwritable file. A
   // FILE directly in an --out DIR not made yet is fine: the run makes DIR before its probes.
-  if (auto s = check_outputs({{"--json", json}, {"--html", html}},
-                             {plan, module, kprobes, baseline}, out);
-      !s)
+  if (auto s = check_outputs({{"--json", json}, {"--html", html}}, inputs, out); !s)
     return std::unexpected(s.error());
   if (!baseline.empty())
     req.baseline_path = baseline;
@@ -221,8 +209,8 @@ Result<int> cmd_run(const Args& all_args) {
   if (!tolerance_share)
     return std::unexpected(tolerance_share.error());
   req.baseline.tolerance = *tolerance_share;
-  if (!plan.empty() && module.empty() && kprobes.empty())
-    return fail(Exit::usage, "--plan", "only goes with --module or --kprobes",
+  if (!plan.empty() && req.artifact.empty())
+    return fail(Exit::usage, "--plan", "only goes with prebuilt probes (--module, --kprobes)",
                 "generated probes write their own plan");
   req.preflight = parsed->vm.count("no-preflight") == 0;
   auto buffer_kb = trace_buffer_kb(trace_buffer);

@@ -4,6 +4,7 @@
 #include "base/signals.hpp"
 #include "harness/cli/commands.hpp"
 #include "harness/cli/options.hpp"
+#include "harness/cli/tracer_options.hpp"
 #include "kernel/cache_dir.hpp"
 #include "vm/qemu_command.hpp"
 #include "vm/vm_runner.hpp"
@@ -129,14 +130,11 @@ Result<int> vm_run(const Args& args) {
   auto [ours, theirs] = split_at_dashes(args);
   po::options_description opts("vm run options");
   add_vm_options(opts);
+  add_backend_option(opts, "auto (stap where the installed SystemTap supports the tree's "
+                           "kernel, else kprobe), stap or kprobe");
+  add_prebuilt_options(opts);
   opts.add_options()("probes", po::value<std::string>()->default_value("status"),
-                     "probe set of the module built for the tree: status, call-return or all")(
-      "backend", po::value<std::string>()->default_value("auto"),
-      "tracer: auto (stap where the installed SystemTap supports the tree's kernel, else "
-      "kprobe), stap or kprobe")("module", po::value<std::string>(),
-                                 "use this prebuilt module instead of building one")(
-      "kprobes", po::value<std::string>(),
-      "use these prebuilt kprobe definitions (`harness build --backend kprobe`)")(
+                     "probe set of the probes built for the tree: status, call-return or all")(
       "plan", po::value<std::string>(),
       "the prebuilt probes' plan (default NAME.plan.json next to them)")(
       "html", po::value<std::string>(),
@@ -158,12 +156,9 @@ Result<int> vm_run(const Args& args) {
   // Checked before the VM boots: minutes of booting and probing must not end in an unwritable
   // file, or overwrite the probes given. A FILE directly in OUT is fine: vm run makes OUT, new
   // or empty (vm::check_vm_out_dir), so nothing is there to overwrite.
-  if (auto s =
-          check_outputs({{"--html", value_or_empty(parsed->vm, "html")}},
-                        {value_or_empty(parsed->vm, "module"),
-                         value_or_empty(parsed->vm, "kprobes"), value_or_empty(parsed->vm, "plan")},
-                        c->out);
-      !s)
+  std::vector<std::string> inputs = prebuilt_values(parsed->vm);
+  inputs.push_back(value_or_empty(parsed->vm, "plan"));
+  if (auto s = check_outputs({{"--html", value_or_empty(parsed->vm, "html")}}, inputs, c->out); !s)
     return std::unexpected(s.error());
   auto set = probes::parse_probe_set(parsed->vm["probes"].as<std::string>());
   if (!set)
@@ -173,17 +168,11 @@ Result<int> vm_run(const Args& args) {
   req.vm = vm_settings(*c);
   req.run_args = theirs;
   req.probes = *set;
-  auto backend = tracer::parse_backend(parsed->vm["backend"].as<std::string>());
-  if (!backend)
-    return std::unexpected(backend.error());
-  req.backend = *backend;
-  if (parsed->vm.count("module"))
-    req.module = parsed->vm["module"].as<std::string>();
-  if (parsed->vm.count("kprobes"))
-    req.kprobe_defs = parsed->vm["kprobes"].as<std::string>();
-  if (!req.module.empty() && !req.kprobe_defs.empty())
-    return fail(Exit::usage, "--module and --kprobes", "exclude each other",
-                "a run uses one tracer");
+  auto pick = tracer_pick(parsed->vm);
+  if (!pick)
+    return std::unexpected(pick.error());
+  req.backend = pick->backend;
+  req.artifact = pick->artifact;
   if (parsed->vm.count("plan"))
     req.plan = parsed->vm["plan"].as<std::string>();
   req.echo_output = c->verbose;

@@ -2,75 +2,15 @@
 
 #include "probes/anchors.hpp"
 #include "probes/probe_plan.hpp"
+#include "tracers/tracers.hpp"
 
 #include <sstream>
 
 namespace harness::session {
 namespace {
 
-std::string first_line(std::string_view s) {
-  auto nl = s.find('\n');
-  std::string l(s.substr(0, nl));
-  while (!l.empty() && (l.back() == '\r' || l.back() == ' '))
-    l.pop_back();
-  return l;
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r'))
-    s.pop_back();
-  size_t b = 0;
-  while (b < s.size() && s[b] == ' ')
-    ++b;
-  return s.substr(b);
-}
-
-struct Checker {
-  PreflightResult& out;
-  void ok(std::string name, std::string detail) {
-    out.checks.push_back({std::move(name), CheckState::ok, std::move(detail), {}});
-  }
-  void skip(std::string name, std::string detail) {
-    out.checks.push_back({std::move(name), CheckState::skip, std::move(detail), {}});
-  }
-  void warn(std::string name, std::string detail, std::string why, std::string hint = {}) {
-    Check c{std::move(name), CheckState::warn, std::move(detail), {}};
-    c.error = Error{Exit::ok, c.name, std::move(why), std::move(hint)};
-    out.checks.push_back(std::move(c));
-  }
-  void failed(std::string name, Exit code, std::string what, std::string why, std::string hint) {
-    Check c{std::move(name), CheckState::fail, {}, {}};
-    c.detail = why;
-    c.error = Error{code, std::move(what), std::move(why), std::move(hint)};
-    out.checks.push_back(std::move(c));
-  }
-};
-
-// CONFIG_X from /boot/config-REL or /proc/config.gz: "y", "m", "n" (unset) or "" (unknown).
-std::string kernel_config(const SystemView& sys, const std::string& release,
-                          const std::string& build_dir, const std::string& option) {
-  std::optional<std::string> text;
-  if (!build_dir.empty())
-    text = sys.read(build_dir + "/.config");
-  if (!text)
-    text = sys.read("/boot/config-" + release);
-  if (!text && build_dir.empty() && sys.exists("/proc/config.gz")) {
-    auto r = sys.run({"gzip", "-dc", "/proc/config.gz"});
-    if (r.code == 0)
-      text = std::move(r.out);
-  }
-  if (!text)
-    return {};
-  const std::string key = option + "=";
-  std::istringstream in(*text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(key, 0) == 0)
-      return line.substr(key.size());
-    if (line == "# " + option + " is not set")
-      return "n";
-  }
-  return "n";
-}
+using tracer::Checker;
+using tracer::trim;
 
 void check_root(const SystemView& sys, Checker& c) {
   if (sys.euid() == 0)
@@ -80,231 +20,6 @@ void check_root(const SystemView& sys, Checker& c) {
              "probing the kernel and using a TX ring need root (uid " + std::to_string(sys.euid()) +
                  ")",
              "run with sudo");
-}
-
-// "4.8/0.188" from `stap --version`; empty when stap is missing or does not answer.
-std::string stap_version_of(const SystemView& sys, const std::string& stap) {
-  auto p = sys.find_program(stap);
-  if (!p)
-    return {};
-  auto v = sys.run({*p, "--version"});
-  const std::string text = first_line(v.err.empty() ? v.out : v.err);
-  const auto pos = text.find("(version ");
-  if (v.code != 0 || pos == std::string::npos)
-    return {};
-  return text.substr(pos + 9, text.find(')', pos) - pos - 9);
-}
-
-std::string kprobe_events_path(const SystemView& sys) {
-  for (const char* root : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"})
-    if (sys.exists(std::string(root) + "/kprobe_events"))
-      return std::string(root) + "/kprobe_events";
-  return {};
-}
-
-tracer::BackendFacts backend_facts(const SystemView& sys, const PreflightRequest& req,
-                                   const std::string& release) {
-  tracer::BackendFacts f;
-  f.kernel_release = release;
-  f.stap_version = stap_version_of(sys, req.stap);
-  // Installed but silent about its version (another build, a wrapper): no range to check.
-  if (f.stap_version.empty() && sys.find_program(req.stap))
-    f.stap_version = "unknown";
-  if (auto text = sys.read("/sys/kernel/security/lockdown"))
-    f.lockdown = lockdown_mode(*text);
-  auto disabled = sys.read("/proc/sys/kernel/modules_disabled");
-  f.modules_disabled = !sys.exists("/proc/modules") || (disabled && trim(*disabled) == "1");
-  auto sig = sys.read("/sys/module/module/parameters/sig_enforce");
-  f.module_signing_enforced = sig && (trim(*sig) == "Y" || trim(*sig) == "1");
-  return f;
-}
-
-// kprobe events where the probes run: tracefs with kprobe_events, kprobes not switched off,
-// and (unless the definitions are prebuilt) perf to make them.
-void check_kprobe_support(const SystemView& sys, const PreflightRequest& req, Checker& c) {
-  const std::string events = kprobe_events_path(sys);
-  if (events.empty() && !sys.exists("/sys/kernel/tracing") &&
-      !sys.exists("/sys/kernel/debug/tracing"))
-    c.failed("kprobe events", Exit::unsupported, "tracefs",
-             "no tracefs at /sys/kernel/tracing or /sys/kernel/debug/tracing",
-             "mount it (mount -t tracefs nodev /sys/kernel/tracing); the kernel needs "
-             "CONFIG_KPROBE_EVENTS");
-  else if (events.empty() && sys.exists("/sys/kernel/tracing/instances"))
-    c.failed("kprobe events", Exit::unsupported, "tracefs",
-             "tracefs has no kprobe_events: the kernel lacks CONFIG_KPROBE_EVENTS",
-             "run the probes in a VM with a probe-friendly kernel (`harness vm run`)");
-  else
-    c.ok("kprobe events", events.empty() ? "tracefs not mounted yet (harness mounts it)" : events);
-  if (auto en = sys.read("/sys/kernel/debug/kprobes/enabled"); en && trim(*en) == "0")
-    c.failed("kprobes", Exit::unsupported, "kprobes", "kprobes are disabled",
-             "echo 1 > /sys/kernel/debug/kprobes/enabled");
-  if (!req.kprobe_defs.empty()) {
-    if (!sys.exists(req.kprobe_defs))
-      c.failed("kprobe definitions", Exit::usage, "--kprobes " + req.kprobe_defs, "no such file",
-               "give the NAME.kprobes built by `harness build --backend kprobe`");
-    else
-      c.ok("kprobe definitions", req.kprobe_defs);
-    return;
-  }
-  if (auto p = sys.find_program(req.perf))
-    c.ok("perf", *p);
-  else
-    c.failed("perf", Exit::stap_missing, "perf (" + req.perf + ")",
-             "not installed: the kprobe tracer makes its definitions with `perf probe`",
-             "apt-get install linux-perf, or build them elsewhere: `harness build --backend "
-             "kprobe`");
-}
-
-void check_kprobe_debuginfo(const SystemView& sys, const std::string& release,
-                            const std::string& build_dir, Checker& c) {
-  const std::string vmlinux =
-      build_dir.empty() ? find_debug_vmlinux(sys, release).value_or("") : build_dir + "/vmlinux";
-  if (vmlinux.empty()) {
-    c.failed("debuginfo", Exit::no_debuginfo, "kernel " + release,
-             "no vmlinux with DWARF for this kernel (perf probe reads its lines and variables)",
-             "apt-get install linux-image-" + release + "-dbg (Debian; Ubuntu: linux-image-" +
-                 release + "-dbgsym), or give -r BUILD_DIR");
-    return;
-  }
-  auto dbg = sys.has_debug_info(vmlinux);
-  if (!dbg || !*dbg)
-    c.failed("debuginfo", Exit::no_debuginfo, vmlinux,
-             !dbg ? "no readable vmlinux" : "has no DWARF debug info",
-             "build the kernel with CONFIG_DEBUG_INFO (`harness kernel prepare` does)");
-  else
-    c.ok("debuginfo", vmlinux + " has DWARF");
-}
-
-void check_tools(const SystemView& sys, const PreflightRequest& req, Checker& c) {
-  if (!req.module.empty()) {
-    auto p = sys.find_program(req.staprun);
-    if (!p)
-      c.failed("staprun", Exit::stap_missing, "staprun (" + req.staprun + ")",
-               "not installed or not executable", "apt-get install systemtap-runtime");
-    else
-      c.ok("staprun", *p);
-    return;
-  }
-  auto p = sys.find_program(req.stap);
-  if (!p) {
-    c.failed("stap", Exit::stap_missing, "stap (" + req.stap + ")",
-             "SystemTap is not installed or not executable", "apt-get install systemtap");
-    return;
-  }
-  auto v = sys.run({*p, "--version"});
-  std::string version = first_line(v.err.empty() ? v.out : v.err);
-  if (auto pos = version.find("(version "); pos != std::string::npos)
-    version = "stap " + version.substr(pos + 9, version.find(')', pos) - pos - 9);
-  if (v.code != 0 || version.empty())
-    c.warn("stap", *p, "`" + *p + " --version` did not answer", "check the installation");
-  else
-    c.ok("stap", version + " (" + *p + ")");
-}
-
-void check_kernel_support(const SystemView& sys, Checker& c) {
-  // Modules and kprobes are needed where the probes run: this machine.
-  if (!sys.exists("/proc/modules")) {
-    c.failed("modules", Exit::unsupported, "kernel " + sys.kernel_release(),
-             "this kernel cannot load modules (no /proc/modules: CONFIG_MODULES is off)",
-             "run the probes in a VM with a probe-friendly kernel: `harness vm run "
-             "--kernel-build DIR -- run ...`");
-    return;
-  }
-  if (auto d = sys.read("/proc/sys/kernel/modules_disabled"); d && trim(*d) == "1") {
-    c.failed("modules", Exit::unsupported, "kernel " + sys.kernel_release(),
-             "module loading is disabled (kernel.modules_disabled=1)",
-             "it stays off until reboot; run the probes in a VM (`harness vm run`)");
-    return;
-  }
-  c.ok("modules", "module loading enabled");
-  const std::string running = sys.kernel_release();
-  if (auto en = sys.read("/sys/kernel/debug/kprobes/enabled")) {
-    if (trim(*en) == "0")
-      c.failed("kprobes", Exit::unsupported, "kprobes", "kprobes are disabled",
-               "echo 1 > /sys/kernel/debug/kprobes/enabled");
-    else
-      c.ok("kprobes", "enabled");
-  } else {
-    const std::string k = kernel_config(sys, running, "", "CONFIG_KPROBES");
-    if (k == "y")
-      c.ok("kprobes", "CONFIG_KPROBES=y");
-    else if (k.empty())
-      c.warn("kprobes", "unknown",
-             "cannot tell whether the kernel has kprobes (no kernel config "
-             "found)",
-             "mount debugfs on /sys/kernel/debug");
-    else
-      c.failed("kprobes", Exit::unsupported, "kernel " + running,
-               "the kernel has no kprobes (CONFIG_KPROBES is not set)",
-               "run the probes in a VM with a probe-friendly kernel (`harness vm run`)");
-  }
-}
-
-void check_lockdown(const SystemView& sys, Checker& c) {
-  auto text = sys.read("/sys/kernel/security/lockdown");
-  if (!text) {
-    c.ok("lockdown", "no LSM lockdown (/sys/kernel/security/lockdown absent)");
-  } else {
-    const std::string mode = lockdown_mode(*text);
-    if (mode.empty() || mode == "none") {
-      c.ok("lockdown", "lockdown: none");
-    } else {
-      c.failed("lockdown", Exit::lockdown, "kernel lockdown (" + mode + ")",
-               "the kernel is locked down (" + mode +
-                   "): it refuses unsigned modules, so the probes cannot load",
-               "disable Secure Boot, or run the probes in a VM (`harness vm run`)");
-      return;
-    }
-  }
-  if (auto sig = sys.read("/sys/module/module/parameters/sig_enforce");
-      sig && (trim(*sig) == "Y" || trim(*sig) == "1")) {
-    c.failed("module signing", Exit::lockdown, "module signing",
-             "module.sig_enforce is on: the kernel refuses unsigned modules such as stap's",
-             "boot without module.sig_enforce=1, or sign stap's modules (stap --use-server / "
-             "MOK), or run in a VM (`harness vm run`)");
-    return;
-  }
-  c.ok("module signing", "unsigned modules accepted");
-}
-
-void check_debuginfo(const SystemView& sys, const std::string& release,
-                     const std::string& build_dir, Checker& c) {
-  if (!build_dir.empty()) {
-    const std::string vmlinux = build_dir + "/vmlinux";
-    auto dbg = sys.has_debug_info(vmlinux);
-    if (!dbg)
-      c.failed("debuginfo", Exit::no_debuginfo, "-r " + build_dir,
-               "no readable vmlinux in the build tree",
-               "build the kernel first (`harness kernel build`)");
-    else if (!*dbg)
-      c.failed("debuginfo", Exit::no_debuginfo, vmlinux, "has no DWARF debug info",
-               "enable CONFIG_DEBUG_INFO (`harness kernel prepare` does) and rebuild");
-    else
-      c.ok("debuginfo", vmlinux + " has DWARF");
-    return;
-  }
-  const std::string build = "/lib/modules/" + release + "/build";
-  if (!sys.exists(build)) {
-    c.failed("kernel headers", Exit::no_debuginfo, "kernel " + release,
-             "no build tree at " + build + " (stap compiles its module against it)",
-             "apt-get install linux-headers-" + release + ", or give -r BUILD_DIR");
-    return;
-  }
-  c.ok("kernel headers", build);
-  const std::vector<std::string> candidates = {"/usr/lib/debug/boot/vmlinux-" + release,
-                                               "/usr/lib/debug/lib/modules/" + release + "/vmlinux",
-                                               "/boot/vmlinux-" + release, build + "/vmlinux"};
-  for (const auto& p : candidates) {
-    auto dbg = sys.has_debug_info(p);
-    if (dbg && *dbg) {
-      c.ok("debuginfo", p);
-      return;
-    }
-  }
-  c.failed("debuginfo", Exit::no_debuginfo, "kernel " + release,
-           "no kernel debuginfo (looked for a vmlinux with DWARF in /usr/lib/debug, /boot and the "
-           "build tree)",
-           "apt-get install linux-image-" + release + "-dbg, or give -r BUILD_DIR");
 }
 
 void check_interface(const SystemView& sys, const PreflightRequest& req, Checker& c) {
@@ -439,7 +154,7 @@ void check_line_map(const SystemView& sys, const PreflightRequest& req, const st
 
 void check_map(const SystemView& sys, const PreflightRequest& req, const std::string& release,
                const MapSelector& select, PreflightResult& out, Checker& c) {
-  if (!req.module.empty() || !req.kprobe_defs.empty()) {
+  if (!req.artifact.empty()) {
     auto plan = probes::load_plan(req.plan);
     if (!plan) {
       c.failed("plan", Exit::usage, "plan " + req.plan, plan.error().why,
@@ -462,68 +177,13 @@ void check_map(const SystemView& sys, const PreflightRequest& req, const std::st
 // A prebuilt artifact decides the tracer; otherwise the request and the machine do.
 Result<tracer::BackendChoice> choose_tracer(const SystemView& sys, const PreflightRequest& req,
                                             const std::string& release) {
-  if (!req.module.empty())
-    return tracer::BackendChoice{tracer::Backend::stap,
-                                 "stap (prebuilt module " + req.module + ")"};
-  if (!req.kprobe_defs.empty())
-    return tracer::BackendChoice{tracer::Backend::kprobe,
-                                 "kprobe (prebuilt definitions " + req.kprobe_defs + ")"};
-  return tracer::choose_backend(req.backend, backend_facts(sys, req, release));
-}
-
-void check_stap_tracer(const SystemView& sys, const PreflightRequest& req,
-                       const std::string& release, Checker& c) {
-  check_tools(sys, req, c);
-  check_kernel_support(sys, c);
-  check_lockdown(sys, c);
-  if (req.module.empty())
-    check_debuginfo(sys, release, req.build_dir, c);
-  else if (!sys.exists(req.module))
-    c.failed("module", Exit::usage, "module " + req.module, "no such file",
-             "give the FILE.ko built by `harness build`");
-  else
-    c.ok("module", req.module);
-}
-
-void check_kprobe_tracer(const SystemView& sys, const PreflightRequest& req,
-                         const std::string& release, Checker& c) {
-  check_kprobe_support(sys, req, c);
-  if (req.kprobe_defs.empty())
-    check_kprobe_debuginfo(sys, release, req.build_dir, c);
+  if (!req.artifact.empty() && req.backend)
+    return tracer::BackendChoice{req.backend, std::string(req.backend->name()) + " (prebuilt " +
+                                                  req.artifact + ")"};
+  return tracers::choose(req.backend, tracers::gather_facts(sys, req.tools, release, false));
 }
 
 } // namespace
-
-std::optional<std::string> find_debug_vmlinux(const SystemView& sys, const std::string& release) {
-  for (const std::string& p :
-       {"/usr/lib/debug/boot/vmlinux-" + release,
-        "/usr/lib/debug/lib/modules/" + release + "/vmlinux", "/boot/vmlinux-" + release})
-    if (auto dbg = sys.has_debug_info(p); dbg && *dbg)
-      return p;
-  return std::nullopt;
-}
-
-std::string_view check_state_name(CheckState s) {
-  switch (s) {
-  case CheckState::ok:
-    return "ok";
-  case CheckState::warn:
-    return "warn";
-  case CheckState::fail:
-    return "FAIL";
-  case CheckState::skip:
-    return "skip";
-  }
-  return "?";
-}
-
-std::string lockdown_mode(std::string_view text) {
-  const auto l = text.find('[');
-  const auto r = text.find(']', l == std::string_view::npos ? 0 : l);
-  if (l == std::string_view::npos || r == std::string_view::npos)
-    return {};
-  return std::string(text.substr(l + 1, r - l - 1));
-}
 
 const Check* PreflightResult::first_failure() const {
   for (const auto& c : checks)
@@ -545,7 +205,7 @@ MapSelector shipped_map_selector() {
 PreflightResult run_preflight(const SystemView& sys, const PreflightRequest& req,
                               const MapSelector& select) {
   PreflightResult out;
-  Checker c{out};
+  Checker c{out.checks};
   check_root(sys, c);
 
   // The kernel the probes are built for: the build tree's, else the running one.
@@ -566,22 +226,17 @@ PreflightResult run_preflight(const SystemView& sys, const PreflightRequest& req
   out.target_release = release;
 
   auto tracer = choose_tracer(sys, req, release);
-  if (!tracer) {
-    c.failed("tracer", tracer.error().code, tracer.error().what, tracer.error().why,
-             tracer.error().hint);
-    // The tracer asked for still gets its checks listed: doctor shows all that it lacks.
-    if (req.backend == tracer::Backend::stap)
-      check_stap_tracer(sys, req, release, c);
-    else if (req.backend == tracer::Backend::kprobe)
-      check_kprobe_tracer(sys, req, release, c);
-  } else {
+  if (tracer) {
     c.ok("tracer", tracer->reason);
     out.tracer = *tracer;
-    if (tracer->backend == tracer::Backend::kprobe)
-      check_kprobe_tracer(sys, req, release, c);
-    else
-      check_stap_tracer(sys, req, release, c);
+  } else {
+    c.failed("tracer", tracer.error().code, tracer.error().what, tracer.error().why,
+             tracer.error().hint);
   }
+  // The tracer asked for still gets its checks listed when it cannot probe: doctor shows all
+  // that it lacks.
+  if (const tracer::Tracer* t = tracer ? tracer->tracer : req.backend)
+    t->check(sys, {release, req.build_dir, req.artifact, req.tools}, c);
   check_interface(sys, req, c);
   check_map(sys, req, release, select, out, c);
   return out;

@@ -8,6 +8,8 @@
 #include "harness/session/system_view.hpp"
 #include "probes/map_store.hpp"
 #include "probes/source_map.hpp"
+#include "tracer/machine.hpp"
+#include "tracer/tracer.hpp"
 #include "tracer/tracer_choice.hpp"
 
 #include <functional>
@@ -17,27 +19,19 @@
 
 namespace harness::session {
 
-enum class CheckState { ok, warn, fail, skip };
-std::string_view check_state_name(CheckState s); // "ok", "warn", "FAIL", "skip"
-
-struct Check {
-  std::string name; // "root", "stap", "kernel", "modules", "kprobes", "lockdown", ...
-  CheckState state = CheckState::ok;
-  std::string detail; // what was found
-  Error error;        // the failure (state fail) or the caution (warn): why + hint
-};
+using tracer::Check;
+using tracer::check_state_name;
+using tracer::CheckState;
 
 struct PreflightRequest {
   std::string kernel_spec = "auto"; // --kernel: selects the line map
   std::string build_dir;            // -r DIR: cross-build against a kernel build tree
-  std::string stap = "stap";
-  std::string staprun = "staprun";
-  std::string module;      // --module FILE.ko: load a prebuilt module (no stap, no debuginfo)
-  std::string kprobe_defs; // --kprobes FILE.kprobes: install prebuilt kprobe definitions
-  std::string plan;        // the prebuilt artifact's plan (harness.plan/1)
-  tracer::Backend backend = tracer::Backend::automatic; // --backend
-  std::string perf = "perf";
-  std::string iface; // empty with `veth`
+  tracer::Tools tools;
+  // --backend; nullptr: auto. With `artifact`: the tracer whose prebuilt probes it is.
+  const tracer::Tracer* backend = nullptr;
+  std::string artifact; // --module FILE.ko, --kprobes FILE.kprobes: prebuilt probes
+  std::string plan;     // the prebuilt artifact's plan (harness.plan/1)
+  std::string iface;    // empty with `veth`
   bool veth = false;
   std::string netns_path;       // interface lives in this namespace (not checked then)
   std::uint32_t attach_pid = 0; // --pid: a running program that chose its own interface
@@ -67,12 +61,5 @@ PreflightResult run_preflight(const SystemView& sys, const PreflightRequest& req
 
 // One line per check: "  ok    root        uid 0", then "        hint: ..." under failures.
 std::string format_checks(const PreflightResult& r);
-
-// The lockdown mode from /sys/kernel/security/lockdown ("none [integrity] confidentiality" ->
-// "integrity"); empty when the text has no bracketed mode.
-std::string lockdown_mode(std::string_view text);
-
-// A vmlinux with DWARF for a running kernel (distribution debug packages), or nullopt.
-std::optional<std::string> find_debug_vmlinux(const SystemView& sys, const std::string& release);
 
 } // namespace harness::session

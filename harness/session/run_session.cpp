@@ -10,15 +10,10 @@
 #include "harness/session/exec_workload.hpp"
 #include "harness/session/trace_buffer.hpp"
 #include "kernel/build_id.hpp"
-#include "kernel/cache_dir.hpp"
-#include "kernel/kernel_tree.hpp"
-#include "kprobe/kprobe_session.hpp"
-#include "kprobe/perf_probe.hpp"
 #include "probes/probe_plan.hpp"
 #include "sender/send_report.hpp"
 #include "sender/sender.hpp"
-#include "stap/generate.hpp"
-#include "stap/stap_env.hpp"
+#include "tracers/tracers.hpp"
 
 #include <atomic>
 #include <csignal>
@@ -27,7 +22,6 @@
 #include <ctime>
 #include <filesystem>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <thread>
 #include <unistd.h>
 
@@ -50,45 +44,6 @@ bool path_exists(const std::string& p) {
 std::string seconds(std::chrono::milliseconds ms) {
   return std::to_string(ms.count() / 1000) +
          (ms.count() % 1000 ? "." + std::to_string(ms.count() % 1000 / 100) : "") + " s";
-}
-
-// What the installed stap needs beyond the script for the kernel it compiles for
-// (docs/tracing-notes.md, "Pitfalls of a cross build"): -P when af_packet.c was built at -O0
-// (probes before the prologue fault), a patched runtime
-// (-R) for stap 4.8's relay transport losing records and for the 6.1.y task_work_cancel rename.
-// Best effort: a fact that cannot be read leaves stap's defaults.
-std::vector<std::string> stap_tuning(const std::string& build_dir,
-                                     const std::function<void(const std::string&)>& say) {
-  std::string dir = build_dir;
-  if (dir.empty()) {
-    struct utsname u {};
-    if (::uname(&u) != 0)
-      return {};
-    dir = std::string("/lib/modules/") + u.release + "/build";
-  }
-  const auto tree = kernel::kernel_tree_facts(dir);
-  std::vector<std::string> args;
-  if (auto version = stap::stap_version()) {
-    auto rt = stap::runtime_for_kernel(tree.task_work_cancel_renamed, kernel::resolve_cache_dir(""),
-                                       *version);
-    if (!rt) {
-      say("warning: " + rt.error().why + "; stap uses its installed runtime");
-    } else if (!rt->path.empty()) {
-      args.insert(args.end(), {"-R", rt->path});
-      say(rt->note);
-    }
-  }
-  if (tree.af_packet_O0) {
-    args.push_back("-P");
-    say("af_packet.c was built at -O0 (" + tree.af_packet_O0_evidence + "): stap -P");
-  }
-  return args;
-}
-
-// The running kernel's GNU build id (kprobe definitions are for one vmlinux); empty if unknown.
-std::string running_build_id() {
-  auto id = kernel::running_kernel_build_id();
-  return id ? *id : std::string();
 }
 
 // The names of the tasks whose sleeps the kprobe tracer records (sched_switch is filtered by
@@ -121,51 +76,14 @@ void mark_lines_not_proven(report::Report& r, const std::string& map_release) {
   r.anomalies.insert(r.anomalies.begin(), std::move(a));
 }
 
-// The tracer when pre-flight did not choose one (--no-preflight): what the artifact implies, else
-// what was asked for, stap for auto (its historical default).
-tracer::Backend tracer_without_preflight(const RunRequest& req) {
-  if (!req.module.empty())
-    return tracer::Backend::stap;
-  if (!req.kprobe_defs.empty() || req.backend == tracer::Backend::kprobe)
-    return tracer::Backend::kprobe;
-  return tracer::Backend::stap;
-}
-
-// kprobe definitions made here for the target kernel (perf probe against its vmlinux with DWARF).
-Result<kprobe::KprobeBuildResult>
-make_kprobe_defs(const RunRequest& req, const SystemView& sys, const probes::MapSelection& map,
-                 const probes::ProbePlan& plan, const std::string& dir,
-                 const std::function<void(const std::string&)>& say) {
-  kprobe::KprobeBuildRequest kb;
-  std::string release = sys.kernel_release();
-  if (!req.build_dir.empty()) {
-    auto tree = kernel::inspect_kernel_tree(req.build_dir);
-    if (!tree)
-      return std::unexpected(tree.error());
-    kb.vmlinux = req.build_dir + "/vmlinux";
-    kb.build_id = tree->build_id;
-    release = tree->release;
-  } else {
-    auto vmlinux = find_debug_vmlinux(sys, release);
-    if (!vmlinux)
-      return fail(Exit::no_debuginfo, "kernel " + release, "no vmlinux with DWARF",
-                  "apt-get install linux-image-" + release + "-dbg, or give -r BUILD_DIR");
-    kb.vmlinux = *vmlinux;
-    auto id = kernel::build_id_of_elf(*vmlinux);
-    kb.build_id = id ? *id : "";
-  }
-  kb.release = release;
-  kb.map = map.entry.map;
-  kb.plan = plan;
-  kb.out_dir = dir;
-  kb.name = "probes";
-  kb.cache_dir = kernel::resolve_cache_dir("");
-  kb.perf = req.perf;
-  kb.on_progress = [&say](std::string_view l) {
-    say(std::string(l));
-  };
-  say("making kprobe definitions with `" + req.perf + " probe -k " + kb.vmlinux + " -D ...`");
-  return kprobe::build_kprobe_defs(kb);
+// The tracer when pre-flight did not choose one (--no-preflight): the one asked for (or whose
+// prebuilt probes were given), else the first of the list.
+const tracer::Tracer& tracer_without_preflight(const RunRequest& req) {
+  if (req.backend)
+    return *req.backend;
+  if (const tracer::Tracer* t = tracers::for_artifact(req.artifact); t && !req.artifact.empty())
+    return *t;
+  return *tracers::all().front();
 }
 
 } // namespace
@@ -225,7 +143,6 @@ private:
   Status load_prebuilt();
   Status generate_probes();
   Status start_tracer();
-  ChildSpec stap_command() const;
   bool wait_ready();
   void run_workload();
   void send_builtin();
@@ -247,11 +164,10 @@ private:
   const SystemView& sys_;
   const MapSelector select_;
 
-  std::string artifact_, plan_in_; // a prebuilt module or kprobe definitions, and their plan
+  std::string plan_in_; // the prebuilt probes' plan
   probes::ProbeSet probe_set_{};
   std::optional<probes::MapSelection> map_;
-  tracer::Backend tracer_ = tracer::Backend::stap;
-  bool kprobes_ = false;
+  const tracer::Tracer* tracer_ = nullptr;
   std::string tracer_name_;
   bool lines_not_proven_ = false;
   std::optional<report::Report> baseline_;
@@ -259,8 +175,7 @@ private:
   std::string dir_, trace_, log_;
   RunOutcome out_;
   Step step_ = Step::preflight;
-  std::optional<probes::ProbePlan> plan_;
-  std::optional<kprobe::KprobeDefs> defs_;
+  std::optional<tracer::RunProbes> probes_;
   std::unique_ptr<tracer::TracerSession> session_;
   TraceBufferPlan buffer_;
   std::unique_ptr<Pacer> pacer_; // the built-in sender with pacing (RunRequest::pace)
@@ -296,11 +211,10 @@ std::string Session::step_text(Step s) const {
 }
 
 Result<RunOutcome> Session::run() {
-  const bool use_module = !req_.module.empty();
-  artifact_ = use_module ? req_.module : req_.kprobe_defs;
-  plan_in_ = artifact_.empty() ? ""
-                               : (req_.plan_path.empty() ? probes::artifact_plan_path(artifact_)
-                                                         : req_.plan_path);
+  const std::string& artifact = req_.artifact;
+  plan_in_ = artifact.empty()
+                 ? ""
+                 : (req_.plan_path.empty() ? probes::artifact_plan_path(artifact) : req_.plan_path);
   auto probe_set = probes::parse_probe_set(req_.probes);
   if (!probe_set)
     return std::unexpected(probe_set.error());
@@ -319,14 +233,13 @@ Result<RunOutcome> Session::run() {
   // must not be reported only after pre-flight sent the user to another one (a VM).
   if (auto s = load_baseline(); !s)
     return std::unexpected(s.error());
-  if (!artifact_.empty())
+  tracer_ = &tracer_without_preflight(req_);
+  if (!artifact.empty())
     if (auto s = load_prebuilt(); !s)
       return std::unexpected(s.error());
-  tracer_ = tracer_without_preflight(req_);
   if (auto s = preflight(); !s)
     return std::unexpected(s.error());
-  kprobes_ = tracer_ == tracer::Backend::kprobe;
-  tracer_name_ = kprobes_ ? "the kprobe tracer" : "stap";
+  tracer_name_ = tracer_->title();
   if (auto s = make_run_dir(); !s)
     return std::unexpected(s.error());
 
@@ -358,12 +271,9 @@ Status Session::preflight() {
   PreflightRequest pf;
   pf.kernel_spec = req_.kernel_spec;
   pf.build_dir = req_.build_dir;
-  pf.stap = req_.stap;
-  pf.staprun = req_.staprun;
-  pf.module = req_.module;
-  pf.kprobe_defs = req_.kprobe_defs;
+  pf.tools = req_.tools;
+  pf.artifact = req_.artifact;
   pf.backend = req_.backend;
-  pf.perf = req_.perf;
   pf.plan = plan_in_;
   pf.iface = req_.sender.iface;
   pf.veth = req_.sender.veth;
@@ -379,7 +289,7 @@ Status Session::preflight() {
       say("warning: " + c.name + ": " + c.error.why);
   map_ = std::move(res.map);
   if (res.tracer) {
-    tracer_ = res.tracer->backend;
+    tracer_ = res.tracer->tracer;
     say("tracer " + res.tracer->reason);
   }
   lines_not_proven_ = res.lines_not_proven;
@@ -405,44 +315,34 @@ Status Session::make_run_dir() {
   if (auto s = make_dirs(dir_); !s)
     return std::unexpected(s.error());
   trace_ = dir_ + "/trace.txt";
-  log_ = dir_ + (kprobes_ ? "/kprobe.log" : "/stap.log");
+  log_ = dir_ + "/" + std::string(tracer_->log_name());
   out_.run_dir = dir_;
   return {};
 }
 
-// The probes: a prebuilt artifact and its plan (loaded by load_prebuilt), or generated here for
-// the selected map.
+// The probes: a prebuilt artifact and its plan (loaded by load_prebuilt), or made here for the
+// selected map.
 Status Session::prepare_probes() {
-  if (artifact_.empty())
+  if (req_.artifact.empty())
     return generate_probes();
-  return probes::save_plan(dir_ + "/plan.json", *plan_);
+  return probes::save_plan(dir_ + "/plan.json", probes_->plan);
 }
 
 // A bad prebuilt artifact or plan fails before the run directory exists: nothing is left behind.
 Status Session::load_prebuilt() {
-  const bool use_module = !req_.module.empty();
-  if (!path_exists(artifact_))
-    return fail(Exit::usage, (use_module ? "--module " : "--kprobes ") + artifact_, "no such file",
-                use_module ? "give the FILE.ko built by `harness build`"
-                           : "give the FILE.kprobes built by `harness build --backend kprobe`");
+  const std::string what = std::string(tracer_->artifact_option()) + " " + req_.artifact;
+  struct stat st {};
+  if (::stat(req_.artifact.c_str(), &st) != 0)
+    return fail(Exit::usage, what, "no such file", std::string(tracer_->artifact_hint()));
   auto p = probes::load_plan(plan_in_);
   if (!p)
     return fail(Exit::usage, "plan " + plan_in_, p.error().why,
                 "give the probes' plan with --plan (`harness build` writes NAME.plan.json "
                 "next to them)");
-  plan_ = std::move(*p);
-  if (req_.kprobe_defs.empty())
-    return {};
-  auto d = kprobe::load_defs(req_.kprobe_defs);
-  if (!d)
-    return std::unexpected(d.error());
-  if (d->plan_id != plan_->plan_id)
-    return fail(Exit::usage, "--kprobes " + req_.kprobe_defs,
-                "implements plan " + d->plan_id + ", the plan given is " + plan_->plan_id,
-                "give the plan written next to the definitions");
-  if (auto s = kprobe::check_defs_kernel(*d, running_build_id()); !s)
+  const auto id = kernel::running_kernel_build_id();
+  if (auto s = tracer_->check_artifact(req_.artifact, *p, id ? *id : ""); !s)
     return s;
-  defs_ = std::move(*d);
+  probes_ = tracer::RunProbes{std::move(*p), req_.artifact, true};
   return {};
 }
 
@@ -456,53 +356,21 @@ Status Session::generate_probes() {
   }
   if (!map_->exact && !map_->note.empty())
     say(map_->note);
-  auto gen = stap::generate_script(map_->entry.map, probe_set_, std::nullopt);
-  if (!gen)
-    return std::unexpected(gen.error());
-  if (kprobes_) {
-    auto built = make_kprobe_defs(req_, sys_, *map_, gen->plan, dir_,
-                                  [this](const std::string& l) { say(l); });
-    if (!built)
-      return std::unexpected(built.error());
-    plan_ = std::move(built->plan);
-    defs_ = std::move(built->defs);
-    return probes::save_plan(dir_ + "/plan.json", *plan_);
-  }
-  const std::string script = dir_ + "/probes.stp";
-  if (auto s = write_file_atomic(script, gen->text); !s)
-    return std::unexpected(s.error());
-  if (auto s = probes::save_plan(probes::plan_path_for(script), gen->plan); !s)
-    return std::unexpected(s.error());
-  plan_ = std::move(gen->plan);
+  tracer::HereRequest here;
+  here.machine = &sys_;
+  here.map = map_->entry.map;
+  here.probes = probe_set_;
+  here.build_dir = req_.build_dir;
+  here.dir = dir_;
+  here.tools = req_.tools;
+  here.say = [this](std::string_view l) {
+    say(std::string(l));
+  };
+  auto made = tracer_->prepare_here(here);
+  if (!made)
+    return std::unexpected(made.error());
+  probes_ = std::move(*made);
   return {};
-}
-
-// stap compiling the generated script, or staprun loading the prebuilt module.
-ChildSpec Session::stap_command() const {
-  ChildSpec spec;
-  // The transport buffer per CPU in MB (plan_buffer): staprun -b for a prebuilt module, stap -s.
-  const std::string mb = std::to_string(buffer_.mb_per_cpu);
-  if (!req_.module.empty()) {
-    spec.exe = req_.staprun;
-    spec.args = {"-b", mb};
-    spec.args.insert(spec.args.end(), req_.stap_args.begin(), req_.stap_args.end());
-    spec.args.push_back(req_.module);
-    return spec;
-  }
-  spec.exe = req_.stap;
-  spec.args = {"-v", "-s", mb};
-  if (!req_.build_dir.empty()) {
-    spec.args.push_back("-r");
-    spec.args.push_back(req_.build_dir);
-  }
-  // Only the installed stap: another one (--stap, a test's stand-in) brings its own runtime.
-  if (req_.stap == "stap") {
-    const auto tuning = stap_tuning(req_.build_dir, [this](const std::string& l) { say(l); });
-    spec.args.insert(spec.args.end(), tuning.begin(), tuning.end());
-  }
-  spec.args.insert(spec.args.end(), req_.stap_args.begin(), req_.stap_args.end());
-  spec.args.push_back(dir_ + "/probes.stp");
-  return spec;
 }
 
 // The tracer's buffer for this run (trace_buffer.hpp): what --trace-buffer asked, else room for
@@ -511,55 +379,33 @@ void Session::plan_buffer() {
   std::optional<std::uint64_t> frames;
   if (req_.exec.empty() && !req_.attach_pid && req_.sender.count > 0)
     frames = static_cast<std::uint64_t>(req_.sender.count);
-  buffer_ = plan_trace_buffer(kprobes_ ? TracerKind::kprobe : TracerKind::stap, *plan_, frames,
-                              req_.trace_buffer_kb, mem_available_kb(),
-                              std::max(1u, std::thread::hardware_concurrency()));
-  say("trace buffer: " +
-      (kprobes_ ? std::to_string(buffer_.kb_per_cpu) + " KiB"
-                : std::to_string(buffer_.mb_per_cpu) + " MiB") +
-      " per CPU, " + buffer_.why + "; it holds the records of about " +
-      std::to_string(buffer_.frames_held) + " frames");
+  buffer_ =
+      plan_trace_buffer(tracer_->buffer(), probes_->plan, frames, req_.trace_buffer_kb,
+                        mem_available_kb(), std::max(1u, std::thread::hardware_concurrency()));
+  say("trace buffer: " + buffer_.size + " per CPU, " + buffer_.why +
+      "; it holds the records of about " + std::to_string(buffer_.frames_held) + " frames");
 }
 
 // The tracer, started; live only after wait_ready().
 Status Session::start_tracer() {
   plan_buffer();
-  if (kprobes_) {
-    kprobe::KprobeSessionConfig kc;
-    kc.defs = *defs_;
-    kc.plan = *plan_;
-    kc.trace_path = trace_;
-    kc.raw_path = dir_ + "/trace.tracefs.txt";
-    kc.log_path = log_;
-    kc.running_build_id = running_build_id();
-    kc.sleep_comms = workload_comms(req_);
-    kc.buffer_kb = static_cast<unsigned>(buffer_.kb_per_cpu);
-    kc.on_progress = [this](std::string_view l) {
-      say(std::string(l));
-    };
-    say("installing " + std::to_string(defs_->events.size()) + " kprobe event(s) (output: " + dir_ +
-        ")");
-    auto k = kprobe::KprobeSession::start(std::move(kc));
-    if (!k)
-      return std::unexpected(k.error());
-    session_ = std::move(*k);
-    return {};
-  }
-  stap::SupervisorConfig sc;
-  sc.spec = stap_command();
-  sc.trace_path = trace_;
-  sc.log_path = log_;
-  sc.on_progress = [this](const stap::StapProgress& p) {
-    say(stap::format_stap_progress(p));
+  tracer::StartRequest start;
+  start.probes = *probes_;
+  start.dir = dir_;
+  start.trace_path = trace_;
+  start.log_path = log_;
+  start.buffer_kb = buffer_.kb_per_cpu;
+  start.sleep_comms = workload_comms(req_);
+  start.build_dir = req_.build_dir;
+  start.tools = req_.tools;
+  start.launcher = hooks_.launcher;
+  start.say = [this](std::string_view l) {
+    say(std::string(l));
   };
-  sc.launcher = hooks_.launcher;
-  say("starting " + describe_command(sc.spec) + " (output: " + dir_ + ")");
-  if (const char* cache = std::getenv("SYSTEMTAP_DIR"); cache && *cache && req_.module.empty())
-    say(std::string("stap's cache: SYSTEMTAP_DIR=") + cache);
-  auto sup = stap::StapSupervisor::start(std::move(sc));
-  if (!sup)
-    return std::unexpected(sup.error());
-  session_ = std::move(*sup);
+  auto session = tracer_->start(start);
+  if (!session)
+    return std::unexpected(session.error());
+  session_ = std::move(*session);
   return {};
 }
 
@@ -765,8 +611,7 @@ void Session::settle() {
 void Session::stop_tracer() {
   tracer::TracerSession& sup = *session_;
   if (!tracer_died_) {
-    say("stopping " + tracer_name_ +
-        (kprobes_ ? " (events disabled and removed)" : " (SIGINT, then SIGTERM, then SIGKILL)"));
+    say("stopping " + tracer_name_ + " (" + std::string(tracer_->stop_text()) + ")");
     const ExitStatus st = sup.stop(req_.stop_grace);
     if (!sup.ended() && partial_reason_.empty())
       partial_reason_ = tracer_name_ + " stopped (" + st.describe() + ") before its end probe ran";
@@ -812,7 +657,8 @@ Result<RunOutcome> Session::finish() {
       return std::unexpected(s.error());
   }
   report::AnalyzeInputs in;
-  in.plan = plan_;
+  if (probes_)
+    in.plan = probes_->plan;
   in.sender = sent_;
   if (program_)
     in.workload = program_->info();

@@ -1,11 +1,13 @@
 #pragma once
 
-// `harness run`: pre-flight, generate the script (or take a prebuilt module and its plan),
-// start stap/staprun, wait for READY, run the workload (send, or the --exec program) while
-// draining stap's output, wait for the kernel to finish, stop stap, correlate and report.
-// Everything goes into one run directory: probes.stp + probes.stp.plan.json (or plan.json with
-// --module), stap.log, trace.txt (stap's stdout), sender.json (+ sender.txt, its audit) or the
-// program's workload.stdout and workload.stderr, report.txt, report.json, report.html.
+// `harness run`: pre-flight, the probes made for the kernel by the chosen tracer (or prebuilt
+// ones and their plan), the tracer started (tracer/tracer.hpp), READY awaited, the workload run
+// (send, the --exec program, or --pid's) while draining the tracer's output, the kernel given
+// time to finish, the tracer stopped, the records correlated and reported. Everything goes into
+// one run directory: the tracer's probes and their plan (probes.stp + probes.stp.plan.json, or
+// probes.kprobes + plan.json; plan.json with prebuilt probes), its log (stap.log, kprobe.log),
+// trace.txt, sender.json (+ sender.txt, its audit) or the program's workload.stdout and
+// workload.stderr, report.txt, report.json, report.html.
 // SIGINT/SIGTERM in any phase: every child is stopped, what was captured is kept, the report is
 // written marked partial, and the outcome says so (Exit::interrupted).
 
@@ -16,8 +18,7 @@
 #include "harness/session/preflight.hpp"
 #include "harness/session/system_view.hpp"
 #include "sender/sender_config.hpp"
-#include "stap/stap_supervisor.hpp"
-#include "tracer/tracer_choice.hpp"
+#include "tracer/tracer.hpp"
 
 #include <chrono>
 #include <functional>
@@ -41,17 +42,15 @@ struct RunRequest {
   std::string kernel_spec = "auto"; // line map (--kernel)
   std::string probes = "status";    // probe set
   std::string build_dir;            // -r: stap -r DIR (cross-build against a build tree)
-  std::string module;               // --module FILE.ko: staprun it instead of compiling
-  std::string kprobe_defs;          // --kprobes FILE.kprobes: install these kprobe events
-  std::string plan_path;            // the prebuilt artifact's plan; default FILE.plan.json
-  tracer::Backend backend = tracer::Backend::automatic; // --backend: the tracer
-  std::string perf = "perf";                            // makes kprobe definitions
-  std::string stap = "stap";                            // program to run (a path or a name in PATH)
-  std::string staprun = "staprun";
-  std::vector<std::string> stap_args; // passed before the script/module
-  std::string out_dir;                // default ./harness-run-<timestamp>
-  std::string json_path;              // --json: also write report.json here
-  std::string html_path;              // --html: also write report.html here
+  // Prebuilt probes (--module FILE.ko, --kprobes FILE.kprobes): `backend` is their tracer.
+  std::string artifact;
+  std::string plan_path; // the prebuilt artifact's plan; default FILE.plan.json
+  // --backend: the tracer; nullptr: auto (pre-flight chooses).
+  const tracer::Tracer* backend = nullptr;
+  tracer::Tools tools;   // --stap, --staprun, --perf, --stap-arg
+  std::string out_dir;   // default ./harness-run-<timestamp>
+  std::string json_path; // --json: also write report.json here
+  std::string html_path; // --html: also write report.html here
   std::optional<std::string> baseline_path;
   report::BaselineOptions baseline;
   report::AnalyzeOptions analyze;
@@ -69,7 +68,7 @@ struct RunRequest {
 
 struct RunHooks {
   std::function<void(std::string_view)> progress; // one line of progress, for stderr
-  stap::Launcher launcher;                        // default: harness::spawn
+  tracer::Launcher launcher;                      // default: harness::spawn
   const SystemView* system = nullptr;             // default: the real machine
   MapSelector select_map;                         // default: the shipped maps
 };

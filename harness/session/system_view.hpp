@@ -8,6 +8,7 @@
 #include "probes/line_map.hpp"
 #include "probes/probe_plan.hpp"
 #include "stap/verify.hpp"
+#include "tracer/machine.hpp"
 
 #include <optional>
 #include <string>
@@ -15,25 +16,11 @@
 
 namespace harness::session {
 
-struct CommandOutput {
-  int code = -1; // exit code, -1 if it could not run or was killed
-  std::string out, err;
-};
+using tracer::CommandOutput;
 
-class SystemView {
+// The machine as each tracer's checks read it (tracer/machine.hpp), and what only pre-flight asks.
+class SystemView : public tracer::Machine {
 public:
-  virtual ~SystemView() = default;
-  virtual unsigned euid() const = 0;
-  virtual std::string kernel_release() const = 0; // uname -r
-  // Whole content of a (small) file, nullopt when it cannot be read.
-  virtual std::optional<std::string> read(const std::string& path) const = 0;
-  virtual bool exists(const std::string& path) const = 0;
-  // The absolute path of a program (PATH lookup without '/'), nullopt if not executable.
-  virtual std::optional<std::string> find_program(const std::string& name) const = 0;
-  // Runs argv (no shell) with a short timeout.
-  virtual CommandOutput run(const std::vector<std::string>& argv) const = 0;
-  // Whether an ELF file has DWARF (.debug_info); nullopt when it is not a readable ELF file.
-  virtual std::optional<bool> has_debug_info(const std::string& path) const = 0;
   // The target kernel's own af_packet.c (kernel/kernel_source.hpp): the running kernel, or the
   // -r tree's when `build_dir` is set.
   virtual kernel::SourceSearch find_kernel_source(const std::string& release,
@@ -48,21 +35,29 @@ public:
 // The machine harness runs on.
 class RealSystem final : public SystemView {
 public:
-  unsigned euid() const override;
-  std::string kernel_release() const override;
-  std::optional<std::string> read(const std::string& path) const override;
-  bool exists(const std::string& path) const override;
-  std::optional<std::string> find_program(const std::string& name) const override;
-  CommandOutput run(const std::vector<std::string>& argv) const override;
-  std::optional<bool> has_debug_info(const std::string& path) const override;
+  unsigned euid() const override { return machine_.euid(); }
+  std::string kernel_release() const override { return machine_.kernel_release(); }
+  std::optional<std::string> read(const std::string& path) const override {
+    return machine_.read(path);
+  }
+  bool exists(const std::string& path) const override { return machine_.exists(path); }
+  std::optional<std::string> find_program(const std::string& name) const override {
+    return machine_.find_program(name);
+  }
+  CommandOutput run(const std::vector<std::string>& argv) const override {
+    return machine_.run(argv);
+  }
+  std::optional<bool> has_debug_info(const std::string& path) const override {
+    return machine_.has_debug_info(path);
+  }
   kernel::SourceSearch find_kernel_source(const std::string& release,
                                           const std::string& build_dir) const override;
   Result<stap::VerifyResult> verify_anchors(const probes::LineMap& map, probes::ProbeSet set,
                                             const std::string& release,
                                             const std::string& build_dir) const override;
-};
 
-// Reads an ELF64 file's section names looking for .debug_info (only the headers are read).
-std::optional<bool> elf_has_debug_info(const std::string& path);
+private:
+  tracer::RealMachine machine_;
+};
 
 } // namespace harness::session

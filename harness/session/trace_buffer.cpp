@@ -9,9 +9,7 @@
 namespace harness::session {
 namespace {
 
-constexpr std::uint64_t kKprobeDefaultKb = 4096;   // what the kprobe tracer used before sizing
-constexpr std::uint64_t kStapDefaultKb = 16 << 10; // stap's own default (_stp_nsubbufs)
-constexpr std::uint64_t kMaxKb = 1 << 20;          // 1 GiB per CPU
+constexpr std::uint64_t kMaxKb = 1 << 20; // 1 GiB per CPU
 // Without a frame count (--exec, --pid): room for this many frames' records.
 constexpr std::uint64_t kUnknownFrames = 100'000;
 
@@ -21,23 +19,21 @@ std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) {
 
 } // namespace
 
-TraceBufferPlan plan_trace_buffer(TracerKind tracer, const probes::ProbePlan& plan,
+TraceBufferPlan plan_trace_buffer(const tracer::BufferTraits& tracer, const probes::ProbePlan& plan,
                                   std::optional<std::uint64_t> frames,
                                   std::optional<std::uint64_t> asked_kb,
                                   std::uint64_t mem_available_kb, unsigned cpus) {
   // Each planned anchor fires about once per frame (get_status twice, the per-call and error
   // anchors far less): the plan's size is the records of one frame, with room to spare.
   const std::uint64_t records_per_frame = std::max<std::size_t>(plan.anchors.size(), 1);
-  const std::uint64_t record_bytes =
-      tracer == TracerKind::kprobe ? kKprobeRecordBytes : kStapRecordBytes;
-  const std::uint64_t frame_bytes = records_per_frame * record_bytes;
+  const std::uint64_t frame_bytes = records_per_frame * tracer.record_bytes;
   TraceBufferPlan p;
   if (asked_kb) {
     p.kb_per_cpu = *asked_kb;
     p.why = "--trace-buffer";
   } else {
     const std::uint64_t want = ceil_div(frames.value_or(kUnknownFrames) * frame_bytes, 1024);
-    const std::uint64_t floor = tracer == TracerKind::kprobe ? kKprobeDefaultKb : kStapDefaultKb;
+    const std::uint64_t floor = tracer.default_kb;
     std::uint64_t cap = kMaxKb;
     if (mem_available_kb > 0)
       cap = std::min(cap, mem_available_kb / 4 / std::max(cpus, 1u));
@@ -47,10 +43,14 @@ TraceBufferPlan plan_trace_buffer(TracerKind tracer, const probes::ProbePlan& pl
       p.why += " (a quarter of free memory holds less)";
   }
   p.kb_per_cpu = std::max<std::uint64_t>(p.kb_per_cpu, 4);
-  p.mb_per_cpu = std::max<std::uint64_t>(ceil_div(p.kb_per_cpu, 1024), 1);
-  const std::uint64_t bytes =
-      (tracer == TracerKind::kprobe ? p.kb_per_cpu : p.mb_per_cpu * 1024) * 1024;
-  p.frames_held = bytes / frame_bytes;
+  if (tracer.whole_mib) {
+    const std::uint64_t mb = std::max<std::uint64_t>(ceil_div(p.kb_per_cpu, 1024), 1);
+    p.kb_per_cpu = mb * 1024;
+    p.size = std::to_string(mb) + " MiB";
+  } else {
+    p.size = std::to_string(p.kb_per_cpu) + " KiB";
+  }
+  p.frames_held = p.kb_per_cpu * 1024 / frame_bytes;
   return p;
 }
 

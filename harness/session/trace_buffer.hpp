@@ -8,6 +8,7 @@
 // sender waits before a send() while the tracer is more than the buffer's worth behind.
 
 #include "probes/probe_plan.hpp"
+#include "tracer/tracer.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -18,25 +19,19 @@
 
 namespace harness::session {
 
-enum class TracerKind { stap, kprobe };
-
 struct TraceBufferPlan {
-  std::uint64_t kb_per_cpu = 0;  // for the kprobe instance's buffer_size_kb
-  std::uint64_t mb_per_cpu = 0;  // for stap -s / staprun -b (at least 1)
+  std::uint64_t kb_per_cpu = 0;  // what the tracer is given (one taking whole MiB rounds up)
   std::uint64_t frames_held = 0; // frames' records the buffer holds
+  std::string size;              // "16 MiB", "4096 KiB"
   std::string why;               // one line for the progress output
 };
-
-// Bytes one record takes in each tracer's buffer (measured: a kprobe event with its ring buffer
-// header and up to eight 8-byte fetches; a stap record line of up to about 150 characters).
-inline constexpr std::uint64_t kKprobeRecordBytes = 96;
-inline constexpr std::uint64_t kStapRecordBytes = 160;
 
 // `asked_kb`: --trace-buffer (then nothing is sized); `frames`: the built-in sender's count
 // (unknown for --exec and --pid); `mem_available_kb` / `cpus`: the machine's (0: unknown). The
 // automatic size holds every record of the run, at least the tracer's usual default (4 MiB for
-// kprobe, 16 MiB for stap) and at most a quarter of free memory over the CPUs, or 1 GiB.
-TraceBufferPlan plan_trace_buffer(TracerKind tracer, const probes::ProbePlan& plan,
+// kprobe, 16 MiB for stap: tracer::BufferTraits) and at most a quarter of free memory over the
+// CPUs, or 1 GiB.
+TraceBufferPlan plan_trace_buffer(const tracer::BufferTraits& tracer, const probes::ProbePlan& plan,
                                   std::optional<std::uint64_t> frames,
                                   std::optional<std::uint64_t> asked_kb,
                                   std::uint64_t mem_available_kb, unsigned cpus);

@@ -26,16 +26,21 @@ TEST(Layers, EveryArrowOfThisTreePointsDown) {
   EXPECT_NE(r.out.find("points down"), std::string::npos) << r.out;
 }
 
-// A copy of the libraries with one include and one link that run up: both are named.
-TEST(Layers, AnArrowRunningUpIsNamed) {
-  testing::TempDir tmp("layers");
-  const fs::path top = tmp.path();
-  for (const char* lib : {"base", "probes", "sender", "kernel", "tracer", "stap", "kprobe", "vm",
-                          "harness/report", "harness/session", "harness/cli"}) {
+// The libraries of this checkout, copied under `top` for a check to run on.
+void copy_libraries(const fs::path& top) {
+  for (const char* lib : {"base", "probes", "sender", "kernel", "tracer", "stap", "kprobe",
+                          "tracers", "vm", "harness/report", "harness/session", "harness/cli"}) {
     fs::create_directories((top / lib).parent_path());
     fs::copy(fs::path(HARNESS_SOURCE_DIR) / lib, top / lib,
              fs::copy_options::recursive | fs::copy_options::copy_symlinks);
   }
+}
+
+// A copy of the libraries with one include and one link that run up: both are named.
+TEST(Layers, AnArrowRunningUpIsNamed) {
+  testing::TempDir tmp("layers");
+  const fs::path top = tmp.path();
+  copy_libraries(top);
   ASSERT_EQ(check({"--top", top.string()}).status.code, 0);
   auto deps = read_file((top / "kernel/deps.hpp").string());
   ASSERT_TRUE(deps);
@@ -54,6 +59,26 @@ TEST(Layers, AnArrowRunningUpIsNamed) {
   EXPECT_NE(r.out.find("harness_probes links harness_sender (layer 1, not below 1)"),
             std::string::npos)
       << r.out;
+}
+
+// A branch on a tracer's name outside the tracers' folders is named; inside them it is theirs.
+TEST(Layers, ABranchOnATracersNameOutsideItsFolderIsNamed) {
+  testing::TempDir tmp("layers");
+  const fs::path top = tmp.path();
+  copy_libraries(top);
+  for (const char* file : {"harness/session/preflight.cpp", "stap/stap_tracer.cpp"}) {
+    auto text = read_file((top / file).string());
+    ASSERT_TRUE(text);
+    ASSERT_TRUE(write_file_atomic((top / file).string(),
+                                  *text + "bool is_kprobe(const std::string& p) {\n"
+                                          "  return p.ends_with(\".kprobes\"); // its own\n}\n"));
+  }
+  const auto r = check({"--top", top.string()});
+  EXPECT_EQ(r.status.code, 1) << r.out;
+  EXPECT_NE(r.out.find("harness/session/preflight.cpp:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tells the tracers apart outside their folders"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("stap/stap_tracer.cpp"), std::string::npos) << r.out;
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 #include "fake_system.hpp"
 #include "harness/session/preflight.hpp"
 #include "synthetic_sources.hpp"
+#include "tracers/tracers.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -14,7 +15,7 @@ namespace {
 // The stap tracer's pre-flight (the kprobe tracer's checks have tests of their own below).
 PreflightRequest eth0() {
   PreflightRequest r;
-  r.backend = tracer::Backend::stap;
+  r.backend = *tracers::parse("stap");
   r.kernel_spec = "6.1";
   r.iface = "eth0";
   return r;
@@ -118,9 +119,9 @@ TEST(Preflight, AbsentLockdownFileMeansNoLockdown) {
   sys.files.erase("/sys/kernel/security/lockdown");
   const auto r = run_preflight(sys, eth0(), shipped_map_selector());
   EXPECT_EQ(check(r, "lockdown")->state, CheckState::ok);
-  EXPECT_EQ(lockdown_mode("none [integrity] confidentiality"), "integrity");
-  EXPECT_EQ(lockdown_mode("[none] integrity"), "none");
-  EXPECT_EQ(lockdown_mode("garbage"), "");
+  EXPECT_EQ(tracer::lockdown_mode("none [integrity] confidentiality"), "integrity");
+  EXPECT_EQ(tracer::lockdown_mode("[none] integrity"), "none");
+  EXPECT_EQ(tracer::lockdown_mode("garbage"), "");
 }
 
 // The lines come from the running kernel's own af_packet.c (found by build id), and the check
@@ -265,7 +266,8 @@ TEST(Preflight, CrossBuildTreeAndPrebuiltModule) {
   guest.programs.erase("stap");
   guest.dwarf.clear();
   PreflightRequest mod;
-  mod.module = "/nonexistent/probes.ko";
+  mod.backend = *tracers::parse("stap");
+  mod.artifact = "/nonexistent/probes.ko";
   mod.plan = "/nonexistent/probes.plan.json";
   mod.veth = true;
   r = run_preflight(guest, mod, shipped_map_selector());
@@ -291,7 +293,7 @@ TEST(Preflight, ThisHostFailsCleanlyForRealStap) {
   RealSystem sys;
   PreflightRequest req;
   req.veth = true;
-  req.backend = tracer::Backend::stap;
+  req.backend = *tracers::parse("stap");
   const auto r = run_preflight(sys, req, shipped_map_selector());
   const Check* f = r.first_failure();
   if (!f)
@@ -322,7 +324,7 @@ TEST(Preflight, ThisHostFailsCleanlyForKprobes) {
   RealSystem sys;
   PreflightRequest req;
   req.veth = true;
-  req.backend = tracer::Backend::kprobe;
+  req.backend = *tracers::parse("kprobe");
   const auto r = run_preflight(sys, req, shipped_map_selector());
   const Check* f = r.first_failure();
   if (!f)
@@ -342,14 +344,14 @@ TEST(Preflight, ThisHostFailsCleanlyForKprobes) {
 TEST(Preflight, AutoPicksTheTracerAndRunsItsChecks) {
   FakeSystem sys = FakeSystem::ready();
   PreflightRequest req = eth0();
-  req.backend = tracer::Backend::automatic;
+  req.backend = nullptr;
   auto r = run_preflight(sys, req, shipped_map_selector());
   ASSERT_TRUE(r.tracer) << format_checks(r);
-  EXPECT_EQ(r.tracer->backend, tracer::Backend::stap);
+  EXPECT_EQ(r.tracer->tracer, *tracers::parse("stap"));
   sys.files["/sys/kernel/security/lockdown"] = "none [integrity] confidentiality\n";
   r = run_preflight(sys, req, shipped_map_selector());
   ASSERT_TRUE(r.tracer) << format_checks(r);
-  EXPECT_EQ(r.tracer->backend, tracer::Backend::kprobe);
+  EXPECT_EQ(r.tracer->tracer, *tracers::parse("kprobe"));
   const Check* events = nullptr;
   for (const auto& c : r.checks)
     if (c.name == "kprobe events")

@@ -12,6 +12,7 @@
 #include "probes/map_store.hpp"
 #include "run_test_util.hpp"
 #include "stap/generate.hpp"
+#include "stap/stap_tracer.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -51,7 +52,7 @@ protected:
     req.sender.count = frames;
     req.sender.ring_frames = 8;
     req.kernel_spec = "6.1";
-    req.stap = FAULT_STAP;
+    req.tools.stap = FAULT_STAP;
     req.preflight = false;
     req.out_dir = dir_ + "/run";
     req.ready_timeout = 10s;
@@ -151,9 +152,10 @@ TEST_F(RunSession, PrebuiltModuleWhoseProbesStaySilentNamesThePlansLines) {
   std::ofstream(module) << "not really a module: the stand-in staprun never loads it";
   ASSERT_TRUE(probes::save_plan(dir_ + "/hx_probes.plan.json", gen->plan));
   auto req = request("silent");
-  req.module = module;
-  req.staprun = FAULT_STAP;
-  req.stap = "/nonexistent/stap"; // not used with --module
+  req.backend = &stap::stap_tracer();
+  req.artifact = module;
+  req.tools.staprun = FAULT_STAP;
+  req.tools.stap = "/nonexistent/stap"; // not used with --module
   auto out = run_session(req, hooks());
   ASSERT_TRUE(out) << format_error(out.error());
   EXPECT_TRUE(file_has(out->run_dir + "/plan.json", gen->plan.plan_id));
@@ -187,7 +189,7 @@ TEST_F(RunSession, PreflightFailureCreatesNothing) {
   sys.files.erase("/proc/modules");
   auto req = request("silent");
   req.preflight = true;
-  req.stap = "stap"; // the fake machine's
+  req.tools.stap = "stap"; // the fake machine's
   RunHooks h = hooks();
   h.system = &sys;
   auto out = run_session(req, h);
@@ -210,14 +212,15 @@ TEST_F(RunSession, BadInputFilesAreNamedBeforePreflight) {
   h.system = &sys;
   auto req = request("silent");
   req.preflight = true;
-  req.stap = "stap";
+  req.tools.stap = "stap";
   req.baseline_path = dir_ + "/junk.json";
   auto out = run_session(req, h);
   ASSERT_FALSE(out);
   EXPECT_EQ(out.error().code, Exit::usage) << format_error(out.error());
   EXPECT_NE(out.error().what.find("junk.json"), std::string::npos) << format_error(out.error());
   req.baseline_path.reset();
-  req.module = dir_ + "/junk.ko"; // its plan junk.plan.json is missing
+  req.backend = &stap::stap_tracer();
+  req.artifact = dir_ + "/junk.ko"; // its plan junk.plan.json is missing
   out = run_session(req, h);
   ASSERT_FALSE(out);
   EXPECT_EQ(out.error().code, Exit::usage) << format_error(out.error());
@@ -285,7 +288,7 @@ TEST_F(RunSession, NoExactSourceStopsAtPreflight) {
   auto req = request("silent");
   req.kernel_spec = "5.x";
   req.preflight = true;
-  req.stap = "stap"; // the fake machine's
+  req.tools.stap = "stap"; // the fake machine's
   RunHooks h = hooks();
   h.system = &sys;
   auto out = run_session(req, h);
@@ -307,7 +310,7 @@ TEST_F(RunSession, AllowNearestReportIsMarkedAndNeverOk) {
   sys.programs.insert(FAULT_STAP);
   auto req = request("silent");
   req.preflight = true;
-  req.backend = tracer::Backend::stap;
+  req.backend = &stap::stap_tracer();
   req.allow_nearest = true;
   RunHooks h = hooks();
   h.system = &sys;

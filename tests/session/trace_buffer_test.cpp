@@ -1,6 +1,8 @@
 // The tracer's buffer for a run and the sender's pace around it (issue 26, trace_buffer.hpp).
 #include "base/signals.hpp"
 #include "harness/session/trace_buffer.hpp"
+#include "kprobe/kprobe_tracer.hpp"
+#include "stap/stap_tracer.hpp"
 
 #include <atomic>
 #include <csignal>
@@ -13,6 +15,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// The buffers of the two tracers (stap/stap_tracer.cpp, kprobe/kprobe_tracer.cpp).
+const tracer::BufferTraits kStap = stap::stap_tracer().buffer();
+const tracer::BufferTraits kKprobe = kprobe::kprobe_tracer().buffer();
+
 probes::ProbePlan plan_of(std::size_t anchors) {
   probes::ProbePlan p;
   p.anchors.resize(anchors);
@@ -22,35 +28,37 @@ probes::ProbePlan plan_of(std::size_t anchors) {
 TEST(TraceBuffer, HoldsEveryRecordOfTheRunWithinAQuarterOfFreeMemory) {
   const auto plan = plan_of(20);
   // 30000 frames x 20 records x 96 bytes = 56250 KiB, well within 4 GiB / 4 / 2 CPUs.
-  auto k = plan_trace_buffer(TracerKind::kprobe, plan, 30000, std::nullopt, 4u << 20, 2);
+  auto k = plan_trace_buffer(kKprobe, plan, 30000, std::nullopt, 4u << 20, 2);
   EXPECT_EQ(k.kb_per_cpu, 56250u);
   EXPECT_EQ(k.frames_held, 30000u);
   EXPECT_NE(k.why.find("30000 frames"), std::string::npos);
   // stap counts whole MiB and its lines are longer.
-  auto s = plan_trace_buffer(TracerKind::stap, plan, 30000, std::nullopt, 4u << 20, 2);
-  EXPECT_EQ(s.mb_per_cpu, (30000u * 20 * kStapRecordBytes + (1u << 20) - 1) >> 20);
+  auto s = plan_trace_buffer(kStap, plan, 30000, std::nullopt, 4u << 20, 2);
+  EXPECT_EQ(s.kb_per_cpu, ((30000u * 20 * kStap.record_bytes + (1u << 20) - 1) >> 20) << 10);
+  EXPECT_EQ(s.size, std::to_string(s.kb_per_cpu >> 10) + " MiB");
   EXPECT_GE(s.frames_held, 30000u);
   // Little free memory caps it, and says so.
-  auto small = plan_trace_buffer(TracerKind::kprobe, plan, 30000, std::nullopt, 64u << 10, 1);
+  auto small = plan_trace_buffer(kKprobe, plan, 30000, std::nullopt, 64u << 10, 1);
   EXPECT_EQ(small.kb_per_cpu, 16u << 10);
   EXPECT_LT(small.frames_held, 30000u);
   EXPECT_NE(small.why.find("free memory"), std::string::npos);
   // A few frames still get the tracer's usual buffer.
-  EXPECT_EQ(plan_trace_buffer(TracerKind::kprobe, plan, 2, std::nullopt, 0, 1).kb_per_cpu, 4096u);
-  EXPECT_EQ(plan_trace_buffer(TracerKind::stap, plan, 2, std::nullopt, 0, 1).mb_per_cpu, 16u);
+  EXPECT_EQ(plan_trace_buffer(kKprobe, plan, 2, std::nullopt, 0, 1).kb_per_cpu, 4096u);
+  EXPECT_EQ(plan_trace_buffer(kStap, plan, 2, std::nullopt, 0, 1).kb_per_cpu, 16u << 10);
   // A workload of unknown length.
-  EXPECT_NE(plan_trace_buffer(TracerKind::kprobe, plan, std::nullopt, std::nullopt, 0, 1)
-                .why.find("workload"),
+  EXPECT_NE(plan_trace_buffer(kKprobe, plan, std::nullopt, std::nullopt, 0, 1).why.find("workload"),
             std::string::npos);
 }
 
 TEST(TraceBuffer, AskedSizeIsTakenAsGiven) {
-  auto k = plan_trace_buffer(TracerKind::kprobe, plan_of(10), 30000, 8, 4u << 20, 2);
+  auto k = plan_trace_buffer(kKprobe, plan_of(10), 30000, 8, 4u << 20, 2);
   EXPECT_EQ(k.kb_per_cpu, 8u);
-  EXPECT_EQ(k.frames_held, 8u * 1024 / (10 * kKprobeRecordBytes));
+  EXPECT_EQ(k.frames_held, 8u * 1024 / (10 * kKprobe.record_bytes));
   EXPECT_EQ(k.why, "--trace-buffer");
-  auto s = plan_trace_buffer(TracerKind::stap, plan_of(10), 30000, 8, 4u << 20, 2);
-  EXPECT_EQ(s.mb_per_cpu, 1u) << "stap's transport takes whole MiB";
+  auto s = plan_trace_buffer(kStap, plan_of(10), 30000, 8, 4u << 20, 2);
+  EXPECT_EQ(s.kb_per_cpu, 1024u) << "stap's transport takes whole MiB";
+  EXPECT_EQ(s.size, "1 MiB");
+  EXPECT_EQ(k.size, "8 KiB");
 }
 
 // The sender waits while the tracer is behind and delivering, and goes on once it caught up.
