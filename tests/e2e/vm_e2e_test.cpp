@@ -315,7 +315,7 @@ TEST_F(E2E, RunCompilesWithRealStapInTheGuest) {
        "3000"});
   EXPECT_EQ(r.status.code, 0) << r.err << r.out;
   const auto err = read_file(out_ + "/exec.stderr").value_or("");
-  // stap -s: the transport buffer sized for the run (harness/run/trace_buffer.hpp).
+  // stap -s: the transport buffer sized for the run (harness/session/trace_buffer.hpp).
   EXPECT_NE(err.find("starting stap -v -s "), std::string::npos) << err;
   EXPECT_NE(err.find(" -r " + tree + " -R "), std::string::npos) << err;
   EXPECT_NE(err.find("): stap -P"), std::string::npos) << "no -P at -O0:\n" << err;
