@@ -61,6 +61,6 @@ int main(int argc, char** argv) {
     // Libraries report expected failures as Result; reaching this is a harness bug.
     std::cerr << "harness: internal error in '" << first << "': " << e.what()
               << "\nhint: please report this with the command line that caused it\n";
-    return 70;
+    return static_cast<int>(Exit::internal);
   }
 }

@@ -399,7 +399,7 @@ Result<EnsureResult> ensure_debian_kernel(const EnsureRequest& req) {
   if (gcc.empty())
     return fail(Exit::kernel_build, "gcc", "not installed", "apt-get install gcc make");
   if (req.stap_version.empty())
-    return fail(Exit::stap_missing, "stap", "its version is not known",
+    return fail(Exit::tool_missing, "stap", "its version is not known",
                 "apt-get install systemtap (the test kernels are cached per SystemTap version)");
 
   EnsureResult res;

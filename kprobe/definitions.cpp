@@ -148,7 +148,7 @@ std::string event_name_for(std::string_view anchor) {
 Result<PerfDefinition> parse_perf_definition(std::string_view line) {
   const auto w = words(line);
   auto bad = [&](const std::string& why) {
-    return fail(Exit::stap_failed, "perf probe output",
+    return fail(Exit::tracer_failed, "perf probe output",
                 why + " in \"" + std::string(line.substr(0, 160)) + "\"",
                 "perf printed a definition harness does not understand; run the same "
                 "`perf probe -D` by hand to see it");

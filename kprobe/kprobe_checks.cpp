@@ -70,7 +70,7 @@ void check_kprobe(const Machine& m, const tracer::CheckRequest& req, Checker& c)
   if (auto p = m.find_program(req.tools.perf))
     c.ok("perf", *p);
   else
-    c.failed("perf", Exit::stap_missing, "perf (" + req.tools.perf + ")",
+    c.failed("perf", Exit::tool_missing, "perf (" + req.tools.perf + ")",
              "not installed: the kprobe tracer makes its definitions with `perf probe`",
              "apt-get install linux-perf, or build them elsewhere: `harness build --backend "
              "kprobe`");

@@ -341,7 +341,7 @@ ExitStatus KprobeSession::stop(std::chrono::milliseconds) {
 }
 
 Error KprobeSession::failure(const ExitStatus& st, const std::string& while_doing) const {
-  return Error{Exit::stap_failed, "kprobe tracer " + while_doing,
+  return Error{Exit::tracer_failed, "kprobe tracer " + while_doing,
                "it stopped (" + st.describe() + "); details in " + cfg_.log_path,
                "`harness doctor --backend kprobe` checks what kprobe events need"};
 }

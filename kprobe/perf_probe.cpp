@@ -38,7 +38,7 @@ Result<PerfAttempt> run_perf(const std::string& perf, const std::vector<std::str
   spec.args = argv;
   auto r = run_captured(spec, std::chrono::minutes(2));
   if (!r)
-    return fail(Exit::stap_missing, perf, r.error().why,
+    return fail(Exit::tool_missing, perf, r.error().why,
                 "install Debian's linux-perf (scripts/install-deps --kernel)");
   PerfAttempt a;
   a.ok = r->status.success() && !r->timed_out && r->out.find("p:") != std::string::npos;
@@ -342,7 +342,7 @@ events_from_perf_output(std::string_view out, std::string_view anchor, std::stri
     if (!d)
       return std::unexpected(d.error());
     if (!event_matches(d->event, event))
-      return fail(Exit::stap_failed, "perf probe output",
+      return fail(Exit::tracer_failed, "perf probe output",
                   "event '" + d->event + "' where " + std::string(event) + " was asked for",
                   "run the same `perf probe -D` by hand to see it");
     // Copies get their own names: EVENT, EVENT_1, ... (perf -D repeats the name when one line
@@ -352,7 +352,7 @@ events_from_perf_output(std::string_view out, std::string_view anchor, std::stri
     events.push_back({std::string(anchor), std::move(name), d->probe, d->args});
   }
   if (events.empty())
-    return fail(Exit::stap_failed, "perf probe output", "no definition for " + std::string(event),
+    return fail(Exit::tracer_failed, "perf probe output", "no definition for " + std::string(event),
                 "run the same `perf probe -D` by hand to see it");
   return events;
 }
@@ -398,7 +398,7 @@ Result<KprobeBuildResult> build_kprobe_defs(const KprobeBuildRequest& req) {
     if (auto s = b.add_anchor(p, res); !s)
       return std::unexpected(s.error());
   if (res.defs.events.empty())
-    return fail(Exit::stap_failed, "perf probe -k " + req.vmlinux,
+    return fail(Exit::tracer_failed, "perf probe -k " + req.vmlinux,
                 "placed none of the plan's " + std::to_string(req.plan.anchors.size()) + " probes",
                 "check that the vmlinux has DWARF (CONFIG_DEBUG_INFO) and is the kernel the map "
                 "is for (`harness verify`)");

@@ -122,7 +122,7 @@ Status Tracefs::write(std::string_view rel, std::string_view value, bool append)
   if (n == static_cast<ssize_t>(data.size()))
     return {};
   const std::string log = error_log_tail();
-  return fail(Exit::stap_failed, p,
+  return fail(Exit::tracer_failed, p,
               "writing \"" + std::string(value.substr(0, 200)) +
                   "\" failed: " + (n < 0 ? errno_text(err) : "short write") +
                   (log.empty() ? "" : " (tracefs error_log: " + log + ")"),

@@ -74,9 +74,9 @@ Error classify_stap_failure(std::string_view err, const std::string& log) {
             d->hint + "; " + hint_log};
   // A cross build's own failure: the C compiler rejected the runtime for this kernel.
   if (auto l = first_line_with(err, "error:"); !l.empty())
-    return {Exit::stap_failed, "stap (module compile)", l,
+    return {Exit::tracer_failed, "stap (module compile)", l,
             "the SystemTap runtime may not support this kernel; " + hint_log};
-  return {Exit::stap_failed, "stap", "failed without a recognised message", hint_log};
+  return {Exit::tracer_failed, "stap", "failed without a recognised message", hint_log};
 }
 
 Result<ModuleBuildResult> build_module(const ModuleBuildRequest& req) {
@@ -183,7 +183,7 @@ Result<ModuleBuildResult> build_module(const ModuleBuildRequest& req) {
   note("building " + name + ".ko for " + tree->release + (tree->af_packet_O0 ? " (-P)" : ""));
   auto child = spawn(spec);
   if (!child)
-    return fail(Exit::stap_missing, "stap", child.error().why,
+    return fail(Exit::tool_missing, "stap", child.error().why,
                 "apt-get install systemtap (or run `harness demo`)");
   std::optional<ExitStatus> st;
   const auto deadline = start + req.timeout;
@@ -202,7 +202,7 @@ Result<ModuleBuildResult> build_module(const ModuleBuildRequest& req) {
   }
   if (!st) {
     cleanup();
-    return fail(Exit::stap_failed, "stap",
+    return fail(Exit::tracer_failed, "stap",
                 "did not finish within " + std::to_string(req.timeout.count()) + " s",
                 "stap's output is in " + res.log_path);
   }

@@ -14,7 +14,7 @@ void check_tools(const Machine& m, const tracer::CheckRequest& req, Checker& c) 
   if (!req.artifact.empty()) {
     auto p = m.find_program(req.tools.staprun);
     if (!p)
-      c.failed("staprun", Exit::stap_missing, "staprun (" + req.tools.staprun + ")",
+      c.failed("staprun", Exit::tool_missing, "staprun (" + req.tools.staprun + ")",
                "not installed or not executable", "apt-get install systemtap-runtime");
     else
       c.ok("staprun", *p);
@@ -22,7 +22,7 @@ void check_tools(const Machine& m, const tracer::CheckRequest& req, Checker& c) 
   }
   auto p = m.find_program(req.tools.stap);
   if (!p) {
-    c.failed("stap", Exit::stap_missing, "stap (" + req.tools.stap + ")",
+    c.failed("stap", Exit::tool_missing, "stap (" + req.tools.stap + ")",
              "SystemTap is not installed or not executable", "apt-get install systemtap");
     return;
   }

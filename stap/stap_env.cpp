@@ -50,11 +50,11 @@ Result<std::string> stap_version() {
   spec.args = {"-V"};
   auto r = run_captured(spec, std::chrono::seconds(30));
   if (!r)
-    return fail(Exit::stap_missing, "stap", r.error().why,
+    return fail(Exit::tool_missing, "stap", r.error().why,
                 "apt-get install systemtap (or run `harness demo`, which installs it)");
   auto v = parse_stap_version(r->err + r->out);
   if (v.empty())
-    return fail(Exit::stap_missing, "stap -V", "printed no version", "is `stap` SystemTap?");
+    return fail(Exit::tool_missing, "stap -V", "printed no version", "is `stap` SystemTap?");
   return v;
 }
 
@@ -111,7 +111,7 @@ Result<std::string> patched_runtime(const std::string& cache_dir, const std::str
   if (fs::exists(dir + "/runtime.h"))
     return dir;
   if (!fs::exists(runtime + "/runtime.h"))
-    return fail(Exit::stap_missing, runtime, "is not a SystemTap runtime (no runtime.h)",
+    return fail(Exit::tool_missing, runtime, "is not a SystemTap runtime (no runtime.h)",
                 "is systemtap-runtime installed?");
   const std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
   std::error_code ec;

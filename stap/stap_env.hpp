@@ -53,7 +53,7 @@ struct RuntimeFixes {
 RuntimeFixes needed_runtime_fixes(const std::string& runtime, bool kernel_renamed_task_work);
 
 // A patched copy of `runtime` under `cache_dir`/runtime/<key>/ (made once, atomically); returns
-// its path. Errors: Exit::io, Exit::stap_missing.
+// its path. Errors: Exit::io, Exit::tool_missing.
 Result<std::string> patched_runtime(const std::string& cache_dir, const std::string& runtime,
                                     const std::string& stap_version, RuntimeFixes fixes);
 

@@ -24,7 +24,7 @@ std::optional<StapProgress> parse_stap_progress(std::string_view line);
 std::string format_stap_progress(const StapProgress& p);
 
 struct StapDiagnosis {
-  Exit code = Exit::stap_failed;
+  Exit code = Exit::tracer_failed;
   std::string cause; // one line
   std::string hint;
   std::string evidence; // the line of stap's output that told

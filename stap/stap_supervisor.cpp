@@ -54,7 +54,7 @@ Result<std::unique_ptr<StapSupervisor>> StapSupervisor::start(SupervisorConfig c
   auto child = launcher(spec);
   if (!child) {
     Error e = child.error();
-    e.code = Exit::stap_missing;
+    e.code = Exit::tool_missing;
     return std::unexpected(e);
   }
   s->child_ = std::move(*child);
@@ -138,7 +138,7 @@ Status StapSupervisor::wait_ready(std::chrono::milliseconds timeout) {
     if (now >= deadline) {
       flush_files();
       return fail(
-          Exit::stap_timeout, "stap",
+          Exit::tracer_timeout, "stap",
           "no READY record within " +
               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) +
               " s (still compiling, or hung); full output in " + cfg_.log_path,
@@ -216,7 +216,7 @@ Error StapSupervisor::failure(const ExitStatus& st, const std::string& while_doi
       break;
     pos = b;
   }
-  return Error{Exit::stap_failed, exe + " " + while_doing,
+  return Error{Exit::tracer_failed, exe + " " + while_doing,
                "it stopped (" + st.describe() + ")" +
                    (last.empty() ? std::string() : ", last words: \"" + last + "\"") +
                    "; full output in " + cfg_.log_path,

@@ -40,7 +40,7 @@ public:
   ~StapSupervisor() override; // stops stap if still running
 
   // Until the READY record. Errors: stap exited first (diagnosed from its output, the log
-  // named), `timeout` passed (Exit::stap_timeout), SIGINT/SIGTERM (Exit::interrupted).
+  // named), `timeout` passed (Exit::tracer_timeout), SIGINT/SIGTERM (Exit::interrupted).
   Status wait_ready(std::chrono::milliseconds timeout) override;
   // Moves output for up to `slice`; stap's exit status once it has exited.
   std::optional<ExitStatus> pump(std::chrono::milliseconds slice) override;

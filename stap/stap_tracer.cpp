@@ -144,7 +144,7 @@ public:
 Obstacle StapTracer::obstacle(const BackendFacts& f) const {
   const std::string version = f.tool_version(name());
   if (version.empty())
-    return {"SystemTap is not installed", Exit::stap_missing};
+    return {"SystemTap is not installed", Exit::tool_missing};
   if (!f.in_vm && f.modules_disabled)
     return {"this kernel does not load modules", Exit::unsupported};
   if (!f.in_vm && !f.lockdown.empty() && f.lockdown != "none")

@@ -181,10 +181,10 @@ Result<DwarfListings> list_af_packet_probes(const std::string& kernel_build,
       spec.env.emplace_back("SYSTEMTAP_DIR", stap_dir);
     auto res = run_captured(spec, std::chrono::seconds(120));
     if (!res)
-      return fail(Exit::stap_missing, "stap", res.error().why,
+      return fail(Exit::tool_missing, "stap", res.error().why,
                   "apt-get install systemtap (or run `harness demo`)");
     if (res->timed_out)
-      return fail(Exit::stap_failed, describe_command(spec), "did not finish within 120 s");
+      return fail(Exit::tracer_failed, describe_command(spec), "did not finish within 120 s");
     auto listed = parse_stap_listing(res->out);
     if (listed.empty()) {
       std::string why = "listed no probe points in " + file;
@@ -192,7 +192,7 @@ Result<DwarfListings> list_af_packet_probes(const std::string& kernel_build,
       if (!res->err.empty())
         why += ": " + res->err.substr(0, nl);
       return fail(res->err.find("debuginfo") != std::string::npos ? Exit::no_debuginfo
-                                                                  : Exit::stap_failed,
+                                                                  : Exit::tracer_failed,
                   describe_command(spec), why,
                   "the build needs vmlinux with DWARF (CONFIG_DEBUG_INFO) and CONFIG_PACKET=y; "
                   "`harness kernel prepare` sets both");

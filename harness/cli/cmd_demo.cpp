@@ -3,6 +3,7 @@
 #include "base/files.hpp"
 #include "base/signals.hpp"
 #include "harness/cli/commands.hpp"
+#include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
 #include "kernel/cache_dir.hpp"
 #include "tracers/tracers.hpp"
@@ -46,10 +47,14 @@ Result<int> cmd_demo(const Args& all) {
                  "afterwards), and runs 2 frames through a TX ring in a qemu VM with the status "
                  "probes loaded, printing the report. A warm run takes about 10-30 s.\n"
                  "Arguments after `--` replace the default run options (--frames 2 --tpacket "
-                 "v2).\n\nexit status: harness run's (0 every frame accounted for, 1 "
-                 "anomalies, 15 incomplete: the tracer lost records); 3 packages missing and not "
-                 "root; 12 the VM failed; 13 the kernel "
-                 "build failed; 5/6/9 stap missing / no debuginfo / module build failed.\n";
+                 "v2).\n"
+              << exit_help({{Exit::not_root, "packages missing and not root"},
+                            {Exit::tool_missing},
+                            {Exit::no_debuginfo},
+                            {Exit::tracer_failed, "the probes did not build"},
+                            {Exit::vm_failed},
+                            {Exit::kernel_build}},
+                           "harness run's (`harness run --help`); before it runs: ");
     return 0;
   }
   const auto& vm = parsed->vm;

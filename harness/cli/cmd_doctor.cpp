@@ -1,6 +1,7 @@
 // harness doctor: what `run` would check, printed without running anything.
 #include "base/scratch_net.hpp"
 #include "harness/cli/commands.hpp"
+#include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
 #include "harness/cli/tracer_options.hpp"
 #include "harness/session/preflight.hpp"
@@ -47,10 +48,15 @@ Result<int> cmd_doctor(const Args& args) {
   if (!parsed)
     return std::unexpected(parsed.error());
   if (parsed->help) {
-    std::cout << "\nexit status: 0 all checks pass, else the exit status `harness run` would "
-                 "have for the first failing check (3 not root, 4 interface, 5 stap/perf missing, "
-                 "6 no debuginfo, 7 lockdown, 8 no line map, 11 no modules/kprobes/kprobe "
-                 "events)\n";
+    std::cout << exit_help({{Exit::not_root},
+                            {Exit::interface},
+                            {Exit::tool_missing},
+                            {Exit::no_debuginfo},
+                            {Exit::lockdown},
+                            {Exit::no_map},
+                            {Exit::unsupported}},
+                           "0 all checks pass, else the exit status `harness run` would have for "
+                           "the first failing check: ");
     return 0;
   }
   auto pick = tracer_pick(parsed->vm);

@@ -2,6 +2,7 @@
 #include "base/files.hpp"
 #include "base/sha1.hpp"
 #include "harness/cli/commands.hpp"
+#include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
 #include "probes/drift.hpp"
 #include "probes/line_map.hpp"
@@ -29,7 +30,9 @@ Result<int> drift(const Args& args) {
   if (!parsed)
     return std::unexpected(parsed.error());
   if (parsed->help) {
-    std::cout << "\nexit status: 0 nothing moved, 1 drift found (also after --update), 2 error\n";
+    std::cout << exit_help(
+        {{Exit::ok, "nothing moved"}, {Exit::anomaly, "drift found (also after --update)"},
+         {Exit::usage}, {Exit::io}});
     return 0;
   }
   const auto& vm = parsed->vm;

@@ -4,6 +4,7 @@
 #include "base/files.hpp"
 #include "base/signals.hpp"
 #include "harness/cli/commands.hpp"
+#include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
 #include "kernel/cache_dir.hpp"
 #include "kernel/kernel_builder.hpp"
@@ -15,9 +16,12 @@
 namespace harness::cli {
 namespace {
 
-const char* const kExitText =
-    "\nexit status: 0 done; 2 bad options or not a kernel tree; 13 the kernel could not be "
-    "prepared or built (the log is named); 14 I/O; 130 interrupted (a later build resumes).\n";
+const std::string kExitText =
+    exit_help({{Exit::ok, "done"},
+               {Exit::usage, "bad options or not a kernel tree"},
+               {Exit::kernel_build, "the kernel could not be prepared or built (the log is named)"},
+               {Exit::io},
+               {Exit::interrupted, "interrupted (a later build resumes)"}});
 
 void progress(std::string_view line) {
   std::cerr << "harness: " << line << std::endl;

@@ -1,6 +1,7 @@
 // harness report: rebuild the report of a run from its saved outputs.
 #include "base/files.hpp"
 #include "harness/cli/commands.hpp"
+#include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
 #include "harness/report/offline.hpp"
 #include "harness/report/report_html.hpp"
@@ -34,9 +35,11 @@ Result<int> cmd_report(const Args& args) {
   if (!parsed)
     return std::unexpected(parsed.error());
   if (parsed->help) {
-    std::cout << "\nexit status: 0 every frame accounted for and no regression, 1 anomalies or "
-                 "regression, 2 bad input, 14 unreadable file, 15 incomplete: the tracer lost "
-                 "records and nothing was wrong in what it saw\n";
+    std::cout << exit_help({{Exit::ok, "every frame accounted for and no regression"},
+                            {Exit::anomaly, "anomalies or regression"},
+                            {Exit::usage},
+                            {Exit::io, "unreadable file"},
+                            {Exit::incomplete}});
     return 0;
   }
   if (trace.empty())

@@ -2,6 +2,7 @@
 #include "base/files.hpp"
 #include "base/signals.hpp"
 #include "harness/cli/commands.hpp"
+#include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
 #include "harness/cli/sender_options.hpp"
 #include "harness/cli/tracer_options.hpp"
@@ -132,12 +133,21 @@ Result<int> cmd_run(const Args& all_args) {
     return std::unexpected(parsed.error());
   if (parsed->help) {
     std::cout
-        << "\nexit status: 0 every frame accounted for, 1 anomalies or regression, 2 bad "
-           "input, 3 not root, 4 interface, 5 stap/perf missing, 6 no debuginfo, 7 lockdown / "
-           "module signing, 8 no line map, 9 the tracer failed to build or load the probes, "
-           "10 stap never ready, 11 kernel lacks modules/kprobes/kprobe events, 14 I/O, 15 "
-           "incomplete: the tracer lost records and nothing was wrong in what it saw, 130 "
-           "interrupted (partial report kept)\n";
+        << exit_help({{Exit::ok, "every frame accounted for"},
+                      {Exit::anomaly, "anomalies or regression"},
+                      {Exit::usage},
+                      {Exit::not_root},
+                      {Exit::interface},
+                      {Exit::tool_missing},
+                      {Exit::no_debuginfo},
+                      {Exit::lockdown},
+                      {Exit::no_map},
+                      {Exit::tracer_failed},
+                      {Exit::tracer_timeout},
+                      {Exit::unsupported},
+                      {Exit::io},
+                      {Exit::incomplete},
+                      {Exit::interrupted, "interrupted (partial report kept)"}});
     return 0;
   }
   const bool exec = parsed->vm.count("exec") > 0;

@@ -1,6 +1,7 @@
 #include "base/files.hpp"
 #include "base/signals.hpp"
 #include "harness/cli/commands.hpp"
+#include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
 #include "harness/cli/sender_options.hpp"
 #include "sender/send_report.hpp"
@@ -13,7 +14,7 @@ namespace {
 
 constexpr const char* kUsage = "send [options] IFACE\n       harness send --veth [options]";
 
-constexpr const char* kExtra =
+const std::string kExtra =
     "Fills a PACKET_TX_RING with --count frames (payload header: \"HXTR\", run id, sequence\n"
     "number; then the bytes 0,1,2,...), keeps it moving with send(), then audits every ring\n"
     "slot's final status (AVAILABLE / SEND_REQUEST / SENDING / WRONG_FORMAT; status 4 is\n"
@@ -24,11 +25,7 @@ constexpr const char* kExtra =
     "skb instead of referencing ring pages), 256 small frames; every option given explicitly\n"
     "keeps its packet_mmap.c meaning (-n N alone: N page-sized frames). --classic: "
     "packet_mmap.c's\n"
-    "defaults, as `harness run` uses them.\n"
-    "\n"
-    "exit status: 0 every frame sent (and received, with --veth); 1 a frame was not sent;\n"
-    "2 bad option or value; 3 not root; 4 interface missing or down; 11 the kernel lacks the\n"
-    "feature (--tpacket v3 TX); 14 I/O or socket failure; 130 interrupted (partial audit).\n";
+    "defaults, as `harness run` uses them.\n";
 
 } // namespace
 
@@ -56,7 +53,16 @@ Result<int> cmd_send(const Args& args) {
   // Help is printed here so the hidden positional does not show up as an option.
   for (const auto& a : args)
     if (a == "--help" || a == "-h") {
-      print_help("send", kUsage, opts, kExtra);
+      print_help("send", kUsage, opts,
+                 kExtra + exit_help({{Exit::ok, "every frame sent (and received, with --veth)"},
+                                     {Exit::anomaly, "a frame was not sent"},
+                                     {Exit::usage},
+                                     {Exit::not_root},
+                                     {Exit::interface},
+                                     {Exit::unsupported, "the kernel lacks the feature (--tpacket "
+                                                         "v3 TX)"},
+                                     {Exit::io, "I/O or socket failure"},
+                                     {Exit::interrupted, "interrupted (partial audit)"}}));
       return 0;
     }
   auto parsed = parse_options(args, "send", kUsage, all, pos);

@@ -3,6 +3,7 @@
 #include "base/files.hpp"
 #include "base/signals.hpp"
 #include "harness/cli/commands.hpp"
+#include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
 #include "harness/cli/tracer_options.hpp"
 #include "kernel/cache_dir.hpp"
@@ -17,12 +18,16 @@
 namespace harness::cli {
 namespace {
 
-const char* const kExitText =
-    "\nexit status: the exit status of the command run in the guest (for `vm run`: harness "
-    "run's: 0 every frame accounted for, 1 anomalies, 15 incomplete: the tracer lost records, "
-    "...); 12 the VM failed (guest panic, no "
-    "ready marker, timeout; the console log is named), 2 bad options, 5 stap missing, 6 no "
-    "debuginfo in the build tree, 9 the probe module did not build, 130 interrupted.\n";
+const std::string kExitText = exit_help(
+    {{Exit::usage},
+     {Exit::tool_missing},
+     {Exit::no_debuginfo, "no debuginfo in the build tree"},
+     {Exit::tracer_failed, "the probes did not build"},
+     {Exit::vm_failed, "the VM failed (guest panic, no ready marker, timeout; the console log is "
+                       "named)"},
+     {Exit::interrupted}},
+    "the exit status of the command run in the guest (for `vm run`: harness run's, see `harness "
+    "run --help`), else ");
 
 void add_vm_options(po::options_description& opts) {
   opts.add_options()("help,h", "show this help")(

@@ -57,6 +57,26 @@ TEST(ExitCodes, EveryCodeOfTheReadmeTableIsAccountedFor) {
   EXPECT_EQ(readme_codes(), all);
 }
 
+// The table lists exactly the statuses of `Exit` (base/result.hpp), whose words every command's
+// --help prints (harness/cli/exit_help.hpp), so help, table and code name the same numbers.
+TEST(ExitCodes, TheReadmeTableIsTheEnum) {
+  std::set<int> exits;
+  for (Exit e : all_exits()) {
+    exits.insert(static_cast<int>(e));
+    EXPECT_NE(exit_summary(e), "?") << static_cast<int>(e);
+  }
+  EXPECT_EQ(readme_codes(), exits);
+  auto help = harness({"run", "--help"});
+  EXPECT_NE(help.out.find("exit status: 0 every frame accounted for, 1 anomalies or regression"),
+            std::string::npos)
+      << help.out;
+  EXPECT_NE(help.out.find("15 incomplete: the tracer lost records"), std::string::npos)
+      << help.out;
+  const std::string text = help.out.substr(help.out.find("exit status:"));
+  for (std::size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1)
+    EXPECT_LE(nl - at, 100u) << "wrapped at 100 columns:\n" << text;
+}
+
 TEST(ExitCodes, ZeroSuccess) {
   auto v = harness({"--version"});
   EXPECT_EQ(v.status.code, 0);

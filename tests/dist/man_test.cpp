@@ -2,6 +2,7 @@
 #include "base/files.hpp"
 #include "help_options.hpp"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 #include <map>
 #include <regex>
@@ -54,6 +55,29 @@ TEST(ManPages, EveryCommandHasAPageListingExactlyItsHelpOptions) {
       EXPECT_EQ(man.at(sub), options_in(help_of({cmd, sub})));
     }
     EXPECT_EQ(man.size(), subs.size()) << "a section for a subcommand --help does not list";
+  }
+}
+
+// The paragraph `exit status: ...` of a text, on one line, `code` as scdoc's *code*; "" if none.
+std::string exit_paragraph(const std::string& text) {
+  const auto at = text.find("exit status:");
+  if (at == std::string::npos)
+    return {};
+  std::string p = text.substr(at, text.find("\n\n", at) - at);
+  while (!p.empty() && p.back() == '\n')
+    p.pop_back();
+  std::replace(p.begin(), p.end(), '\n', ' ');
+  return std::regex_replace(p, std::regex("`([^`]*)`"), "*$1*");
+}
+
+// Each page says the exit statuses its command's --help prints (made from `Exit`).
+TEST(ManPages, ExitStatusesAreTheHelps) {
+  for (const auto& cmd : commands_in(help_of({}))) {
+    const auto subs = subcommands_in(cmd, help_of({cmd}));
+    const std::string help =
+        exit_paragraph(help_of(subs.empty() ? std::vector<std::string>{cmd}
+                                            : std::vector<std::string>{cmd, *subs.begin()}));
+    EXPECT_EQ(exit_paragraph(man_source("harness-" + cmd)), help) << cmd;
   }
 }
 

@@ -56,7 +56,7 @@ TEST(Preflight, EachFailureHasItsOwnExitStatusAndAHint) {
   const std::vector<Case> cases = {
       {"not root", [](FakeSystem& s, PreflightRequest&) { s.uid = 1000; }, Exit::not_root},
       {"stap missing", [](FakeSystem& s, PreflightRequest&) { s.programs.erase("stap"); },
-       Exit::stap_missing},
+       Exit::tool_missing},
       {"no modules", [](FakeSystem& s, PreflightRequest&) { s.files.erase("/proc/modules"); },
        Exit::unsupported},
       {"modules disabled",
@@ -275,7 +275,7 @@ TEST(Preflight, CrossBuildTreeAndPrebuiltModule) {
   EXPECT_EQ(r.first_failure()->name, "module");
   EXPECT_EQ(check(r, "debuginfo"), nullptr);
   guest.programs.erase("staprun");
-  EXPECT_EQ(first_failure(guest, mod), Exit::stap_missing);
+  EXPECT_EQ(first_failure(guest, mod), Exit::tool_missing);
 }
 
 TEST(Preflight, FormatShowsEveryCheckWithHints) {

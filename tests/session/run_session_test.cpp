@@ -110,7 +110,7 @@ TEST_F(RunSession, FaultStapSemanticErrorStopsBeforeSendingWithAPartialReport) {
   auto out = run_session(request("semantic_error"), hooks());
   ASSERT_TRUE(out) << format_error(out.error());
   ASSERT_TRUE(out->error);
-  EXPECT_EQ(out->error->code, Exit::stap_failed);
+  EXPECT_EQ(out->error->code, Exit::tracer_failed);
   EXPECT_NE(out->error->why.find("stap.log"), std::string::npos);
   EXPECT_TRUE(out->report.partial);
   EXPECT_FALSE(file_has(out->run_dir + "/sender.json", "harness.sender/1"));
@@ -124,8 +124,8 @@ TEST_F(RunSession, FaultStapNeverReady) {
   auto out = run_session(req, hooks());
   ASSERT_TRUE(out);
   ASSERT_TRUE(out->error);
-  EXPECT_EQ(out->error->code, Exit::stap_timeout);
-  EXPECT_EQ(out->exit_code(), static_cast<int>(Exit::stap_timeout));
+  EXPECT_EQ(out->error->code, Exit::tracer_timeout);
+  EXPECT_EQ(out->exit_code(), static_cast<int>(Exit::tracer_timeout));
 }
 
 TEST_F(RunSession, FaultStapDiesMidRun) {
@@ -133,7 +133,7 @@ TEST_F(RunSession, FaultStapDiesMidRun) {
   auto out = run_session(request("die_mid_run", 200000), hooks());
   ASSERT_TRUE(out) << format_error(out.error());
   ASSERT_TRUE(out->error);
-  EXPECT_EQ(out->error->code, Exit::stap_failed);
+  EXPECT_EQ(out->error->code, Exit::tracer_failed);
   EXPECT_NE(out->error->why.find("partial report in"), std::string::npos);
   EXPECT_TRUE(out->report.partial);
   EXPECT_EQ(out->report.summary.requested, 200000u) << "the sender's records are kept";

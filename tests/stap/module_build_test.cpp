@@ -45,7 +45,7 @@ TEST(ModuleBuild, ClassifiesStapFailures) {
       "semantic error: no line records for /src/net/packet/af_packet.c:415 [man error::dwarf] "
       "(try :414 or :417)\nPass 2: analysis failed.\n",
       "/out/m.stap.log");
-  EXPECT_EQ(e.code, Exit::stap_failed);
+  EXPECT_EQ(e.code, Exit::tracer_failed);
   EXPECT_NE(e.why.find("semantic error"), std::string::npos);
   EXPECT_NE(e.hint.find("/out/m.stap.log"), std::string::npos);
   EXPECT_EQ(classify_stap_failure("ERROR: missing x86_64 kernel/module debuginfo [man "
@@ -61,7 +61,7 @@ TEST(ModuleBuild, ClassifiesStapFailures) {
   auto cc = classify_stap_failure("/tmp/x/stp_task_work.c:12:9: error: incompatible pointer "
                                   "types\n",
                                   "l");
-  EXPECT_EQ(cc.code, Exit::stap_failed);
+  EXPECT_EQ(cc.code, Exit::tracer_failed);
   EXPECT_NE(cc.why.find("incompatible pointer"), std::string::npos);
   EXPECT_EQ(classify_stap_failure("", "l").why, "failed without a recognised message");
 }

@@ -88,7 +88,7 @@ TEST(StapEnv, PatchedRuntimeCopyOfTheInstalledRuntime) {
   EXPECT_TRUE(runtime_uses_old_task_work_cancel(*read_file(*other + "/stp_task_work.c")));
   auto missing = patched_runtime(cache.path(), cache.path() + "/nowhere", "x", fixes);
   ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().code, Exit::stap_missing);
+  EXPECT_EQ(missing.error().code, Exit::tool_missing);
 }
 
 TEST(StapEnv, LockdownMode) {

@@ -46,18 +46,18 @@ TEST(StapOutput, RecognisesStapsFailureTexts) {
        "'/lib/modules/6.1.0/build'",
        Exit::no_debuginfo, "debuginfo"},
       {"semantic error: no match while resolving probe point kernel.statement(\"x@y.c:1\")",
-       Exit::stap_failed, "does not exist"},
-      {"semantic error: not accessible at this address [man error::dwarf]", Exit::stap_failed,
+       Exit::tracer_failed, "does not exist"},
+      {"semantic error: not accessible at this address [man error::dwarf]", Exit::tracer_failed,
        "optimised out"},
-      {"ERROR: module version mismatch (#1 SMP vs #2 SMP), release 6.1.192", Exit::stap_failed,
+      {"ERROR: module version mismatch (#1 SMP vs #2 SMP), release 6.1.192", Exit::tracer_failed,
        "stale"},
       {"ERROR: This host requires module signing.", Exit::lockdown, "signed"},
       {"ERROR: Couldn't insert module '/tmp/x.ko': Required key not available", Exit::lockdown,
        "refused"},
       {"ERROR: Failed to get list of machine owner keys (MOK) for module signing", Exit::lockdown,
        "MOK"},
-      {"WARNING: Number of errors: 2, skipped probes: 3", Exit::stap_failed, "skipped"},
-      {"Pass 4: compilation failed.  [man error::pass4]", Exit::stap_failed, "compile"},
+      {"WARNING: Number of errors: 2, skipped probes: 3", Exit::tracer_failed, "skipped"},
+      {"Pass 4: compilation failed.  [man error::pass4]", Exit::tracer_failed, "compile"},
   };
   for (const auto& c : cases) {
     auto d = diagnose_stap_output(std::string("Pass 1: parsed\n") + c.text + "\nmore\n");
@@ -78,7 +78,7 @@ TEST(StapOutput, CompileFailureQuotesTheCompilersError) {
       "make[1]: *** [Makefile:1: all] Error 2\n"
       "Pass 4: compilation failed.  [man error::pass4]\n");
   ASSERT_TRUE(d);
-  EXPECT_EQ(d->code, Exit::stap_failed);
+  EXPECT_EQ(d->code, Exit::tracer_failed);
   EXPECT_NE(d->evidence.find("stp_task_work.c:12:9: error:"), std::string::npos) << d->evidence;
 }
 

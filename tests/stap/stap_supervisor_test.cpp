@@ -94,7 +94,7 @@ TEST(StapSupervisor, FaultStapThatHangsBeforeReadyTimesOutAndIsKilled) {
   ASSERT_TRUE(s.sup);
   auto r = s.sup->wait_ready(400ms);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, Exit::stap_timeout);
+  EXPECT_EQ(r.error().code, Exit::tracer_timeout);
   EXPECT_NE(r.error().why.find(s.dir + "/stap.log"), std::string::npos) << r.error().why;
   s.sup->stop(300ms);
   expect_all_gone(s.pidfile);
@@ -105,7 +105,7 @@ TEST(StapSupervisor, FaultStapWithASemanticErrorIsDiagnosed) {
   ASSERT_TRUE(s.sup);
   auto r = s.sup->wait_ready(10s);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, Exit::stap_failed);
+  EXPECT_EQ(r.error().code, Exit::tracer_failed);
   EXPECT_NE(r.error().why.find("does not exist in this kernel"), std::string::npos)
       << r.error().why;
   EXPECT_NE(r.error().why.find("stap.log"), std::string::npos);
@@ -131,7 +131,7 @@ TEST(StapSupervisor, FaultStapThatDiesMidRun) {
   ASSERT_TRUE(st);
   EXPECT_EQ(st->code, 1);
   const Error e = s.sup->failure(*st, "during the run");
-  EXPECT_EQ(e.code, Exit::stap_failed);
+  EXPECT_EQ(e.code, Exit::tracer_failed);
   EXPECT_NE(e.why.find("Number of errors: 1"), std::string::npos) << e.why;
   EXPECT_FALSE(s.sup->ended());
 }
@@ -177,5 +177,5 @@ TEST(StapSupervisor, MissingProgram) {
   cfg.log_path = dir + "/stap.log";
   auto r = StapSupervisor::start(std::move(cfg));
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, Exit::stap_missing);
+  EXPECT_EQ(r.error().code, Exit::tool_missing);
 }

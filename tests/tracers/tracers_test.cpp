@@ -86,7 +86,7 @@ TEST(Tracers, LockdownAndMissingStap) {
   ASSERT_TRUE(none);
   EXPECT_EQ(none->tracer, kprobe_t());
   EXPECT_EQ(none->reason, "kprobe: SystemTap is not installed");
-  EXPECT_EQ(choose(stap_t(), facts("6.1.192", "")).error().code, Exit::stap_missing);
+  EXPECT_EQ(choose(stap_t(), facts("6.1.192", "")).error().code, Exit::tool_missing);
 }
 
 TEST(Tracers, StapBeyondItsRangeStopsBeforeCompiling) {
