@@ -56,12 +56,24 @@ std::string_view exit_summary(Exit code) {
 }
 
 const std::vector<Exit>& all_exits() {
-  static const std::vector<Exit> all = {
-      Exit::ok,           Exit::anomaly,       Exit::usage,          Exit::not_root,
-      Exit::interface,    Exit::tool_missing,  Exit::no_debuginfo,   Exit::lockdown,
-      Exit::no_map,       Exit::tracer_failed, Exit::tracer_timeout, Exit::unsupported,
-      Exit::vm_failed,    Exit::kernel_build,  Exit::io,             Exit::incomplete,
-      Exit::internal,     Exit::interrupted};
+  static const std::vector<Exit> all = {Exit::ok,
+                                        Exit::anomaly,
+                                        Exit::usage,
+                                        Exit::not_root,
+                                        Exit::interface,
+                                        Exit::tool_missing,
+                                        Exit::no_debuginfo,
+                                        Exit::lockdown,
+                                        Exit::no_map,
+                                        Exit::tracer_failed,
+                                        Exit::tracer_timeout,
+                                        Exit::unsupported,
+                                        Exit::vm_failed,
+                                        Exit::kernel_build,
+                                        Exit::io,
+                                        Exit::incomplete,
+                                        Exit::internal,
+                                        Exit::interrupted};
   return all;
 }
 

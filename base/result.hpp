@@ -3,8 +3,8 @@
 #include <expected>
 #include <string>
 #include <string_view>
-#include <vector>
 #include <utility>
+#include <vector>
 
 namespace harness {
 
@@ -12,23 +12,23 @@ namespace harness {
 // command gets its own number so scripts and CI can tell them apart.
 enum class Exit : int {
   ok = 0,
-  anomaly = 1,       // ran, but found something wrong (frames not sent, drift, regression)
-  usage = 2,         // bad option, bad input file, bad value
-  not_root = 3,      // needs CAP_NET_RAW / root
-  interface = 4,     // interface missing or down
-  tool_missing = 5,  // the tracer's program (stap, staprun, perf) is not installed
-  no_debuginfo = 6,  // no debuginfo or build tree for the target kernel
-  lockdown = 7,      // kernel lockdown or module signing refuses unsigned modules
-  no_map = 8,        // no line map for the kernel
+  anomaly = 1,         // ran, but found something wrong (frames not sent, drift, regression)
+  usage = 2,           // bad option, bad input file, bad value
+  not_root = 3,        // needs CAP_NET_RAW / root
+  interface = 4,       // interface missing or down
+  tool_missing = 5,    // the tracer's program (stap, staprun, perf) is not installed
+  no_debuginfo = 6,    // no debuginfo or build tree for the target kernel
+  lockdown = 7,        // kernel lockdown or module signing refuses unsigned modules
+  no_map = 8,          // no line map for the kernel
   tracer_failed = 9,   // the tracer failed to build or load the probes, or died
   tracer_timeout = 10, // the tracer never became ready
-  unsupported = 11,  // the kernel lacks a feature (TPACKET_V3 TX, ...)
-  vm_failed = 12,    // guest panicked, timed out or never started
-  kernel_build = 13, // preparing or building a kernel failed
-  io = 14,           // could not read or write a file, create a socket, start a process
-  incomplete = 15,   // ran, found nothing wrong in what it saw, but the tracer lost records
-  internal = 70,     // a harness bug (an exception main caught)
-  interrupted = 130, // SIGINT/SIGTERM: partial results were kept
+  unsupported = 11,    // the kernel lacks a feature (TPACKET_V3 TX, ...)
+  vm_failed = 12,      // guest panicked, timed out or never started
+  kernel_build = 13,   // preparing or building a kernel failed
+  io = 14,             // could not read or write a file, create a socket, start a process
+  incomplete = 15,     // ran, found nothing wrong in what it saw, but the tracer lost records
+  internal = 70,       // a harness bug (an exception main caught)
+  interrupted = 130,   // SIGINT/SIGTERM: partial results were kept
 };
 
 // What an exit status means, in a few words for `--help` ("bad option or input"); the README's

@@ -30,9 +30,10 @@ Result<int> drift(const Args& args) {
   if (!parsed)
     return std::unexpected(parsed.error());
   if (parsed->help) {
-    std::cout << exit_help(
-        {{Exit::ok, "nothing moved"}, {Exit::anomaly, "drift found (also after --update)"},
-         {Exit::usage}, {Exit::io}});
+    std::cout << exit_help({{Exit::ok, "nothing moved"},
+                            {Exit::anomaly, "drift found (also after --update)"},
+                            {Exit::usage},
+                            {Exit::io}});
     return 0;
   }
   const auto& vm = parsed->vm;

@@ -132,22 +132,21 @@ Result<int> cmd_run(const Args& all_args) {
   if (!parsed)
     return std::unexpected(parsed.error());
   if (parsed->help) {
-    std::cout
-        << exit_help({{Exit::ok, "every frame accounted for"},
-                      {Exit::anomaly, "anomalies or regression"},
-                      {Exit::usage},
-                      {Exit::not_root},
-                      {Exit::interface},
-                      {Exit::tool_missing},
-                      {Exit::no_debuginfo},
-                      {Exit::lockdown},
-                      {Exit::no_map},
-                      {Exit::tracer_failed},
-                      {Exit::tracer_timeout},
-                      {Exit::unsupported},
-                      {Exit::io},
-                      {Exit::incomplete},
-                      {Exit::interrupted, "interrupted (partial report kept)"}});
+    std::cout << exit_help({{Exit::ok, "every frame accounted for"},
+                            {Exit::anomaly, "anomalies or regression"},
+                            {Exit::usage},
+                            {Exit::not_root},
+                            {Exit::interface},
+                            {Exit::tool_missing},
+                            {Exit::no_debuginfo},
+                            {Exit::lockdown},
+                            {Exit::no_map},
+                            {Exit::tracer_failed},
+                            {Exit::tracer_timeout},
+                            {Exit::unsupported},
+                            {Exit::io},
+                            {Exit::incomplete},
+                            {Exit::interrupted, "interrupted (partial report kept)"}});
     return 0;
   }
   const bool exec = parsed->vm.count("exec") > 0;

@@ -70,8 +70,7 @@ TEST(ExitCodes, TheReadmeTableIsTheEnum) {
   EXPECT_NE(help.out.find("exit status: 0 every frame accounted for, 1 anomalies or regression"),
             std::string::npos)
       << help.out;
-  EXPECT_NE(help.out.find("15 incomplete: the tracer lost records"), std::string::npos)
-      << help.out;
+  EXPECT_NE(help.out.find("15 incomplete: the tracer lost records"), std::string::npos) << help.out;
   const std::string text = help.out.substr(help.out.find("exit status:"));
   for (std::size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1)
     EXPECT_LE(nl - at, 100u) << "wrapped at 100 columns:\n" << text;
