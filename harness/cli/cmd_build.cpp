@@ -3,6 +3,8 @@
 #include "base/files.hpp"
 #include "harness/cli/commands.hpp"
 #include "harness/cli/options.hpp"
+#include "harness/cli/tracer_options.hpp"
+#include "harness/cli/tree_options.hpp"
 #include "kernel/cache_dir.hpp"
 #include "kernel/kernel_tree.hpp"
 #include "probes/line_map.hpp"
@@ -18,15 +20,11 @@ namespace {
 
 // --map, --kernel or --script (with --plan): where the probes' lines come from.
 Status read_sources(const po::variables_map& vm, tracer::TreeRequest& req) {
-  if (vm.count("map")) {
-    auto m = load_input(probes::load_line_map, "--map", vm["map"].as<std::string>(),
-                        probes::kLineMapHint);
-    if (!m)
-      return std::unexpected(m.error());
-    req.map = std::move(*m);
-  }
-  if (vm.count("kernel"))
-    req.kernel_spec = vm["kernel"].as<std::string>();
+  auto where = tree_map_options(vm);
+  if (!where)
+    return std::unexpected(where.error());
+  req.map = std::move(where->map);
+  req.kernel_spec = where->kernel_spec;
   if (!vm.count("script"))
     return {};
   auto text = read_input("--script", vm["script"].as<std::string>(),
@@ -89,17 +87,13 @@ Result<int> cmd_build(const Args& args) {
       "build --kernel-build DIR [--backend auto|stap|kprobe] [--probes SET] [--kernel VER | --map "
       "FILE | --script FILE [--plan FILE]] [-m NAME] [-o DIR] [--cache DIR] [--no-cache]";
   po::options_description opts("options");
-  opts.add_options()("help,h", "show this help")(
-      "kernel-build", po::value<std::string>()->required(),
-      "the kernel build tree (O= directory) to build for; needs vmlinux with DWARF")(
-      "backend", po::value<std::string>()->default_value("auto"),
-      "tracer: stap (NAME.ko), kprobe (NAME.kprobes: kprobe_events definitions from perf "
-      "probe -D), or auto (stap where the installed SystemTap supports the kernel, else kprobe)")(
-      "probes", po::value<std::string>()->default_value("status"),
-      "probe set to generate: status, call-return or all")(
-      "kernel", po::value<std::string>(),
-      "use the shipped map for this release instead of the tree's own (3.13, 6.1, ...)")(
-      "map", po::value<std::string>(), "use this line map file (harness.map/1)")(
+  opts.add_options()("help,h", "show this help");
+  add_tree_map_options(opts, "to build for; needs vmlinux with DWARF");
+  add_backend_option(opts, "stap (NAME.ko), kprobe (NAME.kprobes: kprobe_events definitions "
+                           "from perf probe -D), or auto (stap where the installed SystemTap "
+                           "supports the kernel, else kprobe)");
+  opts.add_options()("probes", po::value<std::string>()->default_value("status"),
+                     "probe set to generate: status, call-return or all")(
       "script", po::value<std::string>(), "build this SystemTap script instead of generating")(
       "plan", po::value<std::string>(), "with --script: its plan (copied to NAME.plan.json)")(
       "name,m", po::value<std::string>()->default_value("harness_probes"),

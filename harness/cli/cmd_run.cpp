@@ -4,6 +4,7 @@
 #include "harness/cli/commands.hpp"
 #include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
+#include "harness/cli/report_options.hpp"
 #include "harness/cli/sender_options.hpp"
 #include "harness/cli/tracer_options.hpp"
 #include "harness/session/run_session.hpp"
@@ -63,15 +64,13 @@ Result<int> cmd_run(const Args& all_args) {
   if (dashes != all_args.end())
     program.assign(dashes + 1, all_args.end());
   po::options_description opts("run options");
-  std::string kernel = "auto", probes = "status", build_dir, plan, out, json, html, baseline,
-              trace_buffer = "auto";
+  std::string kernel = "auto", probes = "status", build_dir, plan, out, trace_buffer = "auto";
   std::string perf = env_or("HARNESS_PERF", "perf");
   std::string stap = env_or("HARNESS_STAP", "stap");
   std::string staprun = env_or("HARNESS_STAPRUN", "staprun");
   std::vector<std::string> stap_args;
-  double ready_s = 300, settle_s = 5, grace_s = 3, tolerance = 25, duration_s = 0;
+  double ready_s = 300, settle_s = 5, grace_s = 3, duration_s = 0;
   std::int64_t attach_pid = 0; // signed: "-1" must not wrap to 4294967295
-  long max_rows = 64;
   opts.add_options()("help,h", "show this help")(
       "kernel", po::value(&kernel)->default_value("auto"),
       "the kernel probed (auto: uname -r); its lines come from its own af_packet.c, found by "
@@ -90,20 +89,14 @@ Result<int> cmd_run(const Args& all_args) {
       "stap-arg", po::value(&stap_args)->composing(),
       "extra argument for stap/staprun (repeat; e.g. --stap-arg=-DSTP_NO_OVERLOAD)")(
       "out,o", po::value(&out), "run directory (default ./harness-run-<timestamp>)")(
-      "json", po::value(&json), "also write the report as harness.report/1 JSON to FILE")(
-      "html", po::value(&html),
-      "also write the HTML report (timeline; report.html of the run directory) to FILE")(
-      "baseline", po::value(&baseline),
-      "compare with an earlier report.json; exit 1 on regression")(
-      "tolerance", po::value(&tolerance)->default_value(25),
-      "baseline: allowed latency growth in percent")(
+
       "ready-timeout", po::value(&ready_s)->default_value(300),
       "seconds to wait for stap's READY record (compiling included)")(
       "settle-timeout", po::value(&settle_s)->default_value(5),
       "seconds to wait for the kernel's last records after the sender finished")(
       "stop-grace", po::value(&grace_s)->default_value(3),
       "seconds stap gets after SIGINT (then SIGTERM, then SIGKILL)")(
-      "max-rows", po::value(&max_rows)->default_value(64), "frame rows printed (0: all)")(
+
       "trace-buffer", po::value(&trace_buffer)->default_value("auto"),
       "the tracer's buffer per CPU (8K, 64M, ...; stap rounds up to whole MiB); auto: room for "
       "every record of the run within a quarter of free memory")(
@@ -125,6 +118,7 @@ Result<int> cmd_run(const Args& all_args) {
                            "(stap where its module can be built and loaded for the kernel, else "
                            "kprobe)");
   add_prebuilt_options(opts);
+  add_report_output_options(opts);
   add_sender_options(opts, SenderDefaults::classic);
   po::positional_options_description pos;
   pos.add("iface", 1);
@@ -204,20 +198,16 @@ Result<int> cmd_run(const Args& all_args) {
   req.plan_path = plan;
   req.tools = {stap, staprun, perf, stap_args};
   req.out_dir = out;
-  req.json_path = json;
-  req.html_path = html;
+  // A FILE directly in an --out DIR not made yet is fine: the run makes DIR before its probes.
   std::vector<std::string> inputs = prebuilt_values(parsed->vm);
-  inputs.insert(inputs.end(), {plan, baseline});
-  // Checked before the run, not after it: a long run must not end in an unwritable file. A
-  // FILE directly in an --out DIR not made yet is fine: the run makes DIR before its probes.
-  if (auto s = check_outputs({{"--json", json}, {"--html", html}}, inputs, out); !s)
-    return std::unexpected(s.error());
-  if (!baseline.empty())
-    req.baseline_path = baseline;
-  auto tolerance_share = tolerance_fraction(tolerance);
-  if (!tolerance_share)
-    return std::unexpected(tolerance_share.error());
-  req.baseline.tolerance = *tolerance_share;
+  inputs.push_back(plan);
+  auto outputs = report_outputs(parsed->vm, inputs, out);
+  if (!outputs)
+    return std::unexpected(outputs.error());
+  req.json_path = outputs->json;
+  req.html_path = outputs->html;
+  req.baseline_path = outputs->baseline;
+  req.baseline.tolerance = outputs->tolerance;
   if (!plan.empty() && req.artifact.empty())
     return fail(Exit::usage, "--plan", "only goes with prebuilt probes (--module, --kprobes)",
                 "generated probes write their own plan");
@@ -238,8 +228,6 @@ Result<int> cmd_run(const Args& all_args) {
       return std::unexpected(ms.error());
     *field = *ms;
   }
-  if (max_rows < 0)
-    return fail(Exit::usage, "--max-rows " + std::to_string(max_rows), "must be 0 or more");
 
   install_interrupt_handlers();
   session::RunHooks hooks;
@@ -249,10 +237,9 @@ Result<int> cmd_run(const Args& all_args) {
   auto outcome = session::run_session(req, hooks);
   if (!outcome)
     return std::unexpected(outcome.error());
-  std::cout << (max_rows == 64 ? outcome->report_text
-                               : report::format_report_text(
-                                     outcome->report,
-                                     max_rows == 0 ? SIZE_MAX : static_cast<std::size_t>(max_rows)))
+  std::cout << (outputs->max_rows == 64
+                    ? outcome->report_text
+                    : report::format_report_text(outcome->report, outputs->max_rows))
             << std::flush;
   std::cerr << "harness: run directory " << outcome->run_dir << std::endl;
   if (outcome->error)

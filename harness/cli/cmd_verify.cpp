@@ -1,7 +1,9 @@
 // harness verify --kernel-build DIR [--probes SET] [--kernel VER | --map FILE] [--json]
 #include "base/files.hpp"
 #include "harness/cli/commands.hpp"
+#include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
+#include "harness/cli/tree_options.hpp"
 #include "kernel/cache_dir.hpp"
 #include "kernel/kernel_tree.hpp"
 #include "kernel/tree_map.hpp"
@@ -44,14 +46,11 @@ Result<int> cmd_verify(const Args& args) {
   const std::string usage =
       "verify --kernel-build DIR [--probes SET] [--kernel VER | --map FILE] [--json]";
   po::options_description opts("options");
-  opts.add_options()("help,h",
-                     "show this help")("kernel-build", po::value<std::string>()->required(),
-                                       "the kernel build tree (O= directory) whose DWARF to check")(
-      "probes", po::value<std::string>()->default_value("all"),
-      "the anchors that must be probeable: status, call-return or all")(
-      "kernel", po::value<std::string>(), "check the shipped map of this release instead")(
-      "map", po::value<std::string>(),
-      "check this line map file")("json", "print the result as JSON (harness.verify/1)")(
+  opts.add_options()("help,h", "show this help");
+  add_tree_map_options(opts, "whose DWARF to check");
+  opts.add_options()("probes", po::value<std::string>()->default_value("all"),
+                     "the anchors that must be probeable: status, call-return or all")(
+      "json", "print the result as JSON (harness.verify/1)")(
       "cache", po::value<std::string>()->default_value(""),
       "cache directory (stap's cache goes to its stap/ subdirectory)");
   auto parsed = parse_options(args, "verify", usage, opts);
@@ -60,29 +59,25 @@ Result<int> cmd_verify(const Args& args) {
   if (parsed->help) {
     std::cout << "\n"
               << kTreeMapText
-              << "\nExit status: 0 every anchor of the set can be probed; 1 some cannot (the "
-                 "table names the nearest probeable line).\n";
+              << exit_help({{Exit::ok, "every anchor of the set can be probed"},
+                            {Exit::anomaly, "some cannot (the table names the nearest probeable "
+                                            "line)"},
+                            {Exit::usage},
+                            {Exit::no_debuginfo},
+                            {Exit::tool_missing}});
     return 0;
   }
   const auto& vm = parsed->vm;
-  if (vm.count("map") && vm.count("kernel"))
-    return fail(Exit::usage, "verify", "--map and --kernel exclude each other");
+  auto where = tree_map_options(vm);
+  if (!where)
+    return std::unexpected(where.error());
   auto set = probes::parse_probe_set(vm["probes"].as<std::string>());
   if (!set)
     return std::unexpected(set.error());
-  auto tree = kernel::inspect_kernel_tree(vm["kernel-build"].as<std::string>());
+  auto tree = kernel::inspect_kernel_tree(where->kernel_build);
   if (!tree)
     return std::unexpected(tree.error());
-  std::optional<probes::LineMap> given;
-  if (vm.count("map")) {
-    auto m = load_input(probes::load_line_map, "--map", vm["map"].as<std::string>(),
-                        probes::kLineMapHint);
-    if (!m)
-      return std::unexpected(m.error());
-    given = std::move(*m);
-  }
-  auto chosen = kernel::map_for_tree(
-      *tree, vm.count("kernel") ? vm["kernel"].as<std::string>() : std::string(), given);
+  auto chosen = kernel::map_for_tree(*tree, where->kernel_spec, where->map);
   if (!chosen)
     return std::unexpected(chosen.error());
   const probes::LineMap& map = chosen->map;
