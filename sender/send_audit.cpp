@@ -57,10 +57,12 @@ std::string ranges(std::vector<std::uint64_t> v, std::size_t limit = 8) {
   return out;
 }
 
-} // namespace
+std::uint64_t frames_not_sent(const SendTotals& t) {
+  return t.requested > t.sent ? t.requested - t.sent : 0;
+}
 
-std::string format_audit(const SendReport& r) {
-  std::ostringstream o;
+// What was sent where: the interface, the socket's options and the ring's geometry.
+void setup_lines(std::ostringstream& o, const SendReport& r) {
   const std::string version = "TPACKET_V" + std::to_string(static_cast<int>(r.version));
   o << "harness send: " << r.totals.requested << " frames of " << r.size << " bytes on "
     << (r.iface.empty() ? "?" : r.iface);
@@ -81,9 +83,12 @@ std::string format_audit(const SendReport& r) {
   if (r.sockets > 1)
     o << " x " << r.sockets << " rings";
   o << "\n";
+}
 
+// What came of it: frames, bytes, rate, send() calls and the interface's own counters.
+void totals_lines(std::ostringstream& o, const SendReport& r) {
   const auto& t = r.totals;
-  const std::uint64_t not_sent = t.requested > t.sent ? t.requested - t.sent : 0;
+  const std::uint64_t not_sent = frames_not_sent(t);
   o << "frames    requested " << t.requested << ", queued " << t.queued << ", sent " << t.sent
     << ", not sent " << not_sent;
   if (t.discarded)
@@ -105,8 +110,11 @@ std::string format_audit(const SendReport& r) {
   } else {
     o << "iface TX  counters unavailable\n";
   }
+}
 
-  // Slot audit.
+// Slot audit: the final status of every slot, and the frames that were not given back or never
+// queued.
+void slot_lines(std::ostringstream& o, const SendReport& r) {
   std::map<SlotStatus, std::uint64_t> by_status;
   for (const auto& s : r.slots)
     ++by_status[s.status];
@@ -139,32 +147,31 @@ std::string format_audit(const SendReport& r) {
       o << " (the kernel rejected the frame; without PACKET_LOSS it blocks the ring)";
     o << "\n";
   }
+  const auto& t = r.totals;
   if (t.queued < t.requested)
     o << "unqueued  " << (t.requested - t.queued) << " frames were never queued\n";
+}
 
-  if (r.injected.kind != 0)
-    o << "injected  -e " << r.injected.kind << " after " << r.injected.after_seq
-      << " frames: " << r.injected.outcome << "\n";
-  if (r.receiver) {
-    const auto& c = *r.receiver;
-    o << "receiver  " << c.iface << ": " << c.received << "/" << c.expected << " frames";
-    if (c.ok)
-      o << ", in order, sequence numbers and payload bytes match";
-    else
-      o << fmt(", %" PRIu64 " missing, %" PRIu64 " out of order, %" PRIu64 " duplicates, %" PRIu64
-               " bad payload, %" PRIu64 " unexpected",
-               c.missing, c.out_of_order, c.duplicates, c.bad_payload, c.unexpected);
-    if (c.foreign)
-      o << " (" << c.foreign << " unrelated frames ignored)";
-    if (c.kernel_drops)
-      o << ", " << c.kernel_drops << " dropped by the receive socket";
-    o << "\n";
-    if (!c.first_problem.empty())
-      o << "          first problem: " << c.first_problem << "\n";
-  }
-  for (const auto& n : r.notes)
-    o << "note      " << n << "\n";
+void receiver_lines(std::ostringstream& o, const ReceiverCheck& c) {
+  o << "receiver  " << c.iface << ": " << c.received << "/" << c.expected << " frames";
+  if (c.ok)
+    o << ", in order, sequence numbers and payload bytes match";
+  else
+    o << fmt(", %" PRIu64 " missing, %" PRIu64 " out of order, %" PRIu64 " duplicates, %" PRIu64
+             " bad payload, %" PRIu64 " unexpected",
+             c.missing, c.out_of_order, c.duplicates, c.bad_payload, c.unexpected);
+  if (c.foreign)
+    o << " (" << c.foreign << " unrelated frames ignored)";
+  if (c.kernel_drops)
+    o << ", " << c.kernel_drops << " dropped by the receive socket";
+  o << "\n";
+  if (!c.first_problem.empty())
+    o << "          first problem: " << c.first_problem << "\n";
+}
 
+void verdict_line(std::ostringstream& o, const SendReport& r) {
+  const auto& t = r.totals;
+  const std::uint64_t not_sent = frames_not_sent(t);
   if (r.interrupted)
     o << "verdict   INTERRUPTED: stopped by a signal; the audit above is partial\n";
   else if (all_frames_sent(r))
@@ -175,6 +182,24 @@ std::string format_audit(const SendReport& r) {
   else
     o << "verdict   FAILED: " << not_sent << " frames not sent"
       << (r.receiver && !r.receiver->ok ? ", receiver check failed" : "") << "\n";
+}
+
+} // namespace
+
+std::string format_audit(const SendReport& r) {
+  std::ostringstream o;
+  setup_lines(o, r);
+  totals_lines(o, r);
+  slot_lines(o, r);
+  if (r.injected.kind != 0)
+    o << "injected  -e " << r.injected.kind << " after " << r.injected.after_seq
+      << " frames: " << r.injected.outcome << "\n";
+  if (r.receiver)
+    receiver_lines(o, *r.receiver);
+  for (const auto& n : r.notes)
+    o << "note      " << n << "\n";
+
+  verdict_line(o, r);
   return o.str();
 }
 

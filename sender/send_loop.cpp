@@ -1,141 +1,27 @@
+// One ring's send loop (run_ring): filling slots in ring order, keeping the ring moving with
+// send(), waiting bounded for the kernel, fault injection, the drain and the slot audit.
 #include "sender/send_loop.hpp"
 
 #include "base/signals.hpp"
+#include "sender/send_loop_internal.hpp"
 
-#include <atomic>
-#include <condition_variable>
 #include <cstring>
 #include <ctime>
 #include <linux/if_packet.h>
-#include <mutex>
 #include <optional>
 #include <poll.h>
-#include <thread>
 
 namespace harness::sender {
 namespace {
 
-std::int64_t clock_ns(clockid_t id) {
-  timespec ts{};
-  ::clock_gettime(id, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-std::int64_t realtime_ns() {
-  return clock_ns(CLOCK_REALTIME);
-}
-std::int64_t mono_ns() {
-  return clock_ns(CLOCK_MONOTONIC);
-}
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
-bool retryable(long r) {
-  return r == -EAGAIN || r == -ENOBUFS || r == -EINTR || r == -ETIMEDOUT;
-}
+using loop_detail::cpu_relax;
+using loop_detail::mono_ns;
+using loop_detail::realtime_ns;
+using loop_detail::retryable;
+using loop_detail::SendThread;
 
 constexpr std::int64_t kSlotFree = -1; // slot holds no frame of ours (never used or reclaimed)
 constexpr std::int64_t kSlotGap = -2;  // test hook: deliberately left AVAILABLE
-
-// The second thread of --threads: calls blocking send() whenever the filler has published new
-// frames, like packet_mmap.c's -t, but every call is bounded (SO_SNDTIMEO) and the thread
-// sleeps (bounded) instead of spinning when there is nothing new.
-class SendThread {
-public:
-  SendThread(TxRing& ring, std::vector<FrameRecord>* records, std::uint64_t first)
-      : ring_(ring), records_(records), published_(first), covered_(first) {
-    thread_ = std::thread([this] { loop(); });
-  }
-  SendThread(const SendThread&) = delete;
-  SendThread& operator=(const SendThread&) = delete;
-  ~SendThread() { stop(); }
-
-  void publish(std::uint64_t upto) {
-    published_.store(upto);
-    if (sleeping_.load()) {
-      std::lock_guard lock(mu_);
-      cv_.notify_one();
-    }
-  }
-  // Lets the thread finish the published frames, then joins it.
-  void stop() {
-    if (!thread_.joinable())
-      return;
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
-  std::uint64_t calls() const { return calls_; }
-  std::uint64_t retries() const { return retries_; }
-  long hard_error() const { return hard_error_.load(); }
-
-private:
-  void loop() {
-    for (;;) {
-      const std::uint64_t target = published_.load();
-      if (target == covered_) {
-        if (done_.load())
-          return;
-        // Spin briefly (the filler publishes often when it is fast), then sleep, bounded.
-        bool fresh = false;
-        for (int i = 0; i < 2000 && !fresh; ++i) {
-          cpu_relax();
-          fresh = published_.load() != covered_ || done_.load();
-        }
-        if (!fresh) {
-          std::unique_lock lock(mu_);
-          sleeping_.store(true);
-          cv_.wait_for(lock, std::chrono::milliseconds(2),
-                       [&] { return published_.load() != covered_ || done_.load(); });
-          sleeping_.store(false);
-        }
-        continue;
-      }
-      const long r = ring_.send(false);
-      ++calls_;
-      if (r >= 0) {
-        stamp(covered_, target);
-        covered_ = target;
-        continue;
-      }
-      if (retryable(r)) {
-        ++retries_;
-        if (done_.load() || interrupt_requested())
-          return; // the drain takes over
-        pollfd p{ring_.fd(), POLLOUT, 0};
-        ::poll(&p, 1, 1);
-        continue;
-      }
-      hard_error_.store(r);
-      return;
-    }
-  }
-  void stamp(std::uint64_t from, std::uint64_t to) {
-    if (!records_)
-      return;
-    const std::int64_t t = realtime_ns();
-    for (std::uint64_t s = from; s < to && s < records_->size(); ++s)
-      (*records_)[s].t_send_ns = t;
-  }
-
-  TxRing& ring_;
-  std::vector<FrameRecord>* records_;
-  std::atomic<std::uint64_t> published_;
-  std::uint64_t covered_;
-  std::atomic<bool> done_{false};
-  std::atomic<bool> sleeping_{false};
-  std::atomic<long> hard_error_{0};
-  std::uint64_t calls_ = 0, retries_ = 0;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::thread thread_;
-};
 
 class RingLoop {
 public:

@@ -20,6 +20,36 @@ nlohmann::json counters_json(const IfaceCounters& c) {
   return {{"tx_packets", c.tx_packets}, {"tx_bytes", c.tx_bytes}, {"tx_dropped", c.tx_dropped}};
 }
 
+nlohmann::json frames_json(const SendReport& r) {
+  nlohmann::json frames = nlohmann::json::array();
+  for (const auto& f : r.frames) {
+    nlohmann::json jf = {{"seq", f.seq},
+                         {"index", f.index},
+                         {"t_fill_ns", f.t_fill_ns},
+                         {"t_request_ns", f.t_request_ns},
+                         {"t_send_ns", f.t_send_ns},
+                         {"t_done_ns", f.t_done_ns},
+                         {"final", status_name(f.final_status)}};
+    if (r.sockets > 1)
+      jf["ring"] = f.ring;
+    if (f.malformed)
+      jf["malformed"] = true;
+    frames.push_back(std::move(jf));
+  }
+  return frames;
+}
+
+nlohmann::json slots_json(const SendReport& r) {
+  nlohmann::json slots = nlohmann::json::array();
+  for (const auto& s : r.slots) {
+    nlohmann::json js = {{"index", s.index}, {"status", status_name(s.status)}, {"raw", s.raw}};
+    if (r.sockets > 1)
+      js["ring"] = s.ring;
+    slots.push_back(std::move(js));
+  }
+  return slots;
+}
+
 } // namespace
 
 std::string to_json_text(const SendReport& r, int indent) {
@@ -28,28 +58,6 @@ std::string to_json_text(const SendReport& r, int indent) {
 
 nlohmann::json to_json(const SendReport& r) {
   using nlohmann::json;
-  json frames = json::array();
-  for (const auto& f : r.frames) {
-    json jf = {{"seq", f.seq},
-               {"index", f.index},
-               {"t_fill_ns", f.t_fill_ns},
-               {"t_request_ns", f.t_request_ns},
-               {"t_send_ns", f.t_send_ns},
-               {"t_done_ns", f.t_done_ns},
-               {"final", status_name(f.final_status)}};
-    if (r.sockets > 1)
-      jf["ring"] = f.ring;
-    if (f.malformed)
-      jf["malformed"] = true;
-    frames.push_back(std::move(jf));
-  }
-  json slots = json::array();
-  for (const auto& s : r.slots) {
-    json js = {{"index", s.index}, {"status", status_name(s.status)}, {"raw", s.raw}};
-    if (r.sockets > 1)
-      js["ring"] = s.ring;
-    slots.push_back(std::move(js));
-  }
   json j = {
       {"schema", kSenderSchema},
       {"run_id", r.run_id},
@@ -63,8 +71,8 @@ nlohmann::json to_json(const SendReport& r) {
         {"block_size", r.ring.block_size},
         {"frames_per_block", r.ring.frames_per_block},
         {"blocks", r.ring.blocks}}},
-      {"frames", std::move(frames)},
-      {"slots", std::move(slots)},
+      {"frames", frames_json(r)},
+      {"slots", slots_json(r)},
       {"totals",
        {{"requested", r.totals.requested},
         {"sent", r.totals.sent},
@@ -232,14 +240,8 @@ Status check_consistency(const SendReport& r) {
   return {};
 }
 
-} // namespace
-
-Result<SendReport> send_report_from_json(const nlohmann::json& j) {
-  SendReport r;
-  Reader rd;
-  if (!j.is_object())
-    return fail(Exit::usage, "sender record", "is not a JSON object",
-                "the file must be a harness.sender/1 record written by `harness send --records`");
+// What ran: the schema, the run, the socket and the ring's geometry.
+void read_setup(Reader& rd, const nlohmann::json& j, SendReport& r) {
   std::string schema;
   rd.text(j, "schema", schema);
   if (!rd.failed && schema != kSenderSchema)
@@ -271,6 +273,9 @@ Result<SendReport> send_report_from_json(const nlohmann::json& j) {
     rd.num(*ring, "blocks", r.ring.blocks);
     rd.where.clear();
   }
+}
+
+void read_frames(Reader& rd, const nlohmann::json& j, SendReport& r) {
   if (const auto* frames = rd.at(j, "frames")) {
     if (!frames->is_array())
       rd.set("frames", "is not an array");
@@ -291,6 +296,9 @@ Result<SendReport> send_report_from_json(const nlohmann::json& j) {
     }
     rd.where.clear();
   }
+}
+
+void read_slots(Reader& rd, const nlohmann::json& j, SendReport& r) {
   if (const auto* slots = rd.at(j, "slots")) {
     if (!slots->is_array())
       rd.set("slots", "is not an array");
@@ -306,6 +314,10 @@ Result<SendReport> send_report_from_json(const nlohmann::json& j) {
     }
     rd.where.clear();
   }
+}
+
+// The totals and the interface's counters before and after.
+void read_totals(Reader& rd, const nlohmann::json& j, SendReport& r) {
   if (const auto* t = rd.at(j, "totals")) {
     rd.where = "totals.";
     rd.num(*t, "requested", r.totals.requested);
@@ -327,6 +339,10 @@ Result<SendReport> send_report_from_json(const nlohmann::json& j) {
       read_counters(rd, *a, r.after);
     rd.where.clear();
   }
+}
+
+// The options of the run, how it ended and its notes.
+void read_options(Reader& rd, const nlohmann::json& j, SendReport& r) {
   rd.text(j, "netns", r.netns, false);
   rd.num(j, "size", r.size, false);
   rd.num(j, "sockets", r.sockets, false);
@@ -348,6 +364,10 @@ Result<SendReport> send_report_from_json(const nlohmann::json& j) {
         r.notes.push_back(printable((*n)[i].get<std::string>()));
     }
   }
+}
+
+// The optional parts: the injected error, the receiver's check.
+void read_checks(Reader& rd, const nlohmann::json& j, SendReport& r) {
   if (const auto* e = rd.at(j, "injected_error", false)) {
     rd.where = "injected_error.";
     rd.num(*e, "kind", r.injected.kind);
@@ -373,6 +393,22 @@ Result<SendReport> send_report_from_json(const nlohmann::json& j) {
     r.receiver = c;
     rd.where.clear();
   }
+}
+
+} // namespace
+
+Result<SendReport> send_report_from_json(const nlohmann::json& j) {
+  SendReport r;
+  Reader rd;
+  if (!j.is_object())
+    return fail(Exit::usage, "sender record", "is not a JSON object",
+                "the file must be a harness.sender/1 record written by `harness send --records`");
+  read_setup(rd, j, r);
+  read_frames(rd, j, r);
+  read_slots(rd, j, r);
+  read_totals(rd, j, r);
+  read_options(rd, j, r);
+  read_checks(rd, j, r);
   if (rd.failed)
     return std::unexpected(rd.error);
   if (auto s = check_consistency(r); !s)

@@ -109,10 +109,14 @@ SenderConfig with_fast_defaults(SenderConfig c, const GivenOptions& given) {
   return c;
 }
 
-Status validate(const SenderConfig& c) {
-  const auto bad = [](std::string what, std::string why, std::string hint = {}) {
-    return fail(Exit::usage, std::move(what), std::move(why), std::move(hint));
-  };
+namespace {
+
+Status bad(std::string what, std::string why, std::string hint = {}) {
+  return fail(Exit::usage, std::move(what), std::move(why), std::move(hint));
+}
+
+// Where the frames go: the interface, or the throwaway veth pair and its shaping.
+Status validate_interface(const SenderConfig& c) {
   if (c.veth && (!c.iface.empty() || !c.netns_path.empty()))
     return bad("--veth",
                "makes its own throwaway namespace and veth pair, so it takes no " +
@@ -135,6 +139,11 @@ Status validate(const SenderConfig& c) {
                "name is " + str(static_cast<std::int64_t>(c.iface.size())) +
                    " characters; Linux interface names have at most " + str(IFNAMSIZ - 1),
                "check the name with `ip link`");
+  return {};
+}
+
+// The ranges of the numbers and the options that exclude each other.
+Status validate_options(const SenderConfig& c) {
   if (c.count <= 0)
     return bad("--count " + str(c.count), "must be at least 1",
                "give the number of frames to send");
@@ -182,9 +191,12 @@ Status validate(const SenderConfig& c) {
                "drop one of them");
   if (c.max_records < 0)
     return bad("max_records " + str(c.max_records), "must not be negative");
+  return {};
+}
 
-  // Geometry, checked the way packet_set_ring() checks it, so the user sees the value and the
-  // limit instead of a bare EINVAL.
+// Geometry, checked the way packet_set_ring() checks it, so the user sees the value and the
+// limit instead of a bare EINVAL.
+Status validate_geometry(const SenderConfig& c) {
   const std::int64_t page = page_size();
   const std::int64_t frame = effective_frame_size(c);
   const std::int64_t block = effective_block_size(c);
@@ -219,6 +231,14 @@ Status validate(const SenderConfig& c) {
   if (c.ring_frames > std::numeric_limits<std::uint32_t>::max())
     return bad("--ring-frames " + str(c.ring_frames),
                "larger than the kernel's limit of 2^32-1 frames");
+  return {};
+}
+
+// --size against the frame that must hold it (after the TPACKET header and the virtio-net
+// header) and against the largest MTU.
+Status validate_size(const SenderConfig& c) {
+  const std::int64_t frame = effective_frame_size(c);
+  const std::string v = to_string(c.version);
   const std::int64_t vnet = c.vnet_hdr ? kVnetHeaderBytes : 0;
   const std::int64_t data_room = frame - tpacket_header_bytes(c.version) - vnet;
   if (c.size < min_frame_bytes(c))
@@ -246,6 +266,18 @@ Status validate(const SenderConfig& c) {
                    str(data_room),
                "raise --frame-size (e.g. " + str(suggested_frame) + ") or lower --size");
   return {};
+}
+
+} // namespace
+
+Status validate(const SenderConfig& c) {
+  if (auto s = validate_interface(c); !s)
+    return s;
+  if (auto s = validate_options(c); !s)
+    return s;
+  if (auto s = validate_geometry(c); !s)
+    return s;
+  return validate_size(c);
 }
 
 std::string to_string(TpacketVersion v) {

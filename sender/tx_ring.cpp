@@ -55,6 +55,79 @@ std::string mib(double bytes) {
   return o.str();
 }
 
+// Steps 2 and 3 of TxRing::open: the frame header version, then the options that shape how the
+// kernel treats frames.
+Status set_socket_options(int fd, const RingSetup& s) {
+  const auto opt = [&](int level, int name, int value, const char* what) -> Status {
+    if (::setsockopt(fd, level, name, &value, sizeof value) == 0)
+      return {};
+    const int e = errno;
+    return fail(Exit::io, std::string(what), errno_text(e));
+  };
+
+  // Step 2: the frame header version.
+  const int ver = kernel_version(s.version);
+  if (::setsockopt(fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof ver) != 0) {
+    const int e = errno;
+    if (e == EINVAL)
+      return fail(Exit::unsupported, "--tpacket " + to_string(s.version),
+                  "this kernel does not know " + version_name(s.version), "use --tpacket v2");
+    return fail(Exit::io, "PACKET_VERSION " + version_name(s.version), errno_text(e));
+  }
+  // Step 3: options that shape how the kernel treats frames.
+  if (s.loss)
+    if (auto st = opt(SOL_PACKET, PACKET_LOSS, 1, "PACKET_LOSS"); !st)
+      return std::unexpected(st.error());
+  if (s.qdisc_bypass) {
+    const int one = 1;
+    if (::setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) != 0) {
+      const int e = errno;
+      return fail(e == ENOPROTOOPT ? Exit::unsupported : Exit::io, "--qdisc-bypass",
+                  "PACKET_QDISC_BYPASS: " + errno_text(e),
+                  e == ENOPROTOOPT ? "the kernel predates 3.14; drop --qdisc-bypass" : "");
+    }
+  }
+  if (s.vnet_hdr) {
+    // Before the ring: the kernel refuses PACKET_VNET_HDR once a ring exists.
+    const int one = 1;
+    if (::setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) != 0) {
+      const int e = errno;
+      return fail(e == ENOPROTOOPT ? Exit::unsupported : Exit::io, "--vnet-hdr",
+                  "PACKET_VNET_HDR: " + errno_text(e), "drop --vnet-hdr");
+    }
+  }
+  if (s.sndbuf > 0) {
+    // SO_SNDBUFFORCE (root) is not capped by net.core.wmem_max, which SO_SNDBUF silently is.
+    const int v = static_cast<int>(s.sndbuf);
+    if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) != 0 &&
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v) != 0)
+      return fail(Exit::io, "--sndbuf " + std::to_string(s.sndbuf), errno_text(errno));
+  }
+  {
+    timeval tv{};
+    tv.tv_sec = s.send_timeout.count() / 1000;
+    tv.tv_usec = static_cast<suseconds_t>((s.send_timeout.count() % 1000) * 1000);
+    if (::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
+      return fail(Exit::io, "SO_SNDTIMEO", errno_text(errno));
+  }
+  return {};
+}
+
+// Step 6 of TxRing::open: bind to the interface (protocol 0: no receive hook), which also makes
+// it the socket's cached device for send().
+Status bind_to_interface(int fd, const RingSetup& s) {
+  sockaddr_ll sll{};
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = 0;
+  sll.sll_ifindex = s.ifindex;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) {
+    const int e = errno;
+    return fail(e == ENODEV || e == ENETDOWN ? Exit::interface : Exit::io,
+                "binding to interface " + s.iface, errno_text(e), "check it with `ip link`");
+  }
+  return {};
+}
+
 } // namespace
 
 Error ring_setup_error(int err, const RingSetup& s, std::uint64_t mem_kib) {
@@ -109,59 +182,8 @@ Result<TxRing> TxRing::open(const RingSetup& s) {
                 e == EAFNOSUPPORT ? "the kernel lacks CONFIG_PACKET" : "");
   }
   r.fd_ = fd;
-
-  const auto opt = [&](int level, int name, int value, const char* what) -> Status {
-    if (::setsockopt(fd, level, name, &value, sizeof value) == 0)
-      return {};
-    const int e = errno;
-    return fail(Exit::io, std::string(what), errno_text(e));
-  };
-
-  // Step 2: the frame header version.
-  const int ver = kernel_version(s.version);
-  if (::setsockopt(fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof ver) != 0) {
-    const int e = errno;
-    if (e == EINVAL)
-      return fail(Exit::unsupported, "--tpacket " + to_string(s.version),
-                  "this kernel does not know " + version_name(s.version), "use --tpacket v2");
-    return fail(Exit::io, "PACKET_VERSION " + version_name(s.version), errno_text(e));
-  }
-  // Step 3: options that shape how the kernel treats frames.
-  if (s.loss)
-    if (auto st = opt(SOL_PACKET, PACKET_LOSS, 1, "PACKET_LOSS"); !st)
-      return std::unexpected(st.error());
-  if (s.qdisc_bypass) {
-    const int one = 1;
-    if (::setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) != 0) {
-      const int e = errno;
-      return fail(e == ENOPROTOOPT ? Exit::unsupported : Exit::io, "--qdisc-bypass",
-                  "PACKET_QDISC_BYPASS: " + errno_text(e),
-                  e == ENOPROTOOPT ? "the kernel predates 3.14; drop --qdisc-bypass" : "");
-    }
-  }
-  if (s.vnet_hdr) {
-    // Before the ring: the kernel refuses PACKET_VNET_HDR once a ring exists.
-    const int one = 1;
-    if (::setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) != 0) {
-      const int e = errno;
-      return fail(e == ENOPROTOOPT ? Exit::unsupported : Exit::io, "--vnet-hdr",
-                  "PACKET_VNET_HDR: " + errno_text(e), "drop --vnet-hdr");
-    }
-  }
-  if (s.sndbuf > 0) {
-    // SO_SNDBUFFORCE (root) is not capped by net.core.wmem_max, which SO_SNDBUF silently is.
-    const int v = static_cast<int>(s.sndbuf);
-    if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) != 0 &&
-        ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v) != 0)
-      return fail(Exit::io, "--sndbuf " + std::to_string(s.sndbuf), errno_text(errno));
-  }
-  {
-    timeval tv{};
-    tv.tv_sec = s.send_timeout.count() / 1000;
-    tv.tv_usec = static_cast<suseconds_t>((s.send_timeout.count() % 1000) * 1000);
-    if (::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
-      return fail(Exit::io, "SO_SNDTIMEO", errno_text(errno));
-  }
+  if (auto st = set_socket_options(fd, s); !st)
+    return std::unexpected(st.error());
 
   // Step 4: the ring. V3 takes tpacket_req3 with the RX-only fields zero.
   tpacket_req3 req{};
@@ -186,17 +208,8 @@ Result<TxRing> TxRing::open(const RingSetup& s) {
   }
   r.map_ = static_cast<std::uint8_t*>(m);
 
-  // Step 6: bind to the interface (protocol 0: no receive hook), which also makes it the
-  // socket's cached device for send().
-  sockaddr_ll sll{};
-  sll.sll_family = AF_PACKET;
-  sll.sll_protocol = 0;
-  sll.sll_ifindex = s.ifindex;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) {
-    const int e = errno;
-    return fail(e == ENODEV || e == ENETDOWN ? Exit::interface : Exit::io,
-                "binding to interface " + s.iface, errno_text(e), "check it with `ip link`");
-  }
+  if (auto st = bind_to_interface(fd, s); !st)
+    return std::unexpected(st.error());
   return r;
 }
 

@@ -26,17 +26,12 @@ const ProbeRow* find_probe(const Report& r, const std::string& anchor) {
   return nullptr;
 }
 
-} // namespace
+void regress(Comparison& c, std::string what, std::string b, std::string n, std::string msg) {
+  c.regressions.push_back({std::move(what), std::move(b), std::move(n), std::move(msg)});
+}
 
-Comparison compare_with_baseline(const Report& base, const Report& cur, const BaselineOptions& opt,
-                                 std::string baseline_file) {
-  Comparison c;
-  c.baseline_file = std::move(baseline_file);
-  c.tolerance = opt.tolerance;
-  auto regress = [&](std::string what, std::string b, std::string n, std::string msg) {
-    c.regressions.push_back({std::move(what), std::move(b), std::move(n), std::move(msg)});
-  };
-
+// The runs themselves: kernel, probe set, TPACKET version, a partial baseline, lost records.
+void compare_runs(Comparison& c, const Report& base, const Report& cur) {
   if (base.run.kernel != cur.run.kernel && !base.run.kernel.empty())
     c.notes.push_back("kernel " + base.run.kernel + " -> " + cur.run.kernel);
   if (base.run.probes != cur.run.probes && !base.run.probes.empty())
@@ -56,8 +51,11 @@ Comparison compare_with_baseline(const Report& base, const Report& cur, const Ba
                       " not judged): a phase or probe seen no more is a note, not a regression");
   if (base.loss.any)
     c.notes.push_back("the baseline's tracer lost records");
+}
 
-  // Phases present.
+// Phases present.
+void compare_phases(Comparison& c, const Report& base, const Report& cur) {
+  const bool lost = cur.loss.any;
   for (std::size_t p = 0; p < kPhaseCount; ++p) {
     const auto& b = base.phases[p];
     const auto& n = cur.phases[p];
@@ -65,15 +63,19 @@ Comparison compare_with_baseline(const Report& base, const Report& cur, const Ba
     if (b.observed && !n.observed && lost)
       c.notes.push_back("phase " + title + " not observed now (records were lost)");
     else if (b.observed && !n.observed)
-      regress("phase " + std::string(phase_name(static_cast<Phase>(p))),
+      regress(c, "phase " + std::string(phase_name(static_cast<Phase>(p))),
               std::to_string(b.frames) + " frames", "never",
               "phase " + title +
                   " no longer observed (baseline: " + plural(b.frames, "frame", "frames") + ")");
     else if (!b.observed && n.observed)
       c.notes.push_back("phase " + title + " observed now, not in the baseline");
   }
+}
 
-  // Probe hit counts.
+// Probe hit counts.
+void compare_probes(Comparison& c, const Report& base, const Report& cur,
+                    const BaselineOptions& opt) {
+  const bool lost = cur.loss.any;
   for (const auto& bp : base.probes) {
     if (bp.fired() == 0)
       continue;
@@ -82,7 +84,7 @@ Comparison compare_with_baseline(const Report& base, const Report& cur, const Ba
     if (now == 0) {
       const bool was_planned_now = np && np->planned;
       if (bp.expect == Expect::always && (was_planned_now || !np) && !lost)
-        regress("probe " + bp.anchor, std::to_string(bp.fired()), "0",
+        regress(c, "probe " + bp.anchor, std::to_string(bp.fired()), "0",
                 "probe " + bp.anchor + " fired " + std::to_string(bp.fired()) +
                     " times in the baseline, never now" +
                     (np && np->line ? " (line " + std::to_string(np->line) + ")" : std::string()));
@@ -101,8 +103,10 @@ Comparison compare_with_baseline(const Report& base, const Report& cur, const Ba
     if (np.fired() > 0 &&
         (!find_probe(base, np.anchor) || find_probe(base, np.anchor)->fired() == 0))
       c.notes.push_back("probe " + np.anchor + " fires now, not in the baseline");
+}
 
-  // Frame outcomes.
+// Frame outcomes.
+void compare_outcomes(Comparison& c, const Report& base, const Report& cur) {
   struct OutcomeCount {
     const char* name;
     std::uint64_t Summary::*field;
@@ -115,7 +119,7 @@ Comparison compare_with_baseline(const Report& base, const Report& cur, const Ba
   for (const auto& o : bad) {
     const auto b = base.summary.*o.field, n = cur.summary.*o.field;
     if (n > 0 && rate(n, cur.summary.frames) > rate(b, base.summary.frames))
-      regress(std::string("frames ") + o.name,
+      regress(c, std::string("frames ") + o.name,
               std::to_string(b) + "/" + std::to_string(base.summary.frames),
               std::to_string(n) + "/" + std::to_string(cur.summary.frames),
               std::string("frames ") + o.name + ": " + std::to_string(b) + " of " +
@@ -129,8 +133,11 @@ Comparison compare_with_baseline(const Report& base, const Report& cur, const Ba
                       std::to_string(base.summary.frames) + " -> " +
                       std::to_string(cur.summary.completed) + "/" +
                       std::to_string(cur.summary.frames));
+}
 
-  // Latency percentiles.
+// Latency percentiles.
+void compare_latencies(Comparison& c, const Report& base, const Report& cur,
+                       const BaselineOptions& opt) {
   struct Pct {
     const char* name;
     Percentiles Summary::*field;
@@ -155,17 +162,19 @@ Comparison compare_with_baseline(const Report& base, const Report& cur, const Ba
       const std::string change = format_duration(b.*qf) + " -> " + format_duration(n.*qf) +
                                  (bv > 0 ? " (" + percent((nv - bv) / bv) + ")" : "");
       if (nv > bv * (1.0 + opt.tolerance) + floor)
-        regress(what, format_duration(b.*qf), format_duration(n.*qf),
+        regress(c, what, format_duration(b.*qf), format_duration(n.*qf),
                 what + " " + change + ", beyond the " +
                     std::to_string(static_cast<int>(opt.tolerance * 100)) + "% tolerance");
       else if (nv < bv * (1.0 - opt.tolerance) - floor)
         c.notes.push_back(what + " improved: " + change);
     }
   }
+}
 
-  // Blocking and errors.
+// Blocking and errors.
+void compare_errors(Comparison& c, const Report& base, const Report& cur) {
   if (cur.summary.blocked_calls > 0 && base.summary.blocked_calls == 0)
-    regress("blocked_dontwait", "0", std::to_string(cur.summary.blocked_calls),
+    regress(c, "blocked_dontwait", "0", std::to_string(cur.summary.blocked_calls),
             "tpacket_snd now blocks with MSG_DONTWAIT (" +
                 plural(cur.summary.blocked_calls, "call", "calls") + "), never in the baseline");
   for (const auto& [err, count] : cur.summary.errors)
@@ -178,6 +187,21 @@ Comparison compare_with_baseline(const Report& base, const Report& cur, const Ba
   for (const auto& a : cur.anomalies)
     if (!base_kinds.count(a.kind))
       c.notes.push_back("new anomaly kind: " + a.kind);
+}
+
+} // namespace
+
+Comparison compare_with_baseline(const Report& base, const Report& cur, const BaselineOptions& opt,
+                                 std::string baseline_file) {
+  Comparison c;
+  c.baseline_file = std::move(baseline_file);
+  c.tolerance = opt.tolerance;
+  compare_runs(c, base, cur);
+  compare_phases(c, base, cur);
+  compare_probes(c, base, cur, opt);
+  compare_outcomes(c, base, cur);
+  compare_latencies(c, base, cur, opt);
+  compare_errors(c, base, cur);
   return c;
 }
 

@@ -195,6 +195,25 @@ private:
   void kernel_event(const TraceRecord& r);
   void drop_candidates(const Call& c);
   std::uint64_t ring_size(const Socket& s) const;
+  // The steps of on_event: what every record tells, then one handler per anchor (r.anchor).
+  void note_record(const TraceRecord& r);
+  void start_call(const TraceRecord& r);
+  void on_snd_start(Socket& s, const TraceRecord& r);
+  void on_ph_check(Socket& s, const TraceRecord& r, std::uint64_t ph);
+  void on_wait(Socket& s, const TraceRecord& r);
+  void on_wait_continue(const TraceRecord& r);
+  void on_after_xmit(Socket& s, const TraceRecord& r, std::uint64_t ph);
+  void on_len_sum(Socket& s, const TraceRecord& r, std::uint64_t ph);
+  void on_return(Socket& s, const TraceRecord& r);
+  void on_set_status(Socket& s, const TraceRecord& r);
+  void on_get_status(Socket& s, const TraceRecord& r);
+  void on_destruct(Socket& s, const TraceRecord& r, std::uint64_t ph);
+  // The steps of join: the sender's ring of a socket (false: no ring has a frame waiting in
+  // slot `index`), then the frames queued in the slot before `cur` that the kernel was never
+  // seen to take (handed to the sink as not_seen); returns the frame the use carried.
+  bool place_socket(Socket& s, std::uint32_t index, std::uint64_t first);
+  sender::FrameRecord pass_unseen(std::uint32_t ring, std::uint32_t index, sender::FrameRecord cur,
+                                  std::uint64_t first);
 
   CorrelatorOptions opt_;
   SenderSource* sender_;

@@ -55,6 +55,8 @@ private:
   bool sent_something(const BuildInputs& in, const KernelStats& ks) const;
   void add_anomalies(Report& r, const BuildInputs& in, const KernelStats& ks,
                      std::uint64_t stuck_count, bool sent_something) const;
+  void add_untaken_frames(Report& r, const BuildInputs& in, const KernelStats& ks) const;
+  void add_frame_anomalies(Report& r, const BuildInputs& in, std::uint64_t stuck_count) const;
   void add_notes(Report& r, const BuildInputs& in, const ParseStats& ps, const KernelStats& ks,
                  bool sent_something) const;
   std::uint64_t settle_lossy_frames(Report& r);

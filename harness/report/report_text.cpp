@@ -135,10 +135,8 @@ void loss_lines(std::ostringstream& o, const LossInfo& l) {
       << " about tpacket_snd calls not made: records between their evidence may be lost\n";
 }
 
-} // namespace
-
-std::string format_report_text(const Report& r, std::size_t max_rows) {
-  std::ostringstream o;
+// What ran: the kernel and probes, the sender's ring or the workload, where the files are.
+void run_lines(std::ostringstream& o, const Report& r) {
   o << "harness report";
   if (!r.run.kernel.empty())
     o << ": kernel " << r.run.kernel;
@@ -169,9 +167,9 @@ std::string format_report_text(const Report& r, std::size_t max_rows) {
   if (r.partial)
     o << "PARTIAL REPORT: "
       << (r.partial_reason.empty() ? "the run did not finish" : r.partial_reason) << "\n";
+}
 
-  frame_table(o, r, max_rows);
-
+void summary_lines(std::ostringstream& o, const Report& r) {
   const Summary& s = r.summary;
   o << "\nsummary\n";
   o << "  frames: ";
@@ -217,7 +215,9 @@ std::string format_report_text(const Report& r, std::size_t max_rows) {
   if (s.max_pending)
     o << "; max pending " << *s.max_pending;
   o << "\n";
+}
 
+void phase_lines(std::ostringstream& o, const Report& r) {
   o << "\nphases\n";
   for (const auto& p : r.phases) {
     o << "  " << pad(std::string(phase_title(p.phase)), 18) << " ";
@@ -228,68 +228,69 @@ std::string format_report_text(const Report& r, std::size_t max_rows) {
         << (p.missing ? ", " + std::to_string(p.missing) + " completed frames without it" : "")
         << "\n";
   }
+}
 
-  if (!r.probes.empty()) {
-    o << "\nprobes\n  " << pad("anchor", 24) << pad("line", 7, true) << pad("records", 9, true)
-      << pad("hits", 8, true) << "  note\n";
-    for (const auto& p : r.probes) {
-      std::string note;
-      if (p.expect == Expect::other_version || (p.fired() == 0 && p.expect == Expect::conditional))
-        note = p.when;
-      if (!p.planned)
-        note = note.empty() ? "not in the plan" : note + "; not in the plan";
-      if (p.unreadable)
-        note += (note.empty() ? "" : "; ") + std::to_string(p.unreadable) + " unreadable";
-      o << "  " << pad(p.anchor, 24) << pad(p.line ? std::to_string(p.line) : "-", 7, true)
-        << pad(std::to_string(p.events), 9, true)
-        << pad(p.hits ? std::to_string(*p.hits) : "-", 8, true) << "  " << note << "\n";
-    }
+void probe_lines(std::ostringstream& o, const Report& r) {
+  if (r.probes.empty())
+    return;
+  o << "\nprobes\n  " << pad("anchor", 24) << pad("line", 7, true) << pad("records", 9, true)
+    << pad("hits", 8, true) << "  note\n";
+  for (const auto& p : r.probes) {
+    std::string note;
+    if (p.expect == Expect::other_version || (p.fired() == 0 && p.expect == Expect::conditional))
+      note = p.when;
+    if (!p.planned)
+      note = note.empty() ? "not in the plan" : note + "; not in the plan";
+    if (p.unreadable)
+      note += (note.empty() ? "" : "; ") + std::to_string(p.unreadable) + " unreadable";
+    o << "  " << pad(p.anchor, 24) << pad(p.line ? std::to_string(p.line) : "-", 7, true)
+      << pad(std::to_string(p.events), 9, true)
+      << pad(p.hits ? std::to_string(*p.hits) : "-", 8, true) << "  " << note << "\n";
   }
+}
 
-  if (!r.anomalies.empty()) {
-    o << "\nanomalies (" << r.anomalies.size() << ")\n";
-    for (const auto& a : r.anomalies) {
-      o << "  - " << a.message << "\n";
-      if (a.evidence.empty())
-        continue;
-      // The records it rests on, by trace line (docs/report-schema.md `evidence`).
-      o << "    [" << a.kind << "] evidence:";
-      for (const auto& e : a.evidence) {
-        o << " ";
-        if (e.trace_line)
-          o << "line " << e.trace_line << " " << e.anchor;
-        if (!e.detail.empty())
-          o << (e.trace_line ? " " : "") << e.detail;
-        if (e.seq)
-          o << " seq " << *e.seq;
-        if (e.index >= 0)
-          o << " index " << e.index;
-        o << ";";
-      }
-      o << "\n";
-      if (!a.not_from_loss.empty())
-        o << "    not from lost records: " << a.not_from_loss << "\n";
+void anomaly_lines(std::ostringstream& o, const Report& r) {
+  if (r.anomalies.empty())
+    return;
+  o << "\nanomalies (" << r.anomalies.size() << ")\n";
+  for (const auto& a : r.anomalies) {
+    o << "  - " << a.message << "\n";
+    if (a.evidence.empty())
+      continue;
+    // The records it rests on, by trace line (docs/report-schema.md `evidence`).
+    o << "    [" << a.kind << "] evidence:";
+    for (const auto& e : a.evidence) {
+      o << " ";
+      if (e.trace_line)
+        o << "line " << e.trace_line << " " << e.anchor;
+      if (!e.detail.empty())
+        o << (e.trace_line ? " " : "") << e.detail;
+      if (e.seq)
+        o << " seq " << *e.seq;
+      if (e.index >= 0)
+        o << " index " << e.index;
+      o << ";";
     }
+    o << "\n";
+    if (!a.not_from_loss.empty())
+      o << "    not from lost records: " << a.not_from_loss << "\n";
   }
-  loss_lines(o, r.loss);
-  if (!r.notes.empty()) {
-    o << "\nnotes\n";
-    for (const auto& n : r.notes)
-      o << "  - " << n << "\n";
-  }
-  if (r.comparison) {
-    const auto& c = *r.comparison;
-    o << "\nbaseline " << c.baseline_file << " (tolerance " << static_cast<int>(c.tolerance * 100)
-      << "%): ";
-    if (c.regressions.empty())
-      o << "no regression\n";
-    else
-      o << plural(c.regressions.size(), "regression", "regressions") << "\n";
-    for (const auto& g : c.regressions)
-      o << "  - REGRESSION " << g.message << "\n";
-    for (const auto& n : c.notes)
-      o << "  - " << n << "\n";
-  }
+}
+
+void comparison_lines(std::ostringstream& o, const Comparison& c) {
+  o << "\nbaseline " << c.baseline_file << " (tolerance " << static_cast<int>(c.tolerance * 100)
+    << "%): ";
+  if (c.regressions.empty())
+    o << "no regression\n";
+  else
+    o << plural(c.regressions.size(), "regression", "regressions") << "\n";
+  for (const auto& g : c.regressions)
+    o << "  - REGRESSION " << g.message << "\n";
+  for (const auto& n : c.notes)
+    o << "  - " << n << "\n";
+}
+
+void verdict_line(std::ostringstream& o, const Report& r) {
   o << "\nverdict: ";
   // A partial report cannot vouch for frames it never saw: say why it stopped instead of "OK".
   if (r.partial) {
@@ -313,6 +314,27 @@ std::string format_report_text(const Report& r, std::size_t max_rows) {
       o << ", " << plural(r.comparison->regressions.size(), "regression", "regressions");
   }
   o << "\n";
+}
+
+} // namespace
+
+std::string format_report_text(const Report& r, std::size_t max_rows) {
+  std::ostringstream o;
+  run_lines(o, r);
+  frame_table(o, r, max_rows);
+  summary_lines(o, r);
+  phase_lines(o, r);
+  probe_lines(o, r);
+  anomaly_lines(o, r);
+  loss_lines(o, r.loss);
+  if (!r.notes.empty()) {
+    o << "\nnotes\n";
+    for (const auto& n : r.notes)
+      o << "  - " << n << "\n";
+  }
+  if (r.comparison)
+    comparison_lines(o, *r.comparison);
+  verdict_line(o, r);
   return o.str();
 }
 

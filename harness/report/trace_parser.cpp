@@ -124,76 +124,88 @@ bool TraceParser::parse_record(std::string_view line, std::string_view& why) {
     count_anchor(rec_.anchor);
     return true;
   }
-  if (kind == tf::kind::hits) {
-    const auto name = next_word(rest);
-    const auto count = parse_bounded(next_word(rest));
-    if (!count || !rest.empty()) {
-      why = "HITS needs an anchor and a count";
-      return false;
-    }
-    const auto id = anchors_.intern(name);
-    if (!id) {
-      why = "invalid anchor name";
-      return false;
-    }
-    rec_ = TraceRecord{};
-    rec_.kind = RecordKind::hits;
-    rec_.anchor = *id;
-    rec_.count = *count;
-    if (stats_.hits.size() <= *id)
-      stats_.hits.resize(*id + 1u, -1);
-    stats_.hits[*id] = static_cast<std::int64_t>(*count);
-    return true;
-  }
-  if (kind == tf::kind::end) {
-    const auto ts = parse_bounded(next_word(rest));
-    if (!ts) {
-      why = "END needs a timestamp";
-      return false;
-    }
-    rec_ = TraceRecord{};
-    rec_.kind = RecordKind::end;
-    rec_.ts_ns = *ts;
-    stats_.end_ts = *ts;
-    return true;
-  }
+  if (kind == tf::kind::hits)
+    return parse_hits(rest, why);
+  if (kind == tf::kind::end)
+    return parse_end(rest, why);
   if (kind == tf::kind::lost)
     return parse_lost(rest, why);
-  if (kind == tf::kind::ready) {
-    const auto ts = parse_bounded(next_word(rest));
-    if (!ts) {
-      why = "READY needs a timestamp";
-      return false;
-    }
-    ReadyInfo info;
-    info.ts_ns = *ts;
-    while (!rest.empty()) {
-      const auto word = next_word(rest);
-      const auto eq = word.find(tf::key_value);
-      if (eq == std::string_view::npos)
-        continue;
-      const auto k = word.substr(0, eq);
-      std::string v(word.substr(eq + 1, 128));
-      for (char& c : v)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-          c = '?';
-      if (k == tf::ready_key::plan)
-        info.plan = std::move(v);
-      else if (k == tf::ready_key::kernel)
-        info.kernel = std::move(v);
-      else if (k == tf::ready_key::probes)
-        info.probes = std::move(v);
-    }
-    rec_ = TraceRecord{};
-    rec_.kind = RecordKind::ready;
-    rec_.ts_ns = *ts;
-    ++stats_.ready_records;
-    if (!stats_.ready)
-      stats_.ready = std::move(info);
-    return true;
-  }
+  if (kind == tf::kind::ready)
+    return parse_ready(rest, why);
   why = "unknown record kind";
   return false;
+}
+
+// HX1 HITS <anchor> <count>: the probe's own count of its records (END summary).
+bool TraceParser::parse_hits(std::string_view rest, std::string_view& why) {
+  const auto name = next_word(rest);
+  const auto count = parse_bounded(next_word(rest));
+  if (!count || !rest.empty()) {
+    why = "HITS needs an anchor and a count";
+    return false;
+  }
+  const auto id = anchors_.intern(name);
+  if (!id) {
+    why = "invalid anchor name";
+    return false;
+  }
+  rec_ = TraceRecord{};
+  rec_.kind = RecordKind::hits;
+  rec_.anchor = *id;
+  rec_.count = *count;
+  if (stats_.hits.size() <= *id)
+    stats_.hits.resize(*id + 1u, -1);
+  stats_.hits[*id] = static_cast<std::int64_t>(*count);
+  return true;
+}
+
+// HX1 END <ts_ns>: the script's end probe ran.
+bool TraceParser::parse_end(std::string_view rest, std::string_view& why) {
+  const auto ts = parse_bounded(next_word(rest));
+  if (!ts) {
+    why = "END needs a timestamp";
+    return false;
+  }
+  rec_ = TraceRecord{};
+  rec_.kind = RecordKind::end;
+  rec_.ts_ns = *ts;
+  stats_.end_ts = *ts;
+  return true;
+}
+
+// HX1 READY <ts_ns> plan=... kernel=... probes=...: the script is running; the first one counts.
+bool TraceParser::parse_ready(std::string_view rest, std::string_view& why) {
+  const auto ts = parse_bounded(next_word(rest));
+  if (!ts) {
+    why = "READY needs a timestamp";
+    return false;
+  }
+  ReadyInfo info;
+  info.ts_ns = *ts;
+  while (!rest.empty()) {
+    const auto word = next_word(rest);
+    const auto eq = word.find(tf::key_value);
+    if (eq == std::string_view::npos)
+      continue;
+    const auto k = word.substr(0, eq);
+    std::string v(word.substr(eq + 1, 128));
+    for (char& c : v)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+        c = '?';
+    if (k == tf::ready_key::plan)
+      info.plan = std::move(v);
+    else if (k == tf::ready_key::kernel)
+      info.kernel = std::move(v);
+    else if (k == tf::ready_key::probes)
+      info.probes = std::move(v);
+  }
+  rec_ = TraceRecord{};
+  rec_.kind = RecordKind::ready;
+  rec_.ts_ns = *ts;
+  ++stats_.ready_records;
+  if (!stats_.ready)
+    stats_.ready = std::move(info);
+  return true;
 }
 
 // HX1 LOST <from_ns|-> <to_ns|-> <cpu|-> <count|?> <cause> (probes/trace_format.hpp).
@@ -282,7 +294,14 @@ bool TraceParser::parse_event(std::string_view rest, std::string_view& why) {
   // the key of field i is first tried as the one this anchor's last record had there.
   if (predicted_.size() <= *id)
     predicted_.resize(*id + 1u, kNoPrediction);
-  auto& predicted = predicted_[*id];
+  return parse_fields(p, e, predicted_[*id], why);
+}
+
+// The key=value fields of an EV record, from `p` to `e`, into rec_. `predicted`: the key of each
+// field position in the anchor's last record, tried first and updated.
+bool TraceParser::parse_fields(const char* p, const char* e, Prediction& predicted,
+                               std::string_view& why) {
+  TraceRecord& r = rec_;
   std::size_t field = 0;
   while (p < e) {
     if (*p == tf::separator) { // doubled separator

@@ -61,6 +61,9 @@ private:
   bool parse_record(std::string_view line, std::string_view& why);
   bool parse_event(std::string_view rest, std::string_view& why);
   bool parse_lost(std::string_view rest, std::string_view& why);
+  bool parse_hits(std::string_view rest, std::string_view& why);
+  bool parse_end(std::string_view rest, std::string_view& why);
+  bool parse_ready(std::string_view rest, std::string_view& why);
   void bad(std::string_view line, std::string_view why);
   void count_anchor(AnchorId id);
 
@@ -78,6 +81,7 @@ private:
     return p;
   }();
   std::vector<Prediction> predicted_;
+  bool parse_fields(const char* p, const char* e, Prediction& predicted, std::string_view& why);
 };
 
 // The number grammar: probes/trace_number.hpp.

@@ -1,0 +1,407 @@
+// The timeline of the HTML report (report_html_timeline.hpp): the lanes' marks and styles, the
+// SVG timeline, the table of exact times, the groups past the lane limit and the anomaly links.
+#include "harness/report/report_html_timeline.hpp"
+
+#include "harness/report/phase_offsets_html.hpp"
+#include "harness/report/text_util.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+namespace harness::report {
+
+std::string one_decimal(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+namespace {
+
+using std::uint64_t;
+
+// A mark on a lane: a kernel phase, or one of the sender's own times.
+struct MarkStyle {
+  const char* name;
+  const char* colour;
+  const char* shape; // "dot", "ring", "diamond", "tick"
+};
+constexpr std::array<MarkStyle, kPhaseCount> kPhaseStyle = {{
+    {"SEND_REQUEST seen (tpacket_snd)", "#1f77b4", "dot"},
+    {"SENDING", "#ff7f0e", "dot"},
+    {"transmitted (xmit)", "#9467bd", "dot"},
+    {"destructor", "#8c564b", "dot"},
+    {"AVAILABLE", "#2ca02c", "dot"},
+}};
+constexpr MarkStyle kSenderRequest{"sender: SEND_REQUEST set", "#555555", "diamond"};
+constexpr MarkStyle kSenderSend{"sender: send() returned", "#555555", "tick"};
+constexpr MarkStyle kSenderDone{"sender: saw AVAILABLE", "#2ca02c", "ring"};
+
+const char* outcome_colour(Outcome o) {
+  switch (o) {
+  case Outcome::completed:
+    return "#2ca02c";
+  case Outcome::stuck:
+    return "#d62728";
+  case Outcome::not_seen:
+    return "#d62728";
+  case Outcome::unmatched:
+    return "#7f7f7f";
+  case Outcome::wrong_format:
+    return "#d62728";
+  case Outcome::discarded:
+    return "#bcbd22";
+  case Outcome::unobserved:
+    return "#bbbbbb";
+  }
+  return "#000";
+}
+
+std::string lane_id(const FrameTimeline& f, std::size_t row) {
+  return f.has_sender ? "frame-" + std::to_string(f.sender.seq) : "kframe-" + std::to_string(row);
+}
+
+uint64_t sender_time(std::int64_t t) {
+  return t > 0 ? static_cast<uint64_t>(t) : 0;
+}
+
+// Every time a lane shows, sender's first.
+std::vector<std::pair<uint64_t, const MarkStyle*>> marks_of(const FrameTimeline& f) {
+  std::vector<std::pair<uint64_t, const MarkStyle*>> m;
+  if (f.has_sender) {
+    m.emplace_back(sender_time(f.sender.t_request_ns), &kSenderRequest);
+    m.emplace_back(sender_time(f.sender.t_send_ns), &kSenderSend);
+    m.emplace_back(sender_time(f.sender.t_done_ns), &kSenderDone);
+  }
+  for (std::size_t p = 0; p < kPhaseCount; ++p)
+    m.emplace_back(f.t[p], &kPhaseStyle[p]);
+  std::erase_if(m, [](const auto& x) { return x.first == 0; });
+  return m;
+}
+
+// The start of a frame's own clock: the sender setting SEND_REQUEST, else its first record.
+uint64_t frame_base(const FrameTimeline& f) {
+  if (f.has_sender && f.sender.t_request_ns > 0)
+    return static_cast<uint64_t>(f.sender.t_request_ns);
+  uint64_t base = 0;
+  for (auto t : f.t)
+    if (t != 0 && (base == 0 || t < base))
+      base = t;
+  return base;
+}
+
+// The frame's end-to-end latency (SEND_REQUEST -> AVAILABLE, else destructor), 0 = unknown.
+uint64_t frame_latency(const FrameTimeline& f) {
+  const uint64_t end = f.seen(Phase::available) ? f.at(Phase::available) : f.at(Phase::destruct);
+  const uint64_t base = f.has_sender ? sender_time(f.sender.t_request_ns) : 0;
+  return end != 0 && base != 0 && end >= base ? end - base : 0;
+}
+
+// Axis ticks at 1, 2 or 5 x 10^k ns, about eight over the span.
+uint64_t tick_step(uint64_t span) {
+  uint64_t step = 1;
+  for (;;) {
+    for (uint64_t m : {1, 2, 5})
+      if (span / (step * m) <= 8)
+        return step * m;
+    step *= 10;
+  }
+}
+
+std::string mark_svg(const MarkStyle& s, double x, double y, const std::string& tip) {
+  std::ostringstream o;
+  const std::string title = "<title>" + html_escape(tip) + "</title>";
+  if (std::string_view(s.shape) == "dot")
+    o << "<circle cx=\"" << one_decimal(x) << "\" cy=\"" << one_decimal(y) << "\" r=\"4\" fill=\""
+      << s.colour << "\">" << title << "</circle>";
+  else if (std::string_view(s.shape) == "ring")
+    o << "<circle cx=\"" << one_decimal(x) << "\" cy=\"" << one_decimal(y)
+      << "\" r=\"6\" fill=\"none\" stroke=\"" << s.colour << "\" stroke-width=\"1.5\">" << title
+      << "</circle>";
+  else if (std::string_view(s.shape) == "diamond")
+    o << "<path d=\"M" << one_decimal(x) << " " << one_decimal(y - 5)
+      << "l5 5-5 5-5-5z\" fill=\"#fff\" stroke=\"" << s.colour << "\" stroke-width=\"1.5\">"
+      << title << "</path>";
+  else
+    o << "<path d=\"M" << one_decimal(x) << " " << one_decimal(y - 7) << "v14\" stroke=\""
+      << s.colour << "\" stroke-width=\"2\">" << title << "</path>";
+  return o.str();
+}
+
+std::string legend() {
+  std::ostringstream o;
+  o << "<div class=\"legend\">";
+  auto item = [&](const MarkStyle& s) {
+    o << "<span><svg width=\"14\" height=\"16\">" << mark_svg(s, 7, 8, s.name) << "</svg>" << s.name
+      << "</span>";
+  };
+  item(kSenderRequest);
+  for (const auto& s : kPhaseStyle)
+    item(s);
+  item(kSenderSend);
+  item(kSenderDone);
+  o << "</div>";
+  return o.str();
+}
+
+// What a lane's tooltip says about the frame beyond its marks.
+std::string lane_title(const FrameTimeline& f) {
+  std::string t = f.has_sender ? "seq " + std::to_string(f.sender.seq) : "kernel-only frame";
+  t += ", ring slot " + (f.index >= 0 ? std::to_string(f.index) : std::string("?"));
+  if (f.ring)
+    t += " of ring " + std::to_string(f.ring);
+  if (f.has_kernel) {
+    t += ", frame " + format_hex(f.addr) + ", po " + format_hex(f.po);
+    t += ", slot from " + std::string(map_source_name(f.mapped_by));
+    t += ", found in SEND_REQUEST " + std::to_string(f.request_seen_count) + "x";
+    if (f.last_status != 0xffffffff)
+      t += ", last status " + status_text(f.last_status);
+  }
+  if (f.status_backwards)
+    t += ", status went backwards " + status_text(f.backwards_from) + " -> " +
+         status_text(f.backwards_to);
+  return t;
+}
+
+std::string offset_cell(uint64_t t, uint64_t base) {
+  if (t == 0)
+    return "<td>-</td>";
+  if (base == 0)
+    return "<td>?</td>";
+  return "<td>" + std::string(t >= base ? "+" : "-") +
+         format_duration(t >= base ? t - base : base - t) + "</td>";
+}
+
+// The lanes' exact times: each phase from the frame's own SEND_REQUEST.
+std::string frame_table(const Report& r, std::size_t lanes, const std::vector<bool>& flagged) {
+  std::ostringstream o;
+  o << "<details" << (lanes <= 32 ? " open" : "") << "><summary>Exact times of these " << lanes
+    << " frames (from each frame's SEND_REQUEST)</summary><table class=\"frames\"><tr><th>seq"
+       "</th><th>slot</th><th>send() returned</th>";
+  for (const auto* name : {"SEND_REQ seen", "SENDING", "xmit", "destructor", "AVAILABLE"})
+    o << "<th>" << name << "</th>";
+  o << "<th>sender saw AVAILABLE</th><th>latency</th><th>outcome</th></tr>";
+  for (std::size_t i = 0; i < lanes; ++i) {
+    const FrameTimeline& f = r.frames[i];
+    const uint64_t base = frame_base(f);
+    o << "<tr" << (flagged[i] ? " class=\"flag\"" : "") << "><td><a href=\"#" << lane_id(f, i)
+      << "\">" << (f.has_sender ? std::to_string(f.sender.seq) : "-") << "</a></td><td>"
+      << (f.index >= 0 ? std::to_string(f.index) : "?")
+      << (f.mapped_by == MapSource::ring_order ? "*" : "") << "</td>"
+      << offset_cell(f.has_sender ? sender_time(f.sender.t_send_ns) : 0, base);
+    for (auto t : f.t)
+      o << offset_cell(t, base);
+    const uint64_t lat = frame_latency(f);
+    o << offset_cell(f.has_sender ? sender_time(f.sender.t_done_ns) : 0, base) << "<td>"
+      << (lat ? format_duration(lat) : "-") << "</td><td>" << outcome_name(f.outcome)
+      << "</td></tr>";
+  }
+  o << "</table></details>";
+  return o.str();
+}
+
+// One lane per frame (the first `lanes` rows), marks on the axis shared by all of them.
+std::string timeline_svg(const Report& r, std::size_t lanes, const std::vector<bool>& flagged) {
+  constexpr double label_w = 250, plot_w = 680, right_w = 110, lane_h = 20, axis_h = 30;
+  uint64_t t0 = 0, t1 = 0;
+  for (std::size_t i = 0; i < lanes; ++i)
+    for (const auto& [t, style] : marks_of(r.frames[i])) {
+      t0 = t0 == 0 ? t : std::min(t0, t);
+      t1 = std::max(t1, t);
+    }
+  const uint64_t span = std::max<uint64_t>(t1 - t0, 1);
+  auto xof = [&](uint64_t t) {
+    return label_w + static_cast<double>(t - t0) * plot_w / static_cast<double>(span);
+  };
+  const double width = label_w + plot_w + right_w + 10;
+  const double height = axis_h + lane_h * static_cast<double>(lanes) + 6;
+  std::ostringstream o;
+  o << "<svg class=\"timeline\" width=\"" << one_decimal(width) << "\" height=\""
+    << one_decimal(height) << "\" viewBox=\"0 0 " << one_decimal(width) << " "
+    << one_decimal(height) << "\" role=\"img\" aria-label=\"frame timeline\">";
+  // The axis: time since the first mark of any lane.
+  o << "<g class=\"axis\"><text x=\"4\" y=\"14\">seq</text><text x=\"52\" y=\"14\">slot</text>"
+       "<text x=\"96\" y=\"14\">outcome</text><text x=\""
+    << one_decimal(label_w + plot_w + 36) << "\" y=\"14\">latency</text>";
+  const uint64_t step = tick_step(span);
+  for (uint64_t t = 0; t <= span; t += step) {
+    const double x = xof(t0 + t);
+    o << "<line x1=\"" << one_decimal(x) << "\" y1=\"" << one_decimal(axis_h - 6) << "\" x2=\""
+      << one_decimal(x) << "\" y2=\"" << one_decimal(height) << "\" class=\"grid\"/><text x=\""
+      << one_decimal(x) << "\" y=\"" << one_decimal(axis_h - 10) << "\" text-anchor=\"middle\">+"
+      << format_duration(t) << "</text>";
+  }
+  o << "</g>";
+  for (std::size_t i = 0; i < lanes; ++i) {
+    const FrameTimeline& f = r.frames[i];
+    const double y = axis_h + lane_h * static_cast<double>(i);
+    const double mid = y + lane_h / 2;
+    const std::string seq = f.has_sender ? std::to_string(f.sender.seq) : "";
+    o << "<g class=\"lane" << (flagged[i] ? " flagged" : "") << "\" id=\"" << lane_id(f, i)
+      << "\" data-seq=\"" << seq << "\" data-index=\"" << f.index << "\" data-outcome=\""
+      << outcome_name(f.outcome) << "\">";
+    o << "<rect x=\"0\" y=\"" << one_decimal(y) << "\" width=\"" << one_decimal(width)
+      << "\" height=\"" << one_decimal(lane_h) << "\" class=\""
+      << (flagged[i] ? "bg-flag"
+          : i % 2    ? "bg-odd"
+                     : "bg-even")
+      << "\"/>";
+    o << "<title>" << html_escape(lane_title(f)) << "</title>";
+    o << "<text x=\"4\" y=\"" << one_decimal(mid + 4) << "\">" << (seq.empty() ? "-" : seq)
+      << "</text><text x=\"52\" y=\"" << one_decimal(mid + 4) << "\">"
+      << (f.index >= 0 ? std::to_string(f.index) : "?")
+      << (f.mapped_by == MapSource::ring_order ? "*" : "") << "</text><text x=\"96\" y=\""
+      << one_decimal(mid + 4) << "\" fill=\"" << outcome_colour(f.outcome) << "\">"
+      << outcome_name(f.outcome) << (f.status_backwards ? ", status backwards" : "")
+      << (f.xmit_err ? ", xmit " + html_escape(errno_value_text(f.xmit_err)) : "") << "</text>";
+    auto marks = marks_of(f);
+    if (!marks.empty()) {
+      auto [lo, hi] = std::minmax_element(marks.begin(), marks.end());
+      o << "<line x1=\"" << one_decimal(xof(lo->first)) << "\" y1=\"" << one_decimal(mid)
+        << "\" x2=\"" << one_decimal(xof(hi->first)) << "\" y2=\"" << one_decimal(mid)
+        << "\" class=\"span\"/>";
+    }
+    const uint64_t base = frame_base(f);
+    for (const auto& [t, style] : marks) {
+      std::string tip = std::string(style->name) + ": +" + format_duration(t - t0) + " on the axis";
+      if (base && t >= base)
+        tip += ", +" + format_duration(t - base) + " after SEND_REQUEST";
+      o << mark_svg(*style, xof(t), mid, tip);
+    }
+    const uint64_t lat = frame_latency(f);
+    o << "<text x=\"" << one_decimal(label_w + plot_w + 36) << "\" y=\"" << one_decimal(mid + 4)
+      << "\">" << (lat ? format_duration(lat) : "-") << "</text></g>";
+  }
+  o << "</svg>";
+  return o.str();
+}
+
+// Frames past the lane limit: groups of consecutive rows, each with outcome counts and the
+// spread of its latencies.
+std::string aggregate_table(const Report& r, std::size_t from) {
+  const std::size_t rest = r.frames.size() - from;
+  const std::size_t groups = std::min<std::size_t>(rest, 100);
+  const std::size_t per = (rest + groups - 1) / groups;
+  uint64_t worst = 1;
+  for (std::size_t i = from; i < r.frames.size(); ++i)
+    worst = std::max(worst, frame_latency(r.frames[i]));
+  std::ostringstream o;
+  o << "<table class=\"agg\"><tr><th>rows</th><th>seq</th><th>slots</th><th>completed</th>"
+       "<th>other outcomes</th><th>latency min / median / max</th><th></th></tr>";
+  for (std::size_t g = from; g < r.frames.size(); g += per) {
+    const std::size_t end = std::min(g + per, r.frames.size());
+    std::vector<uint64_t> lat;
+    std::map<std::string, uint64_t> other;
+    uint64_t done = 0;
+    std::int64_t lo_idx = -1, hi_idx = -1;
+    for (std::size_t i = g; i < end; ++i) {
+      const auto& f = r.frames[i];
+      if (auto l = frame_latency(f))
+        lat.push_back(l);
+      if (f.outcome == Outcome::completed)
+        ++done;
+      else
+        ++other[std::string(outcome_name(f.outcome))];
+      if (f.index >= 0) {
+        lo_idx = lo_idx < 0 ? f.index : std::min(lo_idx, f.index);
+        hi_idx = std::max(hi_idx, f.index);
+      }
+    }
+    std::sort(lat.begin(), lat.end());
+    const auto& first = r.frames[g];
+    const auto& last = r.frames[end - 1];
+    o << "<tr" << (other.empty() ? "" : " class=\"flag\"") << "><td>" << g << "-" << end - 1
+      << "</td><td>" << (first.has_sender ? std::to_string(first.sender.seq) : "-") << "-"
+      << (last.has_sender ? std::to_string(last.sender.seq) : "-") << "</td><td>"
+      << (lo_idx < 0 ? "?" : std::to_string(lo_idx) + "-" + std::to_string(hi_idx)) << "</td><td>"
+      << done << "</td><td>";
+    for (const auto& [name, n] : other)
+      o << name << " " << n << " ";
+    o << "</td><td>";
+    if (lat.empty())
+      o << "-</td><td></td>";
+    else {
+      const double scale = 300.0 / static_cast<double>(worst);
+      o << format_duration(lat.front()) << " / " << format_duration(lat[lat.size() / 2]) << " / "
+        << format_duration(lat.back()) << "</td><td><svg width=\"310\" height=\"12\">"
+        << "<rect x=\"" << one_decimal(static_cast<double>(lat.front()) * scale)
+        << "\" y=\"3\" width=\""
+        << one_decimal(std::max(1.0, static_cast<double>(lat.back() - lat.front()) * scale))
+        << "\" height=\"6\" fill=\"#9ecae1\"/><rect x=\""
+        << one_decimal(static_cast<double>(lat[lat.size() / 2]) * scale)
+        << "\" y=\"1\" width=\"2\" height=\"10\" fill=\"#08519c\"/></svg></td>";
+    }
+    o << "</tr>";
+  }
+  o << "</table>";
+  return o.str();
+}
+
+} // namespace
+
+std::string anomaly_links(const Report& r, const Anomaly& a, std::size_t lanes) {
+  std::ostringstream o;
+  for (auto seq : a.seqs) {
+    auto it = std::find_if(r.frames.begin(), r.frames.begin() + static_cast<long>(lanes),
+                           [&](const auto& f) { return f.has_sender && f.sender.seq == seq; });
+    if (it != r.frames.begin() + static_cast<long>(lanes))
+      o << "<a href=\"#frame-" << seq << "\">seq " << seq << "</a> ";
+    else
+      o << "seq " << seq << " ";
+  }
+  for (auto idx : a.indices) {
+    std::size_t row = 0;
+    while (row < lanes && (r.frames[row].has_sender || r.frames[row].index != idx))
+      ++row;
+    if (row < lanes)
+      o << "<a href=\"#kframe-" << row << "\">slot " << idx << "</a> ";
+    else
+      o << "slot " << idx << " ";
+  }
+  const std::size_t named = a.seqs.size() + a.indices.size();
+  if (a.count > named && named > 0)
+    o << "(and " << a.count - named << " more)";
+  return o.str();
+}
+
+bool anomaly_names(const Anomaly& a, const FrameTimeline& f) {
+  if (f.has_sender)
+    return std::find(a.seqs.begin(), a.seqs.end(), f.sender.seq) != a.seqs.end();
+  return std::find(a.indices.begin(), a.indices.end(), f.index) != a.indices.end();
+}
+
+void timeline_section(std::ostringstream& o, const Report& r, const HtmlOptions& opt,
+                      const std::vector<bool>& flagged, std::size_t lanes) {
+  o << "<h2 id=\"timeline\">Timeline</h2>";
+  if (r.frames.empty()) {
+    o << "<p>No frames: neither the sender's records nor the trace name a frame.</p>";
+    return;
+  }
+  o << "<p class=\"note\">One lane per frame, in sequence order; all lanes share the time axis "
+       "(from the first mark of any lane). Slot = ring index (* inferred from ring order). "
+       "Hover a mark for its time; anomalous frames are shaded red.";
+  if (lanes < r.frames.size())
+    o << " <b>Showing lanes for the first " << lanes << " of " << r.frames_total
+      << " frames (lane limit " << opt.max_lanes
+      << "); the others are summarised in <a href=\"#aggregate\">groups</a> below.</b>";
+  o << "</p>" << legend() << "<div class=\"scroll\">" << timeline_svg(r, lanes, flagged) << "</div>"
+    << frame_table(r, lanes, flagged);
+  if (auto offsets = phase_offsets_svg(r); !offsets.empty())
+    o << "<h2 id=\"offsets\">Phases after SEND_REQUEST, all " << r.frames.size()
+      << " frames</h2><p class=\"note\">Each kernel phase's time after the sender set the "
+         "frame to SEND_REQUEST, in log-scaled bins (darker: more frames; black bar: median; "
+         "hover a bin for its count).</p><div class=\"scroll\">"
+      << offsets << "</div>";
+  if (lanes < r.frames.size()) {
+    o << "<h2 id=\"aggregate\">Frames " << lanes << " and later, in groups</h2>"
+      << aggregate_table(r, lanes);
+  }
+  if (r.frames_total > r.frames.size())
+    o << "<p class=\"note\"><b>" << r.frames_total - r.frames.size()
+      << " further frames</b> are counted in the summary but have no per-frame record in the "
+         "report (its row limit is "
+      << r.frames.size() << ").</p>";
+}
+
+} // namespace harness::report
