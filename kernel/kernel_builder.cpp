@@ -1,6 +1,7 @@
 #include "kernel/kernel_builder.hpp"
 
 #include "base/files.hpp"
+#include "base/json_text.hpp"
 #include "base/signals.hpp"
 #include "kernel/cache_dir.hpp"
 #include "probes/anchors.hpp"
@@ -113,11 +114,12 @@ Result<nlohmann::json> read_marker(const std::string& build_dir) {
   auto text = read_file(build_dir + "/" + std::string(build_marker_name));
   if (!text)
     return nlohmann::json::object();
-  auto j = nlohmann::json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
+  auto j = parse_json(*text);
+  if (!j || !j->is_object())
     return fail(Exit::kernel_build, build_dir + "/" + std::string(build_marker_name),
-                "is not valid JSON", "delete it and run `harness kernel prepare` again");
-  return j;
+                "is not a JSON object" + (j ? std::string() : ": " + j.error()),
+                "delete it and run `harness kernel prepare` again");
+  return std::move(*j);
 }
 
 } // namespace

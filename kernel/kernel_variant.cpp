@@ -1,6 +1,7 @@
 #include "kernel/kernel_variant.hpp"
 
 #include "base/files.hpp"
+#include "base/json_text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -33,12 +34,10 @@ std::size_t count_of(std::string_view text, std::string_view what) {
 } // namespace
 
 Result<KernelVariant> parse_variant(std::string_view json_text, std::string_view origin) {
-  json top;
-  try {
-    top = json::parse(json_text);
-  } catch (const json::exception& e) {
-    return std::unexpected(bad(origin, "(file)", std::string("not JSON: ") + e.what()));
-  }
+  auto parsed = parse_json(json_text);
+  if (!parsed)
+    return std::unexpected(bad(origin, "(file)", "not JSON: " + parsed.error()));
+  const json top = std::move(*parsed);
   const json& j = top.is_object() && top.contains("variant") ? top["variant"] : top;
   if (!j.is_object())
     return std::unexpected(bad(origin, "variant", "expected an object"));

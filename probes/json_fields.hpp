@@ -5,6 +5,7 @@
 // ("probes/maps/x.json: anchors[3].line: not an integer"), unknown keys are rejected.
 
 #include "base/json_reader.hpp"
+#include "base/json_text.hpp"
 #include "base/result.hpp"
 
 #include <initializer_list>
@@ -24,10 +25,11 @@ inline std::unexpected<Error> bad(std::string_view origin, const std::string& fi
 }
 
 inline Result<json> parse(std::string_view text, std::string_view origin) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded())
-    return fail(Exit::usage, std::string(origin), "not valid JSON",
+  auto parsed = parse_json(text);
+  if (!parsed)
+    return fail(Exit::usage, std::string(origin), "not valid JSON: " + parsed.error(),
                 "check the file; harness writes these files itself");
+  json j = std::move(*parsed);
   if (!j.is_object())
     return bad(origin, "(top level)", "expected a JSON object");
   return j;

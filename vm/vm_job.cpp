@@ -1,6 +1,7 @@
 #include "vm/vm_job.hpp"
 
 #include "base/json_reader.hpp"
+#include "base/json_text.hpp"
 
 #include <cctype>
 #include <nlohmann/json.hpp>
@@ -71,9 +72,11 @@ JsonReader file_reader(std::string_view origin) {
 
 Result<json> parse_object(std::string_view text, std::string_view origin, std::string_view schema,
                           std::string_view not_object) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return std::unexpected(bad(origin, std::string(not_object)));
+  auto parsed = parse_json(text);
+  if (!parsed || !parsed->is_object())
+    return std::unexpected(
+        bad(origin, std::string(not_object) + (parsed ? std::string() : ": " + parsed.error())));
+  json j = std::move(*parsed);
   if (auto it = j.find("schema"); it == j.end() || !it->is_string() || *it != schema)
     return std::unexpected(bad(origin, "schema is not " + std::string(schema)));
   return j;

@@ -2,6 +2,7 @@
 
 #include "base/build_info.hpp"
 #include "base/files.hpp"
+#include "base/json_text.hpp"
 #include "harness/report/workload.hpp"
 
 #include <cstring>
@@ -194,14 +195,11 @@ Result<sender::SendReport> load_sender_records(const std::string& path) {
     return fail(text.error().code, "sender records " + path, text.error().why,
                 "give the file written by `harness send --records FILE` or `harness run` "
                 "(sender.json)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(*text);
-  } catch (const nlohmann::json::parse_error& e) {
-    return fail(Exit::usage, "sender records " + path, std::string("not valid JSON: ") + e.what(),
+  auto j = parse_json(*text);
+  if (!j)
+    return fail(Exit::usage, "sender records " + path, "not valid JSON: " + j.error(),
                 "the file must hold harness.sender/1 JSON");
-  }
-  auto r = sender::send_report_from_json(j);
+  auto r = sender::send_report_from_json(*j);
   if (!r)
     return fail(Exit::usage, "sender records " + path, r.error().what + ": " + r.error().why,
                 r.error().hint.empty() ? "the file must hold harness.sender/1 JSON"

@@ -3,6 +3,7 @@
 // do not say.
 #include "base/files.hpp"
 #include "base/json_reader.hpp"
+#include "base/json_text.hpp"
 #include "base/printable.hpp"
 #include "harness/report/report_json.hpp"
 
@@ -445,14 +446,10 @@ Result<Report> load_report(const std::string& path) {
   auto text = read_file(path);
   if (!text)
     return fail(text.error().code, "report " + path, text.error().why, kReportFileHint);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(*text);
-  } catch (const nlohmann::json::parse_error& e) {
-    return fail(Exit::usage, "report " + path, std::string("not valid JSON: ") + e.what(),
-                kReportFileHint);
-  }
-  return report_from_json(j, path);
+  auto j = parse_json(*text);
+  if (!j)
+    return fail(Exit::usage, "report " + path, "not valid JSON: " + j.error(), kReportFileHint);
+  return report_from_json(*j, path);
 }
 
 } // namespace harness::report

@@ -1,0 +1,77 @@
+#include "base/json_text.hpp"
+
+#include "base/printable.hpp"
+
+#include <algorithm>
+#include <set>
+#include <vector>
+
+namespace harness {
+namespace {
+
+using json = nlohmann::json;
+
+// Line and column (from 1) of byte `at` of `text`.
+std::string position_of(std::string_view text, std::size_t at) {
+  at = std::min(at, text.size());
+  const auto head = text.substr(0, at);
+  const auto line = 1 + std::count(head.begin(), head.end(), '\n');
+  const auto line_start = head.rfind('\n');
+  const auto column = at - (line_start == std::string_view::npos ? 0 : line_start + 1) + 1;
+  return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+// The keys seen so far in each object being read, innermost last.
+class DuplicateKeys {
+public:
+  bool on_event(json::parse_event_t event, const json& parsed) {
+    switch (event) {
+    case json::parse_event_t::object_start:
+      open_.emplace_back();
+      break;
+    case json::parse_event_t::object_end:
+      if (!open_.empty())
+        open_.pop_back();
+      break;
+    case json::parse_event_t::key:
+      if (!open_.empty() && !open_.back().insert(parsed.get<std::string>()).second &&
+          first_.empty())
+        first_ = parsed.get<std::string>();
+      break;
+    default:
+      break;
+    }
+    return true;
+  }
+  const std::string& first() const { return first_; }
+
+private:
+  std::vector<std::set<std::string>> open_;
+  std::string first_;
+};
+
+} // namespace
+
+std::expected<json, std::string> parse_json(std::string_view text) {
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos)
+    return std::unexpected(position_of(text, nul) + ": a NUL byte (JSON text has none)");
+  DuplicateKeys keys;
+  json j;
+  try {
+    j = json::parse(text, [&keys](int, json::parse_event_t e, json& parsed) {
+      return keys.on_event(e, parsed);
+    });
+  } catch (const json::exception& e) {
+    // "[json.exception.parse_error.101] parse error at ...": the text after the tag. Numbers
+    // out of range (out_of_range.406) come here too; no exception leaves this function.
+    const std::string what = e.what();
+    const auto tag_end = what.find("] ");
+    return std::unexpected(tag_end == std::string::npos ? what : what.substr(tag_end + 2));
+  }
+  if (!keys.first().empty())
+    return std::unexpected("the key \"" + printable_bounded(keys.first(), 80) +
+                           "\" is given twice in one object");
+  return j;
+}
+
+} // namespace harness

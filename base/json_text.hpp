@@ -1,0 +1,19 @@
+#pragma once
+
+// The one way harness turns JSON text into a document (every file format of docs/DESIGN.md
+// "Files" and a user's --variant FILE); json_reader.hpp then walks it. Stricter than RFC 8259
+// where a lenient reading would change what a file means: a key given twice in one object (which
+// value counts would be a guess), a NUL byte (a reader stopping there would ignore the rest) and
+// a number beyond a double's range are refused. Never throws.
+
+#include <expected>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace harness {
+
+// The document, or why the text is not one ("line 3, column 9: the key \"pid\" is given twice").
+std::expected<nlohmann::json, std::string> parse_json(std::string_view text);
+
+} // namespace harness

@@ -1,0 +1,69 @@
+// `harness` tried again as a new and as a hostile user (issue 30): each test fails on the code
+// before the fix of its defect (the number in the test's comment is the issue's).
+#include "base/files.hpp"
+#include "cli_test_util.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace harness;
+using harness::cli_testing::copy_to;
+using harness::cli_testing::has;
+using harness::cli_testing::TempDir;
+using namespace std::string_literals;
+
+namespace {
+
+const std::string kRun =
+    std::string(HARNESS_SOURCE_DIR) + "/tests/fixtures/traces/6.1.192-O0-v2-2frames-ring8-run";
+
+// The fixture's sender records with `from` replaced by `to` (once).
+std::string edited_sender(TempDir& d, const std::string& from, const std::string& to) {
+  std::string text = *read_file(kRun + ".sender.json");
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos)
+    text.replace(at, from.size(), to);
+  const std::string path = d.file("sender-" + std::to_string(text.size()) + ".json");
+  EXPECT_TRUE(write_file_atomic(path, text));
+  return path;
+}
+
+Captured report_with(const std::vector<std::string>& more) {
+  std::vector<std::string> argv = {"report", "--trace", kRun + ".trace", "--plan",
+                                   kRun + ".plan.json"};
+  argv.insert(argv.end(), more.begin(), more.end());
+  return cli_testing::harness(argv);
+}
+
+// 5: a number beyond a double's range was an "internal error" (exit 70); now bad input, named.
+TEST(HostileAgain, ANumberOutOfRangeInAJsonInputIsBadInput) {
+  TempDir d;
+  auto r = report_with({"--sender", edited_sender(d, "\"pid\": 26", "\"pid\": 1e400")});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "sender records")) << r.err;
+  EXPECT_TRUE(has(r.err, "number overflow")) << r.err;
+  EXPECT_FALSE(has(r.err, "internal error")) << r.err;
+  // The baseline, read by the same parser.
+  ASSERT_EQ(report_with({"--json", d.file("base.json")}).status.code, 0);
+  std::string base = *read_file(d.file("base.json"));
+  base.insert(base.rfind('}'), ", \"x\": -1e999");
+  ASSERT_TRUE(write_file_atomic(d.file("base.json"), base));
+  r = report_with({"--baseline", d.file("base.json")});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "number overflow")) << r.err;
+}
+
+// 6: a key given twice changed the verdict (the last one won); bytes after a NUL were ignored.
+TEST(HostileAgain, AKeyGivenTwiceOrANulByteIsRefused) {
+  TempDir d;
+  auto r = report_with({"--sender", edited_sender(d, "\"pid\": 26", "\"pid\": 26, \"pid\": 27")});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "\"pid\" is given twice")) << r.err;
+  const std::string text = *read_file(kRun + ".sender.json");
+  ASSERT_TRUE(write_file_atomic(d.file("nul.json"), text + "\0{}"s));
+  r = report_with({"--sender", d.file("nul.json")});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "NUL")) << r.err;
+}
+
+} // namespace
