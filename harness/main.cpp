@@ -5,11 +5,32 @@
 #include "base/signals.hpp"
 #include "harness/cli/commands.hpp"
 
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <iostream>
 
 namespace {
+
+// What a command printed must reach its reader: a map, script or report lost to a full disk or a
+// closed file is a failure (exit 14), not a silent success. Called before every return of a
+// command that may have printed; `code` is kept when stdout was written.
+int with_stdout_written(int code) {
+  errno = 0;
+  std::cout.flush();
+  const bool lost = !std::cout || std::fflush(stdout) != 0 || std::ferror(stdout);
+  if (!lost)
+    return code;
+  const int err = errno;
+  std::cerr << harness::format_error(
+                   {harness::Exit::io, "standard output",
+                    std::string("cannot be written") +
+                        (err ? std::string(": ") + std::strerror(err) : std::string()),
+                    "free space on its file system, or send it to a file you can write"})
+            << "\n";
+  return static_cast<int>(harness::Exit::io);
+}
 
 void print_usage(std::ostream& os) {
   os << "usage: harness [--help] [--version] <command> [options]\n\ncommands:\n";
@@ -32,12 +53,12 @@ int main(int argc, char** argv) {
   const std::string first = argv[1];
   if (first == "--help" || first == "-h" || first == "help") {
     print_usage(std::cout);
-    return 0;
+    return with_stdout_written(0);
   }
   if (first == "--version" || first == "-V") {
     std::cout << "harness " << harness::build_info::version << "\ndata: " << harness::data_dir()
               << "\n";
-    return 0;
+    return with_stdout_written(0);
   }
   const auto* cmd = harness::cli::find_command(first);
   if (!cmd) {
@@ -56,7 +77,7 @@ int main(int argc, char** argv) {
         return static_cast<int>(Exit::interrupted);
       return static_cast<int>(result.error().code);
     }
-    return *result;
+    return with_stdout_written(*result);
   } catch (const std::exception& e) {
     // Libraries report expected failures as Result; reaching this is a harness bug.
     std::cerr << "harness: internal error in '" << first << "': " << e.what()

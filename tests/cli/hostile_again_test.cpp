@@ -3,7 +3,11 @@
 #include "base/files.hpp"
 #include "cli_test_util.hpp"
 
+#include <fcntl.h>
+#include <filesystem>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace harness;
 using harness::cli_testing::copy_to;
@@ -64,6 +68,52 @@ TEST(HostileAgain, AKeyGivenTwiceOrANulByteIsRefused) {
   r = report_with({"--sender", d.file("nul.json")});
   EXPECT_EQ(r.status.code, 2) << r.err;
   EXPECT_TRUE(has(r.err, "NUL")) << r.err;
+}
+
+// The exit status of harness `args` run with its stdout on /dev/full (a disk that is full) and
+// its stderr in `err`. fork/exec here because ChildSpec always captures or inherits stdout.
+int on_a_full_disk(const std::vector<std::string>& args, const std::string& err) {
+  std::vector<std::string> argv = {cli_testing::kHarness};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> c_argv;
+  for (auto& a : argv)
+    c_argv.push_back(a.data());
+  c_argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int full = ::open("/dev/full", O_WRONLY);
+    const int log = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (full < 0 || log < 0 || ::dup2(full, 1) < 0 || ::dup2(log, 2) < 0)
+      ::_exit(127);
+    ::execv(c_argv[0], c_argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// 7: `map --source af_packet.c > /dev/full` exited 0 with an empty map; so did generate, drift
+// --json, report and --version. Exit 14 and a line naming standard output.
+TEST(HostileAgain, OutputThatCannotBeWrittenIsAnIoError) {
+  if (!std::filesystem::exists(cli_testing::af_packet("6.1")))
+    GTEST_SKIP() << "needs the extracted linux-source-6.1 (scripts/install-deps --tests)";
+  TempDir d;
+  const std::string src = cli_testing::af_packet("6.1");
+  const std::vector<std::vector<std::string>> commands = {
+      {"map", "--source", src},
+      {"generate", "--source", src, "--kernel", "6.1"},
+      {"drift", "--source", src, "--kernel", "6.1", "--json"},
+      {"report", "--trace", kRun + ".trace", "--plan", kRun + ".plan.json"},
+      {"--version"},
+      {"run", "--help"}};
+  for (const auto& args : commands) {
+    const std::string err = d.file("err");
+    EXPECT_EQ(on_a_full_disk(args, err), 14) << args[0] << ": " << *read_file(err);
+    EXPECT_TRUE(has(*read_file(err), "harness: standard output: cannot be written"))
+        << args[0] << ": " << *read_file(err);
+    EXPECT_TRUE(has(*read_file(err), "hint: ")) << *read_file(err);
+  }
 }
 
 } // namespace
