@@ -268,7 +268,12 @@ Result<NetnsGuard> NetnsGuard::enter(const std::string& ns_path) {
   if (target < 0) {
     const int e = errno;
     ::close(saved);
-    return fail(Exit::io, "network namespace " + ns_path, errno_text(e));
+    if (e == ENOENT) // a name the user gave (--netns NAME is /run/netns/NAME)
+      return fail(Exit::usage, "network namespace " + ns_path, "does not exist",
+                  "`ip netns list` shows the namespaces there are; make one with `ip netns add "
+                  "NAME`");
+    return fail(Exit::io, "network namespace " + ns_path, errno_text(e),
+                "the file must be a network namespace (a /run/netns entry or /proc/PID/ns/net)");
   }
   const int rc = ::setns(target, CLONE_NEWNET);
   const int e = errno;

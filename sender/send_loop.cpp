@@ -22,6 +22,9 @@ using loop_detail::SendThread;
 
 constexpr std::int64_t kSlotFree = -1; // slot holds no frame of ours (never used or reclaimed)
 constexpr std::int64_t kSlotGap = -2;  // test hook: deliberately left AVAILABLE
+// After an interrupt, how long the frames the kernel holds may still take (README "Exit codes":
+// 130 within about a second).
+constexpr std::int64_t kInterruptedDrainNs = 1'000'000'000;
 
 class RingLoop {
 public:
@@ -331,13 +334,21 @@ private:
   // ---- the end -------------------------------------------------------------------------------
 
   // Waits, bounded, for every frame the kernel still holds. SEND_REQUEST frames get send()
-  // calls; a send() that takes nothing while frames wait means they are stranded.
+  // calls; a send() that takes nothing while frames wait means they are stranded. An interrupt,
+  // before or during the drain, leaves the kernel at most kInterruptedDrainNs more, counted
+  // once: completions no longer extend it (a slow link would otherwise hold Ctrl-C off for
+  // the whole queue).
   void drain() {
-    const std::int64_t bound =
-        out_.interrupted ? std::min<std::int64_t>(timeout_ns_, 1'000'000'000) : timeout_ns_;
+    std::int64_t bound = timeout_ns_;
     std::int64_t deadline = mono_ns() + bound;
     bool stranded = false;
     for (;;) {
+      if (!out_.interrupted && interrupt_requested())
+        out_.interrupted = true;
+      if (out_.interrupted && bound > kInterruptedDrainNs) {
+        bound = kInterruptedDrainNs;
+        deadline = std::min(deadline, mono_ns() + bound);
+      }
       ts_ = 0;
       std::uint64_t requested = 0, sending = 0, refused = 0, done = 0;
       for (std::uint32_t i = 0; i < ring_.frames(); ++i) {
@@ -357,12 +368,15 @@ private:
       }
       if (requested + sending == 0)
         return;
-      if (done)
+      if (done && !out_.interrupted)
         deadline = mono_ns() + bound;
       if (sending == 0 && (stranded || refused || hard_error_seen_ || ring_.socket_closed()))
         return; // nothing the kernel holds will move any more
       if (mono_ns() > deadline) {
-        if (!stranded && !refused && !hard_error_seen_ && !ring_.socket_closed()) {
+        if (out_.interrupted) {
+          note("interrupted: " + std::to_string(requested + sending) +
+               " frames were still in flight; stopped waiting for them");
+        } else if (!stranded && !refused && !hard_error_seen_ && !ring_.socket_closed()) {
           out_.stalled = true;
           note(std::to_string(requested + sending) + " frames were still in flight after " +
                std::to_string(bound / 1'000'000) + " ms; gave up waiting" + retry_hint());

@@ -179,9 +179,11 @@ Status validate_options(const SenderConfig& c) {
   if (c.sockets > 1 && c.inject_error != 0)
     return bad("--inject-error with --sockets " + str(c.sockets),
                "error injection works on a single ring", "drop --sockets");
-  if (c.completion_timeout.count() <= 0)
-    return bad("--timeout-ms " + std::to_string(c.completion_timeout.count()), "must be at least 1",
-               "it bounds every wait for the kernel");
+  // A day at most: the bound is counted in nanoseconds, where more would overflow (a wait of
+  // "-8446744073709 ms"), and no frame waits a day for its destructor.
+  if (c.completion_timeout.count() <= 0 || c.completion_timeout > std::chrono::hours(24))
+    return bad("--timeout-ms " + std::to_string(c.completion_timeout.count()),
+               "must be from 1 to 86400000 (a day)", "it bounds every wait for the kernel");
   if (c.ethertype < 0x0600)
     return bad("--ethertype " + std::to_string(c.ethertype),
                "values below 0x0600 are 802.3 lengths, not EtherTypes",

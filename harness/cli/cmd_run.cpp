@@ -26,7 +26,7 @@ Result<std::chrono::milliseconds> seconds_option(double v, const std::string& na
   // Waits are counted in milliseconds: 1e-9 would become a wait of 0 ("within 0 s").
   if (!(v >= 0.001) || v > 86400)
     return fail(Exit::usage, "--" + name + " " + number_text(v),
-                "must be a number of seconds from 0.001 to 86400");
+                "must be a number of seconds from 0.001 to 86400", "e.g. --" + name + " 5");
   return std::chrono::milliseconds(std::lround(v * 1000));
 }
 

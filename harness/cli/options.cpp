@@ -26,7 +26,8 @@ std::string number_text(double v) {
 Result<double> tolerance_fraction(double percent) {
   if (!(percent >= 0 && percent <= 10000))
     return fail(Exit::usage, "--tolerance " + number_text(percent),
-                "must be between 0 and 10000 (percent)");
+                "must be between 0 and 10000 (percent)",
+                "the latency growth allowed against the baseline, e.g. --tolerance 25");
   return percent / 100.0;
 }
 

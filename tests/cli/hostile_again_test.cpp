@@ -70,6 +70,19 @@ TEST(HostileAgain, AKeyGivenTwiceOrANulByteIsRefused) {
   EXPECT_TRUE(has(r.err, "NUL")) << r.err;
 }
 
+// 17: errors without the promised hint line.
+TEST(HostileAgain, BadNumbersGetAHint) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"report", "--trace", kRun + ".trace", "--tolerance", "-1"},
+        {"run", "--veth", "--no-preflight", "--ready-timeout", "-1"},
+        {"run", "--veth", "--no-preflight", "--stop-grace", "1e300"}}) {
+    auto r = cli_testing::harness(args);
+    EXPECT_EQ(r.status.code, 2) << args[3] << ": " << r.err;
+    EXPECT_TRUE(has(r.err, "harness: --")) << r.err;
+    EXPECT_TRUE(has(r.err, "\nhint: ")) << r.err;
+  }
+}
+
 // The exit status of harness `args` run with its stdout on /dev/full (a disk that is full) and
 // its stderr in `err`. fork/exec here because ChildSpec always captures or inherits stdout.
 int on_a_full_disk(const std::vector<std::string>& args, const std::string& err) {

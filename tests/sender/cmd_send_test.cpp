@@ -172,6 +172,10 @@ TEST(CmdSend, BadValuesAreUsageErrorsNamingValueAndLimit) {
        "not a multiple of the 4 frames per block"},
       {{"--veth", "--tpacket", "v4"}, "harness: --tpacket v4: unknown TPACKET version"},
       {{"--veth", "-e", "3"}, "harness: --inject-error 3: must be 1 or 2"},
+      // Issue 30, defect 8: 10^13 ms overflowed into "gave up waiting after -8446744073709 ms".
+      {{"--veth", "--timeout-ms", "10000000000000"},
+       "harness: --timeout-ms 10000000000000: must be from 1 to 86400000"},
+      {{"--veth", "--timeout-ms", "0"}, "harness: --timeout-ms 0: must be from 1 to 86400000"},
       {{"--veth", "--dest", "zz"}, "harness: --dest zz: not a MAC address"},
       {{"--veth", "--ethertype", "0x10000"}, "an EtherType is 16 bits"},
       {{"--veth", "eth0"}, "harness: --veth: makes its own throwaway namespace"},
@@ -194,7 +198,13 @@ TEST(CmdSend, BadValuesAreUsageErrorsNamingValueAndLimit) {
 
 TEST(CmdSend, EnvironmentErrorsHaveTheirOwnExitStatus) {
   HARNESS_NEEDS_ROOT();
-  auto r = send({"hxnosuch0"});
+  // Issue 30, defect 17: exit 14 "No such file or directory" and no hint.
+  auto r = send({"--netns", "hxnosuchns", "eth0", "-c", "1"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "harness: network namespace /run/netns/hxnosuchns: does not exist"))
+      << r.err;
+  EXPECT_TRUE(has(r.err, "hint: `ip netns list`")) << r.err;
+  r = send({"hxnosuch0"});
   EXPECT_EQ(r.status.code, 4) << r.err;
   EXPECT_TRUE(has(r.err, "harness: interface hxnosuch0: no such interface")) << r.err;
   EXPECT_TRUE(has(r.err, "hint: ")) << r.err;

@@ -3,6 +3,7 @@
 #include "sender/send_loop.hpp"
 #include "test_net.hpp"
 
+#include <algorithm>
 #include <linux/if_packet.h>
 #include <signal.h>
 #include <thread>
@@ -154,6 +155,33 @@ TEST_F(RingLoopTest, MalformedFrameWithLossIsSkipped) {
   EXPECT_EQ(r.totals.send_errors, 0u);
   for (const auto& s : r.slots)
     EXPECT_EQ(s.status, SlotStatus::available);
+}
+
+// Issue 30, defect 2: an interrupt that comes while the kernel still holds frames (here a tbf
+// qdisc of 8 kbit/s releases one 100-byte frame every ~0.1 s) ends the drain: the wait for the
+// kernel no longer restarts with every completion and ignores the interrupt. The completion
+// timeout is an hour, so a run that returns at all (CTest's timeout reports a hang) with frames
+// still in flight proves the interrupt cut the drain short.
+TEST_F(RingLoopTest, InterruptDuringTheDrainStopsIt) {
+  ASSERT_TRUE(net_->add_tbf(8000, 200, 65536));
+  install_interrupt_handlers();
+  clear_interrupt();
+  config_.completion_timeout = std::chrono::hours(1);
+  config_.ring_frames = 64; // every frame in the ring at once: the fill never waits
+  std::thread killer([] {
+    // The 40 frames are filled within a millisecond; the drain then lasts ~4 s without it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ::kill(::getpid(), SIGINT);
+  });
+  const auto r = run(40);
+  killer.join();
+  clear_interrupt();
+  EXPECT_EQ(r.totals.queued, 40u) << "the interrupt came before the fill ended";
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_LT(r.totals.sent, r.totals.queued) << "the drain waited for every frame";
+  EXPECT_TRUE(std::any_of(r.notes.begin(), r.notes.end(), [](const std::string& n) {
+    return n.find("interrupted") != std::string::npos;
+  }));
 }
 
 TEST_F(RingLoopTest, InterruptStopsTheFillAndDrains) {
