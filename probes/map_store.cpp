@@ -1,6 +1,7 @@
 #include "probes/map_store.hpp"
 
 #include "base/files.hpp"
+#include "base/printable.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -117,6 +118,20 @@ Result<std::vector<MapEntry>> load_shipped_maps() {
   return load_maps(shipped_maps_dir());
 }
 
+Status check_kernel_spec(std::string_view spec) {
+  if (spec == "auto")
+    return {};
+  std::string numeric(spec);
+  if (numeric.size() > 2 && (numeric.ends_with(".x") || numeric.ends_with(".X")))
+    numeric.resize(numeric.size() - 2);
+  if (!valid_spec(spec) || release_numbers(numeric).empty())
+    return fail(Exit::usage, "--kernel " + printable_bounded(spec, 64),
+                "not a kernel version (expected e.g. 3.13, 5.x, 6.1, 6.1.192, a full release, or "
+                "auto)",
+                "`uname -r` prints the running kernel's release");
+  return {};
+}
+
 Result<MapSelection> select_map(std::span<const MapEntry> entries, std::string_view spec_in,
                                 std::string_view running_release) {
   std::string spec(spec_in);
@@ -126,14 +141,12 @@ Result<MapSelection> select_map(std::span<const MapEntry> entries, std::string_v
       return fail(Exit::no_map, "--kernel auto", "cannot tell the running kernel's release",
                   "give the release with --kernel");
   }
+  if (auto s = check_kernel_spec(spec); !s)
+    return std::unexpected(s.error());
   // "5.x" is a series: drop the trailing ".x".
   std::string numeric = spec;
   if (numeric.size() > 2 && (numeric.ends_with(".x") || numeric.ends_with(".X")))
     numeric.resize(numeric.size() - 2);
-  if (!valid_spec(spec) || release_numbers(numeric).empty())
-    return fail(Exit::usage, "--kernel " + spec.substr(0, 64),
-                "not a kernel version (expected e.g. 3.13, 5.x, 6.1, 6.1.192, a full release, or "
-                "auto)");
   if (entries.empty())
     return fail(Exit::no_map, "--kernel " + spec, "no line maps are installed",
                 "set HARNESS_DATA_DIR to the directory holding probes/maps");

@@ -46,6 +46,10 @@ Result<std::vector<MapEntry>> load_shipped_maps();
 // or is a series (`6.1`, `3.13`) with an entry in it (the newest of the series). Otherwise the
 // nearest entry by version (same series first, then numerically closest), with a note.
 // Error (Exit::no_map) when the spec is malformed or there are no entries.
+// --kernel's grammar, checked before any work: "auto", a release or a series ("6.1", "5.x"),
+// at most 64 of [0-9a-zA-Z.-+_~] starting with a digit; bad input (exit 2) otherwise.
+Status check_kernel_spec(std::string_view kernel_spec);
+
 Result<MapSelection> select_map(std::span<const MapEntry> entries, std::string_view kernel_spec,
                                 std::string_view running_release);
 

@@ -5,6 +5,7 @@
 #include "harness/cli/options.hpp"
 #include "harness/cli/tracer_options.hpp"
 #include "harness/session/preflight.hpp"
+#include "probes/map_store.hpp"
 #include "probes/probe_plan.hpp"
 #include "tracers/tracers.hpp"
 
@@ -66,6 +67,13 @@ Result<int> cmd_doctor(const Args& args) {
   req.artifact = pick->artifact;
   if (!req.artifact.empty() && req.plan.empty())
     req.plan = probes::artifact_plan_path(req.artifact);
+  if (auto s = probes::check_kernel_spec(req.kernel_spec); !s)
+    return std::unexpected(s.error());
+  if (req.veth && !req.iface.empty())
+    return fail(Exit::usage, "--veth",
+                "checks a run on its own throwaway veth pair, so it takes no interface '" +
+                    req.iface + "'",
+                "drop the interface, or drop --veth");
   if (req.iface.empty() && !req.veth)
     req.veth = true; // the interface check then describes the default --veth setup
   // Leftovers of killed runs: namespaces whose owner's lock is free. Live runs' stay.

@@ -125,7 +125,8 @@ Result<int> cmd_generate(const Args& args) {
       return std::unexpected(sel.error());
     if (!sel->exact && !vm.count("allow-nearest"))
       return fail(Exit::no_map, "--kernel " + kernel,
-                  "no shipped map is that kernel's: " + sel->note,
+                  "no shipped map is that kernel's; the nearest, " + sel->entry.map.release +
+                      ", is refused: its line numbers may not match " + kernel,
                   "give that kernel's own af_packet.c: --source PATH, or --build-id ID with "
                   "DEBUGINFOD_URLS set; --allow-nearest writes the nearest map's probes anyway "
                   "(lines not proven)");

@@ -8,6 +8,7 @@
 #include "harness/cli/sender_options.hpp"
 #include "harness/cli/tracer_options.hpp"
 #include "harness/session/run_session.hpp"
+#include "probes/map_store.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -186,6 +187,8 @@ Result<int> cmd_run(const Args& all_args) {
       return std::unexpected(ms.error());
     req.duration = *ms;
   }
+  if (auto s = probes::check_kernel_spec(kernel); !s)
+    return std::unexpected(s.error());
   req.kernel_spec = kernel;
   req.allow_nearest = parsed->vm.count("allow-nearest") > 0;
   req.probes = probes;

@@ -83,6 +83,32 @@ TEST(HostileAgain, BadNumbersGetAHint) {
   }
 }
 
+// 11: a refusal worded as a choice ("using the nearest, 6.1.192 ...", then exit 8).
+TEST(HostileAgain, ARefusalSaysItRefuses) {
+  auto r = cli_testing::harness({"generate", "--kernel", "5.x"});
+  EXPECT_EQ(r.status.code, 8) << r.err;
+  EXPECT_TRUE(has(r.err, "is refused")) << r.err;
+  EXPECT_FALSE(has(r.err, "using the nearest")) << r.err;
+  EXPECT_TRUE(has(r.err, "--allow-nearest")) << r.err;
+}
+
+// 14: a --kernel that is no version and --veth with an interface were accepted silently.
+TEST(HostileAgain, KernelSpecsAndInterfacesAreCheckedEverywhere) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"doctor", "--kernel", "garbage!!"},
+        {"run", "--kernel", "garbage!!", "--veth"},
+        {"generate", "--kernel", "garbage!!"}}) {
+    auto r = cli_testing::harness(args);
+    EXPECT_EQ(r.status.code, 2) << args[0] << ": " << r.err;
+    EXPECT_TRUE(has(r.err, "harness: --kernel garbage!!: not a kernel version")) << r.err;
+    EXPECT_TRUE(has(r.err, "\nhint: ")) << r.err;
+  }
+  auto r = cli_testing::harness({"doctor", "--veth", "eth0"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "harness: --veth: ")) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
 // The exit status of harness `args` run with its stdout on /dev/full (a disk that is full) and
 // its stderr in `err`. fork/exec here because ChildSpec always captures or inherits stdout.
 int on_a_full_disk(const std::vector<std::string>& args, const std::string& err) {
