@@ -128,6 +128,24 @@ Error input_error(Error e, std::string_view option, const std::string& path,
   return e;
 }
 
+namespace {
+
+// A new temporary file next to `path` (".NAME.RANDOM.tmp", never an existing one); its fd, or -1
+// with errno set.
+int create_temp_beside(const std::string& path, std::string& tmp) {
+  const std::string dir = dir_of(path);
+  int fd = -1;
+  for (int attempt = 0; attempt < 8 && fd < 0; ++attempt) {
+    tmp = dir + "/." + base_of(path) + "." + random_hex() + ".tmp";
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno != EEXIST)
+      break;
+  }
+  return fd;
+}
+
+} // namespace
+
 Status check_output_path(const std::string& path, std::string_view what) {
   const std::string label = what.empty() ? path : std::string(what) + " " + path;
   if (path.empty() || path.back() == '/')
@@ -145,8 +163,16 @@ Status check_output_path(const std::string& path, std::string_view what) {
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     return fail(Exit::usage, label, "directory " + dir + " does not exist",
                 "create the directory first or choose another path");
-  if (::access(dir.c_str(), W_OK) != 0)
-    return fail(Exit::io, label, "directory " + dir + " is not writable: " + errno_text(errno));
+  // Tried, not assumed: access(W_OK) says yes to root on sysfs, procfs or a read-only mount,
+  // where the temporary file of write_file_atomic cannot be made after the work is done.
+  std::string tmp;
+  const int fd = create_temp_beside(path, tmp);
+  if (fd < 0)
+    return fail(Exit::io, label,
+                "a file cannot be created in directory " + dir + ": " + errno_text(errno),
+                "choose a directory of an ordinary file system that you can write");
+  ::close(fd);
+  ::unlink(tmp.c_str());
   return {};
 }
 
@@ -206,13 +232,7 @@ Status write_file_atomic(const std::string& path, std::string_view data) {
     return s;
   const std::string dir = dir_of(path);
   std::string tmp;
-  int fd = -1;
-  for (int attempt = 0; attempt < 8 && fd < 0; ++attempt) {
-    tmp = dir + "/." + base_of(path) + "." + random_hex() + ".tmp";
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0 && errno != EEXIST)
-      break;
-  }
+  const int fd = create_temp_beside(path, tmp);
   if (fd < 0)
     return fail(Exit::io, path,
                 "cannot create a temporary file in " + dir + ": " + errno_text(errno));

@@ -109,6 +109,22 @@ TEST(HostileAgain, KernelSpecsAndInterfacesAreCheckedEverywhere) {
   EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
+// 13: `send --veth --records /sys/kernel/notes` passed the check (access(2) says yes to root),
+// sent, then failed with exit 14 without naming --records. The check now makes a file there.
+TEST(HostileAgain, AnOutputWhereNoFileCanBeMadeIsRefusedBeforeTheWork) {
+  auto r = cli_testing::harness({"report", "--trace", kRun + ".trace", "--json", "/proc/x.json"});
+  EXPECT_EQ(r.status.code, 14) << r.err;
+  EXPECT_TRUE(has(r.err, "harness: --json /proc/x.json: a file cannot be created")) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "the send case needs root";
+  r = cli_testing::harness({"send", "--veth", "-c", "1", "--records", "/sys/kernel/notes"});
+  EXPECT_EQ(r.status.code, 14) << r.err;
+  EXPECT_TRUE(has(r.err, "harness: --records /sys/kernel/notes: a file cannot be created"))
+      << r.err;
+  EXPECT_TRUE(r.out.empty()) << "nothing is sent: " << r.out;
+}
+
 // The exit status of harness `args` run with its stdout on /dev/full (a disk that is full) and
 // its stderr in `err`. fork/exec here because ChildSpec always captures or inherits stdout.
 int on_a_full_disk(const std::vector<std::string>& args, const std::string& err) {
