@@ -308,11 +308,18 @@ private:
       ring_.close_socket();
       const long r = ring_.send(true);
       ++out_.totals.send_calls;
+      if (r < 0)
+        ++out_.totals.send_errors; // the failure the injection provokes is still a failure
+      // Frames handed to send() before the close may still complete: the mapping keeps the
+      // socket alive. Said only when there were some (issue 30, defect 15).
+      const std::uint64_t handed = unsent_from_ - first_;
       out_.injected.outcome =
-          "closed the socket; the mapping keeps it alive, so frames the kernel had taken still "
-          "completed, but send() now fails (" +
+          "closed the socket; send() now fails (" +
           (r < 0 ? errno_text(static_cast<int>(-r)) : std::string("succeeded?")) +
-          "), so no further frame can be sent; filling stopped";
+          "), so no further frame can be sent; filling stopped; " +
+          (handed == 0 ? std::string("no frame had been handed to send() before it")
+                       : "the mapping keeps the socket alive, so the " + std::to_string(handed) +
+                             " frames handed to send() before it could still complete");
       hard_error_seen_ = true;
       stop_ = true;
       return;

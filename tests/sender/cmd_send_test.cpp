@@ -244,6 +244,13 @@ TEST(CmdSend, InjectedErrorExitsOneAndIsReported) {
   EXPECT_TRUE(has(r.out, "injected  -e 1 after 50 frames: closed the socket")) << r.out;
   EXPECT_TRUE(has(r.out, "verdict   FAILED")) << r.out;
   expect_no_netns_left(r.out);
+  // Issue 30, defect 15: the failing send() was not counted, and "frames the kernel had taken
+  // still completed" was said when no frame had been handed to send().
+  r = send({"--veth", "-c", "100", "-e", "1"});
+  EXPECT_EQ(r.status.code, 1) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "send()    1 calls, 0 ENOBUFS/EAGAIN retries, 1 errors")) << r.out;
+  EXPECT_TRUE(has(r.out, "no frame had been handed to send() before it")) << r.out;
+  EXPECT_FALSE(has(r.out, "still complete")) << r.out;
   r = send({"--veth", "-c", "100", "-e", "2", "-t"});
   EXPECT_EQ(r.status.code, 0) << r.out << r.err;
   EXPECT_TRUE(has(r.out, "injected  -e 2 after 50 frames: setsockopt(PACKET_TX_RING) again"))
