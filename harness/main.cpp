@@ -1,4 +1,4 @@
-// harness: makes the AF_PACKET TX ring (tpacket_snd) observable with SystemTap.
+// harness: makes the AF_PACKET TX ring (tpacket_snd) observable, with SystemTap or kprobe events.
 // main only picks the subcommand and prints the one user-facing error; the work is in libraries.
 #include "base/build_info.hpp"
 #include "base/files.hpp"
