@@ -35,8 +35,10 @@ void install_interrupt_handlers() {
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
+  // Every signal whose default action ends the process without a core: an SSH drop (SIGHUP),
+  // a stray kill -USR1 or an alarm must restore what harness changed just as Ctrl-C does.
+  for (int sig : kInterruptSignals)
+    ::sigaction(sig, &sa, nullptr);
   // A closed pipe to a dead child must surface as EPIPE, not kill harness.
   ::signal(SIGPIPE, SIG_IGN);
 }

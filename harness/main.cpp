@@ -23,6 +23,8 @@ int with_stdout_written(int code) {
   if (!lost)
     return code;
   const int err = errno;
+  if (err == EPIPE) // the reader stopped reading (`| head`): what the default SIGPIPE would give
+    return 128 + SIGPIPE;
   std::cerr << harness::format_error(
                    {harness::Exit::io, "standard output",
                     std::string("cannot be written") +
