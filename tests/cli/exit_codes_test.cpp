@@ -222,13 +222,14 @@ TEST(ExitCodes, ThirteenKernelPrepareFailed) {
   EXPECT_NE(r.err.find("make tinyconfig"), std::string::npos) << r.err;
 }
 
-// A directory that exists but takes no files (sysfs refuses creation even for root): the write
-// itself fails. A missing directory is caught before any work as bad input (exit 2, issue 12).
+// A directory that exists but takes no files (sysfs refuses creation even for root): found
+// before any work by making a file there (issue 30), and named with its option. A missing
+// directory is bad input (exit 2, issue 12).
 TEST(ExitCodes, FourteenIoError) {
   auto r = harness(
       {"map", "--source", af_packet("6.1"), "--kernel", "6.1.192", "-o", "/sys/hx-map.json"});
   EXPECT_EQ(r.status.code, 14) << r.err;
-  EXPECT_EQ(r.err.rfind("harness: /sys/hx-map.json", 0), 0u) << r.err;
+  EXPECT_EQ(r.err.rfind("harness: -o /sys/hx-map.json: a file cannot be created", 0), 0u) << r.err;
 }
 
 // A clean capture whose tracer said it lost records in the middle (issue 26): nothing wrong in
