@@ -14,6 +14,24 @@ std::string kprobe_events_path(const Machine& m) {
   return {};
 }
 
+// tracefs exists but is not mounted: a run mounts it; doctor does not (it changes nothing, and
+// a second doctor must say the same). The kernel's config tells whether kprobe events exist.
+void check_unmounted_tracefs(const Machine& m, Checker& c) {
+  const std::string config =
+      tracer::kernel_config(m, m.kernel_release(), "", "CONFIG_KPROBE_EVENTS");
+  if (config == "y")
+    c.ok("kprobe events", "CONFIG_KPROBE_EVENTS=y; tracefs not mounted yet (a run mounts it)");
+  else if (!config.empty())
+    c.failed("kprobe events", Exit::unsupported, "kernel " + m.kernel_release(),
+             "the kernel has no kprobe events (CONFIG_KPROBE_EVENTS is not set)",
+             "run the probes in a VM with a probe-friendly kernel (`harness vm run`)");
+  else
+    c.unknown("kprobe events",
+              "tracefs is not mounted and the kernel's config is not readable, so kprobe events "
+              "cannot be seen",
+              "mount it to check (mount -t tracefs nodev /sys/kernel/tracing)");
+}
+
 void check_tracefs(const Machine& m, Checker& c) {
   const std::string events = kprobe_events_path(m);
   if (events.empty() && !m.exists("/sys/kernel/tracing") && !m.exists("/sys/kernel/debug/tracing"))
@@ -25,8 +43,10 @@ void check_tracefs(const Machine& m, Checker& c) {
     c.failed("kprobe events", Exit::unsupported, "tracefs",
              "tracefs has no kprobe_events: the kernel lacks CONFIG_KPROBE_EVENTS",
              "run the probes in a VM with a probe-friendly kernel (`harness vm run`)");
+  else if (!events.empty())
+    c.ok("kprobe events", events);
   else
-    c.ok("kprobe events", events.empty() ? "tracefs not mounted yet (harness mounts it)" : events);
+    check_unmounted_tracefs(m, c);
   if (auto en = m.read("/sys/kernel/debug/kprobes/enabled"); en && trim(*en) == "0")
     c.failed("kprobes", Exit::unsupported, "kprobes", "kprobes are disabled",
              "echo 1 > /sys/kernel/debug/kprobes/enabled");

@@ -88,9 +88,10 @@ public:
                         const std::string& running_build_id) const override;
   Result<std::unique_ptr<tracer::TracerSession>>
   start(const tracer::StartRequest& req) const override;
-  // The kprobe events and tracefs instances of runs whose process is gone.
+  // The kprobe events and tracefs instances of runs whose process is gone. Only where tracefs
+  // is mounted (doctor mounts nothing): harness's runs mount it and leave it mounted.
   void remove_leftovers(const tracer::LineSink& say) const override {
-    auto fs = Tracefs::open();
+    auto fs = Tracefs::find();
     if (!fs)
       return;
     auto removed = remove_stale(*fs, process_alive, [&say](const std::string& l) { say(l); });

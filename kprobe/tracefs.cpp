@@ -62,10 +62,16 @@ std::vector<std::pair<std::string, std::string>> kprobe_events_entries(std::stri
   return out;
 }
 
-Result<Tracefs> Tracefs::open() {
+std::optional<Tracefs> Tracefs::find() {
   for (const char* root : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"})
     if (::access((std::string(root) + "/kprobe_events").c_str(), F_OK) == 0)
       return Tracefs(root);
+  return std::nullopt;
+}
+
+Result<Tracefs> Tracefs::open() {
+  if (auto found = find())
+    return *found;
   if (is_dir("/sys/kernel/tracing") &&
       ::mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0 &&
       ::access("/sys/kernel/tracing/kprobe_events", F_OK) == 0)

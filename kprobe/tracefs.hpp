@@ -34,6 +34,8 @@ public:
   // Finds the mount (/sys/kernel/tracing, then /sys/kernel/debug/tracing); mounts tracefs on
   // /sys/kernel/tracing when neither is there. Errors say why kprobe events are unusable.
   static Result<Tracefs> open();
+  // The mount only, never mounting (doctor reads what is there); nullopt when none.
+  static std::optional<Tracefs> find();
   explicit Tracefs(std::string root) : root_(std::move(root)) {}
 
   const std::string& root() const { return root_; }

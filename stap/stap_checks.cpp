@@ -80,7 +80,17 @@ void check_kernel_support(const Machine& m, Checker& c) {
 
 void check_lockdown(const Machine& m, Checker& c) {
   if (auto text = m.read("/sys/kernel/security/lockdown"); !text) {
-    c.ok("lockdown", "no LSM lockdown (/sys/kernel/security/lockdown absent)");
+    // Without securityfs its absence says nothing: the kernel may still be locked down.
+    if (!tracer::securityfs_mounted(m)) {
+      c.unknown("lockdown", "securityfs is not mounted, so lockdown cannot be read",
+                "mount it to check (mount -t securityfs securityfs /sys/kernel/security)");
+      c.unknown("module signing",
+                "with lockdown unknown, whether unsigned modules load is unknown too",
+                "mount securityfs to check (a locked-down kernel refuses them)");
+      return;
+    } else {
+      c.ok("lockdown", "no LSM lockdown (/sys/kernel/security/lockdown absent)");
+    }
   } else if (const std::string mode = tracer::lockdown_mode(*text);
              mode.empty() || mode == "none") {
     c.ok("lockdown", "lockdown: none");

@@ -68,6 +68,8 @@ std::string_view check_state_name(CheckState s) {
     return "FAIL";
   case CheckState::skip:
     return "skip";
+  case CheckState::unknown:
+    return "unknown";
   }
   return "?";
 }
@@ -86,12 +88,32 @@ void Checker::warn(std::string name, std::string detail, std::string why, std::s
   out.push_back(std::move(c));
 }
 
+void Checker::unknown(std::string name, std::string detail, std::string hint) {
+  Check c{std::move(name), CheckState::unknown, std::move(detail), {}};
+  c.error = Error{Exit::ok, c.name, c.detail, std::move(hint)};
+  out.push_back(std::move(c));
+}
+
 void Checker::failed(std::string name, Exit code, std::string what, std::string why,
                      std::string hint) {
   Check c{std::move(name), CheckState::fail, {}, {}};
   c.detail = why;
   c.error = Error{code, std::move(what), std::move(why), std::move(hint)};
   out.push_back(std::move(c));
+}
+
+bool fs_mounted(const Machine& m, std::string_view type, std::string_view dir) {
+  const auto mounts = m.read("/proc/self/mounts");
+  if (!mounts)
+    return false;
+  std::istringstream in(*mounts);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream f(line);
+    std::string source, target, fstype;
+    if (f >> source >> target >> fstype && target == dir && fstype == type)
+      return true;
+  }
+  return false;
 }
 
 std::string lockdown_mode(std::string_view text) {

@@ -35,8 +35,10 @@ public:
   virtual std::optional<bool> has_debug_info(const std::string& path) const = 0;
 };
 
-enum class CheckState { ok, warn, fail, skip };
-std::string_view check_state_name(CheckState s); // "ok", "warn", "FAIL", "skip"
+// unknown: what the check needs to see is not there to read (securityfs or tracefs not
+// mounted); doctor never mounts it to find out, and such a check passes no verdict.
+enum class CheckState { ok, warn, fail, skip, unknown };
+std::string_view check_state_name(CheckState s); // "ok", "warn", "FAIL", "skip", "unknown"
 
 struct Check {
   std::string name; // "root", "stap", "kernel", "modules", "kprobes", "lockdown", ...
@@ -51,6 +53,7 @@ struct Checker {
   void ok(std::string name, std::string detail);
   void skip(std::string name, std::string detail);
   void warn(std::string name, std::string detail, std::string why, std::string hint = {});
+  void unknown(std::string name, std::string detail, std::string hint);
   void failed(std::string name, Exit code, std::string what, std::string why, std::string hint);
 };
 
@@ -68,6 +71,13 @@ public:
 
 // Reads an ELF64 file's section names looking for .debug_info (only the headers are read).
 std::optional<bool> elf_has_debug_info(const std::string& path);
+
+// Whether a file system of `type` is mounted at `dir` (/proc/self/mounts): doctor reads what is
+// there and never mounts anything to look.
+bool fs_mounted(const Machine& m, std::string_view type, std::string_view dir);
+inline bool securityfs_mounted(const Machine& m) {
+  return fs_mounted(m, "securityfs", "/sys/kernel/security");
+}
 
 // The lockdown mode from /sys/kernel/security/lockdown ("none [integrity] confidentiality" ->
 // "integrity"); empty when the text has no bracketed mode.

@@ -247,12 +247,13 @@ std::string format_checks(const PreflightResult& r) {
   for (const auto& c : r.checks) {
     std::string name = c.name;
     name.resize(std::max<std::size_t>(name.size(), 15), ' ');
-    o << "  " << std::string(check_state_name(c.state))
-      << std::string(6 - check_state_name(c.state).size(), ' ') << name << " " << c.detail;
+    const auto state = check_state_name(c.state);
+    o << "  " << std::string(state) << std::string(state.size() < 6 ? 6 - state.size() : 1, ' ')
+      << name << " " << c.detail;
     if (c.state == CheckState::warn && !c.error.why.empty() && c.error.why != c.detail)
       o << ": " << c.error.why;
     o << "\n";
-    if ((c.state == CheckState::fail || c.state == CheckState::warn) && !c.error.hint.empty())
+    if (c.state != CheckState::ok && c.state != CheckState::skip && !c.error.hint.empty())
       o << "        hint: " << c.error.hint << "\n";
   }
   return o.str();

@@ -285,8 +285,8 @@ Status Session::preflight() {
   if (const Check* f = res.first_failure())
     return std::unexpected(f->error);
   for (const auto& c : res.checks)
-    if (c.state == CheckState::warn)
-      say("warning: " + c.name + ": " + c.error.why);
+    if (c.state == CheckState::warn || c.state == CheckState::unknown)
+      say((c.state == CheckState::warn ? "warning: " : "unknown: ") + c.name + ": " + c.error.why);
   map_ = std::move(res.map);
   if (res.tracer) {
     tracer_ = res.tracer->tracer;

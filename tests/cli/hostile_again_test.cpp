@@ -125,6 +125,17 @@ TEST(HostileAgain, AnOutputWhereNoFileCanBeMadeIsRefusedBeforeTheWork) {
   EXPECT_TRUE(r.out.empty()) << "nothing is sent: " << r.out;
 }
 
+// 4: doctor mounted tracefs (a second doctor then said something else). It changes nothing: the
+// mounts are the same after it, and so is its verdict the second time.
+TEST(HostileAgain, DoctorChangesNothingAndSaysTheSameTwice) {
+  const std::string mounts_before = read_file("/proc/self/mounts").value_or("");
+  auto first = cli_testing::harness({"doctor", "--veth", "--backend", "kprobe"});
+  auto second = cli_testing::harness({"doctor", "--veth", "--backend", "kprobe"});
+  EXPECT_EQ(read_file("/proc/self/mounts").value_or(""), mounts_before);
+  EXPECT_EQ(first.status.code, second.status.code) << first.out << second.out;
+  EXPECT_EQ(first.out, second.out);
+}
+
 // The exit status of harness `args` run with its stdout on /dev/full (a disk that is full) and
 // its stderr in `err`. fork/exec here because ChildSpec always captures or inherits stdout.
 int on_a_full_disk(const std::vector<std::string>& args, const std::string& err) {

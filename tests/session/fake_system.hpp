@@ -90,6 +90,7 @@ public:
     s.files["/proc/modules"] = "";
     s.files["/sys/kernel/debug/kprobes/enabled"] = "1\n";
     s.files["/sys/kernel/security/lockdown"] = "[none] integrity confidentiality\n";
+    s.files["/proc/self/mounts"] = "securityfs /sys/kernel/security securityfs rw 0 0\n";
     s.files["/lib/modules/6.1.192/build/Makefile"] = "";
     s.dwarf["/usr/lib/debug/boot/vmlinux-6.1.192"] = true;
     s.files["/sys/class/net/eth0/flags"] = "0x1003\n";

@@ -117,8 +117,19 @@ TEST(Preflight, EachFailureHasItsOwnExitStatusAndAHint) {
 TEST(Preflight, AbsentLockdownFileMeansNoLockdown) {
   FakeSystem sys = FakeSystem::ready();
   sys.files.erase("/sys/kernel/security/lockdown");
-  const auto r = run_preflight(sys, eth0(), shipped_map_selector());
+  auto r = run_preflight(sys, eth0(), shipped_map_selector());
   EXPECT_EQ(check(r, "lockdown")->state, CheckState::ok);
+  EXPECT_EQ(check(r, "module signing")->state, CheckState::ok);
+  // Issue 30, defect 4: without securityfs the file is absent too, and says nothing: doctor
+  // said "ok lockdown" and "ok module signing" on a kernel locked down in integrity mode.
+  sys.files.erase("/proc/self/mounts");
+  r = run_preflight(sys, eth0(), shipped_map_selector());
+  EXPECT_EQ(check(r, "lockdown")->state, CheckState::unknown);
+  EXPECT_EQ(check(r, "module signing")->state, CheckState::unknown);
+  EXPECT_EQ(r.first_failure(), nullptr);
+  const std::string text = format_checks(r);
+  EXPECT_NE(text.find("  unknown lockdown"), std::string::npos) << text;
+  EXPECT_NE(text.find("hint: mount it to check"), std::string::npos) << text;
   EXPECT_EQ(tracer::lockdown_mode("none [integrity] confidentiality"), "integrity");
   EXPECT_EQ(tracer::lockdown_mode("[none] integrity"), "none");
   EXPECT_EQ(tracer::lockdown_mode("garbage"), "");
@@ -337,6 +348,32 @@ TEST(Preflight, ThisHostFailsCleanlyForKprobes) {
     EXPECT_EQ(f->error.code, Exit::unsupported);
   }
   EXPECT_FALSE(f->error.hint.empty());
+}
+
+// Issue 30, defect 4: with tracefs not mounted doctor said "ok kprobe events: tracefs not
+// mounted yet" on a kernel without kprobes, then mounted it (a second doctor said FAIL). Now it
+// reads the kernel's config, mounts nothing, and says "unknown" when it cannot tell.
+TEST(Preflight, AnUnmountedTracefsIsReadFromTheConfigNeverMounted) {
+  FakeSystem sys = FakeSystem::ready();
+  sys.files["/sys/kernel/tracing/.placeholder"] = ""; // the directory, nothing mounted on it
+  PreflightRequest req = eth0();
+  req.backend = *tracers::parse("kprobe");
+  auto events_check = [&]() {
+    const auto r = run_preflight(sys, req, shipped_map_selector());
+    for (const auto& c : r.checks)
+      if (c.name == "kprobe events")
+        return c;
+    ADD_FAILURE() << format_checks(r);
+    return Check{};
+  };
+  EXPECT_EQ(events_check().state, CheckState::unknown);
+  EXPECT_NE(events_check().error.hint.find("mount it to check"), std::string::npos);
+  sys.files["/boot/config-6.1.192"] = "CONFIG_KPROBES=y\n# CONFIG_KPROBE_EVENTS is not set\n";
+  EXPECT_EQ(events_check().state, CheckState::fail);
+  sys.files["/boot/config-6.1.192"] = "CONFIG_KPROBES=y\nCONFIG_KPROBE_EVENTS=y\n";
+  EXPECT_EQ(events_check().state, CheckState::ok);
+  sys.files["/sys/kernel/tracing/kprobe_events"] = "";
+  EXPECT_EQ(events_check().detail, "/sys/kernel/tracing/kprobe_events");
 }
 
 // `auto` on a fake machine: stap within its range, kprobe beyond it or under lockdown, each
