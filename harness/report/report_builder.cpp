@@ -3,6 +3,7 @@
 #include "harness/report/report_builder.hpp"
 
 #include "harness/report/report_builder_internal.hpp"
+#include "harness/report/text_util.hpp"
 
 #include <algorithm>
 
@@ -59,6 +60,26 @@ bool cut_by_loss(const FrameTimeline& tl) {
 
 } // namespace
 
+// Causality, not a tolerance: the sender takes t_fill before it writes the frame, and the kernel
+// can only record the frame after the SEND_REQUEST store that follows (issue 30, defect 9).
+void ReportBuilder::note_clock_skew(const FrameTimeline& tl) {
+  if (!tl.has_sender || !tl.has_kernel || tl.sender.t_fill_ns <= 0)
+    return;
+  std::uint64_t first = 0;
+  for (auto t : tl.t)
+    if (t != 0 && (first == 0 || t < first))
+      first = t;
+  const auto fill = static_cast<std::uint64_t>(tl.sender.t_fill_ns);
+  if (first == 0 || first >= fill)
+    return;
+  clock_skew_.note(tl);
+  skew_ns_ = std::max(skew_ns_, fill - first);
+  if (clock_skew_.evidence.size() < kSamples)
+    clock_skew_.evidence.push_back({"", 0, 0, tl.sender.seq, tl.index,
+                                    "first kernel record " + format_duration(fill - first) +
+                                        " before the sender began filling the frame"});
+}
+
 void ReportBuilder::add(const FrameTimeline& tl_in) {
   FrameTimeline tl = tl_in;
   if (cut_by_loss(tl))
@@ -103,6 +124,7 @@ void ReportBuilder::add(const FrameTimeline& tl_in) {
   }
   if (tl.status_backwards && tl.outcome != Outcome::unobserved)
     backwards_.note(tl);
+  note_clock_skew(tl);
   if (tl.xmit_err != 0)
     xmit_err_.note(tl);
   if (tl.has_kernel && tl.outcome == Outcome::completed && tl.in_loss) {

@@ -52,6 +52,7 @@ private:
   std::uint64_t settle_frames(Report& r);
   void fill_summary(Report& r, const BuildInputs& in, const KernelStats& ks,
                     std::uint64_t stuck_count) const;
+  void note_clock_skew(const FrameTimeline& tl);
   bool sent_something(const BuildInputs& in, const KernelStats& ks) const;
   void add_anomalies(Report& r, const BuildInputs& in, const KernelStats& ks,
                      std::uint64_t stuck_count, bool sent_something) const;
@@ -68,6 +69,10 @@ private:
   std::array<std::uint64_t, kOutcomes> outcomes_{};
   Bucket stuck_, not_restored_, not_seen_, unmatched_, wrong_format_, discarded_, backwards_,
       xmit_err_, unobserved_;
+  // Frames whose first kernel record is earlier than the sender's start of filling them: the
+  // kernel cannot see a frame before it exists, so the two clocks disagree (by up to skew_ns_).
+  Bucket clock_skew_;
+  std::uint64_t skew_ns_ = 0;
   // Completed frames the tracer lost records around, by the phases they lack (a bit each):
   // unobserved when one of those phases was observable (known only at the end).
   std::array<Bucket, (1u << kPhaseCount)> lossy_completed_;

@@ -169,6 +169,16 @@ void ReportBuilder::add_anomalies(Report& r, const BuildInputs& in, const Kernel
                 not_restored_.count, not_restored_.seqs, not_restored_.indices);
     r.anomalies.back().evidence = not_restored_.evidence;
   }
+  if (clock_skew_.count > 0) {
+    add_anomaly(r, "clock_skew",
+                "the kernel's and the sender's clocks disagree: " +
+                    plural(clock_skew_.count, "frame has", "frames have") +
+                    " kernel records before the sender began filling them (up to " +
+                    format_duration(skew_ns_) + " earlier), so latencies are not meaningful: " +
+                    frames_text(clock_skew_.seqs, clock_skew_.indices, clock_skew_.count),
+                clock_skew_.count, clock_skew_.seqs, clock_skew_.indices);
+    r.anomalies.back().evidence = clock_skew_.evidence;
+  }
   add_probe_anomalies(r, in, sent_something);
 }
 

@@ -58,8 +58,11 @@ void frame_table(std::ostringstream& o, const Report& r, std::size_t max_rows) {
         if (t != 0 && (base == 0 || t < base))
           base = t;
     std::uint64_t end = f.seen(Phase::available) ? f.at(Phase::available) : f.at(Phase::destruct);
+    // A latency keeps its sign: a negative one is a clock that disagrees (anomaly clock_skew).
     std::string latency =
-        f.has_sender && f.sender.t_request_ns > 0 && end != 0 ? rel(end, base).substr(1) : "-";
+        f.has_sender && f.sender.t_request_ns > 0 && end != 0 ? rel(end, base) : std::string("-");
+    if (latency.starts_with('+'))
+      latency.erase(0, 1);
     std::string outcome(outcome_name(f.outcome));
     if (f.status_backwards)
       outcome += ", status went backwards";

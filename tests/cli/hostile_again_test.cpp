@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <gtest/gtest.h>
+#include <regex>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -134,6 +135,42 @@ TEST(HostileAgain, DoctorChangesNothingAndSaysTheSameTwice) {
   EXPECT_EQ(read_file("/proc/self/mounts").value_or(""), mounts_before);
   EXPECT_EQ(first.status.code, second.status.code) << first.out << second.out;
   EXPECT_EQ(first.out, second.out);
+}
+
+// The fixture's sender records with every timestamp moved by `shift_ns` (its clock ahead).
+std::string shifted_sender(TempDir& d, std::int64_t shift_ns) {
+  const std::string text = *read_file(kRun + ".sender.json");
+  const std::regex stamp("(\"t_[a-z]+_ns\": )([0-9]+)");
+  std::string out;
+  auto at = text.cbegin();
+  for (std::sregex_iterator it(text.begin(), text.end(), stamp), end; it != end; ++it) {
+    out.append(at, (*it)[0].first);
+    const std::int64_t t = std::stoll((*it)[2].str());
+    out += (*it)[1].str() + std::to_string(t == 0 ? 0 : t + shift_ns);
+    at = (*it)[0].second;
+  }
+  out.append(at, text.cend());
+  const std::string path = d.file("shifted.json");
+  EXPECT_TRUE(write_file_atomic(path, out));
+  return path;
+}
+
+// 9: kernel records 20 ms before the sender's SEND_REQUEST printed "latency 11.92 ms" (the minus
+// sign dropped) and verdict OK. Clocks that disagree are an anomaly, and no sign is dropped.
+TEST(HostileAgain, ClocksThatDisagreeAreAnAnomalyAndKeepTheirSign) {
+  TempDir d;
+  const std::string sender = shifted_sender(d, 20'000'000);
+  auto r = report_with({"--sender", sender, "--max-rows", "0"});
+  EXPECT_EQ(r.status.code, 1) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "the kernel's and the sender's clocks disagree: 2 frames have kernel "
+                         "records before the sender began filling them"))
+      << r.out;
+  EXPECT_TRUE(
+      std::regex_search(r.out, std::regex("AVAILABLE\\s.*\\n.*\\s-[0-9.]+ ms\\s+completed")))
+      << r.out;
+  // The same records on agreeing clocks: OK.
+  r = report_with({"--sender", shifted_sender(d, 0)});
+  EXPECT_EQ(r.status.code, 0) << r.out << r.err;
 }
 
 // The exit status of harness `args` run with its stdout on /dev/full (a disk that is full) and
