@@ -14,11 +14,12 @@
 
 namespace harness::kernel {
 
-// gcc/make (kernel and stap module builds), systemtap + systemtap-runtime (stap, staprun,
-// stapio), iproute2 (ip, in the guest too), and what building the test kernel and booting it
-// need: linux-source-6.1 qemu-system-x86 flex bison libelf-dev libssl-dev bc cpio xz-utils zstd
-// kmod libdw-dev.
-std::span<const std::string_view> demo_packages();
+// What `harness demo --kernel SERIES` needs: gcc/make (kernel and stap module builds), both
+// tracers (systemtap + systemtap-runtime: stap, staprun, stapio; linux-perf: perf probe for
+// kprobe events, the tracer of kernels stap does not support), iproute2 (ip, in the guest too),
+// and what building the test kernel and booting it need: linux-source-SERIES (6.1 or 6.12)
+// qemu-system-x86 flex bison libelf-dev libssl-dev bc cpio xz-utils zstd kmod libdw-dev.
+std::vector<std::string_view> demo_packages(std::string_view series);
 
 // Pure: the packages of `wanted` that `dpkg-query -W -f='${Package} ${Status}\n'` output does
 // not show as "install ok installed".

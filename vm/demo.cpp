@@ -28,7 +28,7 @@ Result<DemoResult> run_demo(const DemoRequest& req) {
       return std::unexpected(s.error());
 
   step(1, "packages");
-  auto missing = kernel::missing_packages(kernel::demo_packages());
+  auto missing = kernel::missing_packages(kernel::demo_packages(req.series));
   if (!missing)
     return std::unexpected(missing.error());
   if (!missing->empty()) {
