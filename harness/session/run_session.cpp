@@ -64,15 +64,15 @@ std::vector<std::string> workload_comms(const RunRequest& req) {
   return comms;
 }
 
-// --allow-nearest: the lines are a neighbouring kernel's, so the report can never say OK (an
-// anomaly makes the verdict and the exit status say so; docs/report-schema.md).
-void mark_lines_not_proven(report::Report& r, const std::string& map_release) {
+// --allow-nearest, or a nearest map taken without pre-flight: the lines are a neighbouring
+// kernel's, so the report can never say OK (an anomaly makes the verdict and the exit status say
+// so; docs/report-schema.md). `how`: why those lines were used and what vouches for them.
+void mark_lines_not_proven(report::Report& r, const std::string& map_release,
+                           const std::string& how) {
   report::Anomaly a;
   a.kind = "lines_not_proven";
   a.message = "lines not proven: the probes sit on the lines of the nearest shipped map (" +
-              map_release +
-              "), not of this kernel's own af_packet.c (--allow-nearest); every anchor passed "
-              "the DWARF check, but a probe may still sit on another statement";
+              map_release + "), not of this kernel's own af_packet.c (" + how + ")";
   r.anomalies.insert(r.anomalies.begin(), std::move(a));
 }
 
@@ -353,6 +353,9 @@ Status Session::generate_probes() {
     if (!sel)
       return std::unexpected(sel.error());
     map_ = std::move(*sel);
+    // Issue 30, defect 12: a 6.18 kernel quietly got 6.12.117's lines and a report that named
+    // "kernel 6.12.117" only.
+    lines_not_proven_ = lines_not_proven_ || !map_->exact;
   }
   if (!map_->exact && !map_->note.empty())
     say(map_->note);
@@ -672,7 +675,11 @@ Result<RunOutcome> Session::finish() {
       return std::unexpected(s.error());
   out_.report = analysis.finish();
   if (lines_not_proven_)
-    mark_lines_not_proven(out_.report, map_->entry.map.release);
+    mark_lines_not_proven(out_.report, map_->entry.map.release,
+                          req_.preflight ? "--allow-nearest; every anchor passed the DWARF "
+                                           "check, but a probe may still sit on another statement"
+                                         : "--no-preflight: chosen by version alone, no anchor "
+                                           "was checked against the kernel");
   out_.report.run.run_dir = dir_;
   if (baseline_)
     out_.report.comparison =

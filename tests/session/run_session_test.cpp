@@ -324,6 +324,27 @@ TEST_F(RunSession, AllowNearestReportIsMarkedAndNeverOk) {
   EXPECT_TRUE(file_has(out->run_dir + "/report.json", "lines_not_proven"));
 }
 
+// --no-preflight on a kernel no shipped map is for (issue 30, defect 12): the nearest map's lines
+// are used, and the report says they are not proven instead of only naming the other release.
+TEST_F(RunSession, NoPreflightOnAnotherKernelSaysTheLinesAreNotProven) {
+  auto req = request("silent");
+  req.kernel_spec = "6.18";
+  auto out = run_session(req, hooks());
+  ASSERT_TRUE(out) << format_error(out.error());
+  ASSERT_FALSE(out->report.anomalies.empty());
+  EXPECT_EQ(out->report.anomalies.front().kind, "lines_not_proven");
+  EXPECT_NE(out->report.anomalies.front().message.find("--no-preflight"), std::string::npos)
+      << out->report.anomalies.front().message;
+  EXPECT_EQ(out->exit_code(), 1);
+  // The release the map is for: no mark.
+  req.kernel_spec = "6.1";
+  req.out_dir = dir_ + "/run-6.1";
+  out = run_session(req, hooks());
+  ASSERT_TRUE(out) << format_error(out.error());
+  for (const auto& a : out->report.anomalies)
+    EXPECT_NE(a.kind, "lines_not_proven");
+}
+
 // --exec: a program of the user's own is the workload. The stand-in's probes stay silent, so
 // the report has no frame; what is checked here is the program's side: {iface} replaced by the
 // veth end it runs on, inside the scratch namespace, its output in the run directory and the
