@@ -30,6 +30,28 @@ std::string human_bytes(double b) {
   return u == 0 ? fmt("%.0f %s", b, units[u]) : fmt("%.1f %s", b, units[u]);
 }
 
+// A time as a person reads it: "0.033 ms", "812.4 ms", "14.9 s".
+std::string human_duration(double secs) {
+  if (secs < 1)
+    return fmt(secs * 1e3 < 10 ? "%.3f ms" : "%.1f ms", secs * 1e3);
+  return fmt("%.1f s", secs);
+}
+
+// A bit rate in its unit: "8.0 kbit/s", "1.2 Gbit/s" (SI prefixes, as link speeds are given).
+std::string human_bits(double bits_per_s) {
+  const char* units[] = {"bit/s", "kbit/s", "Mbit/s", "Gbit/s"};
+  int u = 0;
+  while (bits_per_s >= 1000 && u < 3) {
+    bits_per_s /= 1000;
+    ++u;
+  }
+  return u == 0 ? fmt("%.0f %s", bits_per_s, units[u]) : fmt("%.1f %s", bits_per_s, units[u]);
+}
+
+std::string counted(std::uint64_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
 std::string counter_line(const char* name, std::uint64_t before, std::uint64_t after) {
   const long long delta = static_cast<long long>(after - before);
   return fmt("%s %" PRIu64 " -> %" PRIu64 " (%+lld)", name, before, after, delta);
@@ -97,12 +119,14 @@ void totals_lines(std::ostringstream& o, const SendReport& r) {
   const double secs = static_cast<double>(t.elapsed_ns) / 1e9;
   o << "bytes     " << t.bytes << " (" << human_bytes(static_cast<double>(t.bytes)) << ")\n";
   if (secs > 0)
-    o << fmt("time      %.3f ms, %.0f frames/s, %.1f Mbit/s\n", secs * 1e3,
-             static_cast<double>(t.sent) / secs, static_cast<double>(t.bytes) * 8 / secs / 1e6);
+    o << "time      " << human_duration(secs) << ", "
+      << fmt("%.0f", static_cast<double>(t.sent) / secs) << " frames/s, "
+      << human_bits(static_cast<double>(t.bytes) * 8 / secs) << "\n";
   else
     o << "time      0 ms\n";
-  o << "send()    " << t.send_calls << " calls, " << t.retries << " ENOBUFS/EAGAIN retries, "
-    << t.send_errors << " errors\n";
+  o << "send()    " << counted(t.send_calls, "call", "calls") << ", "
+    << counted(t.retries, "ENOBUFS/EAGAIN retry", "ENOBUFS/EAGAIN retries") << ", "
+    << counted(t.send_errors, "error", "errors") << "\n";
   if (r.before.valid && r.after.valid) {
     o << "iface TX  " << counter_line("packets", r.before.tx_packets, r.after.tx_packets) << ", "
       << counter_line("bytes", r.before.tx_bytes, r.after.tx_bytes) << ", "

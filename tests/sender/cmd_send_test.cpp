@@ -248,7 +248,7 @@ TEST(CmdSend, InjectedErrorExitsOneAndIsReported) {
   // still completed" was said when no frame had been handed to send().
   r = send({"--veth", "-c", "100", "-e", "1"});
   EXPECT_EQ(r.status.code, 1) << r.out << r.err;
-  EXPECT_TRUE(has(r.out, "send()    1 calls, 0 ENOBUFS/EAGAIN retries, 1 errors")) << r.out;
+  EXPECT_TRUE(has(r.out, "send()    1 call, 0 ENOBUFS/EAGAIN retries, 1 error\n")) << r.out;
   EXPECT_TRUE(has(r.out, "no frame had been handed to send() before it")) << r.out;
   EXPECT_FALSE(has(r.out, "still complete")) << r.out;
   r = send({"--veth", "-c", "100", "-e", "2", "-t"});

@@ -171,6 +171,28 @@ TEST(SendReportAudit, AllSentIsOk) {
   EXPECT_TRUE(has(text, "packets 0 -> 2 (+2)")) << text;
 }
 
+// Issue 30: "14877.957 ms, 7 frames/s, 0.0 Mbit/s" and "1 calls" are read by people.
+TEST(SendReportAudit, TimesRatesAndCountsReadAsPeopleWriteThem) {
+  auto r = sample();
+  r.totals.elapsed_ns = 14'877'957'000;
+  r.totals.sent = 100;
+  r.totals.bytes = 15'000;
+  r.totals.send_calls = 1;
+  r.totals.retries = 1;
+  r.totals.send_errors = 1;
+  std::string text = format_audit(r);
+  EXPECT_TRUE(has(text, "time      14.9 s, 7 frames/s, 8.1 kbit/s\n")) << text;
+  EXPECT_TRUE(has(text, "send()    1 call, 1 ENOBUFS/EAGAIN retry, 1 error\n")) << text;
+  r.totals.elapsed_ns = 33'000;
+  r.totals.bytes = 1'500'000;
+  r.totals.send_calls = 2;
+  r.totals.send_errors = 0;
+  text = format_audit(r);
+  EXPECT_TRUE(has(text, "time      0.033 ms, ")) << text;
+  EXPECT_TRUE(has(text, "frames/s, 363.6 Gbit/s\n")) << text;
+  EXPECT_TRUE(has(text, "2 calls, 1 ENOBUFS/EAGAIN retry, 0 errors")) << text;
+}
+
 TEST(SendReportAudit, StrandedFramesAndSlotsAreListed) {
   auto r = sample();
   r.totals.requested = 10;
