@@ -47,6 +47,7 @@ public:
 
 private:
   ScratchNet() = default;
+  Status disable_ipv6();
   std::string name_, tx_if_, rx_if_, path_;
   std::string lock_name_;
   int lock_fd_ = -1;

@@ -1,4 +1,5 @@
 #include "base/child_proc.hpp"
+#include "base/files.hpp"
 #include "base/scratch_net.hpp"
 
 #include <algorithm>
@@ -32,6 +33,24 @@ TEST(ScratchNet, CreatesVethPairInsideNamespaceAndRemovesIt) {
     EXPECT_EQ(::if_nametoindex(net->tx_if().c_str()), 0u);
   }
   EXPECT_FALSE(netns_exists(name));
+}
+
+// Issue 30: the veth sent its own IPv6 packets (MLD, DAD, router solicitation), which the
+// sender's interface counters then mixed with its frames ("+4 packets for 3 frames").
+TEST(ScratchNet, TheVethPairCarriesNoIpv6OfItsOwn) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "needs root to create network namespaces";
+  if (::access("/proc/sys/net/ipv6", F_OK) != 0)
+    GTEST_SKIP() << "a kernel without IPv6";
+  auto net = ScratchNet::create();
+  ASSERT_TRUE(net) << format_error(net.error());
+  auto g = NetnsGuard::enter(net->path());
+  ASSERT_TRUE(g);
+  for (const std::string& dev : {net->tx_if(), net->rx_if()}) {
+    auto v = read_file("/proc/sys/net/ipv6/conf/" + dev + "/disable_ipv6");
+    ASSERT_TRUE(v) << dev;
+    EXPECT_EQ(*v, "1\n") << dev;
+  }
 }
 
 TEST(ScratchNet, MoveKeepsOneOwner) {
