@@ -17,8 +17,9 @@ Result<int> cmd_report(const Args& args) {
       "[--baseline OLD.json]";
   po::options_description opts("options");
   std::string trace, sender, plan, tpacket;
-  opts.add_options()("help,h", "show this help")("trace", po::value(&trace),
-                                                 "raw probe output (trace.txt of a run directory)")(
+  opts.add_options()("help,h", "show this help")(
+      "trace", po::value(&trace),
+      "raw probe output (trace.txt of a run directory; - reads standard input)")(
       "sender", po::value(&sender), "the sender's records, harness.sender/1 (sender.json)")(
       "plan", po::value(&plan), "the probe plan, harness.plan/1 (names anchors and lines)")(
       "tpacket", po::value(&tpacket),

@@ -5,6 +5,7 @@
 #include "base/json_text.hpp"
 #include "harness/report/workload.hpp"
 
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
@@ -166,8 +167,49 @@ void feed_trace_text(std::string_view text, Analysis& analysis) {
       [&](std::string_view t) { analysis.feed_truncated_tail(t); });
 }
 
+namespace {
+
+// `--trace -`: standard input, spooled into an unnamed temporary file because the trace is read
+// twice (losses first). The file has no name, so nothing is left behind.
+Result<int> spool_stdin() {
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string dir = tmp && *tmp ? tmp : "/tmp";
+  const int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return fail(Exit::io, "--trace -",
+                "cannot make a temporary file in " + dir + ": " + errno_text(errno),
+                "set TMPDIR to a writable directory, or give the trace as a file");
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n == 0)
+      break;
+    if (n < 0 && errno == EINTR)
+      continue;
+    bool ok = n > 0;
+    for (ssize_t done = 0; ok && done < n;) {
+      const ssize_t w = ::write(fd, buf + done, static_cast<std::size_t>(n - done));
+      ok = w > 0 || (w < 0 && errno == EINTR);
+      done += w > 0 ? w : 0;
+    }
+    if (!ok) {
+      const int e = errno;
+      ::close(fd);
+      return fail(Exit::io, "--trace -", "standard input: " + errno_text(e));
+    }
+  }
+  if (::lseek(fd, 0, SEEK_SET) < 0) {
+    const int e = errno;
+    ::close(fd);
+    return fail(Exit::io, "--trace -", errno_text(e));
+  }
+  return fd;
+}
+
+} // namespace
+
 Status feed_trace_file(const std::string& path, Analysis& analysis) {
-  auto opened = open_regular_file(path);
+  auto opened = path == "-" ? spool_stdin() : open_regular_file(path);
   if (!opened)
     return fail(opened.error().code, "trace " + path, opened.error().why,
                 "give the raw probe output saved by `harness run` (trace.txt)");

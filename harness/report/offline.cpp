@@ -3,7 +3,34 @@
 #include "base/files.hpp"
 #include "harness/report/report_json.hpp"
 
+#include <regex>
+
 namespace harness::report {
+namespace {
+
+// A tracefs text line: "  harness-1  [000] d....  1.636271: event: ..." (task-pid, [cpu], flags,
+// seconds:). What a kprobe run reads from its buffer and turns into HX1 records as it goes.
+bool looks_like_tracefs_text(const std::string& path) {
+  if (path == "-")
+    return false;
+  auto text = read_file(path);
+  if (!text)
+    return false;
+  static const std::regex line(
+      R"(^\s*\S+-[0-9]+\s+(\([ 0-9-]+\)\s+)?\[[0-9]+\]\s+\S+\s+[0-9]+\.[0-9]+: )");
+  std::size_t start = 0, seen = 0, tracefs = 0;
+  for (std::size_t nl; seen < 20 && (nl = text->find('\n', start)) != std::string::npos;
+       start = nl + 1) {
+    const std::string l = text->substr(start, nl - start);
+    if (l.empty() || l[0] == '#')
+      continue;
+    ++seen;
+    tracefs += std::regex_search(l, line) ? 1 : 0;
+  }
+  return seen > 0 && tracefs * 2 > seen;
+}
+
+} // namespace
 
 Result<Report> rebuild_report(const OfflineRequest& req) {
   AnalyzeInputs in;
@@ -33,6 +60,11 @@ Result<Report> rebuild_report(const OfflineRequest& req) {
   Report r = analysis.finish();
   // No record at all: not a trace (an empty file, /etc/passwd, random bytes). A report of it
   // would say "every frame accounted for" about nothing.
+  if (r.trace.records == 0 && looks_like_tracefs_text(req.trace_path))
+    return fail(Exit::usage, "trace " + req.trace_path,
+                "is tracefs text (the kprobe tracer's raw buffer), not probe records",
+                "give trace.txt of the run directory: a kprobe run turns its buffer into those "
+                "records as it reads it, with the definitions only it knows");
   if (r.trace.records == 0)
     return fail(Exit::usage, "trace " + req.trace_path,
                 "holds no probe records (" + std::to_string(r.trace.lines) +

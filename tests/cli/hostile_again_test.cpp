@@ -155,6 +155,30 @@ std::string shifted_sender(TempDir& d, std::int64_t shift_ns) {
   return path;
 }
 
+// The exit status of harness `args` run with `input` on its stdin and its stdout and stderr in
+// `out`.
+int on_stdin(const std::string& input, const std::vector<std::string>& args,
+             const std::string& out) {
+  std::vector<std::string> argv = {cli_testing::kHarness};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> c_argv;
+  for (auto& a : argv)
+    c_argv.push_back(a.data());
+  c_argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int in = ::open(input.c_str(), O_RDONLY);
+    const int log = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || log < 0 || ::dup2(in, 0) < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0)
+      ::_exit(127);
+    ::execv(c_argv[0], c_argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 // 9: kernel records 20 ms before the sender's SEND_REQUEST printed "latency 11.92 ms" (the minus
 // sign dropped) and verdict OK. Clocks that disagree are an anomaly, and no sign is dropped.
 TEST(HostileAgain, ClocksThatDisagreeAreAnAnomalyAndKeepTheirSign) {
@@ -171,6 +195,25 @@ TEST(HostileAgain, ClocksThatDisagreeAreAnAnomalyAndKeepTheirSign) {
   // The same records on agreeing clocks: OK.
   r = report_with({"--sender", shifted_sender(d, 0)});
   EXPECT_EQ(r.status.code, 0) << r.out << r.err;
+}
+
+// `report` on a raw kprobe capture said only "no HX1 record"; it names what it got and what to
+// give. `--trace -` reads standard input.
+TEST(HostileAgain, ReportNamesATracefsCaptureAndReadsStandardInput) {
+  const std::string fixtures = std::string(HARNESS_SOURCE_DIR) + "/tests/fixtures/traces/";
+  auto r = cli_testing::harness(
+      {"report", "--trace", fixtures + "6.12.118-O0-v2-20frames-ring8-kprobe.tracefs"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "is tracefs text")) << r.err;
+  EXPECT_TRUE(has(r.err, "hint: give trace.txt of the run directory")) << r.err;
+  // Standard input: the trace given on fd 0 (ChildSpec's stdin is /dev/null, so a file opened
+  // in the child is its stdin here).
+  TempDir d;
+  const int status =
+      on_stdin(kRun + ".trace", {"report", "--trace", "-", "--plan", kRun + ".plan.json", "-q"},
+               d.file("out"));
+  EXPECT_EQ(status, 0) << *read_file(d.file("out"));
+  EXPECT_TRUE(has(*read_file(d.file("out")), "verdict: OK")) << *read_file(d.file("out"));
 }
 
 // The exit status of harness `args` run with its stdout on /dev/full (a disk that is full) and
