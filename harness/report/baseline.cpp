@@ -31,15 +31,46 @@ void regress(Comparison& c, std::string what, std::string b, std::string n, std:
 }
 
 // The runs themselves: kernel, probe set, TPACKET version, a partial baseline, lost records.
+std::string text_of(const std::string& s) {
+  return s.empty() ? "(none)" : s;
+}
+template <class N> std::string text_of(N n) {
+  return std::to_string(n);
+}
+
+// The same scenario on another kernel is what a baseline is for; anything else that differs is
+// said (issue 30: 20 frames at -O0 against 2 at -O2 were compared without a word).
+void compare_scenarios(Comparison& c, const Report& base, const Report& cur) {
+  auto differ = [&c](const std::string& what, const auto& b, const auto& n) {
+    if (b != n)
+      c.not_comparable.push_back(what + " " + text_of(b) + " -> " + text_of(n));
+  };
+  differ("frames requested", base.summary.requested, cur.summary.requested);
+  differ("ring frames", base.run.ring_frames, cur.run.ring_frames);
+  differ("frame size", base.run.frame_size, cur.run.frame_size);
+  differ("rings", base.run.rings, cur.run.rings);
+  differ("socket", base.run.socket, cur.run.socket);
+  if (base.run.tpacket != cur.run.tpacket)
+    c.not_comparable.push_back("TPACKET_V" + std::to_string(base.run.tpacket) + " -> TPACKET_V" +
+                               std::to_string(cur.run.tpacket));
+  if (base.run.probes != cur.run.probes && !base.run.probes.empty())
+    c.not_comparable.push_back("probe set " + base.run.probes + " -> " + cur.run.probes +
+                               ": probe comparisons cover the common anchors only");
+  differ("workload", base.workload ? std::string("a program (--exec/--pid)") : "the sender",
+         cur.workload ? std::string("a program (--exec/--pid)") : "the sender");
+  for (std::size_t p = 0; p < kPhaseCount; ++p)
+    if (base.phases[p].expected != cur.phases[p].expected)
+      c.not_comparable.push_back("the " + std::string(phase_title(static_cast<Phase>(p))) +
+                                 " phase is " +
+                                 (cur.phases[p].expected ? "observable now, not in the baseline"
+                                                         : "observable in the baseline, not now") +
+                                 " (a kernel built otherwise, e.g. -O0 against -O2?)");
+}
+
 void compare_runs(Comparison& c, const Report& base, const Report& cur) {
   if (base.run.kernel != cur.run.kernel && !base.run.kernel.empty())
     c.notes.push_back("kernel " + base.run.kernel + " -> " + cur.run.kernel);
-  if (base.run.probes != cur.run.probes && !base.run.probes.empty())
-    c.notes.push_back("probe set " + base.run.probes + " -> " + cur.run.probes +
-                      ": probe comparisons cover the common anchors only");
-  if (base.run.tpacket != cur.run.tpacket)
-    c.notes.push_back("TPACKET_V" + std::to_string(base.run.tpacket) + " -> TPACKET_V" +
-                      std::to_string(cur.run.tpacket));
+  compare_scenarios(c, base, cur);
   if (base.partial)
     c.notes.push_back("the baseline is a partial report");
   // What a run's tracer lost is never a change in the kernel (docs/report-schema.md "loss"):

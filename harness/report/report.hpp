@@ -157,6 +157,9 @@ struct Comparison {
   double tolerance = 0.25;
   std::vector<Regression> regressions;
   std::vector<std::string> notes; // changes that are not regressions
+  // How the two runs' scenarios differ (frames, ring, TPACKET version, probes, the phases the
+  // probes can observe): a change may then come from the scenario, not from the kernel.
+  std::vector<std::string> not_comparable;
 };
 
 struct Report {

@@ -256,7 +256,8 @@ json baseline_json(const Report& r) {
   return {{"file", r.comparison->baseline_file},
           {"tolerance", r.comparison->tolerance},
           {"regressions", regs},
-          {"notes", r.comparison->notes}};
+          {"notes", r.comparison->notes},
+          {"not_comparable", r.comparison->not_comparable}};
 }
 
 } // namespace

@@ -287,6 +287,12 @@ void comparison_lines(std::ostringstream& o, const Comparison& c) {
     o << "no regression\n";
   else
     o << plural(c.regressions.size(), "regression", "regressions") << "\n";
+  if (!c.not_comparable.empty()) {
+    o << "  - NOT COMPARABLE: the runs differ in more than the kernel, so a change below may come "
+         "from that:\n";
+    for (const auto& d : c.not_comparable)
+      o << "      " << d << "\n";
+  }
   for (const auto& g : c.regressions)
     o << "  - REGRESSION " << g.message << "\n";
   for (const auto& n : c.notes)

@@ -155,6 +155,31 @@ std::string shifted_sender(TempDir& d, std::int64_t shift_ns) {
   return path;
 }
 
+// A baseline of another scenario (20 frames at -O0 against 2 at -O2) was compared without a word.
+TEST(HostileAgain, ABaselineOfAnotherScenarioIsSaidToBeNotComparable) {
+  TempDir d;
+  const std::string fixtures = std::string(HARNESS_SOURCE_DIR) + "/tests/fixtures/traces/";
+  auto with = [&](const std::string& run, std::vector<std::string> more) {
+    std::vector<std::string> args = {"report",
+                                     "--trace",
+                                     fixtures + run + ".trace",
+                                     "--sender",
+                                     fixtures + run + ".sender.json",
+                                     "--plan",
+                                     fixtures + run + ".plan.json"};
+    args.insert(args.end(), more.begin(), more.end());
+    return cli_testing::harness(args);
+  };
+  ASSERT_EQ(with("6.1.192-O0-v2-20frames-ring8-run", {"--json", d.file("b.json")}).status.code, 0);
+  auto r = with("6.1.192-O2-v2-2frames-ring8-run", {"--baseline", d.file("b.json")});
+  EXPECT_TRUE(has(r.out, "NOT COMPARABLE")) << r.out;
+  EXPECT_TRUE(has(r.out, "frames requested 20 -> 2")) << r.out;
+  EXPECT_TRUE(has(r.out, "the SENDING phase is observable in the baseline, not now")) << r.out;
+  r = with("6.1.192-O0-v2-20frames-ring8-run", {"--baseline", d.file("b.json")});
+  EXPECT_EQ(r.status.code, 0) << r.out;
+  EXPECT_FALSE(has(r.out, "NOT COMPARABLE")) << r.out;
+}
+
 // The exit status of harness `args` run with `input` on its stdin and its stdout and stderr in
 // `out`.
 int on_stdin(const std::string& input, const std::vector<std::string>& args,
