@@ -80,6 +80,27 @@ void ReportBuilder::note_clock_skew(const FrameTimeline& tl) {
                                         " before the sender began filling the frame"});
 }
 
+// The frame's times into the latency, pickup and hold histograms (negative spans are left out:
+// they are clock_skew's to report).
+void ReportBuilder::note_times(const FrameTimeline& tl) {
+  if (tl.has_sender && tl.sender.t_request_ns > 0) {
+    const auto req = static_cast<std::uint64_t>(tl.sender.t_request_ns);
+    if (tl.seen(Phase::available) && tl.at(Phase::available) >= req)
+      latency_.add(tl.at(Phase::available) - req);
+    if (tl.seen(Phase::destruct) && tl.at(Phase::destruct) >= req)
+      latency_destruct_.add(tl.at(Phase::destruct) - req);
+    if (tl.seen(Phase::request_seen) && tl.at(Phase::request_seen) >= req)
+      pickup_.add(tl.at(Phase::request_seen) - req);
+  }
+  if (tl.seen(Phase::sending)) {
+    const auto s = tl.at(Phase::sending);
+    if (tl.seen(Phase::available) && tl.at(Phase::available) >= s)
+      hold_.add(tl.at(Phase::available) - s);
+    if (tl.seen(Phase::destruct) && tl.at(Phase::destruct) >= s)
+      hold_destruct_.add(tl.at(Phase::destruct) - s);
+  }
+}
+
 void ReportBuilder::add(const FrameTimeline& tl_in) {
   FrameTimeline tl = tl_in;
   if (cut_by_loss(tl))
@@ -144,22 +165,7 @@ void ReportBuilder::add(const FrameTimeline& tl_in) {
     for (std::size_t p = 0; p < kPhaseCount; ++p)
       if (tl.t[p] != 0)
         ++with_[p];
-  if (tl.has_sender && tl.sender.t_request_ns > 0) {
-    const auto req = static_cast<std::uint64_t>(tl.sender.t_request_ns);
-    if (tl.seen(Phase::available) && tl.at(Phase::available) >= req)
-      latency_.add(tl.at(Phase::available) - req);
-    if (tl.seen(Phase::destruct) && tl.at(Phase::destruct) >= req)
-      latency_destruct_.add(tl.at(Phase::destruct) - req);
-    if (tl.seen(Phase::request_seen) && tl.at(Phase::request_seen) >= req)
-      pickup_.add(tl.at(Phase::request_seen) - req);
-  }
-  if (tl.seen(Phase::sending)) {
-    const auto s = tl.at(Phase::sending);
-    if (tl.seen(Phase::available) && tl.at(Phase::available) >= s)
-      hold_.add(tl.at(Phase::available) - s);
-    if (tl.seen(Phase::destruct) && tl.at(Phase::destruct) >= s)
-      hold_destruct_.add(tl.at(Phase::destruct) - s);
-  }
+  note_times(tl);
 }
 
 // Phases: which ones frames showed, which ones the planned probes can show at all.

@@ -53,6 +53,7 @@ private:
   void fill_summary(Report& r, const BuildInputs& in, const KernelStats& ks,
                     std::uint64_t stuck_count) const;
   void note_clock_skew(const FrameTimeline& tl);
+  void note_times(const FrameTimeline& tl);
   bool sent_something(const BuildInputs& in, const KernelStats& ks) const;
   void add_anomalies(Report& r, const BuildInputs& in, const KernelStats& ks,
                      std::uint64_t stuck_count, bool sent_something) const;

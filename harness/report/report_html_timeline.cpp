@@ -30,7 +30,7 @@ struct MarkStyle {
 constexpr std::array<MarkStyle, kPhaseCount> kPhaseStyle = {{
     {"SEND_REQUEST seen (tpacket_snd)", "#1f77b4", "dot"},
     {"SENDING", "#ff7f0e", "dot"},
-    {"transmitted (xmit)", "#9467bd", "dot"},
+    {"transmitted (tpacket_snd saw xmit return: may follow destructor)", "#9467bd", "dot"},
     {"destructor", "#8c564b", "dot"},
     {"AVAILABLE", "#2ca02c", "dot"},
 }};

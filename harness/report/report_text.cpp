@@ -83,7 +83,9 @@ void frame_table(std::ostringstream& o, const Report& r, std::size_t max_rows) {
   if (r.frames_total > shown)
     o << "  ... " << (r.frames_total - shown) << " more frames (all of them: report.json)\n";
   o << "  times: from the sender setting SEND_REQUEST (kernel-only rows: from the first kernel "
-       "record); - = not observed\n";
+       "record); - = not observed\n"
+       "  transmitted: tpacket_snd saw the driver's xmit return, so it can come after destructor "
+       "and AVAILABLE (a veth frees the skb inside its xmit)\n";
 }
 
 } // namespace
