@@ -455,10 +455,13 @@ TEST(Sender, ErrorsBeforeSending) {
   EXPECT_EQ(r.error().why, "is down");
   EXPECT_TRUE(has(r.error().hint, "ip link set " + net->tx_if() + " up"));
 
+  // A namespace that does not exist is the user's input (issue 30, defect 17): exit 2 and a hint.
   c.netns_path = "/run/netns/hx-does-not-exist";
   r = send_frames(c);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, Exit::io);
+  EXPECT_EQ(r.error().code, Exit::usage);
+  EXPECT_EQ(r.error().why, "does not exist");
+  EXPECT_TRUE(has(r.error().hint, "ip netns list"));
 }
 
 TEST(Sender, NotRootIsRefused) {
