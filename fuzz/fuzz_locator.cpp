@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
-using namespace harness::stap;
+using namespace harness::probes;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -1,21 +1,22 @@
 // report.json as read by `harness report --baseline`: load, compare with itself and with an
 // empty report, render the comparison.
+#include "base/json_text.hpp"
 #include "harness/report/baseline.hpp"
 #include "harness/report/report.hpp"
 #include "harness/report/report_json.hpp"
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string_view>
 
 using namespace harness::report;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded())
+  // The one parser every JSON file goes through (base/json_text.hpp), strictness included.
+  const auto j = harness::parse_json(text);
+  if (!j)
     return 0;
-  auto base = report_from_json(j, "fuzz");
+  auto base = report_from_json(*j, "fuzz");
   if (!base)
     return 0;
   Report cur = *base;

@@ -1,21 +1,22 @@
 // Sender records (harness.sender/1): load, render the audit, and join them with a trace the
 // way `harness report --sender` does (the first line of the input is kept as trace text).
+#include "base/json_text.hpp"
 #include "harness/report/analyze.hpp"
 #include "harness/report/report.hpp"
 #include "sender/send_report.hpp"
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string_view>
 
 using namespace harness;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded())
+  // The one parser every JSON file goes through (base/json_text.hpp), strictness included.
+  const auto j = harness::parse_json(text);
+  if (!j)
     return 0;
-  auto r = sender::send_report_from_json(j);
+  auto r = sender::send_report_from_json(*j);
   if (!r)
     return 0;
   (void)sender::format_audit(*r);

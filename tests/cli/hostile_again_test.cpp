@@ -180,10 +180,10 @@ TEST(HostileAgain, ABaselineOfAnotherScenarioIsSaidToBeNotComparable) {
   EXPECT_FALSE(has(r.out, "NOT COMPARABLE")) << r.out;
 }
 
-// The exit status of harness `args` run with `input` on its stdin and its stdout and stderr in
-// `out`.
-int on_stdin(const std::string& input, const std::vector<std::string>& args,
-             const std::string& out) {
+// The exit status of harness `args` run with its standard streams on these files (fork/exec
+// here because ChildSpec's stdin is always /dev/null and its stdout is captured or inherited).
+int with_streams(const std::vector<std::string>& args, const std::string& in,
+                 const std::string& out, const std::string& err) {
   std::vector<std::string> argv = {cli_testing::kHarness};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> c_argv;
@@ -192,10 +192,12 @@ int on_stdin(const std::string& input, const std::vector<std::string>& args,
   c_argv.push_back(nullptr);
   const pid_t pid = ::fork();
   if (pid == 0) {
-    const int in = ::open(input.c_str(), O_RDONLY);
-    const int log = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || log < 0 || ::dup2(in, 0) < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0)
-      ::_exit(127);
+    const int fds[] = {::open(in.c_str(), O_RDONLY),
+                       ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600),
+                       ::open(err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600)};
+    for (int i = 0; i < 3; ++i)
+      if (fds[i] < 0 || ::dup2(fds[i], i) < 0)
+        ::_exit(127);
     ::execv(c_argv[0], c_argv.data());
     ::_exit(127);
   }
@@ -231,37 +233,20 @@ TEST(HostileAgain, ReportNamesATracefsCaptureAndReadsStandardInput) {
   EXPECT_EQ(r.status.code, 2) << r.err;
   EXPECT_TRUE(has(r.err, "is tracefs text")) << r.err;
   EXPECT_TRUE(has(r.err, "hint: give trace.txt of the run directory")) << r.err;
-  // Standard input: the trace given on fd 0 (ChildSpec's stdin is /dev/null, so a file opened
-  // in the child is its stdin here).
+  // Standard input: the trace given on fd 0.
   TempDir d;
-  const int status =
-      on_stdin(kRun + ".trace", {"report", "--trace", "-", "--plan", kRun + ".plan.json", "-q"},
-               d.file("out"));
+  const int status = with_streams({"report", "--trace", "-", "--plan", kRun + ".plan.json", "-q"},
+                                  kRun + ".trace", d.file("out"), d.file("out"));
   EXPECT_EQ(status, 0) << *read_file(d.file("out"));
   EXPECT_TRUE(has(*read_file(d.file("out")), "verdict: OK")) << *read_file(d.file("out"));
 }
 
 // The exit status of harness `args` run with its stdout on /dev/full (a disk that is full) and
-// its stderr in `err`. fork/exec here because ChildSpec always captures or inherits stdout.
+// its stderr in `err`.
 int on_a_full_disk(const std::vector<std::string>& args, const std::string& err) {
-  std::vector<std::string> argv = {cli_testing::kHarness};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> c_argv;
-  for (auto& a : argv)
-    c_argv.push_back(a.data());
-  c_argv.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int full = ::open("/dev/full", O_WRONLY);
-    const int log = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (full < 0 || log < 0 || ::dup2(full, 1) < 0 || ::dup2(log, 2) < 0)
-      ::_exit(127);
-    ::execv(c_argv[0], c_argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (std::filesystem::exists(err))
+    std::filesystem::remove(err);
+  return with_streams(args, "/dev/null", "/dev/full", err);
 }
 
 // 7: `map --source af_packet.c > /dev/full` exited 0 with an empty map; so did generate, drift
