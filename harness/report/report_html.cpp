@@ -72,7 +72,9 @@ void head(std::ostringstream& o, const Report& r) {
        ".meta{color:#555}.grid{stroke:#e4e4e4}.axis text{fill:#555}"
        ".span{stroke:#bbb;stroke-width:2}.bg-even{fill:#fff}.bg-odd{fill:#f7f7f7}"
        ".bg-flag{fill:#fde0dd}.lane:target .bg-even,.lane:target .bg-odd,.lane:target .bg-flag"
-       "{fill:#fff3a0}tr.flag td{background:#fdecea}.note{color:#555;font-size:13px}"
+       "{fill:#fff3a0}tr.flag "
+       "td{background:#fdecea}.note{color:#555;font-size:13px}ul.evidence{margin:4px 0 0 "
+       "0;padding-left:18px;font-size:13px}"
        ".scroll{overflow-x:auto}details{margin:8px 0}summary{cursor:pointer;color:#08519c}"
        "table.frames td{font-family:ui-monospace,monospace;font-size:12px;text-align:right;"
        "white-space:nowrap}"
@@ -181,6 +183,29 @@ void summary(std::ostringstream& o, const Report& r) {
     << "</tr></table>";
 }
 
+// The records an anomaly rests on (docs/report-schema.md `evidence`), as the text report lists
+// them: the page people share shows what the finding stands on, not only its anchor.
+void evidence_list(std::ostringstream& o, const Anomaly& a) {
+  if (a.evidence.empty())
+    return;
+  o << "<ul class=\"evidence\">";
+  for (const auto& e : a.evidence) {
+    o << "<li>";
+    if (e.trace_line)
+      o << "trace line " << e.trace_line << " <code>" << html_escape(e.anchor) << "</code>";
+    if (!e.detail.empty())
+      o << (e.trace_line ? " " : "") << html_escape(e.detail);
+    if (e.seq)
+      o << ", seq " << *e.seq;
+    if (e.index >= 0)
+      o << ", index " << e.index;
+    if (e.tid)
+      o << ", tid " << e.tid;
+    o << "</li>";
+  }
+  o << "</ul>";
+}
+
 void anomalies(std::ostringstream& o, const Report& r, std::size_t lanes) {
   o << "<h2 id=\"anomalies\">Anomalies (" << r.anomalies.size() << ")</h2>";
   if (r.anomalies.empty()) {
@@ -194,6 +219,7 @@ void anomalies(std::ostringstream& o, const Report& r, std::size_t lanes) {
     if (!a.anchor.empty())
       o << " <span class=\"note\">(anchor <code>" << html_escape(a.anchor) << "</code>"
         << (a.line ? ", line " + std::to_string(a.line) : "") << ")</span>";
+    evidence_list(o, a);
     if (!a.not_from_loss.empty())
       o << "<br><span class=\"note\">not from lost records: " << html_escape(a.not_from_loss)
         << "</span>";

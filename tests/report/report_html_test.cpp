@@ -95,6 +95,26 @@ TEST(ReportHtml, AnomaliesLinkToTheirFramesLanes) {
   EXPECT_EQ(count(html, "lane flagged"), 1u);
 }
 
+// Issue 30: the page people share said only "(anchor snd.wait)"; the text and JSON gave the
+// records a finding rests on. The page lists them too, escaped.
+TEST(ReportHtml, AnomaliesShowTheirEvidence) {
+  const Report r = run_fixture("6.1.192-O0-zoo-pending-leak-run");
+  ASSERT_FALSE(r.anomalies.empty());
+  ASSERT_FALSE(r.anomalies.front().evidence.empty());
+  const std::string html = format_report_html(r);
+  const auto& e = r.anomalies.front().evidence.front();
+  EXPECT_NE(html.find("<ul class=\"evidence\"><li>trace line " + std::to_string(e.trace_line) +
+                      " <code>" + e.anchor + "</code>"),
+            std::string::npos)
+      << html.substr(html.find("id=\"anomalies\""), 2000);
+  Report hostile = synthetic(2);
+  hostile.anomalies.push_back({.kind = "x", .message = "m", .seqs = {1}});
+  hostile.anomalies.back().evidence.push_back({"<script>", 7, 0, 1, 1, "<b>"});
+  const std::string page = format_report_html(hostile);
+  EXPECT_EQ(page.find("<script>"), std::string::npos);
+  EXPECT_NE(page.find("&lt;script&gt;"), std::string::npos);
+}
+
 TEST(ReportHtml, ShowsTheBaselineComparison) {
   Report r = synthetic(2);
   EXPECT_EQ(format_report_html(r).find("Baseline comparison"), std::string::npos);
