@@ -163,7 +163,7 @@ Result<ModuleBuildResult> build_module(const ModuleBuildRequest& req) {
   spec.exe = "stap";
   spec.args = stap_build_args(*tree, runtime->path, name, staged_script);
   spec.cwd = staging;
-  const std::string stap_dir = req.cache_dir + "/stap";
+  const std::string stap_dir = stap_data_dir(req.cache_dir);
   (void)make_dirs(stap_dir);
   spec.env.emplace_back("SYSTEMTAP_DIR", stap_dir);
   std::string log_text = "$ stap";

@@ -3,6 +3,8 @@
 // kprobes, no lockdown or module signing, and the kernel's headers and debuginfo.
 #include "stap/stap_checks.hpp"
 
+#include "stap/stap_env.hpp"
+
 namespace harness::stap {
 namespace {
 
@@ -175,12 +177,13 @@ std::string stap_version_on(const Machine& m, const std::string& stap) {
   if (!p)
     return {};
   auto v = m.run({*p, "--version"});
-  const std::string text = tracer::first_line(v.err.empty() ? v.out : v.err);
-  const auto pos = text.find("(version ");
+  // The version line is on stdout or stderr (releases differ), and a warning may come first on
+  // stderr (a read-only home: "failed to create systemtap data directory").
+  const std::string version = parse_stap_version(v.err + "\n" + v.out);
   // Installed but silent about its version (another build, a wrapper): no range to check.
-  if (v.code != 0 || pos == std::string::npos)
+  if (v.code != 0 || version.empty())
     return "unknown";
-  return text.substr(pos + 9, text.find(')', pos) - pos - 9);
+  return version;
 }
 
 } // namespace harness::stap

@@ -140,6 +140,10 @@ Result<std::string> patched_runtime(const std::string& cache_dir, const std::str
   return dir;
 }
 
+std::string stap_data_dir(const std::string& cache_dir) {
+  return cache_dir.empty() ? std::string() : cache_dir + "/stap";
+}
+
 Result<RuntimeChoice> runtime_for_kernel(bool kernel_renamed_task_work,
                                          const std::string& cache_dir,
                                          const std::string& stap_version) {

@@ -68,6 +68,12 @@ Result<RuntimeChoice> runtime_for_kernel(bool kernel_renamed_task_work,
                                          const std::string& cache_dir,
                                          const std::string& stap_version);
 
+// stap's data directory (SYSTEMTAP_DIR: its compile cache, stapconf headers and type queries) for
+// everything harness runs stap for, `build`, `run` and `verify`: <cache>/stap, shared, so a
+// module compiled once for a script, kernel and options is found again by the next stap that
+// compiles the same (hash.cxx keys it by all three). Empty for an empty cache_dir.
+std::string stap_data_dir(const std::string& cache_dir);
+
 // The selected mode of a lockdown file's text "none [integrity] confidentiality" -> "integrity".
 std::string lockdown_mode(std::string_view text);
 

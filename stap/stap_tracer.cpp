@@ -11,11 +11,14 @@
 
 #include <array>
 #include <cstdlib>
+#include <filesystem>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 namespace harness::stap {
 namespace {
+
+namespace fs = std::filesystem;
 
 using tracer::BackendFacts;
 using tracer::Obstacle;
@@ -36,34 +39,6 @@ constexpr std::array<std::pair<std::pair<int, int>, std::pair<int, int>>, 8> kSt
     {{5, 5}, {7, 0}},
 }};
 
-// What the installed stap needs for the kernel it compiles for when it runs on the machine it
-// probes (the same decision as a cross build: stap_tree_args). Best effort: a fact that cannot
-// be read leaves stap's defaults.
-std::vector<std::string> stap_tuning(const std::string& build_dir, const tracer::LineSink& say) {
-  std::string dir = build_dir;
-  if (dir.empty()) {
-    struct utsname u {};
-    if (::uname(&u) != 0)
-      return {};
-    dir = std::string("/lib/modules/") + u.release + "/build";
-  }
-  const auto tree = kernel::kernel_tree_facts(dir);
-  std::string runtime;
-  if (auto version = stap_version()) {
-    auto rt =
-        runtime_for_kernel(tree.task_work_cancel_renamed, kernel::resolve_cache_dir(""), *version);
-    if (!rt) {
-      say("warning: " + rt.error().why + "; stap uses its installed runtime");
-    } else if (!rt->path.empty()) {
-      runtime = rt->path;
-      say(rt->note);
-    }
-  }
-  if (tree.af_packet_O0)
-    say("af_packet.c was built at -O0 (" + tree.af_packet_O0_evidence + "): stap -P");
-  return stap_tree_args(tree, runtime);
-}
-
 // stap compiling the run's script, or staprun loading the prebuilt module.
 ChildSpec stap_command(const tracer::StartRequest& req) {
   ChildSpec spec;
@@ -79,15 +54,30 @@ ChildSpec stap_command(const tracer::StartRequest& req) {
   }
   spec.exe = tools.stap;
   spec.args = {"-v", "-s", mb};
-  if (!req.build_dir.empty())
-    spec.args.insert(spec.args.end(), {"-r", req.build_dir});
+  if (!req.build_dir.empty()) // absolute: stap runs in the run directory (below)
+    spec.args.insert(spec.args.end(),
+                     {"-r", fs::absolute(req.build_dir).lexically_normal().string()});
   // Only the installed stap: another one (--stap, a test's stand-in) brings its own runtime.
   if (tools.stap == "stap") {
-    const auto tuning = stap_tuning(req.build_dir, req.say);
+    const auto tuning = run_compile_options(req.build_dir, req.say);
     spec.args.insert(spec.args.end(), tuning.begin(), tuning.end());
+    if (const char* own = std::getenv("SYSTEMTAP_DIR"); !own || !*own) {
+      // Read-only (a VM guest's view of the host's cache) is fine: stap then only reads it.
+      const std::string dir = stap_data_dir(kernel::resolve_cache_dir(""));
+      if (fs::is_directory(dir) || make_dirs(dir))
+        spec.env.emplace_back("SYSTEMTAP_DIR", dir);
+    }
   }
   spec.args.insert(spec.args.end(), tools.stap_args.begin(), tools.stap_args.end());
   spec.args.push_back(req.probes.artifact);
+  if (tools.stap == "stap") {
+    // stap names the script's private functions after its path as given, and its cache key
+    // holds them: from the run directory as `probes.stp`, every run of the same script on the
+    // same tree finds the module compiled before, whatever --out was (docs/tracing-notes.md).
+    const fs::path script(req.probes.artifact);
+    spec.cwd = script.parent_path().empty() ? "." : script.parent_path().string();
+    spec.args.back() = script.filename().string();
+  }
   return spec;
 }
 
@@ -230,8 +220,15 @@ StapTracer::start(const tracer::StartRequest& req) const {
   };
   sc.launcher = req.launcher;
   req.say("starting " + describe_command(sc.spec) + " (output: " + req.dir + ")");
-  if (const char* cache = std::getenv("SYSTEMTAP_DIR"); cache && *cache && !req.probes.prebuilt)
-    req.say(std::string("stap's cache: SYSTEMTAP_DIR=") + cache);
+  if (!req.probes.prebuilt) {
+    const char* own = std::getenv("SYSTEMTAP_DIR");
+    std::string dir = own ? own : "";
+    for (const auto& [k, v] : sc.spec.env)
+      if (k == "SYSTEMTAP_DIR")
+        dir = v;
+    if (!dir.empty())
+      req.say("stap's cache: SYSTEMTAP_DIR=" + dir);
+  }
   auto sup = StapSupervisor::start(std::move(sc));
   if (!sup)
     return std::unexpected(sup.error());
@@ -239,6 +236,32 @@ StapTracer::start(const tracer::StartRequest& req) const {
 }
 
 } // namespace
+
+std::vector<std::string> run_compile_options(const std::string& build_dir,
+                                             const tracer::LineSink& say) {
+  std::string dir = build_dir;
+  if (dir.empty()) {
+    struct utsname u {};
+    if (::uname(&u) != 0)
+      return {};
+    dir = std::string("/lib/modules/") + u.release + "/build";
+  }
+  const auto tree = kernel::kernel_tree_facts(dir);
+  std::string runtime;
+  if (auto version = stap_version()) {
+    auto rt =
+        runtime_for_kernel(tree.task_work_cancel_renamed, kernel::resolve_cache_dir(""), *version);
+    if (!rt) {
+      say("warning: " + rt.error().why + "; stap uses its installed runtime");
+    } else if (!rt->path.empty()) {
+      runtime = rt->path;
+      say(rt->note);
+    }
+  }
+  if (tree.af_packet_O0)
+    say("af_packet.c was built at -O0 (" + tree.af_packet_O0_evidence + "): stap -P");
+  return stap_tree_args(tree, runtime);
+}
 
 std::optional<std::pair<int, int>> stap_newest_kernel(std::string_view stap_version) {
   const auto v = tracer::kernel_major_minor(stap_version);

@@ -3,6 +3,7 @@
 #include "base/child_proc.hpp"
 #include "base/files.hpp"
 #include "probes/anchors.hpp"
+#include "stap/stap_env.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -156,7 +157,7 @@ Result<DwarfListings> list_af_packet_probes(const std::string& kernel_build,
                                             const std::string& build_id) {
   DwarfListings out;
   const std::string file = std::string(probes::af_packet_path);
-  const std::string stap_dir = cache_dir.empty() ? "" : cache_dir + "/stap";
+  const std::string stap_dir = stap_data_dir(cache_dir);
   const std::string saved =
       cache_dir.empty() || build_id.empty() ? "" : cache_dir + "/listings/" + build_id;
   if (!saved.empty()) {

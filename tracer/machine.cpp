@@ -45,7 +45,10 @@ CommandOutput RealMachine::run(const std::vector<std::string>& argv) const {
   if (argv.empty())
     return out;
   ChildSpec spec{.exe = argv.front(), .args = {argv.begin() + 1, argv.end()}};
-  auto r = run_captured(spec, std::chrono::seconds(10));
+  // A guard against a hung tool, not a budget: under qemu TCG `stap --version` alone takes over
+  // 10 s, and a version that did not arrive in time read as "unknown" and skipped the
+  // kernel-range check.
+  auto r = run_captured(spec, std::chrono::seconds(60));
   if (!r)
     return out;
   out.code = r->status.signal == 0 && !r->timed_out ? r->status.code : -1;

@@ -88,7 +88,8 @@ Result<int> cmd_run(const Args& all_args) {
       "stap", po::value(&stap), "stap program (default $HARNESS_STAP or stap)")(
       "staprun", po::value(&staprun), "staprun program (default $HARNESS_STAPRUN or staprun)")(
       "stap-arg", po::value(&stap_args)->composing(),
-      "extra argument for stap/staprun (repeat; e.g. --stap-arg=-DSTP_NO_OVERLOAD)")(
+      "extra argument for stap/staprun (repeat; e.g. --stap-arg=-DSTP_NO_OVERLOAD); stap runs "
+      "in the run directory, so a path in it is absolute")(
       "out,o", po::value(&out), "run directory (default ./harness-run-<timestamp>)")(
 
       "ready-timeout", po::value(&ready_s)->default_value(300),

@@ -1,7 +1,10 @@
 #include "base/child_proc.hpp"
 #include "kernel_test_util.hpp"
+#include "stap/stap_checks.hpp"
 #include "stap/stap_env.hpp"
+#include "tracer/machine.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -17,6 +20,32 @@ TEST(StapEnv, ParsesVersion) {
                                "4.8-2)\nCopyright (C) 2005-2022 Red Hat, Inc. and others\n"),
             "4.8/0.188");
   EXPECT_EQ(parse_stap_version("something else"), "");
+}
+
+// A VM guest's root is the host's, read-only, with HOME=/: the installed stap then warns on
+// stderr before its version ("failed to create systemtap data directory"), which once made the
+// version "unknown" and skipped the kernel-range check.
+TEST(StapEnv, VersionIsReadPastAWarningAboutAnUnwritableHome) {
+  if (!find_program("stap"))
+    GTEST_SKIP() << "stap is not installed (scripts/install-deps installs it)";
+  const auto installed = stap_version();
+  ASSERT_TRUE(installed) << installed.error().why;
+  const char* home = std::getenv("HOME");
+  const std::string saved_home = home ? home : "";
+  const char* dir = std::getenv("SYSTEMTAP_DIR");
+  const std::string saved_dir = dir ? dir : "";
+  ::setenv("HOME", "/proc", 1); // no .systemtap can be made there
+  ::unsetenv("SYSTEMTAP_DIR");
+  const tracer::RealMachine m;
+  const auto seen = m.run({"stap", "--version"});
+  const std::string version = stap_version_on(m, "stap");
+  home ? ::setenv("HOME", saved_home.c_str(), 1) : ::unsetenv("HOME");
+  if (dir)
+    ::setenv("SYSTEMTAP_DIR", saved_dir.c_str(), 1);
+  EXPECT_NE(seen.err.find("failed to create systemtap data directory"), std::string::npos)
+      << "the warning this test is about was not provoked:\n"
+      << seen.err;
+  EXPECT_EQ(version, *installed);
 }
 
 constexpr std::string_view kOldRuntime =
