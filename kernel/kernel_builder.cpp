@@ -3,6 +3,7 @@
 #include "base/files.hpp"
 #include "base/json_text.hpp"
 #include "base/signals.hpp"
+#include "kernel/build_id.hpp"
 #include "kernel/cache_dir.hpp"
 #include "probes/anchors.hpp"
 
@@ -154,6 +155,41 @@ std::string cold_build_estimate(int n) {
   return "about " + std::to_string(minutes(minimal_seconds_2cpu_low)) + "-" +
          std::to_string(minutes(minimal_seconds_2cpu_high)) + " minutes on " + std::to_string(n) +
          " CPU" + (n == 1 ? "" : "s");
+}
+
+std::string cached_kernel_problem(const std::string& kdir, std::string_view package_version,
+                                  bool optimised, std::string_view variant_name) {
+  auto text = read_file(kdir + "/complete");
+  if (!text)
+    return "its record " + kdir + "/complete cannot be read";
+  auto rec = parse_json(*text);
+  if (!rec || !rec->is_object())
+    return "its record is not JSON: " + (rec ? std::string("not an object") : rec.error());
+  auto field = [&](const char* k) {
+    const auto it = rec->find(k);
+    return it != rec->end() && it->is_string() ? it->get<std::string>() : std::string("(none)");
+  };
+  if (field("version") != package_version)
+    return "built from version " + field("version") + ", not " + std::string(package_version);
+  if (field("variant") != (optimised ? "O2" : "O0"))
+    return "built at " + field("variant") + ", not " + (optimised ? "O2" : "O0");
+  if (field("zoo_variant") != variant_name)
+    return "built as zoo variant '" + field("zoo_variant") + "', not '" +
+           std::string(variant_name) + "'";
+  for (const char* out : {"vmlinux", "arch/x86/boot/bzImage"}) {
+    std::error_code ec;
+    const std::string path = kdir + "/build/" + out;
+    if (!fs::is_regular_file(path, ec) || fs::file_size(path, ec) == 0)
+      return path + " is missing or empty";
+  }
+  if (rec->contains("build_id")) {
+    auto id = build_id_of_elf(kdir + "/build/vmlinux");
+    if (!id)
+      return id.error().why;
+    if (*id != field("build_id"))
+      return "vmlinux has build id " + *id + ", the record says " + field("build_id");
+  }
+  return {};
 }
 
 std::string kernel_cache_key(std::string_view series, std::string_view package_version,
@@ -415,10 +451,18 @@ Result<EnsureResult> ensure_debian_kernel(const EnsureRequest& req) {
   auto lock = FileLock::acquire(kdir + ".lock", req.on_progress);
   if (!lock)
     return std::unexpected(lock.error());
+  const std::string variant_name = req.variant ? req.variant->name : "";
   if (fs::exists(kdir + "/complete")) {
-    res.cached = true;
-    res.elapsed_ms = ms_since(start);
-    return res;
+    const std::string problem = cached_kernel_problem(kdir, version, req.optimised, variant_name);
+    if (problem.empty()) {
+      res.cached = true;
+      res.elapsed_ms = ms_since(start);
+      return res;
+    }
+    // make redoes only what is missing or out of date; the record is written again at the end.
+    note("the cached kernel in " + kdir + " cannot be used (" + problem + "): building it again");
+    std::error_code ec;
+    fs::remove(kdir + "/complete", ec);
   }
 
   // One unpacked source per package version, shared by the variants (1.5 GB each).
@@ -472,10 +516,14 @@ Result<EnsureResult> ensure_debian_kernel(const EnsureRequest& req) {
   auto b = build_kernel(build);
   if (!b)
     return std::unexpected(b.error());
+  auto id = build_id_of_elf(res.build_dir + "/vmlinux");
+  if (!id)
+    return std::unexpected(id.error());
   nlohmann::json done{{"package", package},
                       {"version", version},
                       {"variant", req.optimised ? "O2" : "O0"},
-                      {"zoo_variant", req.variant ? req.variant->name : ""},
+                      {"zoo_variant", variant_name},
+                      {"build_id", *id},
                       {"compiler", gcc},
                       {"stap", req.stap_version},
                       {"build_ms", b->elapsed_ms}};

@@ -81,6 +81,14 @@ struct EnsureResult {
 
 Result<EnsureResult> ensure_debian_kernel(const EnsureRequest& req);
 
+// Why the cached kernel entry `kdir` (its `complete` record and build/) cannot be used for this
+// request; empty when it can. An entry is checked before use, not trusted by its key alone: the
+// record must be for this package version, optimisation and zoo variant, build/vmlinux and the
+// bzImage must be there, and vmlinux's build id must be the one recorded when it was built
+// (entries made before the build id was recorded skip that comparison).
+std::string cached_kernel_problem(const std::string& kdir, std::string_view package_version,
+                                  bool optimised, std::string_view variant_name);
+
 // Pure: the cache key of a built test kernel.
 std::string kernel_cache_key(std::string_view series, std::string_view package_version,
                              bool optimised, std::string_view fragment_text,

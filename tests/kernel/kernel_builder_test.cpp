@@ -1,6 +1,9 @@
+#include "base/files.hpp"
+#include "kernel/build_id.hpp"
 #include "kernel/kernel_builder.hpp"
 #include "kernel_test_util.hpp"
 
+#include <filesystem>
 #include <gtest/gtest.h>
 
 namespace harness::kernel {
@@ -32,6 +35,56 @@ TEST(KernelBuilder, ProgressLines) {
   EXPECT_EQ(build_progress_line(3, 0, "x.o", 0), "[   3] x.o  0m00s");
   EXPECT_EQ(cold_build_estimate(2), "about 6-12 minutes on 2 CPUs");
   EXPECT_EQ(cold_build_estimate(1), "about 10-22 minutes on 1 CPU");
+}
+
+// A cache entry as ensure_debian_kernel leaves it: `complete` and build/{vmlinux,bzImage}. This
+// test binary stands in for vmlinux: an ELF file with a GNU build id, as the checks need.
+struct CachedKernel {
+  testing::TempDir dir;
+  std::string id;
+  CachedKernel() {
+    std::filesystem::create_directories(dir.path() + "/build/arch/x86/boot");
+    std::filesystem::copy_file("/proc/self/exe", dir.path() + "/build/vmlinux");
+    EXPECT_TRUE(write_file_atomic(dir.path() + "/build/arch/x86/boot/bzImage", "bz"));
+    id = build_id_of_elf(dir.path() + "/build/vmlinux").value_or("");
+    EXPECT_FALSE(id.empty()) << "the test binary has no build id";
+  }
+  void record(const std::string& json) {
+    EXPECT_TRUE(write_file_atomic(dir.path() + "/complete", json));
+  }
+};
+
+TEST(KernelBuilder, ACachedKernelIsUsedOnlyWhenItsRecordAndFilesFitTheRequest) {
+  CachedKernel k;
+  const std::string kdir = k.dir.path();
+  k.record(R"({"version": "6.1.192-3", "variant": "O0", "zoo_variant": "", "build_id": ")" + k.id +
+           "\"}");
+  EXPECT_EQ(cached_kernel_problem(kdir, "6.1.192-3", false, ""), "");
+  EXPECT_NE(cached_kernel_problem(kdir, "6.1.192-4", false, ""), "");
+  EXPECT_EQ(cached_kernel_problem(kdir, "6.1.192-3", true, ""), "built at O0, not O2");
+  EXPECT_EQ(cached_kernel_problem(kdir, "6.1.192-3", false, "zoo-snd-spin"),
+            "built as zoo variant '', not 'zoo-snd-spin'");
+  // A record written before build ids were recorded is still used.
+  k.record(R"({"version": "6.1.192-3", "variant": "O0", "zoo_variant": ""})");
+  EXPECT_EQ(cached_kernel_problem(kdir, "6.1.192-3", false, ""), "");
+  // vmlinux replaced after the build: another build id than the record's.
+  k.record(R"({"version": "6.1.192-3", "variant": "O0", "zoo_variant": "", "build_id": "00ff"})");
+  EXPECT_EQ(cached_kernel_problem(kdir, "6.1.192-3", false, ""),
+            "vmlinux has build id " + k.id + ", the record says 00ff");
+  k.record("{\"version\": ");
+  EXPECT_NE(cached_kernel_problem(kdir, "6.1.192-3", false, "").find("its record is not JSON"),
+            std::string::npos);
+}
+
+TEST(KernelBuilder, ACachedKernelWithoutItsImageIsNotUsed) {
+  CachedKernel k;
+  k.record(R"({"version": "6.1.192-3", "variant": "O2", "zoo_variant": ""})");
+  std::filesystem::remove(k.dir.path() + "/build/arch/x86/boot/bzImage");
+  EXPECT_EQ(cached_kernel_problem(k.dir.path(), "6.1.192-3", true, ""),
+            k.dir.path() + "/build/arch/x86/boot/bzImage is missing or empty");
+  std::filesystem::remove(k.dir.path() + "/build/vmlinux");
+  EXPECT_EQ(cached_kernel_problem(k.dir.path(), "6.1.192-3", true, ""),
+            k.dir.path() + "/build/vmlinux is missing or empty");
 }
 
 TEST(KernelBuilder, PrepareRejectsWhatIsNotAKernelTree) {
