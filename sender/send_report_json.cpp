@@ -397,6 +397,15 @@ void read_checks(Reader& rd, const nlohmann::json& j, SendReport& r) {
 
 } // namespace
 
+std::span<const std::string_view> send_report_keys() {
+  static constexpr std::array<std::string_view, 23> kKeys = {
+      "schema",      "run_id",  "pid",          "iface",          "tpacket",        "socket",
+      "ring",        "frames",  "slots",        "totals",         "iface_counters", "netns",
+      "size",        "sockets", "qdisc_bypass", "vnet_hdr",       "loss",           "threaded",
+      "interrupted", "stalled", "notes",        "injected_error", "receiver"};
+  return kKeys;
+}
+
 Result<SendReport> send_report_from_json(const nlohmann::json& j) {
   SendReport r;
   Reader rd;

@@ -6,6 +6,7 @@
 #include "sender/send_record.hpp"
 
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,9 @@ inline constexpr std::string_view kSenderSchema = "harness.sender/1";
 nlohmann::json to_json(const SendReport& r);
 // to_json as text (`indent` as nlohmann's dump); invalid UTF-8 is replaced, never thrown.
 std::string to_json_text(const SendReport& r, int indent);
+// The top-level keys to_json writes and send_report_from_json reads: what a reader parses of a
+// file (parse_json's top_level_keys), so junk under another key is never held in memory.
+std::span<const std::string_view> send_report_keys();
 // Reads what to_json writes; errors (Exit::usage) name the key that is missing or malformed.
 Result<SendReport> send_report_from_json(const nlohmann::json& j);
 

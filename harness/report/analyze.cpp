@@ -237,7 +237,7 @@ Result<sender::SendReport> load_sender_records(const std::string& path) {
     return fail(text.error().code, "sender records " + path, text.error().why,
                 "give the file written by `harness send --records FILE` or `harness run` "
                 "(sender.json)");
-  auto j = parse_json(*text);
+  auto j = parse_json(*text, sender::send_report_keys());
   if (!j)
     return fail(Exit::usage, "sender records " + path, "not valid JSON: " + j.error(),
                 "the file must hold harness.sender/1 JSON");

@@ -58,6 +58,40 @@ TEST(HostileAgain, ANumberOutOfRangeInAJsonInputIsBadInput) {
   EXPECT_TRUE(has(r.err, "number overflow")) << r.err;
 }
 
+// 10: a 100 MB array under a key no reader knows took 2 GB (std::bad_alloc, exit 70, under a
+// limit) before the missing-field error. The reader now keeps only its format's keys: the same
+// file's 40 MB sibling is read past within a 400 MB address space, and the error is the one the
+// file deserves. Every frame of a real record stays (its size is what the reader needs).
+TEST(HostileAgain, JunkUnderAnUnknownKeyIsNotHeldInMemory) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's shadow memory does not fit an address-space limit";
+#endif
+  TempDir d;
+  const std::string junk = d.file("junk.json");
+  {
+    std::string text = "{\"x\":[";
+    for (int i = 0; i < 20'000'000; ++i)
+      text += "0,";
+    text += "0]}";
+    ASSERT_TRUE(write_file_atomic(junk, text));
+  }
+  auto r = report_with({"--sender", junk});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "sender record schema: missing")) << r.err;
+  std::vector<std::string> argv = {
+      "report", "--trace", kRun + ".trace", "--plan", kRun + ".plan.json", "--sender", junk};
+  r = cli_testing::run(argv, {"prlimit", "--as=400000000"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "sender record schema: missing")) << r.err;
+  // Junk beside a real record's keys: the record is read as it is.
+  const std::string real = *read_file(kRun + ".sender.json");
+  std::string text = real;
+  text.insert(text.find('{') + 1, "\"junk\": [\"" + std::string(1000, 'j') + "\", [], {}],");
+  ASSERT_TRUE(write_file_atomic(d.file("real.json"), text));
+  r = report_with({"--sender", d.file("real.json")});
+  EXPECT_EQ(r.status.code, 0) << r.err;
+}
+
 // 6: a key given twice changed the verdict (the last one won); bytes after a NUL were ignored.
 TEST(HostileAgain, AKeyGivenTwiceOrANulByteIsRefused) {
   TempDir d;

@@ -1,6 +1,9 @@
 #include "base/files.hpp"
+#include "base/json_text.hpp"
 #include "sender/send_report.hpp"
+#include "sender/send_report_json.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <gtest/gtest.h>
 #include <linux/if_packet.h>
@@ -132,6 +135,27 @@ TEST(SendReportJson, RoundTrips) {
   EXPECT_FALSE(back->after.valid);
   EXPECT_EQ(back->frames[1].ring, 1u);
   EXPECT_TRUE(back->frames[1].malformed);
+}
+
+// send_report_keys is what a reader keeps of a file (parse_json): every key the writer writes is
+// in it, so a record read through it is the record written.
+TEST(SendReportJson, TheKeysAReaderKeepsAreEveryKeyWritten) {
+  auto r = sample();
+  r.notes = {"a note"};
+  r.injected = {2, 1, "EBUSY"};
+  r.receiver = ReceiverCheck{"veth1", 2, 2, 1, 0, 0, 0, 0, 0, 0, "", true};
+  const auto written = to_json(r);
+  const auto keys = send_report_keys();
+  for (const auto& [key, value] : written.items())
+    EXPECT_NE(std::find(keys.begin(), keys.end(), key), keys.end()) << key;
+  EXPECT_EQ(keys.size(), written.size()) << "a key in the list that the writer never writes";
+  auto text = written.dump();
+  text.insert(1, R"("junk": [0, 0, 0, {"pid": 1}], )");
+  auto parsed = parse_json(text, keys);
+  ASSERT_TRUE(parsed) << parsed.error();
+  auto back = send_report_from_json(*parsed);
+  ASSERT_TRUE(back) << format_error(back.error());
+  EXPECT_EQ(to_json(*back), written);
 }
 
 TEST(SendReportJson, MalformedRecordsNameTheKey) {
