@@ -257,6 +257,49 @@ TEST(CmdSend, InjectedErrorExitsOneAndIsReported) {
       << r.out;
 }
 
+namespace {
+
+// Whether PID has a handler for SIG (SigCgt in /proc/PID/status): then a signal sent now tests
+// harness's handling, not the default action before main installed it.
+bool catches(pid_t pid, int sig) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("SigCgt:"))
+      return (std::stoull(line.substr(7), nullptr, 16) >> (sig - 1)) & 1;
+  return false;
+}
+
+bool netns_of_pid_left(pid_t pid) {
+  const std::string prefix = "hx-" + std::to_string(pid) + "-";
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/run/netns", ec))
+    if (e.path().filename().string().starts_with(prefix))
+      return true;
+  return false;
+}
+
+// Whether frames leave the veth of PID's throwaway namespace (its tx end's TX packet counter):
+// `harness send --veth` is past its set-up and in its send loop.
+bool veth_of_pid_sends(pid_t pid) {
+  const std::string prefix = "hx-" + std::to_string(pid) + "-";
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/run/netns", ec)) {
+    const std::string ns = e.path().filename().string();
+    if (!ns.starts_with(prefix))
+      continue;
+    auto l = run_captured({.exe = "ip", .args = {"-n", ns, "-s", "-o", "link", "show"}}, 30s);
+    if (!l)
+      return false;
+    static const std::regex tx(R"(TX:[^\\]*\\\s+\d+\s+(\d+))"); // "TX: bytes packets ...\ B P"
+    for (std::sregex_iterator it(l->out.begin(), l->out.end(), tx), end; it != end; ++it)
+      if (std::stoull((*it)[1]) > 0)
+        return true;
+  }
+  return false;
+}
+
+} // namespace
+
 TEST(CmdSend, SigintGivesAPartialAuditExit130AndNoLeftovers) {
   HARNESS_NEEDS_ROOT();
   // Issue 30, defect 3: SIGHUP (an SSH drop), SIGUSR1 and SIGALRM killed harness with no audit
@@ -269,7 +312,11 @@ TEST(CmdSend, SigintGivesAPartialAuditExit130AndNoLeftovers) {
                           out += std::string(l) + "\n";
                         }});
     ASSERT_TRUE(child) << format_error(child.error());
-    std::this_thread::sleep_for(700ms);
+    // The event: harness handles the signal and frames leave the veth (the send loop runs).
+    const pid_t pid = (*child)->pid();
+    while (!(catches(pid, sig) && veth_of_pid_sends(pid)) && !(*child)->exit_status())
+      std::this_thread::sleep_for(2ms);
+    ASSERT_FALSE((*child)->exit_status()) << "harness send ended before the signal: " << out;
     (*child)->send_signal(sig);
     auto st = (*child)->wait(30s);
     ASSERT_TRUE(st) << "harness send did not stop after signal " << sig;
@@ -292,29 +339,6 @@ TEST(CmdSend, HelpListsOptionsAndExitCodes) {
   EXPECT_TRUE(has(r.out, "exit status")) << r.out;
   EXPECT_FALSE(has(r.out, "--iface")) << r.out;
 }
-
-namespace {
-
-// Whether PID has a handler for SIG (SigCgt in /proc/PID/status): then a signal sent now tests
-// harness's handling, not the default action before main installed it.
-bool catches(pid_t pid, int sig) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.starts_with("SigCgt:"))
-      return (std::stoull(line.substr(7), nullptr, 16) >> (sig - 1)) & 1;
-  return false;
-}
-
-bool netns_of_pid_left(pid_t pid) {
-  const std::string prefix = "hx-" + std::to_string(pid) + "-";
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/run/netns", ec))
-    if (e.path().filename().string().starts_with(prefix))
-      return true;
-  return false;
-}
-
-} // namespace
 
 TEST(CmdSend, EarlySignalsExit130AndLeaveNoNamespace) {
   HARNESS_NEEDS_ROOT();

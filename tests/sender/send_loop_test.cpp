@@ -4,6 +4,7 @@
 #include "test_net.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <linux/if_packet.h>
 #include <signal.h>
 #include <thread>
@@ -168,13 +169,13 @@ TEST_F(RingLoopTest, InterruptDuringTheDrainStopsIt) {
   clear_interrupt();
   config_.completion_timeout = std::chrono::hours(1);
   config_.ring_frames = 64; // every frame in the ring at once: the fill never waits
-  std::thread killer([] {
-    // The 40 frames are filled within a millisecond; the drain then lasts ~4 s without it.
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    ::kill(::getpid(), SIGINT);
-  });
+  // The event: the fill has ended (the send() of all 40 frames is next); the drain then lasts
+  // ~4 s without the interrupt.
+  config_.before_send = [](std::uint64_t queued) {
+    if (queued == 40)
+      ::kill(::getpid(), SIGINT);
+  };
   const auto r = run(40);
-  killer.join();
   clear_interrupt();
   EXPECT_EQ(r.totals.queued, 40u) << "the interrupt came before the fill ended";
   EXPECT_TRUE(r.interrupted);
@@ -190,8 +191,16 @@ TEST_F(RingLoopTest, InterruptStopsTheFillAndDrains) {
   config_.ring_frames = 256;
   config_.frame_size = 2048;
   config_.block_size = 8192;
-  std::thread killer([] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // The event: the ring has gone round four times (frames sent and their slots reused), then
+  // the interrupt comes from another thread, as a user's Ctrl-C would.
+  constexpr std::uint64_t kFourRounds = 4 * 256;
+  std::atomic<bool> wrapped{false};
+  config_.before_send = [&](std::uint64_t queued) {
+    if (queued >= kFourRounds && !wrapped.exchange(true))
+      wrapped.notify_one();
+  };
+  std::thread killer([&] {
+    wrapped.wait(false);
     ::kill(::getpid(), SIGINT);
   });
   // 2^40 frames take days: only the interrupt can end this run (if it is ignored, CTest's
@@ -200,6 +209,7 @@ TEST_F(RingLoopTest, InterruptStopsTheFillAndDrains) {
   const auto r = run(kEndless);
   killer.join();
   clear_interrupt();
+  EXPECT_GE(r.totals.queued, kFourRounds);
   EXPECT_TRUE(r.interrupted);
   EXPECT_GT(r.totals.sent, 0u);
   EXPECT_LT(r.totals.queued, kEndless);

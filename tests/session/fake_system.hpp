@@ -3,10 +3,14 @@
 // A made-up machine for pre-flight tests: files, programs and command outputs are whatever the
 // test says.
 
+#include "base/files.hpp"
 #include "harness/session/system_view.hpp"
+#include "kernel/kernel_source.hpp"
 #include "probes/anchors.hpp"
 #include "synthetic_sources.hpp"
+#include "temp_dir.hpp"
 
+#include <gtest/gtest.h>
 #include <map>
 #include <set>
 
@@ -61,14 +65,31 @@ public:
     kernel::SourceSearch s;
     s.release = rel;
     if (!build_dir.empty()) {
-      for (const std::string& dir : {build_dir + "/source", build_dir}) {
-        const std::string p = dir + "/" + std::string(probes::af_packet_path);
-        if (auto text = read(p)) {
-          s.found = kernel::FoundSource{{p, *text}, "the build tree's own file " + p};
-          return s;
+      // The real search (kernel/kernel_source.cpp: its order, its plausibility check) over a
+      // temporary copy of this made-up machine's files under the tree, its paths mapped back.
+      harness::testing::TempDir copy("fake-tree");
+      const std::string prefix = build_dir + "/";
+      for (const auto& [path, text] : files)
+        if (path.starts_with(prefix)) {
+          const std::string to = copy.path() + "/" + path.substr(prefix.size());
+          EXPECT_TRUE(make_dirs(to.substr(0, to.rfind('/'))));
+          EXPECT_TRUE(write_file_atomic(to, text));
         }
+      kernel::SourceQuery q;
+      q.release = rel;
+      q.build_dir = copy.path();
+      s = kernel::find_kernel_source(q);
+      s.release = rel;
+      auto back = [&](std::string& text) {
+        for (std::size_t at; (at = text.find(copy.path())) != std::string::npos;)
+          text.replace(at, copy.path().size(), build_dir);
+      };
+      if (s.found) {
+        back(s.found->source.path);
+        back(s.found->provenance);
       }
-      s.tried.push_back("-r " + build_dir + ": no af_packet.c");
+      for (auto& t : s.tried)
+        back(t);
       return s;
     }
     if (running_source)
