@@ -136,6 +136,13 @@ Result<VmJobResult> run_job_in_vm(const VmJobRequest& req) {
   run.kernel_image = *image;
   run.share_dir = absolute(req.vm.out_dir);
   run.job = req.job;
+  // The guest sees this machine's files at the same paths, the cache read-only: its harness uses
+  // the same cache, so what the host prepared there (stap's patched runtime, compiled modules in
+  // stap's cache) is found, also when the cache is not the default one ($HARNESS_CACHE).
+  const bool has_cache = std::any_of(run.job.env.begin(), run.job.env.end(),
+                                     [](const auto& kv) { return kv.first == "HARNESS_CACHE"; });
+  if (!req.vm.cache_dir.empty() && !has_cache)
+    run.job.env.emplace_back("HARNESS_CACHE", absolute(req.vm.cache_dir));
   run.accel = accel->accel;
   run.timeout = req.vm.timeout;
   run.memory_mb = req.vm.memory_mb;

@@ -4,6 +4,7 @@
 
 #include "harness/report/text_util.hpp"
 
+#include <array>
 #include <cstring>
 
 namespace harness::report {
@@ -286,6 +287,14 @@ json report_to_json(const Report& r) {
   j["baseline"] = baseline_json(r);
   j["workload"] = r.workload ? workload_to_json(*r.workload) : json(nullptr);
   return j;
+}
+
+std::span<const std::string_view> report_keys() {
+  static constexpr std::array<std::string_view, 18> kKeys = {
+      "schema", "harness_version", "partial", "partial_reason", "exit_code", "verdict",
+      "run",    "trace",           "phases",  "probes",         "summary",   "frames_total",
+      "frames", "anomalies",       "loss",    "notes",          "baseline",  "workload"};
+  return kKeys;
 }
 
 std::string report_json_text(const Report& r) {

@@ -446,7 +446,7 @@ Result<Report> load_report(const std::string& path) {
   auto text = read_file(path);
   if (!text)
     return fail(text.error().code, "report " + path, text.error().why, kReportFileHint);
-  auto j = parse_json(*text);
+  auto j = parse_json(*text, report_keys());
   if (!j)
     return fail(Exit::usage, "report " + path, "not valid JSON: " + j.error(), kReportFileHint);
   return report_from_json(*j, path);

@@ -1,3 +1,4 @@
+#include "base/json_text.hpp"
 #include "harness/report/baseline.hpp"
 #include "harness/report/report_json.hpp"
 #include "report_fixtures.hpp"
@@ -128,6 +129,23 @@ TEST(ReportJson, WritesExactlyTheDocumentedKeys) {
     for (const auto& e : j[arr])
       expect_keys(e, doc.at(std::string(arr) + "[]"), arr);
   }
+}
+
+// report_keys is what load_report keeps of a file (parse_json): exactly the keys written, so a
+// report read through it is the report written, and junk under another key is read past.
+TEST(ReportJson, TheKeysALoaderKeepsAreEveryKeyWritten) {
+  Report r = analyze_text(read_text(trace_fixture(kWrap)), sender_records(kWrap));
+  const auto j = report_to_json(r);
+  const auto keys = report_keys();
+  std::set<std::string> written, kept(keys.begin(), keys.end());
+  for (const auto& [key, value] : j.items())
+    written.insert(key);
+  EXPECT_EQ(written, kept);
+  auto text = j.dump();
+  text.insert(1, R"("junk": [0, {"frames": []}], )");
+  auto parsed = parse_json(text, keys);
+  ASSERT_TRUE(parsed) << parsed.error();
+  EXPECT_EQ(*parsed, j);
 }
 
 TEST(ReportJson, NumbersAreRangeCheckedNamingTheKey) {
