@@ -322,6 +322,44 @@ TEST(VerifyOptions, JsonHasOneRowPerAnchorOfTheMap) {
   }
 }
 
+TEST(SendOptions, SocketsShareTheFramesBetweenTheirRings) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "sending on a veth pair needs root";
+  TempDir d;
+  auto r = harness(
+      {"send", "--veth", "-c", "30", "--sockets", "3", "--json", "--records", d.file("s.json")});
+  ASSERT_EQ(r.status.code, 0) << r.err << r.out;
+  const json s = json::parse(r.out);
+  EXPECT_EQ(read_json(d.file("s.json")), s) << "--records holds what --json printed";
+  EXPECT_EQ(s["sockets"], 3);
+  ASSERT_EQ(s["frames"].size(), 30u);
+  std::map<int, std::vector<std::uint64_t>> by_ring;
+  for (const auto& f : s["frames"])
+    by_ring[f.value("ring", 0)].push_back(f["seq"].get<std::uint64_t>());
+  ASSERT_EQ(by_ring.size(), 3u) << s["frames"].dump();
+  for (const auto& [ring, seqs] : by_ring) {
+    EXPECT_EQ(seqs.size(), 10u) << "ring " << ring;
+    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << "ring " << ring;
+  }
+  // Every ring's slots are audited, and the receiver got every frame intact, in order.
+  EXPECT_EQ(s["slots"].size(), 3 * s["ring"]["frames"].get<std::size_t>());
+  EXPECT_EQ(s["receiver"]["ok"], true) << s["receiver"].dump();
+  EXPECT_EQ(s["receiver"]["received"], 30);
+
+  auto text = harness({"send", "--veth", "-c", "30", "--sockets", "3"});
+  ASSERT_EQ(text.status.code, 0) << text.err;
+  EXPECT_TRUE(has(text.out, ", 3 sockets, ")) << text.out;
+  EXPECT_TRUE(has(text.out, " x 3 rings\n")) << text.out;
+  auto one = harness({"send", "--veth", "-c", "30", "--json"});
+  ASSERT_EQ(one.status.code, 0) << one.err;
+  EXPECT_EQ(json::parse(one.out)["sockets"], 1);
+
+  auto bad = harness({"send", "--veth", "-c", "30", "--sockets", "0"});
+  EXPECT_EQ(bad.status.code, 2) << bad.err;
+  EXPECT_TRUE(has(bad.err, "harness: --sockets 0")) << bad.err;
+  EXPECT_TRUE(bad.out.empty()) << "nothing is sent: " << bad.out;
+}
+
 TEST(DoctorOptions, TheInterfaceGivenIsTheOneChecked) {
   auto lo = harness({"doctor", "lo"});
   EXPECT_TRUE(has(check_line(lo.out, "interface"), " lo up")) << lo.out;
@@ -455,6 +493,98 @@ TEST(BuildOptions, NameNamesTheFilesWritten) {
   r = harness({"build", "--kernel-build", tree, "--backend", "kprobe", "-o", d.file("default")});
   ASSERT_EQ(r.status.code, 0) << r.err;
   EXPECT_TRUE(fs::exists(d.file("default/harness_probes.kprobes")));
+}
+
+// `run` on a veth pair with the fault-injecting stand-in for stap (FAULT_STAP, probes that never
+// fire) behind a wrapper that writes the argv it was given to DIR/argv.
+class RunOptions : public ::testing::Test {
+protected:
+  void SetUp() override {
+    if (::geteuid() != 0)
+      GTEST_SKIP() << "a run on a veth pair needs root";
+    const std::string wrapper = "#!/bin/sh\nprintf '%s\\n' \"$@\" > '" + dir_.file("argv") +
+                                "'\nexec '" + FAULT_STAP + "' \"$@\"\n";
+    ASSERT_TRUE(write_file_atomic(stand_in_, wrapper));
+    ASSERT_EQ(::chmod(stand_in_.c_str(), 0755), 0);
+  }
+  Captured run(std::vector<std::string> more) {
+    std::vector<std::string> args = {"run",
+                                     "--veth",
+                                     "--no-preflight",
+                                     "--ring-frames",
+                                     "8",
+                                     "--out",
+                                     dir_.file("run"),
+                                     "--settle-timeout",
+                                     "1",
+                                     "--kernel",
+                                     "6.1"};
+    args.insert(args.end(), more.begin(), more.end());
+    return harness(args); // the stand-in's default mode: silent
+  }
+  std::vector<std::string> argv_seen() {
+    return lines_of(read_file(dir_.file("argv")).value_or(""));
+  }
+
+  TempDir dir_;
+  const std::string stand_in_ = dir_.file("stap");
+};
+
+TEST_F(RunOptions, MaxRowsLimitsThePrintedTableNotReportTxt) {
+  auto r = run({"--backend", "stap", "--stap", stand_in_, "--frames", "6", "--max-rows", "2"});
+  EXPECT_EQ(r.status.code, 1) << "the stand-in's probes never fire: " << r.err;
+  const auto rows = frame_rows(r.out);
+  ASSERT_EQ(rows.size(), 2u) << r.out;
+  EXPECT_TRUE(rows[0].starts_with("       0     0 ")) << rows[0];
+  EXPECT_TRUE(rows[1].starts_with("       1     1 ")) << rows[1];
+  EXPECT_TRUE(has(r.out, "  ... 4 more frames (all of them: report.json)\n")) << r.out;
+  // The run directory's report.txt is the whole report.
+  const auto saved = read_file(dir_.file("run/report.txt"));
+  ASSERT_TRUE(saved);
+  EXPECT_EQ(frame_rows(*saved).size(), 6u) << *saved;
+  EXPECT_EQ(read_json(dir_.file("run/report.json"))["frames"].size(), 6u);
+  // Checked before the run: no directory for a bad count.
+  fs::remove_all(dir_.file("run"));
+  r = run({"--backend", "stap", "--stap", stand_in_, "--max-rows", "-3"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_TRUE(has(r.err, "harness: --max-rows -3: must be 0 or more")) << r.err;
+  EXPECT_FALSE(fs::exists(dir_.file("run")));
+}
+
+TEST_F(RunOptions, StapArgReachesStapAndStaprunBeforeTheScriptOrModule) {
+  auto r = run({"--backend", "stap", "--stap", stand_in_, "--frames", "2", "--stap-arg",
+                "-DHX_OPTION=1", "--stap-arg=--suppress-time-limits"});
+  EXPECT_EQ(r.status.code, 1) << r.err;
+  auto argv = argv_seen();
+  ASSERT_GE(argv.size(), 3u);
+  EXPECT_EQ(argv.back(), dir_.file("run/probes.stp"));
+  EXPECT_EQ(std::vector<std::string>(argv.end() - 3, argv.end() - 1),
+            (std::vector<std::string>{"-DHX_OPTION=1", "--suppress-time-limits"}))
+      << "in the order given, before the script";
+  EXPECT_EQ(argv.front(), "-v");
+
+  // A prebuilt module: staprun gets them, before the module.
+  fs::remove_all(dir_.file("run"));
+  fs::remove(dir_.file("argv"));
+  ASSERT_TRUE(write_file_atomic(dir_.file("tx.ko"), "never loaded by the stand-in"));
+  copy_to(kRun2 + ".plan.json", dir_.file("tx.plan.json"));
+  r = run(
+      {"--module", dir_.file("tx.ko"), "--staprun", stand_in_, "--frames", "2", "--stap-arg=-w"});
+  EXPECT_EQ(r.status.code, 1) << r.err;
+  argv = argv_seen();
+  ASSERT_GE(argv.size(), 2u);
+  EXPECT_EQ(argv.front(), "-b");
+  EXPECT_EQ(std::vector<std::string>(argv.end() - 2, argv.end()),
+            (std::vector<std::string>{"-w", dir_.file("tx.ko")}));
+
+  // Without --stap-arg, nothing is added.
+  fs::remove_all(dir_.file("run"));
+  r = run({"--module", dir_.file("tx.ko"), "--staprun", stand_in_, "--frames", "2"});
+  EXPECT_EQ(r.status.code, 1) << r.err;
+  argv = argv_seen();
+  ASSERT_EQ(argv.size(), 3u);
+  EXPECT_EQ(argv[0], "-b");
+  EXPECT_EQ(argv[2], dir_.file("tx.ko"));
 }
 
 } // namespace
