@@ -113,6 +113,7 @@ TEST(ReportOptions, QuietPrintsOnlyTheVerdictLine) {
     const std::string verdict = full.out.substr(full.out.rfind("\nverdict: ") + 1);
     ASSERT_EQ(lines_of(verdict).size(), 1u) << verdict;
     for (const char* q : {"-q", "--quiet"}) {
+      fs::remove(d.file("q.json"));
       auto quiet = harness(report_args(run, {q, "--json", d.file("q.json")}));
       EXPECT_EQ(quiet.status.code, code) << q << ": the exit status is the report's";
       EXPECT_EQ(quiet.out, verdict) << q;
