@@ -27,6 +27,15 @@ void progress(std::string_view line) {
   std::cerr << "harness: " << line << std::endl;
 }
 
+// -j N of `kernel build` and `kernel ensure`: 0 (the CPUs) to 512, checked before any work.
+Result<int> jobs_option(const po::variables_map& vm) {
+  const int jobs = vm["jobs"].as<int>();
+  if (jobs < 0 || jobs > 512)
+    return fail(Exit::usage, "--jobs " + std::to_string(jobs), "must be 0 to 512",
+                "give the number of parallel make jobs, or 0 for one per CPU");
+  return jobs;
+}
+
 std::string seconds(long ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%ldm%02lds", ms / 60000, (ms / 1000) % 60);
@@ -99,9 +108,10 @@ Result<int> kernel_build(const Args& args) {
   }
   kernel::BuildRequest req;
   req.build_dir = parsed->vm["build"].as<std::string>();
-  req.jobs = parsed->vm["jobs"].as<int>();
-  if (req.jobs < 0 || req.jobs > 512)
-    return fail(Exit::usage, "--jobs " + std::to_string(req.jobs), "must be 0 to 512");
+  auto jobs = jobs_option(parsed->vm);
+  if (!jobs)
+    return std::unexpected(jobs.error());
+  req.jobs = *jobs;
   req.on_progress = progress;
   install_interrupt_handlers();
   auto res = kernel::build_kernel(req);
@@ -138,6 +148,9 @@ Result<int> kernel_ensure(const Args& args) {
               << kExitText;
     return 0;
   }
+  auto jobs = jobs_option(parsed->vm);
+  if (!jobs)
+    return std::unexpected(jobs.error());
   kernel::EnsureRequest req;
   req.series = parsed->vm["from-debian"].as<std::string>();
   if (req.series != "6.1" && req.series != "6.12")
@@ -150,7 +163,7 @@ Result<int> kernel_ensure(const Args& args) {
     req.variant = std::move(*v);
   }
   req.cache_dir = kernel::resolve_cache_dir(parsed->vm["cache"].as<std::string>());
-  req.jobs = parsed->vm["jobs"].as<int>();
+  req.jobs = *jobs;
   req.on_progress = progress;
   auto stap = stap::stap_version();
   if (!stap)
