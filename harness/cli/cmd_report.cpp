@@ -22,8 +22,8 @@ Result<int> cmd_report(const Args& args) {
       "raw probe output (trace.txt of a run directory; - reads standard input)")(
       "sender", po::value(&sender), "the sender's records, harness.sender/1 (sender.json)")(
       "plan", po::value(&plan), "the probe plan, harness.plan/1 (names anchors and lines)")(
-      "tpacket", po::value(&tpacket),
-      "v1|v2|v3 when there are no sender records")("quiet,q", "print only the verdict line");
+      "tpacket", po::value(&tpacket), "v1|v2|v3 when neither sender records nor the trace say it")(
+      "quiet,q", "print only the verdict line");
   add_report_output_options(opts);
   auto parsed = parse_options(args, "report", usage, opts);
   if (!parsed)

@@ -26,7 +26,7 @@ struct AnalyzeOptions {
   std::uint64_t reorder_window_ns = 1'000'000'000;
   std::size_t reorder_max_records = 32768;
   std::size_t max_frame_rows = 10000;
-  int tpacket = 0; // TPACKET version when there are no sender records (0: from the trace)
+  int tpacket = 0; // TPACKET version when neither sender records nor the trace say it (0: none)
 };
 
 struct AnalyzeInputs {

@@ -325,6 +325,10 @@ Report ReportBuilder::finish(const BuildInputs& in) {
   const KernelStats empty_kernel;
   const Inputs c{in, in.parse ? *in.parse : empty_parse, in.kernel ? *in.kernel : empty_kernel};
   const int tpacket = fill_run(r.run, c);
+  if (in.tpacket != 0 && in.tpacket != tpacket)
+    r.notes.push_back("--tpacket v" + std::to_string(in.tpacket) + " is not used: the " +
+                      (in.sender ? "sender's records" : "trace's own records") + " say TPACKET_V" +
+                      std::to_string(tpacket));
   fill_trace(r.trace, c);
   list_probes(r, c, tpacket);
   if (tpacket == 0)

@@ -24,7 +24,7 @@ struct BuildInputs {
   const probes::ProbePlan* plan = nullptr;    // optional
   const sender::SendReport* sender = nullptr; // optional (its frames are not read here)
   std::uint64_t sender_frame_records = 0;     // per-frame records the sender kept
-  int tpacket = 0;                            // when there is no sender report
+  int tpacket = 0; // --tpacket: used when neither the sender report nor the trace say it
   bool partial = false;
   std::string partial_reason;
   std::string harness_version;

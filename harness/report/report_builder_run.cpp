@@ -26,7 +26,10 @@ int fill_run(RunInfo& run, const Inputs& c) {
       run.probes = std::string(probes::to_string(in.plan->probes));
     run.map = in.plan->map;
   }
-  int tpacket = in.tpacket;
+  // What the run recorded beats what the user says about it: the sender's records, else the
+  // geometry the trace's snd.start saw, else --tpacket (a wrong option once made a clean trace
+  // FAIL with "probe never fired"; report_builder.cpp notes an option that is not used).
+  int tpacket = 0;
   if (in.sender) {
     const auto& s = *in.sender;
     run.iface = s.iface;
@@ -42,6 +45,8 @@ int fill_run(RunInfo& run, const Inputs& c) {
   }
   if (tpacket == 0 && ks.geometry && ks.geometry->version && *ks.geometry->version <= 2)
     tpacket = static_cast<int>(*ks.geometry->version) + 1;
+  if (tpacket == 0)
+    tpacket = in.tpacket;
   run.tpacket = tpacket;
   return tpacket;
 }

@@ -178,6 +178,29 @@ TEST(ReportOptions, TpacketSaysWhichVersionsProbesAreExpected) {
   EXPECT_TRUE(bad.out.empty()) << bad.out;
 }
 
+// What the run recorded beats the option: the same trace with its `version` fields readable (a
+// V3 ring) is OK under a wrong --tpacket v1, which the report notes it did not use; so are the
+// sender's records. The wrong option once turned this clean trace into a FAIL.
+TEST(ReportOptions, TpacketNeverOverridesWhatTheRunRecorded) {
+  TempDir d;
+  const std::string run = kTraces + "6.1.192-O0-v3-2frames-ring8-run";
+  for (const bool with_sender : {false, true}) {
+    std::vector<std::string> args = {"report",         "--trace",          run + ".trace",
+                                     "--plan",         run + ".plan.json", "--json",
+                                     d.file("r.json"), "--tpacket",        "v1"};
+    if (with_sender)
+      args.insert(args.end(), {"--sender", run + ".sender.json"});
+    auto r = harness(args);
+    EXPECT_EQ(r.status.code, 0) << r.out;
+    EXPECT_TRUE(has(r.out, "verdict: OK")) << r.out;
+    EXPECT_EQ(read_json(d.file("r.json"))["run"]["tpacket"], 3);
+    EXPECT_TRUE(has(r.out, std::string("--tpacket v1 is not used: the ") +
+                               (with_sender ? "sender's records" : "trace's own records") +
+                               " say TPACKET_V3"))
+        << r.out;
+  }
+}
+
 std::size_t count(const std::string& text, const std::string& part) {
   std::size_t n = 0;
   for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1))
