@@ -185,7 +185,8 @@ private:
   void emit(Slot& slot, bool at_end);
   void join(Socket& s, FrameTimeline& tl, bool near_loss);
   void unreadable(const TraceRecord& r);
-  // A finding in call `c`, shown by `r` and the records from `since_ns` up to the one read now.
+  // A finding in call `c`, shown by `r` and the records from `since_ns` up to `r` (the record
+  // read now, or a candidate judged at the call's snd.return).
   void fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t since_ns,
              std::uint64_t value, std::uint64_t earlier_line = 0, std::uint64_t left = 0);
   // Records may be missing: in a span that starts or ends at a sender's time (lossy), strictly

@@ -2,6 +2,8 @@
 // sleeps show, and the faults found in it (Correlator::fault, kernel_event, on_return).
 #include "harness/report/correlator.hpp"
 
+#include <algorithm>
+
 namespace harness::report {
 
 void Correlator::fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t since_ns,
@@ -10,9 +12,9 @@ void Correlator::fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t
   if (c.faults & bit)
     return; // counted once per call
   // Each finding rests on what did not happen between two records (no wait, no return, no
-  // decrement) up to the record read now: if the tracer lost records in between, the absence
-  // proves nothing.
-  if (lost_between(since_ns, now_)) {
+  // decrement) up to the record that shows it: if the tracer lost records in between, the
+  // absence proves nothing. Records lost after it change nothing it rests on.
+  if (lost_between(since_ns, std::min(now_, r.ts_ns))) {
     c.faults |= bit;
     ++stats_.call_notes.unjudged_loss[static_cast<std::size_t>(f)];
     return;
@@ -164,7 +166,9 @@ void Correlator::on_return(Socket& s, const TraceRecord& r) {
         stats_.slowest_call_line = c.start_line;
       }
     }
-    // A lost snd.return and snd.start would merge two calls (and their flags) into one.
+    // A lost snd.return and snd.start before the candidate would merge two calls (and their
+    // flags) into one: judged on the records from snd.start to the candidate's (fault()); a
+    // loss after it leaves the candidate in the call whose snd.start gave the flags.
     for (const auto& [f, rec] : it->second.candidates)
       fault(it->second, f, rec, c.start_ts, f == CallFault::slept ? rec.get(Key::state) : 0);
     calls_.erase(it);

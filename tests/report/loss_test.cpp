@@ -257,6 +257,36 @@ TEST_P(LostRecords, AFindingBeforeTheLossStillStands) {
   EXPECT_FALSE(r.anomalies.front().not_from_loss.empty());
 }
 
+// A finding in one tpacket_snd call rests on the records from its snd.start (the flags) to the
+// record that shows it: records lost later in the same call change nothing it rests on, and the
+// finding stands; records lost before it might hide a snd.return and the next call's snd.start,
+// and it is not made. (The whole call was once judged: a run that sent its frames in one call
+// lost the finding wherever the loss fell, which failed the zoo's e2e test at random.)
+TEST(LostRecordsInACall, AFindingStandsWhenTheLossComesAfterItsEvidence) {
+  const Capture c{"6.1.192-O0-zoo-alloc-blocks-dontwait-run", "blocked_dontwait"};
+  auto text = read_file(fixture(c.name, ".trace"));
+  ASSERT_TRUE(text);
+  const auto lines = harness::testing::split_trace(*text);
+  // Line 2: snd.start flags=64 (MSG_DONTWAIT); line 5: the first alloc.enter noblock=0; line 38:
+  // snd.return. One call.
+  ASSERT_NE(lines[1].text.find("snd.start"), std::string::npos);
+  ASSERT_NE(lines[4].text.find("alloc.enter noblock=0"), std::string::npos);
+  ASSERT_NE(lines[37].text.find("snd.return"), std::string::npos);
+  for (std::size_t line : {6u, 20u, 37u}) {
+    SCOPED_TRACE("the record on line " + std::to_string(line) + " lost");
+    const Report r = analyse(c, harness::testing::drop_records(lines, line, line, "transport"));
+    EXPECT_EQ(ids(r), std::set<std::string>{c.expect}) << report_json_text(r);
+    EXPECT_EQ(r.exit_code(), 1);
+  }
+  for (std::size_t line : {3u, 4u}) {
+    SCOPED_TRACE("the record on line " + std::to_string(line) + " lost");
+    const Report r = analyse(c, harness::testing::drop_records(lines, line, line, "transport"));
+    EXPECT_TRUE(r.anomalies.empty()) << report_json_text(r);
+    EXPECT_EQ(r.exit_code(), 15);
+    EXPECT_EQ(r.loss.calls_unjudged, 1u);
+  }
+}
+
 // Every rendering says what was lost and that the verdict is incomplete, and report.json reads
 // back the same (a baseline may be an incomplete run).
 TEST(LostRecordsReport, EveryRenderingSaysWhatWasLost) {
