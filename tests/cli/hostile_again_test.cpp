@@ -63,9 +63,6 @@ TEST(HostileAgain, ANumberOutOfRangeInAJsonInputIsBadInput) {
 // file's 40 MB sibling is read past within a 400 MB address space, and the error is the one the
 // file deserves. Every frame of a real record stays (its size is what the reader needs).
 TEST(HostileAgain, JunkUnderAnUnknownKeyIsNotHeldInMemory) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "AddressSanitizer's shadow memory does not fit an address-space limit";
-#endif
   TempDir d;
   const std::string junk = d.file("junk.json");
   {
@@ -78,11 +75,13 @@ TEST(HostileAgain, JunkUnderAnUnknownKeyIsNotHeldInMemory) {
   auto r = report_with({"--sender", junk});
   EXPECT_EQ(r.status.code, 2) << r.err;
   EXPECT_TRUE(has(r.err, "sender record schema: missing")) << r.err;
+#if !defined(__SANITIZE_ADDRESS__) // its shadow memory does not fit an address-space limit
   std::vector<std::string> argv = {
       "report", "--trace", kRun + ".trace", "--plan", kRun + ".plan.json", "--sender", junk};
   r = cli_testing::run(argv, {"prlimit", "--as=400000000"});
   EXPECT_EQ(r.status.code, 2) << r.err;
   EXPECT_TRUE(has(r.err, "sender record schema: missing")) << r.err;
+#endif
   // Junk beside a real record's keys: the record is read as it is.
   const std::string real = *read_file(kRun + ".sender.json");
   std::string text = real;
