@@ -188,6 +188,7 @@ void Correlator::on_ph_check(Socket& s, const TraceRecord& r, std::uint64_t ph) 
     if (head)
       map_index(s, ph, static_cast<std::int64_t>(r.get(Key::head)), MapSource::ph_check);
     phase(s, ph, Phase::request_seen, r);
+    protocol_event(StatusEventKind::read, ph, kStatusSendRequest, r);
     if (head) // again, now that the use is open, to move the expected head on
       map_index(s, ph, static_cast<std::int64_t>(r.get(Key::head)), MapSource::ph_check);
   }
@@ -199,6 +200,7 @@ void Correlator::on_after_xmit(Socket& s, const TraceRecord& r, std::uint64_t ph
     return;
   }
   phase(s, ph, Phase::xmit, r);
+  protocol_event(StatusEventKind::skb_used, ph, 0, r);
   if (r.has(Key::err) && r.get(Key::err) != 0) {
     ++stats_.xmit_errors;
     if (ph != 0)
@@ -212,6 +214,7 @@ void Correlator::on_len_sum(Socket& s, const TraceRecord& r, std::uint64_t ph) {
     return;
   }
   phase(s, ph, Phase::xmit, r);
+  protocol_event(StatusEventKind::skb_used, ph, 0, r);
   if (r.has(Key::head) && ph != 0) {
     // The head has already moved past the frame here.
     const auto n = static_cast<std::int64_t>(ring_size(s));
@@ -229,6 +232,7 @@ void Correlator::on_set_status(Socket& s, const TraceRecord& r) {
   if ((r.get(Key::status) & ~std::uint64_t{kStatusTsMask}) == kStatusSending)
     ++s.taken;
   set_status(s, r.get(Key::frame), static_cast<std::uint32_t>(r.get(Key::status)), r);
+  protocol_event(StatusEventKind::store, r.get(Key::frame), r.get(Key::status), r);
 }
 
 void Correlator::on_get_status(Socket& s, const TraceRecord& r) {
@@ -238,6 +242,7 @@ void Correlator::on_get_status(Socket& s, const TraceRecord& r) {
   }
   if ((r.get(Key::status) & ~std::uint64_t{kStatusTsMask}) == kStatusSendRequest)
     phase(s, r.get(Key::frame), Phase::request_seen, r);
+  protocol_event(StatusEventKind::read, r.get(Key::frame), r.get(Key::status), r);
 }
 
 void Correlator::on_destruct(Socket& s, const TraceRecord& r, std::uint64_t ph) {
@@ -248,6 +253,9 @@ void Correlator::on_destruct(Socket& s, const TraceRecord& r, std::uint64_t ph) 
     return;
   }
   phase(s, ph, Phase::destruct, r);
+  protocol_event(r.anchor == id_of(KnownAnchor::destruct_set_available) ? StatusEventKind::give_back
+                                                                        : StatusEventKind::skb_used,
+                 ph, 0, r);
 }
 
 void Correlator::finish() {

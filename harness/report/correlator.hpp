@@ -102,6 +102,9 @@ struct KernelStats {
   std::vector<std::uint64_t> unreadable_by_anchor;     // by AnchorId
   std::array<std::uint64_t, kPhaseCount> phase_uses{}; // uses in which each phase was seen
   std::optional<KernelGeometry> geometry;              // from the sender's socket's snd.start
+  // Status stores not checked against the protocol: records of their slot may have been lost.
+  std::uint64_t protocol_unjudged = 0;
+  std::uint64_t protocol_checked = 0; // stores (and user stores seen by reads) checked
 };
 
 class Correlator {
@@ -140,6 +143,8 @@ private:
     std::uint64_t po = 0;          // first readable packet_sock seen with this frame
     std::uint64_t prev_end_ts = 0; // the last record of the slot's previous use (0: none)
     Use use;
+    SlotProtocol proto;         // its statuses against the TX ring's protocol
+    std::uint64_t proto_ts = 0; // the last record that told them (0: none)
   };
   struct Socket {
     std::uint64_t po = 0; // 0: records whose po was unreadable
@@ -179,12 +184,15 @@ private:
   void map_index(Socket& s, std::uint64_t addr, std::int64_t index, MapSource src);
   void phase(Socket& s, std::uint64_t addr, Phase p, const TraceRecord& r);
   void set_status(Socket& s, std::uint64_t addr, std::uint32_t status, const TraceRecord& r);
-  void restore(Use& u, std::uint32_t from, std::uint32_t to);
+  void restore(Use& u);
   Slot& slot_for(std::uint64_t addr, const TraceRecord& r);
   void open_use(Socket& s, Slot& slot, std::uint64_t addr);
   void emit(Slot& slot, bool at_end);
   void join(Socket& s, FrameTimeline& tl, bool near_loss);
   void unreadable(const TraceRecord& r);
+  // One record of frame `addr` for the protocol check (correlator_protocol.cpp).
+  void protocol_event(StatusEventKind kind, std::uint64_t addr, std::uint64_t status,
+                      const TraceRecord& r);
   // A finding in call `c`, shown by `r` and the records from `since_ns` up to `r` (the record
   // read now, or a candidate judged at the call's snd.return).
   void fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t since_ns,
@@ -228,6 +236,7 @@ private:
   std::uint64_t now_ = 0;       // the timestamp of the record being read (UINT64_MAX: the end)
   std::vector<std::uint64_t> after_destruct_; // slots whose destructor record was the last read
   bool finished_ = false;
+  bool markers_seen_ = false; // a destruct.set_available record was read (correlator_protocol)
 };
 
 } // namespace harness::report

@@ -79,12 +79,9 @@ void Correlator::open_use(Socket& s, Slot& slot, std::uint64_t addr) {
     s.expected_head = n > 0 ? (slot.index + 1) % n : slot.index + 1;
 }
 
-void Correlator::restore(Use& u, std::uint32_t from, std::uint32_t to) {
-  if (!u.tl.status_backwards) {
-    u.tl.status_backwards = true;
-    u.tl.backwards_from = from;
-    u.tl.backwards_to = to;
-  }
+// The frame is SEND_REQUEST again after SENDING: whether that broke the protocol is the protocol
+// check's to say (correlator_protocol.cpp, which sets status_backwards).
+void Correlator::restore(Use& u) {
   // The kernel will take the frame again: its next SENDING and xmit belong to this use.
   u.tl.t[pi(Phase::sending)] = 0;
   u.tl.t[pi(Phase::xmit)] = 0;
@@ -143,7 +140,7 @@ void Correlator::phase(Socket& s, std::uint64_t addr, Phase p, const TraceRecord
       }
       if (!u.tl.seen(Phase::destruct) && !u.tl.seen(Phase::available) && !after_loss) {
         // SEND_REQUEST while the kernel holds the frame in SENDING: someone wrote the status.
-        restore(u, kStatusSending, kStatusSendRequest);
+        restore(u);
         if (again)
           ++u.tl.request_seen_count;
         attach(u);
@@ -185,7 +182,7 @@ void Correlator::set_status(Socket& s, std::uint64_t addr, std::uint32_t status,
     // status going backwards.
     Slot& slot = slot_for(addr, r);
     if (slot.use.open && !slot.use.closed && slot.use.tl.seen(Phase::sending))
-      restore(slot.use, kStatusSending, kStatusSendRequest);
+      restore(slot.use);
     break;
   }
   case kStatusWrongFormat: {

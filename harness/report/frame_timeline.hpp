@@ -3,11 +3,13 @@
 // What the correlator knows about one frame: the sender's record joined with the kernel's view
 // of one use of a ring slot.
 
+#include "harness/report/status_protocol.hpp"
 #include "probes/anchors.hpp"
 #include "sender/send_report.hpp"
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace harness::report {
@@ -56,6 +58,9 @@ struct FrameTimeline {
   std::uint32_t last_status = 0xffffffff;     // last status the kernel set (raw), ~0 = none
   std::uint64_t destruct_line = 0; // trace line of the first destructor record of this use
   bool not_restored = false;       // the destructor ran, SENDING was seen, AVAILABLE never came
+  // The first status store of this use that breaks the TX ring's protocol (status_protocol.hpp);
+  // status_backwards is the same finding when it is SENDING -> SEND_REQUEST (its /1 name).
+  std::optional<ProtocolFinding> protocol;
   bool status_backwards = false;
   // The tracer lost records while this frame was in the ring (loss.hpp): an absence is not
   // evidence. Set by the correlator; the report decides what it still shows.

@@ -63,6 +63,8 @@ struct TraceInfo {
   std::vector<BadLine> malformed_samples;
   std::uint64_t unreadable_events = 0, unmapped_uses = 0, mapping_conflicts = 0;
   std::uint64_t foreign_sockets = 0, foreign_uses = 0;
+  // Status stores checked against the TX ring protocol, and not checked (records lost).
+  std::uint64_t protocol_checked = 0, protocol_unjudged = 0;
 };
 
 struct ProbeRow {

@@ -143,8 +143,8 @@ void ReportBuilder::add(const FrameTimeline& tl_in) {
   case Outcome::completed:
     break;
   }
-  if (tl.status_backwards && tl.outcome != Outcome::unobserved)
-    backwards_.note(tl);
+  if (tl.protocol)
+    note_protocol(tl); // judged on records with no loss between them (correlator_protocol.cpp)
   note_clock_skew(tl);
   if (tl.xmit_err != 0)
     xmit_err_.note(tl);

@@ -11,6 +11,8 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <vector>
 
 namespace harness::report {
@@ -38,6 +40,14 @@ public:
   void add(const FrameTimeline& tl);
   Report finish(const BuildInputs& in);
 
+  // One frame's protocol finding, kept for its evidence.
+  struct ProtocolSample {
+    ProtocolFinding finding;
+    std::uint64_t addr = 0;
+    std::optional<std::uint64_t> seq;
+    std::int64_t index = -1;
+  };
+
 private:
   struct Bucket {
     std::uint64_t count = 0;
@@ -59,6 +69,8 @@ private:
                      std::uint64_t stuck_count, bool sent_something) const;
   void add_untaken_frames(Report& r, const BuildInputs& in, const KernelStats& ks) const;
   void add_frame_anomalies(Report& r, const BuildInputs& in, std::uint64_t stuck_count) const;
+  void note_protocol(const FrameTimeline& tl);
+  void add_protocol_anomalies(Report& r, const BuildInputs& in, const KernelStats& ks) const;
   void add_notes(Report& r, const BuildInputs& in, const ParseStats& ps, const KernelStats& ks,
                  bool sent_something) const;
   std::uint64_t settle_lossy_frames(Report& r);
@@ -68,8 +80,14 @@ private:
   std::vector<FrameTimeline> rows_;
   std::uint64_t total_ = 0;
   std::array<std::uint64_t, kOutcomes> outcomes_{};
-  Bucket stuck_, not_restored_, not_seen_, unmatched_, wrong_format_, discarded_, backwards_,
-      xmit_err_, unobserved_;
+  Bucket stuck_, not_restored_, not_seen_, unmatched_, wrong_format_, discarded_, xmit_err_,
+      unobserved_;
+  // Protocol findings by breach, place and transition (report_builder_protocol.cpp).
+  struct ProtocolGroup {
+    Bucket frames;
+    std::vector<ProtocolSample> samples;
+  };
+  std::map<std::uint64_t, ProtocolGroup> protocol_;
   // Frames whose first kernel record is earlier than the sender's start of filling them: the
   // kernel cannot see a frame before it exists, so the two clocks disagree (by up to skew_ns_).
   Bucket clock_skew_;

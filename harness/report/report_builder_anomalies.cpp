@@ -160,6 +160,7 @@ void ReportBuilder::add_anomalies(Report& r, const BuildInputs& in, const Kernel
                                   std::uint64_t stuck_count, bool sent_something) const {
   add_untaken_frames(r, in, ks);
   add_frame_anomalies(r, in, stuck_count);
+  add_protocol_anomalies(r, in, ks);
   add_call_faults(r, ks, in);
   if (not_restored_.count > 0) {
     add_anomaly(r, "frame_not_restored",
@@ -250,12 +251,6 @@ void ReportBuilder::add_frame_anomalies(Report& r, const BuildInputs& in,
                     " skipped as malformed (PACKET_LOSS), never transmitted: " +
                     frames_text(discarded_.seqs, discarded_.indices, discarded_.count),
                 discarded_.count, discarded_.seqs, discarded_.indices);
-  if (backwards_.count > 0)
-    add_anomaly(r, "status_backwards",
-                "status went backwards (SENDING -> SEND_REQUEST) for " +
-                    plural(backwards_.count, "frame", "frames") + ": " +
-                    frames_text(backwards_.seqs, backwards_.indices, backwards_.count),
-                backwards_.count, backwards_.seqs, backwards_.indices);
   for (std::size_t p = 0; p < kPhaseCount; ++p) {
     const PhaseRow& row = r.phases[p];
     const Bucket& b = missing_[p];

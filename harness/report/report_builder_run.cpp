@@ -61,6 +61,8 @@ void fill_trace(TraceInfo& tr, const Inputs& c) {
   tr.other_lines = ps.other_lines;
   tr.malformed = ps.malformed;
   tr.truncated_tail = ps.truncated_tail;
+  tr.protocol_checked = ks.protocol_checked;
+  tr.protocol_unjudged = ks.protocol_unjudged;
   tr.malformed_samples = ps.samples;
   tr.reordered = c.in.reordered;
   tr.late = c.in.late;
