@@ -18,8 +18,9 @@ void Correlator::protocol_event(StatusEventKind kind, std::uint64_t addr, std::u
     e.in_call = true;
     e.call = {id_of(KnownAnchor::snd_start), it->second.start_line, r.tid, it->second.start_ts};
   }
-  e.lost_before = slot.proto_ts != 0 && lost_between(slot.proto_ts, r.ts_ns);
   e.lost_ever = lost_between(0, r.ts_ns);
+  // The slot's first record: any earlier loss may have taken records of it.
+  e.lost_before = slot.proto_ts != 0 ? lost_between(slot.proto_ts, r.ts_ns) : e.lost_ever;
   if (kind == StatusEventKind::give_back)
     markers_seen_ = true;
   e.markers = markers_seen_;

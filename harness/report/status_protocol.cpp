@@ -93,6 +93,8 @@ ProtocolBreach breach_of(StorePlace place, std::uint32_t from, std::uint32_t to,
 // Where a store record was made: the destructor's when its marker for this frame came from the
 // same thread (a SENDING store after a new request is tpacket_snd's, the marker was stale).
 StorePlace place_of(const SlotProtocol& s, const StatusEvent& e) {
+  if (e.place)
+    return *e.place;
   if (s.giving_back && s.give_ref.tid == e.rec.tid &&
       !(e.status == kStatusSending && s.requested_since))
     return StorePlace::destructor;
@@ -109,7 +111,8 @@ ProtocolStep on_store(const SlotProtocol& s, const StatusEvent& e) {
   ProtocolStep out{s, std::nullopt, false};
   SlotProtocol& n = out.next;
   const StorePlace place = place_of(s, e);
-  const bool by_destructor = place == StorePlace::destructor;
+  // The destructor's store of a give-back seen: judged from the status its marker saw.
+  const bool by_destructor = place == StorePlace::destructor && s.giving_back;
   const std::uint32_t from = by_destructor ? s.give_from : s.status;
   const StatusRef before = by_destructor ? s.give_told : s.told;
   const StatusRef context = by_destructor ? s.give_ref : e.call;
@@ -143,7 +146,7 @@ ProtocolStep on_store(const SlotProtocol& s, const StatusEvent& e) {
     n.skip_ref = e.rec;
     n.skip_told = before;
   }
-  if (!by_destructor && !e.markers && e.status == kStatusAvailable)
+  if (!by_destructor && !e.place && !e.markers && e.status == kStatusAvailable)
     return out; // the destructor's marker is not probed: its store cannot be told from others
   out.judged = true;
   if (allowed(place, from, e.status, s))
@@ -249,8 +252,17 @@ ProtocolStep protocol_step(const SlotProtocol& s, const StatusEvent& e) {
   ProtocolStep out = dispatch(s, e);
   const bool new_cycle = e.kind == StatusEventKind::read && e.in_call &&
                          e.status == kStatusSendRequest && s.status != kStatusSendRequest;
+  const bool lost = e.lost_before || s.lost;
   if (new_cycle)
     out.next.broken = false; // a new request: a new cycle of the frame
+  out.next.doubtful = !new_cycle && (s.doubtful || lost);
+  if (lost && e.kind != StatusEventKind::give_back)
+    out.next.giving_back = false; // its store may be what was lost
+  if (s.doubtful || lost) {
+    out.unjudged = out.unjudged || (out.judged && e.kind == StatusEventKind::store);
+    out.judged = false;
+    out.finding.reset();
+  }
   if (out.finding && s.broken && !new_cycle) {
     out.finding.reset(); // a consequence of the cycle's first finding
     out.judged = false;

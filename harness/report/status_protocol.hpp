@@ -74,6 +74,9 @@ struct StatusEvent {
   // The trace has shown the destructor's marker (destruct.set_available) before: a store without
   // one is not the destructor's. Until then an AVAILABLE store may be either's: not judged.
   bool markers = false;
+  // A store anchor that is itself at one call site (e.g. an -O2 probe on the inlined
+  // __packet_set_status of tpacket_snd's SENDING line) tells its place; else it is inferred.
+  std::optional<StorePlace> place;
 };
 
 // What the records tell of one slot (one frame address).
@@ -85,6 +88,9 @@ struct SlotProtocol {
   // A finding was made since the frame's last request: what follows until the next request is
   // its consequence (the destructor giving back a slot given back already), not judged again.
   bool broken = false;
+  // Records of the slot may have been lost in this cycle: until the frame's next request its
+  // history (who stored what, whether its skb was destructed) is incomplete, nothing is judged.
+  bool doubtful = false;
   bool destructed = false; // its skb's destructor ran (since the last request)
   // The destructor's give-back in progress (destruct.set_available seen, its store not yet).
   bool giving_back = false;

@@ -251,3 +251,15 @@ TEST(StatusProtocol, WhatFollowsAFindingInTheSameCycleIsItsConsequence) {
   ASSERT_TRUE(asked.finding); // SENDING -> SEND_REQUEST by user space
   EXPECT_EQ(asked.finding->place, StorePlace::user);
 }
+
+TEST(StatusProtocol, AStoreAnchorAtOneCallSiteTellsItsOwnPlace) {
+  auto [s, e] = setup({StorePlace::destructor, S, A, std::nullopt});
+  e.place = StorePlace::snd; // the SENDING line's probe, whatever marker is pending
+  e.status = S;
+  const ProtocolStep step = protocol_step(s, e);
+  ASSERT_TRUE(step.finding);
+  EXPECT_EQ(step.finding->place, StorePlace::snd);
+  EXPECT_EQ(step.finding->from, A); // the destructor's give-back under way
+  EXPECT_EQ(step.finding->breach, kTransition);
+  EXPECT_TRUE(step.next.giving_back);
+}
