@@ -228,10 +228,6 @@ ProtocolStep on_skb_used(const SlotProtocol& s, const StatusEvent& e) {
   return out;
 }
 
-} // namespace
-
-namespace {
-
 ProtocolStep dispatch(const SlotProtocol& s, const StatusEvent& e) {
   switch (e.kind) {
   case StatusEventKind::store:

@@ -639,6 +639,9 @@ TEST(Correlator, DestructorWithoutAvailableIsFrameNotRestored) {
   EXPECT_EQ(a->evidence[0].seq, std::optional<std::uint64_t>(0));
   EXPECT_EQ(a->evidence[0].index, 0);
   EXPECT_EQ(find_anomaly(r, "frame_stuck"), nullptr) << "counted once, by its own id";
+  // The zoo's destructor-no-available: no store was made, so the protocol check names nothing.
+  EXPECT_EQ(find_anomaly(r, "status_protocol"), nullptr);
+  EXPECT_EQ(r.trace.protocol_checked, 2u); // the user's request and SENDING
   ASSERT_EQ(r.frames.size(), 1u);
   EXPECT_TRUE(r.frames[0].not_restored);
   EXPECT_EQ(r.frames[0].outcome, Outcome::stuck);
