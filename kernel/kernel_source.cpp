@@ -99,11 +99,24 @@ std::string debian_version(const std::string& proc_version) {
   return v;
 }
 
-std::optional<FoundSource> from_package(const SourceQuery& q, std::vector<std::string>& tried) {
+// The kernel's Debian version: known (a fetched package's), else the running kernel's.
+std::string target_debian_version(const SourceQuery& q, std::string& from) {
+  if (!q.debian_version.empty()) {
+    from = "the kernel package's version";
+    return q.debian_version;
+  }
   if (!q.running)
-    return std::nullopt;
+    return {};
+  from = "the version /proc/version names";
   auto proc = read_file("/proc/version");
-  const std::string version = proc ? debian_version(*proc) : "";
+  return proc ? debian_version(*proc) : "";
+}
+
+std::optional<FoundSource> from_package(const SourceQuery& q, std::vector<std::string>& tried) {
+  if (!q.running && q.debian_version.empty())
+    return std::nullopt;
+  std::string from;
+  const std::string version = target_debian_version(q, from);
   const auto dot = version.find('.');
   const auto dot2 = version.find_first_of(".-", dot == std::string::npos ? 0 : dot + 1);
   if (version.empty() || dot == std::string::npos || dot2 == std::string::npos) {
@@ -115,8 +128,8 @@ std::optional<FoundSource> from_package(const SourceQuery& q, std::vector<std::s
   auto installed =
       run_captured({.exe = "dpkg-query", .args = {"-W", "-f=${Version}", package}}, 30s);
   if (!installed || !installed->status.success() || installed->out != version + "\n") {
-    tried.push_back("a local source package: the running kernel is Debian " + version + "; " +
-                    package + " " + version + " is not installed");
+    tried.push_back("a local source package: the kernel is Debian " + version + "; " + package +
+                    " " + version + " is not installed");
     return std::nullopt;
   }
   const std::string tarball = "/usr/src/" + package + ".tar.xz";
@@ -127,7 +140,7 @@ std::optional<FoundSource> from_package(const SourceQuery& q, std::vector<std::s
     return std::nullopt;
   }
   return FoundSource{{tarball + ":" + member, std::move(out->out)},
-                     package + " " + version + " (the version /proc/version names)"};
+                     package + " " + version + " (" + from + ")"};
 }
 
 // The kernel's DWARF: a local file carrying the build id, else debuginfod.

@@ -5,8 +5,9 @@
 // in order, the first that gives the file wins:
 //   1. the build tree given with -r (its source/ link for O= trees, else the tree itself);
 //   2. the harness cache, <cache>/by-build-id/<build id>/af_packet.c, filled by steps 3 and 4;
-//   3. the matching local source package: Debian's linux-source-X.Y whose version is the one
-//      the running kernel's /proc/version names (only for the running kernel);
+//   3. the matching local source package: Debian's linux-source-X.Y whose version is the
+//      kernel's Debian version (the one the running kernel's /proc/version names, or the
+//      version of a fetched Debian kernel package: kernel/debian_kernel.hpp);
 //   4. debuginfod by build id: the kernel's debuginfo (a local vmlinux with that build id, else
 //      fetched), the af_packet.c path its DWARF names, then that source file;
 //   5. a shipped map whose source is proven to be this kernel's: it lists the build id
@@ -27,7 +28,8 @@ struct SourceQuery {
   std::string release;         // the target kernel's release (uname -r, or the -r tree's)
   std::string build_id;        // its build id (empty: unknown, steps 2 and 4 are skipped)
   std::string build_dir;       // -r DIR (empty: none)
-  bool running = false;        // the target is the running kernel (step 3 applies)
+  bool running = false;        // the target is the running kernel (step 3 reads /proc/version)
+  std::string debian_version;  // the kernel package's Debian version, when known (step 3)
   std::string cache_dir;       // harness cache (resolve_cache_dir)
   std::string debuginfod_urls; // DEBUGINFOD_URLS
 };

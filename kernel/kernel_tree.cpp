@@ -121,6 +121,7 @@ Result<KernelTree> inspect_kernel_tree(const std::string& dir_in) {
     return std::unexpected(e);
   }
   t.build_id = *id;
+  t.vmlinux = dir + "/vmlinux";
   return t;
 }
 

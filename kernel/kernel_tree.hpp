@@ -19,6 +19,10 @@ struct KernelTree {
   std::string source_dir; // == build_dir for in-tree builds
   std::string release;    // include/config/kernel.release
   std::string build_id;   // hex, from vmlinux's NT_GNU_BUILD_ID note
+  // The vmlinux with DWARF: build_dir/vmlinux for a tree; a Debian kernel's -dbg file
+  // (kernel/debian_kernel.hpp), whose build_dir holds no kernel build.
+  std::string vmlinux;
+  std::string debian_version; // a Debian kernel package's version ("6.1.192-3"); "" for a tree
   bool af_packet_O0 = false;
   std::string af_packet_O0_evidence;     // "net/packet/.af_packet.o.cmd: last -O flag is -O0"
   bool task_work_cancel_renamed = false; // include/linux/task_work.h has task_work_cancel_func()

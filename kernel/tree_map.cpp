@@ -28,8 +28,10 @@ Result<TreeMap> map_for_tree(const KernelTree& tree, const std::string& kernel_s
     out.provenance = "the build tree's own file " + source_path;
   } else if (!tree.build_id.empty()) {
     // A tree without its sources (an O= directory copied alone): the same file by build id.
-    auto search = find_kernel_source(
-        source_query(tree.release, tree.build_dir, tree.build_id, resolve_cache_dir(cache_dir)));
+    auto query =
+        source_query(tree.release, tree.build_dir, tree.build_id, resolve_cache_dir(cache_dir));
+    query.debian_version = tree.debian_version;
+    auto search = find_kernel_source(query);
     if (search.found) {
       source_path = search.found->source.path;
       tree_source = std::move(search.found->source.text);

@@ -18,8 +18,12 @@ Result<KprobeTreeResult> kprobe_defs_for_tree(const KprobeTreeRequest& req) {
   auto plan = probes::make_plan(chosen->map, req.probes);
   if (!plan)
     return std::unexpected(plan.error());
+  // The plan names the kernel it is for: a Debian kernel's release is not its source's
+  // (6.1.0-57-amd64 compiled from 6.1.192). The plan id hashes the probe points only.
+  if (!tree->release.empty())
+    plan->kernel = tree->release;
   kprobe::KprobeBuildRequest kb;
-  kb.vmlinux = tree->build_dir + "/vmlinux";
+  kb.vmlinux = tree->vmlinux.empty() ? tree->build_dir + "/vmlinux" : tree->vmlinux;
   kb.release = tree->release;
   kb.build_id = tree->build_id;
   kb.map = chosen->map;

@@ -39,6 +39,25 @@ constexpr std::array<std::pair<std::pair<int, int>, std::pair<int, int>>, 8> kSt
     {{5, 5}, {7, 0}},
 }};
 
+// The SYSTEMTAP_DIR harness gives a run's stap: the harness cache's (stap_data_dir), unless the
+// user set one ("": theirs is inherited). Read-only (a VM guest's view of the host's cache) is
+// fine: stap then only reads it.
+std::string cache_stap_dir() {
+  if (const char* own = std::getenv("SYSTEMTAP_DIR"); own && *own)
+    return {};
+  const std::string dir = stap_data_dir(kernel::resolve_cache_dir(""));
+  return fs::is_directory(dir) || make_dirs(dir) ? dir : std::string();
+}
+
+// A variable as the child gets it: set in its spec, else inherited.
+std::string env_of(const ChildSpec& spec, const std::string& key) {
+  for (const auto& [k, v] : spec.env)
+    if (k == key)
+      return v;
+  const char* inherited = std::getenv(key.c_str());
+  return inherited ? inherited : "";
+}
+
 // stap compiling the run's script, or staprun loading the prebuilt module.
 ChildSpec stap_command(const tracer::StartRequest& req) {
   ChildSpec spec;
@@ -61,12 +80,8 @@ ChildSpec stap_command(const tracer::StartRequest& req) {
   if (tools.stap == "stap") {
     const auto tuning = run_compile_options(req.build_dir, req.say);
     spec.args.insert(spec.args.end(), tuning.begin(), tuning.end());
-    if (const char* own = std::getenv("SYSTEMTAP_DIR"); !own || !*own) {
-      // Read-only (a VM guest's view of the host's cache) is fine: stap then only reads it.
-      const std::string dir = stap_data_dir(kernel::resolve_cache_dir(""));
-      if (fs::is_directory(dir) || make_dirs(dir))
-        spec.env.emplace_back("SYSTEMTAP_DIR", dir);
-    }
+    if (const std::string dir = cache_stap_dir(); !dir.empty())
+      spec.env.emplace_back("SYSTEMTAP_DIR", dir);
   }
   spec.args.insert(spec.args.end(), tools.stap_args.begin(), tools.stap_args.end());
   spec.args.push_back(req.probes.artifact);
@@ -220,15 +235,9 @@ StapTracer::start(const tracer::StartRequest& req) const {
   };
   sc.launcher = req.launcher;
   req.say("starting " + describe_command(sc.spec) + " (output: " + req.dir + ")");
-  if (!req.probes.prebuilt) {
-    const char* own = std::getenv("SYSTEMTAP_DIR");
-    std::string dir = own ? own : "";
-    for (const auto& [k, v] : sc.spec.env)
-      if (k == "SYSTEMTAP_DIR")
-        dir = v;
-    if (!dir.empty())
+  if (!req.probes.prebuilt)
+    if (const std::string dir = env_of(sc.spec, "SYSTEMTAP_DIR"); !dir.empty())
       req.say("stap's cache: SYSTEMTAP_DIR=" + dir);
-  }
   auto sup = StapSupervisor::start(std::move(sc));
   if (!sup)
     return std::unexpected(sup.error());

@@ -12,12 +12,33 @@ namespace harness::vm {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using Step = std::function<void(int, const std::string&)>;
+
+// The probe-friendly test kernel: from the cache, or built from linux-source-SERIES.
+Result<kernel::EnsureResult> test_kernel(const DemoRequest& req, const Step& step) {
+  step(2, "test kernel (linux-source-" + req.series + ", af_packet.c " +
+              (req.optimised ? "-O2" : "-O0") + ")");
+  kernel::EnsureRequest ensure;
+  ensure.series = req.series;
+  ensure.optimised = req.optimised;
+  ensure.cache_dir = req.cache_dir;
+  ensure.on_progress = req.on_progress;
+  auto stap = stap::stap_version();
+  if (!stap)
+    return std::unexpected(stap.error());
+  ensure.stap_version = *stap;
+  auto kernel = kernel::ensure_debian_kernel(ensure);
+  if (kernel && req.on_progress)
+    req.on_progress(kernel->cached ? "test kernel from the cache: " + kernel->build_dir
+                                   : "test kernel built: " + kernel->build_dir);
+  return kernel;
+}
 
 } // namespace
 
 Result<DemoResult> run_demo(const DemoRequest& req) {
   const auto start = Clock::now();
-  auto step = [&](int n, const std::string& what) {
+  const Step step = [&](int n, const std::string& what) {
     if (req.on_progress)
       req.on_progress("step " + std::to_string(n) + "/3: " + what);
   };
@@ -43,29 +64,20 @@ Result<DemoResult> run_demo(const DemoRequest& req) {
       return std::unexpected(s.error());
   }
 
-  step(2, "test kernel (linux-source-" + req.series + ", af_packet.c " +
-              (req.optimised ? "-O2" : "-O0") + ")");
-  kernel::EnsureRequest ensure;
-  ensure.series = req.series;
-  ensure.optimised = req.optimised;
-  ensure.cache_dir = req.cache_dir;
-  ensure.on_progress = req.on_progress;
-  auto stap = stap::stap_version();
-  if (!stap)
-    return std::unexpected(stap.error());
-  ensure.stap_version = *stap;
-  auto kernel = kernel::ensure_debian_kernel(ensure);
-  if (!kernel)
-    return std::unexpected(kernel.error());
-  res.kernel_build = kernel->build_dir;
-  res.kernel_cached = kernel->cached;
-  if (req.on_progress)
-    req.on_progress(kernel->cached ? "test kernel from the cache: " + kernel->build_dir
-                                   : "test kernel built: " + kernel->build_dir);
+  HarnessRunRequest run;
+  if (!req.debian_kernel.empty()) {
+    step(2, "stock Debian kernel " + req.debian_kernel + " (downloaded once, nothing built)");
+    run.vm.debian_kernel = req.debian_kernel;
+  } else {
+    auto built = test_kernel(req, step);
+    if (!built)
+      return std::unexpected(built.error());
+    res.kernel_build = built->build_dir;
+    res.kernel_cached = built->cached;
+    run.vm.kernel_build = built->build_dir;
+  }
 
   step(3, "probes for the kernel, then the VM: harness run on a veth pair in the guest");
-  HarnessRunRequest run;
-  run.vm.kernel_build = kernel->build_dir;
   run.vm.out_dir =
       req.out_dir.empty() ? timestamped_dir(req.cache_dir + "/vm", "demo") : req.out_dir;
   run.run_args = req.run_args;

@@ -38,10 +38,12 @@ Status check_vm_settings(const std::string& share_dir, int memory_mb) {
 }
 
 std::string kernel_command_line(const QemuConfig& cfg) {
-  std::string cmd = "console=ttyS0 root=" + std::string(root_tag) +
-                    " rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144 ro"
-                    " init=" +
-                    cfg.init + " panic=-1";
+  std::string cmd = cfg.initrd.empty()
+                        ? "console=ttyS0 root=" + std::string(root_tag) +
+                              " rootfstype=9p rootflags=trans=virtio,version=9p2000.L,"
+                              "msize=262144 ro init=" +
+                              cfg.init + " panic=-1"
+                        : "console=ttyS0 rdinit=" + cfg.init + " panic=-1";
   if (cfg.tsc_khz > 0 && cfg.accel == Accel::tcg)
     cmd += " tsc_early_khz=" + std::to_string(cfg.tsc_khz) + " tsc=reliable";
   if (!cfg.init_args.empty()) {
@@ -56,8 +58,9 @@ Result<std::vector<std::string>> qemu_arguments(const QemuConfig& cfg) {
   if (auto s = check_vm_settings(cfg.share_dir, cfg.memory_mb); !s)
     return std::unexpected(s.error());
   for (const auto& [what, path] :
-       {std::pair{"kernel image", &cfg.kernel_image}, std::pair{"guest init", &cfg.init}})
-    if (!command_line_safe_path(*path))
+       {std::pair{"kernel image", &cfg.kernel_image}, std::pair{"guest init", &cfg.init},
+        std::pair{"initramfs", &cfg.initrd}})
+    if (!(path == &cfg.initrd && path->empty()) && !command_line_safe_path(*path))
       return fail(Exit::usage, std::string(what) + " " + *path,
                   "must be an absolute path without spaces, commas or quotes (it goes on the qemu "
                   "and kernel command lines)",
@@ -101,6 +104,10 @@ Result<std::vector<std::string>> qemu_arguments(const QemuConfig& cfg) {
       "-device",
       "virtio-9p-pci,fsdev=hxshare,mount_tag=" + std::string(share_tag),
   };
+  if (!cfg.initrd.empty()) {
+    args.emplace_back("-initrd");
+    args.push_back(cfg.initrd);
+  }
   // No `-cpu max/host` under KVM: on nested hosts qemu aborts setting an MSR the host lacks.
   return args;
 }

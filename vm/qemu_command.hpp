@@ -20,6 +20,9 @@ struct QemuConfig {
   std::string share_dir; // absolute host directory, mounted writable in the guest at the same path
   std::string init;      // absolute path of the program the kernel starts as PID 1
   std::vector<std::string> init_args; // passed after `--` on the kernel command line
+  // An initramfs whose `init` mounts the root itself (a stock kernel: vm/initramfs.hpp); empty:
+  // the kernel mounts the 9p root and starts `init` from it.
+  std::string initrd;
   Accel accel = Accel::tcg;
   int memory_mb = 1024;
   // TCG: the guest's TSC runs at the host's rate, but the kernel's calibration against the PIT
@@ -29,7 +32,8 @@ struct QemuConfig {
 };
 
 // The kernel command line: console on ttyS0, root = the "root" 9p tag read-only, init, panic=-1
-// (a panic reboots, and -no-reboot turns that into qemu exiting), then `-- init_args...`.
+// (a panic reboots, and -no-reboot turns that into qemu exiting), then `-- init_args...`. With
+// an initrd: rdinit= instead of the root and init.
 std::string kernel_command_line(const QemuConfig& cfg);
 
 // Arguments for qemu-system-x86_64 (without argv[0]). Fails when a path cannot be expressed on

@@ -3,6 +3,7 @@
 #include "base/files.hpp"
 #include "base/signals.hpp"
 #include "kernel/cache_dir.hpp"
+#include "vm/initramfs.hpp"
 
 #include <cstdio>
 #include <ctime>
@@ -78,6 +79,45 @@ Result<std::string> kernel_image_of(const std::string& kernel_build) {
   return image;
 }
 
+namespace {
+
+// What the guest starts as PID 1: harness itself; harness-vm-preinit first under ASan (which
+// cannot start without /proc) and as a stock kernel's initramfs /init (it loads the modules and
+// mounts the root), writing that initramfs into the share.
+Result<QemuConfig> guest_start(const VmRunRequest& req) {
+  std::string init = req.init_exe;
+  if (init.empty()) {
+    auto exe = self_exe();
+    if (!exe)
+      return std::unexpected(exe.error());
+    init = *exe;
+  }
+  QemuConfig cfg;
+  cfg.kernel_image = req.kernel_image;
+  cfg.share_dir = req.share_dir;
+  cfg.init = init;
+  cfg.init_args = {"vm-guest", "--share", req.share_dir};
+  const std::string preinit = init.substr(0, init.rfind('/') + 1) + "harness-vm-preinit";
+  const bool needs_preinit = sanitized_build() || !req.initramfs_modules.empty();
+  if (needs_preinit && ::access(preinit.c_str(), X_OK) != 0)
+    return fail(Exit::vm_failed, preinit, "not found next to " + init,
+                "this guest (a harness built with AddressSanitizer, or a stock kernel) needs the "
+                "shim harness builds (target harness-vm-preinit)");
+  if (!req.initramfs_modules.empty()) {
+    cfg.initrd = req.share_dir + "/initramfs.cpio";
+    if (auto s = write_guest_initramfs(cfg.initrd, preinit, req.initramfs_modules); !s)
+      return std::unexpected(s.error());
+    cfg.init_args.insert(cfg.init_args.begin(), init);
+    cfg.init = "/init";
+  } else if (sanitized_build()) {
+    cfg.init_args.insert(cfg.init_args.begin(), init);
+    cfg.init = preinit;
+  }
+  return cfg;
+}
+
+} // namespace
+
 Result<VmRunOutcome> boot_vm(const VmRunRequest& req) {
   const auto qemu = find_program("qemu-system-x86_64");
   if (!qemu)
@@ -93,33 +133,14 @@ Result<VmRunOutcome> boot_vm(const VmRunRequest& req) {
                   std::string("is under ") + reserved + ", which the guest mounts over",
                   "choose a directory elsewhere (e.g. under /var/tmp)");
 
-  std::string init = req.init_exe;
-  if (init.empty()) {
-    auto exe = self_exe();
-    if (!exe)
-      return std::unexpected(exe.error());
-    init = *exe;
-  }
-  QemuConfig cfg;
-  cfg.kernel_image = req.kernel_image;
-  cfg.share_dir = req.share_dir;
-  cfg.init = init;
-  cfg.init_args = {"vm-guest", "--share", req.share_dir};
-  if (sanitized_build()) {
-    // ASan cannot start as PID 1 without /proc: a plain shim mounts it and execs harness.
-    const std::string preinit = init.substr(0, init.rfind('/') + 1) + "harness-vm-preinit";
-    if (::access(preinit.c_str(), X_OK) != 0)
-      return fail(Exit::vm_failed, preinit, "not found next to " + init,
-                  "this harness is built with AddressSanitizer and needs the shim it builds "
-                  "(target harness-vm-preinit)");
-    cfg.init_args.insert(cfg.init_args.begin(), init);
-    cfg.init = preinit;
-  }
-  cfg.accel = req.accel;
-  cfg.memory_mb = req.memory_mb;
+  auto cfg = guest_start(req);
+  if (!cfg)
+    return std::unexpected(cfg.error());
+  cfg->accel = req.accel;
+  cfg->memory_mb = req.memory_mb;
   if (req.accel == Accel::tcg)
-    cfg.tsc_khz = host_tsc_khz();
-  auto args = qemu_arguments(cfg);
+    cfg->tsc_khz = host_tsc_khz();
+  auto args = qemu_arguments(*cfg);
   if (!args)
     return std::unexpected(args.error());
 

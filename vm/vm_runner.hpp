@@ -20,7 +20,10 @@ namespace harness::vm {
 
 struct VmRunRequest {
   std::string kernel_image; // bzImage
-  std::string share_dir;    // absolute; created; receives job.json, console.log, outputs
+  // A stock kernel's modules (vm/initramfs.hpp guest_module_files): the guest then boots from
+  // an initramfs, written into the share, that loads them. Empty: a harness test kernel.
+  std::vector<std::string> initramfs_modules;
+  std::string share_dir; // absolute; created; receives job.json, console.log, outputs
   GuestJob job;
   Accel accel = Accel::tcg;
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};

@@ -3,6 +3,7 @@
 #include "base/files.hpp"
 #include "probes/probe_plan.hpp"
 #include "tracers/tracers.hpp"
+#include "vm/initramfs.hpp"
 #include "vm/qemu_command.hpp"
 
 #include <algorithm>
@@ -90,12 +91,31 @@ std::string timestamped_dir(const std::string& parent, const std::string& prefix
   return parent + "/" + prefix + "-" + buf + "-" + std::to_string(::getpid());
 }
 
-Result<AccelChoice> resolve_accel(const std::string& kernel_build, AccelRequest request,
+Result<BootKernel> boot_kernel(const VmSettings& vm) {
+  BootKernel k;
+  if (vm.debian_kernel.empty()) {
+    auto image = kernel_image_of(vm.kernel_build);
+    if (!image)
+      return std::unexpected(image.error());
+    k.image = *image;
+    return k;
+  }
+  auto debian = kernel::fetch_debian_kernel(
+      {.release = vm.debian_kernel, .cache_dir = vm.cache_dir, .on_progress = vm.on_progress});
+  if (!debian)
+    return std::unexpected(debian.error());
+  auto modules = guest_module_files(debian->modules);
+  if (!modules)
+    return std::unexpected(modules.error());
+  k.image = debian->image;
+  k.initramfs_modules = std::move(*modules);
+  k.debian = std::move(*debian);
+  return k;
+}
+
+Result<AccelChoice> resolve_accel(const std::string& kernel_image, AccelRequest request,
                                   const std::string& cache_dir, const LineSink& on_progress) {
-  auto image = kernel_image_of(kernel_build);
-  if (!image)
-    return std::unexpected(image.error());
-  SystemAccelProber prober(cache_dir, *image);
+  SystemAccelProber prober(cache_dir, kernel_image);
   if (request == AccelRequest::automatic && !prober.cached()) {
     std::string why;
     if (prober.kvm_device_usable(why) && on_progress)
@@ -119,21 +139,22 @@ Status check_vm_out_dir(const std::string& out_dir) {
 }
 
 Result<VmJobResult> run_job_in_vm(const VmJobRequest& req) {
-  auto image = kernel_image_of(req.vm.kernel_build);
-  if (!image)
-    return std::unexpected(image.error());
+  auto kernel = req.kernel ? Result<BootKernel>(*req.kernel) : boot_kernel(req.vm);
+  if (!kernel)
+    return std::unexpected(kernel.error());
   auto note = [&](const std::string& s) {
     if (req.vm.on_progress)
       req.vm.on_progress(s);
   };
-  auto accel = req.chosen ? Result<AccelChoice>(*req.chosen)
-                          : resolve_accel(req.vm.kernel_build, req.vm.accel, req.vm.cache_dir,
-                                          req.vm.on_progress);
+  auto accel =
+      req.chosen ? Result<AccelChoice>(*req.chosen)
+                 : resolve_accel(kernel->image, req.vm.accel, req.vm.cache_dir, req.vm.on_progress);
   if (!accel)
     return std::unexpected(accel.error());
 
   VmRunRequest run;
-  run.kernel_image = *image;
+  run.kernel_image = kernel->image;
+  run.initramfs_modules = kernel->initramfs_modules;
   run.share_dir = absolute(req.vm.out_dir);
   run.job = req.job;
   // The guest sees this machine's files at the same paths, the cache read-only: its harness uses
@@ -215,23 +236,42 @@ void note_map(const std::string& provenance, const std::string& map_note,
   note_dropped(res.dropped, note);
 }
 
-// The probes the guest loads: prebuilt, or built for the tree with the chosen tracer.
-Result<ProbeFiles> probes_for_vm(const HarnessRunRequest& req, const std::string& out_dir,
-                                 HarnessRunResult& res, const Note& note) {
+// A stock Debian kernel is probed with kprobe events: they need only its -dbg vmlinux, while a
+// SystemTap module needs the kernel's headers package too (not fetched yet).
+Result<tracer::BackendChoice> tracer_for_debian(const tracer::Tracer* requested) {
+  auto kprobe = tracers::parse("kprobe");
+  if (!kprobe)
+    return std::unexpected(kprobe.error());
+  if (requested && requested != *kprobe)
+    return fail(Exit::usage, "--backend " + tracers::name_of(requested),
+                "cannot probe a stock Debian kernel yet: its probe module would need the "
+                "kernel's linux-headers package, which harness does not fetch",
+                "use --backend kprobe (the default for --debian-kernel)");
+  return tracer::BackendChoice{*kprobe, "kprobe: a stock Debian kernel, probed with kprobe "
+                                        "events from its -dbg vmlinux"};
+}
+
+// The probes the guest loads: prebuilt, or built for the kernel with the chosen tracer.
+Result<ProbeFiles> probes_for_vm(const HarnessRunRequest& req, const BootKernel& boot,
+                                 const std::string& out_dir, HarnessRunResult& res,
+                                 const Note& note) {
   if (!req.artifact.empty()) {
     res.tracer = {req.backend, "prebuilt " + req.artifact};
     return copy_prebuilt(req.artifact, req.plan, out_dir);
   }
-  auto tree = kernel::inspect_kernel_tree(req.vm.kernel_build); // once, for the choice and build
+  // Inspected once, for the choice and the build.
+  auto tree = boot.debian ? Result<kernel::KernelTree>(kernel::tree_of(*boot.debian))
+                          : kernel::inspect_kernel_tree(req.vm.kernel_build);
   if (!tree)
     return std::unexpected(tree.error());
-  auto choice = tracers::choose_for_tree(tree->release, req.backend);
+  auto choice = boot.debian ? tracer_for_debian(req.backend)
+                            : tracers::choose_for_tree(tree->release, req.backend);
   if (!choice)
     return std::unexpected(choice.error());
   res.tracer = *choice;
   note("tracer " + choice->reason);
   tracer::TreeRequest tr;
-  tr.kernel_build = req.vm.kernel_build;
+  tr.kernel_build = tree->build_dir;
   tr.tree = *tree;
   tr.probes = req.probes;
   tr.out_dir = out_dir;
@@ -246,10 +286,8 @@ Result<ProbeFiles> probes_for_vm(const HarnessRunRequest& req, const std::string
   return ProbeFiles{built->artifact, built->plan_path};
 }
 
-} // namespace
-
-Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
-  HarnessRunResult res;
+// Options after `--` that `vm run` sets itself for the run inside the guest.
+Status check_guest_run_args(const std::vector<std::string>& run_args) {
   std::vector<std::string> own = {"--out", "-o",       "--plan",   "--build-dir",
                                   "-r",    "--kernel", "--backend"};
   std::string prebuilt_options;
@@ -259,11 +297,20 @@ Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
                         std::string(t->artifact_suffix()) + "`";
   }
   for (const auto& o : own)
-    if (has_arg(req.run_args, o))
+    if (has_arg(run_args, o))
       return fail(Exit::usage, o + " after `--`",
                   "is set by `harness vm run` itself for the run inside the guest",
                   "use `harness vm run --out DIR` / `--backend`" + prebuilt_options +
                       " before the `--`");
+  return {};
+}
+
+} // namespace
+
+Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
+  HarnessRunResult res;
+  if (auto s = check_guest_run_args(req.run_args); !s)
+    return std::unexpected(s.error());
   const std::string out_dir = absolute(req.vm.out_dir);
   // Everything the user gave is checked before the VM directory is made (and kept).
   if (auto s = check_vm_settings(out_dir, req.vm.memory_mb); !s)
@@ -274,6 +321,13 @@ Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
     if (auto s = check_prebuilt(*req.backend, req.artifact, req.plan); !s)
       return std::unexpected(s.error());
   }
+  // The kernel (a stock one fetched now) and a tracer that cannot probe it, before the directory.
+  auto boot = boot_kernel(req.vm);
+  if (!boot)
+    return std::unexpected(boot.error());
+  if (boot->debian && req.artifact.empty())
+    if (auto t = tracer_for_debian(req.backend); !t)
+      return std::unexpected(t.error());
   if (auto s = check_vm_out_dir(out_dir); !s)
     return std::unexpected(s.error());
   if (auto s = make_dirs(out_dir); !s)
@@ -290,7 +344,7 @@ Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
     init = *exe;
   }
 
-  auto probes = probes_for_vm(req, out_dir, res, note);
+  auto probes = probes_for_vm(req, *boot, out_dir, res, note);
   if (!probes)
     return std::unexpected(probes.error());
   const std::string module = probes->first;
@@ -298,8 +352,7 @@ Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
   res.module_path = module;
   res.run_dir = out_dir + "/run";
 
-  auto accel =
-      resolve_accel(req.vm.kernel_build, req.vm.accel, req.vm.cache_dir, req.vm.on_progress);
+  auto accel = resolve_accel(boot->image, req.vm.accel, req.vm.cache_dir, req.vm.on_progress);
   if (!accel)
     return std::unexpected(accel.error());
   VmJobRequest vr;
@@ -308,6 +361,7 @@ Result<HarnessRunResult> run_harness_in_vm(const HarnessRunRequest& req) {
   vr.vm.init_exe = init;
   vr.job = harness_run_job(init, module, plan, res.run_dir, req.run_args, req.echo_output);
   vr.chosen = *accel;
+  vr.kernel = *boot;
   auto vm = run_job_in_vm(vr);
   if (!vm)
     return std::unexpected(vm.error());

@@ -5,6 +5,7 @@
 // `run_harness_in_vm` adds the probe module (built for the tree, cached) and the job that runs
 // `harness run --module ... --veth` inside the guest.
 
+#include "kernel/debian_kernel.hpp"
 #include "stap/module_build.hpp"
 #include "tracer/tracer.hpp"
 #include "tracer/tracer_choice.hpp"
@@ -22,7 +23,8 @@ namespace harness::vm {
 // What every VM boot needs; both requests below carry one.
 struct VmSettings {
   std::string kernel_build;
-  std::string out_dir; // the share: job, console log, step outputs, status
+  std::string debian_kernel; // a stock Debian kernel's release, booted instead of kernel_build
+  std::string out_dir;       // the share: job, console log, step outputs, status
   AccelRequest accel = AccelRequest::automatic;
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
   int memory_mb = 1024;
@@ -32,10 +34,20 @@ struct VmSettings {
   LineSink on_console;  // raw console lines (verbose)
 };
 
+// The kernel a VM boots: a build tree's bzImage, or a stock Debian kernel (fetched into the
+// cache) with the modules its initramfs loads (vm/initramfs.hpp).
+struct BootKernel {
+  std::string image;
+  std::vector<std::string> initramfs_modules;
+  std::optional<kernel::DebianKernel> debian;
+};
+Result<BootKernel> boot_kernel(const VmSettings& vm);
+
 struct VmJobRequest {
   VmSettings vm;
   GuestJob job;
   std::optional<AccelChoice> chosen; // already chosen (resolve_accel): used as is
+  std::optional<BootKernel> kernel;  // already resolved (boot_kernel): used as is
 };
 
 struct VmJobResult {
@@ -44,8 +56,8 @@ struct VmJobResult {
   GuestStatus status;
 };
 
-// Picks the accelerator for a kernel build (probe boot and cache as accel.hpp describes).
-Result<AccelChoice> resolve_accel(const std::string& kernel_build, AccelRequest request,
+// Picks the accelerator for a kernel image (probe boot and cache as accel.hpp describes).
+Result<AccelChoice> resolve_accel(const std::string& kernel_image, AccelRequest request,
                                   const std::string& cache_dir, const LineSink& on_progress);
 
 // Errors: the VM could not start, or did not finish properly (panic, no ready marker, timeout,

@@ -1,4 +1,5 @@
-// harness demo [--cache DIR] [--accel auto|kvm|tcg] [--optimised] [--no-install] [-v]
+// harness demo [--kernel 6.1|6.12 | --debian-kernel RELEASE] [--cache DIR] [--accel ...]
+//              [--optimised] [--no-install] [-v]
 //              [-- harness run options]
 #include "base/files.hpp"
 #include "base/signals.hpp"
@@ -6,6 +7,7 @@
 #include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
 #include "kernel/cache_dir.hpp"
+#include "kernel/debian_kernel.hpp"
 #include "tracers/tracers.hpp"
 #include "vm/demo.hpp"
 
@@ -14,8 +16,35 @@
 
 namespace harness::cli {
 
+namespace {
+
+// `--debian-kernel RELEASE`: a stock kernel instead of a test kernel (whose --kernel and
+// --optimised it excludes); its series is then its own source package's.
+Status take_debian_kernel(const po::variables_map& vm, vm::DemoRequest& req) {
+  if (!vm.count("debian-kernel"))
+    return {};
+  req.debian_kernel = vm["debian-kernel"].as<std::string>();
+  if (!kernel::valid_debian_release(req.debian_kernel))
+    return std::unexpected(kernel::invalid_debian_release("--debian-kernel", req.debian_kernel));
+  const bool kernel_given = !vm["kernel"].defaulted();
+  if (kernel_given || req.optimised)
+    return fail(Exit::usage,
+                std::string(kernel_given ? "--kernel" : "--optimised") + " with --debian-kernel",
+                "they choose a test kernel to build; --debian-kernel boots a stock one",
+                "give one of them");
+  req.series = kernel::debian_kernel_series(req.debian_kernel);
+  if (req.series != "6.1" && req.series != "6.12")
+    return fail(Exit::usage, "--debian-kernel " + req.debian_kernel,
+                "its source, linux-source-" + req.series + ", is not in Debian 12's archive",
+                "use a 6.1 or 6.12 kernel (e.g. 6.1.0-57-amd64, 6.12.118+deb12-amd64)");
+  return {};
+}
+
+} // namespace
+
 Result<int> cmd_demo(const Args& all) {
-  const std::string usage = "demo [--kernel 6.1|6.12] [--backend auto|stap|kprobe] [--cache DIR] "
+  const std::string usage = "demo [--kernel 6.1|6.12 | --debian-kernel RELEASE] [--backend "
+                            "auto|stap|kprobe] [--cache DIR] "
                             "[--accel auto|kvm|tcg] [--optimised] [--no-install] [--out DIR] [-v] "
                             "[-- harness run options]";
   const auto dashes = std::find(all.begin(), all.end(), "--");
@@ -25,6 +54,9 @@ Result<int> cmd_demo(const Args& all) {
   opts.add_options()("help,h",
                      "show this help")("kernel", po::value<std::string>()->default_value("6.1"),
                                        "Debian kernel series to build and boot: 6.1 or 6.12")(
+      "debian-kernel", po::value<std::string>(),
+      "boot a stock Debian kernel instead of building one, by release (e.g. 6.1.0-57-amd64): "
+      "downloaded once (about 1 GB), probed with kprobe events")(
       "backend", po::value<std::string>()->default_value("auto"),
       "tracer: auto (stap where SystemTap supports the kernel, else kprobe), stap or kprobe")(
       "cache", po::value<std::string>()->default_value(""),
@@ -66,6 +98,8 @@ Result<int> cmd_demo(const Args& all) {
   req.accel = *accel;
   req.optimised = vm.count("optimised") > 0;
   req.series = vm["kernel"].as<std::string>();
+  if (auto s = take_debian_kernel(vm, req); !s)
+    return std::unexpected(s.error());
   if (req.series != "6.1" && req.series != "6.12")
     return fail(Exit::usage, "--kernel " + req.series.substr(0, 40), "not a series harness builds",
                 "use 6.1 or 6.12 (Debian's linux-source-6.1 / linux-source-6.12)");
@@ -98,8 +132,10 @@ Result<int> cmd_demo(const Args& all) {
     std::cout << *text << std::flush;
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.1f s", static_cast<double>(res->elapsed_ms) / 1000.0);
-  std::cerr << "harness demo: done in " << secs << " (kernel "
-            << (res->kernel_cached ? "from the cache" : "built now") << "); report files in "
+  const char* kernel = !req.debian_kernel.empty() ? "stock Debian"
+                       : res->kernel_cached       ? "from the cache"
+                                                  : "built now";
+  std::cerr << "harness demo: done in " << secs << " (kernel " << kernel << "); report files in "
             << res->run.run_dir << std::endl;
   return res->run.exit_code;
 }

@@ -1,5 +1,5 @@
-// harness vm run  --kernel-build DIR [options] -- <harness run options>
-// harness vm exec --kernel-build DIR [options] -- PROGRAM [ARGS...]
+// harness vm run  (--kernel-build DIR | --debian-kernel RELEASE) [options] -- <run options>
+// harness vm exec (--kernel-build DIR | --debian-kernel RELEASE) [options] -- PROGRAM [ARGS...]
 #include "base/files.hpp"
 #include "base/signals.hpp"
 #include "harness/cli/commands.hpp"
@@ -7,6 +7,7 @@
 #include "harness/cli/options.hpp"
 #include "harness/cli/tracer_options.hpp"
 #include "kernel/cache_dir.hpp"
+#include "kernel/debian_kernel.hpp"
 #include "vm/qemu_command.hpp"
 #include "vm/vm_runner.hpp"
 #include "vm/vm_session.hpp"
@@ -31,10 +32,13 @@ const std::string kExitText = exit_help(
 
 void add_vm_options(po::options_description& opts) {
   opts.add_options()("help,h", "show this help")(
-      "kernel-build", po::value<std::string>()->required(),
+      "kernel-build", po::value<std::string>(),
       "kernel build tree to boot (arch/x86/boot/bzImage; vmlinux for the module)")(
-      "accel", po::value<std::string>()->default_value("auto"),
-      "auto (KVM when a probe boot proves it works, else TCG), kvm or tcg")(
+      "debian-kernel", po::value<std::string>(),
+      "a stock Debian kernel to boot instead, by release (e.g. 6.1.0-57-amd64): its image and "
+      "-dbg packages are downloaded into the cache once (about 1 GB); probed with kprobe "
+      "events")("accel", po::value<std::string>()->default_value("auto"),
+                "auto (KVM when a probe boot proves it works, else TCG), kvm or tcg")(
       "timeout", po::value<double>()->default_value(300), "seconds before the VM is stopped")(
       "out,o", po::value<std::string>(),
       "new or empty directory shared with the guest: job, console.log, outputs (default "
@@ -45,19 +49,32 @@ void add_vm_options(po::options_description& opts) {
 }
 
 struct Common {
-  std::string kernel_build, out, cache;
+  std::string kernel_build, debian_kernel, out, cache;
   vm::AccelRequest accel = vm::AccelRequest::automatic;
   std::chrono::milliseconds timeout{300000};
   int memory = 1024;
   bool verbose = false;
 };
 
+std::string value_or_empty(const po::variables_map& vm, const char* name) {
+  return vm.count(name) ? vm[name].as<std::string>() : std::string();
+}
+
 Result<Common> common_from(const po::variables_map& vm) {
   Common c;
-  c.kernel_build = vm["kernel-build"].as<std::string>();
-  // Checked before anything is created: a wrong --kernel-build leaves no empty run directory.
-  if (auto image = vm::kernel_image_of(c.kernel_build); !image)
-    return std::unexpected(image.error());
+  c.kernel_build = value_or_empty(vm, "kernel-build");
+  c.debian_kernel = value_or_empty(vm, "debian-kernel");
+  if (c.kernel_build.empty() == c.debian_kernel.empty())
+    return fail(Exit::usage, c.kernel_build.empty() ? "the kernel" : "--kernel-build",
+                c.kernel_build.empty() ? "is not given" : "and --debian-kernel both given",
+                "name the kernel to boot: --kernel-build DIR (a build tree) or --debian-kernel "
+                "RELEASE (a stock Debian kernel, e.g. 6.1.0-57-amd64)");
+  // Checked before anything is created: a wrong kernel leaves no empty run directory.
+  if (!c.debian_kernel.empty() && !kernel::valid_debian_release(c.debian_kernel))
+    return std::unexpected(kernel::invalid_debian_release("--debian-kernel", c.debian_kernel));
+  if (!c.kernel_build.empty())
+    if (auto image = vm::kernel_image_of(c.kernel_build); !image)
+      return std::unexpected(image.error());
   auto accel = vm::parse_accel(vm["accel"].as<std::string>());
   if (!accel)
     return std::unexpected(accel.error());
@@ -75,10 +92,6 @@ Result<Common> common_from(const po::variables_map& vm) {
   if (auto s = vm::check_vm_settings(c.out, c.memory); !s)
     return std::unexpected(s.error());
   return c;
-}
-
-std::string value_or_empty(const po::variables_map& vm, const char* name) {
-  return vm.count(name) ? vm[name].as<std::string>() : std::string();
 }
 
 // Splits at the first "--": harness's options before, the guest command after.
@@ -117,6 +130,7 @@ auto console_sink(bool verbose) {
 vm::VmSettings vm_settings(const Common& c) {
   vm::VmSettings vm;
   vm.kernel_build = c.kernel_build;
+  vm.debian_kernel = c.debian_kernel;
   vm.out_dir = c.out;
   vm.accel = c.accel;
   vm.timeout = c.timeout;
@@ -129,7 +143,8 @@ vm::VmSettings vm_settings(const Common& c) {
 
 Result<int> vm_run(const Args& args) {
   const std::string usage =
-      "vm run --kernel-build DIR [--accel auto|kvm|tcg] [--timeout S] [--out DIR] [--backend "
+      "vm run (--kernel-build DIR | --debian-kernel RELEASE) [--accel auto|kvm|tcg] [--timeout S] "
+      "[--out DIR] [--backend "
       "auto|stap|kprobe] [--probes SET | --module FILE.ko | --kprobes FILE.kprobes [--plan FILE]] "
       "[--html FILE] -- [harness run options]";
   auto [ours, theirs] = split_at_dashes(args);
@@ -196,9 +211,9 @@ Result<int> vm_run(const Args& args) {
 }
 
 Result<int> vm_exec(const Args& args) {
-  const std::string usage =
-      "vm exec --kernel-build DIR [--accel auto|kvm|tcg] [--timeout S] [--out DIR] [--veth] "
-      "[--module FILE.ko] -- PROGRAM [ARGS...]";
+  const std::string usage = "vm exec (--kernel-build DIR | --debian-kernel RELEASE) [--accel "
+                            "auto|kvm|tcg] [--timeout S] [--out DIR] [--veth] "
+                            "[--module FILE.ko] -- PROGRAM [ARGS...]";
   auto [ours, theirs] = split_at_dashes(args);
   po::options_description opts("vm exec options");
   add_vm_options(opts);

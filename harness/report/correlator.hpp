@@ -124,12 +124,13 @@ public:
 private:
   struct Use {
     FrameTimeline tl;
-    bool open = false;             // a use in progress
-    bool closed = false;           // AVAILABLE seen; late xmit/destructor records may still follow
-    bool pid_match = false;        // a record in the sender's process context touched it
-    std::uint32_t bits = 0;        // anchors (KnownAnchor) that contributed to this use
-    std::uint64_t opener = 0;      // po key of the socket whose records opened it
-    std::uint32_t request_bit = 0; // the anchor that saw SEND_REQUEST first
+    bool open = false;              // a use in progress
+    bool closed = false;            // AVAILABLE seen; late xmit/destructor records may still follow
+    bool pid_match = false;         // a record in the sender's process context touched it
+    std::uint32_t bits = 0;         // anchors (KnownAnchor) that contributed to this use
+    std::uint64_t opener = 0;       // po key of the socket whose records opened it
+    std::uint32_t request_bit = 0;  // the anchor that saw SEND_REQUEST first
+    std::uint64_t request_mark = 0; // the socket's `requests` at this use's last SEND_REQUEST
     // The record read right after this use's last destructor record: the destructor's own
     // AVAILABLE store comes before it, so only a loss up to then can hide that store.
     std::uint64_t after_destruct_ts = 0;
@@ -158,6 +159,7 @@ private:
     std::uint64_t first_ts = 0; // its first record
     std::uint64_t taken = 0;    // SENDING stores recorded (each followed by packet_inc_pending)
     std::uint64_t released = 0; // destruct.pending_dec records (each before its decrement)
+    std::uint64_t requests = 0; // SEND_REQUEST sightings of its frames, all slots
   };
   struct Call {
     std::uint64_t start_ts = 0;
@@ -183,6 +185,11 @@ private:
   void mark_ours(Socket& s, const TraceRecord& r);
   void map_index(Socket& s, std::uint64_t addr, std::int64_t index, MapSource src);
   void phase(Socket& s, std::uint64_t addr, Phase p, const TraceRecord& r);
+  // SEND_REQUEST seen for a slot whose use is open: the same frame found again (its send failed,
+  // or a second probe of the same sighting), put back by a status store while the kernel held
+  // it, or the slot's next frame.
+  enum class RequestAgain { same_frame, put_back, next_frame };
+  RequestAgain request_again(const Socket& s, const Use& u, const TraceRecord& r) const;
   void set_status(Socket& s, std::uint64_t addr, std::uint32_t status, const TraceRecord& r);
   void restore(Use& u);
   Slot& slot_for(std::uint64_t addr, const TraceRecord& r);

@@ -88,6 +88,27 @@ void Correlator::restore(Use& u) {
   u.bits &= ~kRetryBits;
 }
 
+Correlator::RequestAgain Correlator::request_again(const Socket& s, const Use& u,
+                                                   const TraceRecord& r) const {
+  // SEND_REQUEST seen when records since this use began may have been lost: the slot's next
+  // frame as likely as this one again (its completion lost), so a use of its own, which the
+  // join places by time (never merged into this one, never a status going backwards).
+  if (lost_between(first_kernel_ts(u.tl), r.ts_ns))
+    return RequestAgain::next_frame;
+  const bool beyond_request = u.tl.seen(Phase::sending) || u.tl.seen(Phase::xmit) ||
+                              u.tl.seen(Phase::destruct) || u.tl.seen(Phase::available);
+  // The kernel takes ring slots in order and moves on only past a frame it took, so a frame
+  // found again with no other slot found in between is the same frame (its send failed);
+  // after other slots, the ring went round: the next frame, the previous one ended where no
+  // probe could see it (an -O2 kernel whose completion records lack `ph`).
+  if (!beyond_request)
+    return s.requests == u.request_mark ? RequestAgain::same_frame : RequestAgain::next_frame;
+  // SEND_REQUEST while the kernel holds the frame in SENDING: someone wrote the status.
+  if (!u.tl.seen(Phase::destruct) && !u.tl.seen(Phase::available))
+    return RequestAgain::put_back;
+  return RequestAgain::next_frame;
+}
+
 void Correlator::phase(Socket& s, std::uint64_t addr, Phase p, const TraceRecord& r) {
   if (addr == 0)
     return;
@@ -123,27 +144,16 @@ void Correlator::phase(Socket& s, std::uint64_t addr, Phase p, const TraceRecord
     emit(slot, false);
   }
   if (u.open) {
-    const bool beyond_request = u.tl.seen(Phase::sending) || u.tl.seen(Phase::xmit) ||
-                                u.tl.seen(Phase::destruct) || u.tl.seen(Phase::available);
     if (p == Phase::request_seen) {
-      // Counted through the probe that saw it first, so get_status + ph_check count once.
-      const bool again = bit == u.request_bit;
-      // SEND_REQUEST seen when records since this use began may have been lost: the slot's next
-      // frame as likely as this one again (its completion lost), so a use of its own, which the
-      // join places by time (never merged into this one, never a status going backwards).
-      const bool after_loss = lost_between(first_kernel_ts(u.tl), r.ts_ns);
-      if (!beyond_request && !after_loss) {
-        if (again)
+      const RequestAgain what = request_again(s, u, r);
+      if (what != RequestAgain::next_frame) {
+        if (what == RequestAgain::put_back)
+          restore(u);
+        // Counted through the probe that saw it first, so get_status + ph_check count once.
+        if (bit == u.request_bit)
           ++u.tl.request_seen_count; // found again after a failed or empty attempt
         attach(u);
-        return;
-      }
-      if (!u.tl.seen(Phase::destruct) && !u.tl.seen(Phase::available) && !after_loss) {
-        // SEND_REQUEST while the kernel holds the frame in SENDING: someone wrote the status.
-        restore(u);
-        if (again)
-          ++u.tl.request_seen_count;
-        attach(u);
+        u.request_mark = ++s.requests;
         return;
       }
       emit(slot, false); // the previous use ended without an AVAILABLE record
@@ -161,6 +171,7 @@ void Correlator::phase(Socket& s, std::uint64_t addr, Phase p, const TraceRecord
   if (p == Phase::request_seen) {
     slot.use.tl.request_seen_count = 1;
     slot.use.request_bit = bit;
+    slot.use.request_mark = ++s.requests;
   }
   if (p == Phase::available)
     slot.use.closed = true;

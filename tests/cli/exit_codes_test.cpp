@@ -5,6 +5,7 @@
 // lockdown or a stap that hangs in a live run, which neither this host nor the test VM has: the
 // stand-in tests of tests/session cover them (see kNotReachedHere).
 #include "cli_test_util.hpp"
+#include "netns_traffic.hpp"
 
 #include <csignal>
 #include <filesystem>
@@ -326,25 +327,9 @@ TEST(ExitCodes, HundredThirtyInterrupted) {
   ASSERT_TRUE(c);
   // The event: frames leave the veth in its throwaway namespace (the sender is past its set-up),
   // then SIGINT.
-  const std::string tag = "hx-" + std::to_string((*c)->pid()) + "-";
-  auto netns = [&]() -> std::string {
-    auto l = run_captured({.exe = "ip", .args = {"netns", "list"}}, std::chrono::seconds(30));
-    const auto at = l ? l->out.find(tag) : std::string::npos;
-    return at == std::string::npos ? "" : l->out.substr(at, l->out.find_first_of(" \n", at) - at);
-  };
-  auto sending = [&] {
-    const std::string ns = netns();
-    if (ns.empty())
-      return false;
-    auto l = run_captured({.exe = "ip", .args = {"-n", ns, "-s", "-o", "link", "show"}},
-                          std::chrono::seconds(30));
-    if (!l)
-      return false;
-    static const std::regex tx(R"(TX:[^\\]*\\\s+\d+\s+(\d+))"); // "TX: bytes packets ...\ B P"
-    for (std::sregex_iterator it(l->out.begin(), l->out.end(), tx), end; it != end; ++it)
-      if (std::stoull((*it)[1]) > 0)
-        return true;
-    return false;
+  const pid_t pid = (*c)->pid();
+  auto sending = [pid] {
+    return harness::testing::veth_of_pid_sends(pid);
   };
   while (!sending() && !(*c)->exit_status())
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -353,7 +338,7 @@ TEST(ExitCodes, HundredThirtyInterrupted) {
   auto st = (*c)->wait(std::chrono::hours(24));
   ASSERT_TRUE(st);
   EXPECT_EQ(st->code, 130) << err;
-  EXPECT_EQ(netns(), "") << "network namespace left behind";
+  EXPECT_EQ(harness::testing::netns_of_pid(pid), "") << "network namespace left behind";
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 // `demo`) are tested in tests/e2e.
 #include "base/files.hpp"
 #include "cli_test_util.hpp"
+#include "text_lines.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -27,13 +28,7 @@ const std::string kRun20 = kTraces + "6.1.192-O0-v2-20frames-ring8-run";
 const std::string kRun2 = kTraces + "6.1.192-O0-v2-2frames-ring8-run";
 const std::string kMap61 = std::string(HARNESS_SOURCE_DIR) + "/probes/maps/6.1.192-debian.json";
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    out.push_back(l);
-  return out;
-}
+using harness::testing::lines_of;
 
 // The rows of a text report's frame table: the lines after its column header, up to the
 // "... N more frames" or "times:" line.
@@ -484,6 +479,52 @@ TEST(KernelOptions, BuildJobsReachMakeAndAreChecked) {
 // -m NAME names the files `build` writes. The kprobe tracer's definitions (perf probe -D on the
 // test kernel's vmlinux) are cheap and cached without the name; that stap gets `-m NAME` is
 // ModuleBuild.StapArguments (tests/stap).
+// `vm run|exec --debian-kernel RELEASE`: one kernel, named in the packages' spelling; a bad one
+// is refused before anything is made or downloaded (booting one: tests/e2e/stock_e2e_test.cpp).
+TEST(VmOptions, DebianKernelIsCheckedBeforeAnythingIsMade) {
+  harness::testing::TempDir tmp;
+  const std::string out = tmp.file("vm"), cache = tmp.file("cache");
+  for (const char* cmd : {"run", "exec"}) {
+    SCOPED_TRACE(cmd);
+    const auto bad = harness({"vm", cmd, "--debian-kernel", "6.1.0-57-amd64;id", "--out", out,
+                              "--cache", cache, "--", "true"});
+    EXPECT_EQ(bad.status.code, 2) << bad.err;
+    EXPECT_TRUE(has(bad.err, "--debian-kernel 6.1.0-57-amd64;id: is not a Debian kernel release"))
+        << bad.err;
+    EXPECT_TRUE(has(bad.err, "hint: list them with `apt-cache search")) << bad.err;
+    const auto both = harness({"vm", cmd, "--debian-kernel", "6.1.0-57-amd64", "--kernel-build",
+                               tmp.path(), "--out", out, "--cache", cache, "--", "true"});
+    EXPECT_EQ(both.status.code, 2) << both.err;
+    EXPECT_TRUE(has(both.err, "--kernel-build: and --debian-kernel both given")) << both.err;
+    const auto none = harness({"vm", cmd, "--out", out, "--cache", cache, "--", "true"});
+    EXPECT_EQ(none.status.code, 2) << none.err;
+    EXPECT_TRUE(has(none.err, "the kernel: is not given")) << none.err;
+    EXPECT_TRUE(has(none.err, "--debian-kernel RELEASE")) << none.err;
+    EXPECT_FALSE(fs::exists(out));
+    EXPECT_FALSE(fs::exists(cache));
+  }
+}
+
+TEST(DemoOptions, DebianKernelExcludesTheTestKernelsOptions) {
+  harness::testing::TempDir tmp;
+  const std::string cache = tmp.file("cache");
+  for (const auto& [extra, said] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--debian-kernel", "6.1.0-57-amd64", "--optimised"},
+            "--optimised with --debian-kernel: they choose a test kernel to build"},
+           {{"--debian-kernel", "6.1.0-57-amd64", "--kernel", "6.12"},
+            "--kernel with --debian-kernel"},
+           {{"--debian-kernel", "5.10.0-30-amd64"},
+            "--debian-kernel 5.10.0-30-amd64: its source, linux-source-5.10, is not in Debian 12"},
+           {{"--debian-kernel", "6.1"}, "--debian-kernel 6.1: is not a Debian kernel release"}}) {
+    std::vector<std::string> argv = {"demo", "--no-install", "--cache", cache};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const auto r = harness(argv);
+    EXPECT_EQ(r.status.code, 2) << r.err;
+    EXPECT_TRUE(has(r.err, said)) << r.err;
+    EXPECT_FALSE(fs::exists(cache));
+  }
+}
+
 TEST(BuildOptions, NameNamesTheFilesWritten) {
   TempDir d;
   for (const std::vector<std::string>& bad : {std::vector<std::string>{"-m", "bad-name"},

@@ -86,7 +86,7 @@ std::string* Installed::dest_ = nullptr;
 
 TEST_F(Installed, LaysOutBinaryDataManPagesAndCompletion) {
   for (const auto* f :
-       {"bin/harness", "share/harness/probes/maps/6.1.192-debian.json",
+       {"bin/harness", "bin/harness-vm-preinit", "share/harness/probes/maps/6.1.192-debian.json",
         "share/harness/probes/maps/6.12.117-debian.json",
         "share/harness/kernel/probe-kernel.config", "share/man/man1/harness.1",
         "share/man/man1/harness-run.1", "share/bash-completion/completions/harness"})

@@ -69,7 +69,8 @@ TEST_F(Package, DeclaresWhatHarnessRuns) {
 TEST_F(Package, HoldsBinaryDataManPagesAndCompletionUnderUsr) {
   const std::string files = dpkg_deb("-c");
   for (const auto* f :
-       {"./usr/bin/harness", "./usr/share/harness/probes/maps/6.1.192-debian.json",
+       {"./usr/bin/harness", "./usr/bin/harness-vm-preinit",
+        "./usr/share/harness/probes/maps/6.1.192-debian.json",
         "./usr/share/harness/probes/maps/3.13.0-116-ubuntu.json",
         "./usr/share/harness/kernel/probe-kernel.config", "./usr/share/man/man1/harness.1",
         "./usr/share/bash-completion/completions/harness"})

@@ -2,6 +2,7 @@
 #include "probes/map_store.hpp"
 #include "probes/plan_maker.hpp"
 #include "report_fixtures.hpp"
+#include "text_lines.hpp"
 
 #include <algorithm>
 #include <gtest/gtest.h>
@@ -67,13 +68,7 @@ sender::SendReport sender_of(std::vector<sender::FrameRecord> frames, std::uint3
   return s;
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> v;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    v.push_back(l);
-  return v;
-}
+using harness::testing::lines_of;
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -347,6 +342,37 @@ TEST(Correlator, RingWrapWithoutPhCheckInfersIndicesFromRingOrder) {
     EXPECT_EQ(r.frames[k].index, static_cast<std::int64_t>(k % 4));
     EXPECT_EQ(r.frames[k].mapped_by, MapSource::ring_order);
     EXPECT_EQ(r.frames[k].addr, 0xffff888000100000ull + 0x10000ull * (3 - k % 4));
+  }
+  EXPECT_EQ(r.exit_code(), 0) << (r.anomalies.empty() ? "" : r.anomalies[0].message);
+}
+
+// Only SEND_REQUEST sightings carry the frame (an -O2 kernel: the completions' ph is '?'). A slot
+// found again right after itself is the same frame tried again; found again after other slots,
+// it is the next frame in that slot (the kernel moves on only past frames it took).
+TEST(Correlator, ASlotFoundAgainAfterOthersHoldsTheNextFrame) {
+  Gen g;
+  const std::uint64_t po = 0x1000, a = 0x20000, b = 0x21000;
+  const std::string p = "po=0x1000";
+  std::vector<sender::FrameRecord> filled; // the sender fills a slot right before it is found
+  auto seen = [&](std::uint64_t addr) {
+    filled.push_back(frame(filled.size(), addr == a ? 0 : 1, static_cast<std::int64_t>(g.ts)));
+    g.ev("snd.ph_check", p + " ph=" + Gen::hex(addr) + " head=?");
+    g.ev("destruct.set_available", "po=? ph=? ts=0", 1, 7);
+  };
+  g.start(po, 0, 2);
+  seen(a);
+  g.ev("snd.ph_check", p + " ph=0x20000 head=?"); // the same frame again: its send failed
+  seen(b);
+  seen(a);
+  seen(b);
+  g.ret(po, 450);
+  const Report r = analyze_text(g.text, sender_of(filled, 2));
+  ASSERT_EQ(r.frames.size(), 4u);
+  EXPECT_EQ(r.frames[0].request_seen_count, 2u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(r.frames[i].index, static_cast<std::int64_t>(i % 2)) << i;
+    EXPECT_EQ(r.frames[i].outcome, Outcome::completed) << i;
+    EXPECT_FALSE(r.frames[i].status_backwards) << i;
   }
   EXPECT_EQ(r.exit_code(), 0) << (r.anomalies.empty() ? "" : r.anomalies[0].message);
 }

@@ -1,6 +1,7 @@
 // `harness send` as a user runs it: the real binary, its exit status, its output.
 #include "base/child_proc.hpp"
 #include "base/scratch_net.hpp"
+#include "netns_traffic.hpp"
 #include "test_net.hpp"
 
 #include <filesystem>
@@ -278,26 +279,6 @@ bool netns_of_pid_left(pid_t pid) {
   return false;
 }
 
-// Whether frames leave the veth of PID's throwaway namespace (its tx end's TX packet counter):
-// `harness send --veth` is past its set-up and in its send loop.
-bool veth_of_pid_sends(pid_t pid) {
-  const std::string prefix = "hx-" + std::to_string(pid) + "-";
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/run/netns", ec)) {
-    const std::string ns = e.path().filename().string();
-    if (!ns.starts_with(prefix))
-      continue;
-    auto l = run_captured({.exe = "ip", .args = {"-n", ns, "-s", "-o", "link", "show"}}, 30s);
-    if (!l)
-      return false;
-    static const std::regex tx(R"(TX:[^\\]*\\\s+\d+\s+(\d+))"); // "TX: bytes packets ...\ B P"
-    for (std::sregex_iterator it(l->out.begin(), l->out.end(), tx), end; it != end; ++it)
-      if (std::stoull((*it)[1]) > 0)
-        return true;
-  }
-  return false;
-}
-
 } // namespace
 
 TEST(CmdSend, SigintGivesAPartialAuditExit130AndNoLeftovers) {
@@ -314,7 +295,8 @@ TEST(CmdSend, SigintGivesAPartialAuditExit130AndNoLeftovers) {
     ASSERT_TRUE(child) << format_error(child.error());
     // The event: harness handles the signal and frames leave the veth (the send loop runs).
     const pid_t pid = (*child)->pid();
-    while (!(catches(pid, sig) && veth_of_pid_sends(pid)) && !(*child)->exit_status())
+    while (!(catches(pid, sig) && harness::testing::veth_of_pid_sends(pid)) &&
+           !(*child)->exit_status())
       std::this_thread::sleep_for(2ms);
     ASSERT_FALSE((*child)->exit_status()) << "harness send ended before the signal: " << out;
     (*child)->send_signal(sig);

@@ -6,6 +6,7 @@
 #include "probes/trace_format.hpp"
 #include "stap/generate.hpp"
 #include "synthetic_sources.hpp"
+#include "text_lines.hpp"
 
 #include <chrono>
 #include <cstdlib>
@@ -31,13 +32,7 @@ LineMap shipped(const std::string& spec) {
   return s->entry.map;
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    out.push_back(l);
-  return out;
-}
+using harness::testing::lines_of;
 
 // Code lines: what SystemTap parses (everything but `//` comment lines).
 std::string code_only(const std::string& script) {

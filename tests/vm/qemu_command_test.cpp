@@ -35,6 +35,24 @@ TEST(QemuCommand, KernelCommandLine) {
   EXPECT_EQ(kernel_command_line(c).find("tsc_early_khz"), std::string::npos);
 }
 
+// A stock kernel boots from harness's initramfs: its /init mounts the root, so the command line
+// names neither root nor init, and qemu gets -initrd.
+TEST(QemuCommand, WithAnInitramfs) {
+  auto c = config();
+  c.initrd = "/var/tmp/vm-1/initramfs.cpio";
+  c.init = "/init";
+  c.init_args.insert(c.init_args.begin(), "/opt/harness/bin/harness");
+  EXPECT_EQ(kernel_command_line(c), "console=ttyS0 rdinit=/init panic=-1 -- "
+                                    "/opt/harness/bin/harness vm-guest --share /var/tmp/vm-1");
+  auto args = qemu_arguments(c);
+  ASSERT_TRUE(args) << args.error().why;
+  EXPECT_EQ(after(*args, "-initrd"), c.initrd);
+  EXPECT_EQ(after(*args, "-device", 0), "virtio-9p-pci,fsdev=hxroot,mount_tag=root");
+  EXPECT_TRUE(after(*qemu_arguments(config()), "-initrd").empty());
+  c.initrd = "/var/tmp/a b.cpio";
+  ASSERT_FALSE(qemu_arguments(c));
+}
+
 TEST(QemuCommand, Arguments) {
   auto args = qemu_arguments(config());
   ASSERT_TRUE(args) << args.error().why;
