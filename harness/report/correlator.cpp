@@ -171,6 +171,10 @@ void Correlator::on_ph_check(Socket& s, const TraceRecord& r, std::uint64_t ph) 
     unreadable(r);
     return;
   }
+  if (auto it = calls_.find(r.tid); it != calls_.end()) {
+    it->second.frame = ph;
+    it->second.frame_ts = r.ts_ns;
+  }
   if (ph == 0) {
     // No SEND_REQUEST frame. A correct loop then waits (snd.wait, or at least a sleep) or
     // leaves; finding none twice in a row without either is a spin.
@@ -194,13 +198,34 @@ void Correlator::on_ph_check(Socket& s, const TraceRecord& r, std::uint64_t ph) 
   }
 }
 
-void Correlator::on_after_xmit(Socket& s, const TraceRecord& r, std::uint64_t ph) {
-  if (!r.has(Key::ph)) {
+// tpacket_snd's loop works on one frame from its ph_check to the next: where `ph` is optimised
+// out (an -O2 kernel), a record of the loop body is about the frame its thread's call found
+// last. Records lost since then could hide another ph_check: the record is then unreadable.
+std::uint64_t Correlator::call_frame(const TraceRecord& r) const {
+  const auto it = calls_.find(r.tid);
+  if (it == calls_.end() || !it->second.has_start || it->second.frame == 0 ||
+      lost_between(it->second.frame_ts, r.ts_ns))
+    return 0;
+  return it->second.frame;
+}
+
+// The frame of a tpacket_snd loop record: its `ph`, else its call's current frame (counted), else
+// none (the record is unreadable).
+std::uint64_t Correlator::loop_frame(const TraceRecord& r, std::uint64_t ph) {
+  if (r.has(Key::ph))
+    return ph;
+  const std::uint64_t frame = call_frame(r);
+  if (frame == 0)
     unreadable(r);
+  else
+    ++stats_.by_call_frame;
+  return frame;
+}
+
+void Correlator::on_after_xmit(Socket& s, const TraceRecord& r, std::uint64_t ph) {
+  if (!r.has(Key::ph) && (ph = loop_frame(r, ph)) == 0)
     return;
-  }
   phase(s, ph, Phase::xmit, r);
-  protocol_event(StatusEventKind::skb_used, ph, 0, r);
   if (r.has(Key::err) && r.get(Key::err) != 0) {
     ++stats_.xmit_errors;
     if (ph != 0)
@@ -209,10 +234,8 @@ void Correlator::on_after_xmit(Socket& s, const TraceRecord& r, std::uint64_t ph
 }
 
 void Correlator::on_len_sum(Socket& s, const TraceRecord& r, std::uint64_t ph) {
-  if (!r.has(Key::ph)) {
-    unreadable(r);
+  if (!r.has(Key::ph) && (ph = loop_frame(r, ph)) == 0)
     return;
-  }
   phase(s, ph, Phase::xmit, r);
   protocol_event(StatusEventKind::skb_used, ph, 0, r);
   if (r.has(Key::head) && ph != 0) {
@@ -249,6 +272,7 @@ void Correlator::on_destruct(Socket& s, const TraceRecord& r, std::uint64_t ph) 
   if (r.anchor == id_of(KnownAnchor::destruct_pending_dec))
     ++s.released;
   if (!r.has(Key::ph)) {
+    ++blind_destructs_; // some frame's skb was destructed: which, no record says
     unreadable(r);
     return;
   }

@@ -99,6 +99,8 @@ struct KernelStats {
   std::uint64_t mapping_conflicts = 0; // ph_check disagreed with an inferred index
   std::uint64_t unmapped_uses = 0;     // uses whose ring index stayed unknown
   std::uint64_t unreadable_events = 0; // events lacking a field they need (`?` or absent)
+  // tpacket_snd records without `ph` given to the frame their call was on (its last ph_check)
+  std::uint64_t by_call_frame = 0;
   std::vector<std::uint64_t> unreadable_by_anchor;     // by AnchorId
   std::array<std::uint64_t, kPhaseCount> phase_uses{}; // uses in which each phase was seen
   std::optional<KernelGeometry> geometry;              // from the sender's socket's snd.start
@@ -131,6 +133,7 @@ private:
     std::uint64_t opener = 0;       // po key of the socket whose records opened it
     std::uint32_t request_bit = 0;  // the anchor that saw SEND_REQUEST first
     std::uint64_t request_mark = 0; // the socket's `requests` at this use's last SEND_REQUEST
+    std::uint64_t blind_mark = 0;   // `blind_destructs_` then
     // The record read right after this use's last destructor record: the destructor's own
     // AVAILABLE store comes before it, so only a loss up to then can hide that store.
     std::uint64_t after_destruct_ts = 0;
@@ -172,6 +175,9 @@ private:
     std::uint64_t empty_line = 0; // last ph_check without a frame since a wait or sleep
     std::uint64_t empty_ts = 0;
     std::uint64_t empty_since_wait = 0; // ph_checks without a frame since then
+    // The frame the call's loop is on: its last ph_check's (0: none), and when it was found.
+    std::uint64_t frame = 0;
+    std::uint64_t frame_ts = 0;
     // alloc.enter / sched.sleep findings wait for the call's snd.return: only a call seen to
     // end is known to have held them (a kernel without the return probe never closes a call).
     std::vector<std::pair<CallFault, TraceRecord>> candidates;
@@ -220,6 +226,10 @@ private:
   void on_wait_continue(const TraceRecord& r);
   void on_after_xmit(Socket& s, const TraceRecord& r, std::uint64_t ph);
   void on_len_sum(Socket& s, const TraceRecord& r, std::uint64_t ph);
+  // The frame a tpacket_snd record without `ph` is about: its thread's call's current frame,
+  // unless records may have been lost since that frame was found (0: none).
+  std::uint64_t call_frame(const TraceRecord& r) const;
+  std::uint64_t loop_frame(const TraceRecord& r, std::uint64_t ph);
   void on_return(Socket& s, const TraceRecord& r);
   void on_set_status(Socket& s, const TraceRecord& r);
   void on_get_status(Socket& s, const TraceRecord& r);
@@ -241,6 +251,7 @@ private:
   std::vector<bool> ring_taken_;
   std::uint32_t next_ring_ = 0; // without sender records: the next socket's ring number
   std::uint64_t now_ = 0;       // the timestamp of the record being read (UINT64_MAX: the end)
+  std::uint64_t blind_destructs_ = 0;         // destructor records without `ph` (an -O2 kernel's)
   std::vector<std::uint64_t> after_destruct_; // slots whose destructor record was the last read
   bool finished_ = false;
   bool markers_seen_ = false; // a destruct.set_available record was read (correlator_protocol)

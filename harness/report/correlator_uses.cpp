@@ -103,8 +103,10 @@ Correlator::RequestAgain Correlator::request_again(const Socket& s, const Use& u
   // probe could see it (an -O2 kernel whose completion records lack `ph`).
   if (!beyond_request)
     return s.requests == u.request_mark ? RequestAgain::same_frame : RequestAgain::next_frame;
-  // SEND_REQUEST while the kernel holds the frame in SENDING: someone wrote the status.
-  if (!u.tl.seen(Phase::destruct) && !u.tl.seen(Phase::available))
+  // SEND_REQUEST while the kernel holds the frame in SENDING: someone wrote the status. Unless
+  // destructor records that name no frame came since: this frame's end may be one of them.
+  if (!u.tl.seen(Phase::destruct) && !u.tl.seen(Phase::available) &&
+      blind_destructs_ == u.blind_mark)
     return RequestAgain::put_back;
   return RequestAgain::next_frame;
 }
@@ -154,6 +156,7 @@ void Correlator::phase(Socket& s, std::uint64_t addr, Phase p, const TraceRecord
           ++u.tl.request_seen_count; // found again after a failed or empty attempt
         attach(u);
         u.request_mark = ++s.requests;
+        u.blind_mark = blind_destructs_;
         return;
       }
       emit(slot, false); // the previous use ended without an AVAILABLE record
@@ -172,6 +175,7 @@ void Correlator::phase(Socket& s, std::uint64_t addr, Phase p, const TraceRecord
     slot.use.tl.request_seen_count = 1;
     slot.use.request_bit = bit;
     slot.use.request_mark = ++s.requests;
+    slot.use.blind_mark = blind_destructs_;
   }
   if (p == Phase::available)
     slot.use.closed = true;

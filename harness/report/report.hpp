@@ -62,6 +62,7 @@ struct TraceInfo {
   std::uint64_t first_event_ts = 0, last_event_ts = 0;
   std::vector<BadLine> malformed_samples;
   std::uint64_t unreadable_events = 0, unmapped_uses = 0, mapping_conflicts = 0;
+  std::uint64_t by_call_frame = 0; // records without ph given to their call's current frame
   std::uint64_t foreign_sockets = 0, foreign_uses = 0;
   // Status stores checked against the TX ring protocol, and not checked (records lost).
   std::uint64_t protocol_checked = 0, protocol_unjudged = 0;

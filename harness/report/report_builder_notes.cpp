@@ -62,6 +62,10 @@ void add_trace_notes(Report& r, const BuildInputs& in, const ParseStats& ps) {
       r.notes.push_back(plural(probe.unreadable, "record", "records") + " of " + probe.anchor +
                         " lacked a value the correlator needs (`?`: optimised out or not "
                         "readable)");
+  if (tr.by_call_frame > 0)
+    r.notes.push_back(plural(tr.by_call_frame, "record", "records") +
+                      " of tpacket_snd without the frame address (`ph` optimised out) were taken "
+                      "as about the frame their call found last (its ph_check)");
   if (tr.unmapped_uses > 0)
     r.notes.push_back(plural(tr.unmapped_uses, "kernel frame", "kernel frames") +
                       " could not be placed in the ring (no ph_check/len_sum record and no "

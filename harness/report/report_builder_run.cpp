@@ -73,6 +73,7 @@ void fill_trace(TraceInfo& tr, const Inputs& c) {
   tr.first_event_ts = ks.first_ts;
   tr.last_event_ts = ks.last_ts;
   tr.unreadable_events = ks.unreadable_events;
+  tr.by_call_frame = ks.by_call_frame;
   tr.unmapped_uses = ks.unmapped_uses;
   tr.mapping_conflicts = ks.mapping_conflicts;
   tr.foreign_sockets = ks.foreign_sockets;

@@ -151,6 +151,7 @@ json trace_json(const TraceInfo& t) {
           {"last_event_ts_ns", opt_ns(t.last_event_ts)},
           {"unreadable_events", t.unreadable_events},
           {"unmapped_uses", t.unmapped_uses},
+          {"by_call_frame", t.by_call_frame},
           {"mapping_conflicts", t.mapping_conflicts},
           {"foreign_sockets", t.foreign_sockets},
           {"foreign_uses", t.foreign_uses},

@@ -156,6 +156,7 @@ void read_trace(Reader& rd, const json& j, Report& r) {
     r.trace.last_event_ts = rd.num<std::uint64_t>(*t, "last_event_ts_ns", p);
     r.trace.unreadable_events = rd.num<std::uint64_t>(*t, "unreadable_events", p);
     r.trace.unmapped_uses = rd.num<std::uint64_t>(*t, "unmapped_uses", p);
+    r.trace.by_call_frame = rd.num<std::uint64_t>(*t, "by_call_frame", p);
     r.trace.mapping_conflicts = rd.num<std::uint64_t>(*t, "mapping_conflicts", p);
     r.trace.foreign_sockets = rd.num<std::uint64_t>(*t, "foreign_sockets", p);
     r.trace.foreign_uses = rd.num<std::uint64_t>(*t, "foreign_uses", p);

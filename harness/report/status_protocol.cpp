@@ -133,12 +133,17 @@ ProtocolStep on_store(const SlotProtocol& s, const StatusEvent& e) {
   n.skipped = false;
   if (e.status == kStatusSending)
     n.destructed = false;
+  if (place == StorePlace::other) {
+    // Outside tpacket_snd and the destructor only another ring stores: tpacket_rcv on an RX
+    // ring, whose pages may be a closed TX ring's (the kernel selftest psock_tpacket runs TX
+    // then RX rings on one machine). The slot's history starts over; nothing is judged.
+    out.next = SlotProtocol{};
+    return out;
+  }
   if (lost) {
     out.unjudged = s.tx;
     return out;
   }
-  if (place == StorePlace::other && (!s.tx || e.lost_ever))
-    return out; // no TX history (another ring's frame), or a call the trace may have lost
   // A PACKET_LOSS skip, as long as no skb of the frame shows up. Never a destructor's store
   // without its marker: a clean kernel stores SENDING before it gives a frame an skb.
   if (place == StorePlace::snd && from == kStatusSendRequest && e.status == kStatusAvailable) {

@@ -16,8 +16,10 @@
 //   the destructor   SENDING -> AVAILABLE (tpacket_destruct_skb: the skb is done with it)
 // Anything else, a store made where its transition is not allowed, or AVAILABLE stored while the
 // frame's skb is alive (before its destructor ran) is a finding naming the transition, the place,
-// the records. User stores are never recorded: tpacket_snd's reads (get_status, ph_check) show
-// them. Records the tracer may have lost in between make the next event "not judged".
+// the records. A store outside tpacket_snd and the destructor is another ring's (tpacket_rcv on
+// an RX ring that may have a closed TX ring's pages): it starts the slot's history over. User
+// stores are never recorded: tpacket_snd's reads (get_status, ph_check) show them. Records the
+// tracer may have lost in between make the next event "not judged".
 
 #include "harness/report/trace_record.hpp"
 
@@ -32,7 +34,7 @@ enum class StorePlace : std::uint8_t {
   snd,        // inside the storing thread's tpacket_snd call
   destructor, // tpacket_destruct_skb: right after its destruct.set_available record of the frame
   user,       // no store record: tpacket_snd read a status no kernel store explains
-  other,      // a store record outside tpacket_snd and the destructor
+  other,      // a store record outside tpacket_snd and the destructor: another ring's
 };
 std::string_view store_place_name(StorePlace p); // "tpacket_snd", "tpacket_destruct_skb", ...
 

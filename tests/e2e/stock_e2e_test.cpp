@@ -5,9 +5,10 @@
 // version), and the guest's `harness run` probes it. No kernel is compiled.
 //
 // What -O2 lets today's line anchors see (README "Kernels and tracers"): tpacket_snd taking each
-// frame (SEND_REQUEST seen) and the destructor giving it back; the inlined status stores have no
-// line of their own (SENDING and AVAILABLE not probed) and `ph` is optimised out where the
-// transmit is counted. Every frame must complete in its slot with no false finding.
+// frame (SEND_REQUEST seen), transmitting it (len_sum, whose `ph` is optimised out: the frame its
+// call found last) and, on 6.1, the destructor giving it back; the inlined status stores have no
+// line of their own (SENDING and AVAILABLE not probed). Every frame must complete in its slot
+// with no false finding.
 #include "e2e_util.hpp"
 
 #include <filesystem>
@@ -40,9 +41,10 @@ protected:
   json vm_run(const std::string& release, const std::vector<std::string>& run_args) {
     return stock_run({"vm", "run"}, release, run_args);
   }
-  // The same through `harness demo --debian-kernel RELEASE` (the packages are there already).
+  // The same through `harness demo --debian-kernel RELEASE` (the packages are there already),
+  // with the demo's --backend and -v (the guest's console on stderr).
   json demo(const std::string& release, const std::vector<std::string>& run_args) {
-    return stock_run({"demo", "--no-install"}, release, run_args);
+    return stock_run({"demo", "--no-install", "--backend", "kprobe", "-v"}, release, run_args);
   }
   json stock_run(std::vector<std::string> args, const std::string& release,
                  const std::vector<std::string>& run_args) {
@@ -80,6 +82,9 @@ void expect_stock_run(const json& r, const std::string& release, int version) {
     EXPECT_EQ(f["outcome"], "completed") << "frame " << i;
   }
   EXPECT_EQ(phase(r, "request_seen")["frames"], 20);
+  // snd.len_sum's ph is optimised out: each record is the frame its call found last.
+  EXPECT_EQ(phase(r, "xmit")["frames"], 20);
+  EXPECT_EQ(r["trace"]["by_call_frame"], 20);
   for (const char* p : {"sending", "available"})
     EXPECT_FALSE(phase(r, p)["expected"].get<bool>()) << p;
   EXPECT_EQ(probe(r, "destruct.set_available")["records"], 20);
@@ -119,6 +124,9 @@ TEST_F(StockE2E, Debian612BackportByTheDemo) {
   EXPECT_NE(last_.err.find("step 2/3: stock Debian kernel " + release), std::string::npos)
       << last_.err;
   EXPECT_NE(last_.err.find("(kernel stock Debian)"), std::string::npos) << last_.err;
+  // -v: the stock kernel's own boot lines, and harness's in the guest, as they came.
+  EXPECT_NE(last_.err.find("Linux version 6.12.118"), std::string::npos) << last_.err;
+  EXPECT_NE(last_.err.find("kprobe events live:"), std::string::npos) << last_.err;
   EXPECT_NE(last_.out.find("verdict: OK"), std::string::npos) << last_.out;
   expect_stock_run(r, release, 2);
   EXPECT_EQ(probe(r, "destruct.set_available")["unreadable"], 20);

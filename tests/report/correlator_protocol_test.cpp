@@ -145,19 +145,22 @@ TEST(CorrelatorProtocol, TheDestructorStoringAnythingButAvailableIsNamed) {
   EXPECT_EQ(a->evidence[2].detail, "the destructor's give-back that stored it");
 }
 
-TEST(CorrelatorProtocol, AStoreOutsideTpacketSndAndTheDestructorIsNamed) {
+// The kernel selftest psock_tpacket's shape (a false finding in CI): a TX ring's frame, then an
+// RX ring on the same page (tpacket_rcv stores TP_STATUS_USER|CSUMNOTREADY outside any call),
+// then a TX ring again whose first SEND_REQUEST is the user's: no finding.
+TEST(CorrelatorProtocol, AnotherRingsStoreOnAFramesPageStartsItOver) {
   Trace t;
   t.start();
   t.frame(kA, 0);
   t.ret(150);
-  const auto store = t.store(kA, 2); // no call open on this thread, no destructor marker
+  t.store(kA, 9); // no call open on this thread, no destructor marker: tpacket_rcv
+  t.start();
+  t.frame(kA, 0);
+  t.ret(150);
   const Report r = analyze_text(t.text);
-  const Anomaly* a = find_anomaly(r, "status_protocol");
-  ASSERT_NE(a, nullptr) << ::testing::PrintToString(protocol_kinds(r));
-  EXPECT_EQ(a->message, "TX ring status protocol broken: AVAILABLE -> SENDING by outside "
-                        "tpacket_snd and the destructor (set_status.v2_break): outside tpacket_snd "
-                        "and the destructor may not make this store; 1 frame: ring index 0");
-  EXPECT_EQ(a->evidence[0].trace_line, store);
+  EXPECT_EQ(find_anomaly(r, "status_protocol"), nullptr)
+      << ::testing::PrintToString(protocol_kinds(r));
+  EXPECT_EQ(find_anomaly(r, "status_backwards"), nullptr);
 }
 
 TEST(CorrelatorProtocol, UserRewritingAFrameTheKernelHoldsIsStatusBackwards) {

@@ -58,15 +58,10 @@ const Row kRows[] = {
     {StorePlace::destructor, S, S, kTransition}, {StorePlace::destructor, S, W, kTransition},
     {StorePlace::destructor, W, A, kTransition}, {StorePlace::destructor, W, R, kPlace},
     {StorePlace::destructor, W, S, kTransition}, {StorePlace::destructor, W, W, kTransition},
-    // Nothing else stores a TX frame's status.
-    {StorePlace::other, A, A, kPlace}, {StorePlace::other, A, R, kPlace},
-    {StorePlace::other, R, A, kPlace}, {StorePlace::other, R, S, kPlace},
-    {StorePlace::other, R, W, kPlace}, {StorePlace::other, S, A, kSkbAlive},
-    {StorePlace::other, S, R, kPlace}, {StorePlace::other, W, A, kPlace},
     // The first record of a slot: only the place is judged.
     {StorePlace::snd, kStatusNone, S, std::nullopt}, {StorePlace::snd, kStatusNone, A, std::nullopt},
     {StorePlace::destructor, kStatusNone, A, std::nullopt},
-    {StorePlace::destructor, kStatusNone, S, kPlace}, {StorePlace::other, kStatusNone, W, kPlace},
+    {StorePlace::destructor, kStatusNone, S, kPlace},
 };
 // clang-format on
 
@@ -198,14 +193,31 @@ TEST(StatusProtocol, AfterLostRecordsTheNextStoreIsNotJudged) {
   EXPECT_FALSE(protocol_step(after, e0).finding);
 }
 
-TEST(StatusProtocol, AStoreOutsideACallAfterAnyLossIsNotJudged) {
-  const auto [s, e0] = setup({StorePlace::other, R, S, kPlace});
-  StatusEvent e = e0;
-  e.lost_ever = true; // the thread's snd.start may be what was lost
-  EXPECT_FALSE(protocol_step(s, e).finding);
-  SlotProtocol rx = s;
-  rx.tx = false; // never read by tpacket_snd: another ring's frame
-  EXPECT_FALSE(protocol_step(rx, e0).finding);
+// Outside tpacket_snd and the destructor only another ring stores (tpacket_rcv, whose RX ring
+// may have a closed TX ring's pages): never judged, and the slot's history starts over, so the
+// next TX ring's first SEND_REQUEST on that page is no transition from the RX status.
+TEST(StatusProtocol, AStoreOutsideTpacketSndAndTheDestructorStartsTheSlotOver) {
+  for (std::uint32_t from : {A, R, S, W, kStatusNone})
+    for (std::uint32_t to : {A, R, S, W, 9u}) {
+      SCOPED_TRACE(std::to_string(from) + " -> " + std::to_string(to));
+      auto [s, e] = setup({StorePlace::other, from, to, std::nullopt});
+      for (bool lost : {false, true}) {
+        e.lost_ever = e.lost_before = lost;
+        const ProtocolStep step = protocol_step(s, e);
+        EXPECT_FALSE(step.finding);
+        EXPECT_FALSE(step.judged);
+        EXPECT_FALSE(step.unjudged);
+        EXPECT_EQ(step.next.status, kStatusNone);
+        EXPECT_FALSE(step.next.tx);
+        StatusEvent read;
+        read.kind = StatusEventKind::read;
+        read.status = R;
+        read.rec = kStore;
+        read.in_call = true;
+        read.call = kCall;
+        EXPECT_FALSE(protocol_step(step.next, read).finding);
+      }
+    }
 }
 
 TEST(StatusProtocol, AvailableWithoutTheDestructorsMarkerProbedIsNotJudged) {
