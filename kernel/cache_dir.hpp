@@ -1,9 +1,11 @@
 #pragma once
 
-// The harness cache directory: kernels built by `harness kernel build`/`demo`, probe modules,
-// the patched SystemTap runtime, stap's own cache and the accelerator verdict.
+// The harness cache directory: kernels built by `harness kernel build`/`demo`, stock Debian
+// kernels fetched by `vm run --debian-kernel`, probe modules, the patched SystemTap runtime,
+// stap's own cache and the accelerator verdict.
 //
 //   <cache>/kernels/<key>/            one prepared + built kernel (source/, build/, kernel.json)
+//   <cache>/debian-kernels/<release>/ a stock Debian kernel fetched by package (debian_kernel.hpp)
 //   <cache>/modules/<key>/NAME.ko     probe modules by (script sha1, kernel build id, stap flags)
 //   <cache>/runtime/<key>/            private copy of stap's runtime with the fixes applied
 //   <cache>/stap/                     SYSTEMTAP_DIR for the stap runs harness starts

@@ -316,6 +316,13 @@ Result<DebianKernel> fetch_debian_kernel(const DebianKernelRequest& req) {
     fs::remove_all(tmp, ec);
     return k;
   }
+  // Another harness may have fetched the same kernel meanwhile: a whole entry there is kept (it
+  // may be in use), only a broken one is replaced.
+  DebianKernel theirs;
+  if (fs::exists(dir, ec) && debian_kernel_entry_problem(dir, req.release, theirs).empty()) {
+    fs::remove_all(tmp, ec);
+    return theirs;
+  }
   fs::remove_all(dir, ec);
   fs::rename(tmp, dir, ec);
   if (ec) {

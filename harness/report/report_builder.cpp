@@ -102,6 +102,10 @@ void ReportBuilder::note_times(const FrameTimeline& tl) {
 }
 
 void ReportBuilder::add(const FrameTimeline& tl_in) {
+  if (tl_in.outcome == Outcome::unmatched && tl_in.in_loss) {
+    ++loss_fragments_; // part of a sender frame counted already
+    return;
+  }
   FrameTimeline tl = tl_in;
   if (cut_by_loss(tl))
     tl.outcome = Outcome::unobserved; // the loss explains what is missing: no finding

@@ -96,6 +96,9 @@ private:
   // unobserved when one of those phases was observable (known only at the end).
   std::array<Bucket, (1u << kPhaseCount)> lossy_completed_;
   std::uint64_t lossy_moved_ = 0;
+  // Kernel uses inside loss windows that no sender record accounts for: what is left of frames
+  // the sender counts already (the records that would place them were lost), not frames.
+  std::uint64_t loss_fragments_ = 0;
   std::array<Bucket, kPhaseCount> missing_;       // kernel-handled frames lacking the phase
   std::array<std::uint64_t, kPhaseCount> with_{}; // frames showing the phase
   Histogram latency_, latency_destruct_, hold_, hold_destruct_, pickup_;

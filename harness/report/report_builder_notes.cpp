@@ -86,6 +86,11 @@ void ReportBuilder::add_notes(Report& r, const BuildInputs& in, const ParseStats
                               const KernelStats& ks, bool sent_something) const {
   add_timing_notes(r, ks);
   add_trace_notes(r, in, ps);
+  if (loss_fragments_ > 0)
+    r.notes.push_back(plural(loss_fragments_, "kernel frame use", "kernel frame uses") +
+                      " inside windows where the tracer lost records could not be tied to the "
+                      "sender's frames (the records that would place them were lost): each is "
+                      "part of a frame counted already, not a frame of its own");
   bool inferred = false;
   for (const auto& f : r.frames)
     inferred = inferred || f.mapped_by == MapSource::ring_order;
