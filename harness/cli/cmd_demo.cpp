@@ -40,17 +40,7 @@ Status take_debian_kernel(const po::variables_map& vm, vm::DemoRequest& req) {
   return {};
 }
 
-} // namespace
-
-Result<int> cmd_demo(const Args& all) {
-  const std::string usage = "demo [--kernel 6.1|6.12 | --debian-kernel RELEASE] [--backend "
-                            "auto|stap|kprobe] [--cache DIR] "
-                            "[--accel auto|kvm|tcg] [--optimised] [--no-install] [--out DIR] [-v] "
-                            "[-- harness run options]";
-  const auto dashes = std::find(all.begin(), all.end(), "--");
-  const Args args(all.begin(), dashes);
-  const Args run_args = dashes == all.end() ? Args{} : Args(dashes + 1, all.end());
-  po::options_description opts("options");
+void add_demo_options(po::options_description& opts) {
   opts.add_options()("help,h",
                      "show this help")("kernel", po::value<std::string>()->default_value("6.1"),
                                        "Debian kernel series to build and boot: 6.1 or 6.12")(
@@ -70,26 +60,26 @@ Result<int> cmd_demo(const Args& all) {
       "new or empty directory for this run (default CACHE/vm/demo-<time>)")(
       "timeout", po::value<double>()->default_value(300),
       "seconds before the VM is stopped")("verbose,v", "show the guest's console as it runs");
-  auto parsed = parse_options(args, "demo", usage, opts);
-  if (!parsed)
-    return std::unexpected(parsed.error());
-  if (parsed->help) {
-    std::cout << "\nOn a fresh Debian 12 machine: installs what is missing, builds the test "
-                 "kernel from linux-source-6.1 once (about 5-6 minutes on 2 CPUs; cached "
-                 "afterwards), and runs 2 frames through a TX ring in a qemu VM with the status "
-                 "probes loaded, printing the report. A warm run takes about 10-30 s.\n"
-                 "Arguments after `--` replace the default run options (--frames 2 --tpacket "
-                 "v2).\n"
-              << exit_help({{Exit::not_root, "packages missing and not root"},
-                            {Exit::tool_missing},
-                            {Exit::no_debuginfo},
-                            {Exit::tracer_failed, "the probes did not build"},
-                            {Exit::vm_failed},
-                            {Exit::kernel_build}},
-                           "harness run's (`harness run --help`); before it runs: ");
-    return 0;
-  }
-  const auto& vm = parsed->vm;
+}
+
+void print_demo_help() {
+  std::cout << "\nOn a fresh Debian 12 machine: installs what is missing, builds the test "
+               "kernel from linux-source-6.1 once (about 5-6 minutes on 2 CPUs; cached "
+               "afterwards), and runs 2 frames through a TX ring in a qemu VM with the status "
+               "probes loaded, printing the report. A warm run takes about 10-30 s.\n"
+               "Arguments after `--` replace the default run options (--frames 2 --tpacket "
+               "v2).\n"
+            << exit_help({{Exit::not_root, "packages missing and not root"},
+                          {Exit::tool_missing},
+                          {Exit::no_debuginfo},
+                          {Exit::tracer_failed, "the probes did not build"},
+                          {Exit::vm_failed},
+                          {Exit::kernel_build}},
+                         "harness run's (`harness run --help`); before it runs: ");
+}
+
+// The demo's request from its options; `run_args`: those after `--`, for `harness run`.
+Result<vm::DemoRequest> demo_request(const po::variables_map& vm, const Args& run_args) {
   vm::DemoRequest req;
   req.cache_dir = kernel::resolve_cache_dir(vm["cache"].as<std::string>());
   auto accel = vm::parse_accel(vm["accel"].as<std::string>());
@@ -124,6 +114,11 @@ Result<int> cmd_demo(const Args& all) {
     req.on_console = [](std::string_view l) {
       std::cerr << l << "\n";
     };
+  return req;
+}
+
+// The demo run, its report printed and where its files are.
+Result<int> run_and_print(vm::DemoRequest req) {
   install_interrupt_handlers();
   auto res = vm::run_demo(req);
   if (!res)
@@ -138,6 +133,31 @@ Result<int> cmd_demo(const Args& all) {
   std::cerr << "harness demo: done in " << secs << " (kernel " << kernel << "); report files in "
             << res->run.run_dir << std::endl;
   return res->run.exit_code;
+}
+
+} // namespace
+
+Result<int> cmd_demo(const Args& all) {
+  const std::string usage = "demo [--kernel 6.1|6.12 | --debian-kernel RELEASE] [--backend "
+                            "auto|stap|kprobe] [--cache DIR] "
+                            "[--accel auto|kvm|tcg] [--optimised] [--no-install] [--out DIR] [-v] "
+                            "[-- harness run options]";
+  const auto dashes = std::find(all.begin(), all.end(), "--");
+  const Args args(all.begin(), dashes);
+  const Args run_args = dashes == all.end() ? Args{} : Args(dashes + 1, all.end());
+  po::options_description opts("options");
+  add_demo_options(opts);
+  auto parsed = parse_options(args, "demo", usage, opts);
+  if (!parsed)
+    return std::unexpected(parsed.error());
+  if (parsed->help) {
+    print_demo_help();
+    return 0;
+  }
+  auto req = demo_request(parsed->vm, run_args);
+  if (!req)
+    return std::unexpected(req.error());
+  return run_and_print(std::move(*req));
 }
 
 } // namespace harness::cli

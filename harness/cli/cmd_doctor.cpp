@@ -14,12 +14,10 @@
 
 namespace harness::cli {
 
-Result<int> cmd_doctor(const Args& args) {
-  const std::string usage =
-      "doctor [--kernel SPEC] [--backend auto|stap|kprobe] [-r DIR | --module "
-      "FILE.ko | --kprobes FILE.kprobes] [IFACE | --veth]";
-  po::options_description opts("options");
-  session::PreflightRequest req;
+namespace {
+
+// The options, with `req` holding their values; the programs default as `run`'s do.
+void add_doctor_options(po::options_description& opts, session::PreflightRequest& req) {
   // The same programs as `run` (its --stap, $HARNESS_STAP, ...), or doctor checks others.
   for (auto [env, field] : {std::pair{"HARNESS_STAP", &req.tools.stap},
                             std::pair{"HARNESS_STAPRUN", &req.tools.staprun},
@@ -43,24 +41,23 @@ Result<int> cmd_doctor(const Args& args) {
   add_backend_option(opts, "the one to check: stap, kprobe, or auto (the one `run` would pick, "
                            "then the others)");
   add_prebuilt_options(opts);
-  po::positional_options_description pos;
-  pos.add("iface", 1);
-  auto parsed = parse_options(args, "doctor", usage, opts, pos);
-  if (!parsed)
-    return std::unexpected(parsed.error());
-  if (parsed->help) {
-    std::cout << exit_help({{Exit::not_root},
-                            {Exit::interface},
-                            {Exit::tool_missing},
-                            {Exit::no_debuginfo},
-                            {Exit::lockdown},
-                            {Exit::no_map},
-                            {Exit::unsupported}},
-                           "0 all checks pass, else the exit status `harness run` would have for "
-                           "the first failing check: ");
-    return 0;
-  }
-  auto pick = tracer_pick(parsed->vm);
+}
+
+void print_doctor_exits() {
+  std::cout << exit_help({{Exit::not_root},
+                          {Exit::interface},
+                          {Exit::tool_missing},
+                          {Exit::no_debuginfo},
+                          {Exit::lockdown},
+                          {Exit::no_map},
+                          {Exit::unsupported}},
+                         "0 all checks pass, else the exit status `harness run` would have for "
+                         "the first failing check: ");
+}
+
+// The tracer, the kernel and the interface asked for, checked as `run` checks them.
+Status complete_request(const po::variables_map& vm, session::PreflightRequest& req) {
+  auto pick = tracer_pick(vm);
   if (!pick)
     return std::unexpected(pick.error());
   req.backend = pick->backend;
@@ -76,7 +73,11 @@ Result<int> cmd_doctor(const Args& args) {
                 "drop the interface, or drop --veth");
   if (req.iface.empty() && !req.veth)
     req.veth = true; // the interface check then describes the default --veth setup
-  // Leftovers of killed runs: namespaces whose owner's lock is free. Live runs' stay.
+  return {};
+}
+
+// Leftovers of killed runs: namespaces whose owner's lock is free. Live runs' stay.
+void remove_stale_namespaces() {
   if (auto removed = remove_stale_scratch_nets(); !removed)
     std::cout << "harness doctor: stale scratch namespaces: " << format_error(removed.error())
               << "\n";
@@ -84,8 +85,12 @@ Result<int> cmd_doctor(const Args& args) {
     for (const auto& name : *removed)
       std::cout << "harness doctor: removed network namespace " << name
                 << " (and its veth pair) left by a killed run\n";
+}
+
+// The checks `run` would make, printed; with auto, those of the other tracers too.
+session::PreflightResult print_checks(const session::PreflightRequest& req) {
   session::RealSystem sys;
-  const auto result = session::run_preflight(sys, req, session::shipped_map_selector());
+  auto result = session::run_preflight(sys, req, session::shipped_map_selector());
   std::cout << "harness doctor: what `harness run` needs on this machine\n"
             << session::format_checks(result);
   // With auto, the tracers `run` would not pick are shown too: their checks say what they need.
@@ -99,9 +104,38 @@ Result<int> cmd_doctor(const Args& args) {
       std::cout << "another tracer (--backend " << t->name() << "):\n"
                 << session::format_checks(alt);
     }
-  // What a killed run left behind (kprobe events, tracefs instances) is removed here.
+  return result;
+}
+
+// What a killed run left behind (kprobe events, tracefs instances) is removed here.
+void remove_tracer_leftovers() {
   for (const auto* t : tracers::all())
     t->remove_leftovers([](std::string_view l) { std::cout << "cleanup: " << l << "\n"; });
+}
+
+} // namespace
+
+Result<int> cmd_doctor(const Args& args) {
+  const std::string usage =
+      "doctor [--kernel SPEC] [--backend auto|stap|kprobe] [-r DIR | --module "
+      "FILE.ko | --kprobes FILE.kprobes] [IFACE | --veth]";
+  po::options_description opts("options");
+  session::PreflightRequest req;
+  add_doctor_options(opts, req);
+  po::positional_options_description pos;
+  pos.add("iface", 1);
+  auto parsed = parse_options(args, "doctor", usage, opts, pos);
+  if (!parsed)
+    return std::unexpected(parsed.error());
+  if (parsed->help) {
+    print_doctor_exits();
+    return 0;
+  }
+  if (auto s = complete_request(parsed->vm, req); !s)
+    return std::unexpected(s.error());
+  remove_stale_namespaces();
+  const auto result = print_checks(req);
+  remove_tracer_leftovers();
   if (const auto* f = result.first_failure()) {
     std::cout << "verdict: `harness run` would stop at \"" << f->name << "\" (exit status "
               << static_cast<int>(f->error.code) << ")\n";

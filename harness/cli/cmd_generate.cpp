@@ -50,13 +50,7 @@ bool release_matches(const std::string& release, const std::string& spec) {
   return release == spec || release.starts_with(spec + ".") || release.starts_with(spec + "-");
 }
 
-} // namespace
-
-Result<int> cmd_generate(const Args& args) {
-  const std::string usage =
-      "generate (--kernel VER | --source PATH | --build-id ID) [--probes status|call-return|all] "
-      "[-o FILE]";
-  po::options_description opts("options");
+void add_generate_options(po::options_description& opts) {
   opts.add_options()("help,h", "show this help")(
       "kernel", po::value<std::string>(),
       "use the shipped line map for this kernel: 3.13, 5.x, 6.1, a full release, or auto "
@@ -73,80 +67,77 @@ Result<int> cmd_generate(const Args& args) {
                                              "probe set: status, call-return or all")(
       "output,o", po::value<std::string>(),
       "write the script here and its plan to FILE.plan.json (default: script to stdout)");
-  auto parsed = parse_options(args, "generate", usage, opts);
-  if (!parsed)
-    return std::unexpected(parsed.error());
-  if (parsed->help)
-    return 0;
-  const auto& vm = parsed->vm;
-  auto set = probes::parse_probe_set(vm["probes"].as<std::string>());
-  if (!set)
-    return std::unexpected(set.error());
-  const std::string kernel = vm.count("kernel") ? vm["kernel"].as<std::string>() : "";
+}
 
+// The lines the script is made for and, when known, the af_packet.c they are in (quoted above
+// the probes).
+struct ScriptInput {
   probes::LineMap map;
   std::optional<std::string> source_text;
-  if (vm.count("source")) {
-    const std::string source = vm["source"].as<std::string>();
-    auto text = read_input("--source", source, probes::kAfPacketSourceHint);
-    if (!text)
-      return std::unexpected(text.error());
-    auto release = probes::release_for_source(source, kernel);
-    if (!release)
-      return std::unexpected(release.error());
-    // --kernel names the script's kernel; a source whose own tree says otherwise is refused.
-    auto tree = probes::release_for_source(source, "");
-    if (tree && !kernel.empty() && !release_matches(*tree, kernel))
-      return fail(Exit::usage, source,
-                  "is the af_packet.c of kernel " + *tree + ", not of --kernel " + kernel,
-                  "drop --kernel (the source's tree names its release) or give that kernel's "
-                  "af_packet.c");
-    if (!tree)
-      std::cerr << "harness: note: no kernel tree around " << source
-                << " says its release; the script is labelled " << *release
-                << " as --kernel says\n";
-    auto located = probes::locate(*text, *release);
-    if (!located) {
-      auto e = located.error();
-      e.what = source;
-      return std::unexpected(e);
-    }
-    map = std::move(*located);
-    source_text = std::move(*text);
-  } else if (vm.count("build-id")) {
+};
+
+// --source: the anchors located in this af_packet.c, labelled with --kernel or its tree's release.
+Result<ScriptInput> input_from_source(const std::string& source, const std::string& kernel) {
+  auto text = read_input("--source", source, probes::kAfPacketSourceHint);
+  if (!text)
+    return std::unexpected(text.error());
+  auto release = probes::release_for_source(source, kernel);
+  if (!release)
+    return std::unexpected(release.error());
+  // --kernel names the script's kernel; a source whose own tree says otherwise is refused.
+  auto tree = probes::release_for_source(source, "");
+  if (tree && !kernel.empty() && !release_matches(*tree, kernel))
+    return fail(Exit::usage, source,
+                "is the af_packet.c of kernel " + *tree + ", not of --kernel " + kernel,
+                "drop --kernel (the source's tree names its release) or give that kernel's "
+                "af_packet.c");
+  if (!tree)
+    std::cerr << "harness: note: no kernel tree around " << source
+              << " says its release; the script is labelled " << *release << " as --kernel says\n";
+  auto located = probes::locate(*text, *release);
+  if (!located) {
+    auto e = located.error();
+    e.what = source;
+    return std::unexpected(e);
+  }
+  return ScriptInput{std::move(*located), std::move(*text)};
+}
+
+// --kernel alone: its shipped map; the nearest one only with --allow-nearest.
+Result<ScriptInput> input_from_kernel(const std::string& kernel, bool allow_nearest) {
+  auto sel = probes::select_map(kernel);
+  if (!sel)
+    return std::unexpected(sel.error());
+  if (!sel->exact && !allow_nearest)
+    return fail(Exit::no_map, "--kernel " + kernel,
+                "no shipped map is that kernel's; the nearest, " + sel->entry.map.release +
+                    ", is refused: its line numbers may not match " + kernel,
+                "give that kernel's own af_packet.c: --source PATH, or --build-id ID with "
+                "DEBUGINFOD_URLS set; --allow-nearest writes the nearest map's probes anyway "
+                "(lines not proven)");
+  if (!sel->exact)
+    std::cerr << "harness: note: lines not proven: " << sel->note << "\n";
+  return ScriptInput{std::move(sel->entry.map), std::nullopt};
+}
+
+Result<ScriptInput> script_input(const po::variables_map& vm, const std::string& kernel) {
+  if (vm.count("source"))
+    return input_from_source(vm["source"].as<std::string>(), kernel);
+  if (vm.count("build-id")) {
     auto sel = map_by_build_id(vm["build-id"].as<std::string>(), kernel);
     if (!sel)
       return std::unexpected(sel.error());
-    map = std::move(sel->entry.map);
-    source_text = std::move(sel->source_text);
-  } else if (!kernel.empty()) {
-    auto sel = probes::select_map(kernel);
-    if (!sel)
-      return std::unexpected(sel.error());
-    if (!sel->exact && !vm.count("allow-nearest"))
-      return fail(Exit::no_map, "--kernel " + kernel,
-                  "no shipped map is that kernel's; the nearest, " + sel->entry.map.release +
-                      ", is refused: its line numbers may not match " + kernel,
-                  "give that kernel's own af_packet.c: --source PATH, or --build-id ID with "
-                  "DEBUGINFOD_URLS set; --allow-nearest writes the nearest map's probes anyway "
-                  "(lines not proven)");
-    if (!sel->exact)
-      std::cerr << "harness: note: lines not proven: " << sel->note << "\n";
-    map = std::move(sel->entry.map);
-  } else {
-    return fail(Exit::usage, "generate", "needs --kernel VER, --source PATH or --build-id ID",
-                "e.g. `harness generate --kernel 6.1 -o tx.stp`");
+    return ScriptInput{std::move(sel->entry.map), std::move(sel->source_text)};
   }
+  if (!kernel.empty())
+    return input_from_kernel(kernel, vm.count("allow-nearest") > 0);
+  return fail(Exit::usage, "generate", "needs --kernel VER, --source PATH or --build-id ID",
+              "e.g. `harness generate --kernel 6.1 -o tx.stp`");
+}
 
-  auto script = stap::generate_script(map, *set, source_text);
-  if (!script)
-    return std::unexpected(script.error());
-  if (!vm.count("output")) {
-    std::cout << script->text;
-    std::cerr << "harness: plan not written (script on stdout); use -o FILE to get "
-                 "FILE.plan.json too\n";
-    return 0;
-  }
+// -o FILE: the script and its plan (FILE.plan.json), both or neither.
+Result<int> write_script(const po::variables_map& vm, const stap::GeneratedScript& script,
+                         probes::ProbeSet set) {
   const std::string out = vm["output"].as<std::string>();
   const std::string plan_path = probes::plan_path_for(out);
   // Both outputs are checked before either is written: no script without its plan.
@@ -158,16 +149,49 @@ Result<int> cmd_generate(const Args& args) {
         !s)
       return std::unexpected(s.error());
   }
-  if (auto s = write_file_atomic(out, script->text); !s)
+  if (auto s = write_file_atomic(out, script.text); !s)
     return std::unexpected(s.error());
-  if (auto s = probes::save_plan(plan_path, script->plan); !s) {
+  if (auto s = probes::save_plan(plan_path, script.plan); !s) {
     ::unlink(out.c_str()); // a script without its plan cannot be reported on
     return std::unexpected(s.error());
   }
-  std::cerr << "harness: " << script->plan.anchors.size() << " probes (" << probes::to_string(*set)
-            << ") for " << script->plan.map << " written to " << out << "; plan in " << plan_path
+  std::cerr << "harness: " << script.plan.anchors.size() << " probes (" << probes::to_string(set)
+            << ") for " << script.plan.map << " written to " << out << "; plan in " << plan_path
             << "\n";
   return 0;
+}
+
+} // namespace
+
+Result<int> cmd_generate(const Args& args) {
+  const std::string usage =
+      "generate (--kernel VER | --source PATH | --build-id ID) [--probes status|call-return|all] "
+      "[-o FILE]";
+  po::options_description opts("options");
+  add_generate_options(opts);
+  auto parsed = parse_options(args, "generate", usage, opts);
+  if (!parsed)
+    return std::unexpected(parsed.error());
+  if (parsed->help)
+    return 0;
+  const auto& vm = parsed->vm;
+  auto set = probes::parse_probe_set(vm["probes"].as<std::string>());
+  if (!set)
+    return std::unexpected(set.error());
+  const std::string kernel = vm.count("kernel") ? vm["kernel"].as<std::string>() : "";
+  auto input = script_input(vm, kernel);
+  if (!input)
+    return std::unexpected(input.error());
+  auto script = stap::generate_script(input->map, *set, input->source_text);
+  if (!script)
+    return std::unexpected(script.error());
+  if (!vm.count("output")) {
+    std::cout << script->text;
+    std::cerr << "harness: plan not written (script on stdout); use -o FILE to get "
+                 "FILE.plan.json too\n";
+    return 0;
+  }
+  return write_script(vm, *script, *set);
 }
 
 } // namespace harness::cli

@@ -96,9 +96,10 @@ void add_sender_options(po::options_description& opts, SenderDefaults defaults) 
   // clang-format on
 }
 
-Result<sender::SenderConfig> sender_config_from(const po::variables_map& vm,
-                                                SenderDefaults defaults) {
-  sender::SenderConfig c;
+namespace {
+
+// The numbers: --count (--frames), the sizes, --inject-error, --timeout-ms, --ethertype.
+Status take_numbers(const po::variables_map& vm, sender::SenderConfig& c) {
   const auto get = [&](const char* name, std::int64_t& field, bool hex = false) -> Status {
     auto v = integer(vm, name, field, hex);
     if (!v)
@@ -140,7 +141,10 @@ Result<sender::SenderConfig> sender_config_from(const po::variables_map& vm,
     return fail(Exit::usage, "--ethertype " + vm["ethertype"].as<std::string>(),
                 "an EtherType is 16 bits (0x0600 to 0xffff)", "e.g. --ethertype 0x88b5");
   c.ethertype = static_cast<std::uint16_t>(ethertype);
+  return {};
+}
 
+void take_switches(const po::variables_map& vm, sender::SenderConfig& c) {
   c.dgram = vm["dgram"].as<bool>();
   c.threaded = vm["threads"].as<bool>();
   c.loss = vm["loss"].as<bool>();
@@ -148,6 +152,10 @@ Result<sender::SenderConfig> sender_config_from(const po::variables_map& vm,
   c.qdisc_bypass = vm["qdisc-bypass"].as<bool>();
   c.vnet_hdr = vm["vnet-hdr"].as<bool>();
   c.veth = vm["veth"].as<bool>();
+}
+
+// The options written as text: --tpacket, --dest, --tbf-rate, --netns, and IFACE.
+Status take_texts(const po::variables_map& vm, sender::SenderConfig& c) {
   if (vm.count("tpacket")) {
     const auto text = vm["tpacket"].as<std::string>();
     auto v = sender::parse_tpacket_version(text);
@@ -179,6 +187,19 @@ Result<sender::SenderConfig> sender_config_from(const po::variables_map& vm,
   }
   if (vm.count("iface"))
     c.iface = vm["iface"].as<std::string>();
+  return {};
+}
+
+} // namespace
+
+Result<sender::SenderConfig> sender_config_from(const po::variables_map& vm,
+                                                SenderDefaults defaults) {
+  sender::SenderConfig c;
+  if (auto s = take_numbers(vm, c); !s)
+    return std::unexpected(s.error());
+  take_switches(vm, c);
+  if (auto s = take_texts(vm, c); !s)
+    return std::unexpected(s.error());
   if (defaults == SenderDefaults::fast)
     c = sender::with_fast_defaults(c,
                                    sender::GivenOptions{.frame_size = vm.count("frame-size") > 0,

@@ -16,6 +16,7 @@
 #include "harness/report/baseline.hpp"
 #include "harness/report/report.hpp"
 #include "harness/session/preflight.hpp"
+#include "harness/session/run_request.hpp"
 #include "harness/session/system_view.hpp"
 #include "sender/sender_config.hpp"
 #include "tracer/tracer.hpp"
@@ -28,43 +29,6 @@
 #include <vector>
 
 namespace harness::session {
-
-struct RunRequest {
-  // The built-in sender's settings; with `exec` only where to run (iface, veth, netns_path).
-  sender::SenderConfig sender;
-  // --exec -- PROGRAM [ARGS...]: this program is the workload instead of the built-in sender
-  // (exec_workload.hpp); empty: the sender.
-  std::vector<std::string> exec;
-  // --pid PID: attach to this running program instead (until Ctrl-C, its end or `duration`).
-  std::uint32_t attach_pid = 0;
-  // --duration: how long --exec's program may run (then it is stopped) or --pid stays attached.
-  std::optional<std::chrono::milliseconds> duration;
-  std::string kernel_spec = "auto"; // line map (--kernel)
-  std::string probes = "status";    // probe set
-  std::string build_dir;            // -r: stap -r DIR (cross-build against a build tree)
-  // Prebuilt probes (--module FILE.ko, --kprobes FILE.kprobes): `backend` is their tracer.
-  std::string artifact;
-  std::string plan_path; // the prebuilt artifact's plan; default FILE.plan.json
-  // --backend: the tracer; nullptr: auto (pre-flight chooses).
-  const tracer::Tracer* backend = nullptr;
-  tracer::Tools tools;   // --stap, --staprun, --perf, --stap-arg
-  std::string out_dir;   // default ./harness-run-<timestamp>
-  std::string json_path; // --json: also write report.json here
-  std::string html_path; // --html: also write report.html here
-  std::optional<std::string> baseline_path;
-  report::BaselineOptions baseline;
-  report::AnalyzeOptions analyze;
-  bool allow_nearest = false; // --allow-nearest (preflight.hpp): report marked "lines not proven"
-  bool preflight = true;      // false: skip the checks (tests with a stand-in stap)
-  // --trace-buffer: the tracer's buffer per CPU in KiB (stap rounds up to MiB); none: sized for
-  // the run (trace_buffer.hpp).
-  std::optional<std::uint64_t> trace_buffer_kb;
-  // --no-pace clears it: the built-in sender waits while the tracer is a buffer's worth behind.
-  bool pace = true;
-  std::chrono::milliseconds ready_timeout{std::chrono::seconds(300)};
-  std::chrono::milliseconds settle_timeout{std::chrono::seconds(5)};
-  std::chrono::milliseconds stop_grace{std::chrono::seconds(3)};
-};
 
 struct RunHooks {
   std::function<void(std::string_view)> progress; // one line of progress, for stderr
