@@ -1,7 +1,8 @@
 #pragma once
 
 // Preparing and building probe-friendly kernels, and the cache of Debian-source test kernels
-// that `harness demo` and the e2e tests use (cache_dir.hpp has the layout).
+// that `harness demo` and the e2e tests use (cache_dir.hpp has the layout): prepare and build in
+// kernel_builder.cpp, the cache of test kernels in test_kernel_cache.cpp.
 
 #include "base/child_proc.hpp"
 #include "base/result.hpp"

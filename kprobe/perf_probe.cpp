@@ -2,7 +2,7 @@
 
 #include "base/files.hpp"
 #include "base/sha1.hpp"
-#include "probes/trace_format.hpp"
+#include "probes/field_sources.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -13,7 +13,6 @@ namespace harness::kprobe {
 namespace {
 
 namespace fs = std::filesystem;
-namespace k = probes::trace::key;
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
 // Bump when the way definitions are made changes: old cache entries are then not reused.
@@ -291,30 +290,16 @@ Status copy_out(const std::string& from_dir, const KprobeBuildRequest& req,
 } // namespace
 
 std::vector<std::string> fetch_expressions(std::string_view anchor, std::string_view key) {
-  if (key == k::status) {
-    if (anchor == "get_status.v1_return")
-      return {"h.h1->tp_status"};
-    if (anchor == "get_status.v2_return")
-      return {"h.h2->tp_status"};
-    if (anchor == "get_status.v3_return")
-      return {"h.h3->tp_status"};
-    return {"status"};
-  }
-  if (key == k::head || key == k::frame_max || key == k::frame_size || key == k::frames_per_block)
-    return {"po->tx_ring." + std::string(key)};
-  if (key == k::version)
-    return {"po->tp_version"};
-  if (key == k::flags)
-    return {"msg->msg_flags"};
-  // <= 3.13 an atomic_t; since 3.14 a per-cpu refcount that a fetch argument cannot sum.
-  if (key == k::pending)
-    return {"po->tx_ring.pending.counter"};
-  if (key == k::sndbuf)
-    return {"po->sk.sk_sndbuf"};
-  // refcount_t since 4.13, atomic_t before.
-  if (key == k::wmem)
-    return {"po->sk.sk_wmem_alloc.refs.counter", "po->sk.sk_wmem_alloc.counter"};
-  return {std::string(key)}; // po, frame, ph, err, len_sum, tp_len, ts, noblock: locals, args
+  const probes::FieldSource* src = probes::field_source(anchor, key);
+  // A key no variable holds (`state`: the sched_switch tracepoint's, never fetched by perf)
+  // keeps its name, as a local would be asked for.
+  if (!src)
+    return {std::string(key)};
+  std::vector<std::string> exprs;
+  for (auto path : src->paths)
+    if (!path.empty())
+      exprs.emplace_back(path); // perf probe reads the C spelling as it is
+  return exprs;
 }
 
 std::string perf_spec(std::string_view event, std::string_view function, int relative_line,

@@ -59,7 +59,8 @@ Result<KprobeBuildResult> build_kprobe_defs(const KprobeBuildRequest& req);
 
 // ---- pure parts (exposed for tests) ----
 
-// How perf reads a trace key at an anchor, most likely first (perf's C-like syntax).
+// How perf reads a trace key at an anchor: probes/field_sources.hpp's paths in their order, in
+// the C spelling perf takes as it is.
 std::vector<std::string> fetch_expressions(std::string_view anchor, std::string_view key);
 
 // "EVENT=FUNC:REL key=expr ..." for one attempt ("EVENT=FUNC ..." for the entry: rel < 0).

@@ -61,6 +61,43 @@ bool parse_seconds(std::string_view s, std::uint64_t& ns) {
   return true;
 }
 
+// The event's values as " key=value" for each planned key, in the plan's order, from the
+// arguments "key=value" after "(where)"; `?` where not fetched or not a number.
+void append_values(std::string_view rest, const std::vector<std::string>& keys,
+                   const std::vector<bool>& unreadable, std::string& out) {
+  std::string_view args = rest;
+  if (args.starts_with("(")) {
+    const auto close = args.find(") ");
+    args = close == std::string_view::npos ? std::string_view() : args.substr(close + 2);
+  }
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const std::string& key = keys[i];
+    std::string_view value = probes::trace::missing;
+    if (!unreadable[i]) {
+      for (std::size_t p = 0; p < args.size();) {
+        std::size_t e = args.find(' ', p);
+        if (e == std::string_view::npos)
+          e = args.size();
+        const std::string_view tok = args.substr(p, e - p);
+        if (tok.size() > key.size() && tok.starts_with(key) && tok[key.size()] == '=') {
+          const std::string_view v = tok.substr(key.size() + 1);
+          // The trace parser's own number grammar (one home: harness/report/trace_parser.cpp):
+          // what it would not read, such as `12ff`, a 21-digit decimal or one beyond 64 bits
+          // (all three found by fuzz_tracefs_lines), is written as `?`.
+          if (probes::parse_trace_number(v))
+            value = v;
+          break;
+        }
+        p = e + 1;
+      }
+    }
+    out += ' ';
+    out += key;
+    out += '=';
+    out += value;
+  }
+}
+
 } // namespace
 
 std::optional<TracefsLine> parse_tracefs_line(std::string_view line) {
@@ -301,6 +338,37 @@ void LineTranslator::flush_lost(std::string& out) {
     }
 }
 
+// One line of C can have several addresses in one function (perf probes each): when a thread's
+// previous record was another address of the same anchor with the same values, it is the same
+// execution of the statement seen twice, not a second one. Otherwise the line becomes the
+// thread's last record.
+bool LineTranslator::seen_at_another_address(const TracefsLine& t, const EventInfo& info) {
+  std::string_view values = t.rest.substr(std::min(t.rest.size(), t.rest.find(") ") + 2));
+  LastRecord& last = last_[t.tid];
+  const bool repeat = last.anchor == info.hits && last.event != t.event && last.values == values &&
+                      !last.event.empty();
+  if (repeat) { // `last` stays the first address: a loop over both addresses is A B A B
+    ++repeats_;
+    return true;
+  }
+  last.anchor = info.hits;
+  last.event.assign(t.event);
+  last.values.assign(values);
+  return false;
+}
+
+// With sched.sleep planned: which threads are inside tpacket_snd, and the names of those that
+// entered it.
+void LineTranslator::track_sender(const TracefsLine& t, const EventInfo& info) {
+  if (info.anchor == "snd.start") {
+    in_snd_[t.tid] = true;
+    if (sender_comms_.size() < kMaxSenderComms &&
+        std::find(sender_comms_.begin(), sender_comms_.end(), t.comm) == sender_comms_.end())
+      sender_comms_.emplace_back(t.comm);
+  } else if (info.anchor == "snd.return")
+    in_snd_[t.tid] = false;
+}
+
 bool LineTranslator::translate(std::string_view line, std::string& out) {
   if (note_lost_marker(line))
     return false;
@@ -319,67 +387,16 @@ bool LineTranslator::translate(std::string_view line, std::string& out) {
     return false;
   }
   const EventInfo& info = it->second;
-  // One line of C can have several addresses in one function (perf probes each): when a thread's
-  // previous record was another address of the same anchor with the same values, it is the same
-  // execution of the statement seen twice, not a second one.
-  std::string_view values = t->rest.substr(std::min(t->rest.size(), t->rest.find(") ") + 2));
-  LastRecord& last = last_[t->tid];
-  const bool repeat = last.anchor == info.hits && last.event != t->event && last.values == values &&
-                      !last.event.empty();
-  if (repeat) { // `last` stays the first address: a loop over both addresses is A B A B
-    ++repeats_;
+  if (seen_at_another_address(*t, info))
     return false;
-  }
-  last.anchor = info.hits;
-  last.event.assign(t->event);
-  last.values.assign(values);
   ++*info.hits;
-  if (sleep_hits_) {
-    if (info.anchor == "snd.start") {
-      in_snd_[t->tid] = true;
-      if (sender_comms_.size() < kMaxSenderComms &&
-          std::find(sender_comms_.begin(), sender_comms_.end(), t->comm) == sender_comms_.end())
-        sender_comms_.emplace_back(t->comm);
-    } else if (info.anchor == "snd.return")
-      in_snd_[t->tid] = false;
-  }
+  if (sleep_hits_)
+    track_sender(*t, info);
   ++translated_;
   write_event_head(*t, *ts, out);
   out += ' ';
   out += info.anchor;
-  // The arguments "key=value" after "(where)"; each planned key once, `?` where not fetched or
-  // not a number.
-  std::string_view args = t->rest;
-  if (args.starts_with("(")) {
-    const auto close = args.find(") ");
-    args = close == std::string_view::npos ? std::string_view() : args.substr(close + 2);
-  }
-  for (std::size_t i = 0; i < info.keys.size(); ++i) {
-    const std::string& key = info.keys[i];
-    std::string_view value = probes::trace::missing;
-    if (!info.unreadable[i]) {
-      for (std::size_t p = 0; p < args.size();) {
-        std::size_t e = args.find(' ', p);
-        if (e == std::string_view::npos)
-          e = args.size();
-        const std::string_view tok = args.substr(p, e - p);
-        if (tok.size() > key.size() && tok.starts_with(key) && tok[key.size()] == '=') {
-          const std::string_view v = tok.substr(key.size() + 1);
-          // The trace parser's own number grammar (one home: harness/report/trace_parser.cpp):
-          // what it would not read, such as `12ff`, a 21-digit decimal or one beyond 64 bits
-          // (all three found by fuzz_tracefs_lines), is written as `?`.
-          if (probes::parse_trace_number(v))
-            value = v;
-          break;
-        }
-        p = e + 1;
-      }
-    }
-    out += ' ';
-    out += key;
-    out += '=';
-    out += value;
-  }
+  append_values(t->rest, info.keys, info.unreadable, out);
   out += '\n';
   return true;
 }

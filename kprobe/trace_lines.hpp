@@ -97,6 +97,8 @@ private:
   std::optional<std::uint64_t> record_ts(std::uint64_t line_ns) const;
   void write_event_head(const TracefsLine& t, std::uint64_t ts, std::string& out);
   bool translate_sched_switch(const TracefsLine& t, std::uint64_t ts, std::string& out);
+  bool seen_at_another_address(const TracefsLine& t, const EventInfo& info);
+  void track_sender(const TracefsLine& t, const EventInfo& info);
 
   std::unordered_map<std::string, EventInfo> events_;
   std::uint64_t* sleep_hits_ = nullptr; // sched.sleep in the plan: sched_switch lines count

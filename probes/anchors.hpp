@@ -138,6 +138,7 @@ inline constexpr std::string_view kClosingBrace = "the function's closing brace"
 // within each function, functions in file order; then the kernel event anchors, which no map
 // holds. The facts behind `fires`/`when`/`phase` are those of tpacket_snd and the TX completion
 // (docs/af_packet-history.md).
+// check-sizes: table
 inline constexpr auto anchor_table = [] {
   using namespace anchor_rows;
   namespace r = rules;

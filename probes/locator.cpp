@@ -197,102 +197,131 @@ private:
     report_.map.anchors.push_back(std::move(loc));
   }
 
+  // The token range a rule step narrows (begin inclusive, end exclusive).
+  struct Range {
+    size_t begin = 0;
+    size_t end = 0;
+  };
+
+  // The step's match within `r` (the first or last, as the step picks); nullopt when there is
+  // none to take: legitimately absent, or with a problem recorded.
+  std::optional<Match> step_match(const AnchorDef& a, const RuleStep& step, const Body& b,
+                                  Range r) {
+    const std::string prefix = "anchor " + std::string(a.name) + ": ";
+    const auto alts = patterns().get(step);
+    const auto matches = find_matches(alts, toks(), r.begin, r.end);
+    if (matches.empty()) {
+      if (step.absent_if_none && a.optional)
+        return std::nullopt;
+      problem(a.name, prefix + "0 matches " + where(b, r.begin, r.end) + " for " +
+                          describe_alternatives(step));
+      return std::nullopt;
+    }
+    if (step.pick == Pick::only && matches.size() > 1) {
+      std::vector<int> lines;
+      for (const auto& m : matches)
+        lines.push_back(toks()[m.mark].line);
+      problem(a.name, prefix + std::to_string(matches.size()) + " matches " +
+                          where(b, r.begin, r.end) + ", at " + join_lines(lines) + ", for " +
+                          describe_alternatives(step));
+      return std::nullopt;
+    }
+    return step.pick == Pick::last ? matches.back() : matches.front();
+  }
+
+  // StepOp::block: the braced block after the match, or the statement up to its `;`.
+  std::optional<Range> block_after(const AnchorDef& a, const Match& m, Range r) {
+    const size_t pos = m.end;
+    if (pos < r.end && toks()[pos].text == "{") {
+      const size_t close = matching_close(toks(), pos, r.end);
+      if (close >= r.end) {
+        problem(a.name, "anchor " + std::string(a.name) + ": unterminated block after line " +
+                            std::to_string(toks()[m.begin].line));
+        return std::nullopt;
+      }
+      return Range{pos + 1, close};
+    }
+    size_t semi = pos;
+    while (semi < r.end && toks()[semi].text != ";")
+      ++semi;
+    return Range{pos, semi < r.end ? semi + 1 : r.end};
+  }
+
+  // StepOp::case_arm: the statements of the matched `case` up to the next label at its depth;
+  // nullopt for an empty arm (absent when the step allows it, else a problem).
+  std::optional<Range> case_arm(const AnchorDef& a, const RuleStep& step, const Match& m, Range r) {
+    const int depth = toks()[m.begin].depth;
+    size_t stop = m.end;
+    while (stop < r.end) {
+      const auto& t = toks()[stop];
+      if (t.depth < depth || (t.depth == depth && (t.text == "case" || t.text == "default")))
+        break;
+      ++stop;
+    }
+    if (stop == m.end) {
+      if (step.absent_if_none && a.optional)
+        return std::nullopt;
+      problem(a.name, "anchor " + std::string(a.name) + ": the arm at line " +
+                          std::to_string(toks()[m.begin].line) + " is empty (falls through)");
+      return std::nullopt;
+    }
+    return Range{m.end, stop};
+  }
+
+  // StepOp::next_token: the line of the token after the match.
+  std::optional<int> next_token_line(const AnchorDef& a, const RuleStep& step, const Body& b,
+                                     const Match& m, Range r) {
+    if (m.end >= r.end) {
+      problem(a.name, "anchor " + std::string(a.name) + ": nothing follows " +
+                          describe_alternatives(step) + " " + where(b, r.begin, r.end));
+      return std::nullopt;
+    }
+    return toks()[m.end].line;
+  }
+
   // The anchor's line; nullopt when absent (legitimately, or with a problem recorded).
   std::optional<int> run_rule(const AnchorDef& a, const Body& b) {
     if (!a.rule) {
       problem(a.name, "anchor " + std::string(a.name) + ": no rule (harness bug)");
       return std::nullopt;
     }
-    size_t begin = b.open + 1, end = b.close;
-    const std::string prefix = "anchor " + std::string(a.name) + ": ";
+    const Range whole{b.open + 1, b.close};
+    Range r = whole;
     for (const auto& step : a.rule->steps) {
       if (step.op == StepOp::whole_body) {
-        begin = b.open + 1;
-        end = b.close;
+        r = whole;
         continue;
       }
-      const auto alts = patterns().get(step);
-      const auto matches = find_matches(alts, toks(), begin, end);
-      const bool may_be_absent = step.absent_if_none && a.optional;
-      if (matches.empty()) {
-        if (may_be_absent)
-          return std::nullopt;
-        problem(a.name, prefix + "0 matches " + where(b, begin, end) + " for " +
-                            describe_alternatives(step));
+      const auto m = step_match(a, step, b, r);
+      if (!m)
         return std::nullopt;
-      }
-      if (step.pick == Pick::only && matches.size() > 1) {
-        std::vector<int> lines;
-        for (const auto& m : matches)
-          lines.push_back(toks()[m.mark].line);
-        problem(a.name, prefix + std::to_string(matches.size()) + " matches " +
-                            where(b, begin, end) + ", at " + join_lines(lines) + ", for " +
-                            describe_alternatives(step));
-        return std::nullopt;
-      }
-      const Match& m = step.pick == Pick::last ? matches.back() : matches.front();
+      std::optional<Range> next = r;
       switch (step.op) {
-      case StepOp::block: {
-        const size_t pos = m.end;
-        if (pos < end && toks()[pos].text == "{") {
-          const size_t close = matching_close(toks(), pos, end);
-          if (close >= end) {
-            problem(a.name, prefix + "unterminated block after line " +
-                                std::to_string(toks()[m.begin].line));
-            return std::nullopt;
-          }
-          begin = pos + 1;
-          end = close;
-        } else {
-          size_t semi = pos;
-          while (semi < end && toks()[semi].text != ";")
-            ++semi;
-          begin = pos;
-          end = semi < end ? semi + 1 : end;
-        }
+      case StepOp::block:
+        next = block_after(a, *m, r);
         break;
-      }
-      case StepOp::case_arm: {
-        const int depth = toks()[m.begin].depth;
-        size_t stop = m.end;
-        while (stop < end) {
-          const auto& t = toks()[stop];
-          if (t.depth < depth || (t.depth == depth && (t.text == "case" || t.text == "default")))
-            break;
-          ++stop;
-        }
-        if (stop == m.end) {
-          if (may_be_absent)
-            return std::nullopt;
-          problem(a.name, prefix + "the arm at line " + std::to_string(toks()[m.begin].line) +
-                              " is empty (falls through)");
-          return std::nullopt;
-        }
-        begin = m.end;
-        end = stop;
+      case StepOp::case_arm:
+        next = case_arm(a, step, *m, r);
         break;
-      }
       case StepOp::after:
-        begin = m.end;
+        next->begin = m->end;
         break;
       case StepOp::before:
-        end = m.begin;
+        next->end = m->begin;
         break;
       case StepOp::require:
       case StepOp::whole_body:
         break;
       case StepOp::target:
-        return toks()[m.mark].line;
+        return toks()[m->mark].line;
       case StepOp::next_token:
-        if (m.end >= end) {
-          problem(a.name, prefix + "nothing follows " + describe_alternatives(step) + " " +
-                              where(b, begin, end));
-          return std::nullopt;
-        }
-        return toks()[m.end].line;
+        return next_token_line(a, step, b, *m, r);
       }
+      if (!next)
+        return std::nullopt;
+      r = *next;
     }
-    problem(a.name, prefix + "rule has no target step (harness bug)");
+    problem(a.name, "anchor " + std::string(a.name) + ": rule has no target step (harness bug)");
     return std::nullopt;
   }
 

@@ -6,68 +6,17 @@
 
 #include "base/sha1.hpp"
 #include "probes/anchors.hpp"
+#include "probes/field_sources.hpp"
 #include "probes/plan_maker.hpp"
 #include "probes/trace_format.hpp"
 
 #include <algorithm>
-#include <array>
 #include <span>
 
 namespace harness::stap {
 namespace {
 
 namespace k = probes::trace::key;
-
-// How a trace key is read at a probe: SystemTap expressions tried in order with @defined (the
-// first that resolves in pass 2 is used); a fault while reading yields `?`. No expression
-// resolving (optimised out) yields `?` too.
-struct FieldSource {
-  std::string_view key;
-  std::array<std::string_view, 3> exprs{};
-  bool hex = false;
-};
-
-constexpr std::array kFieldSources = std::to_array<FieldSource>({
-    {k::po, {"$po"}, true},
-    {k::frame, {"$frame"}, true},
-    {k::ph, {"$ph"}, true},
-    {k::status, {"$status"}},
-    {k::head, {"$po->tx_ring->head"}},
-    {k::frame_max, {"$po->tx_ring->frame_max"}},
-    {k::frame_size, {"$po->tx_ring->frame_size"}},
-    {k::frames_per_block, {"$po->tx_ring->frames_per_block"}},
-    {k::version, {"$po->tp_version"}},
-    {k::flags, {"$msg->msg_flags"}},
-    // <= 3.13: atomic_t; since 3.14 a per-cpu refcount, summed by kPercpuPending.
-    {k::pending, {"$po->tx_ring->pending->counter"}},
-    {k::err, {"$err"}},
-    {k::len_sum, {"$len_sum"}},
-    {k::tp_len, {"$tp_len"}},
-    {k::ts, {"$ts"}},
-    {k::sndbuf, {"$po->sk->sk_sndbuf"}},
-    // refcount_t since 4.13, atomic_t before.
-    {k::wmem, {"$po->sk->sk_wmem_alloc->refs->counter", "$po->sk->sk_wmem_alloc->counter"}},
-    // alloc.enter: sock_alloc_send_pskb's `int noblock`.
-    {k::noblock, {"$noblock"}},
-    // snd.wait / snd.wait_continue: tpacket_snd's `long timeo` (jiffies left to wait).
-    {k::timeo, {"$timeo"}},
-});
-
-// The status a get_status return reads depends on the arm.
-FieldSource field_source(std::string_view anchor, std::string_view key) {
-  if (key == k::status) {
-    if (anchor == "get_status.v1_return")
-      return {k::status, {"$h->h1->tp_status"}};
-    if (anchor == "get_status.v2_return")
-      return {k::status, {"$h->h2->tp_status"}};
-    if (anchor == "get_status.v3_return")
-      return {k::status, {"$h->h3->tp_status"}};
-  }
-  for (const auto& f : kFieldSources)
-    if (f.key == key)
-      return f;
-  return {key, {}};
-}
 
 // Comment-safe text: printable ASCII only (tabs expanded), bounded.
 std::string comment_text(std::string_view s, size_t max_len = 160) {
@@ -136,18 +85,18 @@ constexpr std::string_view kPercpuPending =
     "    } catch { f_pending = \"?\" }\n"
     "  }\n";
 
+// A key is read with the expressions of field_expressions, tried in order with @defined (the
+// first that resolves in pass 2 is used); a fault while reading yields `?`. No expression
+// resolving (optimised out) yields `?` too. Addresses print in hex.
 void emit_field(std::string& s, std::string_view anchor, std::string_view key) {
-  const FieldSource src = field_source(anchor, key);
+  const bool hex = probes::trace::is_address_key(key);
   const std::string var = "f_" + std::string(key);
   s += "  " + var + " = \"?\"\n";
   bool first = true;
-  for (auto e : src.exprs) {
-    if (e.empty())
-      continue;
-    const std::string value = src.hex ? "sprintf(\"0x%x\", " + std::string(e) + ")"
-                                      : "sprintf(\"%d\", " + std::string(e) + ")";
-    s += std::string(first ? "  if" : "  else if") + " (@defined(" + std::string(e) +
-         ")) { try { " + var + " = " + value + " } catch { " + var + " = \"?\" } }\n";
+  for (const auto& e : field_expressions(anchor, key)) {
+    const std::string value = hex ? "sprintf(\"0x%x\", " + e + ")" : "sprintf(\"%d\", " + e + ")";
+    s += std::string(first ? "  if" : "  else if") + " (@defined(" + e + ")) { try { " + var +
+         " = " + value + " } catch { " + var + " = \"?\" } }\n";
     first = false;
   }
   if (key == k::pending)
@@ -195,53 +144,23 @@ void emit_event_probe(std::string& s, const probes::AnchorDef& a, const probes::
   s += "}\n";
 }
 
-} // namespace
-
-Result<GeneratedScript> generate_script(const probes::LineMap& map_in, probes::ProbeSet set,
-                                        const std::optional<std::string>& source_text) {
-  return generate_script(map_in, set, source_text, GenerateOptions{});
+// The source lines a script quotes: none without a source, else the source the map was made
+// from (its sha1 must be the map's).
+Result<std::vector<std::string_view>> quoted_source(const std::optional<std::string>& source_text,
+                                                    const probes::LineMap& map) {
+  if (!source_text)
+    return std::vector<std::string_view>{};
+  const std::string sha = sha1_hex(*source_text);
+  if (sha != map.source_sha1)
+    return fail(Exit::usage, "source",
+                "its sha1 " + sha + " is not the map's (" + map.source_sha1 + ")",
+                "quote the source the map was made from, or generate without it");
+  return split_lines(*source_text);
 }
 
-Result<GeneratedScript> generate_script(const probes::LineMap& map_in, probes::ProbeSet set,
-                                        const std::optional<std::string>& source_text,
-                                        const GenerateOptions& options) {
-  // Re-validate through the one strict parser, whatever built the map.
-  auto checked = probes::line_map_from_json(probes::line_map_to_json(map_in),
-                                            "line map " + comment_text(map_in.release, 64));
-  if (!checked)
-    return std::unexpected(checked.error());
-  const probes::LineMap& map = *checked;
-
-  std::vector<std::string_view> source_lines;
-  if (source_text) {
-    const std::string sha = sha1_hex(*source_text);
-    if (sha != map.source_sha1)
-      return fail(Exit::usage, "source",
-                  "its sha1 " + sha + " is not the map's (" + map.source_sha1 + ")",
-                  "quote the source the map was made from, or generate without it");
-    source_lines = split_lines(*source_text);
-  }
-
-  GeneratedScript out;
-  auto made = probes::make_plan(map, set, probes::PlanOptions{options.skip});
-  if (!made)
-    return std::unexpected(made.error());
-  out.plan = std::move(*made);
-  const probes::ProbePlan& plan = out.plan;
-  const bool events = std::any_of(plan.anchors.begin(), plan.anchors.end(), [](const auto& p) {
-    const probes::AnchorDef* a = probes::find_any_anchor(p.anchor);
-    return a && probes::is_kernel_event(*a);
-  });
-
-  auto kernel_lit = literal(map.release);
-  auto plan_lit = literal(plan.plan_id);
-  if (!kernel_lit)
-    return std::unexpected(kernel_lit.error());
-  if (!plan_lit)
-    return std::unexpected(plan_lit.error());
-  const std::string set_lit = "\"" + std::string(to_string(set)) + "\"";
-
-  std::string& s = out.text;
+// The script's leading comments: what it probes, from which map, and how to read its output.
+void emit_header(std::string& s, const probes::LineMap& map, const probes::ProbePlan& plan,
+                 probes::ProbeSet set) {
   s += "#! /usr/bin/env stap\n";
   s += "// harness probe script, generated by `harness generate`: do not edit.\n";
   s += "// kernel: " + comment_text(map.release) + "\n";
@@ -264,6 +183,11 @@ Result<GeneratedScript> generate_script(const probes::LineMap& map_in, probes::P
        "// (atomic_t, <= 3.13) or the sum of the per-cpu pending_refcnt (3.14+); `?` if "
        "unreadable.\n"
        "\n";
+}
+
+// The globals and the begin probe, which prints READY.
+void emit_globals_and_begin(std::string& s, bool events, const std::string& plan_lit,
+                            const std::string& kernel_lit, const std::string& set_lit) {
   s += "global hx_hits\n";
   s += "// every record printed, numbered (sq=): the HITS add up to the last number\n";
   s += "global hx_sq\n";
@@ -277,38 +201,37 @@ Result<GeneratedScript> generate_script(const probes::LineMap& map_in, probes::P
        std::string(probes::trace::kind::ready) + " %d " +
        std::string(probes::trace::ready_key::plan) + "=%s " +
        std::string(probes::trace::ready_key::kernel) + "=%s " +
-       std::string(probes::trace::ready_key::probes) + "=%s\\n\", gettimeofday_ns(), " + *plan_lit +
-       ", " + *kernel_lit + ", " + set_lit + ")\n}\n";
+       std::string(probes::trace::ready_key::probes) + "=%s\\n\", gettimeofday_ns(), " + plan_lit +
+       ", " + kernel_lit + ", " + set_lit + ")\n}\n";
+}
 
-  for (const auto& p : plan.anchors) {
-    const probes::AnchorDef* a = probes::find_any_anchor(p.anchor);
-    auto name_lit = literal(p.anchor);
-    if (!name_lit)
-      return std::unexpected(name_lit.error());
-    if (probes::is_kernel_event(*a)) {
-      emit_event_probe(s, *a, p, *name_lit);
-      continue;
-    }
-    s += "\n// " + p.anchor + ": " + p.function + " line " + std::to_string(p.line);
-    s += a->probe_function_entry ? " (function entry)\n" : ": " + comment_text(p.statement) + "\n";
-    if (!source_lines.empty()) {
-      const int first = std::max(1, p.line - (a->probe_function_entry ? 0 : 2));
-      for (int l = first; l <= p.line && static_cast<size_t>(l) <= source_lines.size(); ++l)
-        s += "//  " + std::to_string(l) + (l == p.line ? " > " : " | ") +
-             comment_text(source_lines[static_cast<size_t>(l) - 1]) + "\n";
-    }
-    s += "probe " + p.probe_point + " {\n";
-    s += "  t = gettimeofday_ns()\n";
-    s += "  hx_hits[" + *name_lit + "]++\n";
-    s += "  hx_sq++\n";
-    if (events && p.anchor == "snd.start")
-      s += "  hx_in_snd[tid()] = 1\n";
-    if (events && p.anchor == "snd.return")
-      s += "  delete hx_in_snd[tid()]\n";
-    emit_record(s, p, *name_lit);
-    s += "}\n";
+// An af_packet.c statement (or function entry) probe, with its line (and the two before it)
+// quoted from the source when there is one.
+void emit_statement_probe(std::string& s, const probes::AnchorDef& a, const probes::PlannedProbe& p,
+                          const std::string& name_lit,
+                          std::span<const std::string_view> source_lines, bool events) {
+  s += "\n// " + p.anchor + ": " + p.function + " line " + std::to_string(p.line);
+  s += a.probe_function_entry ? " (function entry)\n" : ": " + comment_text(p.statement) + "\n";
+  if (!source_lines.empty()) {
+    const int first = std::max(1, p.line - (a.probe_function_entry ? 0 : 2));
+    for (int l = first; l <= p.line && static_cast<size_t>(l) <= source_lines.size(); ++l)
+      s += "//  " + std::to_string(l) + (l == p.line ? " > " : " | ") +
+           comment_text(source_lines[static_cast<size_t>(l) - 1]) + "\n";
   }
+  s += "probe " + p.probe_point + " {\n";
+  s += "  t = gettimeofday_ns()\n";
+  s += "  hx_hits[" + name_lit + "]++\n";
+  s += "  hx_sq++\n";
+  if (events && p.anchor == "snd.start")
+    s += "  hx_in_snd[tid()] = 1\n";
+  if (events && p.anchor == "snd.return")
+    s += "  delete hx_in_snd[tid()]\n";
+  emit_record(s, p, name_lit);
+  s += "}\n";
+}
 
+// The end probe: HITS per anchor, then END.
+void emit_end(std::string& s, const probes::ProbePlan& plan) {
   s += "\nprobe end {\n";
   for (const auto& p : plan.anchors)
     s += "  printf(\"" + std::string(probes::trace::prefix) + " " +
@@ -316,6 +239,81 @@ Result<GeneratedScript> generate_script(const probes::LineMap& map_in, probes::P
          p.anchor + "\"])\n";
   s += "  printf(\"" + std::string(probes::trace::prefix) + " " +
        std::string(probes::trace::kind::end) + " %d\\n\", gettimeofday_ns())\n}\n";
+}
+
+} // namespace
+
+std::vector<std::string> field_expressions(std::string_view anchor, std::string_view key) {
+  std::vector<std::string> exprs;
+  const probes::FieldSource* src = probes::field_source(anchor, key);
+  if (!src)
+    return exprs; // `state` is read by the sched.sleep probe itself (emit_event_probe)
+  for (auto path : src->paths) {
+    if (path.empty())
+      continue;
+    // stap reads a member through a pointer and in an embedded struct alike, with `->`.
+    std::string e = "$";
+    for (char c : path)
+      if (c == '.')
+        e += "->";
+      else
+        e += c;
+    exprs.push_back(std::move(e));
+  }
+  return exprs;
+}
+
+Result<GeneratedScript> generate_script(const probes::LineMap& map_in, probes::ProbeSet set,
+                                        const std::optional<std::string>& source_text) {
+  return generate_script(map_in, set, source_text, GenerateOptions{});
+}
+
+Result<GeneratedScript> generate_script(const probes::LineMap& map_in, probes::ProbeSet set,
+                                        const std::optional<std::string>& source_text,
+                                        const GenerateOptions& options) {
+  // Re-validate through the one strict parser, whatever built the map.
+  auto checked = probes::line_map_from_json(probes::line_map_to_json(map_in),
+                                            "line map " + comment_text(map_in.release, 64));
+  if (!checked)
+    return std::unexpected(checked.error());
+  const probes::LineMap& map = *checked;
+  auto source_lines = quoted_source(source_text, map);
+  if (!source_lines)
+    return std::unexpected(source_lines.error());
+
+  GeneratedScript out;
+  auto made = probes::make_plan(map, set, probes::PlanOptions{options.skip});
+  if (!made)
+    return std::unexpected(made.error());
+  out.plan = std::move(*made);
+  const probes::ProbePlan& plan = out.plan;
+  const bool events = std::any_of(plan.anchors.begin(), plan.anchors.end(), [](const auto& p) {
+    const probes::AnchorDef* a = probes::find_any_anchor(p.anchor);
+    return a && probes::is_kernel_event(*a);
+  });
+
+  auto kernel_lit = literal(map.release);
+  auto plan_lit = literal(plan.plan_id);
+  if (!kernel_lit)
+    return std::unexpected(kernel_lit.error());
+  if (!plan_lit)
+    return std::unexpected(plan_lit.error());
+  const std::string set_lit = "\"" + std::string(to_string(set)) + "\"";
+
+  std::string& s = out.text;
+  emit_header(s, map, plan, set);
+  emit_globals_and_begin(s, events, *plan_lit, *kernel_lit, set_lit);
+  for (const auto& p : plan.anchors) {
+    const probes::AnchorDef* a = probes::find_any_anchor(p.anchor);
+    auto name_lit = literal(p.anchor);
+    if (!name_lit)
+      return std::unexpected(name_lit.error());
+    if (probes::is_kernel_event(*a))
+      emit_event_probe(s, *a, p, *name_lit);
+    else
+      emit_statement_probe(s, *a, p, *name_lit, *source_lines, events);
+  }
+  emit_end(s, plan);
   return out;
 }
 

@@ -18,6 +18,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace harness::stap {
@@ -40,5 +41,10 @@ Result<GeneratedScript> generate_script(const probes::LineMap& map, probes::Prob
                                         const GenerateOptions& options);
 Result<GeneratedScript> generate_script(const probes::LineMap& map, probes::ProbeSet set,
                                         const std::optional<std::string>& source_text);
+
+// Pure (exposed for tests): the SystemTap expressions that read `key` at `anchor`, in the order
+// the script tries them: probes/field_sources.hpp's paths with `$` before the variable and `->`
+// for every member. None for a key no variable holds (`state`).
+std::vector<std::string> field_expressions(std::string_view anchor, std::string_view key);
 
 } // namespace harness::stap

@@ -79,6 +79,147 @@ Error classify_stap_failure(std::string_view err, const std::string& log) {
   return {Exit::tracer_failed, "stap", "failed without a recognised message", hint_log};
 }
 
+namespace {
+
+void tell(const ModuleBuildRequest& req, const std::string& s) {
+  if (req.on_progress)
+    req.on_progress(s);
+}
+
+long ms_since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+// NAME.stp, NAME.ko, NAME.stap.log (and NAME.plan.json) in the output directory: the script and
+// the plan written now, and NAME.ko, written after minutes of compiling, checked now.
+Status place_outputs(const ModuleBuildRequest& req, ModuleBuildResult& res) {
+  const std::string& name = req.module_name;
+  if (auto s = make_dirs(req.out_dir); !s)
+    return s;
+  res.script_path = req.out_dir + "/" + name + ".stp";
+  res.module_path = req.out_dir + "/" + name + ".ko";
+  res.log_path = req.out_dir + "/" + name + ".stap.log";
+  if (auto s = check_output_path(res.module_path, ""); !s)
+    return s;
+  if (auto s = write_file_atomic(res.script_path, req.script_text); !s)
+    return s;
+  if (req.plan) {
+    res.plan_path = req.out_dir + "/" + name + ".plan.json";
+    if (auto s = probes::save_plan(res.plan_path, *req.plan); !s)
+      return s;
+  }
+  return {};
+}
+
+// The module cache's key: the script, the kernel's build id, the name, stap's arguments (with
+// the runtime by its directory's name) and stap's version.
+std::string module_cache_key(const ModuleBuildRequest& req, const kernel::KernelTree& tree,
+                             const std::string& runtime_path, const std::string& version) {
+  std::string key_args;
+  for (const auto& a :
+       stap_build_args(tree, fs::path(runtime_path).filename().string(), req.module_name, "S"))
+    key_args += a + " ";
+  return kernel::cache_key(
+      {sha1_hex(req.script_text), tree.build_id, req.module_name, key_args, version});
+}
+
+// stap writes NAME.ko into its working directory: a private staging directory with the script
+// in it, renamed into the cache when complete, so concurrent builds never see half a module.
+Result<std::string> stage_script(const ModuleBuildRequest& req, const std::string& cached_dir) {
+  const std::string staging = cached_dir + ".tmp-" + std::to_string(::getpid());
+  std::error_code ec;
+  fs::remove_all(staging, ec);
+  if (auto s = make_dirs(staging); !s)
+    return std::unexpected(s.error());
+  if (auto s = write_file_atomic(staging + "/" + req.module_name + ".stp", req.script_text); !s)
+    return std::unexpected(s.error());
+  return staging;
+}
+
+// How stap's build ended: its exit status (none: stopped at the time limit or on an interrupt)
+// and its stderr.
+struct StapRun {
+  std::optional<ExitStatus> status;
+  bool interrupted = false;
+  std::string err_text;
+};
+
+// stap -p4 in the staging directory until it ends, the time limit or an interrupt; its command
+// and output go to the log, its "Pass N" lines to the progress.
+Result<StapRun> run_stap_build(const ModuleBuildRequest& req, const kernel::KernelTree& tree,
+                               const std::string& runtime_path, const std::string& staging,
+                               const std::string& log_path, Clock::time_point start) {
+  const std::string& name = req.module_name;
+  ChildSpec spec;
+  spec.exe = "stap";
+  spec.args = stap_build_args(tree, runtime_path, name, staging + "/" + name + ".stp");
+  spec.cwd = staging;
+  const std::string stap_dir = stap_data_dir(req.cache_dir);
+  (void)make_dirs(stap_dir);
+  spec.env.emplace_back("SYSTEMTAP_DIR", stap_dir);
+  std::string log_text = "$ stap";
+  for (const auto& a : spec.args)
+    log_text += " " + a;
+  log_text += "\n";
+  StapRun run;
+  spec.on_stdout = [&](std::string_view l) {
+    log_text.append(l).push_back('\n');
+  };
+  spec.on_stderr = [&](std::string_view l) {
+    log_text.append(l).push_back('\n');
+    run.err_text.append(l).push_back('\n');
+    if (l.starts_with("Pass "))
+      tell(req, std::string(l.substr(0, l.find(" using "))));
+  };
+  tell(req, "building " + name + ".ko for " + tree.release + (tree.af_packet_O0 ? " (-P)" : ""));
+  auto child = spawn(spec);
+  if (!child)
+    return fail(Exit::tool_missing, "stap", child.error().why,
+                "apt-get install systemtap (or run `harness demo`)");
+  const auto deadline = start + req.timeout;
+  while (!run.status && Clock::now() < deadline && !interrupt_requested())
+    run.status = (*child)->wait(std::chrono::milliseconds(250));
+  run.interrupted = !run.status && interrupt_requested();
+  if (!run.status)
+    (*child)->terminate(std::chrono::milliseconds(2000));
+  (void)write_file_atomic(log_path, log_text);
+  return run;
+}
+
+// The built NAME.ko copied to the output directory and the staging directory moved into the
+// cache; a failed, stopped or empty-handed build explained. The staging directory is gone after.
+Status collect_module(const ModuleBuildRequest& req, const StapRun& run, const std::string& staging,
+                      const std::string& cached_dir, const ModuleBuildResult& res) {
+  const std::string built = staging + "/" + req.module_name + ".ko";
+  std::error_code ec;
+  auto failed = [&](Error e) {
+    fs::remove_all(staging, ec);
+    return Status(std::unexpected(std::move(e)));
+  };
+  if (run.interrupted)
+    return failed({Exit::interrupted, "stap", "interrupted while building the module", ""});
+  if (!run.status)
+    return failed({Exit::tracer_failed, "stap",
+                   "did not finish within " + std::to_string(req.timeout.count()) + " s",
+                   "stap's output is in " + res.log_path});
+  if (!run.status->success() || !fs::exists(built)) {
+    auto e = classify_stap_failure(run.err_text, res.log_path);
+    if (run.status->success())
+      e.why = "exited 0 but left no " + req.module_name + ".ko";
+    return failed(std::move(e));
+  }
+  if (auto s = copy_into(built, res.module_path); !s)
+    return failed(s.error());
+  if (req.use_cache) {
+    fs::remove_all(cached_dir, ec);
+    fs::rename(staging, cached_dir, ec);
+  }
+  fs::remove_all(staging, ec);
+  return {};
+}
+
+} // namespace
+
 Result<ModuleBuildResult> build_module(const ModuleBuildRequest& req) {
   const auto start = Clock::now();
   if (!valid_module_name(req.module_name))
@@ -90,54 +231,25 @@ Result<ModuleBuildResult> build_module(const ModuleBuildRequest& req) {
   auto version = stap_version();
   if (!version)
     return std::unexpected(version.error());
-  auto note = [&](const std::string& s) {
-    if (req.on_progress)
-      req.on_progress(s);
-  };
-
   auto runtime = runtime_for_kernel(tree->task_work_cancel_renamed, req.cache_dir, *version);
   if (!runtime)
     return std::unexpected(runtime.error());
   if (!runtime->note.empty())
-    note(runtime->note);
+    tell(req, runtime->note);
 
   ModuleBuildResult res;
   res.tree = *tree;
-  const std::string name = req.module_name;
-  if (auto s = make_dirs(req.out_dir); !s)
+  if (auto s = place_outputs(req, res); !s)
     return std::unexpected(s.error());
-  res.script_path = req.out_dir + "/" + name + ".stp";
-  res.module_path = req.out_dir + "/" + name + ".ko";
-  res.log_path = req.out_dir + "/" + name + ".stap.log";
-  // NAME.ko is written after minutes of compiling: a path it cannot take fails now.
-  if (auto s = check_output_path(res.module_path, ""); !s)
-    return std::unexpected(s.error());
-  if (auto s = write_file_atomic(res.script_path, req.script_text); !s)
-    return std::unexpected(s.error());
-  if (req.plan) {
-    res.plan_path = req.out_dir + "/" + name + ".plan.json";
-    if (auto s = probes::save_plan(res.plan_path, *req.plan); !s)
-      return std::unexpected(s.error());
-  }
-
-  const std::string key_args = [&] {
-    std::string s;
-    for (const auto& a :
-         stap_build_args(*tree, fs::path(runtime->path).filename().string(), name, "S"))
-      s += a + " ";
-    return s;
-  }();
-  const std::string key =
-      kernel::cache_key({sha1_hex(req.script_text), tree->build_id, name, key_args, *version});
-  const std::string cached_dir = req.cache_dir + "/modules/" + key;
-  const std::string cached_ko = cached_dir + "/" + name + ".ko";
-  res.stap_args = stap_build_args(*tree, runtime->path, name, res.script_path);
+  const std::string cached_dir =
+      req.cache_dir + "/modules/" + module_cache_key(req, *tree, runtime->path, *version);
+  const std::string cached_ko = cached_dir + "/" + req.module_name + ".ko";
+  res.stap_args = stap_build_args(*tree, runtime->path, req.module_name, res.script_path);
   if (req.use_cache && fs::exists(cached_ko)) {
     if (auto s = copy_into(cached_ko, res.module_path); !s)
       return std::unexpected(s.error());
     res.cache_hit = true;
-    res.elapsed_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+    res.elapsed_ms = ms_since(start);
     return res;
   }
 
@@ -145,85 +257,18 @@ Result<ModuleBuildResult> build_module(const ModuleBuildRequest& req) {
   if (!hidden)
     return std::unexpected(hidden.error());
   if (*hidden)
-    note("build host is in lockdown: stap runs in a private mount namespace where "
-         "/sys/kernel/security/lockdown reads [none] (the module is loaded only on the target)");
-
-  // stap writes NAME.ko into its working directory: a private staging directory, renamed into
-  // the cache when complete, so concurrent builds never see half a module.
-  const std::string staging = cached_dir + ".tmp-" + std::to_string(::getpid());
-  std::error_code ec;
-  fs::remove_all(staging, ec);
-  if (auto s = make_dirs(staging); !s)
+    tell(req, "build host is in lockdown: stap runs in a private mount namespace where "
+              "/sys/kernel/security/lockdown reads [none] (the module is loaded only on the "
+              "target)");
+  auto staging = stage_script(req, cached_dir);
+  if (!staging)
+    return std::unexpected(staging.error());
+  auto run = run_stap_build(req, *tree, runtime->path, *staging, res.log_path, start);
+  if (!run)
+    return std::unexpected(run.error());
+  if (auto s = collect_module(req, *run, *staging, cached_dir, res); !s)
     return std::unexpected(s.error());
-  const std::string staged_script = staging + "/" + name + ".stp";
-  if (auto s = write_file_atomic(staged_script, req.script_text); !s)
-    return std::unexpected(s.error());
-
-  ChildSpec spec;
-  spec.exe = "stap";
-  spec.args = stap_build_args(*tree, runtime->path, name, staged_script);
-  spec.cwd = staging;
-  const std::string stap_dir = stap_data_dir(req.cache_dir);
-  (void)make_dirs(stap_dir);
-  spec.env.emplace_back("SYSTEMTAP_DIR", stap_dir);
-  std::string log_text = "$ stap";
-  for (const auto& a : spec.args)
-    log_text += " " + a;
-  log_text += "\n";
-  std::string err_text;
-  spec.on_stdout = [&](std::string_view l) {
-    log_text.append(l).push_back('\n');
-  };
-  spec.on_stderr = [&](std::string_view l) {
-    log_text.append(l).push_back('\n');
-    err_text.append(l).push_back('\n');
-    if (l.starts_with("Pass "))
-      note(std::string(l.substr(0, l.find(" using "))));
-  };
-  note("building " + name + ".ko for " + tree->release + (tree->af_packet_O0 ? " (-P)" : ""));
-  auto child = spawn(spec);
-  if (!child)
-    return fail(Exit::tool_missing, "stap", child.error().why,
-                "apt-get install systemtap (or run `harness demo`)");
-  std::optional<ExitStatus> st;
-  const auto deadline = start + req.timeout;
-  while (!st && Clock::now() < deadline && !interrupt_requested())
-    st = (*child)->wait(std::chrono::milliseconds(250));
-  const bool interrupted = !st && interrupt_requested();
-  if (!st)
-    (*child)->terminate(std::chrono::milliseconds(2000));
-  (void)write_file_atomic(res.log_path, log_text);
-  auto cleanup = [&] {
-    fs::remove_all(staging, ec);
-  };
-  if (interrupted) {
-    cleanup();
-    return fail(Exit::interrupted, "stap", "interrupted while building the module");
-  }
-  if (!st) {
-    cleanup();
-    return fail(Exit::tracer_failed, "stap",
-                "did not finish within " + std::to_string(req.timeout.count()) + " s",
-                "stap's output is in " + res.log_path);
-  }
-  if (!st->success() || !fs::exists(staging + "/" + name + ".ko")) {
-    cleanup();
-    auto e = classify_stap_failure(err_text, res.log_path);
-    if (st->success())
-      e.why = "exited 0 but left no " + name + ".ko";
-    return std::unexpected(e);
-  }
-  if (auto s = copy_into(staging + "/" + name + ".ko", res.module_path); !s) {
-    cleanup();
-    return std::unexpected(s.error());
-  }
-  if (req.use_cache) {
-    fs::remove_all(cached_dir, ec);
-    fs::rename(staging, cached_dir, ec);
-  }
-  cleanup();
-  res.elapsed_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  res.elapsed_ms = ms_since(start);
   return res;
 }
 

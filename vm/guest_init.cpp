@@ -220,6 +220,98 @@ Status mount_one(const char* source, const std::string& target, const char* type
 
 constexpr const char* guest_tmp = "/run/tmp";
 
+// The job's steps in order: a background step is left running (ready first when it says what
+// to wait for), a foreground step is waited for while the background ones are drained, and a
+// background step is stopped after the step it names (or at the end). After a step fails the
+// rest are listed as not run.
+class StepRunner {
+public:
+  StepRunner(const GuestJob& job, const std::string& share, const ConsoleWriter& console,
+             GuestStatus& status)
+      : job_(job), share_(share), console_(console), status_(status) {}
+
+  // False: the step could not be made at all (status.error says why); no later step runs.
+  bool run(const GuestStep& step) {
+    if (stop_) {
+      StepOutcome skipped;
+      skipped.name = step.name;
+      skipped.error = "not run: an earlier step failed";
+      status_.steps.push_back(skipped);
+      return true;
+    }
+    auto rs = start_step(job_, step, share_, console_);
+    if (!rs) {
+      status_.error = rs.error().what + ": " + rs.error().why;
+      console_(std::string(marker::error) + " " + status_.error);
+      return false;
+    }
+    if (!rs->proc) { // could not start: recorded in the outcome
+      console_(std::string(marker::error) + " step " + step.name + ": " + rs->outcome.error);
+      status_.steps.push_back(rs->outcome);
+      stop_ = step.background;
+      if (!step.background)
+        last_foreground = step.name;
+      return true;
+    }
+    if (step.background) {
+      if (!step.ready_text.empty() && !wait_ready(*rs, console_)) {
+        console_(std::string(marker::error) + " step " + step.name + ": " + rs->outcome.error);
+        stop_ = true;
+      }
+      background_.push_back(std::move(*rs));
+      return true;
+    }
+    last_foreground = step.name;
+    wait_foreground(*rs, step);
+    status_.steps.push_back(rs->outcome);
+    stop_background(step.name);
+    return true;
+  }
+
+  // The background steps to stop after `after` (all that are left for ""). SIGINT first: stap
+  // runs its `probe end` (HITS, END) before exiting.
+  void stop_background(const std::string& after) {
+    for (auto& rs : background_) {
+      if (rs.reported || (!after.empty() && rs.step->stop_after != after))
+        continue;
+      if (rs.proc && !rs.recorded) {
+        const auto done = rs.proc->exit_status();
+        record_exit(rs, done ? *done : rs.proc->terminate(milliseconds(5000)), console_);
+      }
+      status_.steps.push_back(rs.outcome);
+      rs.reported = true;
+    }
+  }
+
+  std::string last_foreground;
+
+private:
+  // Background steps' pipes must be drained meanwhile: a full pipe blocks stapio, and then
+  // stap's relay buffers overflow ("transport failures") and probe records are lost.
+  void wait_foreground(RunningStep& rs, const GuestStep& step) {
+    std::optional<ExitStatus> st;
+    const auto deadline = Clock::now() + milliseconds(step.timeout_ms);
+    while (!st && Clock::now() < deadline) {
+      st = rs.proc->wait(milliseconds(10));
+      for (auto& bg : background_)
+        if (bg.proc && !bg.recorded)
+          (void)bg.proc->wait(milliseconds(1));
+    }
+    if (!st) {
+      rs.outcome.timed_out = true;
+      st = rs.proc->terminate(milliseconds(2000));
+    }
+    record_exit(rs, *st, console_);
+  }
+
+  const GuestJob& job_;
+  const std::string& share_;
+  const ConsoleWriter& console_;
+  GuestStatus& status_;
+  std::vector<RunningStep> background_;
+  bool stop_ = false;
+};
+
 } // namespace
 
 long uptime_ms() {
@@ -295,74 +387,14 @@ Result<GuestStatus> run_guest_job(const GuestOptions& opts, const ConsoleWriter&
     }
   }
 
-  std::vector<RunningStep> background;
-  std::string last_foreground;
-  bool stop = false;
-  // SIGINT first: stap runs its `probe end` (HITS, END) before exiting.
-  auto stop_background = [&](const std::string& after) {
-    for (auto& rs : background) {
-      if (rs.reported || (!after.empty() && rs.step->stop_after != after))
-        continue;
-      if (rs.proc && !rs.recorded) {
-        const auto done = rs.proc->exit_status();
-        record_exit(rs, done ? *done : rs.proc->terminate(milliseconds(5000)), console);
-      }
-      status.steps.push_back(rs.outcome);
-      rs.reported = true;
-    }
-  };
-  for (const auto& step : job->steps) {
-    if (stop) {
-      StepOutcome skipped;
-      skipped.name = step.name;
-      skipped.error = "not run: an earlier step failed";
-      status.steps.push_back(skipped);
-      continue;
-    }
-    auto rs = start_step(*job, step, opts.share, console);
-    if (!rs) {
-      status.error = rs.error().what + ": " + rs.error().why;
-      console(std::string(marker::error) + " " + status.error);
+  StepRunner runner(*job, opts.share, console, status);
+  for (const auto& step : job->steps)
+    if (!runner.run(step))
       break;
-    }
-    if (!rs->proc) { // could not start: recorded in the outcome
-      console(std::string(marker::error) + " step " + step.name + ": " + rs->outcome.error);
-      status.steps.push_back(rs->outcome);
-      stop = step.background;
-      if (!step.background)
-        last_foreground = step.name;
-      continue;
-    }
-    if (step.background) {
-      if (!step.ready_text.empty() && !wait_ready(*rs, console)) {
-        console(std::string(marker::error) + " step " + step.name + ": " + rs->outcome.error);
-        stop = true;
-      }
-      background.push_back(std::move(*rs));
-      continue;
-    }
-    last_foreground = step.name;
-    // Background steps' pipes must be drained meanwhile: a full pipe blocks stapio, and then
-    // stap's relay buffers overflow ("transport failures") and probe records are lost.
-    std::optional<ExitStatus> st;
-    const auto deadline = Clock::now() + milliseconds(step.timeout_ms);
-    while (!st && Clock::now() < deadline) {
-      st = rs->proc->wait(milliseconds(10));
-      for (auto& bg : background)
-        if (bg.proc && !bg.recorded)
-          (void)bg.proc->wait(milliseconds(1));
-    }
-    if (!st) {
-      rs->outcome.timed_out = true;
-      st = rs->proc->terminate(milliseconds(2000));
-    }
-    record_exit(*rs, *st, console);
-    status.steps.push_back(rs->outcome);
-    stop_background(step.name);
-  }
-  stop_background("");
+  runner.stop_background("");
 
-  const std::string result_name = job->result_step.empty() ? last_foreground : job->result_step;
+  const std::string result_name =
+      job->result_step.empty() ? runner.last_foreground : job->result_step;
   for (const auto& o : status.steps)
     if (o.name == result_name && o.started)
       status.result = o.signal ? 128 + o.signal : o.exit_code;

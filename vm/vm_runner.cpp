@@ -116,23 +116,22 @@ Result<QemuConfig> guest_start(const VmRunRequest& req) {
   return cfg;
 }
 
-} // namespace
-
-Result<VmRunOutcome> boot_vm(const VmRunRequest& req) {
-  const auto qemu = find_program("qemu-system-x86_64");
-  if (!qemu)
-    return fail(Exit::vm_failed, "qemu-system-x86_64", "not installed",
-                "apt-get install qemu-system-x86 (or run `harness demo`, which installs it)");
-  if (auto s = make_dirs(req.share_dir); !s)
-    return std::unexpected(s.error());
-  if (!is_dir(req.share_dir))
-    return fail(Exit::io, req.share_dir, "not a directory");
+// The share directory, made when missing; never under what the guest mounts over.
+Status check_share_dir(const std::string& share_dir) {
+  if (auto s = make_dirs(share_dir); !s)
+    return s;
+  if (!is_dir(share_dir))
+    return fail(Exit::io, share_dir, "not a directory");
   for (const char* reserved : {"/run", "/proc", "/sys", "/dev"})
-    if (req.share_dir == reserved || req.share_dir.starts_with(std::string(reserved) + "/"))
-      return fail(Exit::usage, "VM directory " + req.share_dir,
+    if (share_dir == reserved || share_dir.starts_with(std::string(reserved) + "/"))
+      return fail(Exit::usage, "VM directory " + share_dir,
                   std::string("is under ") + reserved + ", which the guest mounts over",
                   "choose a directory elsewhere (e.g. under /var/tmp)");
+  return {};
+}
 
+// qemu's arguments for the request: the guest's start, accelerator and memory.
+Result<std::vector<std::string>> qemu_command(const VmRunRequest& req) {
   auto cfg = guest_start(req);
   if (!cfg)
     return std::unexpected(cfg.error());
@@ -140,7 +139,52 @@ Result<VmRunOutcome> boot_vm(const VmRunRequest& req) {
   cfg->memory_mb = req.memory_mb;
   if (req.accel == Accel::tcg)
     cfg->tsc_khz = host_tsc_khz();
-  auto args = qemu_arguments(*cfg);
+  return qemu_arguments(*cfg);
+}
+
+// Waits for qemu until it ends, the deadline passes or the user interrupts (stopping it then).
+void wait_for_qemu(ChildProc& child, Clock::time_point deadline, VmRunOutcome& out) {
+  std::optional<ExitStatus> st;
+  while (!st) {
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      out.timed_out = true;
+      break;
+    }
+    if (interrupt_requested()) {
+      out.interrupted = true;
+      break;
+    }
+    st = child.wait(
+        std::min(milliseconds(200), std::chrono::duration_cast<milliseconds>(deadline - now)));
+  }
+  if (!st)
+    child.terminate(milliseconds(1000));
+}
+
+// The status the guest wrote into the share, or why there is none.
+void read_guest_status(const std::string& status_path, VmRunOutcome& out) {
+  if (auto text = read_file(status_path)) {
+    auto status = status_from_json(*text, status_path);
+    if (status)
+      out.status = *status;
+    else
+      out.status_error = status.error().why;
+  } else {
+    out.status_error = "the guest wrote no " + std::string(status_file_name);
+  }
+}
+
+} // namespace
+
+Result<VmRunOutcome> boot_vm(const VmRunRequest& req) {
+  const auto qemu = find_program("qemu-system-x86_64");
+  if (!qemu)
+    return fail(Exit::vm_failed, "qemu-system-x86_64", "not installed",
+                "apt-get install qemu-system-x86 (or run `harness demo`, which installs it)");
+  if (auto s = check_share_dir(req.share_dir); !s)
+    return std::unexpected(s.error());
+  auto args = qemu_command(req);
   if (!args)
     return std::unexpected(args.error());
 
@@ -179,37 +223,11 @@ Result<VmRunOutcome> boot_vm(const VmRunRequest& req) {
   auto child = spawn(spec);
   if (!child)
     return std::unexpected(child.error());
-
-  std::optional<ExitStatus> st;
-  const auto deadline = start + req.timeout;
-  while (!st) {
-    const auto now = Clock::now();
-    if (now >= deadline) {
-      out.timed_out = true;
-      break;
-    }
-    if (interrupt_requested()) {
-      out.interrupted = true;
-      break;
-    }
-    st = (*child)->wait(
-        std::min(milliseconds(200), std::chrono::duration_cast<milliseconds>(deadline - now)));
-  }
-  if (!st)
-    (*child)->terminate(milliseconds(1000));
+  wait_for_qemu(**child, start + req.timeout, out);
   out.wall_ms = ms_since(start);
   out.ready_ms = ready_ms;
   out.console = scan_console(console_text);
-
-  if (auto text = read_file(status_path)) {
-    auto status = status_from_json(*text, status_path);
-    if (status)
-      out.status = *status;
-    else
-      out.status_error = status.error().why;
-  } else {
-    out.status_error = "the guest wrote no " + std::string(status_file_name);
-  }
+  read_guest_status(status_path, out);
   return out;
 }
 

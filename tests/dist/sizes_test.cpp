@@ -15,8 +15,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kScript = std::string(HARNESS_SOURCE_DIR) + "/scripts/check-sizes";
-const std::vector<std::string> kSplit = {"--only", "harness/report", "sender", "harness/session",
-                                         "harness/cli"};
+const std::vector<std::string> kSplit = {
+    "--only", "harness/report", "sender", "harness/session", "harness/cli", "kernel", "stap", "vm"};
 
 Captured check(const std::vector<std::string>& args) {
   auto r = run_captured(ChildSpec{.exe = kScript, .args = args}, std::chrono::minutes(2));

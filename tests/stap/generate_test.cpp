@@ -1,6 +1,7 @@
 #include "base/child_proc.hpp"
 #include "base/files.hpp"
 #include "base/sha1.hpp"
+#include "probes/anchors.hpp"
 #include "probes/locator.hpp"
 #include "probes/map_store.hpp"
 #include "probes/trace_format.hpp"
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <map>
 #include <sstream>
 
 namespace harness::stap {
@@ -24,6 +26,46 @@ using ::testing::HasSubstr;
 
 const std::string kGolden = std::string(HARNESS_SOURCE_DIR) + "/tests/stap/golden/";
 const std::string kWork = std::string(HARNESS_BINARY_DIR) + "/generate_test";
+
+// Every key at every anchor, as the script reads it (pinned from the expressions generate.cpp
+// had before probes/field_sources.hpp held them): none for `state`, which the sched.sleep probe
+// reads itself.
+TEST(Generate, FieldExpressionsOfEveryKeyAndAnchor) {
+  const std::map<std::string_view, std::vector<std::string>> general = {
+      {"po", {"$po"}},
+      {"frame", {"$frame"}},
+      {"ph", {"$ph"}},
+      {"status", {"$status"}},
+      {"head", {"$po->tx_ring->head"}},
+      {"frame_max", {"$po->tx_ring->frame_max"}},
+      {"frame_size", {"$po->tx_ring->frame_size"}},
+      {"frames_per_block", {"$po->tx_ring->frames_per_block"}},
+      {"version", {"$po->tp_version"}},
+      {"flags", {"$msg->msg_flags"}},
+      {"pending", {"$po->tx_ring->pending->counter"}},
+      {"err", {"$err"}},
+      {"len_sum", {"$len_sum"}},
+      {"tp_len", {"$tp_len"}},
+      {"ts", {"$ts"}},
+      {"sndbuf", {"$po->sk->sk_sndbuf"}},
+      {"wmem", {"$po->sk->sk_wmem_alloc->refs->counter", "$po->sk->sk_wmem_alloc->counter"}},
+      {"noblock", {"$noblock"}},
+      {"state", {}},
+      {"timeo", {"$timeo"}},
+  };
+  const std::map<std::pair<std::string_view, std::string_view>, std::vector<std::string>> own = {
+      {{"get_status.v1_return", "status"}, {"$h->h1->tp_status"}},
+      {{"get_status.v2_return", "status"}, {"$h->h2->tp_status"}},
+      {{"get_status.v3_return", "status"}, {"$h->h3->tp_status"}},
+  };
+  ASSERT_EQ(general.size(), trace::all_keys.size());
+  for (const auto& a : anchor_table)
+    for (auto key : trace::all_keys) {
+      const auto it = own.find({a.name, key});
+      EXPECT_EQ(field_expressions(a.name, key), it != own.end() ? it->second : general.at(key))
+          << a.name << " " << key;
+    }
+}
 
 LineMap shipped(const std::string& spec) {
   auto s = select_map(spec);
