@@ -201,77 +201,126 @@ std::string frame_table(const Report& r, std::size_t lanes, const std::vector<bo
   return o.str();
 }
 
-// One lane per frame (the first `lanes` rows), marks on the axis shared by all of them.
-std::string timeline_svg(const Report& r, std::size_t lanes, const std::vector<bool>& flagged) {
-  constexpr double label_w = 250, plot_w = 680, right_w = 110, lane_h = 20, axis_h = 30;
-  uint64_t t0 = 0, t1 = 0;
+// Where a lane's marks sit: on one axis shared by all lanes (time since the first mark of any
+// lane), or each lane from its own SEND_REQUEST (frame_base), so that the frames of a long run
+// line up instead of turning into dots at the two ends of the shared axis (issue 30).
+struct TimeAxis {
+  bool aligned = false;
+  uint64_t t0 = 0;             // the first mark of any lane (the shared axis' zero)
+  std::int64_t lo = 0, hi = 1; // offsets the axis covers, ns (aligned: may start below 0)
+  static constexpr double label_w = 250, plot_w = 680, right_w = 110, lane_h = 20, axis_h = 30;
+
+  std::int64_t offset(const FrameTimeline& f, uint64_t t) const {
+    return static_cast<std::int64_t>(t) - static_cast<std::int64_t>(aligned ? frame_base(f) : t0);
+  }
+  double x(std::int64_t off) const {
+    return label_w + static_cast<double>(off - lo) * plot_w / static_cast<double>(hi - lo);
+  }
+};
+
+TimeAxis time_axis(const Report& r, std::size_t lanes, bool aligned) {
+  TimeAxis a{.aligned = aligned};
+  for (std::size_t i = 0; i < lanes; ++i)
+    for (const auto& [t, style] : marks_of(r.frames[i]))
+      a.t0 = a.t0 == 0 ? t : std::min(a.t0, t);
+  bool first = true;
   for (std::size_t i = 0; i < lanes; ++i)
     for (const auto& [t, style] : marks_of(r.frames[i])) {
-      t0 = t0 == 0 ? t : std::min(t0, t);
-      t1 = std::max(t1, t);
+      const std::int64_t off = a.offset(r.frames[i], t);
+      a.lo = first ? off : std::min(a.lo, off);
+      a.hi = first ? off : std::max(a.hi, off);
+      first = false;
     }
-  const uint64_t span = std::max<uint64_t>(t1 - t0, 1);
-  auto xof = [&](uint64_t t) {
-    return label_w + static_cast<double>(t - t0) * plot_w / static_cast<double>(span);
-  };
-  const double width = label_w + plot_w + right_w + 10;
-  const double height = axis_h + lane_h * static_cast<double>(lanes) + 6;
+  a.lo = std::min<std::int64_t>(a.lo, 0);
+  a.hi = std::max(a.hi, a.lo + 1);
+  return a;
+}
+
+// The column titles and the ticks, at 1, 2 or 5 x 10^k ns, with grid lines down every lane.
+void axis_svg(std::ostringstream& o, const TimeAxis& a, double height) {
+  o << "<g class=\"axis\"><text x=\"4\" y=\"14\">seq</text><text x=\"52\" y=\"14\">slot</text>"
+       "<text x=\"96\" y=\"14\">outcome</text><text x=\""
+    << one_decimal(a.label_w + a.plot_w + 36) << "\" y=\"14\">latency</text>";
+  const auto step = static_cast<std::int64_t>(tick_step(static_cast<uint64_t>(a.hi - a.lo)));
+  for (std::int64_t t = a.lo / step * step; t <= a.hi; t += step) {
+    if (t < a.lo)
+      continue;
+    const double x = a.x(t);
+    o << "<line x1=\"" << one_decimal(x) << "\" y1=\"" << one_decimal(a.axis_h - 6) << "\" x2=\""
+      << one_decimal(x) << "\" y2=\"" << one_decimal(height) << "\" class=\"grid\"/><text x=\""
+      << one_decimal(x) << "\" y=\"" << one_decimal(a.axis_h - 10) << "\" text-anchor=\"middle\">"
+      << (t < 0 ? "-" : "+") << format_duration(static_cast<uint64_t>(t < 0 ? -t : t)) << "</text>";
+  }
+  o << "</g>";
+}
+
+// A lane's labels: sequence number, ring slot (* inferred from ring order), outcome.
+void lane_labels(std::ostringstream& o, const FrameTimeline& f, double mid) {
+  const std::string seq = f.has_sender ? std::to_string(f.sender.seq) : "";
+  o << "<title>" << html_escape(lane_title(f)) << "</title>";
+  o << "<text x=\"4\" y=\"" << one_decimal(mid + 4) << "\">" << (seq.empty() ? "-" : seq)
+    << "</text><text x=\"52\" y=\"" << one_decimal(mid + 4) << "\">"
+    << (f.index >= 0 ? std::to_string(f.index) : "?")
+    << (f.mapped_by == MapSource::ring_order ? "*" : "") << "</text><text x=\"96\" y=\""
+    << one_decimal(mid + 4) << "\" fill=\"" << outcome_colour(f.outcome) << "\">"
+    << outcome_name(f.outcome) << (f.status_backwards ? ", status backwards" : "")
+    << (f.xmit_err ? ", xmit " + html_escape(errno_value_text(f.xmit_err)) : "") << "</text>";
+}
+
+// A lane's span line and marks, each mark's tooltip with its time.
+void lane_marks(std::ostringstream& o, const TimeAxis& a, const FrameTimeline& f, double mid) {
+  auto marks = marks_of(f);
+  if (!marks.empty()) {
+    auto [lo, hi] = std::minmax_element(marks.begin(), marks.end());
+    o << "<line x1=\"" << one_decimal(a.x(a.offset(f, lo->first))) << "\" y1=\"" << one_decimal(mid)
+      << "\" x2=\"" << one_decimal(a.x(a.offset(f, hi->first))) << "\" y2=\"" << one_decimal(mid)
+      << "\" class=\"span\"/>";
+  }
+  const uint64_t base = frame_base(f);
+  for (const auto& [t, style] : marks) {
+    std::string tip = std::string(style->name) + ": +" + format_duration(t - a.t0) + " on the axis";
+    if (base && t >= base)
+      tip += ", +" + format_duration(t - base) + " after SEND_REQUEST";
+    o << mark_svg(*style, a.x(a.offset(f, t)), mid, tip);
+  }
+}
+
+// One lane per frame (the first `lanes` rows). Shared axis: the lanes are the targets of the
+// anomaly links (id, data-seq); aligned: the same lanes, ids prefixed "a-".
+std::string timeline_svg(const Report& r, std::size_t lanes, const std::vector<bool>& flagged,
+                         bool aligned) {
+  const TimeAxis a = time_axis(r, lanes, aligned);
+  const double width = a.label_w + a.plot_w + a.right_w + 10;
+  const double height = a.axis_h + a.lane_h * static_cast<double>(lanes) + 6;
   std::ostringstream o;
   o << "<svg class=\"timeline\" width=\"" << one_decimal(width) << "\" height=\""
     << one_decimal(height) << "\" viewBox=\"0 0 " << one_decimal(width) << " "
-    << one_decimal(height) << "\" role=\"img\" aria-label=\"frame timeline\">";
-  // The axis: time since the first mark of any lane.
-  o << "<g class=\"axis\"><text x=\"4\" y=\"14\">seq</text><text x=\"52\" y=\"14\">slot</text>"
-       "<text x=\"96\" y=\"14\">outcome</text><text x=\""
-    << one_decimal(label_w + plot_w + 36) << "\" y=\"14\">latency</text>";
-  const uint64_t step = tick_step(span);
-  for (uint64_t t = 0; t <= span; t += step) {
-    const double x = xof(t0 + t);
-    o << "<line x1=\"" << one_decimal(x) << "\" y1=\"" << one_decimal(axis_h - 6) << "\" x2=\""
-      << one_decimal(x) << "\" y2=\"" << one_decimal(height) << "\" class=\"grid\"/><text x=\""
-      << one_decimal(x) << "\" y=\"" << one_decimal(axis_h - 10) << "\" text-anchor=\"middle\">+"
-      << format_duration(t) << "</text>";
-  }
-  o << "</g>";
+    << one_decimal(height) << "\" role=\"img\" aria-label=\"frame timeline"
+    << (aligned ? ", each frame from its SEND_REQUEST" : "") << "\">";
+  axis_svg(o, a, height);
   for (std::size_t i = 0; i < lanes; ++i) {
     const FrameTimeline& f = r.frames[i];
-    const double y = axis_h + lane_h * static_cast<double>(i);
-    const double mid = y + lane_h / 2;
-    const std::string seq = f.has_sender ? std::to_string(f.sender.seq) : "";
-    o << "<g class=\"lane" << (flagged[i] ? " flagged" : "") << "\" id=\"" << lane_id(f, i)
-      << "\" data-seq=\"" << seq << "\" data-index=\"" << f.index << "\" data-outcome=\""
-      << outcome_name(f.outcome) << "\">";
+    const double y = a.axis_h + a.lane_h * static_cast<double>(i);
+    if (aligned)
+      o << "<g class=\"aligned lane" << (flagged[i] ? " flagged" : "") << "\" id=\"a-"
+        << lane_id(f, i) << "\">";
+    else
+      o << "<g class=\"lane" << (flagged[i] ? " flagged" : "") << "\" id=\"" << lane_id(f, i)
+        << "\" data-seq=\"" << (f.has_sender ? std::to_string(f.sender.seq) : "")
+        << "\" data-index=\"" << f.index << "\" data-outcome=\"" << outcome_name(f.outcome)
+        << "\">";
     o << "<rect x=\"0\" y=\"" << one_decimal(y) << "\" width=\"" << one_decimal(width)
-      << "\" height=\"" << one_decimal(lane_h) << "\" class=\""
+      << "\" height=\"" << one_decimal(a.lane_h) << "\" class=\""
       << (flagged[i] ? "bg-flag"
           : i % 2    ? "bg-odd"
                      : "bg-even")
       << "\"/>";
-    o << "<title>" << html_escape(lane_title(f)) << "</title>";
-    o << "<text x=\"4\" y=\"" << one_decimal(mid + 4) << "\">" << (seq.empty() ? "-" : seq)
-      << "</text><text x=\"52\" y=\"" << one_decimal(mid + 4) << "\">"
-      << (f.index >= 0 ? std::to_string(f.index) : "?")
-      << (f.mapped_by == MapSource::ring_order ? "*" : "") << "</text><text x=\"96\" y=\""
-      << one_decimal(mid + 4) << "\" fill=\"" << outcome_colour(f.outcome) << "\">"
-      << outcome_name(f.outcome) << (f.status_backwards ? ", status backwards" : "")
-      << (f.xmit_err ? ", xmit " + html_escape(errno_value_text(f.xmit_err)) : "") << "</text>";
-    auto marks = marks_of(f);
-    if (!marks.empty()) {
-      auto [lo, hi] = std::minmax_element(marks.begin(), marks.end());
-      o << "<line x1=\"" << one_decimal(xof(lo->first)) << "\" y1=\"" << one_decimal(mid)
-        << "\" x2=\"" << one_decimal(xof(hi->first)) << "\" y2=\"" << one_decimal(mid)
-        << "\" class=\"span\"/>";
-    }
-    const uint64_t base = frame_base(f);
-    for (const auto& [t, style] : marks) {
-      std::string tip = std::string(style->name) + ": +" + format_duration(t - t0) + " on the axis";
-      if (base && t >= base)
-        tip += ", +" + format_duration(t - base) + " after SEND_REQUEST";
-      o << mark_svg(*style, xof(t), mid, tip);
-    }
+    lane_labels(o, f, y + a.lane_h / 2);
+    lane_marks(o, a, f, y + a.lane_h / 2);
     const uint64_t lat = frame_latency(f);
-    o << "<text x=\"" << one_decimal(label_w + plot_w + 36) << "\" y=\"" << one_decimal(mid + 4)
-      << "\">" << (lat ? format_duration(lat) : "-") << "</text></g>";
+    o << "<text x=\"" << one_decimal(a.label_w + a.plot_w + 36) << "\" y=\""
+      << one_decimal(y + a.lane_h / 2 + 4) << "\">" << (lat ? format_duration(lat) : "-")
+      << "</text></g>";
   }
   o << "</svg>";
   return o.str();
@@ -379,14 +428,23 @@ void timeline_section(std::ostringstream& o, const Report& r, const HtmlOptions&
     return;
   }
   o << "<p class=\"note\">One lane per frame, in sequence order; all lanes share the time axis "
-       "(from the first mark of any lane). Slot = ring index (* inferred from ring order). "
+       "(from the first mark of any lane), or, switched below, each lane starts at its own "
+       "SEND_REQUEST (a long run's frames line up). Slot = ring index (* inferred from ring "
+       "order). "
        "Hover a mark for its time; anomalous frames are shaded red.";
   if (lanes < r.frames.size())
     o << " <b>Showing lanes for the first " << lanes << " of " << r.frames_total
       << " frames (lane limit " << opt.max_lanes
       << "); the others are summarised in <a href=\"#aggregate\">groups</a> below.</b>";
-  o << "</p>" << legend() << "<div class=\"scroll\">" << timeline_svg(r, lanes, flagged) << "</div>"
-    << frame_table(r, lanes, flagged);
+  // Two views of the same lanes, switched by CSS alone (report_html.cpp's style): the page
+  // needs no script.
+  o << "</p>" << legend()
+    << "<div class=\"views\"><input type=\"radio\" name=\"axis\" "
+       "id=\"axis-shared\" checked><label for=\"axis-shared\">one time axis</label> "
+       "<input type=\"radio\" name=\"axis\" id=\"axis-aligned\"><label for=\"axis-aligned\">"
+       "each frame from its SEND_REQUEST</label><div class=\"scroll tl-shared\">"
+    << timeline_svg(r, lanes, flagged, false) << "</div><div class=\"scroll tl-aligned\">"
+    << timeline_svg(r, lanes, flagged, true) << "</div></div>" << frame_table(r, lanes, flagged);
   if (auto offsets = phase_offsets_svg(r); !offsets.empty())
     o << "<h2 id=\"offsets\">Phases after SEND_REQUEST, all " << r.frames.size()
       << " frames</h2><p class=\"note\">Each kernel phase's time after the sender set the "
