@@ -71,6 +71,30 @@ TEST(ReportHtml, RealFixturesHaveOneLanePerFrame) {
   }
 }
 
+// Issue 30: a tpacket_snd lane over the frames with the calls, their waits and their tasks'
+// sleeps, from a real run with two sending threads (waits and sleeps in it).
+TEST(ReportHtml, TheTpacketSndLaneShowsEveryCallItsWaitsAndSleeps) {
+  const Report r = run_fixture("6.1.192-O0-v1-20frames-ring8-threads-run");
+  ASSERT_GT(r.summary.snd_calls, 1u);
+  ASSERT_GT(r.summary.waits, 0u);
+  EXPECT_EQ(r.calls.size(), r.summary.snd_calls);
+  std::size_t sleeps = 0, ended = 0;
+  for (const auto& c : r.calls) {
+    sleeps += c.sleeps_ns.size();
+    ended += c.end_ns != 0;
+    EXPECT_TRUE(c.end_ns == 0 || c.end_ns >= c.start_ns) << c.start_ns << " " << c.end_ns;
+  }
+  EXPECT_GT(sleeps, 0u);
+  EXPECT_EQ(ended, r.calls.size());
+  const std::string html = format_report_html(r);
+  EXPECT_EQ(count(html, "<g class=\"calls\">"), 1u) << "on the shared axis only";
+  EXPECT_NE(html.find("tpacket_snd (" + std::to_string(r.calls.size()) + " calls)"),
+            std::string::npos);
+  EXPECT_EQ(count(html, "<title>tpacket_snd, task "), r.calls.size());
+  EXPECT_EQ(count(html, "<title>snd.wait: +"), r.summary.waits);
+  EXPECT_EQ(count(html, "<title>sched.sleep: +"), sleeps);
+}
+
 TEST(ReportHtml, EscapesEveryStringFromInputFiles) {
   Report r = synthetic(2);
   r.run.kernel = "<script>alert(1)</script>";
