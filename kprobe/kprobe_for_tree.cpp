@@ -10,7 +10,8 @@ Result<KprobeTreeResult> kprobe_defs_for_tree(const KprobeTreeRequest& req) {
                        : kernel::inspect_kernel_tree(req.kernel_build);
   if (!tree)
     return std::unexpected(tree.error());
-  auto chosen = kernel::map_for_tree(*tree, req.kernel_spec, req.map_override);
+  // The cache given to the run is where a tree without its sources finds af_packet.c by build id.
+  auto chosen = kernel::map_for_tree(*tree, req.kernel_spec, req.map_override, req.cache_dir);
   if (!chosen)
     return std::unexpected(chosen.error());
   // The plan (anchors, lines, fields); the kprobe builder turns each planned probe into perf's
@@ -33,6 +34,7 @@ Result<KprobeTreeResult> kprobe_defs_for_tree(const KprobeTreeRequest& req) {
   kb.cache_dir = req.cache_dir;
   kb.use_cache = req.use_cache;
   kb.on_progress = req.on_progress;
+  kb.runner = req.runner;
   auto built = kprobe::build_kprobe_defs(kb);
   if (!built)
     return std::unexpected(built.error());

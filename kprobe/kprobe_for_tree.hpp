@@ -26,6 +26,8 @@ struct KprobeTreeRequest {
   std::string cache_dir;
   bool use_cache = true;
   LineSink on_progress;
+  // Stands in for perf only to inject faults or fixed output in tests (kprobe/perf_probe.hpp).
+  PerfRunner runner;
 };
 
 struct KprobeTreeResult {

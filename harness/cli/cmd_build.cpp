@@ -2,6 +2,7 @@
 //               [-m NAME] [-o DIR] [--cache DIR] [--no-cache]
 #include "base/files.hpp"
 #include "harness/cli/commands.hpp"
+#include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
 #include "harness/cli/tracer_options.hpp"
 #include "harness/cli/tree_options.hpp"
@@ -108,7 +109,17 @@ Result<int> cmd_build(const Args& args) {
   if (!parsed)
     return std::unexpected(parsed.error());
   if (parsed->help) {
-    std::cout << "\n" << kTreeMapText;
+    std::cout << "\n"
+              << kTreeMapText
+              << exit_help({{Exit::ok, "the probes were built (or taken from the cache)"},
+                            {Exit::usage},
+                            {Exit::tool_missing},
+                            {Exit::no_debuginfo, "no vmlinux with DWARF in the build tree"},
+                            {Exit::no_map},
+                            {Exit::tracer_failed, "the probes did not build"},
+                            {Exit::unsupported, "the tracer cannot probe this kernel"},
+                            {Exit::io},
+                            {Exit::interrupted, "nothing half-written is kept"}});
     return 0;
   }
   const auto& vm = parsed->vm;

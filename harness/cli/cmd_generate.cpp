@@ -2,6 +2,7 @@
 // [-o FILE]
 #include "base/files.hpp"
 #include "harness/cli/commands.hpp"
+#include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
 #include "kernel/build_id.hpp"
 #include "kernel/cache_dir.hpp"
@@ -172,8 +173,13 @@ Result<int> cmd_generate(const Args& args) {
   auto parsed = parse_options(args, "generate", usage, opts);
   if (!parsed)
     return std::unexpected(parsed.error());
-  if (parsed->help)
+  if (parsed->help) {
+    std::cout << exit_help({{Exit::ok, "the script was written"},
+                            {Exit::usage},
+                            {Exit::no_map, "no line map proven for that kernel or build id"},
+                            {Exit::io}});
     return 0;
+  }
   const auto& vm = parsed->vm;
   auto set = probes::parse_probe_set(vm["probes"].as<std::string>());
   if (!set)

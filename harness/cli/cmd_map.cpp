@@ -1,6 +1,7 @@
 // harness map (--source PATH | --build-id ID) [--kernel RELEASE] [--package TEXT] [-o FILE]
 #include "base/files.hpp"
 #include "harness/cli/commands.hpp"
+#include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
 #include "kernel/build_id.hpp"
 #include "kernel/cache_dir.hpp"
@@ -75,8 +76,14 @@ Result<int> cmd_map(const Args& args) {
   auto parsed = parse_options(args, "map", usage, opts);
   if (!parsed)
     return std::unexpected(parsed.error());
-  if (parsed->help)
+  if (parsed->help) {
+    std::cout << exit_help({{Exit::ok, "the map was written"},
+                            {Exit::usage},
+                            {Exit::no_map, "the anchors could not be placed, or no af_packet.c "
+                                           "for that build id"},
+                            {Exit::io}});
     return 0;
+  }
   const auto& vm = parsed->vm;
   const std::string kernel = vm.count("kernel") ? vm["kernel"].as<std::string>() : "";
   if (vm.count("source") == vm.count("build-id"))

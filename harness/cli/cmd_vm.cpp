@@ -281,12 +281,16 @@ Result<int> vm_exec(const Args& args) {
 
 Result<int> cmd_vm(const Args& args) {
   if (args.empty() || args.front() == "--help" || args.front() == "-h") {
-    std::cout << "usage: harness vm run --kernel-build DIR [options] -- [harness run options]\n"
-                 "       harness vm exec --kernel-build DIR [options] -- PROGRAM [ARGS...]\n\n"
-                 "Boots the kernel build under qemu with this machine's root file system "
-                 "read-only over 9p and harness as the guest's init.\n`harness vm run --help` "
-                 "and `harness vm exec --help` list the options.\n"
-              << kExitText;
+    std::cout
+        << "usage: harness vm run (--kernel-build DIR | --debian-kernel RELEASE) [options] -- "
+           "[harness run options]\n"
+           "       harness vm exec (--kernel-build DIR | --debian-kernel RELEASE) [options] -- "
+           "PROGRAM [ARGS...]\n\n"
+           "Boots a kernel build or a stock Debian kernel under qemu with this machine's "
+           "root file system read-only over 9p and harness as the guest's init.\n`harness "
+           "vm run --help` "
+           "and `harness vm exec --help` list the options.\n"
+        << kExitText;
     return args.empty() ? static_cast<int>(Exit::usage) : 0;
   }
   const Args rest(args.begin() + 1, args.end());

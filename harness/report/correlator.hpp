@@ -10,6 +10,7 @@
 // order: tpacket_snd takes frames in order starting at the head (snd.start's head, or 0 for a
 // fresh ring).
 
+#include "harness/report/call_span.hpp"
 #include "harness/report/frame_timeline.hpp"
 #include "harness/report/histogram.hpp"
 #include "harness/report/loss.hpp"
@@ -96,6 +97,7 @@ struct KernelStats {
   CallNotes call_notes;
   Histogram call_ns; // tpacket_snd call durations (snd.start -> snd.return)
   std::uint64_t slowest_call_ns = 0, slowest_call_line = 0;
+  std::vector<CallSpan> call_spans;    // the first kMaxCallSpans calls, for the HTML timeline
   std::uint64_t mapping_conflicts = 0; // ph_check disagreed with an inferred index
   std::uint64_t unmapped_uses = 0;     // uses whose ring index stayed unknown
   std::uint64_t unreadable_events = 0; // events lacking a field they need (`?` or absent)
@@ -186,7 +188,9 @@ private:
     // timeo after the last wait (snd.wait_continue): the next wait must start with no more.
     std::optional<std::uint64_t> timeo_left;
     std::uint64_t timeo_line = 0, timeo_ts = 0;
+    std::optional<std::size_t> span; // its entry in stats_.call_spans, when within the cap
   };
+  CallSpan* span_of(const TraceRecord& r);
   Socket& socket_for(const TraceRecord& r);
   void mark_ours(Socket& s, const TraceRecord& r);
   void map_index(Socket& s, std::uint64_t addr, std::int64_t index, MapSource src);

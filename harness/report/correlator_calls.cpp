@@ -64,6 +64,8 @@ void Correlator::kernel_event(const TraceRecord& r) {
   }
   // sched.sleep: the task gave up the CPU to wait, so whatever comes next in this call waited.
   c.empty_since_wait = 0;
+  if (CallSpan* span = span_of(r))
+    span->sleeps_ns.push_back(r.ts_ns);
   if (!c.flags_known || !r.has(Key::state)) {
     ++n.unjudged_sleeps;
     return;
@@ -94,6 +96,17 @@ void Correlator::start_call(const TraceRecord& r) {
   c.has_start = true;
   c.flags_known = r.has(Key::flags);
   c.flags = r.has(Key::flags) ? r.get(Key::flags) : 0;
+  if (stats_.call_spans.size() < kMaxCallSpans) {
+    c.span = stats_.call_spans.size();
+    stats_.call_spans.push_back({.tid = r.tid, .start_ns = r.ts_ns});
+  }
+}
+
+CallSpan* Correlator::span_of(const TraceRecord& r) {
+  auto it = calls_.find(r.tid);
+  if (it == calls_.end() || !it->second.span)
+    return nullptr;
+  return &stats_.call_spans[*it->second.span];
 }
 
 void Correlator::on_snd_start(Socket& s, const TraceRecord& r) {
@@ -117,6 +130,8 @@ void Correlator::on_snd_start(Socket& s, const TraceRecord& r) {
 
 void Correlator::on_wait(Socket& s, const TraceRecord& r) {
   ++stats_.waits;
+  if (CallSpan* span = span_of(r))
+    span->waits_ns.push_back(r.ts_ns);
   Call& c = calls_[r.tid];
   if (c.flags & kMsgDontwait)
     ++stats_.waits_dontwait;
@@ -155,6 +170,11 @@ void Correlator::on_return(Socket& s, const TraceRecord& r) {
                                     r.has(Key::err) && r.get_signed(Key::err) == kErrTimedOut)
     fault(it->second, CallFault::pending_leak, r, s.first_ts, it->second.wait_pending,
           it->second.wait_line);
+  if (CallSpan* span = span_of(r)) {
+    span->end_ns = r.ts_ns;
+    if (r.has(Key::err))
+      span->ret = r.get_signed(Key::err);
+  }
   if (auto it = calls_.find(r.tid); it != calls_.end()) {
     // Durations are timing facts for notes (report_builder.cpp), never a finding.
     const Call& c = it->second;

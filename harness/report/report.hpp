@@ -4,6 +4,7 @@
 // a later run is compared with. `harness.report/1` is documented in docs/report-schema.md.
 
 #include "base/result.hpp"
+#include "harness/report/call_span.hpp"
 #include "harness/report/expectations.hpp"
 #include "harness/report/frame_timeline.hpp"
 #include "harness/report/histogram.hpp"
@@ -182,6 +183,8 @@ struct Report {
   std::vector<std::string> notes;
   std::optional<Comparison> comparison;
   std::optional<WorkloadInfo> workload; // `run --exec` only
+  // The HTML's tpacket_snd lane; not in the JSON report (its counts are in `summary`).
+  std::vector<CallSpan> calls;
 
   // 1: an anomaly or a regression; else 15 (Exit::incomplete) when the tracer lost records, so
   // that what it did not see was not judged; else 0: every frame accounted for.

@@ -341,6 +341,7 @@ Report ReportBuilder::finish(const BuildInputs& in) {
   const std::uint64_t stuck_count = settle_frames(r);
   lossy_moved_ = settle_lossy_frames(r);
   fill_summary(r, in, c.ks, stuck_count);
+  r.calls = c.ks.call_spans;
   const bool sent = sent_something(in, c.ks);
   add_anomalies(r, in, c.ks, stuck_count, sent);
   fill_loss(r, in, c.ks);

@@ -17,6 +17,15 @@ std::string one_decimal(double v) {
   return buf;
 }
 
+std::uint64_t frame_latency(const FrameTimeline& f) {
+  const std::uint64_t end =
+      f.seen(Phase::available) ? f.at(Phase::available) : f.at(Phase::destruct);
+  const std::uint64_t base = f.has_sender && f.sender.t_request_ns > 0
+                                 ? static_cast<std::uint64_t>(f.sender.t_request_ns)
+                                 : 0;
+  return end != 0 && base != 0 && end >= base ? end - base : 0;
+}
+
 namespace {
 
 using std::uint64_t;
@@ -89,13 +98,6 @@ uint64_t frame_base(const FrameTimeline& f) {
     if (t != 0 && (base == 0 || t < base))
       base = t;
   return base;
-}
-
-// The frame's end-to-end latency (SEND_REQUEST -> AVAILABLE, else destructor), 0 = unknown.
-uint64_t frame_latency(const FrameTimeline& f) {
-  const uint64_t end = f.seen(Phase::available) ? f.at(Phase::available) : f.at(Phase::destruct);
-  const uint64_t base = f.has_sender ? sender_time(f.sender.t_request_ns) : 0;
-  return end != 0 && base != 0 && end >= base ? end - base : 0;
 }
 
 // Axis ticks at 1, 2 or 5 x 10^k ns, about eight over the span.
@@ -201,140 +203,184 @@ std::string frame_table(const Report& r, std::size_t lanes, const std::vector<bo
   return o.str();
 }
 
-// One lane per frame (the first `lanes` rows), marks on the axis shared by all of them.
-std::string timeline_svg(const Report& r, std::size_t lanes, const std::vector<bool>& flagged) {
-  constexpr double label_w = 250, plot_w = 680, right_w = 110, lane_h = 20, axis_h = 30;
-  uint64_t t0 = 0, t1 = 0;
+// Where a lane's marks sit: on one axis shared by all lanes (time since the first mark of any
+// lane), or each lane from its own SEND_REQUEST (frame_base), so that the frames of a long run
+// line up instead of turning into dots at the two ends of the shared axis (issue 30).
+struct TimeAxis {
+  bool aligned = false;
+  uint64_t t0 = 0;             // the first mark of any lane (the shared axis' zero)
+  std::int64_t lo = 0, hi = 1; // offsets the axis covers, ns (aligned: may start below 0)
+  static constexpr double label_w = 250, plot_w = 680, right_w = 110, lane_h = 20, axis_h = 30;
+
+  std::int64_t offset(const FrameTimeline& f, uint64_t t) const {
+    return static_cast<std::int64_t>(t) - static_cast<std::int64_t>(aligned ? frame_base(f) : t0);
+  }
+  double x(std::int64_t off) const {
+    return label_w + static_cast<double>(off - lo) * plot_w / static_cast<double>(hi - lo);
+  }
+};
+
+// The times of the tpacket_snd lane (shared axis only): its calls' starts and ends.
+std::vector<uint64_t> call_times(const Report& r) {
+  std::vector<uint64_t> t;
+  for (const auto& c : r.calls)
+    for (uint64_t x : {c.start_ns, c.end_ns})
+      if (x != 0)
+        t.push_back(x);
+  return t;
+}
+
+TimeAxis time_axis(const Report& r, std::size_t lanes, bool aligned) {
+  TimeAxis a{.aligned = aligned};
+  const std::vector<uint64_t> calls = aligned ? std::vector<uint64_t>{} : call_times(r);
   for (std::size_t i = 0; i < lanes; ++i)
-    for (const auto& [t, style] : marks_of(r.frames[i])) {
-      t0 = t0 == 0 ? t : std::min(t0, t);
-      t1 = std::max(t1, t);
-    }
-  const uint64_t span = std::max<uint64_t>(t1 - t0, 1);
-  auto xof = [&](uint64_t t) {
-    return label_w + static_cast<double>(t - t0) * plot_w / static_cast<double>(span);
+    for (const auto& [t, style] : marks_of(r.frames[i]))
+      a.t0 = a.t0 == 0 ? t : std::min(a.t0, t);
+  for (uint64_t t : calls)
+    a.t0 = a.t0 == 0 ? t : std::min(a.t0, t);
+  bool first = true;
+  auto cover = [&](std::int64_t off) {
+    a.lo = first ? off : std::min(a.lo, off);
+    a.hi = first ? off : std::max(a.hi, off);
+    first = false;
   };
-  const double width = label_w + plot_w + right_w + 10;
-  const double height = axis_h + lane_h * static_cast<double>(lanes) + 6;
+  for (std::size_t i = 0; i < lanes; ++i)
+    for (const auto& [t, style] : marks_of(r.frames[i]))
+      cover(a.offset(r.frames[i], t));
+  for (uint64_t t : calls)
+    cover(static_cast<std::int64_t>(t - a.t0));
+  a.lo = std::min<std::int64_t>(a.lo, 0);
+  a.hi = std::max(a.hi, a.lo + 1);
+  return a;
+}
+
+// The column titles and the ticks, at 1, 2 or 5 x 10^k ns, with grid lines down every lane.
+void axis_svg(std::ostringstream& o, const TimeAxis& a, double height) {
+  o << "<g class=\"axis\"><text x=\"4\" y=\"14\">seq</text><text x=\"52\" y=\"14\">slot</text>"
+       "<text x=\"96\" y=\"14\">outcome</text><text x=\""
+    << one_decimal(a.label_w + a.plot_w + 36) << "\" y=\"14\">latency</text>";
+  const auto step = static_cast<std::int64_t>(tick_step(static_cast<uint64_t>(a.hi - a.lo)));
+  for (std::int64_t t = a.lo / step * step; t <= a.hi; t += step) {
+    if (t < a.lo)
+      continue;
+    const double x = a.x(t);
+    o << "<line x1=\"" << one_decimal(x) << "\" y1=\"" << one_decimal(a.axis_h - 6) << "\" x2=\""
+      << one_decimal(x) << "\" y2=\"" << one_decimal(height) << "\" class=\"grid\"/><text x=\""
+      << one_decimal(x) << "\" y=\"" << one_decimal(a.axis_h - 10) << "\" text-anchor=\"middle\">"
+      << (t < 0 ? "-" : "+") << format_duration(static_cast<uint64_t>(t < 0 ? -t : t)) << "</text>";
+  }
+  o << "</g>";
+}
+
+// A lane's labels: sequence number, ring slot (* inferred from ring order), outcome.
+void lane_labels(std::ostringstream& o, const FrameTimeline& f, double mid) {
+  const std::string seq = f.has_sender ? std::to_string(f.sender.seq) : "";
+  o << "<title>" << html_escape(lane_title(f)) << "</title>";
+  o << "<text x=\"4\" y=\"" << one_decimal(mid + 4) << "\">" << (seq.empty() ? "-" : seq)
+    << "</text><text x=\"52\" y=\"" << one_decimal(mid + 4) << "\">"
+    << (f.index >= 0 ? std::to_string(f.index) : "?")
+    << (f.mapped_by == MapSource::ring_order ? "*" : "") << "</text><text x=\"96\" y=\""
+    << one_decimal(mid + 4) << "\" fill=\"" << outcome_colour(f.outcome) << "\">"
+    << outcome_name(f.outcome) << (f.status_backwards ? ", status backwards" : "")
+    << (f.xmit_err ? ", xmit " + html_escape(errno_value_text(f.xmit_err)) : "") << "</text>";
+}
+
+// A lane's span line and marks, each mark's tooltip with its time.
+void lane_marks(std::ostringstream& o, const TimeAxis& a, const FrameTimeline& f, double mid) {
+  auto marks = marks_of(f);
+  if (!marks.empty()) {
+    auto [lo, hi] = std::minmax_element(marks.begin(), marks.end());
+    o << "<line x1=\"" << one_decimal(a.x(a.offset(f, lo->first))) << "\" y1=\"" << one_decimal(mid)
+      << "\" x2=\"" << one_decimal(a.x(a.offset(f, hi->first))) << "\" y2=\"" << one_decimal(mid)
+      << "\" class=\"span\"/>";
+  }
+  const uint64_t base = frame_base(f);
+  for (const auto& [t, style] : marks) {
+    std::string tip = std::string(style->name) + ": +" + format_duration(t - a.t0) + " on the axis";
+    if (base && t >= base)
+      tip += ", +" + format_duration(t - base) + " after SEND_REQUEST";
+    o << mark_svg(*style, a.x(a.offset(f, t)), mid, tip);
+  }
+}
+
+// The tpacket_snd lane over the frames' lanes (shared axis only): each call a bar from snd.start
+// to snd.return (to the axis' end when its return was not seen), its waits (snd.wait) as orange
+// ticks and its task's sleeps (sched.sleep) as red ones.
+void calls_lane(std::ostringstream& o, const TimeAxis& a, const Report& r, double y, double width) {
+  const double mid = y + a.lane_h / 2;
+  o << "<g class=\"calls\"><rect x=\"0\" y=\"" << one_decimal(y) << "\" width=\""
+    << one_decimal(width) << "\" height=\"" << one_decimal(a.lane_h)
+    << "\" class=\"bg-odd\"/><text x=\"4\" y=\"" << one_decimal(mid + 4) << "\">tpacket_snd ("
+    << r.calls.size() << (r.calls.size() == 1 ? " call" : " calls") << ")</text>";
+  auto x = [&](uint64_t t) {
+    return a.x(static_cast<std::int64_t>(t - a.t0));
+  };
+  for (const auto& c : r.calls) {
+    const double x0 = x(c.start_ns), x1 = c.end_ns ? x(c.end_ns) : a.label_w + a.plot_w;
+    std::string tip = "tpacket_snd, task " + std::to_string(c.tid) + ": +" +
+                      format_duration(c.start_ns - a.t0) + ", " +
+                      (c.end_ns ? "took " + format_duration(c.end_ns - c.start_ns)
+                                : std::string("its return was not seen"));
+    if (c.ret)
+      tip += ", returned " + std::to_string(*c.ret);
+    tip += ", " + std::to_string(c.waits_ns.size()) + " waits, " +
+           std::to_string(c.sleeps_ns.size()) + " sleeps";
+    o << "<rect x=\"" << one_decimal(x0) << "\" y=\"" << one_decimal(mid - 4) << "\" width=\""
+      << one_decimal(std::max(x1 - x0, 2.0)) << "\" height=\"8\" fill=\"#6baed6\""
+      << (c.end_ns ? "" : " fill-opacity=\"0.4\"") << "><title>" << html_escape(tip)
+      << "</title></rect>";
+    for (const auto* marks : {&c.waits_ns, &c.sleeps_ns})
+      for (uint64_t t : *marks)
+        o << "<path d=\"M" << one_decimal(x(t)) << " " << one_decimal(mid - 7) << "v14\" stroke=\""
+          << (marks == &c.waits_ns ? "#ff7f0e" : "#d62728") << "\" stroke-width=\"2\"><title>"
+          << (marks == &c.waits_ns ? "snd.wait" : "sched.sleep") << ": +"
+          << format_duration(t - a.t0) << "</title></path>";
+  }
+  o << "</g>";
+}
+
+// One lane per frame (the first `lanes` rows). Shared axis: the lanes are the targets of the
+// anomaly links (id, data-seq); aligned: the same lanes, ids prefixed "a-".
+std::string timeline_svg(const Report& r, std::size_t lanes, const std::vector<bool>& flagged,
+                         bool aligned) {
+  const TimeAxis a = time_axis(r, lanes, aligned);
+  const bool with_calls = !aligned && !r.calls.empty();
+  const double top = a.axis_h + (with_calls ? a.lane_h : 0); // the first frame lane
+  const double width = a.label_w + a.plot_w + a.right_w + 10;
+  const double height = top + a.lane_h * static_cast<double>(lanes) + 6;
   std::ostringstream o;
   o << "<svg class=\"timeline\" width=\"" << one_decimal(width) << "\" height=\""
     << one_decimal(height) << "\" viewBox=\"0 0 " << one_decimal(width) << " "
-    << one_decimal(height) << "\" role=\"img\" aria-label=\"frame timeline\">";
-  // The axis: time since the first mark of any lane.
-  o << "<g class=\"axis\"><text x=\"4\" y=\"14\">seq</text><text x=\"52\" y=\"14\">slot</text>"
-       "<text x=\"96\" y=\"14\">outcome</text><text x=\""
-    << one_decimal(label_w + plot_w + 36) << "\" y=\"14\">latency</text>";
-  const uint64_t step = tick_step(span);
-  for (uint64_t t = 0; t <= span; t += step) {
-    const double x = xof(t0 + t);
-    o << "<line x1=\"" << one_decimal(x) << "\" y1=\"" << one_decimal(axis_h - 6) << "\" x2=\""
-      << one_decimal(x) << "\" y2=\"" << one_decimal(height) << "\" class=\"grid\"/><text x=\""
-      << one_decimal(x) << "\" y=\"" << one_decimal(axis_h - 10) << "\" text-anchor=\"middle\">+"
-      << format_duration(t) << "</text>";
-  }
-  o << "</g>";
+    << one_decimal(height) << "\" role=\"img\" aria-label=\"frame timeline"
+    << (aligned ? ", each frame from its SEND_REQUEST" : "") << "\">";
+  axis_svg(o, a, height);
+  if (with_calls)
+    calls_lane(o, a, r, a.axis_h, width);
   for (std::size_t i = 0; i < lanes; ++i) {
     const FrameTimeline& f = r.frames[i];
-    const double y = axis_h + lane_h * static_cast<double>(i);
-    const double mid = y + lane_h / 2;
-    const std::string seq = f.has_sender ? std::to_string(f.sender.seq) : "";
-    o << "<g class=\"lane" << (flagged[i] ? " flagged" : "") << "\" id=\"" << lane_id(f, i)
-      << "\" data-seq=\"" << seq << "\" data-index=\"" << f.index << "\" data-outcome=\""
-      << outcome_name(f.outcome) << "\">";
+    const double y = top + a.lane_h * static_cast<double>(i);
+    if (aligned)
+      o << "<g class=\"aligned lane" << (flagged[i] ? " flagged" : "") << "\" id=\"a-"
+        << lane_id(f, i) << "\">";
+    else
+      o << "<g class=\"lane" << (flagged[i] ? " flagged" : "") << "\" id=\"" << lane_id(f, i)
+        << "\" data-seq=\"" << (f.has_sender ? std::to_string(f.sender.seq) : "")
+        << "\" data-index=\"" << f.index << "\" data-outcome=\"" << outcome_name(f.outcome)
+        << "\">";
     o << "<rect x=\"0\" y=\"" << one_decimal(y) << "\" width=\"" << one_decimal(width)
-      << "\" height=\"" << one_decimal(lane_h) << "\" class=\""
+      << "\" height=\"" << one_decimal(a.lane_h) << "\" class=\""
       << (flagged[i] ? "bg-flag"
           : i % 2    ? "bg-odd"
                      : "bg-even")
       << "\"/>";
-    o << "<title>" << html_escape(lane_title(f)) << "</title>";
-    o << "<text x=\"4\" y=\"" << one_decimal(mid + 4) << "\">" << (seq.empty() ? "-" : seq)
-      << "</text><text x=\"52\" y=\"" << one_decimal(mid + 4) << "\">"
-      << (f.index >= 0 ? std::to_string(f.index) : "?")
-      << (f.mapped_by == MapSource::ring_order ? "*" : "") << "</text><text x=\"96\" y=\""
-      << one_decimal(mid + 4) << "\" fill=\"" << outcome_colour(f.outcome) << "\">"
-      << outcome_name(f.outcome) << (f.status_backwards ? ", status backwards" : "")
-      << (f.xmit_err ? ", xmit " + html_escape(errno_value_text(f.xmit_err)) : "") << "</text>";
-    auto marks = marks_of(f);
-    if (!marks.empty()) {
-      auto [lo, hi] = std::minmax_element(marks.begin(), marks.end());
-      o << "<line x1=\"" << one_decimal(xof(lo->first)) << "\" y1=\"" << one_decimal(mid)
-        << "\" x2=\"" << one_decimal(xof(hi->first)) << "\" y2=\"" << one_decimal(mid)
-        << "\" class=\"span\"/>";
-    }
-    const uint64_t base = frame_base(f);
-    for (const auto& [t, style] : marks) {
-      std::string tip = std::string(style->name) + ": +" + format_duration(t - t0) + " on the axis";
-      if (base && t >= base)
-        tip += ", +" + format_duration(t - base) + " after SEND_REQUEST";
-      o << mark_svg(*style, xof(t), mid, tip);
-    }
+    lane_labels(o, f, y + a.lane_h / 2);
+    lane_marks(o, a, f, y + a.lane_h / 2);
     const uint64_t lat = frame_latency(f);
-    o << "<text x=\"" << one_decimal(label_w + plot_w + 36) << "\" y=\"" << one_decimal(mid + 4)
-      << "\">" << (lat ? format_duration(lat) : "-") << "</text></g>";
+    o << "<text x=\"" << one_decimal(a.label_w + a.plot_w + 36) << "\" y=\""
+      << one_decimal(y + a.lane_h / 2 + 4) << "\">" << (lat ? format_duration(lat) : "-")
+      << "</text></g>";
   }
   o << "</svg>";
-  return o.str();
-}
-
-// Frames past the lane limit: groups of consecutive rows, each with outcome counts and the
-// spread of its latencies.
-std::string aggregate_table(const Report& r, std::size_t from) {
-  const std::size_t rest = r.frames.size() - from;
-  const std::size_t groups = std::min<std::size_t>(rest, 100);
-  const std::size_t per = (rest + groups - 1) / groups;
-  uint64_t worst = 1;
-  for (std::size_t i = from; i < r.frames.size(); ++i)
-    worst = std::max(worst, frame_latency(r.frames[i]));
-  std::ostringstream o;
-  o << "<table class=\"agg\"><tr><th>rows</th><th>seq</th><th>slots</th><th>completed</th>"
-       "<th>other outcomes</th><th>latency min / median / max</th><th></th></tr>";
-  for (std::size_t g = from; g < r.frames.size(); g += per) {
-    const std::size_t end = std::min(g + per, r.frames.size());
-    std::vector<uint64_t> lat;
-    std::map<std::string, uint64_t> other;
-    uint64_t done = 0;
-    std::int64_t lo_idx = -1, hi_idx = -1;
-    for (std::size_t i = g; i < end; ++i) {
-      const auto& f = r.frames[i];
-      if (auto l = frame_latency(f))
-        lat.push_back(l);
-      if (f.outcome == Outcome::completed)
-        ++done;
-      else
-        ++other[std::string(outcome_name(f.outcome))];
-      if (f.index >= 0) {
-        lo_idx = lo_idx < 0 ? f.index : std::min(lo_idx, f.index);
-        hi_idx = std::max(hi_idx, f.index);
-      }
-    }
-    std::sort(lat.begin(), lat.end());
-    const auto& first = r.frames[g];
-    const auto& last = r.frames[end - 1];
-    o << "<tr" << (other.empty() ? "" : " class=\"flag\"") << "><td>" << g << "-" << end - 1
-      << "</td><td>" << (first.has_sender ? std::to_string(first.sender.seq) : "-") << "-"
-      << (last.has_sender ? std::to_string(last.sender.seq) : "-") << "</td><td>"
-      << (lo_idx < 0 ? "?" : std::to_string(lo_idx) + "-" + std::to_string(hi_idx)) << "</td><td>"
-      << done << "</td><td>";
-    for (const auto& [name, n] : other)
-      o << name << " " << n << " ";
-    o << "</td><td>";
-    if (lat.empty())
-      o << "-</td><td></td>";
-    else {
-      const double scale = 300.0 / static_cast<double>(worst);
-      o << format_duration(lat.front()) << " / " << format_duration(lat[lat.size() / 2]) << " / "
-        << format_duration(lat.back()) << "</td><td><svg width=\"310\" height=\"12\">"
-        << "<rect x=\"" << one_decimal(static_cast<double>(lat.front()) * scale)
-        << "\" y=\"3\" width=\""
-        << one_decimal(std::max(1.0, static_cast<double>(lat.back() - lat.front()) * scale))
-        << "\" height=\"6\" fill=\"#9ecae1\"/><rect x=\""
-        << one_decimal(static_cast<double>(lat[lat.size() / 2]) * scale)
-        << "\" y=\"1\" width=\"2\" height=\"10\" fill=\"#08519c\"/></svg></td>";
-    }
-    o << "</tr>";
-  }
-  o << "</table>";
   return o.str();
 }
 
@@ -379,14 +425,25 @@ void timeline_section(std::ostringstream& o, const Report& r, const HtmlOptions&
     return;
   }
   o << "<p class=\"note\">One lane per frame, in sequence order; all lanes share the time axis "
-       "(from the first mark of any lane). Slot = ring index (* inferred from ring order). "
+       "(from the first mark of any lane), or, switched below, each lane starts at its own "
+       "SEND_REQUEST (a long run's frames line up). On the shared axis the top lane shows the "
+       "tpacket_snd calls (bars), their waits (orange) and their tasks' sleeps (red). Slot = ring "
+       "index (* inferred from ring "
+       "order). "
        "Hover a mark for its time; anomalous frames are shaded red.";
   if (lanes < r.frames.size())
     o << " <b>Showing lanes for the first " << lanes << " of " << r.frames_total
       << " frames (lane limit " << opt.max_lanes
       << "); the others are summarised in <a href=\"#aggregate\">groups</a> below.</b>";
-  o << "</p>" << legend() << "<div class=\"scroll\">" << timeline_svg(r, lanes, flagged) << "</div>"
-    << frame_table(r, lanes, flagged);
+  // Two views of the same lanes, switched by CSS alone (report_html.cpp's style): the page
+  // needs no script.
+  o << "</p>" << legend()
+    << "<div class=\"views\"><input type=\"radio\" name=\"axis\" "
+       "id=\"axis-shared\" checked><label for=\"axis-shared\">one time axis</label> "
+       "<input type=\"radio\" name=\"axis\" id=\"axis-aligned\"><label for=\"axis-aligned\">"
+       "each frame from its SEND_REQUEST</label><div class=\"scroll tl-shared\">"
+    << timeline_svg(r, lanes, flagged, false) << "</div><div class=\"scroll tl-aligned\">"
+    << timeline_svg(r, lanes, flagged, true) << "</div></div>" << frame_table(r, lanes, flagged);
   if (auto offsets = phase_offsets_svg(r); !offsets.empty())
     o << "<h2 id=\"offsets\">Phases after SEND_REQUEST, all " << r.frames.size()
       << " frames</h2><p class=\"note\">Each kernel phase's time after the sender set the "

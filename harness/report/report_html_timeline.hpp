@@ -8,6 +8,7 @@
 #include "harness/report/report_html.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,6 +24,10 @@ void timeline_section(std::ostringstream& o, const Report& r, const HtmlOptions&
 std::string anomaly_links(const Report& r, const Anomaly& a, std::size_t lanes);
 // Whether anomaly `a` names frame `f`.
 bool anomaly_names(const Anomaly& a, const FrameTimeline& f);
+// Frames `from` and later in groups of consecutive rows: outcome counts and latency spread.
+std::string aggregate_table(const Report& r, std::size_t from);
+// A frame's end-to-end latency (sender's SEND_REQUEST -> AVAILABLE, else destructor), 0: unknown.
+std::uint64_t frame_latency(const FrameTimeline& f);
 // "12.3": a number with one decimal, as the page writes coordinates and percentages.
 std::string one_decimal(double v);
 

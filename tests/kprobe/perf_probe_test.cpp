@@ -1,6 +1,7 @@
 // kprobe definitions from perf probe: the pure parts, the retry logic with a runner that injects
 // perf's failures, and the real perf against the real 6.1 -O0 test kernel
 // (HARNESS_TEST_KERNEL_BUILD, set by scripts/test-all).
+#include "base/files.hpp"
 #include "kprobe/kprobe_for_tree.hpp"
 #include "kprobe/perf_probe.hpp"
 #include "probes/anchors.hpp"
@@ -169,6 +170,42 @@ TEST(PerfProbe, RefusedOutputsAreFoundBeforePerfRunsAndNothingIsHalfWritten) {
       << "definitions without a plan";
   EXPECT_EQ(fs::file_size(victim), 9u);
   fs::remove_all(req.out_dir);
+}
+
+// A tree without its sources finds af_packet.c by build id in the cache the request names
+// (`--cache DIR`), not in $HARNESS_CACHE or /var/cache/harness: the request's cache used to stop
+// at the definitions' own cache. perf is replaced by fixed output here; its real run is below.
+TEST(PerfProbe, ATreeWithoutSourcesFindsItsFileInTheRequestsCache) {
+  auto text = read_file(std::string(HARNESS_BINARY_DIR) +
+                        "/tests/kernel-sources/linux-source-6.1/net/packet/af_packet.c");
+  if (!text)
+    GTEST_SKIP() << "the extracted linux-source-6.1 af_packet.c is not built";
+  const std::string dir = testing::TempDir() + "/perf-cache-" + std::to_string(::getpid());
+  kernel::KernelTree tree;
+  tree.build_dir = tree.source_dir = dir + "/tree";
+  tree.release = "6.1.192";
+  tree.build_id = "0123456789abcdef0123456789abcdef01234567";
+  const std::string kept = dir + "/cache/by-build-id/" + tree.build_id;
+  ASSERT_TRUE(make_dirs(kept));
+  ASSERT_TRUE(write_file_atomic(kept + "/af_packet.c", *text));
+  ASSERT_TRUE(write_file_atomic(kept + "/origin.txt", "debuginfod (test)\n"));
+  KprobeTreeRequest req;
+  req.tree = tree;
+  req.out_dir = dir + "/out";
+  req.cache_dir = dir + "/cache";
+  req.use_cache = false;
+  req.runner = [](const std::vector<std::string>& argv) -> Result<PerfAttempt> {
+    return PerfAttempt{
+        true, "p:probe/" + argv.back().substr(0, argv.back().find('=')) + " tpacket_snd+2340\n",
+        ""};
+  };
+  auto res = kprobe_defs_for_tree(req);
+  ASSERT_TRUE(res) << res.error().why << "\n" << res.error().hint;
+  EXPECT_NE(res->map_provenance.find("the harness cache"), std::string::npos)
+      << "provenance: " << res->map_provenance;
+  EXPECT_NE(res->map_provenance.find("debuginfod (test)"), std::string::npos)
+      << res->map_provenance;
+  fs::remove_all(dir);
 }
 
 // The real thing: perf 6.1 reads the DWARF of the 6.1.192 test kernel built with af_packet.c at

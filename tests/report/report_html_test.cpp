@@ -71,6 +71,30 @@ TEST(ReportHtml, RealFixturesHaveOneLanePerFrame) {
   }
 }
 
+// Issue 30: a tpacket_snd lane over the frames with the calls, their waits and their tasks'
+// sleeps, from a real run with two sending threads (waits and sleeps in it).
+TEST(ReportHtml, TheTpacketSndLaneShowsEveryCallItsWaitsAndSleeps) {
+  const Report r = run_fixture("6.1.192-O0-v1-20frames-ring8-threads-run");
+  ASSERT_GT(r.summary.snd_calls, 1u);
+  ASSERT_GT(r.summary.waits, 0u);
+  EXPECT_EQ(r.calls.size(), r.summary.snd_calls);
+  std::size_t sleeps = 0, ended = 0;
+  for (const auto& c : r.calls) {
+    sleeps += c.sleeps_ns.size();
+    ended += c.end_ns != 0;
+    EXPECT_TRUE(c.end_ns == 0 || c.end_ns >= c.start_ns) << c.start_ns << " " << c.end_ns;
+  }
+  EXPECT_GT(sleeps, 0u);
+  EXPECT_EQ(ended, r.calls.size());
+  const std::string html = format_report_html(r);
+  EXPECT_EQ(count(html, "<g class=\"calls\">"), 1u) << "on the shared axis only";
+  EXPECT_NE(html.find("tpacket_snd (" + std::to_string(r.calls.size()) + " calls)"),
+            std::string::npos);
+  EXPECT_EQ(count(html, "<title>tpacket_snd, task "), r.calls.size());
+  EXPECT_EQ(count(html, "<title>snd.wait: +"), r.summary.waits);
+  EXPECT_EQ(count(html, "<title>sched.sleep: +"), sleeps);
+}
+
 TEST(ReportHtml, EscapesEveryStringFromInputFiles) {
   Report r = synthetic(2);
   r.run.kernel = "<script>alert(1)</script>";
@@ -92,7 +116,60 @@ TEST(ReportHtml, AnomaliesLinkToTheirFramesLanes) {
   const std::string html = format_report_html(r);
   EXPECT_NE(html.find("<a href=\"#frame-3\">seq 3</a>"), std::string::npos);
   EXPECT_NE(html.find("class=\"lane flagged\" id=\"frame-3\""), std::string::npos);
-  EXPECT_EQ(count(html, "lane flagged"), 1u);
+  EXPECT_EQ(count(html, "\"lane flagged\""), 1u);
+  EXPECT_NE(html.find("class=\"aligned lane flagged\" id=\"a-frame-3\""), std::string::npos);
+}
+
+// The x of every mark named `name` in the part of `html` from `from` to `to`.
+std::vector<std::string> mark_xs(const std::string& html, const std::string& from,
+                                 const std::string& to, const std::string& name) {
+  const auto begin = html.find(from), end = html.find(to, begin);
+  std::vector<std::string> xs;
+  const std::string part = html.substr(begin, end - begin);
+  for (auto at = part.find("<title>" + name); at != std::string::npos;
+       at = part.find("<title>" + name, at + 1)) {
+    // A mark is <path d="Mx y..."> or <circle cx="x" ...>, its <title> inside.
+    const auto path = part.rfind("<path d=\"M", at), circle = part.rfind("<circle cx=\"", at);
+    const bool is_path =
+        path != std::string::npos && (circle == std::string::npos || path > circle);
+    const auto x = is_path ? path + 10 : circle + 12;
+    xs.push_back(part.substr(x, part.find_first_of(" \"", x) - x));
+  }
+  return xs;
+}
+
+// Issue 30: on one shared axis a long run's later frames shrink to dots; the second view starts
+// every lane at its own SEND_REQUEST, so the sender's SEND_REQUEST diamond of every lane is at
+// the same x there, while the shared axis spreads them over the run.
+TEST(ReportHtml, TheAlignedViewStartsEveryLaneAtItsSendRequest) {
+  Report r = synthetic(12);
+  for (std::size_t i = 0; i < r.frames.size(); ++i) { // frames a second apart: 2 us phases
+    const std::int64_t shift = static_cast<std::int64_t>(i) * 1'000'000'000;
+    auto& sender = r.frames[i].sender;
+    for (auto* t : {&sender.t_fill_ns, &sender.t_request_ns, &sender.t_send_ns, &sender.t_done_ns})
+      *t += shift;
+    for (auto& t : r.frames[i].t)
+      t += static_cast<std::uint64_t>(shift);
+  }
+  const std::string html = format_report_html(r);
+  const auto shared =
+      mark_xs(html, "scroll tl-shared", "scroll tl-aligned", "sender: SEND_REQUEST set");
+  const auto aligned = mark_xs(html, "scroll tl-aligned", "</svg>", "sender: SEND_REQUEST set");
+  ASSERT_EQ(shared.size(), 12u);
+  ASSERT_EQ(aligned.size(), 12u);
+  EXPECT_NE(shared.front(), shared.back());
+  for (const auto& x : aligned)
+    EXPECT_EQ(x, aligned.front());
+  // A phase 10 us after SEND_REQUEST is well apart from the lane's start when aligned (the axis
+  // spans the 100 us to the sender's AVAILABLE), and on top of it on the shared axis (11 s).
+  const auto avail_aligned = mark_xs(html, "scroll tl-aligned", "</svg>", "AVAILABLE");
+  ASSERT_EQ(avail_aligned.size(), 12u);
+  EXPECT_GT(std::stod(avail_aligned.front()) - std::stod(aligned.front()), 50.0)
+      << avail_aligned.front() << " " << aligned.front();
+  const auto avail_shared = mark_xs(html, "scroll tl-shared", "scroll tl-aligned", "AVAILABLE");
+  ASSERT_EQ(avail_shared.size(), 12u);
+  EXPECT_LT(std::stod(avail_shared.back()) - std::stod(shared.back()), 1.0);
+  EXPECT_NE(html.find("id=\"axis-aligned\""), std::string::npos) << "the switch";
 }
 
 // Issue 30: the page people share said only "(anchor snd.wait)"; the text and JSON gave the
@@ -208,17 +285,23 @@ TEST_F(ChromiumRender, RealFixtureParsesWithOneLanePerFrameAndIsNotBlank) {
   EXPECT_EQ(count(dom->out, "data-seq=\""), r.frames_total);
   EXPECT_EQ(count(dom->out, "<g class=\"lane"), r.frames_total);
 
-  const std::string png = dir_ + "/shot.png";
-  auto shot = chromium({"--screenshot=" + png, "--window-size=1200,1400"}, html);
-  ASSERT_TRUE(shot && shot->status.success()) << (shot ? shot->err : "");
-  auto data = read_file(png);
-  ASSERT_TRUE(data);
-  auto st = png_stats(*data);
-  ASSERT_TRUE(st) << "not an 8-bit RGB(A) PNG";
-  EXPECT_EQ(st->width, 1200u);
-  // Text, lanes and the phase colours: far more than a blank or one-colour page.
-  EXPECT_GT(st->colours, 50u);
-  EXPECT_GT(st->non_background, 0.02);
+  // A laptop's and a phone-sized window: the page renders at both (the timeline scrolls inside
+  // its box rather than widening the page).
+  for (unsigned width : {1200u, 480u}) {
+    SCOPED_TRACE(width);
+    const std::string png = dir_ + "/shot-" + std::to_string(width) + ".png";
+    auto shot =
+        chromium({"--screenshot=" + png, "--window-size=" + std::to_string(width) + ",1400"}, html);
+    ASSERT_TRUE(shot && shot->status.success()) << (shot ? shot->err : "");
+    auto data = read_file(png);
+    ASSERT_TRUE(data);
+    auto st = png_stats(*data);
+    ASSERT_TRUE(st) << "not an 8-bit RGB(A) PNG";
+    EXPECT_EQ(st->width, width);
+    // Text, lanes and the phase colours: far more than a blank or one-colour page.
+    EXPECT_GT(st->colours, 50u);
+    EXPECT_GT(st->non_background, 0.02);
+  }
 }
 
 } // namespace
