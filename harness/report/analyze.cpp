@@ -4,6 +4,7 @@
 #include "base/files.hpp"
 #include "base/json_text.hpp"
 #include "harness/report/workload.hpp"
+#include "sender/send_record_json.hpp"
 
 #include <cstdlib>
 #include <cstring>
@@ -231,17 +232,17 @@ Status feed_trace_file(const std::string& path, Analysis& analysis) {
   return {};
 }
 
-Result<sender::SendReport> load_sender_records(const std::string& path) {
+Result<sender::SenderRecord> load_sender_records(const std::string& path) {
   auto text = read_file(path);
   if (!text)
     return fail(text.error().code, "sender records " + path, text.error().why,
                 "give the file written by `harness send --records FILE` or `harness run` "
                 "(sender.json)");
-  auto j = parse_json(*text, sender::send_report_keys());
+  auto j = parse_json(*text, sender::sender_record_keys());
   if (!j)
     return fail(Exit::usage, "sender records " + path, "not valid JSON: " + j.error(),
                 "the file must hold harness.sender/1 JSON");
-  auto r = sender::send_report_from_json(*j);
+  auto r = sender::sender_record_from_json(*j);
   if (!r)
     return fail(Exit::usage, "sender records " + path, r.error().what + ": " + r.error().why,
                 r.error().hint.empty() ? "the file must hold harness.sender/1 JSON"

@@ -11,7 +11,8 @@
 #include "harness/session/trace_buffer.hpp"
 #include "kernel/build_id.hpp"
 #include "probes/probe_plan.hpp"
-#include "sender/send_report.hpp"
+#include "sender/send_audit.hpp"
+#include "sender/send_record_json.hpp"
 #include "sender/sender.hpp"
 #include "tracers/tracers.hpp"
 
@@ -179,7 +180,7 @@ private:
   std::unique_ptr<tracer::TracerSession> session_;
   TraceBufferPlan buffer_;
   std::unique_ptr<Pacer> pacer_; // the built-in sender with pacing (RunRequest::pace)
-  std::optional<sender::SendReport> sent_;
+  std::optional<sender::SenderRecord> sent_;
   std::unique_ptr<ExecWorkload> program_;        // --exec
   std::optional<report::WorkloadInfo> attached_; // --pid
   std::optional<ExitStatus> tracer_died_;
@@ -531,7 +532,7 @@ void Session::run_program() {
 // The sender runs in its own thread while this one keeps draining the tracer's output: a full
 // pipe or ring buffer would drop records.
 void Session::send_builtin() {
-  std::optional<Result<sender::SendReport>> send_result;
+  std::optional<Result<sender::SenderRecord>> send_result;
   std::atomic<bool> send_done{false};
   sender::SenderConfig config = req_.sender;
   // Fault injection for the tests of lost records (docs/DESIGN.md "Lost records"): the tracer's
