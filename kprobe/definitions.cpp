@@ -1,9 +1,9 @@
 #include "kprobe/definitions.hpp"
 
 #include "base/files.hpp"
+#include "probes/anchors.hpp"
 #include "probes/json_fields.hpp"
 #include "probes/line_map.hpp"
-#include "probes/probe_plan.hpp"
 #include "probes/trace_format.hpp"
 
 #include <set>
@@ -325,10 +325,6 @@ Status check_defs_kernel(const KprobeDefs& defs, const std::string& running_buil
                     defs.kernel + "), this kernel's is " + running_build_id.substr(0, 16),
                 "build them for this kernel: `harness build --backend kprobe --kernel-build DIR`");
   return {};
-}
-
-std::string defs_plan_path(const std::string& defs_path) {
-  return probes::artifact_plan_path(defs_path);
 }
 
 } // namespace harness::kprobe

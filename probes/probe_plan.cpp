@@ -65,7 +65,7 @@ const PlannedProbe* ProbePlan::find(std::string_view anchor) const {
   return nullptr;
 }
 
-std::string plan_path_for(const std::string& script_path) {
+std::string script_plan_path(const std::string& script_path) {
   return script_path + ".plan.json";
 }
 
@@ -237,6 +237,10 @@ std::string artifact_plan_path(const std::string& artifact_path) {
   if (dot == std::string::npos || dot <= name)
     return artifact_path + ".plan.json";
   return artifact_path.substr(0, dot) + ".plan.json";
+}
+
+std::string run_plan_path(const std::string& run_dir) {
+  return run_dir + "/plan.json";
 }
 
 } // namespace harness::probes

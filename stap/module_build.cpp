@@ -115,7 +115,7 @@ Result<ModuleBuildResult> build_module(const ModuleBuildRequest& req) {
   if (auto s = write_file_atomic(res.script_path, req.script_text); !s)
     return std::unexpected(s.error());
   if (req.plan) {
-    res.plan_path = req.out_dir + "/" + name + ".plan.json";
+    res.plan_path = probes::artifact_plan_path(res.module_path);
     if (auto s = probes::save_plan(res.plan_path, *req.plan); !s)
       return std::unexpected(s.error());
   }

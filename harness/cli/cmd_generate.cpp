@@ -148,7 +148,7 @@ Result<int> cmd_generate(const Args& args) {
     return 0;
   }
   const std::string out = vm["output"].as<std::string>();
-  const std::string plan_path = probes::plan_path_for(out);
+  const std::string plan_path = probes::script_plan_path(out);
   // Both outputs are checked before either is written: no script without its plan.
   for (const auto& [path, what] : {std::pair{out, "-o"}, std::pair{plan_path, "plan"}}) {
     if (auto s = check_output_path(path, what); !s)
