@@ -3,8 +3,8 @@
 #include "base/json_text.hpp"
 #include "harness/report/analyze.hpp"
 #include "harness/report/report.hpp"
-#include "sender/send_report.hpp"
-#include "sender/send_report_json.hpp"
+#include "sender/send_audit.hpp"
+#include "sender/send_record_json.hpp"
 
 #include <cstdint>
 #include <string_view>
@@ -15,10 +15,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   // The one parser every JSON file goes through (base/json_text.hpp), strictness included, with
   // the format's keys as `harness report --sender` reads it (harness/report/analyze.cpp).
-  const auto j = harness::parse_json(text, sender::send_report_keys());
+  const auto j = harness::parse_json(text, sender::sender_record_keys());
   if (!j)
     return 0;
-  auto r = sender::send_report_from_json(*j);
+  auto r = sender::sender_record_from_json(*j);
   if (!r)
     return 0;
   (void)sender::format_audit(*r);

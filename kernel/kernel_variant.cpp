@@ -1,6 +1,6 @@
 #include "kernel/kernel_variant.hpp"
 
-#include "base/files.hpp"
+#include "base/json_file.hpp"
 #include "base/json_text.hpp"
 
 #include <nlohmann/json.hpp>
@@ -72,10 +72,7 @@ Result<KernelVariant> parse_variant(std::string_view json_text, std::string_view
 }
 
 Result<KernelVariant> load_variant(const std::string& path) {
-  auto text = read_file(path);
-  if (!text)
-    return std::unexpected(text.error());
-  return parse_variant(*text, path);
+  return load_json_file(path, parse_variant);
 }
 
 Result<std::string> apply_edits(std::string_view text, const KernelVariant& variant,

@@ -1,9 +1,10 @@
 #include "kprobe/definitions.hpp"
 
 #include "base/files.hpp"
+#include "base/json_file.hpp"
+#include "probes/anchors.hpp"
 #include "probes/json_fields.hpp"
 #include "probes/line_map.hpp"
-#include "probes/probe_plan.hpp"
 #include "probes/trace_format.hpp"
 
 #include <set>
@@ -201,17 +202,10 @@ std::string defs_to_json(const KprobeDefs& d) {
   return j.dump(2) + "\n";
 }
 
-Result<KprobeDefs> defs_from_json(std::string_view text, std::string_view origin) {
-  auto parsed = jsonf::parse(text, origin);
-  if (!parsed)
-    return std::unexpected(parsed.error());
-  const json& j = *parsed;
-  if (auto s = jsonf::only_keys(
-          j,
-          {"schema", "kernel", "build_id", "plan_id", "perf", "events", "unfetchable", "dropped"},
-          origin, "");
-      !s)
-    return std::unexpected(s.error());
+namespace {
+
+// The file's identity: schema, kernel, build id, plan id and perf version.
+Result<KprobeDefs> defs_header_from_json(const json& j, std::string_view origin) {
   KprobeDefs d;
   std::string schema;
   for (auto [key, dest] : {std::pair<const char*, std::string*>{"schema", &schema},
@@ -236,82 +230,117 @@ Result<KprobeDefs> defs_from_json(std::string_view text, std::string_view origin
                       "digits, at most 128");
   if (d.plan_id.size() != 16 || !lower_hex(d.plan_id))
     return jsonf::bad(origin, "plan_id", "expected 16 lowercase hex digits");
+  return d;
+}
 
+// One entry of `events` (`where`); `names` holds the event names listed before it.
+Result<KprobeEvent> event_from_json(const json& e, std::string_view origin,
+                                    const std::string& where, std::set<std::string>& names) {
+  if (!e.is_object())
+    return jsonf::bad(origin, where, "expected an object");
+  if (auto s = jsonf::only_keys(e, {"anchor", "event", "probe", "args"}, origin, where); !s)
+    return std::unexpected(s.error());
+  KprobeEvent ev;
+  for (auto [key, dest] : {std::pair<const char*, std::string*>{"anchor", &ev.anchor},
+                           {"event", &ev.event},
+                           {"probe", &ev.probe}}) {
+    auto v = text_field(e, key, origin, where, 160);
+    if (!v)
+      return std::unexpected(v.error());
+    *dest = std::move(*v);
+  }
+  if (!probes::find_any_anchor(ev.anchor))
+    return jsonf::bad(origin, where + ".anchor", "'" + ev.anchor + "' is not a known anchor");
+  if (!valid_event_name(ev.event) || !names.insert(ev.event).second)
+    return jsonf::bad(origin, where + ".event", "not an identifier, or listed twice");
+  if (!valid_probe_location(ev.probe))
+    return jsonf::bad(origin, where + ".probe", "not SYMBOL+OFFSET");
+  auto args = e.find("args");
+  if (args == e.end() || !args->is_array() || args->size() > 32)
+    return jsonf::bad(origin, where + ".args", "missing, not an array or over 32 entries");
+  for (std::size_t k = 0; k < args->size(); ++k) {
+    const json& a = (*args)[k];
+    if (!a.is_string() || !valid_fetch_arg(a.get<std::string>()))
+      return jsonf::bad(origin, where + ".args[" + std::to_string(k) + "]",
+                        "not KEY=FETCH:TYPE with a trace key");
+    ev.args.push_back(a.get<std::string>());
+  }
+  return ev;
+}
+
+// One entry of `unfetchable` (`where`).
+Result<Unfetchable> unfetchable_from_json(const json& u, std::string_view origin,
+                                          const std::string& where) {
+  if (!u.is_object())
+    return jsonf::bad(origin, where, "expected an object");
+  if (auto s = jsonf::only_keys(u, {"anchor", "key"}, origin, where); !s)
+    return std::unexpected(s.error());
+  auto a = text_field(u, "anchor", origin, where, 64);
+  auto k = text_field(u, "key", origin, where, 64);
+  if (!a)
+    return std::unexpected(a.error());
+  if (!k)
+    return std::unexpected(k.error());
+  if (!probes::find_any_anchor(*a) || !known_key(*k))
+    return jsonf::bad(origin, where, "unknown anchor or trace key");
+  return Unfetchable{*a, *k};
+}
+
+// `events` and `unfetchable`, into D.
+Status defs_lists_from_json(const json& j, std::string_view origin, KprobeDefs& d) {
   auto events = j.find("events");
   if (events == j.end() || !events->is_array() || events->empty() || events->size() > 4096)
     return jsonf::bad(origin, "events", "missing, empty, not an array or over 4096 entries");
   std::set<std::string> names;
   for (std::size_t i = 0; i < events->size(); ++i) {
-    const std::string where = "events[" + std::to_string(i) + "]";
-    const json& e = (*events)[i];
-    if (!e.is_object())
-      return jsonf::bad(origin, where, "expected an object");
-    if (auto s = jsonf::only_keys(e, {"anchor", "event", "probe", "args"}, origin, where); !s)
-      return std::unexpected(s.error());
-    KprobeEvent ev;
-    for (auto [key, dest] : {std::pair<const char*, std::string*>{"anchor", &ev.anchor},
-                             {"event", &ev.event},
-                             {"probe", &ev.probe}}) {
-      auto v = text_field(e, key, origin, where, 160);
-      if (!v)
-        return std::unexpected(v.error());
-      *dest = std::move(*v);
-    }
-    if (!probes::find_any_anchor(ev.anchor))
-      return jsonf::bad(origin, where + ".anchor", "'" + ev.anchor + "' is not a known anchor");
-    if (!valid_event_name(ev.event) || !names.insert(ev.event).second)
-      return jsonf::bad(origin, where + ".event", "not an identifier, or listed twice");
-    if (!valid_probe_location(ev.probe))
-      return jsonf::bad(origin, where + ".probe", "not SYMBOL+OFFSET");
-    auto args = e.find("args");
-    if (args == e.end() || !args->is_array() || args->size() > 32)
-      return jsonf::bad(origin, where + ".args", "missing, not an array or over 32 entries");
-    for (std::size_t k = 0; k < args->size(); ++k) {
-      const json& a = (*args)[k];
-      if (!a.is_string() || !valid_fetch_arg(a.get<std::string>()))
-        return jsonf::bad(origin, where + ".args[" + std::to_string(k) + "]",
-                          "not KEY=FETCH:TYPE with a trace key");
-      ev.args.push_back(a.get<std::string>());
-    }
-    d.events.push_back(std::move(ev));
+    auto ev = event_from_json((*events)[i], origin, "events[" + std::to_string(i) + "]", names);
+    if (!ev)
+      return std::unexpected(ev.error());
+    d.events.push_back(std::move(*ev));
   }
   auto unf = j.find("unfetchable");
   if (unf == j.end() || !unf->is_array() || unf->size() > 1024)
     return jsonf::bad(origin, "unfetchable", "missing, not an array or too long");
   for (std::size_t i = 0; i < unf->size(); ++i) {
-    const std::string where = "unfetchable[" + std::to_string(i) + "]";
-    const json& u = (*unf)[i];
-    if (!u.is_object())
-      return jsonf::bad(origin, where, "expected an object");
-    if (auto s = jsonf::only_keys(u, {"anchor", "key"}, origin, where); !s)
-      return std::unexpected(s.error());
-    Unfetchable x;
-    auto a = text_field(u, "anchor", origin, where, 64);
-    auto k = text_field(u, "key", origin, where, 64);
-    if (!a)
-      return std::unexpected(a.error());
-    if (!k)
-      return std::unexpected(k.error());
-    if (!probes::find_any_anchor(*a) || !known_key(*k))
-      return jsonf::bad(origin, where, "unknown anchor or trace key");
-    d.unfetchable.push_back({*a, *k});
+    auto x = unfetchable_from_json((*unf)[i], origin, "unfetchable[" + std::to_string(i) + "]");
+    if (!x)
+      return std::unexpected(x.error());
+    d.unfetchable.push_back(std::move(*x));
   }
+  return {};
+}
+
+} // namespace
+
+Result<KprobeDefs> defs_from_json(std::string_view text, std::string_view origin) {
+  auto parsed = jsonf::parse(text, origin);
+  if (!parsed)
+    return std::unexpected(parsed.error());
+  const json& j = *parsed;
+  if (auto s = jsonf::only_keys(
+          j,
+          {"schema", "kernel", "build_id", "plan_id", "perf", "events", "unfetchable", "dropped"},
+          origin, "");
+      !s)
+    return std::unexpected(s.error());
+  auto d = defs_header_from_json(j, origin);
+  if (!d)
+    return d;
+  if (auto s = defs_lists_from_json(j, origin, *d); !s)
+    return std::unexpected(s.error());
   auto dropped = j.find("dropped");
   if (dropped == j.end() || !dropped->is_array() || dropped->size() > 256)
     return jsonf::bad(origin, "dropped", "missing, not an array or too long");
   for (const auto& x : *dropped) {
     if (!x.is_string() || !probes::find_any_anchor(x.get<std::string>()))
       return jsonf::bad(origin, "dropped", "entries must be known anchor names");
-    d.dropped.push_back(x.get<std::string>());
+    d->dropped.push_back(x.get<std::string>());
   }
   return d;
 }
 
 Result<KprobeDefs> load_defs(const std::string& path) {
-  auto text = read_file(path);
-  if (!text)
-    return std::unexpected(text.error());
-  return defs_from_json(*text, path);
+  return load_json_file(path, defs_from_json);
 }
 
 Status save_defs(const std::string& path, const KprobeDefs& defs) {
@@ -325,10 +354,6 @@ Status check_defs_kernel(const KprobeDefs& defs, const std::string& running_buil
                     defs.kernel + "), this kernel's is " + running_build_id.substr(0, 16),
                 "build them for this kernel: `harness build --backend kprobe --kernel-build DIR`");
   return {};
-}
-
-std::string defs_plan_path(const std::string& defs_path) {
-  return probes::artifact_plan_path(defs_path);
 }
 
 } // namespace harness::kprobe

@@ -76,7 +76,4 @@ Status save_defs(const std::string& path, const KprobeDefs& defs);
 // running kernel's build id is unknown, nothing to compare).
 Status check_defs_kernel(const KprobeDefs& defs, const std::string& running_build_id);
 
-// "dir/NAME.kprobes" -> "dir/NAME.plan.json": where a definitions file's plan lives.
-std::string defs_plan_path(const std::string& defs_path);
-
 } // namespace harness::kprobe

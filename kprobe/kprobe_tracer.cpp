@@ -156,7 +156,7 @@ Result<tracer::RunProbes> KprobeTracer::prepare_here(const tracer::HereRequest& 
   auto built = build_kprobe_defs(*kb);
   if (!built)
     return std::unexpected(built.error());
-  if (auto s = probes::save_plan(req.dir + "/plan.json", built->plan); !s)
+  if (auto s = probes::save_plan(probes::run_plan_path(req.dir), built->plan); !s)
     return std::unexpected(s.error());
   return tracer::RunProbes{std::move(built->plan), built->defs_path, false};
 }

@@ -267,6 +267,11 @@ probes::ProbePlan adjusted_plan(const probes::ProbePlan& in, const KprobeDefs& d
   return out;
 }
 
+// A cache entry holds its definitions as defs.kprobes, and their plan as an artifact's.
+std::string cached_defs_path(const std::string& entry) {
+  return entry + "/defs" + std::string(defs_suffix);
+}
+
 Status copy_out(const std::string& from_dir, const KprobeBuildRequest& req,
                 KprobeBuildResult& res) {
   if (auto s = make_dirs(req.out_dir); !s)
@@ -276,8 +281,8 @@ Status copy_out(const std::string& from_dir, const KprobeBuildRequest& req,
   if (from_dir.empty())
     return {};
   for (const auto& [from, to] :
-       {std::pair{from_dir + "/defs" + std::string(defs_suffix), res.defs_path},
-        std::pair{from_dir + "/defs.plan.json", res.plan_path}}) {
+       {std::pair{cached_defs_path(from_dir), res.defs_path},
+        std::pair{probes::artifact_plan_path(cached_defs_path(from_dir)), res.plan_path}}) {
     auto text = read_file(from);
     if (!text)
       return std::unexpected(text.error());
@@ -358,9 +363,9 @@ Result<KprobeBuildResult> build_kprobe_defs(const KprobeBuildRequest& req) {
                req.map.source_sha1 + "\n" + probes::plan_to_json(req.plan))
           .substr(0, 20);
   const std::string cached = req.cache_dir.empty() ? "" : req.cache_dir + "/kprobes/" + key;
-  if (req.use_cache && !cached.empty() && fs::exists(cached + "/defs" + std::string(defs_suffix))) {
-    auto defs = load_defs(cached + "/defs" + std::string(defs_suffix));
-    auto plan = probes::load_plan(cached + "/defs.plan.json");
+  if (req.use_cache && !cached.empty() && fs::exists(cached_defs_path(cached))) {
+    auto defs = load_defs(cached_defs_path(cached));
+    auto plan = probes::load_plan(probes::artifact_plan_path(cached_defs_path(cached)));
     if (defs && plan) {
       res.defs = std::move(*defs);
       res.plan = std::move(*plan);
@@ -398,9 +403,10 @@ Result<KprobeBuildResult> build_kprobe_defs(const KprobeBuildRequest& req) {
   if (!staged.empty() && req.use_cache) {
     if (auto s = make_dirs(staged); !s)
       return std::unexpected(s.error());
-    if (auto s = save_defs(staged + "/defs" + std::string(defs_suffix), res.defs); !s)
+    if (auto s = save_defs(cached_defs_path(staged), res.defs); !s)
       return std::unexpected(s.error());
-    if (auto s = probes::save_plan(staged + "/defs.plan.json", res.plan); !s)
+    if (auto s = probes::save_plan(probes::artifact_plan_path(cached_defs_path(staged)), res.plan);
+        !s)
       return std::unexpected(s.error());
   }
   if (auto s = copy_out("", req, res); !s)

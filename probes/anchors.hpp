@@ -6,7 +6,7 @@
 // anchor_rules.hpp), the trace keys its probe prints (trace_format.hpp), which probe sets hold
 // it, which TPACKET ring version it fires for, what a run should show of it and which frame phase
 // it marks. Maps, locator, generator, both tracers and the report all read this table; the
-// report's fast ids (harness/report/anchor_table.hpp) are computed from it at compile time.
+// report's fast ids (harness/report/anchor_ids.hpp) are computed from it at compile time.
 // Adding an anchor is one row here (and its rule, when it is a statement).
 
 #include "probes/anchor_rules.hpp"

@@ -1,6 +1,7 @@
 #include "probes/line_map.hpp"
 
 #include "base/files.hpp"
+#include "base/json_file.hpp"
 #include "probes/anchors.hpp"
 #include "probes/json_fields.hpp"
 
@@ -292,10 +293,7 @@ std::string line_map_to_json(const LineMap& m) {
 }
 
 Result<LineMap> load_line_map(const std::string& path) {
-  auto text = read_file(path);
-  if (!text)
-    return std::unexpected(text.error());
-  return line_map_from_json(*text, path);
+  return load_json_file(path, line_map_from_json);
 }
 
 Status save_line_map(const std::string& path, const LineMap& m) {

@@ -56,11 +56,14 @@ inline constexpr std::string_view kPlanHint =
     "`harness build` wrote next to its script, module or definitions";
 Status save_plan(const std::string& path, const ProbePlan& plan);
 
-// "out.stp" -> "out.stp.plan.json": where a script's plan lives.
-std::string plan_path_for(const std::string& script_path);
-
-// "dir/NAME.ko" or "dir/NAME.kprobes" -> "dir/NAME.plan.json": where a tracer artifact's plan
-// lives (`harness build` writes both; `run --module`/`--kprobes` and `vm run` read them).
+// Where a plan lives, by what it belongs to: the one home of these file names.
+// "out.stp" -> "out.stp.plan.json": a script's plan.
+std::string script_plan_path(const std::string& script_path);
+// "dir/NAME.ko" or "dir/NAME.kprobes" -> "dir/NAME.plan.json": a tracer artifact's plan
+// (`harness build` writes both; `run --module`/`--kprobes` and `vm run` read them; a cache
+// entry keeps its artifact's plan the same way).
 std::string artifact_plan_path(const std::string& artifact_path);
+// "dir" -> "dir/plan.json": the plan of the probes a run directory's run used.
+std::string run_plan_path(const std::string& run_dir);
 
 } // namespace harness::probes

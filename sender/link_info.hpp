@@ -1,7 +1,7 @@
 #pragma once
 
 #include "base/result.hpp"
-#include "sender/send_report.hpp"
+#include "sender/send_record.hpp"
 
 #include <array>
 #include <cstdint>

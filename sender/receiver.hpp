@@ -2,7 +2,7 @@
 
 #include "base/result.hpp"
 #include "sender/payload.hpp"
-#include "sender/send_report.hpp"
+#include "sender/send_record.hpp"
 #include "sender/seq_set.hpp"
 
 #include <atomic>

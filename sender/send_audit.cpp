@@ -84,7 +84,7 @@ std::uint64_t frames_not_sent(const SendTotals& t) {
 }
 
 // What was sent where: the interface, the socket's options and the ring's geometry.
-void setup_lines(std::ostringstream& o, const SendReport& r) {
+void setup_lines(std::ostringstream& o, const SenderRecord& r) {
   const std::string version = "TPACKET_V" + std::to_string(static_cast<int>(r.version));
   o << "harness send: " << r.totals.requested << " frames of " << r.size << " bytes on "
     << (r.iface.empty() ? "?" : r.iface);
@@ -108,7 +108,7 @@ void setup_lines(std::ostringstream& o, const SendReport& r) {
 }
 
 // What came of it: frames, bytes, rate, send() calls and the interface's own counters.
-void totals_lines(std::ostringstream& o, const SendReport& r) {
+void totals_lines(std::ostringstream& o, const SenderRecord& r) {
   const auto& t = r.totals;
   const std::uint64_t not_sent = frames_not_sent(t);
   o << "frames    requested " << t.requested << ", queued " << t.queued << ", sent " << t.sent
@@ -138,7 +138,7 @@ void totals_lines(std::ostringstream& o, const SendReport& r) {
 
 // Slot audit: the final status of every slot, and the frames that were not given back or never
 // queued.
-void slot_lines(std::ostringstream& o, const SendReport& r) {
+void slot_lines(std::ostringstream& o, const SenderRecord& r) {
   std::map<SlotStatus, std::uint64_t> by_status;
   for (const auto& s : r.slots)
     ++by_status[s.status];
@@ -193,7 +193,7 @@ void receiver_lines(std::ostringstream& o, const ReceiverCheck& c) {
     o << "          first problem: " << c.first_problem << "\n";
 }
 
-void verdict_line(std::ostringstream& o, const SendReport& r) {
+void verdict_line(std::ostringstream& o, const SenderRecord& r) {
   const auto& t = r.totals;
   const std::uint64_t not_sent = frames_not_sent(t);
   if (r.interrupted)
@@ -210,7 +210,7 @@ void verdict_line(std::ostringstream& o, const SendReport& r) {
 
 } // namespace
 
-std::string format_audit(const SendReport& r) {
+std::string format_audit(const SenderRecord& r) {
   std::ostringstream o;
   setup_lines(o, r);
   totals_lines(o, r);
@@ -227,7 +227,7 @@ std::string format_audit(const SendReport& r) {
   return o.str();
 }
 
-std::string format_frames(const SendReport& r) {
+std::string format_frames(const SenderRecord& r) {
   std::ostringstream o;
   const std::int64_t t0 = r.frames.empty() ? 0 : r.frames.front().t_fill_ns;
   const auto rel = [&](std::int64_t t) {

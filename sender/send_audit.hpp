@@ -10,10 +10,10 @@ namespace harness::sender {
 
 // The human-readable audit: geometry, totals, rate, counters, slot summary, stranded frames,
 // injected error, receiver verdict.
-std::string format_audit(const SendReport& r);
+std::string format_audit(const SenderRecord& r);
 
 // One line per frame record (seq, ring slot, timestamps relative to the first fill, final
 // status), for -v.
-std::string format_frames(const SendReport& r);
+std::string format_frames(const SenderRecord& r);
 
 } // namespace harness::sender

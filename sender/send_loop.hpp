@@ -2,7 +2,7 @@
 
 #include "sender/payload.hpp"
 #include "sender/receiver.hpp"
-#include "sender/send_report.hpp"
+#include "sender/send_record.hpp"
 #include "sender/sender_config.hpp"
 #include "sender/tx_ring.hpp"
 

@@ -4,7 +4,7 @@
 // the pause of a spin and which send() errors are worth retrying (inline: the fill loop reads a
 // clock per frame), and the thread itself.
 
-#include "sender/send_report.hpp"
+#include "sender/send_record.hpp"
 #include "sender/tx_ring.hpp"
 
 #include <atomic>

@@ -49,7 +49,7 @@ std::optional<SlotStatus> parse_status_name(std::string_view name) {
   return std::nullopt;
 }
 
-bool all_frames_sent(const SendReport& r) {
+bool all_frames_sent(const SenderRecord& r) {
   if (r.interrupted || r.stalled)
     return false;
   if (r.totals.sent < r.totals.requested)

@@ -1,8 +1,8 @@
 #pragma once
 
 // The sender's record types: what `harness send` and `harness run` keep of a run (frames, slots,
-// totals, counters, receiver check). JSON lives in send_report_json.hpp, the text audit in
-// send_audit.hpp; send_report.hpp includes all three.
+// totals, counters, receiver check). JSON lives in send_record_json.hpp, the text audit in
+// send_audit.hpp.
 
 #include "sender/sender_config.hpp"
 
@@ -103,7 +103,9 @@ struct InjectedError {
   std::string outcome;         // what the kernel/sender did next, in words
 };
 
-struct SendReport {
+// What the sender keeps of one run: its setup, every frame's record, every slot's final status,
+// totals, counters and the receiver's check (harness.sender/1, "sender records" in DESIGN.md).
+struct SenderRecord {
   std::uint32_t run_id = 0;
   int pid = 0;
   std::string iface;
@@ -130,6 +132,6 @@ struct SendReport {
 
 // True when every requested frame was sent, no slot is left in SEND_REQUEST/SENDING/
 // WRONG_FORMAT, the run was not interrupted and (with a receiver) the receiver saw them all.
-bool all_frames_sent(const SendReport& r);
+bool all_frames_sent(const SenderRecord& r);
 
 } // namespace harness::sender

@@ -153,9 +153,9 @@ Status prepare_link(const SenderConfig& c, Network& n) {
   return {};
 }
 
-// The report's description of the run, before anything is sent.
-SendReport report_header(const SenderConfig& c, const Network& n) {
-  SendReport r;
+// The record's description of the run, before anything is sent.
+SenderRecord record_header(const SenderConfig& c, const Network& n) {
+  SenderRecord r;
   r.run_id = c.run_id ? c.run_id : pick_run_id();
   r.pid = static_cast<int>(::getpid());
   r.iface = c.iface;
@@ -268,8 +268,8 @@ Result<std::vector<LoopResult>> run_rings(const RingSetup& setup, const LoopShar
   return results;
 }
 
-// The rings' totals, flags, slots and notes, summed into the report.
-void merge_results(const std::vector<LoopResult>& results, SendReport& r,
+// The rings' totals, flags, slots and notes, summed into the record.
+void merge_results(const std::vector<LoopResult>& results, SenderRecord& r,
                    std::vector<std::string>& notes) {
   std::int64_t start = 0, end = 0;
   for (const auto& lr : results) {
@@ -294,7 +294,7 @@ void merge_results(const std::vector<LoopResult>& results, SendReport& r,
 }
 
 // -e: how many of the frames queued before the fault were sent.
-void count_sent_before_injection(SendReport& r, const std::vector<FrameRecord>& records) {
+void count_sent_before_injection(SenderRecord& r, const std::vector<FrameRecord>& records) {
   if (!r.injected.kind)
     return;
   const std::uint64_t queued_before = r.injected.after_seq;
@@ -308,7 +308,7 @@ void count_sent_before_injection(SendReport& r, const std::vector<FrameRecord>& 
 
 // --veth: what the peer saw, against what the rings say they sent.
 ReceiverCheck check_reception(std::unique_ptr<Receiver> receiver, std::vector<LoopResult>& results,
-                              const SendReport& r, const Network& n) {
+                              const SenderRecord& r, const Network& n) {
   // On a veth pair the peer sees a frame right after its destructor ran; the quiet period
   // only matters when frames are missing.
   auto got = receiver->finish(r.totals.sent, std::chrono::milliseconds(200),
@@ -340,7 +340,7 @@ void leave_network(Network& n) {
 
 } // namespace
 
-Result<SendReport> send_frames(const SenderConfig& cfg) {
+Result<SenderRecord> send_frames(const SenderConfig& cfg) {
   if (auto v = validate(cfg); !v)
     return std::unexpected(v.error());
   SenderConfig c = cfg;
@@ -353,7 +353,7 @@ Result<SendReport> send_frames(const SenderConfig& cfg) {
   if (auto s = prepare_link(c, n); !s)
     return std::unexpected(s.error());
 
-  SendReport r = report_header(c, n);
+  SenderRecord r = record_header(c, n);
   std::vector<FrameRecord> records(
       std::min<std::uint64_t>(count, static_cast<std::uint64_t>(c.max_records)));
   const LoopShared shared = loop_shared(c, n.link, r.run_id, records);

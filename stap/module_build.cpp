@@ -104,7 +104,7 @@ Status place_outputs(const ModuleBuildRequest& req, ModuleBuildResult& res) {
   if (auto s = write_file_atomic(res.script_path, req.script_text); !s)
     return s;
   if (req.plan) {
-    res.plan_path = req.out_dir + "/" + name + ".plan.json";
+    res.plan_path = probes::artifact_plan_path(res.module_path);
     if (auto s = probes::save_plan(res.plan_path, *req.plan); !s)
       return s;
   }

@@ -219,7 +219,7 @@ Result<tracer::RunProbes> StapTracer::prepare_here(const tracer::HereRequest& re
   const std::string script = req.dir + "/probes.stp";
   if (auto s = write_file_atomic(script, gen->text); !s)
     return std::unexpected(s.error());
-  if (auto s = probes::save_plan(probes::plan_path_for(script), gen->plan); !s)
+  if (auto s = probes::save_plan(probes::script_plan_path(script), gen->plan); !s)
     return std::unexpected(s.error());
   return tracer::RunProbes{std::move(gen->plan), script, false};
 }

@@ -2,6 +2,7 @@
 
 #include "base/child_proc.hpp"
 #include "base/files.hpp"
+#include "base/json_file.hpp"
 #include "vm/console_log.hpp"
 
 #include <cerrno>
@@ -365,10 +366,7 @@ Result<GuestStatus> run_guest_job(const GuestOptions& opts, const ConsoleWriter&
   const std::string job_path = opts.share + "/" + std::string(job_file_name);
   const std::string status_path = opts.share + "/" + std::string(status_file_name);
 
-  auto text = read_file(job_path);
-  if (!text)
-    return std::unexpected(text.error());
-  auto job = job_from_json(*text, job_path);
+  auto job = load_json_file(job_path, job_from_json);
   if (!job)
     return std::unexpected(job.error());
 

@@ -212,7 +212,7 @@ int main(int argc, char** argv) {
   const long rss_before = status_kb("VmRSS:");
 
   AnalyzeInputs in;
-  sender::SendReport s;
+  sender::SenderRecord s;
   s.pid = kPid;
   s.ring.frames = ring;
   s.totals.requested = s.totals.queued = s.totals.sent = frames;

@@ -140,7 +140,7 @@ Result<ScriptInput> script_input(const po::variables_map& vm, const std::string&
 Result<int> write_script(const po::variables_map& vm, const stap::GeneratedScript& script,
                          probes::ProbeSet set) {
   const std::string out = vm["output"].as<std::string>();
-  const std::string plan_path = probes::plan_path_for(out);
+  const std::string plan_path = probes::script_plan_path(out);
   // Both outputs are checked before either is written: no script without its plan.
   for (const auto& [path, what] : {std::pair{out, "-o"}, std::pair{plan_path, "plan"}}) {
     if (auto s = check_output_path(path, what); !s)

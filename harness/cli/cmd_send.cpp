@@ -4,7 +4,8 @@
 #include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
 #include "harness/cli/sender_options.hpp"
-#include "sender/send_report.hpp"
+#include "sender/send_audit.hpp"
+#include "sender/send_record_json.hpp"
 #include "sender/sender.hpp"
 
 #include <iostream>

@@ -2,8 +2,9 @@
 
 #include "base/build_info.hpp"
 #include "base/files.hpp"
-#include "base/json_text.hpp"
+#include "base/json_file.hpp"
 #include "harness/report/workload.hpp"
+#include "sender/send_record_json.hpp"
 
 #include <cstdlib>
 #include <cstring>
@@ -231,17 +232,15 @@ Status feed_trace_file(const std::string& path, Analysis& analysis) {
   return {};
 }
 
-Result<sender::SendReport> load_sender_records(const std::string& path) {
-  auto text = read_file(path);
-  if (!text)
-    return fail(text.error().code, "sender records " + path, text.error().why,
-                "give the file written by `harness send --records FILE` or `harness run` "
-                "(sender.json)");
-  auto j = parse_json(*text, sender::send_report_keys());
+Result<sender::SenderRecord> load_sender_records(const std::string& path) {
+  auto j = load_json_document(path, sender::sender_record_keys(),
+                              {"sender records",
+                               "give the file written by `harness send --records FILE` or "
+                               "`harness run` (sender.json)",
+                               "the file must hold harness.sender/1 JSON"});
   if (!j)
-    return fail(Exit::usage, "sender records " + path, "not valid JSON: " + j.error(),
-                "the file must hold harness.sender/1 JSON");
-  auto r = sender::send_report_from_json(*j);
+    return std::unexpected(j.error());
+  auto r = sender::sender_record_from_json(*j);
   if (!r)
     return fail(Exit::usage, "sender records " + path, r.error().what + ": " + r.error().why,
                 r.error().hint.empty() ? "the file must hold harness.sender/1 JSON"

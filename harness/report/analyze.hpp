@@ -13,7 +13,7 @@
 #include "harness/report/sender_source.hpp"
 #include "harness/report/trace_parser.hpp"
 #include "probes/probe_plan.hpp"
-#include "sender/send_report.hpp"
+#include "sender/send_record.hpp"
 
 #include <memory>
 #include <optional>
@@ -31,8 +31,8 @@ struct AnalyzeOptions {
 
 struct AnalyzeInputs {
   std::optional<probes::ProbePlan> plan;
-  std::optional<sender::SendReport> sender; // its frames feed the join unless `source` is set
-  std::unique_ptr<SenderSource> source;     // frames generated elsewhere (benchmark)
+  std::optional<sender::SenderRecord> sender; // its frames feed the join unless `source` is set
+  std::unique_ptr<SenderSource> source;       // frames generated elsewhere (benchmark)
   // `run --exec`: a program of the user's own was the workload; without sender records the
   // probe records of its process (pid) are the frames (workload.hpp).
   std::optional<WorkloadInfo> workload;
@@ -72,6 +72,6 @@ Status feed_trace_file(const std::string& path, Analysis& analysis);
 void feed_trace_text(std::string_view text, Analysis& analysis);
 
 // Loads the optional inputs of `harness report`: errors name the file and what is wrong.
-Result<sender::SendReport> load_sender_records(const std::string& path);
+Result<sender::SenderRecord> load_sender_records(const std::string& path);
 
 } // namespace harness::report

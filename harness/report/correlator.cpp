@@ -2,7 +2,7 @@
 // (a call, correlator_calls.cpp; a use of a ring slot, correlator_uses.cpp); the end of the trace.
 #include "harness/report/correlator.hpp"
 
-#include "harness/report/anchor_table.hpp"
+#include "harness/report/anchor_ids.hpp"
 #include "harness/report/correlator_internal.hpp"
 
 #include <algorithm>

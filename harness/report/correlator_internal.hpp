@@ -4,7 +4,7 @@
 // each record, correlator_calls.cpp judges tpacket_snd calls, correlator_uses.cpp follows the
 // uses of ring slots and correlator_join.cpp joins them with the sender's records.
 
-#include "harness/report/anchor_table.hpp"
+#include "harness/report/anchor_ids.hpp"
 #include "harness/report/frame_timeline.hpp"
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 // The protocol check's feed: each status record of a frame as a StatusEvent for
 // protocol_step (status_protocol.hpp), with its thread's call and what the tracer may have lost.
-#include "harness/report/anchor_table.hpp"
+#include "harness/report/anchor_ids.hpp"
 #include "harness/report/correlator.hpp"
 
 namespace harness::report {

@@ -5,7 +5,7 @@
 
 #include "harness/report/status_protocol.hpp"
 #include "probes/anchors.hpp"
-#include "sender/send_report.hpp"
+#include "sender/send_record.hpp"
 
 #include <array>
 #include <cstdint>

@@ -7,7 +7,7 @@
 #include "harness/report/correlator.hpp"
 #include "harness/report/report.hpp"
 #include "probes/probe_plan.hpp"
-#include "sender/send_report.hpp"
+#include "sender/send_record.hpp"
 
 #include <array>
 #include <cstdint>
@@ -19,13 +19,13 @@ namespace harness::report {
 
 struct BuildInputs {
   const ParseStats* parse = nullptr;
-  const AnchorTable* anchors = nullptr;
+  const AnchorIds* anchors = nullptr;
   const KernelStats* kernel = nullptr;
   const LossMap* losses = nullptr; // what the tracer lost; null: nothing
   std::uint64_t reordered = 0, late = 0;
-  const probes::ProbePlan* plan = nullptr;    // optional
-  const sender::SendReport* sender = nullptr; // optional (its frames are not read here)
-  std::uint64_t sender_frame_records = 0;     // per-frame records the sender kept
+  const probes::ProbePlan* plan = nullptr;      // optional
+  const sender::SenderRecord* sender = nullptr; // optional (its frames are not read here)
+  std::uint64_t sender_frame_records = 0;       // per-frame records the sender kept
   int tpacket = 0; // --tpacket: used when neither the sender report nor the trace say it
   bool partial = false;
   std::string partial_reason;

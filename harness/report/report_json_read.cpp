@@ -1,9 +1,8 @@
 // Reading `harness.report/1` back (report_from_json, load_report; the writer is report_json.cpp):
 // every key optional, each present one checked for its type and range, then what the types alone
 // do not say.
-#include "base/files.hpp"
+#include "base/json_file.hpp"
 #include "base/json_reader.hpp"
-#include "base/json_text.hpp"
 #include "base/printable.hpp"
 #include "harness/report/report_json.hpp"
 
@@ -444,12 +443,9 @@ Result<Report> report_from_json(const nlohmann::json& j, std::string_view origin
 }
 
 Result<Report> load_report(const std::string& path) {
-  auto text = read_file(path);
-  if (!text)
-    return fail(text.error().code, "report " + path, text.error().why, kReportFileHint);
-  auto j = parse_json(*text, report_keys());
+  auto j = load_json_document(path, report_keys(), {"report", kReportFileHint, kReportFileHint});
   if (!j)
-    return fail(Exit::usage, "report " + path, "not valid JSON: " + j.error(), kReportFileHint);
+    return std::unexpected(j.error());
   return report_from_json(*j, path);
 }
 

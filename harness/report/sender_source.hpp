@@ -5,7 +5,7 @@
 // used slot i. The interface lets the benchmark generate frames on the fly instead of holding
 // millions of them.
 
-#include "sender/send_report.hpp"
+#include "sender/send_record.hpp"
 
 #include <cstdint>
 #include <deque>

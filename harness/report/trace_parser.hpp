@@ -5,7 +5,7 @@
 // a record line that cannot be parsed (truncated, two lines run together, a bad number) is
 // counted as malformed, a few are kept as samples, and parsing goes on: never fatal.
 
-#include "harness/report/anchor_table.hpp"
+#include "harness/report/anchor_ids.hpp"
 #include "harness/report/trace_record.hpp"
 #include "probes/trace_number.hpp"
 
@@ -54,8 +54,8 @@ public:
   void note_truncated_tail(std::string_view tail);
 
   const ParseStats& stats() const { return stats_; }
-  const AnchorTable& anchors() const { return anchors_; }
-  AnchorTable& anchors() { return anchors_; }
+  const AnchorIds& anchors() const { return anchors_; }
+  AnchorIds& anchors() { return anchors_; }
 
 private:
   bool parse_record(std::string_view line, std::string_view& why);
@@ -67,7 +67,7 @@ private:
   void bad(std::string_view line, std::string_view why);
   void count_anchor(AnchorId id);
 
-  AnchorTable anchors_;
+  AnchorIds anchors_;
   ParseStats stats_;
   TraceRecord rec_;
   // Per anchor id, the key of each field position in its last record (kUnknownKey: none yet,

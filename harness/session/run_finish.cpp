@@ -5,7 +5,8 @@
 #include "harness/report/report_html.hpp"
 #include "harness/report/report_json.hpp"
 #include "harness/session/run_steps.hpp"
-#include "sender/send_report.hpp"
+#include "sender/send_audit.hpp"
+#include "sender/send_record_json.hpp"
 
 #include <cstring>
 

@@ -96,7 +96,7 @@ Status Session::make_run_dir() {
 Status Session::prepare_probes() {
   if (req_.artifact.empty())
     return generate_probes();
-  return probes::save_plan(dir_ + "/plan.json", probes_->plan);
+  return probes::save_plan(probes::run_plan_path(dir_), probes_->plan);
 }
 
 // A bad prebuilt artifact or plan fails before the run directory exists: nothing is left behind.

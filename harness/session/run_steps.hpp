@@ -15,7 +15,7 @@
 #include "harness/session/run_session.hpp"
 #include "harness/session/trace_buffer.hpp"
 #include "probes/map_store.hpp"
-#include "sender/send_report.hpp"
+#include "sender/send_record.hpp"
 #include "tracer/tracer.hpp"
 
 #include <chrono>
@@ -109,7 +109,7 @@ private:
   std::unique_ptr<tracer::TracerSession> session_;
   TraceBufferPlan buffer_;
   std::unique_ptr<Pacer> pacer_; // the built-in sender with pacing (RunRequest::pace)
-  std::optional<sender::SendReport> sent_;
+  std::optional<sender::SenderRecord> sent_;
   std::unique_ptr<ExecWorkload> program_;        // --exec
   std::optional<report::WorkloadInfo> attached_; // --pid
   std::optional<ExitStatus> tracer_died_;

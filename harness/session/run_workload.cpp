@@ -132,7 +132,7 @@ void Session::run_program() {
 // The sender runs in its own thread while this one keeps draining the tracer's output: a full
 // pipe or ring buffer would drop records.
 void Session::send_builtin() {
-  std::optional<Result<sender::SendReport>> send_result;
+  std::optional<Result<sender::SenderRecord>> send_result;
   std::atomic<bool> send_done{false};
   sender::SenderConfig config = req_.sender;
   // Fault injection for the tests of lost records (docs/DESIGN.md "Lost records"): the tracer's

@@ -160,7 +160,7 @@ TEST(KernelSourceDebuginfod, GenerateByBuildIdFetchesTheKernelsOwnSource) {
   ASSERT_EQ(first.code, 0) << first.err << "\nserver:\n" << server.log();
   EXPECT_NE(first.err.find("debuginfod (" + urls + ")"), std::string::npos) << first.err;
   std::cout << "[ measure  ] fetch (debuginfo + source): " << first.seconds << " s\n";
-  auto plan = probes::load_plan(probes::plan_path_for(script));
+  auto plan = probes::load_plan(probes::script_plan_path(script));
   ASSERT_TRUE(plan) << format_error(plan.error());
   EXPECT_EQ(plan->source_sha1, shipped->entry.map.source_sha1);
   ASSERT_FALSE(plan->anchors.empty());

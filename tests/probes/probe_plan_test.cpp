@@ -51,12 +51,13 @@ TEST(ProbePlan, RoundTripAndContents) {
   auto back = plan_from_json(text, "p.json");
   ASSERT_TRUE(back) << back.error().why;
   EXPECT_EQ(plan_to_json(*back), text);
-  EXPECT_EQ(plan_path_for("/x/tx.stp"), "/x/tx.stp.plan.json");
+  EXPECT_EQ(script_plan_path("/x/tx.stp"), "/x/tx.stp.plan.json");
   // A tracer artifact's plan replaces its extension, whichever tracer's it is.
   EXPECT_EQ(artifact_plan_path("/x/harness_probes.ko"), "/x/harness_probes.plan.json");
   EXPECT_EQ(artifact_plan_path("p.kprobes"), "p.plan.json");
   EXPECT_EQ(artifact_plan_path("/x.d/probes"), "/x.d/probes.plan.json");
   EXPECT_EQ(artifact_plan_path("/x/.ko"), "/x/.ko.plan.json");
+  EXPECT_EQ(run_plan_path("/runs/r1"), "/runs/r1/plan.json");
 }
 
 TEST(ProbePlan, InvalidPlansAreRejected) {

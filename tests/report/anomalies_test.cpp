@@ -64,8 +64,8 @@ std::uint64_t slot(int i) {
   return 0x20000ull + 0x1000ull * static_cast<unsigned>(i);
 }
 
-sender::SendReport sender_of(std::vector<sender::FrameRecord> frames, std::uint32_t ring) {
-  sender::SendReport s;
+sender::SenderRecord sender_of(std::vector<sender::FrameRecord> frames, std::uint32_t ring) {
+  sender::SenderRecord s;
   s.pid = 100;
   s.ring.frames = ring;
   s.totals.requested = s.totals.queued = s.totals.sent = frames.size();

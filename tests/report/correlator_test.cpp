@@ -58,9 +58,9 @@ struct Gen {
   }
 };
 
-sender::SendReport sender_of(std::vector<sender::FrameRecord> frames, std::uint32_t ring,
-                             int pid = 100) {
-  sender::SendReport s;
+sender::SenderRecord sender_of(std::vector<sender::FrameRecord> frames, std::uint32_t ring,
+                               int pid = 100) {
+  sender::SenderRecord s;
   s.pid = pid;
   s.ring.frames = ring;
   s.totals.requested = s.totals.queued = s.totals.sent = frames.size();

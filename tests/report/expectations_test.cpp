@@ -1,4 +1,4 @@
-#include "harness/report/anchor_table.hpp"
+#include "harness/report/anchor_ids.hpp"
 #include "harness/report/expectations.hpp"
 #include "probes/anchors.hpp"
 

@@ -24,14 +24,14 @@ inline std::string read_text(const std::string& path) {
   return t ? *t : std::string();
 }
 
-inline sender::SendReport sender_records(const std::string& name) {
+inline sender::SenderRecord sender_records(const std::string& name) {
   auto r = load_sender_records(sender_fixture(name));
   EXPECT_TRUE(r) << (r ? "" : format_error(r.error()));
-  return r ? *r : sender::SendReport{};
+  return r ? *r : sender::SenderRecord{};
 }
 
 // Runs the whole pipeline over trace text.
-inline Report analyze_text(std::string_view text, std::optional<sender::SendReport> sender = {},
+inline Report analyze_text(std::string_view text, std::optional<sender::SenderRecord> sender = {},
                            std::optional<probes::ProbePlan> plan = {}, AnalyzeOptions opt = {}) {
   AnalyzeInputs in;
   in.sender = std::move(sender);

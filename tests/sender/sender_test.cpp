@@ -2,6 +2,7 @@
 #include "base/signals.hpp"
 #include "sender/link_info.hpp"
 #include "sender/payload.hpp"
+#include "sender/send_audit.hpp"
 #include "sender/sender.hpp"
 #include "test_net.hpp"
 
@@ -29,7 +30,7 @@ bool has(const std::string& text, const std::string& part) {
 }
 
 // Runs send_frames and checks that the namespace it made (veth mode) is gone afterwards.
-Result<SendReport> send_and_check_cleanup(const SenderConfig& c) {
+Result<SenderRecord> send_and_check_cleanup(const SenderConfig& c) {
   auto r = send_frames(c);
   if (r && c.veth) {
     EXPECT_FALSE(r->netns.empty());
@@ -49,7 +50,7 @@ SenderConfig veth_config(std::int64_t count) {
   return c;
 }
 
-void expect_delivered(const SendReport& r, std::uint64_t n) {
+void expect_delivered(const SenderRecord& r, std::uint64_t n) {
   EXPECT_EQ(r.totals.requested, n);
   EXPECT_EQ(r.totals.sent, n);
   EXPECT_TRUE(all_frames_sent(r)) << format_audit(r);

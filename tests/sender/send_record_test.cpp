@@ -1,7 +1,7 @@
 #include "base/files.hpp"
 #include "base/json_text.hpp"
-#include "sender/send_report.hpp"
-#include "sender/send_report_json.hpp"
+#include "sender/send_audit.hpp"
+#include "sender/send_record_json.hpp"
 
 #include <algorithm>
 #include <functional>
@@ -14,8 +14,8 @@ using namespace harness::sender;
 
 namespace {
 
-SendReport sample() {
-  SendReport r;
+SenderRecord sample() {
+  SenderRecord r;
   r.run_id = 3735928559u;
   r.pid = 1234;
   r.iface = "eth0";
@@ -56,7 +56,7 @@ TEST(SlotStatus, DecodesTxStatusValues) {
   EXPECT_FALSE(parse_status_name("BOGUS"));
 }
 
-TEST(SendReportJson, HasTheDocumentedShape) {
+TEST(SenderRecordJson, HasTheDocumentedShape) {
   const auto j = to_json(sample());
   EXPECT_EQ(j["schema"], "harness.sender/1");
   EXPECT_EQ(j["run_id"], 3735928559u);
@@ -76,14 +76,14 @@ TEST(SendReportJson, HasTheDocumentedShape) {
 
 // The example of docs/DESIGN.md ("Sender records"), fixed JSON written independently of the code:
 // the reader takes every value, and the writer writes back every key the example has.
-TEST(SendReportJson, ReadsAndWritesTheDocumentedExample) {
+TEST(SenderRecordJson, ReadsAndWritesTheDocumentedExample) {
   auto design = read_file(std::string(HARNESS_SOURCE_DIR) + "/docs/DESIGN.md");
   ASSERT_TRUE(design);
   const auto from = design->find("```json", design->find("## Sender records"));
   ASSERT_NE(from, std::string::npos);
   const auto body = from + 7;
   const auto doc = nlohmann::json::parse(design->substr(body, design->find("```", body) - body));
-  auto r = send_report_from_json(doc);
+  auto r = sender_record_from_json(doc);
   ASSERT_TRUE(r) << format_error(r.error());
   EXPECT_EQ(r->run_id, 3735928559u);
   EXPECT_EQ(r->pid, 1234);
@@ -117,7 +117,7 @@ TEST(SendReportJson, ReadsAndWritesTheDocumentedExample) {
   same(doc, back, "");
 }
 
-TEST(SendReportJson, RoundTrips) {
+TEST(SenderRecordJson, RoundTrips) {
   auto r = sample();
   r.sockets = 2;
   r.frames[1].ring = 1;
@@ -129,7 +129,7 @@ TEST(SendReportJson, RoundTrips) {
   r.injected = {2, 1, "EBUSY"};
   r.receiver = ReceiverCheck{"veth1", 2, 2, 1, 0, 0, 0, 0, 0, 0, "", true};
   r.after.valid = false;
-  auto back = send_report_from_json(to_json(r));
+  auto back = sender_record_from_json(to_json(r));
   ASSERT_TRUE(back) << format_error(back.error());
   EXPECT_EQ(to_json(*back), to_json(r));
   EXPECT_FALSE(back->after.valid);
@@ -137,15 +137,15 @@ TEST(SendReportJson, RoundTrips) {
   EXPECT_TRUE(back->frames[1].malformed);
 }
 
-// send_report_keys is what a reader keeps of a file (parse_json): every key the writer writes is
+// sender_record_keys is what a reader keeps of a file (parse_json): every key the writer writes is
 // in it, so a record read through it is the record written.
-TEST(SendReportJson, TheKeysAReaderKeepsAreEveryKeyWritten) {
+TEST(SenderRecordJson, TheKeysAReaderKeepsAreEveryKeyWritten) {
   auto r = sample();
   r.notes = {"a note"};
   r.injected = {2, 1, "EBUSY"};
   r.receiver = ReceiverCheck{"veth1", 2, 2, 1, 0, 0, 0, 0, 0, 0, "", true};
   const auto written = to_json(r);
-  const auto keys = send_report_keys();
+  const auto keys = sender_record_keys();
   for (const auto& [key, value] : written.items())
     EXPECT_NE(std::find(keys.begin(), keys.end(), key), keys.end()) << key;
   EXPECT_EQ(keys.size(), written.size()) << "a key in the list that the writer never writes";
@@ -153,39 +153,39 @@ TEST(SendReportJson, TheKeysAReaderKeepsAreEveryKeyWritten) {
   text.insert(1, R"("junk": [0, 0, 0, {"pid": 1}], )");
   auto parsed = parse_json(text, keys);
   ASSERT_TRUE(parsed) << parsed.error();
-  auto back = send_report_from_json(*parsed);
+  auto back = sender_record_from_json(*parsed);
   ASSERT_TRUE(back) << format_error(back.error());
   EXPECT_EQ(to_json(*back), written);
 }
 
-TEST(SendReportJson, MalformedRecordsNameTheKey) {
+TEST(SenderRecordJson, MalformedRecordsNameTheKey) {
   auto j = to_json(sample());
   j["schema"] = "harness.sender/9";
-  auto r = send_report_from_json(j);
+  auto r = sender_record_from_json(j);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Exit::usage);
   EXPECT_TRUE(has(r.error().what, "schema"));
 
   j = to_json(sample());
   j["frames"][1].erase("t_send_ns");
-  r = send_report_from_json(j);
+  r = sender_record_from_json(j);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().what, "sender record frames[1].t_send_ns");
   EXPECT_EQ(r.error().why, "missing");
 
   j = to_json(sample());
   j["slots"][0]["status"] = "BOGUS";
-  r = send_report_from_json(j);
+  r = sender_record_from_json(j);
   ASSERT_FALSE(r);
   EXPECT_TRUE(has(r.error().why, "BOGUS"));
 
   j = to_json(sample());
   j["totals"]["sent"] = -1;
-  EXPECT_FALSE(send_report_from_json(j));
-  EXPECT_FALSE(send_report_from_json(nlohmann::json::array()));
+  EXPECT_FALSE(sender_record_from_json(j));
+  EXPECT_FALSE(sender_record_from_json(nlohmann::json::array()));
 }
 
-TEST(SendReportAudit, AllSentIsOk) {
+TEST(SenderRecordAudit, AllSentIsOk) {
   const auto r = sample();
   EXPECT_TRUE(all_frames_sent(r));
   const auto text = format_audit(r);
@@ -196,7 +196,7 @@ TEST(SendReportAudit, AllSentIsOk) {
 }
 
 // Issue 30: "14877.957 ms, 7 frames/s, 0.0 Mbit/s" and "1 calls" are read by people.
-TEST(SendReportAudit, TimesRatesAndCountsReadAsPeopleWriteThem) {
+TEST(SenderRecordAudit, TimesRatesAndCountsReadAsPeopleWriteThem) {
   auto r = sample();
   r.totals.elapsed_ns = 14'877'957'000;
   r.totals.sent = 100;
@@ -217,7 +217,7 @@ TEST(SendReportAudit, TimesRatesAndCountsReadAsPeopleWriteThem) {
   EXPECT_TRUE(has(text, "2 calls, 1 ENOBUFS/EAGAIN retry, 0 errors")) << text;
 }
 
-TEST(SendReportAudit, StrandedFramesAndSlotsAreListed) {
+TEST(SenderRecordAudit, StrandedFramesAndSlotsAreListed) {
   auto r = sample();
   r.totals.requested = 10;
   for (std::uint32_t i = 2; i < 8; ++i) {
@@ -232,7 +232,7 @@ TEST(SendReportAudit, StrandedFramesAndSlotsAreListed) {
   EXPECT_TRUE(has(text, "verdict   FAILED: 8 frames not sent")) << text;
 }
 
-TEST(SendReportAudit, VerdictCases) {
+TEST(SenderRecordAudit, VerdictCases) {
   auto r = sample();
   r.interrupted = true;
   EXPECT_FALSE(all_frames_sent(r));
@@ -253,16 +253,16 @@ namespace {
 
 // The error loading `j`, which must be refused.
 Error refused(const nlohmann::json& j) {
-  auto r = send_report_from_json(j);
+  auto r = sender_record_from_json(j);
   EXPECT_FALSE(r) << j.dump().substr(0, 200);
   return r ? Error{} : r.error();
 }
 
 } // namespace
 
-TEST(SendReportJson, NumbersAreRangeChecked) {
+TEST(SenderRecordJson, NumbersAreRangeChecked) {
   const auto good = to_json(sample());
-  ASSERT_TRUE(send_report_from_json(good));
+  ASSERT_TRUE(sender_record_from_json(good));
   struct Case {
     nlohmann::json::json_pointer at;
     nlohmann::json value;
@@ -291,12 +291,12 @@ TEST(SendReportJson, NumbersAreRangeChecked) {
   }
 }
 
-TEST(SendReportJson, StringsAreBoundedAndEscapesRemoved) {
+TEST(SenderRecordJson, StringsAreBoundedAndEscapesRemoved) {
   auto j = to_json(sample());
   j["notes"] = {"\x1b]0;pwned\x07\x1b[2Jcleared \xc2\x9b"
                 "31m"};
   j["netns"] = "ns\x1b[31m";
-  auto r = send_report_from_json(j);
+  auto r = sender_record_from_json(j);
   ASSERT_TRUE(r) << format_error(r.error());
   for (const auto& text : {format_audit(*r), r->notes.front(), r->netns}) {
     EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;

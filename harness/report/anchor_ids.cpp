@@ -1,4 +1,4 @@
-#include "harness/report/anchor_table.hpp"
+#include "harness/report/anchor_ids.hpp"
 
 #include "probes/swar.hpp"
 
@@ -18,7 +18,7 @@ constexpr auto kNames = [] {
 
 } // namespace
 
-std::size_t AnchorTable::slot(std::string_view name) {
+std::size_t AnchorIds::slot(std::string_view name) {
   // The first and last eight bytes tell every shipped anchor apart (`set_status.v1_break` /
   // `..v2_break`); a collision only costs the by-size scan.
   std::uint64_t a = name.size(), b = 0;
@@ -37,13 +37,13 @@ std::span<const std::string_view> known_anchor_names() {
   return kNames;
 }
 
-AnchorTable::AnchorTable() {
+AnchorIds::AnchorIds() {
   names_.reserve(kNames.size() + 8);
   for (auto n : kNames)
     add(n);
 }
 
-void AnchorTable::add(std::string_view name) {
+void AnchorIds::add(std::string_view name) {
   const auto id = static_cast<AnchorId>(names_.size());
   names_.emplace_back(name);
   by_size_[name.size()].push_back(id);
@@ -51,7 +51,7 @@ void AnchorTable::add(std::string_view name) {
     s = static_cast<AnchorId>(id + 1);
 }
 
-bool AnchorTable::valid_name(std::string_view name) {
+bool AnchorIds::valid_name(std::string_view name) {
   if (name.empty() || name.size() > 64)
     return false;
   for (char c : name)
@@ -60,7 +60,7 @@ bool AnchorTable::valid_name(std::string_view name) {
   return true;
 }
 
-std::optional<AnchorId> AnchorTable::find(std::string_view name) const {
+std::optional<AnchorId> AnchorIds::find(std::string_view name) const {
   if (name.empty() || name.size() >= by_size_.size())
     return std::nullopt;
   if (const AnchorId s = slots_[slot(name)]; s != 0) {
@@ -75,7 +75,7 @@ std::optional<AnchorId> AnchorTable::find(std::string_view name) const {
   return std::nullopt;
 }
 
-std::optional<AnchorId> AnchorTable::intern(std::string_view name) {
+std::optional<AnchorId> AnchorIds::intern(std::string_view name) {
   if (auto id = find(name))
     return id;
   if (!valid_name(name))

@@ -74,9 +74,11 @@ enum class KnownAnchor : AnchorId {
 // The names of the interpreted anchors, by id.
 std::span<const std::string_view> known_anchor_names();
 
-class AnchorTable {
+// Anchor name <-> id for one trace: the interpreted anchors at their fixed ids, then every other
+// name in order of first sight.
+class AnchorIds {
 public:
-  AnchorTable();
+  AnchorIds();
   // At most this many distinct names are interned; later new names share `overflow_id()`.
   static constexpr std::size_t kMaxAnchors = 512;
 

@@ -16,13 +16,13 @@ inline constexpr std::string_view kSenderSchema = "harness.sender/1";
 
 // harness.sender/1 (DESIGN.md "Sender records"). Keys beyond the documented ones (receiver,
 // injected_error, interrupted, ...) are additions; readers ignore keys they do not know.
-nlohmann::json to_json(const SendReport& r);
+nlohmann::json to_json(const SenderRecord& r);
 // to_json as text (`indent` as nlohmann's dump); invalid UTF-8 is replaced, never thrown.
-std::string to_json_text(const SendReport& r, int indent);
-// The top-level keys to_json writes and send_report_from_json reads: what a reader parses of a
+std::string to_json_text(const SenderRecord& r, int indent);
+// The top-level keys to_json writes and sender_record_from_json reads: what a reader parses of a
 // file (parse_json's top_level_keys), so junk under another key is never held in memory.
-std::span<const std::string_view> send_report_keys();
+std::span<const std::string_view> sender_record_keys();
 // Reads what to_json writes; errors (Exit::usage) name the key that is missing or malformed.
-Result<SendReport> send_report_from_json(const nlohmann::json& j);
+Result<SenderRecord> sender_record_from_json(const nlohmann::json& j);
 
 } // namespace harness::sender

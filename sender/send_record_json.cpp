@@ -1,4 +1,4 @@
-#include "sender/send_report_json.hpp"
+#include "sender/send_record_json.hpp"
 
 #include "base/json_reader.hpp"
 #include "base/printable.hpp"
@@ -20,7 +20,7 @@ nlohmann::json counters_json(const IfaceCounters& c) {
   return {{"tx_packets", c.tx_packets}, {"tx_bytes", c.tx_bytes}, {"tx_dropped", c.tx_dropped}};
 }
 
-nlohmann::json frames_json(const SendReport& r) {
+nlohmann::json frames_json(const SenderRecord& r) {
   nlohmann::json frames = nlohmann::json::array();
   for (const auto& f : r.frames) {
     nlohmann::json jf = {{"seq", f.seq},
@@ -39,7 +39,7 @@ nlohmann::json frames_json(const SendReport& r) {
   return frames;
 }
 
-nlohmann::json slots_json(const SendReport& r) {
+nlohmann::json slots_json(const SenderRecord& r) {
   nlohmann::json slots = nlohmann::json::array();
   for (const auto& s : r.slots) {
     nlohmann::json js = {{"index", s.index}, {"status", status_name(s.status)}, {"raw", s.raw}};
@@ -52,11 +52,11 @@ nlohmann::json slots_json(const SendReport& r) {
 
 } // namespace
 
-std::string to_json_text(const SendReport& r, int indent) {
+std::string to_json_text(const SenderRecord& r, int indent) {
   return to_json(r).dump(indent, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-nlohmann::json to_json(const SendReport& r) {
+nlohmann::json to_json(const SenderRecord& r) {
   using nlohmann::json;
   json j = {
       {"schema", kSenderSchema},
@@ -204,7 +204,7 @@ Status bad(const std::string& key, const std::string& why) {
 
 // What the types alone do not say: the geometry of a real ring, frames inside it, each
 // sequence number once (docs/DESIGN.md, "Sender records").
-Status check_consistency(const SendReport& r) {
+Status check_consistency(const SenderRecord& r) {
   const RingGeometry& g = r.ring;
   if (r.pid < 0)
     return bad("pid", std::to_string(r.pid) + " is negative");
@@ -241,7 +241,7 @@ Status check_consistency(const SendReport& r) {
 }
 
 // What ran: the schema, the run, the socket and the ring's geometry.
-void read_setup(Reader& rd, const nlohmann::json& j, SendReport& r) {
+void read_setup(Reader& rd, const nlohmann::json& j, SenderRecord& r) {
   std::string schema;
   rd.text(j, "schema", schema);
   if (!rd.failed && schema != kSenderSchema)
@@ -275,7 +275,7 @@ void read_setup(Reader& rd, const nlohmann::json& j, SendReport& r) {
   }
 }
 
-void read_frames(Reader& rd, const nlohmann::json& j, SendReport& r) {
+void read_frames(Reader& rd, const nlohmann::json& j, SenderRecord& r) {
   if (const auto* frames = rd.at(j, "frames")) {
     if (!frames->is_array())
       rd.set("frames", "is not an array");
@@ -298,7 +298,7 @@ void read_frames(Reader& rd, const nlohmann::json& j, SendReport& r) {
   }
 }
 
-void read_slots(Reader& rd, const nlohmann::json& j, SendReport& r) {
+void read_slots(Reader& rd, const nlohmann::json& j, SenderRecord& r) {
   if (const auto* slots = rd.at(j, "slots")) {
     if (!slots->is_array())
       rd.set("slots", "is not an array");
@@ -317,7 +317,7 @@ void read_slots(Reader& rd, const nlohmann::json& j, SendReport& r) {
 }
 
 // The totals and the interface's counters before and after.
-void read_totals(Reader& rd, const nlohmann::json& j, SendReport& r) {
+void read_totals(Reader& rd, const nlohmann::json& j, SenderRecord& r) {
   if (const auto* t = rd.at(j, "totals")) {
     rd.where = "totals.";
     rd.num(*t, "requested", r.totals.requested);
@@ -342,7 +342,7 @@ void read_totals(Reader& rd, const nlohmann::json& j, SendReport& r) {
 }
 
 // The options of the run, how it ended and its notes.
-void read_options(Reader& rd, const nlohmann::json& j, SendReport& r) {
+void read_options(Reader& rd, const nlohmann::json& j, SenderRecord& r) {
   rd.text(j, "netns", r.netns, false);
   rd.num(j, "size", r.size, false);
   rd.num(j, "sockets", r.sockets, false);
@@ -367,7 +367,7 @@ void read_options(Reader& rd, const nlohmann::json& j, SendReport& r) {
 }
 
 // The optional parts: the injected error, the receiver's check.
-void read_checks(Reader& rd, const nlohmann::json& j, SendReport& r) {
+void read_checks(Reader& rd, const nlohmann::json& j, SenderRecord& r) {
   if (const auto* e = rd.at(j, "injected_error", false)) {
     rd.where = "injected_error.";
     rd.num(*e, "kind", r.injected.kind);
@@ -397,7 +397,7 @@ void read_checks(Reader& rd, const nlohmann::json& j, SendReport& r) {
 
 } // namespace
 
-std::span<const std::string_view> send_report_keys() {
+std::span<const std::string_view> sender_record_keys() {
   static constexpr std::array<std::string_view, 23> kKeys = {
       "schema",      "run_id",  "pid",          "iface",          "tpacket",        "socket",
       "ring",        "frames",  "slots",        "totals",         "iface_counters", "netns",
@@ -406,8 +406,8 @@ std::span<const std::string_view> send_report_keys() {
   return kKeys;
 }
 
-Result<SendReport> send_report_from_json(const nlohmann::json& j) {
-  SendReport r;
+Result<SenderRecord> sender_record_from_json(const nlohmann::json& j) {
+  SenderRecord r;
   Reader rd;
   if (!j.is_object())
     return fail(Exit::usage, "sender record", "is not a JSON object",

@@ -1,4 +1,4 @@
-#include "harness/report/anchor_table.hpp"
+#include "harness/report/anchor_ids.hpp"
 #include "probes/anchors.hpp"
 
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@ using namespace harness::report;
 // The ids the correlator dispatches on (KnownAnchor) name the anchors they are named after, in
 // the list of names and in a fresh table, and every name the report interprets is one the table
 // can intern (a trace line naming it would otherwise be dropped as malformed).
-TEST(AnchorTable, KnownIdsNameTheirAnchors) {
+TEST(AnchorIds, KnownIdsNameTheirAnchors) {
   const std::pair<KnownAnchor, std::string_view> ids[] = {
       {KnownAnchor::set_status_v1_break, "set_status.v1_break"},
       {KnownAnchor::set_status_v2_break, "set_status.v2_break"},
@@ -35,7 +35,7 @@ TEST(AnchorTable, KnownIdsNameTheirAnchors) {
       {KnownAnchor::sched_sleep, "sched.sleep"},
   };
   const auto names = known_anchor_names();
-  AnchorTable t;
+  AnchorIds t;
   for (const auto& [id, name] : ids) {
     ASSERT_LT(id_of(id), names.size()) << name;
     EXPECT_EQ(names[id_of(id)], name);
@@ -44,14 +44,14 @@ TEST(AnchorTable, KnownIdsNameTheirAnchors) {
     EXPECT_EQ(t.intern(name), id_of(id)) << name;
   }
   for (auto name : names)
-    EXPECT_TRUE(AnchorTable::valid_name(name)) << name;
+    EXPECT_TRUE(AnchorIds::valid_name(name)) << name;
   // A function's start or end line is a map bound, not something the report interprets.
   for (const char* bound : {"set_status.start", "set_status.end", "snd.end", "destruct.end"})
     EXPECT_EQ(t.find(bound), std::nullopt) << bound;
 }
 
-TEST(AnchorTable, InternsNewNamesAndRejectsBadOnes) {
-  AnchorTable t;
+TEST(AnchorIds, InternsNewNamesAndRejectsBadOnes) {
+  AnchorIds t;
   EXPECT_EQ(t.intern("snd.len_sum"), id_of(KnownAnchor::snd_len_sum));
   const auto a = t.intern("snd.future_anchor");
   ASSERT_TRUE(a);
@@ -64,12 +64,12 @@ TEST(AnchorTable, InternsNewNamesAndRejectsBadOnes) {
   EXPECT_FALSE(t.intern(std::string(65, 'a')));
 }
 
-TEST(AnchorTable, BoundedNumberOfNames) {
-  AnchorTable t;
+TEST(AnchorIds, BoundedNumberOfNames) {
+  AnchorIds t;
   std::optional<AnchorId> last;
   for (int i = 0; i < 2000; ++i)
     last = t.intern("x.a" + std::to_string(i));
   ASSERT_TRUE(last);
   EXPECT_EQ(*last, t.overflow_id());
-  EXPECT_LE(t.size(), AnchorTable::kMaxAnchors + 1);
+  EXPECT_LE(t.size(), AnchorIds::kMaxAnchors + 1);
 }
