@@ -81,13 +81,8 @@ void say_map(const tracer::TreeProbes& res, const std::function<void(std::string
            " (see `harness verify`); the report will mark their phases missing");
 }
 
-} // namespace
-
-Result<int> cmd_build(const Args& args) {
-  const std::string usage =
-      "build --kernel-build DIR [--backend auto|stap|kprobe] [--probes SET] [--kernel VER | --map "
-      "FILE | --script FILE [--plan FILE]] [-m NAME] [-o DIR] [--cache DIR] [--no-cache]";
-  po::options_description opts("options");
+// The options of `harness build`.
+void add_build_options(po::options_description& opts) {
   opts.add_options()("help,h", "show this help");
   add_tree_map_options(opts, "to build for; needs vmlinux with DWARF");
   add_backend_option(opts, "stap (NAME.ko), kprobe (NAME.kprobes: kprobe_events definitions "
@@ -105,21 +100,36 @@ Result<int> cmd_build(const Args& args) {
       "cache directory (default $HARNESS_CACHE or /var/cache/harness)")(
       "no-cache",
       "always run stap, do not reuse or store a cached module")("quiet,q", "no progress on stderr");
+}
+
+// What --help says after the options: where the line map comes from, the exit statuses.
+void print_build_help_tail() {
+  std::cout << "\n"
+            << kTreeMapText
+            << exit_help({{Exit::ok, "the probes were built (or taken from the cache)"},
+                          {Exit::usage},
+                          {Exit::tool_missing},
+                          {Exit::no_debuginfo, "no vmlinux with DWARF in the build tree"},
+                          {Exit::no_map},
+                          {Exit::tracer_failed, "the probes did not build"},
+                          {Exit::unsupported, "the tracer cannot probe this kernel"},
+                          {Exit::io},
+                          {Exit::interrupted, "interrupted (nothing half-written is kept)"}});
+}
+
+} // namespace
+
+Result<int> cmd_build(const Args& args) {
+  const std::string usage =
+      "build --kernel-build DIR [--backend auto|stap|kprobe] [--probes SET] [--kernel VER | --map "
+      "FILE | --script FILE [--plan FILE]] [-m NAME] [-o DIR] [--cache DIR] [--no-cache]";
+  po::options_description opts("options");
+  add_build_options(opts);
   auto parsed = parse_options(args, "build", usage, opts);
   if (!parsed)
     return std::unexpected(parsed.error());
   if (parsed->help) {
-    std::cout << "\n"
-              << kTreeMapText
-              << exit_help({{Exit::ok, "the probes were built (or taken from the cache)"},
-                            {Exit::usage},
-                            {Exit::tool_missing},
-                            {Exit::no_debuginfo, "no vmlinux with DWARF in the build tree"},
-                            {Exit::no_map},
-                            {Exit::tracer_failed, "the probes did not build"},
-                            {Exit::unsupported, "the tracer cannot probe this kernel"},
-                            {Exit::io},
-                            {Exit::interrupted, "nothing half-written is kept"}});
+    print_build_help_tail();
     return 0;
   }
   const auto& vm = parsed->vm;
