@@ -1,6 +1,14 @@
 #include "base/printable.hpp"
 
+#include <cstdio>
+
 namespace harness {
+
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
 
 std::string printable(std::string_view text, bool keep_newlines) {
   std::string out;

@@ -19,4 +19,7 @@ std::string printable(std::string_view text, bool keep_newlines = false);
 // (a program's output lines, a process's /proc cmdline), so they print safely and load back.
 std::string printable_bounded(std::string_view text, std::size_t max_len = kMaxDataString);
 
+// A number option's value as the user would write it ("1e+308", "-5", "nan"), for errors.
+std::string number_text(double v);
+
 } // namespace harness

@@ -17,12 +17,6 @@ void print_help(const std::string& command, const std::string& usage,
     std::cout << "\n";
 }
 
-std::string number_text(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
 Result<double> tolerance_fraction(double percent) {
   if (!(percent >= 0 && percent <= 10000))
     return fail(Exit::usage, "--tolerance " + number_text(percent),

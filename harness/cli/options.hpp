@@ -1,5 +1,6 @@
 #pragma once
 
+#include "base/printable.hpp"
 #include "harness/cli/commands.hpp"
 
 #include <boost/program_options.hpp>
@@ -33,9 +34,6 @@ Result<double> tolerance_fraction(double percent);
 // --trace-buffer of `run`: "auto" (nullopt: sized for the run) or a size per CPU in KiB,
 // written N, NK, NM or NG (binary units; N alone is KiB), from 4 KiB to 4 GiB.
 Result<std::optional<std::uint64_t>> trace_buffer_kb(const std::string& text);
-
-// A number option's value as the user would write it ("1e+308", "-5", "nan"), for errors.
-std::string number_text(double v);
 
 // How `build` and `verify` choose the line map of a kernel build tree (kernel/tree_map.hpp).
 inline constexpr const char* kTreeMapText =

@@ -1,18 +1,13 @@
 #include "harness/session/run_request.hpp"
 
+#include "base/printable.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <tuple>
 
 namespace harness::session {
 namespace {
-
-// A number as the user would write it ("1e+308", "-5", "nan"), for errors (as the cli's).
-std::string number_text(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
 
 Result<std::chrono::milliseconds> seconds_option(double v, const std::string& name) {
   // Waits are counted in milliseconds: 1e-9 would become a wait of 0 ("within 0 s").
