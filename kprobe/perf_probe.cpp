@@ -347,6 +347,25 @@ events_from_perf_output(std::string_view out, std::string_view anchor, std::stri
   return events;
 }
 
+namespace {
+
+// What perf is asked to fetch for each planned field (probes/field_sources.hpp): part of the
+// cache key, so that a new spelling (a kernel's struct path) is tried instead of reusing
+// definitions made without it.
+std::string spellings_asked(const probes::ProbePlan& plan) {
+  std::string s;
+  for (const auto& p : plan.anchors)
+    for (const auto& key : p.fields) {
+      s += p.anchor + " " + key + "=";
+      for (const auto& e : fetch_expressions(p.anchor, key))
+        s += e + "|";
+      s += "\n";
+    }
+  return s;
+}
+
+} // namespace
+
 Result<KprobeBuildResult> build_kprobe_defs(const KprobeBuildRequest& req) {
   const auto t0 = std::chrono::steady_clock::now();
   KprobeBuildResult res;
@@ -360,7 +379,8 @@ Result<KprobeBuildResult> build_kprobe_defs(const KprobeBuildRequest& req) {
   const std::string version = req.runner ? "test runner" : perf_version(req.perf);
   const std::string key =
       sha1_hex(std::string(kGeneratorVersion) + "\n" + req.build_id + "\n" + version + "\n" +
-               req.map.source_sha1 + "\n" + probes::plan_to_json(req.plan))
+               req.map.source_sha1 + "\n" + probes::plan_to_json(req.plan) + "\n" +
+               spellings_asked(req.plan))
           .substr(0, 20);
   const std::string cached = req.cache_dir.empty() ? "" : req.cache_dir + "/kprobes/" + key;
   if (req.use_cache && !cached.empty() && fs::exists(cached_defs_path(cached))) {

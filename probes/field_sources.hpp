@@ -35,6 +35,14 @@ inline constexpr auto field_sources = [] {
       {k::po, {}, {"po"}},
       {k::frame, {}, {"frame"}},
       {k::ph, {}, {"ph"}},
+      // The TX completion since tpacket_ubuf_complete (6.12 backports, 6.16+): at -O2 its locals
+      // `po` and `ph` have no location perf supports, but the struct they were read from does
+      // (tpacket_ubuf_complete's `tu`, e.g. Debian 6.12.118: ph = +24(%bx)). Older kernels'
+      // tpacket_destruct_skb has no `tu`: the first path resolves there.
+      {k::po, "destruct.pending_dec", {"po", "tu->po"}},
+      {k::ph, "destruct.pending_dec", {"ph", "tu->ph"}},
+      {k::po, "destruct.set_available", {"po", "tu->po"}},
+      {k::ph, "destruct.set_available", {"ph", "tu->ph"}},
       {k::status, {}, {"status"}},
       // __packet_get_status's arms read the frame header of their version (`union tpacket_uhdr h`).
       {k::status, "get_status.v1_return", {"h.h1->tp_status"}},

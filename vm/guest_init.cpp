@@ -335,6 +335,10 @@ Status mount_guest_filesystems(const std::string& share) {
   // CONFIG_DEVTMPFS_MOUNT may already have mounted it.
   if (auto s = mount_one("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, nullptr, true); !s)
     return s;
+  // POSIX shared memory and semaphores (shm_open, sem_open) live on /dev/shm: a program run by
+  // `vm exec` or `run --exec` in the guest expects it as on any distribution (issue 28).
+  if (auto s = mount_one("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"); !s)
+    return s;
   if (auto s = mount_one("debugfs", "/sys/kernel/debug", "debugfs", 0, nullptr); !s)
     return s;
   if (auto s = mount_one("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"); !s)

@@ -409,7 +409,8 @@ TEST_F(E2E, ShiftedMapFailsWithTheLineDriftFinding) {
   }
 }
 
-// `harness vm exec` runs a program in the guest and brings back its output and exit status.
+// `harness vm exec` runs a program in the guest and brings back its output and exit status; the
+// guest has the /dev/shm programs expect (a tmpfs).
 TEST_F(E2E, VmExecReturnsTheProgramsOutputAndStatus) {
   const std::string tree = kernel(false);
   const auto r = run_harness({"vm", "exec", "--kernel-build", tree, "--out", out_, "--cache",
@@ -417,9 +418,11 @@ TEST_F(E2E, VmExecReturnsTheProgramsOutputAndStatus) {
   EXPECT_EQ(r.status.code, 0) << r.err;
   EXPECT_EQ(r.out, "6.1.192\n") << "the guest's kernel, not the host's";
   fs::remove_all(out_);
-  const auto f = run_harness({"vm", "exec", "--kernel-build", tree, "--out", out_, "--cache",
-                              cache_dir(), "--", "ls", "/hx-no-such-file"});
-  EXPECT_EQ(f.status.code, 2) << "ls's own exit status: " << f.err;
+  const auto f =
+      run_harness({"vm", "exec", "--kernel-build", tree, "--out", out_, "--cache", cache_dir(),
+                   "--", "stat", "-f", "-c", "%T", "/dev/shm", "/hx-no-such-file"});
+  EXPECT_EQ(f.status.code, 1) << "stat's own exit status: " << f.err;
+  EXPECT_EQ(f.out, "tmpfs\n");
   EXPECT_NE(f.err.find("/hx-no-such-file"), std::string::npos) << f.err;
 }
 

@@ -57,6 +57,10 @@ TEST(Generate, FieldExpressionsOfEveryKeyAndAnchor) {
       {{"get_status.v1_return", "status"}, {"$h->h1->tp_status"}},
       {{"get_status.v2_return", "status"}, {"$h->h2->tp_status"}},
       {{"get_status.v3_return", "status"}, {"$h->h3->tp_status"}},
+      {{"destruct.pending_dec", "po"}, {"$po", "$tu->po"}},
+      {{"destruct.pending_dec", "ph"}, {"$ph", "$tu->ph"}},
+      {{"destruct.set_available", "po"}, {"$po", "$tu->po"}},
+      {{"destruct.set_available", "ph"}, {"$ph", "$tu->ph"}},
   };
   ASSERT_EQ(general.size(), trace::all_keys.size());
   for (const auto& a : anchor_table)
