@@ -2,6 +2,7 @@
 
 #include "base/files.hpp"
 #include "base/signals.hpp"
+#include "kprobe/clock_offset.hpp"
 #include "probes/anchors.hpp"
 #include "probes/trace_format.hpp"
 
@@ -94,7 +95,7 @@ Result<std::unique_ptr<KprobeSession>> KprobeSession::start(KprobeSessionConfig 
     s->stopped_ = ExitStatus{1, 0};
     return std::unexpected(st.error());
   }
-  const std::int64_t offset = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+  const std::int64_t offset = measure_clock_offset().realtime_minus_monotonic_ns;
   KprobeSession* self = s.get();
   s->translator_ = std::make_unique<LineTranslator>(
       s->cfg_.defs, s->cfg_.plan, offset, [self](std::uint32_t tid) { return self->tgid_of(tid); });
