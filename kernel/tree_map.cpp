@@ -4,6 +4,7 @@
 #include "base/sha1.hpp"
 #include "kernel/cache_dir.hpp"
 #include "kernel/kernel_source.hpp"
+#include "kernel/line_map_select.hpp"
 #include "probes/anchors.hpp"
 #include "probes/map_store.hpp"
 #include "probes/source_map.hpp"
@@ -51,14 +52,12 @@ Result<TreeMap> map_for_tree(const KernelTree& tree, const std::string& kernel_s
   if (map_override) {
     out.map = *map_override;
   } else {
-    auto maps = probes::load_shipped_maps();
-    if (!maps)
-      return std::unexpected(maps.error());
     std::optional<probes::KernelSource> source;
     if (tree_source)
       source = probes::KernelSource{source_path, *tree_source};
-    auto sel = probes::select_map_for_source(*maps, kernel_spec, tree.release,
-                                             source ? &*source : nullptr);
+    auto sel = select_line_map({.kernel_spec = kernel_spec,
+                                .release = tree.release,
+                                .source = source ? &*source : nullptr});
     if (!sel)
       return std::unexpected(sel.error());
     out.map = std::move(sel->entry.map);
