@@ -35,9 +35,10 @@ std::optional<FoundSource> from_tree(const SourceQuery& q, std::vector<std::stri
   if (q.build_dir.empty())
     return std::nullopt;
   // The object tree's own copy first, as Kbuild compiles it (a bug-zoo variant's edited file).
-  for (const std::string& dir : {q.build_dir, q.build_dir + "/source"}) {
+  const std::string source_dir = q.source_dir.empty() ? q.build_dir + "/source" : q.source_dir;
+  for (const std::string& dir : {q.build_dir, source_dir}) {
     const std::string path = dir + "/" + std::string(probes::af_packet_path);
-    if (auto text = read_file(path); text && plausible(*text))
+    if (auto text = read_file(path); text && (q.any_tree_file || plausible(*text)))
       return FoundSource{{path, std::move(*text)}, "the build tree's own file " + path};
   }
   tried.push_back("-r " + q.build_dir + ": no " + std::string(probes::af_packet_path) +

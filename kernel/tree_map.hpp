@@ -1,8 +1,10 @@
 #pragma once
 
 // The line map for a kernel build tree, as `build` and `verify` use it: an explicit map, else
-// the tree's own af_packet.c (probes/source_map.hpp), else the file found by the tree's build id
-// (kernel/kernel_source.hpp: harness cache, debuginfod), else the shipped map of its release.
+// the af_packet.c kernel/kernel_source.hpp's search finds (the tree's own file, then by the
+// tree's build id: harness cache, Debian source package, debuginfod) located or matched by sha1
+// (probes/source_map.hpp), else a shipped map listing the build id, else the shipped map of its
+// release. A tree without a build id is searched in the tree only.
 
 #include "base/result.hpp"
 #include "kernel/kernel_tree.hpp"

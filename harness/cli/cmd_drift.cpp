@@ -4,6 +4,7 @@
 #include "harness/cli/commands.hpp"
 #include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
+#include "kernel/line_map_select.hpp"
 #include "probes/drift.hpp"
 #include "probes/line_map.hpp"
 #include "probes/locator.hpp"
@@ -51,7 +52,8 @@ Result<OldMap> old_map_of(const po::variables_map& vm) {
     old.map = std::move(*m);
     return old;
   }
-  auto sel = probes::select_map(vm["kernel"].as<std::string>());
+  auto sel = kernel::select_line_map(
+      {.kernel_spec = vm["kernel"].as<std::string>(), .running_kernel = true});
   if (!sel)
     return std::unexpected(sel.error());
   if (!sel->exact)

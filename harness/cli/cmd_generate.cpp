@@ -7,6 +7,7 @@
 #include "kernel/build_id.hpp"
 #include "kernel/cache_dir.hpp"
 #include "kernel/kernel_source.hpp"
+#include "kernel/line_map_select.hpp"
 #include "probes/locator.hpp"
 #include "probes/map_store.hpp"
 #include "probes/source_release.hpp"
@@ -106,7 +107,7 @@ Result<ScriptInput> input_from_source(const std::string& source, const std::stri
 
 // --kernel alone: its shipped map; the nearest one only with --allow-nearest.
 Result<ScriptInput> input_from_kernel(const std::string& kernel, bool allow_nearest) {
-  auto sel = probes::select_map(kernel);
+  auto sel = harness::kernel::select_line_map({.kernel_spec = kernel, .running_kernel = true});
   if (!sel)
     return std::unexpected(sel.error());
   if (!sel->exact && !allow_nearest)

@@ -1,5 +1,6 @@
 #include "harness/session/preflight.hpp"
 
+#include "kernel/line_map_select.hpp"
 #include "probes/anchors.hpp"
 #include "probes/probe_plan.hpp"
 #include "tracers/tracers.hpp"
@@ -195,10 +196,8 @@ const Check* PreflightResult::first_failure() const {
 MapSelector shipped_map_selector() {
   return [](std::string_view spec, std::string_view release,
             const probes::KernelSource* source) -> Result<probes::MapSelection> {
-    auto maps = probes::load_shipped_maps();
-    if (!maps)
-      return std::unexpected(maps.error());
-    return probes::select_map_for_source(*maps, spec, release, source);
+    return kernel::select_line_map(
+        {.kernel_spec = std::string(spec), .release = std::string(release), .source = source});
   };
 }
 

@@ -51,7 +51,8 @@ struct PreflightResult {
 };
 
 // Selects a line map: spec + target release (+ the target's own af_packet.c when a build tree
-// has it) -> selection. The default loads the shipped maps (probes/source_map.hpp with a source).
+// has it) -> selection. A test seam; the default is kernel::select_line_map
+// (kernel/line_map_select.hpp).
 using MapSelector = std::function<Result<probes::MapSelection>(
     std::string_view spec, std::string_view release, const probes::KernelSource* source)>;
 MapSelector shipped_map_selector();

@@ -256,3 +256,81 @@ TEST(KernelSource, ShippedMapListingTheBuildIdIsProven) {
   EXPECT_EQ(sel.entry.map.anchor("snd.len_sum")->line, shipped->anchor("snd.len_sum")->line);
   EXPECT_NE(sel.provenance.find("lists build id " + id), std::string::npos) << sel.provenance;
 }
+
+namespace {
+
+// A file step 1 accepts as an af_packet.c (long enough, defines tpacket_snd), told apart by
+// `mark`.
+std::string plausible_source(const std::string& mark) {
+  return "// " + mark + "\n" + std::string(2000, ' ') + "\nstatic int tpacket_snd(void);\n";
+}
+
+void put(const std::string& path, const std::string& text) {
+  ASSERT_TRUE(make_dirs(std::filesystem::path(path).parent_path().string()));
+  ASSERT_TRUE(write_file_atomic(path, text));
+}
+
+} // namespace
+
+// Step 1, as coded: the object tree's own copy wins over the one in its source directory (a
+// bug-zoo variant's edited file), which is the query's source_dir when given.
+TEST(KernelSourceOrder, BuildDirCopyBeforeSourceDirCopy) {
+  TempDir tmp;
+  SourceQuery q;
+  q.build_dir = tmp.file("obj");
+  q.source_dir = tmp.file("src");
+  q.cache_dir = tmp.file("cache");
+  put(q.source_dir + "/net/packet/af_packet.c", plausible_source("source dir"));
+  auto s = find_kernel_source(q);
+  ASSERT_TRUE(s.found);
+  EXPECT_EQ(s.found->provenance,
+            "the build tree's own file " + q.source_dir + "/net/packet/af_packet.c");
+  put(q.build_dir + "/net/packet/af_packet.c", plausible_source("object tree"));
+  s = find_kernel_source(q);
+  ASSERT_TRUE(s.found);
+  EXPECT_NE(s.found->source.text.find("object tree"), std::string::npos);
+  EXPECT_EQ(s.found->source.path, q.build_dir + "/net/packet/af_packet.c");
+}
+
+// Step 1 without a source_dir: the O= tree's source/ link.
+TEST(KernelSourceOrder, SourceLinkWhenNoSourceDirIsGiven) {
+  TempDir tmp;
+  SourceQuery q;
+  q.build_dir = tmp.file("obj");
+  put(q.build_dir + "/source/net/packet/af_packet.c", plausible_source("link"));
+  auto s = find_kernel_source(q);
+  ASSERT_TRUE(s.found);
+  EXPECT_EQ(s.found->source.path, q.build_dir + "/source/net/packet/af_packet.c");
+}
+
+// Step 1 checks the file looks like an af_packet.c unless the caller takes any tree file (as
+// `build`/`verify` do: kernel/tree_map.hpp).
+TEST(KernelSourceOrder, TreeFileMustBePlausibleUnlessAnyIsTaken) {
+  TempDir tmp;
+  SourceQuery q;
+  q.build_dir = tmp.file("obj");
+  put(q.build_dir + "/net/packet/af_packet.c", "not a kernel file\n");
+  EXPECT_FALSE(find_kernel_source(q).found);
+  q.any_tree_file = true;
+  auto s = find_kernel_source(q);
+  ASSERT_TRUE(s.found);
+  EXPECT_EQ(s.found->source.text, "not a kernel file\n");
+}
+
+// Step 1 before step 2: with the tree's file and a kept file for the build id, the tree wins;
+// without the tree's file, the cache.
+TEST(KernelSourceOrder, TreeBeforeCache) {
+  TempDir tmp;
+  SourceQuery q;
+  q.build_dir = tmp.file("obj");
+  q.build_id = "0123456789abcdef0123456789abcdef01234567";
+  q.cache_dir = tmp.file("cache");
+  put(q.cache_dir + "/by-build-id/" + q.build_id + "/af_packet.c", plausible_source("cache"));
+  auto cached = find_kernel_source(q);
+  ASSERT_TRUE(cached.found);
+  EXPECT_NE(cached.found->provenance.find("the harness cache"), std::string::npos);
+  put(q.build_dir + "/net/packet/af_packet.c", plausible_source("tree"));
+  auto s = find_kernel_source(q);
+  ASSERT_TRUE(s.found);
+  EXPECT_NE(s.found->provenance.find("the build tree's own file"), std::string::npos);
+}
