@@ -4,6 +4,7 @@
 #include "harness/cli/commands.hpp"
 #include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
+#include "harness/cli/source_input.hpp"
 #include "kernel/build_id.hpp"
 #include "kernel/cache_dir.hpp"
 #include "kernel/kernel_source.hpp"
@@ -80,12 +81,9 @@ struct ScriptInput {
 
 // --source: the anchors located in this af_packet.c, labelled with --kernel or its tree's release.
 Result<ScriptInput> input_from_source(const std::string& source, const std::string& kernel) {
-  auto text = read_input("--source", source, probes::kAfPacketSourceHint);
-  if (!text)
-    return std::unexpected(text.error());
-  auto release = probes::release_for_source(source, kernel);
-  if (!release)
-    return std::unexpected(release.error());
+  auto in = read_source_input(source, kernel);
+  if (!in)
+    return std::unexpected(in.error());
   // --kernel names the script's kernel; a source whose own tree says otherwise is refused.
   auto tree = probes::release_for_source(source, "");
   if (tree && !kernel.empty() && !release_matches(*tree, kernel))
@@ -95,14 +93,12 @@ Result<ScriptInput> input_from_source(const std::string& source, const std::stri
                 "af_packet.c");
   if (!tree)
     std::cerr << "harness: note: no kernel tree around " << source
-              << " says its release; the script is labelled " << *release << " as --kernel says\n";
-  auto located = probes::locate(*text, *release);
-  if (!located) {
-    auto e = located.error();
-    e.what = source;
-    return std::unexpected(e);
-  }
-  return ScriptInput{std::move(*located), std::move(*text)};
+              << " says its release; the script is labelled " << in->release
+              << " as --kernel says\n";
+  auto located = locate_source(*in);
+  if (!located)
+    return std::unexpected(located.error());
+  return ScriptInput{std::move(*located), std::move(in->text)};
 }
 
 // --kernel alone: its shipped map; the nearest one only with --allow-nearest.

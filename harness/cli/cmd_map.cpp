@@ -3,6 +3,7 @@
 #include "harness/cli/commands.hpp"
 #include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
+#include "harness/cli/source_input.hpp"
 #include "kernel/build_id.hpp"
 #include "kernel/cache_dir.hpp"
 #include "kernel/kernel_source.hpp"
@@ -16,19 +17,10 @@ namespace harness::cli {
 namespace {
 
 Result<probes::LineMap> map_of_source(const std::string& source, const std::string& kernel) {
-  auto text = read_input("--source", source, probes::kAfPacketSourceHint);
-  if (!text)
-    return std::unexpected(text.error());
-  auto release = probes::release_for_source(source, kernel);
-  if (!release)
-    return std::unexpected(release.error());
-  auto map = probes::locate(*text, *release);
-  if (!map) {
-    auto e = map.error();
-    e.what = source;
-    return std::unexpected(e);
-  }
-  return map;
+  auto in = read_source_input(source, kernel);
+  if (!in)
+    return std::unexpected(in.error());
+  return locate_source(*in);
 }
 
 // The kernel's own af_packet.c by build id (kernel/kernel_source.hpp), its anchors located
