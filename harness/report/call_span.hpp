@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace harness::report {
@@ -19,6 +21,9 @@ struct CallSpan {
   std::optional<std::int64_t> ret;      // tpacket_snd's return value, when recorded
   std::vector<std::uint64_t> waits_ns;  // snd.wait: frames in flight, the call waits for them
   std::vector<std::uint64_t> sleeps_ns; // sched.sleep: the task gave up the CPU in the call
+  // The findings in this call (the report's anomalies about tpacket_snd), at the record that
+  // shows each: what it is, in a few words.
+  std::vector<std::pair<std::uint64_t, std::string_view>> findings;
 };
 inline constexpr std::size_t kMaxCallSpans = 2000;
 

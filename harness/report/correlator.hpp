@@ -47,6 +47,8 @@ enum class CallFault : std::uint8_t {
   count_
 };
 inline constexpr std::size_t kCallFaults = static_cast<std::size_t>(CallFault::count_);
+// A finding in a few words, for the HTML's tpacket_snd lane.
+std::string_view call_fault_text(CallFault f);
 
 struct CallFinding {
   CallFault fault = CallFault::blocking_alloc;

@@ -6,6 +6,24 @@
 
 namespace harness::report {
 
+std::string_view call_fault_text(CallFault f) {
+  switch (f) {
+  case CallFault::blocking_alloc:
+    return "MSG_DONTWAIT, yet the skb allocation may block (noblock=0)";
+  case CallFault::slept:
+    return "MSG_DONTWAIT, yet the task slept in a socket wait";
+  case CallFault::spin:
+    return "found no frame twice with no wait or sleep between (spinning)";
+  case CallFault::pending_leak:
+    return "timed out waiting for frames every one of which was destructed (pending leaked)";
+  case CallFault::timeo_rearmed:
+    return "a wait began with more time than the previous one left (timeout re-armed)";
+  case CallFault::count_:
+    break;
+  }
+  return "?";
+}
+
 void Correlator::fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t since_ns,
                        std::uint64_t value, std::uint64_t earlier_line, std::uint64_t left) {
   const auto bit = 1u << static_cast<unsigned>(f);
@@ -25,6 +43,8 @@ void Correlator::fault(Call& c, CallFault f, const TraceRecord& r, std::uint64_t
     ++stats_.blocked_calls;
   c.faults |= bit;
   ++stats_.faulty_calls[static_cast<std::size_t>(f)];
+  if (c.span)
+    stats_.call_spans[*c.span].findings.emplace_back(r.ts_ns, call_fault_text(f));
   std::size_t same = 0;
   for (const auto& x : stats_.findings)
     same += x.fault == f;

@@ -46,6 +46,7 @@ constexpr std::array<MarkStyle, kPhaseCount> kPhaseStyle = {{
 constexpr MarkStyle kSenderRequest{"sender: SEND_REQUEST set", "#555555", "diamond"};
 constexpr MarkStyle kSenderSend{"sender: send() returned", "#555555", "tick"};
 constexpr MarkStyle kSenderDone{"sender: saw AVAILABLE", "#2ca02c", "ring"};
+constexpr MarkStyle kFinding{"anomaly in a tpacket_snd call", "#d62728", "diamond"};
 
 const char* outcome_colour(Outcome o) {
   switch (o) {
@@ -143,6 +144,7 @@ std::string legend() {
     item(s);
   item(kSenderSend);
   item(kSenderDone);
+  item(kFinding);
   o << "</div>";
   return o.str();
 }
@@ -335,6 +337,9 @@ void calls_lane(std::ostringstream& o, const TimeAxis& a, const Report& r, doubl
           << (marks == &c.waits_ns ? "#ff7f0e" : "#d62728") << "\" stroke-width=\"2\"><title>"
           << (marks == &c.waits_ns ? "snd.wait" : "sched.sleep") << ": +"
           << format_duration(t - a.t0) << "</title></path>";
+    for (const auto& [t, what] : c.findings)
+      o << mark_svg(kFinding, x(t), mid,
+                    "anomaly: " + std::string(what) + ": +" + format_duration(t - a.t0));
   }
   o << "</g>";
 }
@@ -427,7 +432,8 @@ void timeline_section(std::ostringstream& o, const Report& r, const HtmlOptions&
   o << "<p class=\"note\">One lane per frame, in sequence order; all lanes share the time axis "
        "(from the first mark of any lane), or, switched below, each lane starts at its own "
        "SEND_REQUEST (a long run's frames line up). On the shared axis the top lane shows the "
-       "tpacket_snd calls (bars), their waits (orange) and their tasks' sleeps (red). Slot = ring "
+       "tpacket_snd calls (bars), their waits (orange), their tasks' sleeps (red) and the "
+       "anomalies found in them (red diamonds). Slot = ring "
        "index (* inferred from ring "
        "order). "
        "Hover a mark for its time; anomalous frames are shaded red.";

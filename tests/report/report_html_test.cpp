@@ -95,6 +95,28 @@ TEST(ReportHtml, TheTpacketSndLaneShowsEveryCallItsWaitsAndSleeps) {
   EXPECT_EQ(count(html, "<title>sched.sleep: +"), sleeps);
 }
 
+// Issue 30: a finding about a tpacket_snd call is marked on the tpacket_snd lane at the record
+// that shows it (the zoo's blocking allocation under MSG_DONTWAIT, a real capture).
+TEST(ReportHtml, ACallsFindingIsMarkedOnTheTpacketSndLane) {
+  const Report r = run_fixture("6.1.192-O0-zoo-alloc-blocks-dontwait-run");
+  ASSERT_FALSE(r.anomalies.empty());
+  std::size_t findings = 0;
+  for (const auto& c : r.calls)
+    for (const auto& [t, what] : c.findings) {
+      ++findings;
+      EXPECT_GE(t, c.start_ns);
+      EXPECT_TRUE(c.end_ns == 0 || t <= c.end_ns);
+    }
+  EXPECT_GE(findings, 1u);
+  const std::string html = format_report_html(r);
+  EXPECT_EQ(count(html, "<title>anomaly: MSG_DONTWAIT, yet the skb allocation may block"),
+            findings);
+  // A clean run has none.
+  EXPECT_EQ(count(format_report_html(run_fixture("6.1.192-O0-v1-20frames-ring8-threads-run")),
+                  "<title>anomaly: "),
+            0u);
+}
+
 TEST(ReportHtml, EscapesEveryStringFromInputFiles) {
   Report r = synthetic(2);
   r.run.kernel = "<script>alert(1)</script>";
