@@ -4,6 +4,7 @@
 #include "base/sha1.hpp"
 #include "probes/field_sources.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -16,7 +17,7 @@ namespace fs = std::filesystem;
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
 // Bump when the way definitions are made changes: old cache entries are then not reused.
-constexpr std::string_view kGeneratorVersion = "kprobe-defs-1";
+constexpr std::string_view kGeneratorVersion = "kprobe-defs-2"; // 2: stand-ins, later lines
 // Lines after a function's name line tried for a function-entry anchor (see probe_line()).
 constexpr int kEntryLinesTried = 12;
 
@@ -118,12 +119,19 @@ public:
   // anchor is probed on the first line of the body perf can place: at the first byte of an -O0
   // function the arguments are not yet where DWARF says (docs/tracing-notes.md "kprobe events and
   // perf").
-  Result<std::optional<int>> probe_line(const probes::PlannedProbe& p, int fn_start,
+  // An anchor that may move to a later line (AnchorDef::later_lines) takes the first of its
+  // line and those lines perf can place, within the function.
+  Result<std::optional<int>> probe_line(const probes::PlannedProbe& p,
+                                        const probes::FunctionSpan& fn,
                                         const probes::AnchorDef& def, std::string& why) {
-    if (!def.probe_function_entry)
-      return std::optional<int>(p.line - fn_start);
+    if (!def.probe_function_entry && def.later_lines == 0)
+      return std::optional<int>(p.line - fn.start);
+    const int first = def.probe_function_entry ? 1 : p.line - fn.start;
+    const int last = def.probe_function_entry
+                         ? kEntryLinesTried
+                         : std::min(first + def.later_lines, fn.end - fn.start - 1);
     const std::string event = event_name_for(p.anchor);
-    for (int rel = 1; rel <= kEntryLinesTried; ++rel) {
+    for (int rel = first; rel <= last; ++rel) {
       auto a = attempt(event, p.function, rel, {});
       if (!a)
         return std::unexpected(a.error());
@@ -143,8 +151,14 @@ public:
     if (!def || !fn)
       return fail(Exit::usage, "plan anchor " + p.anchor, "not in the kernel's line map",
                   "the plan and the map are from different kernels; regenerate the plan");
+    if (const auto* primary = placed_primary(*def, res)) {
+      unneeded.push_back(p.anchor);
+      if (req_.on_progress)
+        req_.on_progress(p.anchor + " not probed: " + *primary + " sees the status store itself");
+      return {};
+    }
     std::string why;
-    auto line = probe_line(p, fn->start, *def, why);
+    auto line = probe_line(p, *fn, *def, why);
     if (!line)
       return std::unexpected(line.error());
     if (!*line)
@@ -157,6 +171,22 @@ public:
     if (!a->ok)
       return drop(p, first_line(a->err), res);
     return add_events(a->out, p.anchor, event, res);
+  }
+
+  // For a stand-in (AnchorDef::stands_in_for): an anchor it stands in for that perf placed
+  // with every field readable (one that cannot read the status would not see the store).
+  const std::string* placed_primary(const probes::AnchorDef& def,
+                                    const KprobeBuildResult& res) const {
+    for (auto name : def.stands_in_for) {
+      const auto it = points.find(std::string(name));
+      if (it == points.end())
+        continue;
+      const bool whole = std::none_of(res.defs.unfetchable.begin(), res.defs.unfetchable.end(),
+                                      [&](const Unfetchable& u) { return u.anchor == name; });
+      if (whole)
+        return &it->first;
+    }
+    return nullptr;
   }
 
   // All of the anchor's fields at once; when perf names the one it cannot locate ("has no member
@@ -217,6 +247,7 @@ public:
 
   Status drop(const probes::PlannedProbe& p, const std::string& why, KprobeBuildResult& res) {
     res.defs.dropped.push_back(p.anchor);
+    points.erase(p.anchor);
     std::erase_if(res.defs.unfetchable, [&](const Unfetchable& u) { return u.anchor == p.anchor; });
     if (req_.on_progress)
       req_.on_progress("perf cannot place " + p.anchor + " (" + p.function + " line " +
@@ -226,6 +257,7 @@ public:
 
   int attempts() const { return attempts_; }
   std::map<std::string, std::string> points; // anchor -> FUNC:RELATIVE_LINE perf probed
+  std::vector<std::string> unneeded;         // stand-ins left out: what they stand in for is placed
 
 private:
   const KprobeBuildRequest& req_;
@@ -245,11 +277,12 @@ std::string perf_version(const std::string& perf) {
 
 // The plan as the tracer will run it: dropped anchors are absent, unfetchable keys unreadable.
 probes::ProbePlan adjusted_plan(const probes::ProbePlan& in, const KprobeDefs& defs,
-                                const std::map<std::string, std::string>& points) {
+                                const std::map<std::string, std::string>& points,
+                                const std::vector<std::string>& unneeded) {
   probes::ProbePlan out = in;
   out.anchors.clear();
   for (const auto& p : in.anchors) {
-    bool dropped = false;
+    bool dropped = std::find(unneeded.begin(), unneeded.end(), p.anchor) != unneeded.end();
     for (const auto& d : defs.dropped)
       dropped = dropped || d == p.anchor;
     if (dropped) {
@@ -412,7 +445,7 @@ Result<KprobeBuildResult> build_kprobe_defs(const KprobeBuildRequest& req) {
                 "placed none of the plan's " + std::to_string(req.plan.anchors.size()) + " probes",
                 "check that the vmlinux has DWARF (CONFIG_DEBUG_INFO) and is the kernel the map "
                 "is for (`harness verify`)");
-  res.plan = adjusted_plan(req.plan, res.defs, b.points);
+  res.plan = adjusted_plan(req.plan, res.defs, b.points, b.unneeded);
   if (req.on_progress)
     req.on_progress("perf probe: " + std::to_string(res.defs.events.size()) + " event(s) for " +
                     std::to_string(res.plan.anchors.size()) + " anchor(s), " +

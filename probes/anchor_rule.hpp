@@ -23,7 +23,8 @@ enum class StepOp {
   require,    // the range must contain a match (when `absent` is set: else the anchor is absent)
   whole_body, // widen the range back to the whole function body (no patterns)
   target,     // the anchor is (the `@` token of) the match
-  next_token, // the anchor is the first token after the match (the next statement's line)
+  next_token, // the anchor is the first token after the match that is not a `}` (the line of
+              // the next statement: a closing brace has no code of its own)
 };
 
 enum class Pick {

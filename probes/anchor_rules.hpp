@@ -42,6 +42,16 @@ inline constexpr std::array kPendingDec = {S{
     target, Pick::only, {"atomic_dec(&po->tx_ring.pending)", "packet_dec_pending(&po->tx_ring)"}}};
 inline constexpr std::array kSetAvailable = {
     S{target, Pick::only, {"__packet_set_status(po, ph, TP_STATUS_AVAILABLE"}}};
+// The statement after that store, only when the store is a statement of its own (after `;`, `{`
+// or `}`): then reaching the next statement means the store was made. A guarded store (`if (c)
+// __packet_set_status(...)`, a modified kernel) proves nothing there: absent.
+inline constexpr std::array kAfterAvailable = {
+    S{next_token,
+      Pick::only,
+      {"; __packet_set_status(po, ph, TP_STATUS_AVAILABLE ... );",
+       "{ __packet_set_status(po, ph, TP_STATUS_AVAILABLE ... );",
+       "} __packet_set_status(po, ph, TP_STATUS_AVAILABLE ... );"},
+      true}};
 
 // `if ((size_max > dev->mtu + reserve [+ VLAN_HLEN]) [&& ...])`.
 inline constexpr std::array kSizeMaxClamp = {
@@ -87,6 +97,15 @@ inline constexpr std::array kAllocFailed = {
       Pick::first,
       {"if (unlikely(skb == NULL))", "if (unlikely(!skb))", "if (skb == NULL)", "if (!skb)"}},
     S{target, Pick::only, {"goto out_status;"}}};
+// tpacket_snd's SENDING store, only as a statement of its own (after `;`, `{` or `}`): reaching
+// its line means the store is made next (the inlined __packet_set_status has no other way out but
+// BUG()). A guarded store (a modified kernel) makes the anchor absent.
+inline constexpr std::array kSetSending = {S{target,
+                                             Pick::only,
+                                             {"; @__packet_set_status(po, ph, TP_STATUS_SENDING);",
+                                              "{ @__packet_set_status(po, ph, TP_STATUS_SENDING);",
+                                              "} @__packet_set_status(po, ph, TP_STATUS_SENDING);"},
+                                             true}};
 // The transmit call: dev_queue_xmit(skb) (<= 3.13), po->xmit(skb) (3.14+),
 // READ_ONCE(po->xmit)(skb) (5.x+), packet_xmit(po, skb) (6.x+).
 inline constexpr S kAfterXmit{after, Pick::only, {"err = ... %xmit ... skb);"}};
@@ -106,6 +125,7 @@ inline constexpr AnchorRule kRV1Break = R(kV1Break), kRV2Break = R(kV2Break),
                             kRV3Break = R(kV3Break), kRV1Return = R(kV1Return),
                             kRV2Return = R(kV2Return), kRV3Return = R(kV3Return),
                             kRPendingDec = R(kPendingDec), kRSetAvailable = R(kSetAvailable),
+                            kRAfterAvailable = R(kAfterAvailable), kRSetSending = R(kSetSending),
                             kRSizeMaxClamp = R(kSizeMaxClamp), kRPhCheck = R(kPhCheck),
                             kRWait = R(kWait), kRWaitContinue = R(kWaitContinue),
                             kRElseBreak = R(kElseBreak), kRAllocFailed = R(kAllocFailed),

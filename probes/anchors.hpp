@@ -80,6 +80,14 @@ struct AnchorDef {
   Fires fires = Fires::bounds;
   std::string_view when;           // for `conditional`: the path it fires on
   std::optional<FramePhase> phase; // the frame phase its record marks, if any
+  // A stand-in is probed only where none of these anchors can be placed: they see the phase's
+  // status store itself; an -O2 kernel inlines __packet_set_status and they are gone, and the
+  // stand-in shows the store from a line after it (DESIGN.md "Stand-in anchors").
+  std::span<const std::string_view> stands_in_for;
+  // A tracer that cannot place the anchor's line may take one of the next `later_lines` lines
+  // of the function instead (an -O2 kernel has no line-table entry for most lines): what the
+  // anchor shows holds there too. 0: its own line only.
+  int later_lines = 0;
 };
 
 namespace anchor_rows {
@@ -105,7 +113,11 @@ inline constexpr std::array<FunctionDef, 4> kFunctions = {{
 inline constexpr std::array kSetFields = {k::po, k::frame, k::status, k::version};
 inline constexpr std::array kGetFields = {k::po, k::frame, k::status};
 inline constexpr std::array kPendingFields = {k::po, k::ph, k::pending};
-inline constexpr std::array kAvailableFields = {k::po, k::ph, k::ts};
+inline constexpr std::array kAvailableFields = {k::po, k::ph, k::ts, k::skb};
+inline constexpr std::array kAfterAvailableFields = {k::po, k::ph, k::skb};
+inline constexpr std::array kSetSendingFields = {k::po, k::ph, k::skb};
+inline constexpr std::array<std::string_view, 3> kStatusStores = {
+    "set_status.v1_break", "set_status.v2_break", "set_status.v3_break"};
 inline constexpr std::array kSndStartFields = {
     k::po, k::head, k::frame_max, k::frame_size, k::frames_per_block, k::version, k::flags};
 inline constexpr std::array kSockFields = {k::po, k::sndbuf, k::wmem};
@@ -252,6 +264,25 @@ inline constexpr auto anchor_table = [] {
        .in_status = true,
        .fires = always,
        .phase = FramePhase::destruct},
+      // At -O2: the first line perf can place after the AVAILABLE store (Debian 6.1.0-57:
+      // tpacket_destruct_skb:17, `sock_wfree(skb)`, 4 lines on; 6.12.118: tpacket_ubuf_complete
+      // :19, `kfree(tu)`). The correlator ties its record to the destruct.set_available record
+      // before the store by skb (or ph) and thread (docs/tracing-notes.md).
+      {.name = "destruct.after_available",
+       .function = "tpacket_destruct_skb",
+       .kind = stmt,
+       .rule_text = "the statement after `__packet_set_status(po, ph, TP_STATUS_AVAILABLE...);` "
+                    "when that store is a statement of its own (not guarded by an `if`)",
+       .rule = &r::kRAfterAvailable,
+       .fields = kAfterAvailableFields,
+       .optional = true,
+       .absent_when = "when the AVAILABLE store is guarded (a modified kernel): its next line "
+                      "does not show the store was made",
+       .in_status = true,
+       .fires = always,
+       .phase = FramePhase::available,
+       .stands_in_for = kStatusStores,
+       .later_lines = 8},
       {.name = "destruct.end",
        .function = "tpacket_destruct_skb",
        .kind = end,
@@ -328,6 +359,23 @@ inline constexpr auto anchor_table = [] {
        .in_call_return = true,
        .fires = conditional,
        .when = "only when sock_alloc_send_skb fails"},
+      // At -O2 (Debian 6.1.0-57: tpacket_snd:170, packet_sendmsg+3176, `skb` but no `ph`): its
+      // record is about the frame its call found last, like len_sum's (docs/DESIGN.md
+      // "Stand-in anchors").
+      {.name = "snd.set_sending",
+       .function = "tpacket_snd",
+       .kind = stmt,
+       .rule_text = "the only `__packet_set_status(po, ph, TP_STATUS_SENDING);`, when it is a "
+                    "statement of its own (not guarded by an `if`)",
+       .rule = &r::kRSetSending,
+       .fields = kSetSendingFields,
+       .optional = true,
+       .absent_when = "when the SENDING store is guarded (a modified kernel): reaching its line "
+                      "does not show the store is made",
+       .in_status = true,
+       .fires = always,
+       .phase = FramePhase::sending,
+       .stands_in_for = kStatusStores},
       {.name = "snd.after_xmit",
        .function = "tpacket_snd",
        .kind = stmt,
@@ -427,6 +475,13 @@ static_assert([] {
     for (auto f : a.fields)
       if (!trace::is_key(f))
         return false; // fields are trace keys
+    for (auto s : a.stands_in_for) {
+      bool known = false;
+      for (const auto& b : anchor_table)
+        known = known || (b.name == s && b.stands_in_for.empty());
+      if (!known)
+        return false; // a stand-in stands in for anchors of the table, which are no stand-ins
+    }
   }
   for (std::size_t i = 0; i < anchor_table.size(); ++i)
     for (std::size_t j = i + 1; j < anchor_table.size(); ++j)

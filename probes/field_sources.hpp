@@ -43,6 +43,10 @@ inline constexpr auto field_sources = [] {
       {k::ph, "destruct.pending_dec", {"ph", "tu->ph"}},
       {k::po, "destruct.set_available", {"po", "tu->po"}},
       {k::ph, "destruct.set_available", {"ph", "tu->ph"}},
+      {k::po, "destruct.after_available", {"po", "tu->po"}},
+      {k::ph, "destruct.after_available", {"ph", "tu->ph"}},
+      // The destructor's argument (tpacket_destruct_skb's and tpacket_ubuf_complete's).
+      {k::skb, {}, {"skb"}},
       {k::status, {}, {"status"}},
       // __packet_get_status's arms read the frame header of their version (`union tpacket_uhdr h`).
       {k::status, "get_status.v1_return", {"h.h1->tp_status"}},

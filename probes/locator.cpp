@@ -268,15 +268,19 @@ private:
     return Range{m.end, stop};
   }
 
-  // StepOp::next_token: the line of the token after the match.
+  // StepOp::next_token: the line of the token after the match, past closing braces (a `}` has
+  // no code of its own: the next statement does).
   std::optional<int> next_token_line(const AnchorDef& a, const RuleStep& step, const Body& b,
                                      const Match& m, Range r) {
-    if (m.end >= r.end) {
+    std::size_t next = m.end;
+    while (next < r.end && toks()[next].text == "}")
+      ++next;
+    if (next >= r.end) {
       problem(a.name, "anchor " + std::string(a.name) + ": nothing follows " +
                           describe_alternatives(step) + " " + where(b, r.begin, r.end));
       return std::nullopt;
     }
-    return toks()[m.end].line;
+    return toks()[next].line;
   }
 
   // The anchor's line; nullopt when absent (legitimately, or with a problem recorded).

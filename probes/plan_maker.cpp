@@ -4,6 +4,8 @@
 #include "base/sha1.hpp"
 #include "probes/anchors.hpp"
 
+#include <algorithm>
+
 namespace harness::probes {
 namespace {
 
@@ -105,6 +107,23 @@ Result<ProbePlan> make_plan(const LineMap& map_in, ProbeSet set, const PlanOptio
   plan.plan_id = sha1_hex(id_input).substr(0, 16);
 
   return plan;
+}
+
+std::vector<std::string> unneeded_stand_ins(const ProbePlan& plan,
+                                            const std::vector<std::string>& unplaceable) {
+  auto usable = [&](std::string_view name) {
+    return plan.find(name) &&
+           std::find(unplaceable.begin(), unplaceable.end(), name) == unplaceable.end();
+  };
+  std::vector<std::string> out;
+  for (const auto& p : plan.anchors) {
+    const AnchorDef* def = find_anchor(p.anchor);
+    if (!def || !usable(p.anchor))
+      continue;
+    if (std::any_of(def->stands_in_for.begin(), def->stands_in_for.end(), usable))
+      out.push_back(p.anchor);
+  }
+  return out;
 }
 
 } // namespace harness::probes

@@ -27,4 +27,9 @@ struct PlanOptions {
 // of earlier runs stay valid).
 Result<ProbePlan> make_plan(const LineMap& map, ProbeSet set, const PlanOptions& options = {});
 
+// The stand-ins of `plan` (AnchorDef::stands_in_for) to leave out because an anchor they stand
+// in for is planned and not in `unplaceable`: it sees the status store itself.
+std::vector<std::string> unneeded_stand_ins(const ProbePlan& plan,
+                                            const std::vector<std::string>& unplaceable);
+
 } // namespace harness::probes

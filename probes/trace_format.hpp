@@ -115,6 +115,9 @@ inline constexpr std::string_view noblock = "noblock"; // alloc.enter: sock_allo
 inline constexpr std::string_view state = "state";     // sched.sleep: prev task state (non-zero)
 // snd.wait / snd.wait_continue: tpacket_snd's `long timeo`, the send timeout left (jiffies).
 inline constexpr std::string_view timeo = "timeo";
+// The destructor's struct sk_buff *: at -O2 the line after the AVAILABLE store has no `ph`, and
+// its skb ties it to the record before the store that has both (destruct.after_available).
+inline constexpr std::string_view skb = "skb";
 } // namespace key
 
 // Every EV key: the one list of them. The report's `Key` ids are positions in it
@@ -125,7 +128,8 @@ inline constexpr std::array all_keys = {
     key::head,    key::frame_max, key::frame_size, key::frames_per_block,
     key::version, key::flags,     key::pending,    key::err,
     key::len_sum, key::tp_len,    key::ts,         key::sndbuf,
-    key::wmem,    key::noblock,   key::state,      key::timeo};
+    key::wmem,    key::noblock,   key::state,      key::timeo,
+    key::skb};
 
 constexpr bool is_key(std::string_view k) {
   for (auto a : all_keys)
@@ -135,7 +139,8 @@ constexpr bool is_key(std::string_view k) {
 }
 
 // Keys whose values are addresses (printed as 0x-hex).
-inline constexpr std::array<std::string_view, 3> address_keys = {key::po, key::frame, key::ph};
+inline constexpr std::array<std::string_view, 4> address_keys = {key::po, key::frame, key::ph,
+                                                                 key::skb};
 
 inline constexpr bool is_address_key(std::string_view k) {
   for (auto a : address_keys)

@@ -6,6 +6,7 @@
 #include "kernel/cache_dir.hpp"
 #include "kernel/tree_map.hpp"
 #include "probes/map_store.hpp"
+#include "probes/plan_maker.hpp"
 #include "stap/stap_env.hpp"
 #include "stap/stap_output.hpp"
 #include "stap/verify.hpp"
@@ -294,13 +295,16 @@ Result<GeneratedForTree> generate_for_tree(const kernel::KernelTree& tree, probe
   for (const auto& row : verified.rows)
     if (row.unusable() && gen->plan.find(row.anchor))
       out.dropped.push_back(row.anchor);
-  if (out.dropped.empty()) {
+  std::vector<std::string> skip = out.dropped;
+  for (const auto& a : probes::unneeded_stand_ins(gen->plan, out.dropped))
+    skip.push_back(a);
+  if (skip.empty()) {
     out.script = std::move(*gen);
     return out;
   }
   // The probe set is known only from the first plan; generating again with the anchors left out
   // is cheap and keeps the script's text the generator's alone.
-  auto filtered = stap::generate_script(map, set, source, stap::GenerateOptions{out.dropped});
+  auto filtered = stap::generate_script(map, set, source, stap::GenerateOptions{skip});
   if (!filtered)
     return std::unexpected(filtered.error());
   out.script = std::move(*filtered);

@@ -17,7 +17,7 @@ std::string_view variable_for(std::string_view anchor, std::string_view field) {
   if (field == "status" && anchor.starts_with("get_status."))
     return "h";
   if (field == "frame" || field == "ph" || field == "status" || field == "err" ||
-      field == "len_sum" || field == "tp_len" || field == "ts")
+      field == "len_sum" || field == "tp_len" || field == "ts" || field == "skb")
     return field;
   if (field == "flags")
     return "msg";
@@ -205,6 +205,9 @@ Result<DwarfListings> list_af_packet_probes(const std::string& kernel_build,
   return out;
 }
 
+// The anchor column: the longest name (destruct.after_available) and a space.
+constexpr std::size_t kAnchorWidth = 26;
+
 std::string format_verify_table(const VerifyResult& r) {
   std::string s =
       "map: " + r.map_identity + "\nprobe set: " + std::string(probes::to_string(r.set)) + "\n\n";
@@ -213,7 +216,8 @@ std::string format_verify_table(const VerifyResult& r) {
       v.append(w - v.size(), ' ');
     return v;
   };
-  s += pad("anchor", 24) + pad("function", 22) + pad("line", 7) + pad("state", 15) + "details\n";
+  s += pad("anchor", kAnchorWidth) + pad("function", 22) + pad("line", 7) + pad("state", 15) +
+       "details\n";
   for (const auto& row : r.rows) {
     std::string details;
     switch (row.state) {
@@ -247,7 +251,7 @@ std::string format_verify_table(const VerifyResult& r) {
     }
     if (!row.in_set && row.state != AnchorState::bound && row.state != AnchorState::absent)
       details += " [not in set]";
-    s += pad(row.anchor, 24) + pad(row.function, 22) +
+    s += pad(row.anchor, kAnchorWidth) + pad(row.function, 22) +
          pad(row.line ? std::to_string(row.line) : "-", 7) +
          pad(std::string(to_string(row.state)), 15) + details + "\n";
   }

@@ -113,6 +113,9 @@ void Correlator::on_event(const TraceRecord& r) {
   case KnownAnchor::snd_alloc_failed:
     ++stats_.alloc_failed;
     break;
+  case KnownAnchor::snd_set_sending:
+    on_set_sending(s, r, ph);
+    break;
   case KnownAnchor::snd_after_xmit:
     on_after_xmit(s, r, ph);
     break;
@@ -143,6 +146,9 @@ void Correlator::on_event(const TraceRecord& r) {
   case KnownAnchor::destruct_pending_dec:
   case KnownAnchor::destruct_set_available:
     on_destruct(s, r, ph);
+    break;
+  case KnownAnchor::destruct_after_available:
+    on_after_available(s, r);
     break;
   default:
     break;
@@ -222,6 +228,14 @@ std::uint64_t Correlator::loop_frame(const TraceRecord& r, std::uint64_t ph) {
   return frame;
 }
 
+// The SENDING store's own line (a stand-in, probed where set_status.* cannot be): the phase only.
+// Neither the protocol check nor the socket's count of frames taken reads it: where the store's
+// own record comes too (a script made from a map alone) it would count each store twice.
+void Correlator::on_set_sending(Socket& s, const TraceRecord& r, std::uint64_t ph) {
+  if ((ph = loop_frame(r, ph)) != 0)
+    phase(s, ph, Phase::sending, r);
+}
+
 void Correlator::on_after_xmit(Socket& s, const TraceRecord& r, std::uint64_t ph) {
   if (!r.has(Key::ph) && (ph = loop_frame(r, ph)) == 0)
     return;
@@ -277,6 +291,8 @@ void Correlator::on_destruct(Socket& s, const TraceRecord& r, std::uint64_t ph) 
     return;
   }
   phase(s, ph, Phase::destruct, r);
+  if (r.anchor == id_of(KnownAnchor::destruct_set_available))
+    note_give_back(r, ph);
   protocol_event(r.anchor == id_of(KnownAnchor::destruct_set_available) ? StatusEventKind::give_back
                                                                         : StatusEventKind::skb_used,
                  ph, 0, r);

@@ -230,6 +230,7 @@ private:
   void on_ph_check(Socket& s, const TraceRecord& r, std::uint64_t ph);
   void on_wait(Socket& s, const TraceRecord& r);
   void on_wait_continue(const TraceRecord& r);
+  void on_set_sending(Socket& s, const TraceRecord& r, std::uint64_t ph);
   void on_after_xmit(Socket& s, const TraceRecord& r, std::uint64_t ph);
   void on_len_sum(Socket& s, const TraceRecord& r, std::uint64_t ph);
   // The frame a tpacket_snd record without `ph` is about: its thread's call's current frame,
@@ -240,6 +241,15 @@ private:
   void on_set_status(Socket& s, const TraceRecord& r);
   void on_get_status(Socket& s, const TraceRecord& r);
   void on_destruct(Socket& s, const TraceRecord& r, std::uint64_t ph);
+  // AVAILABLE from the line after the destructor's store (an -O2 kernel's stand-in,
+  // correlator_give_back.cpp): tied to the destruct.set_available record before the store.
+  struct GiveBack {
+    std::uint64_t ph = 0;
+    std::optional<std::uint64_t> skb;
+    std::uint64_t ts = 0;
+  };
+  void note_give_back(const TraceRecord& r, std::uint64_t ph);
+  void on_after_available(Socket& s, const TraceRecord& r);
   // The steps of join: the sender's ring of a socket (false: no ring has a frame waiting in
   // slot `index`), then the frames queued in the slot before `cur` that the kernel was never
   // seen to take (handed to the sink as not_seen); returns the frame the use carried.
@@ -259,6 +269,9 @@ private:
   std::uint64_t now_ = 0;       // the timestamp of the record being read (UINT64_MAX: the end)
   std::uint64_t blind_destructs_ = 0;         // destructor records without `ph` (an -O2 kernel's)
   std::vector<std::uint64_t> after_destruct_; // slots whose destructor record was the last read
+  // Per thread, the give-backs whose store is not yet shown made, innermost last: a destructor
+  // can run inside another on the same thread (a softirq), never across threads.
+  std::unordered_map<std::uint32_t, std::vector<GiveBack>> give_backs_;
   bool finished_ = false;
   bool markers_seen_ = false; // a destruct.set_available record was read (correlator_protocol)
 };

@@ -22,7 +22,8 @@ inline std::uint64_t first_kernel_ts(const FrameTimeline& tl) {
 
 inline bool is_destruct(AnchorId a) {
   return a == id_of(KnownAnchor::destruct_start) || a == id_of(KnownAnchor::destruct_pending_dec) ||
-         a == id_of(KnownAnchor::destruct_set_available);
+         a == id_of(KnownAnchor::destruct_set_available) ||
+         a == id_of(KnownAnchor::destruct_after_available);
 }
 
 } // namespace harness::report::correlator_detail

@@ -21,10 +21,12 @@ constexpr std::uint32_t abit(KnownAnchor a) {
 static_assert(kKnownAnchors <= 31, "anchor bits must fit a use's mask");
 
 // Anchors whose phase is redone when the kernel puts a frame back to SEND_REQUEST and retries.
-constexpr std::uint32_t kRetryBits =
-    abit(KnownAnchor::set_status_v1_break) | abit(KnownAnchor::set_status_v2_break) |
-    abit(KnownAnchor::set_status_v3_break) | abit(KnownAnchor::snd_after_xmit) |
-    abit(KnownAnchor::snd_len_sum);
+constexpr std::uint32_t kStoreBits = abit(KnownAnchor::set_status_v1_break) |
+                                     abit(KnownAnchor::set_status_v2_break) |
+                                     abit(KnownAnchor::set_status_v3_break);
+constexpr std::uint32_t kRetryBits = kStoreBits | abit(KnownAnchor::snd_set_sending) |
+                                     abit(KnownAnchor::snd_after_xmit) |
+                                     abit(KnownAnchor::snd_len_sum);
 
 constexpr std::uint32_t kAvailableBit = 1u << 31;
 
@@ -224,6 +226,7 @@ void Correlator::emit(Slot& slot, bool at_end) {
   const std::uint64_t opener = u.opener;
   const std::uint64_t after_destruct = u.after_destruct_ts;
   const std::uint64_t prev_end = slot.prev_end_ts;
+  const bool store_probed = (u.bits & kStoreBits) != 0;
   slot.prev_end_ts = u.last_ts;
   u = Use{};
   tl.index = slot.index;
@@ -240,9 +243,10 @@ void Correlator::emit(Slot& slot, bool at_end) {
     tl.outcome = Outcome::stuck; // the report decides whether AVAILABLE was observable at all
   // The probe that saw the kernel store SENDING would have seen the destructor's AVAILABLE
   // store too (same __packet_set_status arm): after the destructor ran, its absence means the
-  // slot was left in SENDING.
-  if (tl.outcome == Outcome::completed && tl.seen(Phase::sending) && tl.seen(Phase::destruct) &&
-      !tl.seen(Phase::available)) {
+  // slot was left in SENDING. Not so for a stand-in's SENDING (snd.set_sending, a line of
+  // tpacket_snd): whether AVAILABLE is observable is another probe's business.
+  if (tl.outcome == Outcome::completed && store_probed && tl.seen(Phase::sending) &&
+      tl.seen(Phase::destruct) && !tl.seen(Phase::available)) {
     tl.not_restored = true;
     tl.outcome = Outcome::stuck;
   }

@@ -43,6 +43,7 @@ enum class Key : std::uint8_t {
   noblock = key_id(probes::trace::key::noblock),
   state = key_id(probes::trace::key::state),
   timeo = key_id(probes::trace::key::timeo),
+  skb = key_id(probes::trace::key::skb),
 };
 inline constexpr std::size_t kKeyCount = probes::trace::all_keys.size();
 static_assert(kKeyCount <= 32, "TraceRecord keeps one bit per key in a 32-bit mask");

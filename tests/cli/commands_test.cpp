@@ -50,9 +50,9 @@ TEST(DriftBinary, ExitZeroOneTwo) {
   auto moved = harness({"drift", "--source", af_packet("6.12"), "--kernel", "6.1"});
   EXPECT_EQ(moved.status.code, 1) << moved.err;
   // One row per anchor, with the old line from the 6.1 map and the new one from 6.12's.
-  EXPECT_NE(moved.out.find("snd.len_sum             2989  3016  moved (+27)"), std::string::npos)
+  EXPECT_NE(moved.out.find("snd.len_sum               2989  3016  moved (+27)"), std::string::npos)
       << moved.out;
-  EXPECT_NE(moved.out.find("destruct.start          2595  2631  text changed"), std::string::npos)
+  EXPECT_NE(moved.out.find("destruct.start            2595  2631  text changed"), std::string::npos)
       << moved.out;
 
   auto json_out = harness({"drift", "--source", af_packet("6.12"), "--kernel", "6.1", "--json"});

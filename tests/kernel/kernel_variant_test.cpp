@@ -84,9 +84,14 @@ TEST(KernelVariant, EveryZooEntryAppliesToTheRealSourceAndKeepsItsAnchors) {
     auto buggy = probes::locate(*edited, "6.1.192");
     ASSERT_TRUE(clean);
     ASSERT_TRUE(buggy) << buggy.error().why;
-    // Edits stay on their statements: no anchor appears or disappears.
-    for (const auto& a : clean->anchors)
-      EXPECT_EQ(buggy->anchor(a.name)->present(), a.present()) << a.name;
+    // Edits stay on their statements: no anchor appears or disappears, except the stand-in of a
+    // status store the edit guards (docs/DESIGN.md "Stand-in anchors": the line after a guarded
+    // store shows nothing).
+    const bool guards_available = f.path().stem() == "destructor-no-available";
+    for (const auto& a : clean->anchors) {
+      const bool gone = guards_available && a.name == "destruct.after_available";
+      EXPECT_EQ(buggy->anchor(a.name)->present(), a.present() && !gone) << a.name;
+    }
     // The entry names an anomaly id of docs/report-schema.md.
     auto j = nlohmann::json::parse(*read_file(f.path().string()));
     const std::string expect = j.at("expect").get<std::string>();

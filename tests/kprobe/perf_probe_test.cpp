@@ -52,6 +52,7 @@ TEST(PerfProbe, FetchExpressionsOfEveryKeyAndAnchor) {
       {"noblock", {"noblock"}},
       {"state", {"state"}},
       {"timeo", {"timeo"}},
+      {"skb", {"skb"}},
   };
   const std::map<std::pair<std::string_view, std::string_view>, std::vector<std::string>> own = {
       {{"get_status.v1_return", "status"}, {"h.h1->tp_status"}},
@@ -61,6 +62,8 @@ TEST(PerfProbe, FetchExpressionsOfEveryKeyAndAnchor) {
       {{"destruct.pending_dec", "ph"}, {"ph", "tu->ph"}},
       {{"destruct.set_available", "po"}, {"po", "tu->po"}},
       {{"destruct.set_available", "ph"}, {"ph", "tu->ph"}},
+      {{"destruct.after_available", "po"}, {"po", "tu->po"}},
+      {{"destruct.after_available", "ph"}, {"ph", "tu->ph"}},
   };
   ASSERT_EQ(general.size(), probes::trace::all_keys.size());
   for (const auto& a : probes::anchor_table)
@@ -137,6 +140,109 @@ TEST(PerfProbe, UnfetchableKeysAndDroppedAnchors) {
   EXPECT_TRUE(fs::exists(res->defs_path));
   EXPECT_TRUE(fs::exists(res->plan_path));
   fs::remove_all(req.out_dir);
+}
+
+// A stand-in (destruct.after_available) is not probed where the status store's own anchor is
+// placed with its fields (an -O0 kernel); where it is not (-O2 inlines __packet_set_status), the
+// stand-in takes the first line after its own that perf can place, never past the function.
+struct StandInCase {
+  probes::LineMap map;
+  probes::ProbePlan plan;
+  KprobeBuildRequest req;
+  std::vector<std::string> specs;
+
+  explicit StandInCase(bool store_placeable, int placeable_from) {
+    map.release = "6.1.192";
+    map.source_sha1 = std::string(40, 'a');
+    map.functions = {{"__packet_set_status", "__packet_set_status", 10, 40},
+                     {"tpacket_destruct_skb", "tpacket_destruct_skb", 100, 113}};
+    plan.plan_id = "0123456789abcdef";
+    plan.kernel = "6.1.192";
+    plan.anchors = {
+        {"set_status.v2_break", "__packet_set_status", 30, "break;", "", true, {"frame", "status"}},
+        {"destruct.set_available",
+         "tpacket_destruct_skb",
+         106,
+         "__packet_set_status(po, ph, TP_STATUS_AVAILABLE | ts);",
+         "",
+         true,
+         {"ph"}},
+        {"destruct.after_available",
+         "tpacket_destruct_skb",
+         108,
+         "packet_dec_pending(&po->tx_ring);",
+         "",
+         true,
+         {"ph", "skb"}}};
+    req.vmlinux = "/nonexistent/vmlinux";
+    req.map = map;
+    req.plan = plan;
+    req.out_dir = testing::TempDir() + "/perf-stand-in-" + std::to_string(::getpid());
+    req.use_cache = false;
+    req.runner = [this, store_placeable,
+                  placeable_from](const std::vector<std::string>& argv) -> Result<PerfAttempt> {
+      const std::string spec = argv.back();
+      specs.push_back(spec);
+      const std::string event = spec.substr(0, spec.find('='));
+      const int rel = std::stoi(spec.substr(spec.find(':') + 1));
+      if (event == "set_status_v2_break" && !store_placeable)
+        return PerfAttempt{false, "", "This line is sharing the address with other lines."};
+      if (event == "destruct_after_available" && rel < placeable_from)
+        return PerfAttempt{false, "", "No line 2608 found in net/packet/af_packet.c."};
+      const std::string fn = spec.substr(spec.find('=') + 1, spec.find(':') - spec.find('=') - 1);
+      return PerfAttempt{true, "p:probe/" + event + " " + fn + "+42 skb=%bp:x64\n", ""};
+    };
+  }
+  ~StandInCase() { fs::remove_all(req.out_dir); }
+  std::vector<std::string> stand_in_specs() const {
+    std::vector<std::string> out;
+    for (const auto& s : specs)
+      if (s.starts_with("destruct_after_available="))
+        out.push_back(s);
+    return out;
+  }
+};
+
+TEST(PerfProbe, AStandInIsNotProbedWhereTheStoreItselfIs) {
+  StandInCase c(true, 0);
+  auto res = build_kprobe_defs(c.req);
+  ASSERT_TRUE(res) << res.error().why;
+  EXPECT_TRUE(c.stand_in_specs().empty());
+  ASSERT_EQ(res->plan.anchors.size(), 2u);
+  EXPECT_EQ(res->plan.anchors[0].anchor, "set_status.v2_break");
+  EXPECT_EQ(res->plan.anchors[1].anchor, "destruct.set_available");
+  EXPECT_EQ(res->plan.absent, std::vector<std::string>{"destruct.after_available"});
+  EXPECT_TRUE(res->defs.dropped.empty()) << "left out, not unplaceable";
+}
+
+TEST(PerfProbe, AStandInMovesToTheFirstLaterLinePerfCanPlace) {
+  StandInCase c(false, 12);
+  auto res = build_kprobe_defs(c.req);
+  ASSERT_TRUE(res) << res.error().why;
+  EXPECT_EQ(
+      c.stand_in_specs(),
+      (std::vector<std::string>{"destruct_after_available=tpacket_destruct_skb:8",
+                                "destruct_after_available=tpacket_destruct_skb:9",
+                                "destruct_after_available=tpacket_destruct_skb:10",
+                                "destruct_after_available=tpacket_destruct_skb:11",
+                                "destruct_after_available=tpacket_destruct_skb:12",
+                                "destruct_after_available=tpacket_destruct_skb:12 ph=ph skb=skb"}));
+  const probes::PlannedProbe* stand_in = res->plan.find("destruct.after_available");
+  ASSERT_NE(stand_in, nullptr);
+  EXPECT_EQ(stand_in->probe_point, "tpacket_destruct_skb:12");
+  EXPECT_EQ(res->defs.dropped, std::vector<std::string>{"set_status.v2_break"});
+}
+
+TEST(PerfProbe, AStandInNeverMovesPastItsFunction) {
+  StandInCase c(false, 99);
+  auto res = build_kprobe_defs(c.req);
+  ASSERT_TRUE(res) << res.error().why;
+  const auto tried = c.stand_in_specs();
+  ASSERT_FALSE(tried.empty());
+  EXPECT_EQ(tried.back(), "destruct_after_available=tpacket_destruct_skb:12")
+      << "line 112, the last before the closing brace at 113";
+  EXPECT_EQ(res->defs.dropped,
+            (std::vector<std::string>{"set_status.v2_break", "destruct.after_available"}));
 }
 
 // The two outputs are checked before perf runs: a symlink (or a FIFO) at NAME.plan.json used to be

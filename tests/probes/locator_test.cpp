@@ -87,6 +87,23 @@ TEST(Locator, AbsentAnchorsPerEra) {
   EXPECT_TRUE(absent("6.16braces").empty());
 }
 
+// The line after the destructor's AVAILABLE store shows the store made only when nothing guards
+// the store (the bug zoo's destructor-no-available guards it with `if (!ph)`): then it is absent,
+// not a problem, and the store's own line is still found.
+TEST(Locator, TheLineAfterAGuardedAvailableStoreIsAbsent) {
+  const std::string src = synthetic_source(eras().at("6.12.117"));
+  const auto plain = locate_all(src, "1");
+  EXPECT_EQ(plain.map.anchor("destruct.after_available")->line,
+            plain.map.anchor("destruct.pending_dec")->line);
+  const auto guarded =
+      locate_all(replace_once(src, "\t__packet_set_status(po, ph, TP_STATUS_AVAILABLE | ts);",
+                              "\tif (!ph) __packet_set_status(po, ph, TP_STATUS_AVAILABLE | ts);"),
+                 "1");
+  EXPECT_TRUE(guarded.ok()) << ::testing::PrintToString(problem_messages(guarded));
+  EXPECT_FALSE(guarded.map.anchor("destruct.after_available")->present());
+  EXPECT_TRUE(guarded.map.anchor("destruct.set_available")->present());
+}
+
 TEST(Locator, MissingAnchorNamesFunctionAndLines) {
   const std::string src =
       replace_once(synthetic_source(eras().at("3.13")), "len_sum += tp_len;", "len_sum++;");
@@ -198,7 +215,7 @@ TEST(Locator, NotAfPacketAtAll) {
   ASSERT_FALSE(one);
   EXPECT_THAT(one.error().why,
               HasSubstr("function tpacket_destruct_skb or tpacket_ubuf_complete: no definition "
-                        "found; is this net/packet/af_packet.c? (4 anchors of the missing "
+                        "found; is this net/packet/af_packet.c? (5 anchors of the missing "
                         "functions not placed)"));
   EXPECT_FALSE(locate("", "1"));
   EXPECT_FALSE(locate(std::string(1000, '}'), "1"));
@@ -226,6 +243,11 @@ TEST_P(RealSource, LocatesEveryAnchor) {
   ASSERT_TRUE(map) << map.error().why;
   for (const auto& a : map->anchors)
     EXPECT_TRUE(a.present()) << series << " " << a.name; // 6.1.192 and 6.12.117 have them all
+  // The statement after the destructor's AVAILABLE store: packet_dec_pending() in both
+  // (tpacket_destruct_skb in 6.1, tpacket_ubuf_complete in 6.12).
+  EXPECT_EQ(map->anchor("destruct.after_available")->text, "packet_dec_pending(&po->tx_ring);");
+  EXPECT_EQ(map->anchor("destruct.after_available")->line,
+            map->anchor("destruct.set_available")->line + 2);
 }
 
 // The shipped entry equals what the locator computes from the installed package. The identity

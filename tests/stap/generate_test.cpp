@@ -52,6 +52,7 @@ TEST(Generate, FieldExpressionsOfEveryKeyAndAnchor) {
       {"noblock", {"$noblock"}},
       {"state", {}},
       {"timeo", {"$timeo"}},
+      {"skb", {"$skb"}},
   };
   const std::map<std::pair<std::string_view, std::string_view>, std::vector<std::string>> own = {
       {{"get_status.v1_return", "status"}, {"$h->h1->tp_status"}},
@@ -61,6 +62,8 @@ TEST(Generate, FieldExpressionsOfEveryKeyAndAnchor) {
       {{"destruct.pending_dec", "ph"}, {"$ph", "$tu->ph"}},
       {{"destruct.set_available", "po"}, {"$po", "$tu->po"}},
       {{"destruct.set_available", "ph"}, {"$ph", "$tu->ph"}},
+      {{"destruct.after_available", "po"}, {"$po", "$tu->po"}},
+      {{"destruct.after_available", "ph"}, {"$ph", "$tu->ph"}},
   };
   ASSERT_EQ(general.size(), trace::all_keys.size());
   for (const auto& a : anchor_table)
@@ -159,7 +162,9 @@ TEST(Generate, RecordsFollowTheTraceFormat) {
     EXPECT_THAT(s, HasSubstr("\"HX1 HITS %s %d\\n\", \"" + p.anchor + "\""));
     EXPECT_THAT(s, HasSubstr("probe " + p.probe_point + " {"));
   }
-  EXPECT_EQ(g->plan.anchors.size(), 22u); // 20 af_packet.c anchors + 2 kernel event anchors
+  // 22 af_packet.c anchors (the stand-ins too: a script made from a map alone probes both) + 2
+  // kernel event anchors.
+  EXPECT_EQ(g->plan.anchors.size(), 24u);
   EXPECT_TRUE(g->plan.absent.empty());
 }
 

@@ -95,7 +95,8 @@ inline std::string synthetic_source(const Era& e) {
          "uarg_ph(uarg);\n"
       << "\t__u32 ts;\n\n\tts = stamp(po, ph, skb);\n"
       << "\t__packet_set_status(po, ph, TP_STATUS_AVAILABLE | ts); /*@destruct.set_available*/\n\n"
-      << "\t" << dec << " /*@destruct.pending_dec*/\n\tcomplete(&po->skb_completion);\n"
+      << "\t" << dec << " /*@destruct.pending_dec*/ /*@destruct.after_available*/\n"
+      << "\tcomplete(&po->skb_completion);\n"
       << "} /*@destruct.end*/\n\n";
   } else {
     s << "static void tpacket_destruct_skb(struct sk_buff *skb) /*@destruct.start*/\n{\n"
@@ -104,7 +105,7 @@ inline std::string synthetic_source(const Era& e) {
       << "\t\t" << dec << " /*@destruct.pending_dec*/\n"
       << "\t\tts = stamp(po, ph, skb);\n"
       << "\t\t__packet_set_status(po, ph, TP_STATUS_AVAILABLE | ts); /*@destruct.set_available*/\n"
-      << "\t}\n\tsock_wfree(skb);\n} /*@destruct.end*/\n\n";
+      << "\t}\n\tsock_wfree(skb); /*@destruct.after_available*/\n} /*@destruct.end*/\n\n";
   }
 
   s << "static int tpacket_snd(struct packet_sock *po, struct msghdr *msg) /*@snd.start*/\n"
@@ -164,7 +165,7 @@ inline std::string synthetic_source(const Era& e) {
       << "\t\t\tgoto out_status; /*@snd.alloc_failed*/\n\t\t}\n";
   s << "\t\ttp_len = fill(po, skb, ph);\n\t\tif (unlikely(tp_len < 0)) {\n"
     << "\t\t\tgoto out_status;\n\t\t}\n"
-    << "\t\t__packet_set_status(po, ph, TP_STATUS_SENDING);\n"
+    << "\t\t__packet_set_status(po, ph, TP_STATUS_SENDING); /*@snd.set_sending*/\n"
     << "\t\terr = " << e.xmit << ";\n";
   if (e.xmit_err_positive)
     s << "\t\tif (unlikely(err > 0)) { /*@snd.after_xmit*/\n\t\t\terr = net_xmit_errno(err);\n";
