@@ -204,6 +204,33 @@ bool valid_debian_release(std::string_view r) {
   return false;
 }
 
+std::optional<std::string> release_from_depends(std::string_view out) {
+  constexpr std::string_view prefix = "Depends: linux-image-";
+  std::size_t at = 0;
+  while ((at = out.find(prefix, at)) != std::string_view::npos) {
+    at += prefix.size();
+    const auto end = out.find_first_of(" \t\r\n", at);
+    const std::string_view release = out.substr(at, end == std::string_view::npos ? end : end - at);
+    if (valid_debian_release(release))
+      return std::string(release);
+  }
+  return std::nullopt;
+}
+
+Result<std::string> current_debian_release() {
+  std::string out;
+  if (auto s = run_tool("/", "apt-cache", {"depends", "linux-image-amd64"}, 1min, &out); !s)
+    return fail(Exit::io, "the current Debian kernel", s.error().what + ": " + s.error().why,
+                "run `apt-get update`, or name a kernel: --debian-kernel RELEASE (e.g. "
+                "6.1.0-57-amd64) or --kernel 6.1 to build the test kernel");
+  auto release = release_from_depends(out);
+  if (!release)
+    return fail(Exit::io, "the current Debian kernel",
+                "apt-cache depends linux-image-amd64 names no linux-image-RELEASE",
+                "run `apt-get update`, or name a kernel: --debian-kernel RELEASE or --kernel 6.1");
+  return *release;
+}
+
 std::string debian_kernel_series(std::string_view release) {
   const auto dot = release.find('.');
   const auto end = release.find_first_of(".-+", dot == std::string_view::npos ? 0 : dot + 1);

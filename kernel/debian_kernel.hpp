@@ -17,6 +17,7 @@
 #include "base/result.hpp"
 #include "kernel/kernel_tree.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,14 @@ bool valid_debian_release(std::string_view release);
 
 // Pure: the kernel series of a valid release ("6.1.0-57-amd64" -> "6.1"): its linux-source-X.Y.
 std::string debian_kernel_series(std::string_view release);
+
+// Pure: the release `apt-cache depends linux-image-amd64` names (its "Depends:
+// linux-image-RELEASE" line), i.e. the stock kernel Debian ships now; nullopt when it names none
+// that is valid.
+std::optional<std::string> release_from_depends(std::string_view apt_cache_out);
+
+// The stock kernel the archive's linux-image-amd64 depends on now (apt-cache, no download).
+Result<std::string> current_debian_release();
 
 // The `--debian-kernel` error for a release that is not one (names the form and examples).
 Error invalid_debian_release(std::string_view option, std::string_view release);

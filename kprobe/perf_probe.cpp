@@ -249,9 +249,16 @@ public:
     res.defs.dropped.push_back(p.anchor);
     points.erase(p.anchor);
     std::erase_if(res.defs.unfetchable, [&](const Unfetchable& u) { return u.anchor == p.anchor; });
-    if (req_.on_progress)
-      req_.on_progress("perf cannot place " + p.anchor + " (" + p.function + " line " +
-                       std::to_string(p.line) + "): " + why + "; its phase will be missing");
+    if (!req_.on_progress)
+      return {};
+    std::string then = "its phase will be missing";
+    if (const auto stand_ins = probes::stand_ins_for(p.anchor); !stand_ins.empty()) {
+      then = "its phase is left to";
+      for (auto s : stand_ins)
+        then += " " + std::string(s);
+    }
+    req_.on_progress("perf cannot place " + p.anchor + " (" + p.function + " line " +
+                     std::to_string(p.line) + "): " + why + "; " + then);
     return {};
   }
 

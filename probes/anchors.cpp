@@ -1,6 +1,8 @@
 // Lookups over the anchor table (anchors.hpp, the one place each anchor is described).
 #include "probes/anchors.hpp"
 
+#include <vector>
+
 namespace harness::probes {
 
 std::span<const AnchorDef> anchors() {
@@ -21,6 +23,15 @@ const AnchorDef* find_any_anchor(std::string_view name) {
 const AnchorDef* find_anchor(std::string_view name) {
   const AnchorDef* a = find_any_anchor(name);
   return a && !is_kernel_event(*a) ? a : nullptr;
+}
+
+std::vector<std::string_view> stand_ins_for(std::string_view name) {
+  std::vector<std::string_view> out;
+  for (const auto& a : anchor_table)
+    for (auto s : a.stands_in_for)
+      if (s == name)
+        out.push_back(a.name);
+  return out;
 }
 
 std::span<const FunctionDef> anchored_functions() {

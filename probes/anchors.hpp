@@ -17,6 +17,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace harness::probes {
 
@@ -517,6 +518,10 @@ std::span<const AnchorDef> kernel_event_anchors();
 
 // An af_packet.c anchor or a kernel event anchor; nullptr when neither.
 const AnchorDef* find_any_anchor(std::string_view name);
+
+// The stand-ins that show what anchor `name` shows where it cannot be placed (AnchorDef::
+// stands_in_for), in table order; empty for most anchors.
+std::vector<std::string_view> stand_ins_for(std::string_view name);
 
 // The functions the anchors live in, in file order.
 std::span<const FunctionDef> anchored_functions();

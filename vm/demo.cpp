@@ -1,6 +1,7 @@
 #include "vm/demo.hpp"
 
 #include "base/files.hpp"
+#include "kernel/debian_kernel.hpp"
 #include "kernel/deps.hpp"
 #include "kernel/kernel_builder.hpp"
 #include "stap/stap_env.hpp"
@@ -36,8 +37,24 @@ Result<kernel::EnsureResult> test_kernel(const DemoRequest& req, const Step& ste
 
 } // namespace
 
-Result<DemoResult> run_demo(const DemoRequest& req) {
+Result<DemoResult> run_demo(const DemoRequest& request) {
   const auto start = Clock::now();
+  DemoRequest req = request;
+  // A tracer that cannot probe a stock kernel (SystemTap: it would need linux-headers) asked for
+  // with no kernel named: the test kernel, which it can.
+  if (req.current_stock_kernel && !tracer_for_debian(req.backend))
+    req.current_stock_kernel = false;
+  if (req.current_stock_kernel) {
+    auto current = kernel::current_debian_release();
+    if (!current)
+      return std::unexpected(current.error());
+    req.debian_kernel = *current;
+    req.series = kernel::debian_kernel_series(*current);
+    if (req.on_progress)
+      req.on_progress("kernel: " + *current +
+                      ", the stock kernel Debian ships now (--kernel 6.1 "
+                      "builds the probe-friendly test kernel instead)");
+  }
   const Step step = [&](int n, const std::string& what) {
     if (req.on_progress)
       req.on_progress("step " + std::to_string(n) + "/3: " + what);
@@ -68,6 +85,7 @@ Result<DemoResult> run_demo(const DemoRequest& req) {
   if (!req.debian_kernel.empty()) {
     step(2, "stock Debian kernel " + req.debian_kernel + " (downloaded once, nothing built)");
     run.vm.debian_kernel = req.debian_kernel;
+    res.stock = true;
   } else {
     auto built = test_kernel(req, step);
     if (!built)

@@ -26,6 +26,8 @@ struct DemoRequest {
   // A stock Debian kernel's release: booted instead of a test kernel, nothing built
   // (kernel/debian_kernel.hpp); `series` is then its own.
   std::string debian_kernel;
+  // No kernel named: the stock kernel Debian ships now (kernel::current_debian_release).
+  bool current_stock_kernel = false;
   const tracer::Tracer* backend = nullptr; // auto (nullptr): stap on 6.1, kprobe on 6.12
   bool install = true;                     // apt-get install what is missing
   std::vector<std::string> run_args = {"--frames", "2", "--tpacket", "v2", "--ring-frames", "8"};
@@ -39,6 +41,7 @@ struct DemoResult {
   HarnessRunResult run;
   std::string kernel_build;
   bool kernel_cached = false;
+  bool stock = false; // a stock Debian kernel was booted
   long elapsed_ms = 0;
 };
 

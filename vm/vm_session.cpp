@@ -77,7 +77,8 @@ void note_dropped(const std::vector<std::string>& dropped,
   for (const auto& a : dropped)
     list += " " + a;
   note("this build cannot place " + std::to_string(dropped.size()) +
-       " probe(s) (no line-table entry):" + list + "; their phases will be missing");
+       " probe(s) (no line-table entry):" + list +
+       "; their phases are missing where no stand-in shows them");
 }
 
 } // namespace
@@ -220,6 +221,21 @@ GuestJob harness_run_job(const std::string& harness_exe, const std::string& prob
   return job;
 }
 
+// A stock Debian kernel is probed with kprobe events: they need only its -dbg vmlinux, while a
+// SystemTap module needs the kernel's headers package too (not fetched yet).
+Result<tracer::BackendChoice> tracer_for_debian(const tracer::Tracer* requested) {
+  auto kprobe = tracers::parse("kprobe");
+  if (!kprobe)
+    return std::unexpected(kprobe.error());
+  if (requested && requested != *kprobe)
+    return fail(Exit::usage, "--backend " + tracers::name_of(requested),
+                "cannot probe a stock Debian kernel yet: its probe module would need the "
+                "kernel's linux-headers package, which harness does not fetch",
+                "use --backend kprobe (the default for --debian-kernel)");
+  return tracer::BackendChoice{*kprobe, "kprobe: a stock Debian kernel, probed with kprobe "
+                                        "events from its -dbg vmlinux"};
+}
+
 namespace {
 
 using Note = std::function<void(const std::string&)>;
@@ -234,21 +250,6 @@ void note_map(const std::string& provenance, const std::string& map_note,
     note("note: " + map_note);
   res.dropped = dropped;
   note_dropped(res.dropped, note);
-}
-
-// A stock Debian kernel is probed with kprobe events: they need only its -dbg vmlinux, while a
-// SystemTap module needs the kernel's headers package too (not fetched yet).
-Result<tracer::BackendChoice> tracer_for_debian(const tracer::Tracer* requested) {
-  auto kprobe = tracers::parse("kprobe");
-  if (!kprobe)
-    return std::unexpected(kprobe.error());
-  if (requested && requested != *kprobe)
-    return fail(Exit::usage, "--backend " + tracers::name_of(requested),
-                "cannot probe a stock Debian kernel yet: its probe module would need the "
-                "kernel's linux-headers package, which harness does not fetch",
-                "use --backend kprobe (the default for --debian-kernel)");
-  return tracer::BackendChoice{*kprobe, "kprobe: a stock Debian kernel, probed with kprobe "
-                                        "events from its -dbg vmlinux"};
 }
 
 // The probes the guest loads: prebuilt, or built for the kernel with the chosen tracer.

@@ -100,6 +100,10 @@ GuestJob harness_run_job(const std::string& harness_exe, const std::string& prob
                          const std::string& plan, const std::string& run_dir,
                          const std::vector<std::string>& run_args, bool echo_output);
 
+// The tracer for a stock Debian kernel: kprobe events (auto, or asked for); another one asked
+// for is refused, saying why.
+Result<tracer::BackendChoice> tracer_for_debian(const tracer::Tracer* requested);
+
 // A directory name for a run: PREFIX-YYYYmmdd-HHMMSS-PID.
 std::string timestamped_dir(const std::string& parent, const std::string& prefix);
 

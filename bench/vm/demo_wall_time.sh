@@ -6,7 +6,7 @@ set -euo pipefail
 bin=${1:-build/bin/harness}
 n=${2:-5}
 cache=${HARNESS_CACHE:-/var/cache/harness}
-"$bin" demo --cache "$cache" --no-install >/dev/null 2>&1 || true # warm-up: kernel + module cached
+"$bin" demo --cache "$cache" --no-install >/dev/null 2>&1 || true # warm-up: kernel + probes cached
 times=()
 for i in $(seq "$n"); do
   start=$(date +%s.%N)

@@ -78,7 +78,8 @@ void say_map(const tracer::TreeProbes& res, const std::function<void(std::string
     list += " " + a;
   progress("dropped " + std::to_string(res.dropped.size()) +
            " probe(s) whose line has no line-table entry in this build:" + list +
-           " (see `harness verify`); the report will mark their phases missing");
+           " (see `harness verify`); the report marks their phases missing where no stand-in "
+           "shows them");
 }
 
 // The options of `harness build`.

@@ -481,17 +481,37 @@ TEST_F(E2E, ModuleCacheIsReused) {
   EXPECT_NE(third.err.find(": built in "), std::string::npos) << third.err;
 }
 
-// The main job of the README: `harness demo` builds or reuses the kernel, builds the module,
-// boots the VM and prints the report of two frames.
+// The main job of the README: `harness demo` boots the stock kernel Debian ships now (the one
+// linux-image-amd64 depends on; downloaded once), probes it and prints the report of two
+// frames, every phase seen.
 TEST_F(E2E, DemoRunsTheWholeChain) {
   const auto r = run_harness({"demo", "--cache", cache_dir(), "--no-install", "--out", out_});
   EXPECT_EQ(r.status.code, 0) << r.err << r.out;
+  EXPECT_NE(r.err.find("the stock kernel Debian ships now"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(kernel stock Debian)"), std::string::npos) << r.err;
   auto text = read_file(out_ + "/run/report.json");
   ASSERT_TRUE(text) << r.err;
   const json rep = json::parse(*text);
   EXPECT_EQ(rep["summary"]["completed"], 2) << rep["anomalies"].dump();
   EXPECT_EQ(rep["exit_code"], 0);
+  for (const char* p : {"request_seen", "sending", "xmit", "destruct", "available"})
+    EXPECT_EQ(phase(rep, p)["frames"], 2) << p;
   EXPECT_NE(r.out.find("verdict"), std::string::npos) << r.out;
+}
+
+// `harness demo --kernel 6.1`: the probe-friendly test kernel (built once, then from the cache)
+// with SystemTap, as `auto` picks for it.
+TEST_F(E2E, DemoBuildsTheTestKernelWhenAsked) {
+  const auto r = run_harness(
+      {"demo", "--kernel", "6.1", "--cache", cache_dir(), "--no-install", "--out", out_});
+  EXPECT_EQ(r.status.code, 0) << r.err << r.out;
+  EXPECT_NE(r.err.find("step 2/3: test kernel (linux-source-6.1, af_packet.c -O0)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("tracer stap"), std::string::npos) << r.err;
+  auto text = read_file(out_ + "/run/report.json");
+  ASSERT_TRUE(text) << r.err;
+  EXPECT_EQ(json::parse(*text)["summary"]["completed"], 2);
 }
 
 } // namespace

@@ -31,6 +31,24 @@ TEST(DebianKernel, SeriesIsTheSourcePackages) {
   EXPECT_EQ(debian_kernel_series("5.10.0-30-amd64"), "5.10");
 }
 
+// The stock kernel the demo boots by default: the one linux-image-amd64 depends on, as
+// `apt-cache depends linux-image-amd64` prints it (Debian 12, 2026-12).
+TEST(DebianKernel, TheCurrentReleaseIsWhatTheMetapackageDependsOn) {
+  EXPECT_EQ(release_from_depends("linux-image-amd64\n  Depends: linux-image-6.1.0-57-amd64\n"),
+            "6.1.0-57-amd64");
+  EXPECT_EQ(release_from_depends("linux-image-cloud-amd64\n"
+                                 "  Depends: linux-image-6.1.0-57-cloud-amd64\n"),
+            "6.1.0-57-cloud-amd64");
+  // A dependency that is no kernel release, then one that is: the valid one.
+  EXPECT_EQ(release_from_depends("x\n  Depends: linux-image-6.1;id\n"
+                                 "  Depends: linux-image-6.12.118+deb12-amd64\n"),
+            "6.12.118+deb12-amd64");
+  EXPECT_EQ(release_from_depends(""), std::nullopt);
+  EXPECT_EQ(release_from_depends("N: Unable to locate package linux-image-amd64\n"), std::nullopt);
+  EXPECT_EQ(release_from_depends("  Depends: linux-image-6.1.0-57-amd64"), "6.1.0-57-amd64")
+      << "no newline at the end";
+}
+
 TEST(DebianKernel, TheErrorNamesTheFormAndHowToListThem) {
   const Error e = invalid_debian_release("--debian-kernel", "6.1");
   EXPECT_EQ(e.code, Exit::usage);
