@@ -50,12 +50,12 @@ void add_demo_options(po::options_description& opts) {
       "it: 6.1 or 6.12")("debian-kernel", po::value<std::string>(),
                          "boot this stock Debian kernel, by release (e.g. 6.1.0-57-amd64): "
                          "downloaded once (about 1 GB), probed with kprobe events. The default, "
-                         "with the release Debian ships now, unless --kernel or --optimised "
-                         "is given")(
+                         "with the release Debian ships now, unless --kernel, --optimised or "
+                         "--backend stap is given")(
       "backend", po::value<std::string>()->default_value("auto"),
       "tracer: auto (stap where SystemTap supports the kernel, else kprobe), stap or kprobe")(
       "cache", po::value<std::string>()->default_value(""),
-      "cache directory for the test kernel, modules and runs (default $HARNESS_CACHE or "
+      "cache directory for the kernels, probes and runs (default $HARNESS_CACHE or "
       "/var/cache/harness)")("accel", po::value<std::string>()->default_value("auto"),
                              "qemu accelerator: auto, kvm, tcg")(
       "optimised", "build the test kernel's -O2 variant (af_packet.c inlined, as distributions "

@@ -19,7 +19,9 @@ constexpr std::array kCommands = {
             "boot a kernel build or a stock Debian kernel under qemu and run harness inside it",
             cmd_vm},
     Command{"verify", "check every anchor against a kernel's DWARF", cmd_verify},
-    Command{"demo", "boot a kernel (stock Debian, or a test kernel) and run the whole chain in a VM", cmd_demo},
+    Command{"demo",
+            "boot a kernel (stock Debian, or a test kernel) and run the whole chain in a VM",
+            cmd_demo},
     Command{"vm-guest", "init process of a harness VM (internal)", cmd_vm_guest, true},
 };
 

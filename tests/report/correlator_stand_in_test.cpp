@@ -22,6 +22,10 @@ struct Trace {
     text += "HX1 EV " + std::to_string(ts) + " 0 " + std::to_string(tid) + " " +
             std::to_string(tid) + " " + anchor + " " + kv + "\n";
   }
+  // tpacket_snd is entered for a V2 ring of 8 slots.
+  void start() {
+    ev("snd.start", "po=0x1000 head=0 frame_max=7 frame_size=4096 frames_per_block=1 version=1");
+  }
   // tpacket_snd takes frame `ph` from slot `head` of an 8-slot ring, as -O2 shows it.
   void take(std::uint64_t ph, int head) {
     ev("snd.ph_check", "po=0x1000 ph=" + hex(ph) + " head=" + std::to_string(head));
@@ -51,7 +55,7 @@ const ProbeRow* probe_row(const Report& r, std::string_view anchor) {
 // softirq): each line after the store is tied to its own give-back by skb.
 TEST(CorrelatorStandIn, TheLineAfterTheStoreIsTiedBySkbOnItsThread) {
   Trace t;
-  t.ev("snd.start", "po=0x1000 head=0 frame_max=7 frame_size=4096 frames_per_block=1 version=1");
+  t.start();
   t.take(0x7000, 0);
   t.take(0x8000, 1);
   t.give_back(0x7000, 0xa00);
@@ -81,7 +85,7 @@ TEST(CorrelatorStandIn, TheLineAfterTheStoreIsTiedBySkbOnItsThread) {
 // is AVAILABLE.
 TEST(CorrelatorStandIn, ALineAfterTheStoreThatNoGiveBackExplainsClaimsNothing) {
   Trace t;
-  t.ev("snd.start", "po=0x1000 head=0 frame_max=7 frame_size=4096 frames_per_block=1 version=1");
+  t.start();
   t.take(0x7000, 0);
   t.after(0xa00); // before any give-back
   t.give_back(0x7000, 0xa00);
@@ -101,7 +105,7 @@ TEST(CorrelatorStandIn, ALineAfterTheStoreThatNoGiveBackExplainsClaimsNothing) {
 // that differs is not overruled by a matching skb.
 TEST(CorrelatorStandIn, WhereBothLinesReadPhThePhTiesThem) {
   Trace t;
-  t.ev("snd.start", "po=0x1000 head=0 frame_max=7 frame_size=4096 frames_per_block=1 version=1");
+  t.start();
   t.take(0x7000, 0);
   t.give_back(0x7000, 0xa00);
   t.ev("destruct.after_available", "po=0x1000 ph=0x9000 skb=0xa00", 7);
@@ -116,7 +120,7 @@ TEST(CorrelatorStandIn, WhereBothLinesReadPhThePhTiesThem) {
 // the line after it adds nothing: one use, AVAILABLE at the store, not a second frame.
 TEST(CorrelatorStandIn, WithTheStoresOwnRecordTheLineAfterItAddsNothing) {
   Trace t;
-  t.ev("snd.start", "po=0x1000 head=0 frame_max=7 frame_size=4096 frames_per_block=1 version=1");
+  t.start();
   t.ev("snd.ph_check", "po=0x1000 ph=0x7000 head=0");
   t.ev("set_status.v2_break", "po=0x1000 frame=0x7000 status=2 version=1");
   t.give_back(0x7000, 0xa00);
@@ -134,7 +138,7 @@ TEST(CorrelatorStandIn, WithTheStoresOwnRecordTheLineAfterItAddsNothing) {
 // `ph` at either line), AVAILABLE is tied to the give-back by skb.
 TEST(CorrelatorStandIn, EveryPhaseFromStandInsInOrder) {
   Trace t;
-  t.ev("snd.start", "po=0x1000 head=0 frame_max=7 frame_size=4096 frames_per_block=1 version=1");
+  t.start();
   t.ev("snd.ph_check", "po=0x1000 ph=0x7000 head=0");
   t.ev("snd.set_sending", "po=? ph=? skb=0xa00");
   t.ev("snd.len_sum", "po=0x1000 ph=? head=1 len_sum=0 tp_len=60");
@@ -158,7 +162,7 @@ TEST(CorrelatorStandIn, EveryPhaseFromStandInsInOrder) {
 // destructor-no-available at -O0).
 TEST(CorrelatorStandIn, SendingFromItsLineDoesNotMakeAMissingAvailableAFinding) {
   Trace t;
-  t.ev("snd.start", "po=0x1000 head=0 frame_max=7 frame_size=4096 frames_per_block=1 version=1");
+  t.start();
   t.ev("snd.ph_check", "po=0x1000 ph=0x7000 head=0");
   t.ev("snd.set_sending", "po=? ph=? skb=0xa00");
   t.give_back(0x7000, 0xa00);
@@ -168,7 +172,7 @@ TEST(CorrelatorStandIn, SendingFromItsLineDoesNotMakeAMissingAvailableAFinding) 
   EXPECT_EQ(by_line.frames[0].outcome, Outcome::completed);
 
   Trace o0;
-  o0.ev("snd.start", "po=0x1000 head=0 frame_max=7 frame_size=4096 frames_per_block=1 version=1");
+  o0.start();
   o0.ev("snd.ph_check", "po=0x1000 ph=0x7000 head=0");
   o0.ev("set_status.v2_break", "po=0x1000 frame=0x7000 status=2 version=1");
   o0.give_back(0x7000, 0xa00);
