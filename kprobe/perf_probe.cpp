@@ -3,6 +3,7 @@
 #include "base/files.hpp"
 #include "base/sha1.hpp"
 #include "probes/field_sources.hpp"
+#include "probes/plan_maker.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -151,10 +152,11 @@ public:
     if (!def || !fn)
       return fail(Exit::usage, "plan anchor " + p.anchor, "not in the kernel's line map",
                   "the plan and the map are from different kernels; regenerate the plan");
-    if (const auto* primary = placed_primary(*def, res)) {
+    if (!def->stands_in_for.empty() && primary_placed(p, res)) {
       unneeded.push_back(p.anchor);
       if (req_.on_progress)
-        req_.on_progress(p.anchor + " not probed: " + *primary + " sees the status store itself");
+        req_.on_progress(p.anchor + " not probed: an anchor it stands in for is placed and sees "
+                                    "the status store itself");
       return {};
     }
     std::string why;
@@ -173,20 +175,19 @@ public:
     return add_events(a->out, p.anchor, event, res);
   }
 
-  // For a stand-in (AnchorDef::stands_in_for): an anchor it stands in for that perf placed
-  // with every field readable (one that cannot read the status would not see the store).
-  const std::string* placed_primary(const probes::AnchorDef& def,
-                                    const KprobeBuildResult& res) const {
-    for (auto name : def.stands_in_for) {
-      const auto it = points.find(std::string(name));
-      if (it == points.end())
-        continue;
-      const bool whole = std::none_of(res.defs.unfetchable.begin(), res.defs.unfetchable.end(),
-                                      [&](const Unfetchable& u) { return u.anchor == name; });
-      if (whole)
-        return &it->first;
-    }
-    return nullptr;
+  // For a stand-in (AnchorDef::stands_in_for): whether an anchor it stands in for is placed
+  // with every field readable (one that cannot read the status would not see the store). The
+  // rule is the plan's, as for stap (probes::unneeded_stand_ins); unusable here is what perf has
+  // not placed so far, or placed with a field it cannot read.
+  bool primary_placed(const probes::PlannedProbe& p, const KprobeBuildResult& res) const {
+    std::vector<std::string> unusable;
+    for (const auto& q : req_.plan.anchors)
+      if (q.anchor != p.anchor && !points.contains(q.anchor))
+        unusable.push_back(q.anchor);
+    for (const auto& u : res.defs.unfetchable)
+      unusable.push_back(u.anchor);
+    const auto out = probes::unneeded_stand_ins(req_.plan, unusable);
+    return std::find(out.begin(), out.end(), p.anchor) != out.end();
   }
 
   // All of the anchor's fields at once; when perf names the one it cannot locate ("has no member
