@@ -3,6 +3,7 @@
 #include "base/files.hpp"
 #include "base/json_reader.hpp"
 #include "base/json_text.hpp"
+#include "base/printable.hpp"
 #include "kernel/build_id.hpp"
 
 #include <cctype>
@@ -155,8 +156,8 @@ Result<DebianKernel> fetch(const DebianKernelRequest& req, const std::string& tm
   say("downloading " + image_pkg + " and " + dbg_pkg + " (apt-get download; about 1 GB)");
   if (auto s = run_tool(tmp, "apt-get", {"download", image_pkg, dbg_pkg}, 30min); !s)
     return fail(Exit::io, "Debian kernel " + req.release, s.error().what + ": " + s.error().why,
-                "check the release (`apt-cache search linux-image-` lists them; a backport needs "
-                "bookworm-backports in the apt sources) and that the archive is reachable");
+                "check the release (`apt-cache search linux-image-` lists them; run `apt-get "
+                "update` first) and that the archive is reachable");
   auto image_deb = downloaded_deb(tmp, image_pkg);
   auto dbg_deb = downloaded_deb(tmp, dbg_pkg);
   if (!image_deb || !dbg_deb)
@@ -217,18 +218,33 @@ std::optional<std::string> release_from_depends(std::string_view out) {
   return std::nullopt;
 }
 
-Result<std::string> current_debian_release() {
-  std::string out;
-  if (auto s = run_tool("/", "apt-cache", {"depends", "linux-image-amd64"}, 1min, &out); !s)
-    return fail(Exit::io, "the current Debian kernel", s.error().what + ": " + s.error().why,
-                "run `apt-get update`, or name a kernel: --debian-kernel RELEASE (e.g. "
-                "6.1.0-57-amd64) or --kernel 6.1 to build the test kernel");
-  auto release = release_from_depends(out);
-  if (!release)
-    return fail(Exit::io, "the current Debian kernel",
-                "apt-cache depends linux-image-amd64 names no linux-image-RELEASE",
-                "run `apt-get update`, or name a kernel: --debian-kernel RELEASE or --kernel 6.1");
-  return *release;
+std::vector<std::string> stock_kernel_metapackages(std::string_view series) {
+  std::vector<std::string> out;
+  if (!series.empty())
+    out.push_back("linux-image-" + std::string(series) + "-amd64");
+  out.push_back("linux-image-amd64");
+  return out;
+}
+
+Result<std::string> current_debian_release(std::string_view series) {
+  const std::string of = series.empty() ? "" : " " + std::string(series);
+  std::string failures;
+  for (const auto& meta : stock_kernel_metapackages(series)) {
+    std::string out;
+    if (auto s = run_tool("/", "apt-cache", {"depends", meta}, 1min, &out); !s) {
+      failures += (failures.empty() ? "" : "; ") + meta + ": " + s.error().why;
+      continue;
+    }
+    auto release = release_from_depends(out);
+    if (release && (series.empty() || debian_kernel_series(*release) == series))
+      return *release;
+    failures += (failures.empty() ? "" : "; ") + meta + ": " +
+                (release ? "depends on " + *release : "names no linux-image-RELEASE");
+  }
+  return fail(Exit::io, "the current Debian" + of + " kernel",
+              "apt-cache depends found none (" + printable_bounded(failures, 300) + ")",
+              "run `apt-get update`, or name a kernel: --debian-kernel RELEASE (e.g. "
+              "6.1.0-57-amd64), or --test-kernel to build the test kernel");
 }
 
 std::string debian_kernel_series(std::string_view release) {

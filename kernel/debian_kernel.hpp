@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace harness::kernel {
 
@@ -46,8 +47,14 @@ std::string debian_kernel_series(std::string_view release);
 // that is valid.
 std::optional<std::string> release_from_depends(std::string_view apt_cache_out);
 
-// The stock kernel the archive's linux-image-amd64 depends on now (apt-cache, no download).
-Result<std::string> current_debian_release();
+// Pure: the meta-packages whose dependency names the stock kernel of `series`, most specific
+// first: linux-image-SERIES-amd64 (bookworm carries linux-image-6.12-amd64 beside its default),
+// then linux-image-amd64 (the default kernel). Empty series: the default only.
+std::vector<std::string> stock_kernel_metapackages(std::string_view series);
+
+// The stock kernel Debian ships now (apt-cache, no download): of `series` ("6.1", "6.12"), the
+// first meta-package's that names a kernel of that series; with none, the default kernel.
+Result<std::string> current_debian_release(std::string_view series = {});
 
 // The `--debian-kernel` error for a release that is not one (names the form and examples).
 Error invalid_debian_release(std::string_view option, std::string_view release);

@@ -6,7 +6,8 @@
 // one `perf probe -D 'EVENT=FUNC:RELATIVE_LINE key=expr ...'` (function-relative lines are the
 // form perf resolves reliably); a trace key perf cannot locate is retried without it and
 // recorded as unfetchable (`?` in the trace), an anchor perf cannot place at all is dropped.
-// Results are cached by (vmlinux build id, plan, perf version).
+// The anchors are placed on one perf process per CPU (perf_anchor.hpp), since each call costs
+// about a second of DWARF reading. Results are cached by (vmlinux build id, plan, perf version).
 
 #include "base/child_proc.hpp"
 #include "base/result.hpp"
@@ -42,7 +43,8 @@ struct KprobeBuildRequest {
   std::string cache_dir;
   bool use_cache = true;
   std::string perf = "perf";
-  PerfRunner runner; // default: runs perf
+  PerfRunner runner; // default: runs perf; called from several threads when jobs != 1
+  int jobs = 0;      // perf processes at once (each anchor's calls stay in order); 0: one per CPU
   LineSink on_progress;
 };
 

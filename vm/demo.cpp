@@ -35,26 +35,40 @@ Result<kernel::EnsureResult> test_kernel(const DemoRequest& req, const Step& ste
   return kernel;
 }
 
+// Which kernel the demo boots. A named stock release as it is. Else the stock kernel Debian ships
+// now (of the series, when one is named), unless a test kernel is asked for or the tracer cannot
+// probe a stock kernel (SystemTap: it would need linux-headers); then the test kernel, whose
+// series defaults to 6.1.
+Status choose_kernel(DemoRequest& req) {
+  if (!req.debian_kernel.empty()) {
+    req.series = kernel::debian_kernel_series(req.debian_kernel);
+    return {};
+  }
+  if (req.test_kernel || req.optimised || !tracer_for_debian(req.backend)) {
+    if (req.series.empty())
+      req.series = "6.1";
+    return {};
+  }
+  auto current = kernel::current_debian_release(req.series);
+  if (!current)
+    return std::unexpected(current.error());
+  const std::string of = req.series.empty() ? "" : req.series + " ";
+  req.debian_kernel = *current;
+  req.series = kernel::debian_kernel_series(*current);
+  if (req.on_progress)
+    req.on_progress("kernel: " + *current + ", the stock " + of +
+                    "kernel Debian ships now (--test-kernel builds the probe-friendly test kernel "
+                    "instead)");
+  return {};
+}
+
 } // namespace
 
 Result<DemoResult> run_demo(const DemoRequest& request) {
   const auto start = Clock::now();
   DemoRequest req = request;
-  // A tracer that cannot probe a stock kernel (SystemTap: it would need linux-headers) asked for
-  // with no kernel named: the test kernel, which it can.
-  if (req.current_stock_kernel && !tracer_for_debian(req.backend))
-    req.current_stock_kernel = false;
-  if (req.current_stock_kernel) {
-    auto current = kernel::current_debian_release();
-    if (!current)
-      return std::unexpected(current.error());
-    req.debian_kernel = *current;
-    req.series = kernel::debian_kernel_series(*current);
-    if (req.on_progress)
-      req.on_progress("kernel: " + *current +
-                      ", the stock kernel Debian ships now (--kernel 6.1 "
-                      "builds the probe-friendly test kernel instead)");
-  }
+  if (auto s = choose_kernel(req); !s)
+    return std::unexpected(s.error());
   const Step step = [&](int n, const std::string& what) {
     if (req.on_progress)
       req.on_progress("step " + std::to_string(n) + "/3: " + what);

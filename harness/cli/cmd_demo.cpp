@@ -1,7 +1,9 @@
-// harness demo [--kernel 6.1|6.12 | --debian-kernel RELEASE] [--cache DIR] [--accel ...]
+// harness demo [--kernel 6.1|6.12] [--test-kernel] [--debian-kernel RELEASE] [--cache DIR]
+//              [--accel ...]
 //              [--optimised] [--no-install] [-v]
 //              [-- harness run options]
 #include "base/files.hpp"
+#include "base/printable.hpp"
 #include "base/signals.hpp"
 #include "harness/cli/commands.hpp"
 #include "harness/cli/exit_help.hpp"
@@ -18,23 +20,19 @@ namespace harness::cli {
 
 namespace {
 
-// `--debian-kernel RELEASE`: a stock kernel instead of a test kernel (whose --kernel and
-// --optimised it excludes); its series is then its own source package's. With none of the three
-// the demo boots the stock kernel Debian ships now (DemoRequest::current_stock_kernel).
+// `--debian-kernel RELEASE`: that stock kernel, which excludes what picks another kernel
+// (--kernel, --test-kernel, --optimised); its series is its own source package's. Without it
+// the demo (vm::run_demo) boots the stock kernel Debian ships now, or the test kernel.
 Status take_debian_kernel(const po::variables_map& vm, vm::DemoRequest& req) {
-  const bool kernel_given = vm.count("kernel") > 0;
-  if (!vm.count("debian-kernel")) {
-    req.current_stock_kernel = !kernel_given && !req.optimised;
+  if (!vm.count("debian-kernel"))
     return {};
-  }
   req.debian_kernel = vm["debian-kernel"].as<std::string>();
   if (!kernel::valid_debian_release(req.debian_kernel))
     return std::unexpected(kernel::invalid_debian_release("--debian-kernel", req.debian_kernel));
-  if (kernel_given || req.optimised)
-    return fail(Exit::usage,
-                std::string(kernel_given ? "--kernel" : "--optimised") + " with --debian-kernel",
-                "they choose a test kernel to build; --debian-kernel boots a stock one",
-                "give one of them");
+  for (const char* other : {"kernel", "test-kernel", "optimised"})
+    if (vm.count(other))
+      return fail(Exit::usage, "--" + std::string(other) + " with --debian-kernel",
+                  "--debian-kernel names the kernel to boot already", "give one of them");
   req.series = kernel::debian_kernel_series(req.debian_kernel);
   if (req.series != "6.1" && req.series != "6.12")
     return fail(Exit::usage, "--debian-kernel " + req.debian_kernel,
@@ -46,20 +44,24 @@ Status take_debian_kernel(const po::variables_map& vm, vm::DemoRequest& req) {
 void add_demo_options(po::options_description& opts) {
   opts.add_options()("help,h", "show this help")(
       "kernel", po::value<std::string>(),
-      "build the probe-friendly test kernel (af_packet.c at -O0) of this Debian series and boot "
-      "it: 6.1 or 6.12")("debian-kernel", po::value<std::string>(),
-                         "boot this stock Debian kernel, by release (e.g. 6.1.0-57-amd64): "
-                         "downloaded once (about 1 GB), probed with kprobe events. The default, "
-                         "with the release Debian ships now, unless --kernel, --optimised or "
-                         "--backend stap is given")(
+      "Debian's kernel series, 6.1 or 6.12: the stock kernel of that series Debian ships now "
+      "(6.1: the one linux-image-amd64 depends on, 6.12: linux-image-6.12-amd64's); with "
+      "--test-kernel, the test kernel built from linux-source-SERIES")(
+      "test-kernel",
+      "build the probe-friendly test kernel (af_packet.c at -O0, about 6-12 minutes on 2 CPUs "
+      "once, then cached) and boot it instead of a stock kernel: SystemTap can probe it too")(
+      "debian-kernel", po::value<std::string>(),
+      "boot this stock Debian kernel, by release (e.g. 6.1.0-57-amd64): downloaded once (about "
+      "1 GB), probed with kprobe events. Without it, --test-kernel, --optimised or --backend "
+      "stap, the demo boots the stock kernel Debian ships now")(
       "backend", po::value<std::string>()->default_value("auto"),
       "tracer: auto (stap where SystemTap supports the kernel, else kprobe), stap or kprobe")(
       "cache", po::value<std::string>()->default_value(""),
       "cache directory for the kernels, probes and runs (default $HARNESS_CACHE or "
       "/var/cache/harness)")("accel", po::value<std::string>()->default_value("auto"),
                              "qemu accelerator: auto, kvm, tcg")(
-      "optimised", "build the test kernel's -O2 variant (af_packet.c inlined, as distributions "
-                   "build it): the report marks the phases its probes cannot see")(
+      "optimised", "build and boot the test kernel's -O2 variant (af_packet.c inlined, as "
+                   "distributions build it)")(
       "no-install", "do not apt-get install missing packages; fail instead")(
       "out,o", po::value<std::string>(),
       "new or empty directory for this run (default CACHE/vm/demo-<time>)")(
@@ -72,9 +74,10 @@ void print_demo_help() {
                "kernel Debian ships now (the one linux-image-amd64 depends on) with its debug "
                "symbols once (about 1 GB), and runs 2 frames through a TX ring in a qemu VM with "
                "the status probes loaded (kprobe events), printing the report: every phase of "
-               "every frame. A warm run takes about 10-30 s. --kernel 6.1 builds the "
-               "probe-friendly test kernel from linux-source-6.1 instead (about 5-6 minutes on "
-               "2 CPUs, once), which SystemTap can probe too.\n"
+               "every frame. A warm run takes about 10-30 s. --kernel 6.12 boots Debian's "
+               "stock 6.12 instead; --test-kernel builds the probe-friendly test kernel from "
+               "linux-source-6.1 (about 5-12 minutes on 2 CPUs, once), which SystemTap can "
+               "probe too.\n"
                "Arguments after `--` replace the default run options (--frames 2 --tpacket "
                "v2).\n"
             << exit_help({{Exit::not_root, "packages missing and not root"},
@@ -95,12 +98,16 @@ Result<vm::DemoRequest> demo_request(const po::variables_map& vm, const Args& ru
     return std::unexpected(accel.error());
   req.accel = *accel;
   req.optimised = vm.count("optimised") > 0;
-  req.series = vm.count("kernel") ? vm["kernel"].as<std::string>() : "6.1";
+  req.test_kernel = vm.count("test-kernel") > 0;
+  if (vm.count("kernel")) {
+    req.series = vm["kernel"].as<std::string>();
+    if (req.series != "6.1" && req.series != "6.12")
+      return fail(Exit::usage, "--kernel " + printable_bounded(req.series, 40),
+                  "not a kernel series harness knows",
+                  "use 6.1 or 6.12 (Debian's linux-source-6.1 / linux-source-6.12)");
+  }
   if (auto s = take_debian_kernel(vm, req); !s)
     return std::unexpected(s.error());
-  if (req.series != "6.1" && req.series != "6.12")
-    return fail(Exit::usage, "--kernel " + req.series.substr(0, 40), "not a series harness builds",
-                "use 6.1 or 6.12 (Debian's linux-source-6.1 / linux-source-6.12)");
   auto backend = tracers::parse(vm["backend"].as<std::string>());
   if (!backend)
     return std::unexpected(backend.error());
@@ -146,7 +153,8 @@ Result<int> run_and_print(vm::DemoRequest req) {
 } // namespace
 
 Result<int> cmd_demo(const Args& all) {
-  const std::string usage = "demo [--kernel 6.1|6.12 | --debian-kernel RELEASE] [--backend "
+  const std::string usage = "demo [--kernel 6.1|6.12] [--test-kernel] [--debian-kernel RELEASE] "
+                            "[--backend "
                             "auto|stap|kprobe] [--cache DIR] "
                             "[--accel auto|kvm|tcg] [--optimised] [--no-install] [--out DIR] [-v] "
                             "[-- harness run options]";

@@ -510,9 +510,12 @@ TEST(DemoOptions, DebianKernelExcludesTheTestKernelsOptions) {
   const std::string cache = tmp.file("cache");
   for (const auto& [extra, said] : std::vector<std::pair<std::vector<std::string>, std::string>>{
            {{"--debian-kernel", "6.1.0-57-amd64", "--optimised"},
-            "--optimised with --debian-kernel: they choose a test kernel to build"},
+            "--optimised with --debian-kernel: --debian-kernel names the kernel to boot already"},
            {{"--debian-kernel", "6.1.0-57-amd64", "--kernel", "6.12"},
             "--kernel with --debian-kernel"},
+           {{"--debian-kernel", "6.1.0-57-amd64", "--test-kernel"},
+            "--test-kernel with --debian-kernel"},
+           {{"--kernel", "6.6"}, "--kernel 6.6: not a kernel series harness knows"},
            {{"--debian-kernel", "5.10.0-30-amd64"},
             "--debian-kernel 5.10.0-30-amd64: its source, linux-source-5.10, is not in Debian 12"},
            {{"--debian-kernel", "6.1"}, "--debian-kernel 6.1: is not a Debian kernel release"}}) {

@@ -499,11 +499,11 @@ TEST_F(E2E, DemoRunsTheWholeChain) {
   EXPECT_NE(r.out.find("verdict"), std::string::npos) << r.out;
 }
 
-// `harness demo --kernel 6.1`: the probe-friendly test kernel (built once, then from the cache)
-// with SystemTap, as `auto` picks for it.
+// `harness demo --test-kernel --kernel 6.1`: the probe-friendly test kernel (built once, then
+// from the cache) with SystemTap, as `auto` picks for it.
 TEST_F(E2E, DemoBuildsTheTestKernelWhenAsked) {
-  const auto r = run_harness(
-      {"demo", "--kernel", "6.1", "--cache", cache_dir(), "--no-install", "--out", out_});
+  const auto r = run_harness({"demo", "--test-kernel", "--kernel", "6.1", "--cache", cache_dir(),
+                              "--no-install", "--out", out_});
   EXPECT_EQ(r.status.code, 0) << r.err << r.out;
   EXPECT_NE(r.err.find("step 2/3: test kernel (linux-source-6.1, af_packet.c -O0)"),
             std::string::npos)
@@ -512,6 +512,24 @@ TEST_F(E2E, DemoBuildsTheTestKernelWhenAsked) {
   auto text = read_file(out_ + "/run/report.json");
   ASSERT_TRUE(text) << r.err;
   EXPECT_EQ(json::parse(*text)["summary"]["completed"], 2);
+}
+
+// `harness demo --optimised --backend kprobe`: the test kernel's -O2 variant (af_packet.c inlined
+// as distributions build it; cached by the kprobe e2e tests), every phase seen through the
+// stand-ins.
+TEST_F(E2E, DemoOptimisedBootsTheO2TestKernel) {
+  const auto r = run_harness({"demo", "--optimised", "--backend", "kprobe", "--cache", cache_dir(),
+                              "--no-install", "--out", out_});
+  EXPECT_EQ(r.status.code, 0) << r.err << r.out;
+  EXPECT_NE(r.err.find("step 2/3: test kernel (linux-source-6.1, af_packet.c -O2)"),
+            std::string::npos)
+      << r.err;
+  auto text = read_file(out_ + "/run/report.json");
+  ASSERT_TRUE(text) << r.err;
+  const json rep = json::parse(*text);
+  EXPECT_EQ(rep["summary"]["completed"], 2) << rep["anomalies"].dump();
+  for (const char* p : {"request_seen", "sending", "xmit", "destruct", "available"})
+    EXPECT_EQ(phase(rep, p)["frames"], 2) << p;
 }
 
 } // namespace

@@ -49,6 +49,14 @@ TEST(DebianKernel, TheCurrentReleaseIsWhatTheMetapackageDependsOn) {
       << "no newline at the end";
 }
 
+// `demo --kernel 6.12` asks linux-image-6.12-amd64 (bookworm carries it beside its default 6.1)
+// before linux-image-amd64; no series asks only the default.
+TEST(DebianKernel, StockKernelOfASeriesAsksItsOwnMetaPackageFirst) {
+  EXPECT_EQ(stock_kernel_metapackages("6.12"),
+            (std::vector<std::string>{"linux-image-6.12-amd64", "linux-image-amd64"}));
+  EXPECT_EQ(stock_kernel_metapackages(""), (std::vector<std::string>{"linux-image-amd64"}));
+}
+
 TEST(DebianKernel, TheErrorNamesTheFormAndHowToListThem) {
   const Error e = invalid_debian_release("--debian-kernel", "6.1");
   EXPECT_EQ(e.code, Exit::usage);

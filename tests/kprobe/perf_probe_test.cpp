@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <gtest/gtest.h>
 #include <map>
+#include <mutex>
 #include <unistd.h>
 
 namespace harness::kprobe {
@@ -115,8 +116,10 @@ TEST(PerfProbe, UnfetchableKeysAndDroppedAnchors) {
   req.out_dir = testing::TempDir() + "/perf-probe-" + std::to_string(::getpid());
   req.use_cache = false;
   std::vector<std::string> specs;
+  std::mutex m; // the anchors are placed on several threads at once
   req.runner = [&](const std::vector<std::string>& argv) -> Result<PerfAttempt> {
     const std::string spec = argv.back();
+    std::lock_guard lock(m);
     specs.push_back(spec);
     if (spec.find("pending") != std::string::npos || spec.starts_with("snd_wait="))
       return PerfAttempt{false, "", "Failed to find the location of the 'pending' variable"};
@@ -127,7 +130,10 @@ TEST(PerfProbe, UnfetchableKeysAndDroppedAnchors) {
   };
   auto res = build_kprobe_defs(req);
   ASSERT_TRUE(res) << res.error().why;
-  EXPECT_EQ(specs.front(), "snd_len_sum=tpacket_snd:192 ph=ph pending=po->tx_ring.pending.counter");
+  // The anchor's first call asks every field.
+  EXPECT_EQ(*std::find_if(specs.begin(), specs.end(),
+                          [](const std::string& x) { return x.starts_with("snd_len_sum="); }),
+            "snd_len_sum=tpacket_snd:192 ph=ph pending=po->tx_ring.pending.counter");
   ASSERT_EQ(res->defs.events.size(), 1u);
   EXPECT_EQ(res->defs.events[0].args, std::vector<std::string>{"ph=+96(%sp):x64"});
   ASSERT_EQ(res->defs.unfetchable.size(), 1u);
@@ -150,8 +156,10 @@ struct StandInCase {
   probes::ProbePlan plan;
   KprobeBuildRequest req;
   std::vector<std::string> specs;
+  std::mutex m; // the anchors are placed on several threads at once
 
-  explicit StandInCase(bool store_placeable, int placeable_from) {
+  explicit StandInCase(bool store_placeable, int placeable_from, int jobs = 0) {
+    req.jobs = jobs;
     map.release = "6.1.192";
     map.source_sha1 = std::string(40, 'a');
     map.functions = {{"__packet_set_status", "__packet_set_status", 10, 40},
@@ -182,7 +190,10 @@ struct StandInCase {
     req.runner = [this, store_placeable,
                   placeable_from](const std::vector<std::string>& argv) -> Result<PerfAttempt> {
       const std::string spec = argv.back();
-      specs.push_back(spec);
+      {
+        std::lock_guard lock(m);
+        specs.push_back(spec);
+      }
       const std::string event = spec.substr(0, spec.find('='));
       const int rel = std::stoi(spec.substr(spec.find(':') + 1));
       if (event == "set_status_v2_break" && !store_placeable)
@@ -243,6 +254,37 @@ TEST(PerfProbe, AStandInNeverMovesPastItsFunction) {
       << "line 112, the last before the closing brace at 113";
   EXPECT_EQ(res->defs.dropped,
             (std::vector<std::string>{"set_status.v2_break", "destruct.after_available"}));
+}
+
+// One perf process per CPU (issue 28: the definitions' time): the same definitions and plan as
+// one process, in plan order, whatever order the calls finish in.
+TEST(PerfProbe, ParallelPerfCallsGiveWhatOneProcessGives) {
+  for (const auto& [store_placeable, placeable_from] : {std::pair{true, 0}, std::pair{false, 12}}) {
+    StandInCase one(store_placeable, placeable_from, 1);
+    StandInCase many(store_placeable, placeable_from, 3);
+    auto a = build_kprobe_defs(one.req);
+    auto b = build_kprobe_defs(many.req);
+    ASSERT_TRUE(a) << a.error().why;
+    ASSERT_TRUE(b) << b.error().why;
+    EXPECT_EQ(defs_to_json(a->defs), defs_to_json(b->defs));
+    EXPECT_EQ(probes::plan_to_json(a->plan), probes::plan_to_json(b->plan));
+    EXPECT_EQ(one.specs.size(), many.specs.size()) << "the same perf calls";
+  }
+}
+
+// A perf that cannot be run fails the build with its error, whichever anchor met it first.
+TEST(PerfProbe, AFailedPerfCallFailsTheBuildOnAnyThread) {
+  StandInCase c(true, 0, 3);
+  c.req.runner = [](const std::vector<std::string>& argv) -> Result<PerfAttempt> {
+    if (argv.back().starts_with("destruct_set_available="))
+      return fail(Exit::tool_missing, "perf", "No such file or directory");
+    const std::string& spec = argv.back();
+    return PerfAttempt{true, "p:probe/" + spec.substr(0, spec.find('=')) + " tpacket_snd+42\n", ""};
+  };
+  auto res = build_kprobe_defs(c.req);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code, Exit::tool_missing);
+  EXPECT_FALSE(fs::exists(c.req.out_dir + "/" + c.req.name + ".kprobes"));
 }
 
 // The two outputs are checked before perf runs: a symlink (or a FIFO) at NAME.plan.json used to be
