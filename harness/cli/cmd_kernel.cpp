@@ -7,6 +7,7 @@
 #include "harness/cli/exit_help.hpp"
 #include "harness/cli/options.hpp"
 #include "kernel/cache_dir.hpp"
+#include "kernel/debian_kernel.hpp"
 #include "kernel/kernel_builder.hpp"
 #include "stap/stap_env.hpp"
 
@@ -98,7 +99,11 @@ Result<int> kernel_build(const Args& args) {
   po::options_description opts("kernel build options");
   opts.add_options()("help,h", "show this help")("build", po::value<std::string>()->required(),
                                                  "the prepared build (O=) directory")(
-      "jobs,j", po::value<int>()->default_value(0), "parallel make jobs (default: CPUs)");
+      "jobs,j", po::value<int>()->default_value(0), "parallel make jobs (default: CPUs)")(
+      "debian-kernel", po::value<std::string>(),
+      "a stock Debian kernel instead, by release (e.g. 6.1.0-57-amd64): its image and -dbg "
+      "packages downloaded into the cache when not there (about 1 GB, nothing built); prints "
+      "its cache directory");
   auto parsed = parse_options(args, "kernel", usage, opts);
   if (!parsed)
     return std::unexpected(parsed.error());
@@ -123,10 +128,33 @@ Result<int> kernel_build(const Args& args) {
   return 0;
 }
 
+// `kernel ensure --debian-kernel RELEASE`: a stock kernel in the cache (downloaded when it is
+// not there or its entry is broken; nothing built), its cache directory printed. CI fetches the
+// stock kernels this way while the test kernel builds (scripts/test-all).
+Result<int> ensure_stock_kernel(const po::variables_map& vm) {
+  const std::string release = vm["debian-kernel"].as<std::string>();
+  if (!kernel::valid_debian_release(release))
+    return std::unexpected(kernel::invalid_debian_release("--debian-kernel", release));
+  for (const char* other : {"from-debian", "optimised", "variant", "jobs"})
+    if (vm.count(other) && !vm[other].defaulted())
+      return fail(Exit::usage, "--" + std::string(other) + " with --debian-kernel",
+                  "they choose a test kernel to build; --debian-kernel fetches a stock one",
+                  "give one of them");
+  install_interrupt_handlers();
+  auto k = kernel::fetch_debian_kernel(
+      {.release = release,
+       .cache_dir = kernel::resolve_cache_dir(vm["cache"].as<std::string>()),
+       .on_progress = progress});
+  if (!k)
+    return std::unexpected(k.error());
+  std::cout << k->dir << "\n";
+  return 0;
+}
+
 Result<int> kernel_ensure(const Args& args) {
   const std::string usage =
       "kernel ensure [--from-debian 6.1|6.12] [--optimised] [--variant FILE] [--cache DIR] "
-      "[-j N]";
+      "[-j N] | --debian-kernel RELEASE [--cache DIR]";
   po::options_description opts("kernel ensure options");
   opts.add_options()("help,h", "show this help")("from-debian",
                                                  po::value<std::string>()->default_value("6.1"),
@@ -137,7 +165,11 @@ Result<int> kernel_ensure(const Args& args) {
       "and cached under its own key")(
       "cache", po::value<std::string>()->default_value(""),
       "cache directory (default $HARNESS_CACHE or /var/cache/harness)")(
-      "jobs,j", po::value<int>()->default_value(0), "parallel make jobs (default: CPUs)");
+      "jobs,j", po::value<int>()->default_value(0), "parallel make jobs (default: CPUs)")(
+      "debian-kernel", po::value<std::string>(),
+      "a stock Debian kernel instead, by release (e.g. 6.1.0-57-amd64): its image and -dbg "
+      "packages downloaded into the cache when not there (about 1 GB, nothing built); prints "
+      "its cache directory");
   auto parsed = parse_options(args, "kernel", usage, opts);
   if (!parsed)
     return std::unexpected(parsed.error());
@@ -148,6 +180,8 @@ Result<int> kernel_ensure(const Args& args) {
               << kExitText;
     return 0;
   }
+  if (parsed->vm.count("debian-kernel"))
+    return ensure_stock_kernel(parsed->vm);
   auto jobs = jobs_option(parsed->vm);
   if (!jobs)
     return std::unexpected(jobs.error());
@@ -187,7 +221,8 @@ Result<int> cmd_kernel(const Args& args) {
                  "[--from-debian 6.1|6.12] [--optimised]\n"
                  "       harness kernel build --build DIR [-j N]\n"
                  "       harness kernel ensure [--from-debian 6.1|6.12] [--optimised] "
-                 "[--cache DIR]\n\nPrepare and build a probe-friendly kernel (af_packet.c at "
+                 "[--cache DIR] | --debian-kernel RELEASE\n\nPrepare "
+                 "and build a probe-friendly kernel (af_packet.c at "
                  "-O0, DWARF, kprobes, unsigned modules) to boot with `harness vm`.\n"
               << kExitText;
     return args.empty() ? static_cast<int>(Exit::usage) : 0;

@@ -479,6 +479,28 @@ TEST(KernelOptions, BuildJobsReachMakeAndAreChecked) {
 // -m NAME names the files `build` writes. The kprobe tracer's definitions (perf probe -D on the
 // test kernel's vmlinux) are cheap and cached without the name; that stap gets `-m NAME` is
 // ModuleBuild.StapArguments (tests/stap).
+// `kernel ensure --debian-kernel RELEASE` (a stock kernel fetched into the cache; scripts/test-all
+// fetches the VM tests' kernels with it): a bad release, or options that choose a test kernel to
+// build, are refused before the cache is made or anything downloaded.
+TEST(KernelOptions, EnsureDebianKernelIsCheckedBeforeAnythingIsFetched) {
+  harness::testing::TempDir tmp;
+  const std::string cache = tmp.file("cache");
+  for (const auto& [extra, said] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--debian-kernel", "6.1"}, "--debian-kernel 6.1: is not a Debian kernel release"},
+           {{"--debian-kernel", "6.1.0-57-amd64", "--optimised"},
+            "--optimised with --debian-kernel: they choose a test kernel to build"},
+           {{"--debian-kernel", "6.1.0-57-amd64", "--from-debian", "6.12"},
+            "--from-debian with --debian-kernel"},
+           {{"--debian-kernel", "6.1.0-57-amd64", "-j", "2"}, "--jobs with --debian-kernel"}}) {
+    std::vector<std::string> argv = {"kernel", "ensure", "--cache", cache};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const auto r = harness(argv);
+    EXPECT_EQ(r.status.code, 2) << r.err;
+    EXPECT_TRUE(has(r.err, said)) << r.err;
+    EXPECT_FALSE(fs::exists(cache));
+  }
+}
+
 // `vm run|exec --debian-kernel RELEASE`: one kernel, named in the packages' spelling; a bad one
 // is refused before anything is made or downloaded (booting one: tests/e2e/stock_e2e_test.cpp).
 TEST(VmOptions, DebianKernelIsCheckedBeforeAnythingIsMade) {
