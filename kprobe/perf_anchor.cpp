@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <exception>
 #include <thread>
 
@@ -57,10 +58,11 @@ bool primary_placed(const probes::ProbePlan& plan, const probes::PlannedProbe& p
 class Placer {
 public:
   Placer(const KprobeBuildRequest& req, const PerfRunner& run, const probes::PlannedProbe& p,
-         AnchorOutcome& out)
-      : req_(req), run_(run), p_(p), out_(out), event_(event_name_for(p.anchor)) {}
+         const PlacedSoFar& placed, AnchorOutcome& out)
+      : req_(req), run_(run), p_(p), placed_(placed), out_(out), event_(event_name_for(p.anchor)) {}
 
-  Status place(const PlacedSoFar& placed) {
+  Status place() {
+    const PlacedSoFar& placed = placed_;
     if (const probes::AnchorDef* ev = probes::find_any_anchor(p_.anchor);
         ev && probes::is_kernel_event(*ev))
       return add_kernel_event(*ev);
@@ -75,7 +77,7 @@ public:
                                        "sees the status store itself");
       return {};
     }
-    std::string why;
+    std::string why = "perf probe -L " + fn->name + " lists no address for its line";
     auto line = probe_line(*fn, *def, why);
     if (!line)
       return std::unexpected(line.error());
@@ -129,13 +131,15 @@ private:
   // lines perf can place, within the function.
   Result<std::optional<int>> probe_line(const probes::FunctionSpan& fn,
                                         const probes::AnchorDef& def, std::string& why) {
-    if (!def.probe_function_entry && def.later_lines == 0)
-      return std::optional<int>(p_.line - fn.start);
     const int first = def.probe_function_entry ? 1 : p_.line - fn.start;
+    if (!def.probe_function_entry && def.later_lines == 0)
+      return listed(fn.name, first) ? std::optional<int>(first) : std::optional<int>();
     const int last = def.probe_function_entry
                          ? kEntryLinesTried
                          : std::min(first + def.later_lines, fn.end - fn.start - 1);
     for (int rel = first; rel <= last; ++rel) {
+      if (!listed(fn.name, rel))
+        continue;
       auto a = attempt(p_.function, rel, {});
       if (!a)
         return std::unexpected(a.error());
@@ -146,18 +150,76 @@ private:
     return std::optional<int>();
   }
 
+  // Whether `rel` may have an address: listed by perf probe -L, or no listing to go by.
+  bool listed(const std::string& fn, int rel) const {
+    const auto it = placed_.lines.find(fn);
+    return it == placed_.lines.end() || it->second.contains(rel);
+  }
+
+  using Todo = std::vector<std::pair<std::string, std::vector<std::string>>>;
+
   // All of the anchor's fields at once; when perf names the one it cannot locate ("has no member
   // pending", "the 'x' variable"), that one is tried in its next spelling or given up and the
-  // rest retried; when it does not say, each field is tried alone.
+  // rest retried; when it does not say, each field is tried alone. Where the first try fails
+  // (an optimised function: variables without a location there), perf is asked once which
+  // variables it sees at the line, and spellings starting from any other are not tried: each
+  // call costs about a second of DWARF reading (docs/DESIGN.md "kprobe tracer").
   Result<PerfAttempt> attempt_fields(const std::string& fn, int rel) {
-    std::vector<std::pair<std::string, std::vector<std::string>>> todo;
+    Todo todo;
     for (const auto& key : p_.fields)
       todo.emplace_back(key, fetch_expressions(p_.anchor, key));
+    Fields first_try;
+    for (const auto& [key, exprs] : todo)
+      first_try.emplace_back(key, exprs.front());
+    auto a = attempt(fn, rel, first_try);
+    if (!a || a->ok || todo.empty())
+      return a;
+    auto listed = keep_visible(fn, rel, todo);
+    if (!listed)
+      return std::unexpected(listed.error());
+    if (!*listed) {
+      // No list: perf may not place the line at all ("sharing the address with other lines",
+      // "Probe point ... not found"); then no field needs a call of its own.
+      auto bare = attempt(fn, rel, {});
+      if (!bare || !bare->ok)
+        return bare;
+    }
+    return attempt_remaining(fn, rel, todo, {first_try, *a});
+  }
+
+  // Drops the spellings whose variable `perf probe -V` does not list at the line; a field left
+  // with none is unfetchable. Whether perf gave a list; nothing is dropped when it did not.
+  Result<bool> keep_visible(const std::string& fn, int rel, Todo& todo) {
+    ++out_.attempts;
+    auto v = run_({"probe", "-k", req_.vmlinux, "-V", fn + ":" + std::to_string(rel)});
+    if (!v)
+      return std::unexpected(v.error());
+    const auto visible = visible_variables(v->out);
+    if (!visible)
+      return false;
+    for (auto it = todo.begin(); it != todo.end();) {
+      std::erase_if(it->second,
+                    [&](const std::string& e) { return !visible->contains(base_variable(e)); });
+      if (!it->second.empty()) {
+        ++it;
+        continue;
+      }
+      out_.unfetchable.push_back({p_.anchor, it->first});
+      it = todo.erase(it);
+    }
+    return true;
+  }
+
+  // The retries of attempt_fields; `known`: fields already tried and perf's answer (not asked
+  // again when -V left them as they were).
+  Result<PerfAttempt> attempt_remaining(const std::string& fn, int rel, Todo& todo,
+                                        const std::pair<Fields, PerfAttempt>& known) {
     for (std::size_t round = 0; round <= 2 * todo.size() + 1; ++round) {
       Fields current;
       for (const auto& [key, exprs] : todo)
         current.emplace_back(key, exprs.front());
-      auto a = attempt(fn, rel, current);
+      auto a =
+          current == known.first ? Result<PerfAttempt>(known.second) : attempt(fn, rel, current);
       if (!a || a->ok)
         return a;
       const auto culprit = blamed_field(a->err, current);
@@ -218,6 +280,7 @@ private:
   const KprobeBuildRequest& req_;
   const PerfRunner& run_;
   const probes::PlannedProbe& p_;
+  const PlacedSoFar& placed_;
   AnchorOutcome& out_;
   const std::string event_;
 };
@@ -229,30 +292,68 @@ bool is_stand_in(const probes::PlannedProbe& p) {
   return def && !def->stands_in_for.empty();
 }
 
-// place_anchor for the plan's anchors at `indices`, `jobs` at a time (this thread is one of
-// them); after an error no further anchor is started.
-void place_wave(const KprobeBuildRequest& req, const PerfRunner& run,
-                const std::vector<std::size_t>& indices, const PlacedSoFar& placed, int jobs,
-                Outcomes& outcomes) {
+// job(k) for k in [0, n), `jobs` at a time (this thread is one of them); once a job returns
+// false no further one is started.
+template <class Job> void run_parallel(std::size_t n, int jobs, Job&& job) {
   std::atomic<std::size_t> next{0};
   std::atomic<bool> failed{false};
   auto work = [&] {
-    for (std::size_t k = next++; k < indices.size() && !failed; k = next++) {
-      const std::size_t i = indices[k];
-      try {
-        outcomes[i] = place_anchor(req, run, req.plan.anchors[i], placed);
-      } catch (const std::exception& e) {
-        outcomes[i] = fail(Exit::internal, "placing " + req.plan.anchors[i].anchor, e.what());
-      }
-      if (!*outcomes[i])
+    for (std::size_t k = next++; k < n && !failed; k = next++)
+      if (!job(k))
         failed = true;
-    }
   };
   std::vector<std::jthread> others;
-  const int threads = std::min(jobs, static_cast<int>(indices.size()));
+  const int threads = std::min(jobs, static_cast<int>(n));
   for (int t = 1; t < threads; ++t)
     others.emplace_back(work);
   work();
+}
+
+// place_anchor for the plan's anchors at `indices`.
+void place_wave(const KprobeBuildRequest& req, const PerfRunner& run,
+                const std::vector<std::size_t>& indices, const PlacedSoFar& placed, int jobs,
+                Outcomes& outcomes) {
+  run_parallel(indices.size(), jobs, [&](std::size_t k) {
+    const std::size_t i = indices[k];
+    try {
+      outcomes[i] = place_anchor(req, run, req.plan.anchors[i], placed);
+    } catch (const std::exception& e) {
+      outcomes[i] = fail(Exit::internal, "placing " + req.plan.anchors[i].anchor, e.what());
+    }
+    return outcomes[i]->has_value();
+  });
+}
+
+// `perf probe -L FUNC` for each function an anchor of the plan is in: one call per function
+// instead of one per line that has no address. A function perf does not list is left out.
+Result<std::map<std::string, std::set<int>>>
+listed_lines(const KprobeBuildRequest& req, const PerfRunner& run, int jobs, int& attempts) {
+  std::set<std::string> names;
+  for (const auto& p : req.plan.anchors)
+    if (const probes::AnchorDef* def = probes::find_anchor(p.anchor))
+      if (const probes::FunctionSpan* fn = req.map.function(def->function))
+        names.insert(fn->name);
+  const std::vector<std::string> fns(names.begin(), names.end());
+  std::vector<std::optional<Result<PerfAttempt>>> listings(fns.size());
+  run_parallel(fns.size(), jobs, [&](std::size_t k) {
+    try {
+      listings[k] = run({"probe", "-k", req.vmlinux, "-L", fns[k]});
+    } catch (const std::exception& e) {
+      listings[k] = fail(Exit::internal, "listing " + fns[k], e.what());
+    }
+    return listings[k]->has_value();
+  });
+  std::map<std::string, std::set<int>> out;
+  for (std::size_t k = 0; k < fns.size(); ++k) {
+    if (!listings[k])
+      continue;
+    if (!*listings[k])
+      return std::unexpected(listings[k]->error());
+    ++attempts;
+    if (auto lines = placeable_lines((*listings[k])->out))
+      out[fns[k]] = std::move(*lines);
+  }
+  return out;
 }
 
 } // namespace
@@ -265,9 +366,13 @@ Result<PlacedPlan> place_all(const KprobeBuildRequest& req, const PerfRunner& ru
   std::vector<std::size_t> first, stand_ins;
   for (std::size_t i = 0; i < anchors.size(); ++i)
     (is_stand_in(anchors[i]) ? stand_ins : first).push_back(i);
-  Outcomes outcomes(anchors.size());
-  place_wave(req, run, first, {}, out.jobs, outcomes);
   PlacedSoFar placed;
+  auto lines = listed_lines(req, run, out.jobs, out.attempts);
+  if (!lines)
+    return std::unexpected(lines.error());
+  placed.lines = std::move(*lines);
+  Outcomes outcomes(anchors.size());
+  place_wave(req, run, first, placed, out.jobs, outcomes);
   for (std::size_t i : first)
     if (outcomes[i] && *outcomes[i]) {
       if (const auto& o = **outcomes[i]; o.point)
@@ -298,16 +403,10 @@ Result<PlacedPlan> place_all(const KprobeBuildRequest& req, const PerfRunner& ru
   return out;
 }
 
-std::string first_line(std::string_view s) {
-  while (!s.empty() && (s.front() == '\n' || s.front() == ' '))
-    s.remove_prefix(1);
-  return std::string(s.substr(0, std::min(s.find('\n'), std::size_t{200})));
-}
-
 Result<AnchorOutcome> place_anchor(const KprobeBuildRequest& req, const PerfRunner& run,
                                    const probes::PlannedProbe& p, const PlacedSoFar& placed) {
   AnchorOutcome out;
-  if (auto s = Placer(req, run, p, out).place(placed); !s)
+  if (auto s = Placer(req, run, p, placed, out).place(); !s)
     return std::unexpected(s.error());
   return out;
 }

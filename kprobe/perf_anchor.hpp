@@ -14,6 +14,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,6 +39,9 @@ struct AnchorOutcome {
 struct PlacedSoFar {
   std::map<std::string, std::string> points;
   std::vector<Unfetchable> unfetchable;
+  // The lines perf can probe in each function (`perf probe -L FUNC`, relative to its first
+  // line), where perf listed them: a line not listed has no address, and is not tried.
+  std::map<std::string, std::set<int>> lines;
 };
 
 // Places one planned anchor. `run` is called from several threads at once when the waves run in
@@ -58,6 +62,18 @@ struct PlacedPlan {
   int jobs = 1; // perf processes at once
 };
 Result<PlacedPlan> place_all(const KprobeBuildRequest& req, const PerfRunner& run);
+
+// Pure: the variables `perf probe -V FUNC:LINE` lists ("Available variables at ...", then one
+// `@<SYMBOL+OFFSET>` block per address with a "TYPE<TAB>NAME" line per variable): the names
+// every address has. nullopt when the output is not such a list (perf failed).
+std::optional<std::set<std::string>> visible_variables(std::string_view perf_v_out);
+
+// Pure: the lines `perf probe -L FUNC` numbers (those with an address), relative to the
+// function's first line; nullopt when the output is not a listing.
+std::optional<std::set<int>> placeable_lines(std::string_view perf_l_out);
+
+// Pure: the variable an expression starts from ("po->tx_ring.head" -> "po").
+std::string base_variable(std::string_view expr);
 
 // The first non-blank line of perf's complaint, at most 200 characters.
 std::string first_line(std::string_view s);

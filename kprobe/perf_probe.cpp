@@ -21,7 +21,8 @@ namespace fs = std::filesystem;
 using detail::Fields;
 
 // Bump when the way definitions are made changes: old cache entries are then not reused.
-constexpr std::string_view kGeneratorVersion = "kprobe-defs-2"; // 2: stand-ins, later lines
+// 2: stand-ins, later lines; 3: spellings of variables `perf probe -V` does not list not tried
+constexpr std::string_view kGeneratorVersion = "kprobe-defs-3";
 
 bool event_matches(std::string_view got, std::string_view event) {
   if (got == event)

@@ -3,16 +3,19 @@
 // (HARNESS_TEST_KERNEL_BUILD, set by scripts/test-all).
 #include "base/files.hpp"
 #include "kprobe/kprobe_for_tree.hpp"
+#include "kprobe/perf_anchor.hpp"
 #include "kprobe/perf_probe.hpp"
 #include "probes/anchors.hpp"
 #include "probes/trace_format.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <gtest/gtest.h>
 #include <map>
 #include <mutex>
+#include <set>
 #include <unistd.h>
 
 namespace harness::kprobe {
@@ -194,6 +197,8 @@ struct StandInCase {
         std::lock_guard lock(m);
         specs.push_back(spec);
       }
+      if (argv[argv.size() - 2] == "-L") // no listing: every line is tried
+        return PerfAttempt{false, "", "Failed to find " + spec};
       const std::string event = spec.substr(0, spec.find('='));
       const int rel = std::stoi(spec.substr(spec.find(':') + 1));
       if (event == "set_status_v2_break" && !store_placeable)
@@ -242,6 +247,12 @@ TEST(PerfProbe, AStandInMovesToTheFirstLaterLinePerfCanPlace) {
   ASSERT_NE(stand_in, nullptr);
   EXPECT_EQ(stand_in->probe_point, "tpacket_destruct_skb:12");
   EXPECT_EQ(res->defs.dropped, std::vector<std::string>{"set_status.v2_break"});
+  // A line perf cannot place costs no call per field: all fields, -V (no list), none.
+  EXPECT_EQ(
+      std::count_if(c.specs.begin(), c.specs.end(),
+                    [](const std::string& s) { return s.starts_with("set_status_v2_break="); }),
+      2);
+  EXPECT_EQ(std::count(c.specs.begin(), c.specs.end(), "__packet_set_status:20"), 1) << "the -V";
 }
 
 TEST(PerfProbe, AStandInNeverMovesPastItsFunction) {
@@ -285,6 +296,129 @@ TEST(PerfProbe, AFailedPerfCallFailsTheBuildOnAnyThread) {
   ASSERT_FALSE(res);
   EXPECT_EQ(res.error().code, Exit::tool_missing);
   EXPECT_FALSE(fs::exists(c.req.out_dir + "/" + c.req.name + ".kprobes"));
+}
+
+// `perf probe -V` as perf 6.1 prints it for the -O2 test kernel (tpacket_snd:80, ph_check's
+// line, where `po` has no location and `ph` an unknown type), and with two addresses: a variable
+// counts only where every address has it.
+TEST(PerfProbe, VisibleVariablesAreWhatEveryAddressLists) {
+  const std::string one = "Available variables at tpacket_snd:80\n"
+                          "\t@<packet_sendmsg+448>\n"
+                          "\t\t(unknown_type)\tph\n"
+                          "\t\tbool\thas_vnet_hdr\n"
+                          "\t\tint\tlen_sum\n"
+                          "\t\tstruct sk_buff*\tskb\n"
+                          "\t\tstruct virtio_net_hdr\tvnet_hdr\n";
+  EXPECT_EQ(detail::visible_variables(one),
+            (std::set<std::string>{"ph", "has_vnet_hdr", "len_sum", "skb", "vnet_hdr"}))
+      << "perf reads `ph` there (-D gives ph=%ax), though its type is unknown";
+  const std::string two = "Available variables at f:3\n\t@<f+10>\n\t\tint\ta\n\t\tint\tb\n"
+                          "\t@<g+20>\n\t\tint\tb\n";
+  EXPECT_EQ(detail::visible_variables(two), (std::set<std::string>{"b"}));
+  EXPECT_EQ(detail::visible_variables("Available variables at f:3\n\t@<f+10>\n"
+                                      "\t\t(No matched variables)\n"),
+            std::set<std::string>{});
+  EXPECT_EQ(detail::visible_variables("This line is sharing the address with other lines.\n"
+                                      "  Error: Failed to show vars.\n"),
+            std::nullopt);
+  // `perf probe -L __packet_set_status` on the -O2 test kernel: only the stores have addresses.
+  EXPECT_EQ(detail::placeable_lines(
+                "<__packet_set_status@/c/sources/linux-source-6.1/net/packet/af_packet.c:0>\n"
+                "         static void __packet_set_status(struct packet_sock *po, void *frame, "
+                "int status)\n"
+                "         {\n"
+                "         \tcase TPACKET_V1:\n"
+                "      9  \t\tWRITE_ONCE(h.h1->tp_status, status);\n"
+                "         \t\tbreak;\n"
+                "     13  \t\tWRITE_ONCE(h.h2->tp_status, status);\n"),
+            (std::set<int>{9, 13}));
+  EXPECT_EQ(detail::placeable_lines("Specified source line is not found.\n"), std::nullopt);
+  EXPECT_EQ(detail::base_variable("po->tx_ring.pending.counter"), "po");
+  EXPECT_EQ(detail::base_variable("tu->ph"), "tu");
+  EXPECT_EQ(detail::base_variable("skb"), "skb");
+}
+
+// At -O2 (variables without a location at the line), a failed first try asks perf once which
+// variables it sees there, and no spelling of an unlisted one costs a call (issue 28: the
+// definitions' time). `po`-based fields all go with `po`.
+TEST(PerfProbe, FieldsOfVariablesPerfDoesNotSeeCostNoCalls) {
+  KprobeBuildRequest req;
+  req.vmlinux = "/nonexistent/vmlinux";
+  req.map.release = "6.1.192";
+  req.map.source_sha1 = std::string(40, 'a');
+  req.map.functions = {{"tpacket_snd", "tpacket_snd", 100, 300}};
+  req.plan.plan_id = "0123456789abcdef";
+  req.plan.kernel = "6.1.192";
+  req.plan.anchors = {{"snd.len_sum",
+                       "tpacket_snd",
+                       292,
+                       "len_sum += tp_len;",
+                       "",
+                       true,
+                       {"po", "ph", "head", "len_sum", "pending"}}};
+  req.out_dir = testing::TempDir() + "/perf-visible-" + std::to_string(::getpid());
+  req.use_cache = false;
+  std::vector<std::string> calls;
+  req.runner = [&](const std::vector<std::string>& argv) -> Result<PerfAttempt> {
+    calls.push_back(argv[argv.size() - 2] + " " + argv.back());
+    if (argv[argv.size() - 2] == "-L")
+      return PerfAttempt{false,
+                         "<tpacket_snd@/src/net/packet/af_packet.c:0>\n"
+                         "         static int tpacket_snd(struct packet_sock *po, ...)\n"
+                         "    192  \t\tlen_sum += tp_len;\n",
+                         ""};
+    if (argv[argv.size() - 2] == "-V")
+      return PerfAttempt{false,
+                         "Available variables at tpacket_snd:192\n\t@<packet_sendmsg+3176>\n"
+                         "\t\tint\tlen_sum\n\t\tstruct sk_buff*\tskb\n",
+                         ""};
+    for (const char* unseen : {"=po", "=ph"})
+      if (argv.back().find(unseen) != std::string::npos)
+        return PerfAttempt{false, "", "Failed to find the location of the 'po' variable"};
+    return PerfAttempt{true, "p:probe/snd_len_sum tpacket_snd+2340 len_sum=%ax:s32\n", ""};
+  };
+  auto res = build_kprobe_defs(req);
+  ASSERT_TRUE(res) << res.error().why;
+  EXPECT_EQ(calls, (std::vector<std::string>{
+                       "-L tpacket_snd",
+                       "-D snd_len_sum=tpacket_snd:192 po=po ph=ph head=po->tx_ring.head "
+                       "len_sum=len_sum pending=po->tx_ring.pending.counter",
+                       "-V tpacket_snd:192", "-D snd_len_sum=tpacket_snd:192 len_sum=len_sum"}));
+  ASSERT_EQ(res->plan.anchors.size(), 1u);
+  EXPECT_EQ(res->plan.anchors[0].unreadable,
+            (std::vector<std::string>{"po", "ph", "head", "pending"}));
+  fs::remove_all(req.out_dir);
+}
+
+// `perf probe -L FUNC` numbers the lines with an address: one call per function, and an anchor
+// whose line it does not number costs no call (the -O2 status stores' `break;` lines), nor does
+// a later line it skips.
+TEST(PerfProbe, LinesPerfDoesNotListCostNoCalls) {
+  StandInCase c(false, 0, 1);
+  c.req.runner = [&](const std::vector<std::string>& argv) -> Result<PerfAttempt> {
+    const std::string& spec = argv.back();
+    c.specs.push_back(argv[argv.size() - 2] + " " + spec);
+    if (argv[argv.size() - 2] == "-L")
+      return PerfAttempt{false,
+                         "<" + spec + "@/src/net/packet/af_packet.c:0>\n" +
+                             (spec == "tpacket_destruct_skb" ? "      6  a;\n     10  b;\n"
+                                                             : "     19  WRITE_ONCE(x, y);\n"),
+                         ""};
+    const std::string event = spec.substr(0, spec.find('='));
+    return PerfAttempt{true, "p:probe/" + event + " f+42 skb=%bp:x64\n", ""};
+  };
+  auto res = build_kprobe_defs(c.req);
+  ASSERT_TRUE(res) << res.error().why;
+  EXPECT_EQ(c.specs, (std::vector<std::string>{
+                         "-L __packet_set_status", "-L tpacket_destruct_skb",
+                         "-D destruct_set_available=tpacket_destruct_skb:6 ph=ph",
+                         "-D destruct_after_available=tpacket_destruct_skb:10",
+                         "-D destruct_after_available=tpacket_destruct_skb:10 ph=ph skb=skb"}))
+      << "set_status.v2_break (line 20 unlisted): no call; the stand-in tries 10, not 8 and 9";
+  EXPECT_EQ(res->defs.dropped, std::vector<std::string>{"set_status.v2_break"});
+  const probes::PlannedProbe* stand_in = res->plan.find("destruct.after_available");
+  ASSERT_NE(stand_in, nullptr);
+  EXPECT_EQ(stand_in->probe_point, "tpacket_destruct_skb:10");
 }
 
 // The two outputs are checked before perf runs: a symlink (or a FIFO) at NAME.plan.json used to be
