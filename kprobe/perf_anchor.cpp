@@ -39,6 +39,17 @@ std::optional<std::size_t> blamed_field(std::string_view err, const Fields& fiel
   return std::nullopt;
 }
 
+// Whether perf refused the line itself, whatever the fields ("This line is sharing the address
+// with other lines.", "Probe point 'f:3' not found.", "Failed to find the address of f:3"): no
+// field is worth a call of its own then (an inlined function's lines at -O2, which
+// `perf probe -L` still numbers).
+bool line_refused(std::string_view err) {
+  return err.find("sharing the address with other lines") != std::string_view::npos ||
+         (err.find("Probe point '") != std::string_view::npos &&
+          err.find("' not found") != std::string_view::npos) ||
+         err.find("Failed to find the address of") != std::string_view::npos;
+}
+
 // For a stand-in (AnchorDef::stands_in_for): whether an anchor it stands in for is placed with
 // every field readable (one that cannot read the status would not see the store). The rule is
 // the plan's, as for stap (probes::unneeded_stand_ins); unusable here is what the first wave did
@@ -172,7 +183,7 @@ private:
     for (const auto& [key, exprs] : todo)
       first_try.emplace_back(key, exprs.front());
     auto a = attempt(fn, rel, first_try);
-    if (!a || a->ok || todo.empty())
+    if (!a || a->ok || todo.empty() || line_refused(a->err))
       return a;
     auto listed = keep_visible(fn, rel, todo);
     if (!listed)
